@@ -1,0 +1,127 @@
+"""The scoring method as plain scalar functions.
+
+The engine scores a book in set-based SQL (engine/sql/score.sql); these functions state the same
+method one number at a time. They run the rules file's worked examples and serve as the oracle the
+SQL is tested against. They are never used to score a book.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from scoring_rules.rules import Rules
+
+Point = Literal["low", "central", "high"]
+
+
+def likelihood(rules: Rules, term: str, point: Point) -> float:
+    rng = rules.likelihood.range_for(term)
+    return {"low": rng.low, "central": rng.central, "high": rng.high}[point]
+
+
+def hotspot_factor(rules: Rules, distance_km: float | None, radius_km: float | None) -> float:
+    """Share of a hotspot's intensity felt at this distance from its centre."""
+    if distance_km is None or radius_km is None:
+        return 1.0
+    inner = rules.hotspots.full_within * radius_km
+    if distance_km <= inner:
+        return 1.0
+    return max(0.0, (radius_km - distance_km) / (radius_km - inner))
+
+
+def detour_factor(
+    rules: Rules,
+    category: str,
+    *,
+    no_alternative: bool = False,
+    extra_days: float | None = None,
+    tolerance_days: float | None = None,
+) -> float:
+    """How much of a route's vulnerability a threat at this point of the route brings to bear."""
+    if category not in rules.routes.detour_categories:
+        return 1.0
+    if no_alternative:
+        return rules.routes.no_alternative
+    if extra_days is None:
+        return 1.0
+    tolerance = tolerance_days or rules.routes.default_tolerance_days
+    floor = rules.routes.detour_floor
+    return min(1.0, floor + (1.0 - floor) * extra_days / tolerance)
+
+
+def mitigation_multiplier(rules: Rules, category: str, mitigations: Iterable[str]) -> float:
+    out = 1.0
+    for m in set(mitigations):
+        out *= 1.0 - rules.mitigation.credits.get(m, category)
+    return out
+
+
+@dataclass(frozen=True)
+class ContributionInput:
+    category: str
+    likelihood: str
+    point: Point
+    intensity: float
+    targeted: bool
+    sector: str
+    severity: int
+    asset_type: str | None = None
+    commodity: str | None = None
+    mitigations: Sequence[str] = ()
+    distance_km: float | None = None
+    radius_km: float | None = None
+    no_alternative: bool = False
+    extra_days: float | None = None
+    tolerance_days: float | None = None
+    in_horizon: bool = True
+
+
+def contribution(rules: Rules, x: ContributionInput) -> float:
+    p = likelihood(rules, x.likelihood, x.point)
+    if not x.in_horizon:
+        p *= rules.horizon.outside
+    e = x.intensity * hotspot_factor(rules, x.distance_km, x.radius_km)
+    match = 1.0 if x.targeted else rules.targeting.collateral_factor
+    g = match * rules.targeting.sector_sensitivity.get(x.category, x.sector)
+    if x.commodity is not None:
+        v = rules.vulnerability.routes.get(x.category, x.commodity) * detour_factor(
+            rules,
+            x.category,
+            no_alternative=x.no_alternative,
+            extra_days=x.extra_days,
+            tolerance_days=x.tolerance_days,
+        )
+    else:
+        v = rules.vulnerability.assets.get(x.category, x.asset_type or "")
+    v *= mitigation_multiplier(rules, x.category, x.mitigations)
+    i = x.severity / 5.0
+    return p * e * g * v * i
+
+
+def item_risk(contributions: Iterable[float]) -> float:
+    return 1.0 - math.prod(1.0 - r for r in contributions)
+
+
+def client_risk(rules: Rules, ead: float, worst: float) -> float:
+    return 1.0 - (1.0 - ead) * (1.0 - rules.aggregation.worst_item_weight * worst)
+
+
+def score(rules: Rules, risk: float) -> float:
+    return 100.0 * (1.0 - risk) ** rules.aggregation.score_exponent
+
+
+def run_example(rules: Rules, kind: str, inputs: dict[str, object]) -> dict[str, object]:
+    """Evaluate one worked example of a rules file."""
+    if kind == "contribution":
+        args = dict(inputs)
+        args["mitigations"] = tuple(args.get("mitigations", ()))  # type: ignore[arg-type]
+        return {"r": contribution(rules, ContributionInput(**args))}  # type: ignore[arg-type]
+    if kind == "item_risk":
+        return {"R": item_risk(inputs["r"])}  # type: ignore[arg-type]
+    ead, worst = float(inputs["ead"]), float(inputs["worst"])  # type: ignore[arg-type]
+    risk = client_risk(rules, ead, worst)
+    s = score(rules, risk)
+    return {"risk": risk, "score": s, "band": rules.band_for(s)}
