@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import pycountry
 import yaml
@@ -80,9 +80,9 @@ class Gazetteer:
         return None
 
 
-def _parse(doc: dict[str, object]) -> dict[str, Region]:
+def _parse(doc: dict[str, Any]) -> dict[str, Region]:
     regions: dict[str, Region] = {WORLD: Region(WORLD, "world", "The world")}
-    for item in doc.get("hotspots", []) or []:  # type: ignore[union-attr]
+    for item in doc.get("hotspots", []) or []:
         regions[item["id"]] = Region(
             id=item["id"],
             kind="hotspot",
@@ -92,7 +92,7 @@ def _parse(doc: dict[str, object]) -> dict[str, Region]:
             lon=float(item["lon"]),
             radius_km=float(item["radius_km"]),
         )
-    for item in doc.get("maritime", []) or []:  # type: ignore[union-attr]
+    for item in doc.get("maritime", []) or []:
         poly = tuple((float(x), float(y)) for x, y in item["polygon"])
         centre = Polygon(poly).centroid
         regions[item["id"]] = Region(

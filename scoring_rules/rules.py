@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import RuleError
-from scoring_rules.threats import NOT_ASSESSED, format_validation_error, load_yaml
+from scoring_rules.threats import NOT_ASSESSED, Register, format_validation_error, load_yaml
 
 Unit = float  # a number in 0..1
 
@@ -189,6 +189,28 @@ class Rules(_Strict):
             raise RuleError(
                 f"{where}, bands: min_score must fall from A to the last band, which starts at 0"
             )
+
+
+def check_register(register: Register, rules: Rules, where: str = "register") -> None:
+    """The register speaks the rules' vocabulary: categories, likelihood terms and targets."""
+    terms = [*rules.likelihood.terms, NOT_ASSESSED]
+    for i, t in enumerate(register.threats):
+        key = f"{where}, threats[{i}] ({t.id})"
+        checks: list[tuple[str, list[str], list[str]]] = [
+            ("category", [t.category], rules.categories),
+            ("likelihood", [t.likelihood], terms),
+            ("targets.affiliations", t.targets.affiliations, rules.affiliations),
+            ("targets.sectors", t.targets.sectors, rules.sectors),
+            ("targets.asset_types", t.targets.asset_types, rules.asset_types),
+            ("targets.commodities", t.targets.commodities, rules.commodities),
+        ]
+        for field, values, allowed in checks:
+            for v in values:
+                if v not in allowed:
+                    raise RuleError(
+                        f"{key}.{field}: {v!r} is not known to rules {rules.version} "
+                        f"(allowed: {', '.join(allowed)})"
+                    )
 
 
 def parse_rules(doc: object, where: str) -> Rules:

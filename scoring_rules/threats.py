@@ -111,6 +111,10 @@ class Register(_Strict):
     def check_references(self, where: str = "register") -> None:
         """Every threat id unique, every region known, every citation inside the outline."""
         sections = {s.id: s for s in self.outline}
+        if len(sections) != len(self.outline):
+            ids = [s.id for s in self.outline]
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise RuleError(f"{where}, outline: section id {dup!r} appears twice; ids must be unique")
         seen: set[str] = set()
         gazetteer = load_gazetteer()
         for i, t in enumerate(self.threats):
