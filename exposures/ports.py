@@ -104,7 +104,7 @@ _QUALIFIED_RE = re.compile(r"^(.+?)\s*(?:,\s*|\(\s*)([^,()]+?)\s*\)?$")
 
 
 def _norm(text: str) -> str:
-    """Casefold, strip accents and punctuation, collapse blanks: ``Göteborg-Port`` -> ``goteborg port``."""
+    """Lower-case, drop accents and punctuation, ``Göteborg-Hamn`` is ``goteborg hamn``."""
     decomposed = unicodedata.normalize("NFKD", text)
     ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     cleaned = re.sub(r"[^0-9a-z]+", " ", ascii_text.casefold())

@@ -105,6 +105,12 @@ def item_risk(contributions: Iterable[float]) -> float:
     return 1.0 - math.prod(1.0 - r for r in contributions)
 
 
+def expected_disruption(rules: Rules, items: Iterable[tuple[float, float]]) -> float:
+    """Materiality-weighted union of item risks; items are (value_usd, R)."""
+    m = rules.aggregation.materiality_usd
+    return 1.0 - math.prod((1.0 - r) ** (v / (v + m)) for v, r in items)
+
+
 def client_risk(rules: Rules, ead: float, worst: float) -> float:
     return 1.0 - (1.0 - ead) * (1.0 - rules.aggregation.worst_item_weight * worst)
 
@@ -121,6 +127,9 @@ def run_example(rules: Rules, kind: str, inputs: dict[str, object]) -> dict[str,
         return {"r": contribution(rules, ContributionInput(**args))}  # type: ignore[arg-type]
     if kind == "item_risk":
         return {"R": item_risk(inputs["r"])}  # type: ignore[arg-type]
+    if kind == "expected_disruption":
+        pairs = [(float(v), float(r)) for v, r in inputs["items"]]  # type: ignore[attr-defined]
+        return {"ead": expected_disruption(rules, pairs)}
     ead, worst = float(inputs["ead"]), float(inputs["worst"])  # type: ignore[arg-type]
     risk = client_risk(rules, ead, worst)
     s = score(rules, risk)

@@ -12,9 +12,13 @@ The method (DESIGN.md section 4), per exposure item x and threat t:
     i(t)    severity / 5
     r(x,t) = p * e * g * v * i          R(x) = 1 - prod_t (1 - r(x,t))
 
-The client's risk combines the value-weighted mean of R with its worst critical item:
+The client's risk combines the expected disruption of the whole book of items with its worst
+critical item (non-compensatory: a safe portfolio does not hide one critical exposure):
+    ead  = 1 - prod_x (1 - R(x)) ** (value(x) / (value(x) + materiality))
     risk = 1 - (1 - ead) * (1 - w * worst)      score = 100 * (1 - risk) ** k
-and the score maps to a band through the thresholds below.
+Each item weighs by its materiality (an item worth the materiality threshold counts half, a very
+large one nearly fully), so adding an exposure can never make a client look more resilient, which
+a value-weighted mean would allow by dilution. The score maps to a band through the thresholds.
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ class Horizon(_Strict):
 
 
 class Aggregation(_Strict):
+    materiality_usd: float = Field(gt=0.0)
     worst_item_min_criticality: int = Field(ge=1, le=5)
     worst_item_weight: float = Field(ge=0.0, le=1.0)
     score_exponent: float = Field(gt=0.0)
@@ -122,7 +127,7 @@ class Example(_Strict):
     """A worked example: inputs and the number the method must give."""
 
     name: str
-    kind: Literal["contribution", "item_risk", "rating"]
+    kind: Literal["contribution", "item_risk", "expected_disruption", "rating"]
     inputs: dict[str, object]
     expected: dict[str, object]
     tolerance: float = 1e-6

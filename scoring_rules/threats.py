@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -142,12 +142,29 @@ class Register(_Strict):
                     )
 
 
+def _bounds_message(e: dict[str, Any], value: object) -> str | None:
+    """'1.4 is above 1.0 (allowed 0..1)' for range errors, None for other kinds."""
+    ctx = e.get("ctx") or {}
+    kind = e["type"]
+    if kind in ("less_than_equal", "less_than"):
+        limit = ctx.get("le", ctx.get("lt"))
+        return f"{value} is above {float(limit)} (allowed up to {limit})"
+    if kind in ("greater_than_equal", "greater_than"):
+        limit = ctx.get("ge", ctx.get("gt"))
+        return f"{value} is below {float(limit)} (allowed from {limit})"
+    return None
+
+
 def format_validation_error(where: str, err: ValidationError) -> str:
     """One line per problem: file, dotted key, message, the value given."""
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         value = e.get("input")
+        bounds = _bounds_message(dict(e), value)
+        if bounds is not None:
+            lines.append(f"{where}, {key}: {bounds}")
+            continue
         shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
         lines.append(f"{where}, {key}: {e['msg']} (got {shown})")
     return "\n".join(lines)

@@ -1,0 +1,277 @@
+"""The `resilience` command line. Each command parses arguments and calls the facade."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.context import Context, default_db_path
+from engine.errors import ResilienceError
+from engine.models import Explanation
+
+app = typer.Typer(
+    name="resilience",
+    help="Score corporate clients' operational resilience against intelligence-brief threats.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _State:
+    db: Path = default_db_path()
+    debug: bool = False
+
+
+state = _State()
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default data/resilience.duckdb or $RESILIENCE_DB)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD); default the "
+                                             "register's date.")
+]
+
+
+@app.callback()
+def main(
+    db: DbOption = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    state.db = db or default_db_path()
+    state.debug = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _fail(exc: BaseException) -> None:
+    if state.debug:
+        raise exc
+    err.print(f"[bold red]Error:[/] {exc}", markup=True)
+    raise typer.Exit(1)
+
+
+def _ctx() -> Context:
+    return Context(state.db)
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(ResilienceError(f"--as-of {text!r} is not a date; use YYYY-MM-DD"))
+    return None
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+def init() -> None:
+    """Create the database with the default rules and the register from the seed brief."""
+    try:
+        with _ctx() as ctx:
+            ctx.init()
+            out.print(f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
+                      f"rules version {ctx.rules_version()}")
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo book of fictional clients (creates the database if needed) and score it."""
+    from engine.book import load_demo
+
+    try:
+        with _ctx() as ctx:
+            ids = load_demo(ctx)
+            run = ctx.current_run()
+            out.print(f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
+                      f"scored as of {run.as_of} in {run.seconds:.2f} s")
+            _ratings_table(ctx, run.run_id)
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+def _rating_dict(r: Any) -> dict[str, Any]:
+    return {
+        "client_id": r.client_id, "name": r.name, "sector": r.sector,
+        "hq_country": r.hq_country, "band": r.band, "score": round(r.score, 1),
+        "score_low": round(r.score_low, 1), "score_high": round(r.score_high, 1),
+        "band_low": r.band_low, "band_high": r.band_high, "exposure_version": r.exposure_version,
+    }
+
+
+def _ratings_table(ctx: Context, run_id: int) -> None:
+    table = Table(title=f"Resilience ratings (run {run_id})")
+    for col in ("rank", "client", "sector", "HQ", "band", "score", "range"):
+        table.add_column(col, justify="right" if col in ("rank", "score") else "left")
+    for i, r in enumerate(ctx.ratings(run_id), start=1):
+        table.add_row(str(i), f"{r.name} ({r.client_id})", r.sector, r.hq_country, r.band,
+                      f"{r.score:.1f}",
+                      f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})")
+    out.print(table)
+
+
+@app.command()
+def score(
+    json_out: JsonOption = False,
+    scenario: Annotated[str | None, typer.Option(help="Apply a scenario.")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Rank the book: band, score and the range the likelihood ranges imply (A is best)."""
+    try:
+        with _ctx() as ctx:
+            run = ctx.current_run(scenario, _as_of(as_of))
+            if json_out:
+                _emit([_rating_dict(r) for r in ctx.ratings(run.run_id)])
+                return
+            _ratings_table(ctx, run.run_id)
+            out.print(f"As of {run.as_of}; register v{run.register_version}, rules "
+                      f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else ""))
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+def _explanation_dict(e: Explanation) -> dict[str, Any]:
+    return {
+        "client": _rating_dict(e.rating),
+        "run": e.run.model_dump(mode="json"),
+        "drivers": [
+            {"threat_id": t.threat_id, "title": t.title, "category": t.category,
+             "likelihood": t.likelihood, "likelihood_words": t.likelihood_words,
+             "share": round(t.share, 4), "main_region": t.main_region,
+             "brief_reference": [f"{ev.section} ¶{ev.paragraph}" for ev in t.evidence],
+             "evidence": [ev.model_dump() for ev in t.evidence]}
+            for t in e.threats
+        ],
+        "items": [i.model_dump() for i in e.items],
+        "regions": [r.model_dump() for r in e.regions],
+    }
+
+
+@app.command()
+def explain(
+    client: Annotated[str, typer.Argument(help="Client id (see `resilience score`).")],
+    json_out: JsonOption = False,
+    scenario: Annotated[str | None, typer.Option(help="Explain under a scenario.")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Why a client rates as it does: the threats, items and regions that drive it."""
+    try:
+        with _ctx() as ctx:
+            run = ctx.current_run(scenario, _as_of(as_of))
+            e = ctx.explain(client, run.run_id)
+            if json_out:
+                _emit(_explanation_dict(e))
+                return
+            r = e.rating
+            out.print(f"[bold]{r.name}[/] ({r.client_id}), {r.sector}, {r.hq_country}")
+            out.print(f"Band [bold]{r.band}[/], score {r.score:.1f} (range {r.band_low}-"
+                      f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
+                      f"; register v{e.run.register_version}, rules v{e.run.rules_version}")
+            t = Table(title="Threat drivers")
+            for col in ("share", "threat", "likelihood (brief's words)", "main region",
+                        "brief reference"):
+                t.add_column(col)
+            for d in e.threats:
+                refs = ", ".join(f"{ev.section} ¶{ev.paragraph}" for ev in d.evidence)
+                t.add_row(f"{d.share:.0%}", f"{d.title} [{d.threat_id}]",
+                          f"{d.likelihood} ({d.likelihood_words})", d.main_region, refs)
+            out.print(t)
+            t = Table(title="Riskiest items")
+            for col in ("risk", "range", "item", "value USD", "crit", "top threat", "detail"):
+                t.add_column(col)
+            for i in e.items:
+                t.add_row(f"{i.risk:.3f}", f"{i.risk_low:.3f}-{i.risk_high:.3f}",
+                          f"{i.name} [{i.item_id}]", f"{i.value_usd:,.0f}", str(i.criticality),
+                          i.top_threat or "-", i.detail)
+            out.print(t)
+            out.print("Regions: " + ", ".join(f"{g.name} {g.share:.0%}" for g in e.regions))
+            for d in e.threats[:3]:
+                for ev in d.evidence:
+                    out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: "
+                              f"{ev.summary}")
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command("scenario")
+def scenario_cmd(
+    name: Annotated[str, typer.Argument(help="Scenario id (see `resilience scenarios`).")],
+    json_out: JsonOption = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """Every client's rating before and after a scenario."""
+    try:
+        with _ctx() as ctx:
+            rows = ctx.compare_scenario(name, _as_of(as_of))
+            if json_out:
+                _emit({"scenario": name, "title": ctx.scenario(name).title, "clients": [
+                    {"client_id": r.client_id, "name": r.name, "before": _rating_dict(r.before),
+                     "after": _rating_dict(r.after), "delta": round(r.delta, 2)}
+                    for r in rows]})
+                return
+            sc = ctx.scenario(name)
+            t = Table(title=f"Scenario {sc.id}: {sc.title}")
+            for col in ("client", "before", "after", "change"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(r.name, f"{r.before.band} {r.before.score:.1f}",
+                          f"{r.after.band} {r.after.score:.1f}", f"{r.delta:+.1f}")
+            out.print(t)
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenarios."""
+    try:
+        with _ctx() as ctx:
+            for s in ctx.scenarios().values():
+                out.print(f"[bold]{s.id}[/]: {s.title}")
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def route(
+    origin: Annotated[str, typer.Argument(help="UN/LOCODE, port name or 'lat, lon'.")],
+    destination: Annotated[str, typer.Argument(help="UN/LOCODE, port name or 'lat, lon'.")],
+    json_out: JsonOption = False,
+) -> None:
+    """The sea route between two ports, its chokepoints and the detour if each closes."""
+    from engine.context import describe_route
+    from exposures.ports import resolve_port
+
+    try:
+        with _ctx() as ctx:
+            ctx.init()
+            info = ctx.route(resolve_port(origin), resolve_port(destination))
+            if json_out:
+                _emit(json.loads(info.to_json()))
+                return
+            out.print(f"{info.origin.name} -> {info.destination.name}: {describe_route(info)}")
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,700 @@
+"""The facade: the CLI, the app and the tests drive the engine through ``Context``.
+
+A context is opened on one database file. It owns the store (the only connection), knows the
+published register and rules, loads client exposures as whole versions, runs the scoring and
+explains its results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine import queries
+from engine.errors import NotFoundError, RuleError, StoreError
+from engine.models import (
+    ClientSpec,
+    EvidenceRef,
+    Explanation,
+    ItemDriver,
+    Rating,
+    RegionDriver,
+    RunInfo,
+    ScenarioRow,
+    Service,
+    ThreatDriver,
+)
+from engine.store import Scope, Store
+from exposures.gazetteer import load_gazetteer
+from exposures.ports import Port
+from exposures.routes import RouteInfo, compute_route, route_key
+from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
+from scoring_rules.scenarios import Scenario, builtin_scenarios
+from scoring_rules.threats import Register, default_register_path, load_register, parse_register
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = Path("data") / "resilience.duckdb"
+EVERYONE = Scope.everything()
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("RESILIENCE_DB", str(DEFAULT_DB)))
+
+
+class Context:
+    """One open database and everything the product does with it."""
+
+    def __init__(self, db: Path | str | None = None, *, threads: int = 2,
+                 memory_limit: str = "8GB") -> None:
+        self.db_path = Path(db) if db is not None else default_db_path()
+        self.store = Store(self.db_path, threads=threads, memory_limit=memory_limit)
+        self._route_lock = threading.Lock()
+        self._scenarios: dict[str, Scenario] | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- setup -----------------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Gazetteer regions, and the default rules and register when none is published yet."""
+        self._sync_regions()
+        if self._pointer("rules") is None:
+            self.publish_rules(load_rules(default_rules_path()), note="default rules")
+        if self._pointer("register") is None:
+            self.publish_register(
+                load_register(default_register_path()), note="register from the seed brief"
+            )
+
+    def _sync_regions(self) -> None:
+        gaz = load_gazetteer()
+        rows = [
+            {"region_id": r.id, "kind": r.kind, "name": r.name, "country": r.country,
+             "lat": r.lat, "lon": r.lon, "radius_km": r.radius_km}
+            for r in gaz.named.values()
+        ]
+        frame = pl.DataFrame(rows, schema={
+            "region_id": pl.String, "kind": pl.String, "name": pl.String, "country": pl.String,
+            "lat": pl.Float64, "lon": pl.Float64, "radius_km": pl.Float64,
+        })
+        with self.store.transaction() as cur:
+            cur.execute("DELETE FROM regions")
+            self.store.insert_frame(cur, "regions", frame)
+
+    def _pointer(self, name: str) -> int | None:
+        v = self.store.one("SELECT version FROM pointers WHERE name = $n", {"n": name})
+        return None if v is None else int(v)
+
+    def _set_pointer(self, cur: Any, name: str, version: int) -> None:
+        cur.execute(
+            "INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": name, "v": version}
+        )
+
+    def _require_init(self) -> tuple[int, int]:
+        reg, rules = self._pointer("register"), self._pointer("rules")
+        if reg is None or rules is None:
+            raise StoreError(
+                f"{self.db_path} has no published register or rules yet; run `resilience init`"
+            )
+        return reg, rules
+
+    # -- register and rules ----------------------------------------------------------------------
+
+    def publish_register(self, register: Register, note: str, *, publish: bool = True) -> int:
+        """Store a register version; when ``publish``, make it current."""
+        rules_v = self._pointer("rules")
+        check_register(register, self.rules(rules_v) if rules_v else load_rules(
+            default_rules_path()))
+        version = self.store.next_id("register_versions", "version")
+        threats = pl.DataFrame([
+            {"register_version": version, "threat_id": t.id, "category": t.category,
+             "title": t.title, "likelihood": t.likelihood,
+             "likelihood_words": t.likelihood_words, "severity": t.severity,
+             "horizon_from": t.horizon.from_months, "horizon_to": t.horizon.to_months,
+             "confidence": t.confidence}
+            for t in register.threats
+        ])
+        with self.store.transaction() as cur:
+            cur.execute(
+                "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, $src, "
+                "$as_of, $doc)",
+                {"v": version, "note": note, "status": "published" if publish else "draft",
+                 "title": register.title, "src": register.source, "as_of": register.as_of,
+                 "doc": register.model_dump_json()},
+            )
+            self.store.insert_frame(cur, "threats", threats)
+            if publish:
+                self._set_pointer(cur, "register", version)
+        return version
+
+    def register(self, version: int | None = None) -> Register:
+        v = version if version is not None else self._require_init()[0]
+        doc = self.store.one(
+            "SELECT document FROM register_versions WHERE version = $v", {"v": v}
+        )
+        if doc is None:
+            raise NotFoundError(f"register version {v} does not exist")
+        return parse_register(json.loads(doc), f"register version {v}")
+
+    def register_version(self) -> int:
+        return self._require_init()[0]
+
+    def publish_rules(self, rules: Rules, note: str, *, publish: bool = True) -> int:
+        version = self.store.next_id("rules_versions", "version")
+        with self.store.transaction() as cur:
+            cur.execute(
+                "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
+                {"v": version, "note": note, "status": "published" if publish else "draft",
+                 "label": rules.version, "doc": rules.model_dump_json()},
+            )
+            for table, frame in _rule_tables(version, rules).items():
+                self.store.insert_frame(cur, table, frame)
+            if publish:
+                self._set_pointer(cur, "rules", version)
+        return version
+
+    def rules(self, version: int | None = None) -> Rules:
+        v = version if version is not None else self._pointer("rules")
+        if v is None:
+            raise StoreError(f"{self.db_path} has no published rules yet; run `resilience init`")
+        doc = self.store.one("SELECT document FROM rules_versions WHERE version = $v", {"v": v})
+        if doc is None:
+            raise NotFoundError(f"rules version {v} does not exist")
+        return parse_rules(json.loads(doc), f"rules version {v}")
+
+    def rules_version(self) -> int:
+        return self._require_init()[1]
+
+    def history(self, kind: str) -> pl.DataFrame:
+        table = {"register": "register_versions", "rules": "rules_versions"}[kind]
+        return self.store.frame(
+            f"SELECT version, created_at, status, note FROM {table} ORDER BY version"  # noqa: S608
+        )
+
+    def rollback(self, kind: str, version: int) -> None:
+        """Make an earlier register or rules version current again."""
+        table = {"register": "register_versions", "rules": "rules_versions"}[kind]
+        exists = self.store.one(
+            f"SELECT count(*) FROM {table} WHERE version = $v", {"v": version}  # noqa: S608
+        )
+        if not exists:
+            raise NotFoundError(f"{kind} version {version} does not exist")
+        with self.store.transaction() as cur:
+            self._set_pointer(cur, kind, version)
+
+    # -- scenarios -------------------------------------------------------------------------------
+
+    def scenarios(self) -> dict[str, Scenario]:
+        if self._scenarios is None:
+            self._scenarios = builtin_scenarios()
+        return self._scenarios
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        found = self.scenarios().get(scenario_id)
+        if found is None:
+            raise NotFoundError(
+                f"unknown scenario {scenario_id!r}; known: {', '.join(sorted(self.scenarios()))}"
+            )
+        return found
+
+    # -- clients and exposures -------------------------------------------------------------------
+
+    def upsert_client(self, spec: ClientSpec) -> None:
+        rules = self.rules()
+        if spec.sector not in rules.sectors:
+            raise RuleError(
+                f"client {spec.client_id}: sector {spec.sector!r} is not known "
+                f"(allowed: {', '.join(rules.sectors)})"
+            )
+        for a in spec.affiliations:
+            if a not in rules.affiliations:
+                raise RuleError(
+                    f"client {spec.client_id}: affiliation {a!r} is not known "
+                    f"(allowed: {', '.join(rules.affiliations)})"
+                )
+        with self.store.transaction() as cur:
+            cur.execute("DELETE FROM clients WHERE client_id = $c", {"c": spec.client_id})
+            cur.execute("DELETE FROM services WHERE client_id = $c", {"c": spec.client_id})
+            cur.execute(
+                "INSERT INTO clients VALUES ($c, $name, $sector, $hq, $aff, $desc, now())",
+                {"c": spec.client_id, "name": spec.name, "sector": spec.sector,
+                 "hq": spec.hq_country, "aff": spec.affiliations, "desc": spec.description},
+            )
+            for s in spec.services:
+                cur.execute(
+                    "INSERT INTO services VALUES ($c, $s, $n, $t)",
+                    {"c": spec.client_id, "s": s.service_id, "n": s.name, "t": s.tolerance_days},
+                )
+
+    def clients(self, scope: Scope = EVERYONE) -> list[ClientSpec]:
+        where, ids = scope.sql("c.client_id")
+        rows = self.store.rows(
+            "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description "
+            f"FROM clients c WHERE {where} ORDER BY c.client_id",  # noqa: S608
+            {"scope_ids": ids} if ids is not None else None,
+        )
+        services: dict[str, list[Service]] = {}
+        for cid, sid, name, tol in self.store.rows(
+            "SELECT client_id, service_id, name, tolerance_days FROM services ORDER BY 1, 2"
+        ):
+            services.setdefault(cid, []).append(
+                Service(service_id=sid, name=name, tolerance_days=tol)
+            )
+        return [
+            ClientSpec(client_id=r[0], name=r[1], sector=r[2], hq_country=r[3],
+                       affiliations=list(r[4]), description=r[5], services=services.get(r[0], []))
+            for r in rows
+        ]
+
+    def client(self, client_id: str, scope: Scope = EVERYONE) -> ClientSpec:
+        scope.require(client_id)
+        for c in self.clients(Scope.of(client_id)):
+            return c
+        raise NotFoundError(f"unknown client {client_id!r}; `resilience clients` lists them")
+
+    def route(self, origin: Port, destination: Port) -> RouteInfo:
+        """The sea route between two ports, from the cache or computed once and cached."""
+        key = route_key(origin, destination)
+        cached = self.store.one("SELECT info FROM route_cache WHERE route_key = $k", {"k": key})
+        if cached is not None:
+            return RouteInfo.from_json(cached)
+        with self._route_lock:
+            cached = self.store.one(
+                "SELECT info FROM route_cache WHERE route_key = $k", {"k": key}
+            )
+            if cached is not None:
+                return RouteInfo.from_json(cached)
+            info = compute_route(origin, destination, speed_knots=self.rules().routes.speed_knots)
+            self.store.execute(
+                "INSERT OR IGNORE INTO route_cache VALUES ($k, $info, now())",
+                {"k": key, "info": info.to_json()},
+            )
+            return info
+
+    def load_exposures(
+        self,
+        client_id: str,
+        assets: pl.DataFrame | None = None,
+        routes: pl.DataFrame | None = None,
+        *,
+        note: str = "",
+        source: str = "",
+    ) -> int:
+        """Make a new exposure version current for a client, in one transaction.
+
+        Everything slow or fallible (geocoding, routing) happens before the transaction opens;
+        the previous version stays current and complete until the commit.
+        """
+        from exposures.prepare import prepare_assets, prepare_routes
+
+        self.client(client_id)
+        version = self.store.next_id(
+            "exposure_versions", "version", "client_id = $c", {"c": client_id}
+        )
+        parts: list[tuple[str, pl.DataFrame]] = []
+        n_assets = n_routes = 0
+        if assets is not None and assets.height:
+            rows, memb = prepare_assets(client_id, version, assets)
+            parts += [("assets", rows), ("item_regions", memb)]
+            n_assets = rows.height
+        if routes is not None and routes.height:
+            rows, memb = prepare_routes(client_id, version, routes, self.route)
+            parts += [("routes", rows), ("item_regions", memb)]
+            n_routes = rows.height
+        with self.store.transaction() as cur:
+            taken = cur.execute(
+                "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
+                {"c": client_id, "v": version},
+            ).fetchone()
+            if taken and taken[0]:
+                raise StoreError(
+                    f"client {client_id}: version {version} was written by another upload "
+                    "meanwhile; nothing was changed, try again"
+                )
+            cur.execute(
+                "INSERT INTO exposure_versions VALUES ($c, $v, now(), $note, $src, $na, $nr)",
+                {"c": client_id, "v": version, "note": note, "src": source, "na": n_assets,
+                 "nr": n_routes},
+            )
+            for table, frame in parts:
+                self.store.insert_frame(cur, table, frame)
+            cur.execute(
+                "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
+                {"c": client_id, "v": version},
+            )
+        return version
+
+    def exposure_version(self, client_id: str) -> int | None:
+        v = self.store.one(
+            "SELECT version FROM exposure_current WHERE client_id = $c", {"c": client_id}
+        )
+        return None if v is None else int(v)
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        scenario_id: str | None = None,
+        as_of: dt.date | None = None,
+        *,
+        register_version: int | None = None,
+        rules_version: int | None = None,
+        client_ids: Iterable[str] | None = None,
+    ) -> RunInfo:
+        """Score the book (or some clients) and store every result of the run."""
+        started = time.perf_counter()
+        reg_v, rules_v = self._require_init()
+        reg_v = register_version or reg_v
+        rules_v = rules_version or rules_v
+        register = self.register(reg_v)
+        rules = self.rules(rules_v)
+        if scenario_id:
+            register = self.scenario(scenario_id).apply(register, f"scenario {scenario_id}")
+            check_register(register, rules, f"scenario {scenario_id}")
+        as_of = as_of or register.as_of
+        run_id = self.store.next_id("runs", "run_id")
+        threats, regions = _run_threats(run_id, register, rules, as_of, scenario_id)
+        ids = sorted(client_ids) if client_ids is not None else None
+        params = _score_params(run_id, rules_v, rules)
+        with self.store.transaction() as cur:
+            cur.execute(
+                "INSERT INTO runs VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0)",
+                {"r": run_id, "reg": reg_v, "rules": rules_v, "sc": scenario_id, "as_of": as_of},
+            )
+            cur.execute(
+                "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
+                "WHERE $ids IS NULL OR client_id IN (SELECT unnest($ids))",
+                {"r": run_id, "ids": ids},
+            )
+            self.store.insert_frame(cur, "run_threats", threats)
+            self.store.insert_frame(cur, "run_threat_regions", regions)
+            cur.execute(
+                "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
+                + queries.CONTRIBUTIONS + ")",
+                params,
+            )
+            cur.execute(
+                "INSERT INTO run_items SELECT $run_id, * FROM ("
+                + queries.items_sql("(SELECT * FROM run_contributions WHERE run_id = $run_id)")
+                + ")",
+                _only(params, queries.ITEMS),
+            )
+            cur.execute(
+                "INSERT INTO run_clients SELECT $run_id, * FROM ("
+                + queries.clients_sql("(SELECT * FROM run_items WHERE run_id = $run_id)")
+                + ")",
+                _only(params, queries.CLIENTS) | {"run_id": run_id},
+            )
+            n = cur.execute(
+                "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
+            ).fetchone()
+            cur.execute(
+                "UPDATE runs SET n_clients = $n, seconds = $s WHERE run_id = $r",
+                {"n": n[0] if n else 0, "s": time.perf_counter() - started, "r": run_id},
+            )
+        return self.run_info(run_id)
+
+    def run_info(self, run_id: int) -> RunInfo:
+        row = self.store.execute(
+            "SELECT run_id, created_at, register_version, rules_version, scenario_id, as_of, "
+            "n_clients, seconds FROM runs WHERE run_id = $r", {"r": run_id}
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+        keys = ["run_id", "created_at", "register_version", "rules_version", "scenario_id",
+                "as_of", "n_clients", "seconds"]
+        return RunInfo(**dict(zip(keys, row, strict=True)))
+
+    def current_run(self, scenario_id: str | None = None, as_of: dt.date | None = None) -> RunInfo:
+        """The latest run on the current register, rules and exposures; scored now if none."""
+        reg_v, rules_v = self._require_init()
+        as_of = as_of or self.register(reg_v).as_of
+        row = self.store.one(
+            """
+            SELECT max(r.run_id) FROM runs r
+            WHERE r.register_version = $reg AND r.rules_version = $rules
+              AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
+              AND NOT EXISTS (
+                  (SELECT client_id, version FROM exposure_current)
+                  EXCEPT (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id))
+              AND NOT EXISTS (
+                  (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id)
+                  EXCEPT (SELECT client_id, version FROM exposure_current))
+            """,
+            {"reg": reg_v, "rules": rules_v, "sc": scenario_id, "as_of": as_of},
+        )
+        if row is not None:
+            return self.run_info(int(row))
+        return self.run(scenario_id, as_of)
+
+    def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
+        where, ids = scope.sql("rc.client_id")
+        frame = self.store.frame(
+            "SELECT rc.client_id, c.name, c.sector, c.hq_country, rc.band, rc.score, "
+            "rc.score_low, rc.score_high, rc.band_low, rc.band_high, rc.risk_central AS risk, "
+            "rc.n_items, rc.total_value_usd, x.version AS exposure_version "
+            "FROM run_clients rc JOIN clients c USING (client_id) "
+            "JOIN run_exposures x ON x.run_id = rc.run_id AND x.client_id = rc.client_id "
+            f"WHERE rc.run_id = $r AND {where} ORDER BY rc.score, rc.client_id",  # noqa: S608
+            {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
+        )
+        return [Rating(**row) for row in frame.iter_rows(named=True)]
+
+    def rating(self, run_id: int, client_id: str, scope: Scope = EVERYONE) -> Rating:
+        scope.require(client_id)
+        for r in self.ratings(run_id, Scope.of(client_id)):
+            return r
+        self.client(client_id)
+        raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
+
+    def explain(self, client_id: str, run_id: int | None = None, *, scope: Scope = EVERYONE,
+                top: int = 10) -> Explanation:
+        scope.require(client_id)
+        run = self.run_info(run_id) if run_id is not None else self.current_run()
+        rating = self.rating(run.run_id, client_id)
+        p = {"r": run.run_id, "c": client_id}
+        threat_rows = self.store.frame(
+            """
+            SELECT t.threat_id, t.title, t.category, t.likelihood, t.likelihood_words,
+                   t.evidence, sum(i.value_usd * c.r_central) AS ed,
+                   arg_max(c.region_id, i.value_usd * c.r_central) AS main_region
+            FROM run_contributions c
+            JOIN run_items i USING (run_id, client_id, item_kind, item_id)
+            JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
+            WHERE c.run_id = $r AND c.client_id = $c
+            GROUP BY ALL ORDER BY ed DESC, t.threat_id
+            """, p)
+        total = float(threat_rows["ed"].sum() or 0.0) if threat_rows.height else 0.0
+        threats = [
+            ThreatDriver(
+                threat_id=r["threat_id"], title=r["title"], category=r["category"],
+                likelihood=r["likelihood"], likelihood_words=r["likelihood_words"],
+                share=(r["ed"] / total) if total else 0.0, expected_disruption_usd=r["ed"],
+                main_region=r["main_region"],
+                evidence=[EvidenceRef(**e) for e in json.loads(r["evidence"])],
+            )
+            for r in threat_rows.iter_rows(named=True)
+        ]
+        items = self._item_drivers(run.run_id, client_id, top)
+        region_rows = self.store.frame(
+            """
+            SELECT c.region_id, coalesce(g.name, c.region_id) AS name,
+                   sum(i.value_usd * c.r_central) AS ed
+            FROM run_contributions c
+            JOIN run_items i USING (run_id, client_id, item_kind, item_id)
+            LEFT JOIN regions g ON g.region_id = c.region_id
+            WHERE c.run_id = $r AND c.client_id = $c
+            GROUP BY ALL ORDER BY ed DESC, c.region_id
+            """, p)
+        regions = [
+            RegionDriver(region_id=r["region_id"], name=_region_name(r["region_id"], r["name"]),
+                         share=(r["ed"] / total) if total else 0.0)
+            for r in region_rows.head(top).iter_rows(named=True)
+        ]
+        return Explanation(rating=rating, run=run, register_title=self.register(
+            run.register_version).title, threats=threats, items=items, regions=regions)
+
+    def _item_drivers(self, run_id: int, client_id: str, top: int) -> list[ItemDriver]:
+        frame = self.store.frame(
+            """
+            WITH top_threat AS (
+                SELECT item_kind, item_id, arg_max(threat_id, r_central) AS threat_id
+                FROM run_contributions WHERE run_id = $r AND client_id = $c
+                GROUP BY ALL
+            ),
+            names AS (
+                SELECT 'asset' AS item_kind, a.asset_id AS item_id, a.name,
+                       a.asset_type || ', ' || coalesce(a.city || ', ', '')
+                           || coalesce(a.country_iso3, '?') AS detail, NULL AS info
+                FROM assets a JOIN run_exposures x USING (client_id, version)
+                WHERE x.run_id = $r AND a.client_id = $c
+                UNION ALL
+                SELECT 'route', r.route_id, r.name,
+                       r.commodity || ', ' || r.origin || ' -> ' || r.destination, rc.info
+                FROM routes r JOIN run_exposures x USING (client_id, version)
+                LEFT JOIN route_cache rc USING (route_key)
+                WHERE x.run_id = $r AND r.client_id = $c
+            )
+            SELECT i.item_kind, i.item_id, n.name, n.detail, n.info, i.value_usd, i.criticality,
+                   i.risk_central AS risk, i.risk_low, i.risk_high, t.threat_id AS top_threat
+            FROM run_items i
+            JOIN names n USING (item_kind, item_id)
+            LEFT JOIN top_threat t USING (item_kind, item_id)
+            WHERE i.run_id = $r AND i.client_id = $c
+            ORDER BY i.risk_central DESC, i.value_usd DESC, i.item_id
+            LIMIT $top
+            """, {"r": run_id, "c": client_id, "top": top})
+        out = []
+        for r in frame.iter_rows(named=True):
+            detail = r["detail"]
+            if r["info"]:
+                detail += "; " + describe_route(RouteInfo.from_json(r["info"]))
+            out.append(ItemDriver(
+                item_kind=r["item_kind"], item_id=r["item_id"], name=r["name"],
+                value_usd=r["value_usd"], criticality=r["criticality"], risk=r["risk"],
+                risk_low=r["risk_low"], risk_high=r["risk_high"], top_threat=r["top_threat"],
+                detail=detail,
+            ))
+        return out
+
+    def compare_scenario(self, scenario_id: str, as_of: dt.date | None = None,
+                         scope: Scope = EVERYONE) -> list[ScenarioRow]:
+        self.scenario(scenario_id)
+        before = {r.client_id: r for r in self.ratings(self.current_run(None, as_of).run_id,
+                                                          scope)}
+        after = {r.client_id: r for r in self.ratings(
+            self.current_run(scenario_id, as_of).run_id, scope)}
+        rows = [
+            ScenarioRow(client_id=c, name=before[c].name, before=before[c], after=after[c])
+            for c in before if c in after
+        ]
+        return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
+
+    def rescore_client(self, run_id: int, client_id: str) -> dict[str, Any]:
+        """Re-score one client against a run's threats without writing anything (what-if)."""
+        run = self.run_info(run_id)
+        rules = self.rules(run.rules_version)
+        params = _score_params(run_id, run.rules_version, rules) | {"client_id": client_id}
+        frame = self.store.frame(queries.whatif_sql(), params)
+        if frame.height == 0:
+            raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
+        return frame.row(0, named=True)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _only(params: dict[str, Any], sql: str) -> dict[str, Any]:
+    """The parameters a statement uses (DuckDB refuses unused named parameters)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def _score_params(run_id: int, rules_version: int, rules: Rules) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "rules_version": rules_version,
+        "client_id": None,
+        "collateral": rules.targeting.collateral_factor,
+        "full_within": rules.hotspots.full_within,
+        "detour_cats": list(rules.routes.detour_categories),
+        "floor": rules.routes.detour_floor,
+        "no_alt": rules.routes.no_alternative,
+        "default_tol": rules.routes.default_tolerance_days,
+        "materiality": rules.aggregation.materiality_usd,
+        "min_crit": rules.aggregation.worst_item_min_criticality,
+        "worst_w": rules.aggregation.worst_item_weight,
+        "exponent": rules.aggregation.score_exponent,
+    }
+
+
+def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
+    lk = [
+        {"rules_version": version, "term": term, "p_low": r.low, "p_central": r.central,
+         "p_high": r.high}
+        for term, r in [*rules.likelihood.terms.items(), ("not_assessed",
+                                                          rules.likelihood.not_assessed)]
+    ]
+    sector = [
+        {"rules_version": version, "category": c, "sector": s,
+         "factor": rules.targeting.sector_sensitivity.get(c, s)}
+        for c in rules.categories for s in rules.sectors
+    ]
+    vuln = [
+        {"rules_version": version, "item_kind": "asset", "category": c, "key": k,
+         "factor": rules.vulnerability.assets.get(c, k)}
+        for c in rules.categories for k in rules.asset_types
+    ] + [
+        {"rules_version": version, "item_kind": "route", "category": c, "key": k,
+         "factor": rules.vulnerability.routes.get(c, k)}
+        for c in rules.categories for k in rules.commodities
+    ]
+    mit = [
+        {"rules_version": version, "mitigation": m, "category": c,
+         "credit": rules.mitigation.credits.get(m, c)}
+        for m in rules.mitigations for c in rules.categories
+    ]
+    bands = [
+        {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
+        for b in rules.bands
+    ]
+    return {
+        "rule_likelihood": pl.DataFrame(lk), "rule_sector": pl.DataFrame(sector),
+        "rule_vuln": pl.DataFrame(vuln), "rule_mitigation": pl.DataFrame(mit),
+        "rule_bands": pl.DataFrame(bands),
+    }
+
+
+def _run_threats(run_id: int, register: Register, rules: Rules, as_of: dt.date,
+                 scenario_id: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    months = (as_of - register.as_of).days / rules.horizon.days_per_month
+    added = set()
+    if scenario_id:
+        added = {t.id for t in builtin_scenarios()[scenario_id].added_threats}
+    threats, regions = [], []
+    for t in register.threats:
+        rng = rules.likelihood.range_for(t.likelihood)
+        inside = t.horizon.from_months <= months <= t.horizon.to_months
+        k = 1.0 if inside else rules.horizon.outside
+        threats.append({
+            "run_id": run_id, "threat_id": t.id, "category": t.category, "title": t.title,
+            "likelihood": t.likelihood, "likelihood_words": t.likelihood_words,
+            "p_low": rng.low * k, "p_central": rng.central * k, "p_high": rng.high * k,
+            "severity": t.severity, "in_horizon": inside, "untargeted": t.targets.is_empty(),
+            "t_affiliations": t.targets.affiliations, "t_sectors": t.targets.sectors,
+            "t_asset_types": t.targets.asset_types, "t_commodities": t.targets.commodities,
+            "evidence": json.dumps([e.model_dump() for e in t.evidence]),
+            "from_scenario": t.id in added,
+        })
+        regions += [
+            {"run_id": run_id, "threat_id": t.id, "region_id": r.region, "intensity": r.intensity}
+            for r in t.regions
+        ]
+    list_str = pl.List(pl.String)
+    schema = {
+        "run_id": pl.Int32, "threat_id": pl.String, "category": pl.String, "title": pl.String,
+        "likelihood": pl.String, "likelihood_words": pl.String, "p_low": pl.Float64,
+        "p_central": pl.Float64, "p_high": pl.Float64, "severity": pl.Int32,
+        "in_horizon": pl.Boolean, "untargeted": pl.Boolean, "t_affiliations": list_str,
+        "t_sectors": list_str, "t_asset_types": list_str, "t_commodities": list_str,
+        "evidence": pl.String, "from_scenario": pl.Boolean,
+    }
+    return pl.DataFrame(threats, schema=schema), pl.DataFrame(regions)
+
+
+def _region_name(region_id: str, name: str) -> str:
+    if name != region_id:
+        return name
+    region = load_gazetteer().get(region_id)
+    return region.name if region is not None else region_id
+
+
+def describe_route(info: RouteInfo) -> str:
+    """Chokepoints on a route and what closing each would cost, in words."""
+    gaz = load_gazetteer()
+    parts = []
+    for d in info.detours:
+        region = gaz.get(d.region_id) if d.region_id else None
+        name = region.name if region is not None else d.passage
+        if d.no_alternative:
+            parts.append(f"{name}: no sea alternative")
+        elif d.extra_days is not None:
+            parts.append(f"{name}: detour +{d.extra_days:.0f} days")
+        else:
+            parts.append(f"{name}: detour not computed")
+    via = "; ".join(parts) if parts else "no chokepoint"
+    return f"{info.length_km:,.0f} km, {info.days:.1f} days; {via}"

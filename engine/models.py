@@ -1,0 +1,112 @@
+"""Typed objects the facade takes and returns (the API of the engine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Service(_Strict):
+    service_id: str
+    name: str
+    tolerance_days: float = Field(gt=0)
+
+
+class ClientSpec(_Strict):
+    client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str = Field(min_length=1, max_length=200)
+    sector: str
+    hq_country: str = Field(pattern=r"^[A-Z]{3}$")
+    affiliations: list[str] = Field(default_factory=list)
+    description: str = ""
+    services: list[Service] = Field(default_factory=list)
+
+
+class RunInfo(_Strict):
+    run_id: int
+    created_at: dt.datetime
+    register_version: int
+    rules_version: int
+    scenario_id: str | None
+    as_of: dt.date
+    n_clients: int
+    seconds: float
+
+
+class Rating(_Strict):
+    client_id: str
+    name: str
+    sector: str
+    hq_country: str
+    band: str
+    score: float
+    score_low: float
+    score_high: float
+    band_low: str
+    band_high: str
+    risk: float
+    n_items: int
+    total_value_usd: float
+    exposure_version: int | None = None
+
+
+class EvidenceRef(_Strict):
+    section: str
+    paragraph: int
+    summary: str
+
+
+class ThreatDriver(_Strict):
+    threat_id: str
+    title: str
+    category: str
+    likelihood: str
+    likelihood_words: str
+    share: float  # of the client's value-weighted expected disruption (central)
+    expected_disruption_usd: float
+    main_region: str
+    evidence: list[EvidenceRef]
+
+
+class ItemDriver(_Strict):
+    item_kind: str
+    item_id: str
+    name: str
+    value_usd: float
+    criticality: int
+    risk: float
+    risk_low: float
+    risk_high: float
+    top_threat: str | None
+    detail: str  # asset type and place, or route ports and chokepoints
+
+
+class RegionDriver(_Strict):
+    region_id: str
+    name: str
+    share: float
+
+
+class Explanation(_Strict):
+    rating: Rating
+    run: RunInfo
+    register_title: str
+    threats: list[ThreatDriver]
+    items: list[ItemDriver]
+    regions: list[RegionDriver]
+
+
+class ScenarioRow(_Strict):
+    client_id: str
+    name: str
+    before: Rating
+    after: Rating
+
+    @property
+    def delta(self) -> float:
+        return self.after.score - self.before.score

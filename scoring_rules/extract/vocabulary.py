@@ -1,0 +1,161 @@
+"""The extractor's vocabulary (``scoring_rules/data/extract_vocabulary.yaml``), typed.
+
+An analyst extends it by editing that file, or with a file of their own that starts with
+``extends: default`` (or ``extends: <path>``) and lists only additions: lists are appended to,
+mappings are merged key by key, single values replace.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scoring_rules.extract.document import ExtractError
+from scoring_rules.threats import format_validation_error
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryWords(_Model):
+    label: str
+    severity: int = Field(default=3, ge=1, le=5)
+    scope: Literal["local", "global"] = "local"
+    targeted: bool = True
+    triggers: list[str] = Field(min_length=1)
+
+
+class LikelihoodWords(_Model):
+    terms: dict[str, list[str]]
+    hedges: list[str]
+    weak: list[str] = Field(default_factory=list)
+    negations: list[str]
+    avoidance: list[str] = Field(default_factory=list)
+    not_assessed_words: str = "not assessed in the brief"
+
+
+class HorizonPhrase(_Model):
+    words: list[str]
+    from_months: float = Field(ge=0)
+    to_months: float = Field(gt=0)
+
+
+class DefaultHorizon(_Model):
+    from_months: float = 0
+    to_months: float = 6
+    words: str = "no time frame given"
+
+
+class Horizons(_Model):
+    default: DefaultHorizon = DefaultHorizon()
+    phrases: list[HorizonPhrase]
+    continuation: list[str] = Field(default_factory=list)
+    units: dict[str, float] = Field(default_factory=lambda: {"day": 1 / 30, "week": 0.25,
+                                                             "month": 1.0, "year": 12.0})
+
+
+class ContextRule(_Model):
+    place: str
+    words: list[str]
+    window: int = 3
+    region: str
+
+
+class Places(_Model):
+    aliases: dict[str, str] = Field(default_factory=dict)
+    context_rules: list[ContextRule] = Field(default_factory=list)
+    demonyms: dict[str, str] = Field(default_factory=dict)
+    actor_only: list[str] = Field(default_factory=list)
+    locative: list[str] = Field(default_factory=list)
+    location_nouns: list[str] = Field(default_factory=list)
+    modifiers: list[str] = Field(default_factory=list)
+    world: list[str] = Field(default_factory=list)
+    the_region: list[str] = Field(default_factory=list)
+    compass: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    waters: dict[str, dict[str, float]] = Field(default_factory=dict)
+    stopwords: list[str] = Field(default_factory=list)
+
+
+class TargetCues(_Model):
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+
+
+class Vocabulary(_Model):
+    categories: dict[str, CategoryWords] = Field(min_length=1)
+    likelihood: LikelihoodWords
+    horizons: Horizons
+    places: Places = Places()
+    affiliations: dict[str, list[str]] = Field(default_factory=dict)
+    target_cues: TargetCues = TargetCues()
+    boilerplate: list[str] = Field(default_factory=list)
+    key_sections: list[str] = Field(default_factory=list)
+
+    def terms(self) -> list[str]:
+        return list(self.likelihood.terms)
+
+
+def _merge(base: Any, extra: Any) -> Any:
+    if isinstance(base, dict) and isinstance(extra, dict):
+        out = dict(base)
+        for k, v in extra.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(extra, list):
+        return base + [x for x in extra if x not in base]
+    return extra
+
+
+def _default_text() -> str:
+    return resources.files("scoring_rules").joinpath("data/extract_vocabulary.yaml").read_text(
+        "utf-8"
+    )
+
+
+def _raw(path: Path | None) -> dict[str, Any]:
+    where = str(path) if path else "extract_vocabulary.yaml"
+    try:
+        text = _default_text() if path is None else Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise ExtractError(f"{where}: cannot read the vocabulary ({exc})") from exc
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ExtractError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ExtractError(f"{where}: a vocabulary file is a mapping (categories:, likelihood:, ...)")
+    parent = doc.pop("extends", None)
+    if parent is None:
+        return doc
+    base_path = None if parent == "default" else (Path(where).parent / str(parent))
+    return _merge(_raw(base_path), doc)  # type: ignore[no-any-return]
+
+
+def parse_vocabulary(doc: dict[str, Any], where: str = "vocabulary") -> Vocabulary:
+    try:
+        return Vocabulary.model_validate(doc)
+    except ValidationError as exc:
+        raise ExtractError(format_validation_error(where, exc)) from exc
+
+
+@cache
+def default_vocabulary() -> Vocabulary:
+    return parse_vocabulary(_raw(None), "extract_vocabulary.yaml")
+
+
+def load_vocabulary(path: Path | str | None = None) -> Vocabulary:
+    """The default vocabulary, or the one in ``path`` (which may ``extends: default``)."""
+    if path is None:
+        return default_vocabulary()
+    return parse_vocabulary(_raw(Path(path)), str(path))
+
+
+def extend_vocabulary(base: Vocabulary, additions: dict[str, Any]) -> Vocabulary:
+    """A vocabulary with ``additions`` merged in (same rules as an ``extends:`` file)."""
+    return parse_vocabulary(_merge(base.model_dump(), additions), "vocabulary additions")

@@ -1,0 +1,113 @@
+"""The store's connection is locked down: it reads only its own folders and cannot be reopened."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from engine.errors import AccessDenied, StoreError
+from engine.store import Scope, Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "db" / "r.duckdb")
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT * FROM read_csv('/etc/passwd')", "file system operations are disabled"),
+        ("SELECT * FROM read_text('/etc/hostname')", "file system operations are disabled"),
+        ("ATTACH '/tmp/elsewhere.duckdb' AS other", "file system operations are disabled"),
+        ("INSTALL httpfs", "Cannot access directory"),
+        ("LOAD httpfs", "Loading external extensions is disabled"),
+        ("SET enable_external_access = true", "the configuration has been locked"),
+        ("SET allowed_directories = ['/']", "the configuration has been locked"),
+        ("SET autoinstall_known_extensions = true", "the configuration has been locked"),
+        ("SET lock_configuration = false", "the configuration has been locked"),
+        ("RESET lock_configuration", "the configuration has been locked"),
+        ("COPY (SELECT 1) TO '/tmp/outside.csv'", "file system operations are disabled"),
+    ],
+)
+def test_connection_refuses(store: Store, sql: str, message: str) -> None:
+    with pytest.raises(duckdb.Error, match=message):
+        store.execute(sql)
+
+
+def test_every_thread_cursor_is_locked_too(store: Store) -> None:
+    errors: list[str] = []
+
+    def attempt() -> None:
+        try:
+            store.execute("SELECT * FROM read_csv('/etc/passwd')")
+        except duckdb.Error as exc:
+            errors.append(str(exc))
+
+    t = threading.Thread(target=attempt)
+    t.start()
+    t.join()
+    assert len(errors) == 1 and "file system operations are disabled" in errors[0]
+
+
+def test_python_replacement_scans_are_off(store: Store) -> None:
+    secret = [1, 2, 3]  # noqa: F841 - a local a replacement scan would pick up
+    with pytest.raises(duckdb.CatalogException, match="secret"):
+        store.execute("SELECT * FROM secret")
+
+
+def test_migrations_are_recorded_once(tmp_path: Path) -> None:
+    path = tmp_path / "m" / "r.duckdb"
+    Store(path).close()
+    s = Store(path)
+    assert s.rows("SELECT name FROM schema_migrations") == [("schema_001.sql",)]
+    s.close()
+
+
+def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "lock" / "r.duckdb"
+    s = Store(path)
+    code = (
+        "from engine.store import Store\n"
+        "from engine.errors import StoreError\n"
+        "try:\n"
+        f"    Store({str(path)!r})\n"
+        "except StoreError as e:\n"
+        "    print('REFUSED', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    s.close()
+    assert out.startswith("REFUSED cannot open")
+    assert "Another process may hold it open for writing" in out
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as cur:
+        cur.execute("INSERT INTO pointers VALUES ('rules', 7)")
+        raise RuntimeError("boom")
+    assert store.one("SELECT count(*) FROM pointers") == 0
+
+
+def test_scope_filter() -> None:
+    everyone = Scope.everything()
+    assert everyone.sql() == ("TRUE", None)
+    one = Scope.of("acme")
+    assert one.sql("c.client_id") == ("c.client_id IN (SELECT unnest($scope_ids))", ["acme"])
+    one.require("acme")
+    with pytest.raises(AccessDenied, match="client 'globex' is not available to you"):
+        one.require("globex")
+
+
+def test_store_error_is_a_resilience_error() -> None:
+    from engine.errors import ResilienceError
+
+    assert issubclass(StoreError, ResilienceError)
