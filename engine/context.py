@@ -232,9 +232,10 @@ class Context:
             cur.execute("DELETE FROM clients WHERE client_id = $c", {"c": spec.client_id})
             cur.execute("DELETE FROM services WHERE client_id = $c", {"c": spec.client_id})
             cur.execute(
-                "INSERT INTO clients VALUES ($c, $name, $sector, $hq, $aff, $desc, now())",
+                "INSERT INTO clients VALUES ($c, $name, $sector, $hq, $aff, $desc, now(), $bv)",
                 {"c": spec.client_id, "name": spec.name, "sector": spec.sector,
-                 "hq": spec.hq_country, "aff": spec.affiliations, "desc": spec.description},
+                 "hq": spec.hq_country, "aff": spec.affiliations, "desc": spec.description,
+                 "bv": spec.business_value_usd},
             )
             for s in spec.services:
                 cur.execute(
@@ -245,8 +246,8 @@ class Context:
     def clients(self, scope: Scope = EVERYONE) -> list[ClientSpec]:
         where, ids = scope.sql("c.client_id")
         rows = self.store.rows(
-            "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description "
-            f"FROM clients c WHERE {where} ORDER BY c.client_id",  # noqa: S608
+            "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description, "
+            f"c.business_value_usd FROM clients c WHERE {where} ORDER BY c.client_id",  # noqa: S608
             {"scope_ids": ids} if ids is not None else None,
         )
         services: dict[str, list[Service]] = {}
@@ -258,7 +259,8 @@ class Context:
             )
         return [
             ClientSpec(client_id=r[0], name=r[1], sector=r[2], hq_country=r[3],
-                       affiliations=list(r[4]), description=r[5], services=services.get(r[0], []))
+                       affiliations=list(r[4]), description=r[5], business_value_usd=r[6],
+                       services=services.get(r[0], []))
             for r in rows
         ]
 
@@ -301,22 +303,22 @@ class Context:
         Everything slow or fallible (geocoding, routing) happens before the transaction opens;
         the previous version stays current and complete until the commit.
         """
-        from exposures.prepare import prepare_assets, prepare_routes
+        from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 
         self.client(client_id)
         version = self.store.next_id(
             "exposure_versions", "version", "client_id = $c", {"c": client_id}
         )
-        parts: list[tuple[str, pl.DataFrame]] = []
-        n_assets = n_routes = 0
+        asset_rows = route_rows = None
+        geo_parts = []
         if assets is not None and assets.height:
-            rows, memb = prepare_assets(client_id, version, assets)
-            parts += [("assets", rows), ("item_regions", memb)]
-            n_assets = rows.height
+            asset_rows, regions = prepare_assets(client_id, version, assets)
+            geo_parts.append(regions)
         if routes is not None and routes.height:
-            rows, memb = prepare_routes(client_id, version, routes, self.route)
-            parts += [("routes", rows), ("item_regions", memb)]
-            n_routes = rows.height
+            route_rows, regions = prepare_routes(client_id, version, routes, self.route)
+            geo_parts.append(regions)
+        classes, asset_rows, route_rows = assign_classes(client_id, version, asset_rows,
+                                                         route_rows)
         with self.store.transaction() as cur:
             taken = cur.execute(
                 "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
@@ -329,11 +331,17 @@ class Context:
                 )
             cur.execute(
                 "INSERT INTO exposure_versions VALUES ($c, $v, now(), $note, $src, $na, $nr)",
-                {"c": client_id, "v": version, "note": note, "src": source, "na": n_assets,
-                 "nr": n_routes},
+                {"c": client_id, "v": version, "note": note, "src": source,
+                 "na": 0 if asset_rows is None else asset_rows.height,
+                 "nr": 0 if route_rows is None else route_rows.height},
             )
-            for table, frame in parts:
-                self.store.insert_frame(cur, table, frame)
+            for regions in geo_parts:
+                self.store.insert_frame(cur, "geo_regions", regions, skip_existing=True)
+            self.store.insert_frame(cur, "exposure_classes", classes)
+            if asset_rows is not None:
+                self.store.insert_frame(cur, "assets", asset_rows)
+            if route_rows is not None:
+                self.store.insert_frame(cur, "routes", route_rows)
             cur.execute(
                 "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
                 {"c": client_id, "v": version},
@@ -386,18 +394,18 @@ class Context:
             self.store.insert_frame(cur, "run_threat_regions", regions)
             cur.execute(
                 "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.CONTRIBUTIONS + ")",
-                params,
+                + queries.contributions_sql() + ")",
+                _only(params, queries.CONTRIBUTIONS),
             )
             cur.execute(
-                "INSERT INTO run_items SELECT $run_id, * FROM ("
-                + queries.items_sql("(SELECT * FROM run_contributions WHERE run_id = $run_id)")
+                "INSERT INTO run_classes SELECT $run_id, * FROM ("
+                + queries.classes_sql("(SELECT * FROM run_contributions WHERE run_id = $run_id)")
                 + ")",
-                _only(params, queries.ITEMS),
+                _only(params, queries.CLASSES),
             )
             cur.execute(
                 "INSERT INTO run_clients SELECT $run_id, * FROM ("
-                + queries.clients_sql("(SELECT * FROM run_items WHERE run_id = $run_id)")
+                + queries.clients_sql("(SELECT * FROM run_classes WHERE run_id = $run_id)")
                 + ")",
                 _only(params, queries.CLIENTS) | {"run_id": run_id},
             )
@@ -472,10 +480,10 @@ class Context:
         threat_rows = self.store.frame(
             """
             SELECT t.threat_id, t.title, t.category, t.likelihood, t.likelihood_words,
-                   t.evidence, sum(i.value_usd * c.r_central) AS ed,
-                   arg_max(c.region_id, i.value_usd * c.r_central) AS main_region
+                   t.evidence, sum(k.value_usd * c.r_central) AS ed,
+                   arg_max(c.region_id, k.value_usd * c.r_central) AS main_region
             FROM run_contributions c
-            JOIN run_items i USING (run_id, client_id, item_kind, item_id)
+            JOIN run_classes k USING (run_id, client_id, class_id)
             JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
             WHERE c.run_id = $r AND c.client_id = $c
             GROUP BY ALL ORDER BY ed DESC, t.threat_id
@@ -495,9 +503,9 @@ class Context:
         region_rows = self.store.frame(
             """
             SELECT c.region_id, coalesce(g.name, c.region_id) AS name,
-                   sum(i.value_usd * c.r_central) AS ed
+                   sum(k.value_usd * c.r_central) AS ed
             FROM run_contributions c
-            JOIN run_items i USING (run_id, client_id, item_kind, item_id)
+            JOIN run_classes k USING (run_id, client_id, class_id)
             LEFT JOIN regions g ON g.region_id = c.region_id
             WHERE c.run_id = $r AND c.client_id = $c
             GROUP BY ALL ORDER BY ed DESC, c.region_id
@@ -514,30 +522,30 @@ class Context:
         frame = self.store.frame(
             """
             WITH top_threat AS (
-                SELECT item_kind, item_id, arg_max(threat_id, r_central) AS threat_id
+                SELECT class_id, arg_max(threat_id, r_central) AS threat_id
                 FROM run_contributions WHERE run_id = $r AND client_id = $c
-                GROUP BY ALL
+                GROUP BY class_id
             ),
-            names AS (
-                SELECT 'asset' AS item_kind, a.asset_id AS item_id, a.name,
+            items AS (
+                SELECT 'asset' AS item_kind, a.asset_id AS item_id, a.name, a.class_id,
+                       a.value_usd, a.criticality,
                        a.asset_type || ', ' || coalesce(a.city || ', ', '')
                            || coalesce(a.country_iso3, '?') AS detail, NULL AS info
                 FROM assets a JOIN run_exposures x USING (client_id, version)
                 WHERE x.run_id = $r AND a.client_id = $c
                 UNION ALL
-                SELECT 'route', r.route_id, r.name,
+                SELECT 'route', r.route_id, r.name, r.class_id, r.annual_value_usd, r.criticality,
                        r.commodity || ', ' || r.origin || ' -> ' || r.destination, rc.info
                 FROM routes r JOIN run_exposures x USING (client_id, version)
                 LEFT JOIN route_cache rc USING (route_key)
                 WHERE x.run_id = $r AND r.client_id = $c
             )
-            SELECT i.item_kind, i.item_id, n.name, n.detail, n.info, i.value_usd, i.criticality,
-                   i.risk_central AS risk, i.risk_low, i.risk_high, t.threat_id AS top_threat
-            FROM run_items i
-            JOIN names n USING (item_kind, item_id)
-            LEFT JOIN top_threat t USING (item_kind, item_id)
-            WHERE i.run_id = $r AND i.client_id = $c
-            ORDER BY i.risk_central DESC, i.value_usd DESC, i.item_id
+            SELECT i.item_kind, i.item_id, i.name, i.detail, i.info, i.value_usd, i.criticality,
+                   k.risk_central AS risk, k.risk_low, k.risk_high, t.threat_id AS top_threat
+            FROM items i
+            JOIN run_classes k ON k.run_id = $r AND k.client_id = $c AND k.class_id = i.class_id
+            LEFT JOIN top_threat t ON t.class_id = i.class_id
+            ORDER BY k.risk_central DESC, i.value_usd DESC, i.item_id
             LIMIT $top
             """, {"r": run_id, "c": client_id, "top": top})
         out = []
@@ -596,6 +604,7 @@ def _score_params(run_id: int, rules_version: int, rules: Rules) -> dict[str, An
         "no_alt": rules.routes.no_alternative,
         "default_tol": rules.routes.default_tolerance_days,
         "materiality": rules.aggregation.materiality_usd,
+        "materiality_share": rules.aggregation.materiality_share,
         "min_crit": rules.aggregation.worst_item_min_criticality,
         "worst_w": rules.aggregation.worst_item_weight,
         "exponent": rules.aggregation.score_exponent,

@@ -144,17 +144,26 @@ class Store:
         return None if row is None else row[0]
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        return self.execute(sql, params).pl()  # type: ignore[attr-defined]
+        cur = self.execute(sql, params)
+        columns = [d[0] for d in cur.description or []]
+        frame = pl.DataFrame(cur.fetchall(), schema=columns, orient="row", infer_schema_length=None)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
 
-    def insert_frame(self, cur: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-        """Insert a frame's columns, by name, into a table (inside the caller's transaction)."""
+    def insert_frame(self, cur: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                     *, skip_existing: bool = False) -> None:
+        """Insert a frame's columns, by name, into a table (inside the caller's transaction).
+
+        With ``skip_existing``, rows whose primary key is already there are left alone.
+        """
         if frame.height == 0:
             return
         name = f"_frame_{next(_frame_counter)}"
         cur.register(name, frame.to_arrow())
         try:
             cols = ", ".join(f'"{c}"' for c in frame.columns)
-            cur.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{name}"')  # noqa: S608
+            verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
+            cur.execute(f'{verb} INTO "{table}" ({cols}) SELECT {cols} FROM "{name}"')  # noqa: S608
         finally:
             cur.unregister(name)
 

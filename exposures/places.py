@@ -119,8 +119,6 @@ COUNTRY_ALIASES: Final[dict[str, str]] = {
 # Display names for the few countries whose pycountry and GeoNames names read badly in a message.
 COUNTRY_DISPLAY: Final[dict[str, str]] = {
     "PSE": "Palestine",
-    "GBR": "United Kingdom",
-    "USA": "United States",
 }
 
 CITY_ALIASES: Final[dict[str, str]] = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import hashlib
+
 import polars as pl
 
 from engine.errors import ExposureError
@@ -26,10 +28,9 @@ ROUTE_COLUMNS = [
     "route_id", "name", "origin", "destination", "commodity", "annual_value_usd",
     "shipments_per_year", "service_id", "criticality",
 ]
-ITEM_REGION_SCHEMA = {
-    "client_id": pl.String, "version": pl.Int32, "item_kind": pl.String, "item_id": pl.String,
-    "region_id": pl.String, "distance_km": pl.Float64, "extra_days": pl.Float64,
-    "no_alternative": pl.Boolean,
+GEO_SCHEMA = {
+    "geo_key": pl.String, "region_id": pl.String, "distance_km": pl.Float64,
+    "extra_days": pl.Float64, "no_alternative": pl.Boolean,
 }
 
 
@@ -41,23 +42,59 @@ def _mitigation_list(col: pl.Expr) -> pl.Expr:
     )
 
 
-def _dedupe_regions(frame: pl.DataFrame) -> pl.DataFrame:
-    return (
-        frame.group_by(["client_id", "version", "item_kind", "item_id", "region_id"])
+def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Group items by the exact set of regions that contain them.
+
+    ``memberships`` has item_id, region_id, distance_km, extra_days, no_alternative (several rows
+    may name the same region; the closest distance and the worst detour win). Returns
+    (item_id -> geo_key, the geo_regions rows of every profile). Distances and detours are
+    rounded to 0.1 so that items at practically the same place share a profile.
+    """
+    m = (
+        memberships.group_by(["item_id", "region_id"])
         .agg(
-            pl.col("distance_km").min(),
-            pl.col("extra_days").max(),
+            pl.col("distance_km").min().round(1),
+            pl.col("extra_days").max().round(1),
             pl.col("no_alternative").any(),
         )
-        .select(list(ITEM_REGION_SCHEMA))
-        .cast(ITEM_REGION_SCHEMA)  # type: ignore[arg-type]
+        .sort(["item_id", "region_id"])
     )
+    token = pl.concat_str(
+        [
+            pl.col("region_id"),
+            pl.col("distance_km").cast(pl.String).fill_null("-"),
+            pl.col("extra_days").cast(pl.String).fill_null("-"),
+            pl.col("no_alternative").cast(pl.String),
+        ],
+        separator="@",
+    )
+    sig = m.with_columns(token.alias("token")).group_by("item_id", maintain_order=True).agg(
+        pl.col("token").str.join("|").alias("signature")
+    )
+    unique = sig.select("signature").unique()
+    unique = unique.with_columns(
+        pl.col("signature").map_elements(
+            lambda s: hashlib.blake2b(s.encode(), digest_size=10).hexdigest(),
+            return_dtype=pl.String,
+        ).alias("geo_key")
+    )
+    keyed = sig.join(unique, on="signature").select("item_id", "geo_key")
+    regions = (
+        m.join(keyed, on="item_id")
+        .select(list(GEO_SCHEMA))
+        .unique(subset=["geo_key", "region_id"])
+        .cast(GEO_SCHEMA)  # type: ignore[arg-type]
+    )
+    return keyed, regions
 
 
 def prepare_assets(client_id: str, version: int, assets: pl.DataFrame) -> tuple[
     pl.DataFrame, pl.DataFrame
 ]:
-    """Asset rows (geocoded) and their region memberships. Unlocatable rows are an error."""
+    """Asset rows (geocoded, with their geo_key) and the geo profiles they use.
+
+    Unlocatable rows are an error (uploads reject them row by row before this point).
+    """
     for col in ASSET_COLUMNS:
         if col not in assets.columns:
             assets = assets.with_columns(pl.lit(None).alias(col))
@@ -93,13 +130,11 @@ def prepare_assets(client_id: str, version: int, assets: pl.DataFrame) -> tuple[
             pl.col("asset_id").alias("item_id"), "lat", "lon", "country_iso3", "subdivision"
         )
     ).with_columns(
-        pl.lit(client_id).alias("client_id"),
-        pl.lit(version).alias("version"),
-        pl.lit("asset").alias("item_kind"),
-        pl.lit(None, pl.Float64).alias("extra_days"),
-        pl.lit(False).alias("no_alternative"),
+        pl.lit(None, pl.Float64).alias("extra_days"), pl.lit(False).alias("no_alternative")
     )
-    return rows, _dedupe_regions(memb)
+    keyed, regions = geo_profiles(memb)
+    rows = rows.join(keyed.rename({"item_id": "asset_id"}), on="asset_id", how="left")
+    return rows, regions
 
 
 def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
@@ -129,7 +164,10 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
 def prepare_routes(
     client_id: str, version: int, routes: pl.DataFrame, lookup: RouteLookup
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Route rows and their region memberships; each distinct port pair is routed once."""
+    """Route rows (with their geo_key) and the geo profiles they use.
+
+    Each distinct port pair is routed once (and ``lookup`` caches across uploads).
+    """
     for col in ROUTE_COLUMNS:
         if col not in routes.columns:
             routes = routes.with_columns(pl.lit(None).alias(col))
@@ -178,9 +216,60 @@ def prepare_routes(
         "item_id": pl.String, "region_id": pl.String, "distance_km": pl.Float64,
         "extra_days": pl.Float64, "no_alternative": pl.Boolean,
     })
-    memb = pl.concat([path, ends.select(path.columns)]).with_columns(
-        pl.lit(client_id).alias("client_id"),
-        pl.lit(version).alias("version"),
-        pl.lit("route").alias("item_kind"),
+    memb = pl.concat([path, ends.select(path.columns)])
+    keyed, regions = geo_profiles(memb)
+    rows = rows.join(keyed.rename({"item_id": "route_id"}), on="route_id", how="left")
+    return rows, regions
+
+
+CLASS_KEY = ["item_kind", "geo_key", "vkey", "asset_type", "commodity", "mitigations",
+             "service_id"]
+
+
+def assign_classes(
+    client_id: str, version: int, assets: pl.DataFrame | None, routes: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """Number the exposure classes of one client version and tag each item with its class.
+
+    Items every threat treats alike (same geo profile, asset type or commodity, mitigations and
+    business service) share a class; the engine scores classes, not rows.
+    """
+    keys = []
+    if assets is not None:
+        keys.append(assets.select(
+            pl.lit("asset").alias("item_kind"), "geo_key", pl.col("asset_type").alias("vkey"),
+            "asset_type", pl.lit(None, pl.String).alias("commodity"), "mitigations",
+            "service_id", pl.col("asset_id").alias("item_id"),
+        ))
+    if routes is not None:
+        keys.append(routes.select(
+            pl.lit("route").alias("item_kind"), "geo_key", pl.col("commodity").alias("vkey"),
+            pl.lit(None, pl.String).alias("asset_type"), "commodity",
+            pl.lit([], pl.List(pl.String)).alias("mitigations"), "service_id",
+            pl.col("route_id").alias("item_id"),
+        ))
+    if not keys:
+        return pl.DataFrame(schema={"client_id": pl.String}), assets, routes
+    items = pl.concat(keys, how="vertical_relaxed")
+    classes = (
+        items.select(CLASS_KEY).unique(maintain_order=True)
+        .with_row_index("class_id", offset=1)
+        .with_columns(pl.col("class_id").cast(pl.Int32))
     )
-    return rows, _dedupe_regions(memb)
+    tagged = items.join(classes, on=CLASS_KEY, how="left", nulls_equal=True)
+    by_kind = {
+        kind: tagged.filter(pl.col("item_kind") == kind).select("item_id", "class_id")
+        for kind in ("asset", "route")
+    }
+    if assets is not None:
+        assets = assets.join(
+            by_kind["asset"].rename({"item_id": "asset_id"}), on="asset_id"
+        ).drop("geo_key")
+    if routes is not None:
+        routes = routes.join(
+            by_kind["route"].rename({"item_id": "route_id"}), on="route_id"
+        ).drop("geo_key")
+    classes = classes.with_columns(
+        pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
+    )
+    return classes, assets, routes

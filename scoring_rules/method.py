@@ -105,9 +105,17 @@ def item_risk(contributions: Iterable[float]) -> float:
     return 1.0 - math.prod(1.0 - r for r in contributions)
 
 
-def expected_disruption(rules: Rules, items: Iterable[tuple[float, float]]) -> float:
+def materiality(rules: Rules, business_value_usd: float | None) -> float:
+    if business_value_usd is None:
+        return rules.aggregation.materiality_usd
+    return business_value_usd * rules.aggregation.materiality_share
+
+
+def expected_disruption(
+    rules: Rules, items: Iterable[tuple[float, float]], business_value_usd: float | None = None
+) -> float:
     """Materiality-weighted union of item risks; items are (value_usd, R)."""
-    m = rules.aggregation.materiality_usd
+    m = materiality(rules, business_value_usd)
     return 1.0 - math.prod((1.0 - r) ** (v / (v + m)) for v, r in items)
 
 
@@ -129,7 +137,8 @@ def run_example(rules: Rules, kind: str, inputs: dict[str, object]) -> dict[str,
         return {"R": item_risk(inputs["r"])}  # type: ignore[arg-type]
     if kind == "expected_disruption":
         pairs = [(float(v), float(r)) for v, r in inputs["items"]]  # type: ignore[attr-defined]
-        return {"ead": expected_disruption(rules, pairs)}
+        bv = inputs.get("business_value_usd")
+        return {"ead": expected_disruption(rules, pairs, None if bv is None else float(bv))}
     ead, worst = float(inputs["ead"]), float(inputs["worst"])  # type: ignore[arg-type]
     risk = client_risk(rules, ead, worst)
     s = score(rules, risk)

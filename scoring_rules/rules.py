@@ -14,11 +14,13 @@ The method (DESIGN.md section 4), per exposure item x and threat t:
 
 The client's risk combines the expected disruption of the whole book of items with its worst
 critical item (non-compensatory: a safe portfolio does not hide one critical exposure):
-    ead  = 1 - prod_x (1 - R(x)) ** (value(x) / (value(x) + materiality))
+    ead  = 1 - prod_x (1 - R(x)) ** (value(x) / (value(x) + m))
     risk = 1 - (1 - ead) * (1 - w * worst)      score = 100 * (1 - risk) ** k
-Each item weighs by its materiality (an item worth the materiality threshold counts half, a very
-large one nearly fully), so adding an exposure can never make a client look more resilient, which
-a value-weighted mean would allow by dilution. The score maps to a band through the thresholds.
+Each item weighs by its materiality against the client's threshold m (a share of the client's
+business value, or a default): an item worth m counts half, a far larger one nearly fully. So
+adding an exposure can never make a client look more resilient, which a value-weighted mean would
+allow by dilution, and a small firm's whole business is not treated as immaterial. The score maps
+to a band through the thresholds.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ class Horizon(_Strict):
 
 
 class Aggregation(_Strict):
-    materiality_usd: float = Field(gt=0.0)
+    materiality_share: float = Field(gt=0.0, le=1.0)  # of the client's business value
+    materiality_usd: float = Field(gt=0.0)  # when the client states no business value
     worst_item_min_criticality: int = Field(ge=1, le=5)
     worst_item_weight: float = Field(ge=0.0, le=1.0)
     score_exponent: float = Field(gt=0.0)

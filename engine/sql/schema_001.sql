@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS clients (
     hq_country VARCHAR NOT NULL,
     affiliations VARCHAR[] NOT NULL,
     description VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    business_value_usd DOUBLE           -- sets the client's materiality threshold (rules)
 );
 
 CREATE TABLE IF NOT EXISTS services (
@@ -120,7 +121,8 @@ CREATE TABLE IF NOT EXISTS assets (
     criticality INTEGER NOT NULL,
     headcount INTEGER NOT NULL,
     service_id VARCHAR,
-    mitigations VARCHAR[] NOT NULL
+    mitigations VARCHAR[] NOT NULL,
+    class_id INTEGER NOT NULL           -- its exposure class (see exposure_classes)
 );
 
 CREATE TABLE IF NOT EXISTS routes (
@@ -135,20 +137,37 @@ CREATE TABLE IF NOT EXISTS routes (
     annual_value_usd DOUBLE NOT NULL,
     shipments_per_year INTEGER NOT NULL,
     service_id VARCHAR,
-    criticality INTEGER NOT NULL
+    criticality INTEGER NOT NULL,
+    class_id INTEGER NOT NULL
 );
 
--- Which regions contain each item. For hotspots the distance to the centre; for routes the
--- detour if the region's chokepoint closes (extra days, or no sea alternative).
-CREATE TABLE IF NOT EXISTS item_regions (
-    client_id VARCHAR NOT NULL,
-    version INTEGER NOT NULL,
-    item_kind VARCHAR NOT NULL,         -- asset | route
-    item_id VARCHAR NOT NULL,
+-- A geo profile: the set of regions that contain a place (or a sea route), with the distance to
+-- each hotspot centre and, for routes, the detour if the region's chokepoint closes. Items at
+-- the same place share one profile; profiles are shared by all clients and versions.
+CREATE TABLE IF NOT EXISTS geo_regions (
+    geo_key VARCHAR NOT NULL,
     region_id VARCHAR NOT NULL,
     distance_km DOUBLE,
     extra_days DOUBLE,
-    no_alternative BOOLEAN NOT NULL
+    no_alternative BOOLEAN NOT NULL,
+    PRIMARY KEY (geo_key, region_id)
+);
+
+-- An exposure class: the items of one client version that every threat treats alike (same
+-- geo profile, asset type or commodity, mitigations and business service). Scoring works on
+-- classes; an item's numbers are its class's numbers.
+CREATE TABLE IF NOT EXISTS exposure_classes (
+    client_id VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    class_id INTEGER NOT NULL,
+    item_kind VARCHAR NOT NULL,         -- asset | route
+    geo_key VARCHAR NOT NULL,
+    vkey VARCHAR NOT NULL,              -- asset type or commodity
+    asset_type VARCHAR,
+    commodity VARCHAR,
+    mitigations VARCHAR[] NOT NULL,
+    service_id VARCHAR,
+    PRIMARY KEY (client_id, version, class_id)
 );
 
 -- Sea routes by port pair: computed once, reused by every client and version.
@@ -205,11 +224,11 @@ CREATE TABLE IF NOT EXISTS run_threat_regions (
     intensity DOUBLE NOT NULL
 );
 
+-- Per exposure class x threat; every item of the class has these contributions.
 CREATE TABLE IF NOT EXISTS run_contributions (
     run_id INTEGER NOT NULL,
     client_id VARCHAR NOT NULL,
-    item_kind VARCHAR NOT NULL,
-    item_id VARCHAR NOT NULL,
+    class_id INTEGER NOT NULL,
     threat_id VARCHAR NOT NULL,
     region_id VARCHAR NOT NULL,         -- the region where the threat bears hardest on the item
     r_low DOUBLE NOT NULL,
@@ -217,13 +236,15 @@ CREATE TABLE IF NOT EXISTS run_contributions (
     r_high DOUBLE NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS run_items (
+-- Per exposure class: its items' count, value, materiality weight and the risk R each item has.
+CREATE TABLE IF NOT EXISTS run_classes (
     run_id INTEGER NOT NULL,
     client_id VARCHAR NOT NULL,
-    item_kind VARCHAR NOT NULL,
-    item_id VARCHAR NOT NULL,
+    class_id INTEGER NOT NULL,
+    n_items INTEGER NOT NULL,
     value_usd DOUBLE NOT NULL,
-    criticality INTEGER NOT NULL,
+    weight DOUBLE NOT NULL,
+    max_criticality INTEGER NOT NULL,
     risk_low DOUBLE NOT NULL,
     risk_central DOUBLE NOT NULL,
     risk_high DOUBLE NOT NULL

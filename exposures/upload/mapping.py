@@ -184,11 +184,12 @@ def map_columns(headers: list[str], kind: str, mapping: dict[str, str | None] | 
         if guess and guess not in result.by_canonical:
             hint = f"; did you mean {guess}? (pass the mapping {{{headers[i]!r}: {guess!r}}})"
         result.warnings.append(
-            f"column {i + 1} {_show(headers[i])} is not a {kind} column and was ignored{hint}"
+            f"column {i + 1} {_show(headers[i])} is not a known {kind} column and was ignored"
+            + hint
         )
 
     for spec in specs.values():
-        if spec.required and spec.name not in result.by_canonical:
+        if spec.required and spec.name not in result.by_canonical and spec.name not in claims:
             candidates = [
                 headers[i] for i in unknown if suggest(headers[i], kind) == spec.name
             ]
@@ -199,7 +200,7 @@ def map_columns(headers: list[str], kind: str, mapping: dict[str, str | None] | 
             )
             errors.append(f"the required column {spec.name} is missing{hint}")
     if errors:
-        raise UploadRefused(errors)
+        raise UploadRefused(errors, result.warnings)
     result.ignored.sort()
     return result
 

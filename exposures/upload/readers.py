@@ -295,7 +295,7 @@ def _read_csv(data: bytes, max_rows: int) -> RawTable:
     record = 0
     line = 0
     try:
-        for record, row in enumerate(reader, start=1):  # noqa: B007 (record used after the loop)
+        for record, row in enumerate(reader, start=1):  # noqa: B007 (used in the except)
             line = reader.line_num
             if sep_hint and record == 1:
                 continue
@@ -304,7 +304,7 @@ def _read_csv(data: bytes, max_rows: int) -> RawTable:
                     f"row {record} contains a NUL byte (\\x00), which never occurs in a CSV "
                     "table; the file may be damaged or not text: save it again as 'CSV UTF-8'"
                 )
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():
                 continue
             if headers is None:
                 while row and not row[-1].strip():
@@ -633,10 +633,6 @@ def _first_valued_row(sheet_xml: bytes) -> int | None:
         rows = _ROW_REF.findall(sheet_xml, 0, m.start())
         return int(rows[-1]) if rows else 1 + len(re.findall(rb"<(?:\w+:)?row[\s>]", sheet_xml[: m.start()]))
     return None
-
-
-def _render(cell: object) -> str:
-    return "" if cell is None else str(cell)
 
 
 def _read_xlsx(data: bytes, max_rows: int) -> RawTable:

@@ -29,8 +29,9 @@ def value_repr(value: object) -> str:
 class UploadRefused(ExposureError):
     """The file as a whole cannot be used; ``errors`` holds one message per problem found."""
 
-    def __init__(self, errors: str | list[str]) -> None:
+    def __init__(self, errors: str | list[str], warnings: list[str] | None = None) -> None:
         self.errors = [errors] if isinstance(errors, str) else list(errors)
+        self.warnings = list(warnings or [])
         super().__init__("; ".join(self.errors))
 
 

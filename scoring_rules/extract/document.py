@@ -301,8 +301,9 @@ def _reflow_pdf_page(page: str) -> str:
         short = len(line) < 0.8 * width
         if not nxt:
             continue
+        ends_sentence = stripped.endswith((".", "!", "?", "”", '"'))
         if (
-            (stripped.endswith((".", "!", "?", "”", '"')) and short)
+            (ends_sentence and (short or _heading_like(nxt)))
             or (_heading_like(stripped) and short and nxt[:1].isupper())
             or _BULLET.match(lines[i + 1])
         ):

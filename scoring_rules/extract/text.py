@@ -127,6 +127,11 @@ class PhraseMatcher(Generic[T]):
         for p in phrases:
             self.add(p, payload)
 
+    def copy(self) -> PhraseMatcher[T]:
+        clone: PhraseMatcher[T] = PhraseMatcher(self.use_lemma)
+        clone._by_first = {k: list(v) for k, v in self._by_first.items()}
+        return clone
+
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_first.values())
 

@@ -24,10 +24,12 @@ class _Model(BaseModel):
 
 
 class CategoryWords(_Model):
-    label: str
+    label: str = ""  # empty: made from the category name
     severity: int = Field(default=3, ge=1, le=5)
     scope: Literal["local", "global"] = "local"
     targeted: bool = True
+    objects: bool = False
+    title: str = "{label} {where}{aimed}"
     triggers: list[str] = Field(min_length=1)
 
 
@@ -38,6 +40,7 @@ class LikelihoodWords(_Model):
     negations: list[str]
     avoidance: list[str] = Field(default_factory=list)
     not_assessed_words: str = "not assessed in the brief"
+    set_aside: list[str] = Field(default_factory=list)
 
 
 class HorizonPhrase(_Model):
@@ -73,12 +76,15 @@ class Places(_Model):
     demonyms: dict[str, str] = Field(default_factory=dict)
     actor_only: list[str] = Field(default_factory=list)
     locative: list[str] = Field(default_factory=list)
+    strict_locative: list[str] = Field(default_factory=list)
+    affiliation_suffixes: list[str] = Field(default_factory=list)
     location_nouns: list[str] = Field(default_factory=list)
     modifiers: list[str] = Field(default_factory=list)
     world: list[str] = Field(default_factory=list)
     the_region: list[str] = Field(default_factory=list)
     compass: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     waters: dict[str, dict[str, float]] = Field(default_factory=dict)
+    sea_basins: dict[str, list[str]] = Field(default_factory=dict)
     stopwords: list[str] = Field(default_factory=list)
 
 
@@ -89,16 +95,24 @@ class TargetCues(_Model):
 
 class Vocabulary(_Model):
     categories: dict[str, CategoryWords] = Field(min_length=1)
+    not_triggers: list[str] = Field(default_factory=list)
     likelihood: LikelihoodWords
     horizons: Horizons
     places: Places = Places()
     affiliations: dict[str, list[str]] = Field(default_factory=dict)
     target_cues: TargetCues = TargetCues()
+    object_cues: list[str] = Field(default_factory=list)
     boilerplate: list[str] = Field(default_factory=list)
     key_sections: list[str] = Field(default_factory=list)
 
     def terms(self) -> list[str]:
         return list(self.likelihood.terms)
+
+    def label(self, category: str) -> str:
+        words = self.categories.get(category)
+        if words is not None and words.label:
+            return words.label
+        return category.replace("_", " ").capitalize()
 
 
 def _merge(base: Any, extra: Any) -> Any:

@@ -1,0 +1,40 @@
+# One command to run the product, one to test it. Both install what they need first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= data/resilience.duckdb
+PORT ?= 8501
+
+.PHONY: install run demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+## make run: install, load the demo book into an embedded DuckDB, serve the app on :8501
+run: install
+	$(BIN)/resilience --db $(DB) demo
+	$(BIN)/streamlit run app/streamlit_app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false -- --db $(DB)
+
+## make demo: install and print the demo ratings in the terminal (no server)
+demo: install
+	$(BIN)/resilience --db $(DB) demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## make test: install, lint, type-check and run every test (slow and browser tests included)
+test: install lint
+	$(BIN)/python -m pytest -n 2 --timeout 900
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

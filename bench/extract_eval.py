@@ -1,0 +1,95 @@
+"""How well the brief -> draft-threats extractor does.
+
+    .venv/bin/python bench/extract_eval.py [--verbose] [--min-confidence 0.5]
+
+Prints per-field precision and recall (category, region, likelihood term, horizon) over the test
+briefs in tests/scoring_rules/briefs (each with an ``.expected.yaml`` beside it), then the recall of
+the hand-made register scoring_rules/data/register_2020-01_us_iran.yaml on the seed brief (matched
+on category and main region), listing the misses. Matching rules: scoring_rules/extract/evaluation.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scoring_rules.extract import ingest  # noqa: E402
+from scoring_rules.extract.evaluation import (  # noqa: E402
+    FIELDS,
+    evaluate_briefs,
+    main_region,
+    register_recall,
+    seed_brief_path,
+    totals,
+)
+from scoring_rules.threats import default_register_path, load_register  # noqa: E402
+
+BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--verbose", action="store_true", help="per-brief figures, misses and extras")
+    ap.add_argument("--min-confidence", type=float, default=0.0,
+                    help="count only drafts with at least this extraction confidence")
+    args = ap.parse_args(argv)
+
+    results = evaluate_briefs(BRIEFS, args.min_confidence)
+    n_exp = sum(len(r.expected) for r in results)
+    n_drafts = sum(len(r.drafts) for r in results)
+    print(f"Test briefs: {len(results)} briefs, {n_exp} expected threats, {n_drafts} drafts"
+          + (f" (extraction confidence >= {args.min_confidence})" if args.min_confidence else ""))
+    print(f"{'field':<12}{'precision':>10}{'recall':>9}")
+    for name, s in totals(results).items():
+        print(f"{name:<12}{s.precision:>10.2f}{s.recall:>9.2f}"
+              f"   ({s.tp_precision}/{s.drafts} drafts, {s.tp_recall}/{s.expected} expected)")
+    if args.verbose:
+        for r in results:
+            print(f"\n  {r.brief}: " + ", ".join(
+                f"{n} P {r.scores[n].precision:.2f} R {r.scores[n].recall:.2f}" for n in FIELDS))
+            for name in FIELDS:
+                for e in r.missed[name]:
+                    got = [d for d in r.drafts if d.category == e.category]
+                    seen = "; ".join(
+                        f"{main_region(d.regions)} {d.likelihood} {d.horizon.from_months:g}-"
+                        f"{d.horizon.to_months:g}" for d in got) or "no draft of that category"
+                    print(f"    miss [{name}] {e.category} {e.region} {e.likelihood} "
+                          f"{e.horizon.from_months:g}-{e.horizon.to_months:g}  (drafts: {seen})")
+            for d in r.extra:
+                print(f"    extra {d.category} {main_region(d.regions)} {d.likelihood} "
+                      f"(confidence {d.extraction_confidence})")
+
+    print()
+    reg_path = default_register_path()
+    if not reg_path.is_file():
+        print(f"Seed recall: skipped, no hand register at {reg_path}")
+        return 0
+    register = load_register(reg_path)
+    seed = seed_brief_path(register, ROOT)
+    if seed is None:
+        print(f"Seed recall: skipped, seed brief {register.source} not found beside the checkout")
+        return 0
+    drafts = ingest(seed).drafts
+    rr = register_recall(register, drafts)
+    print(f"Seed brief {register.source}: {len(drafts)} drafts; hand register "
+          f"{len(register.threats)} threats")
+    print(f"Seed recall (category + main region): {rr.recall:.2f} "
+          f"({len(rr.matched)}/{len(register.threats)})")
+    for m in rr.missed:
+        print(f"  missed: {m}")
+    if not rr.missed:
+        print("  missed: none")
+    if args.verbose:
+        for hand, draft in rr.matched:
+            print(f"  matched: {hand} <- {draft}")
+    for x in rr.extra:
+        print(f"  draft matching no hand threat: {x}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

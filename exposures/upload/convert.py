@@ -1,0 +1,305 @@
+"""Cell text -> typed canonical columns, before the expectation suite runs.
+
+Numbers are parsed as spreadsheets write them: thousands separators (``1,234,567``,
+``1.234.567``, ``1 234 567``), decimal commas (``12,5``; ``1,234`` means 1.234 only in a
+semicolon-delimited file, as in the locales that write those), a leading ``$``/``USD``. NaN,
+infinities and overflows (``1e309``) are refused with a message; ``N/A``, ``-`` and empty cells
+are missing values. The fast path is vectorised (polars); only cells it cannot read go through
+the careful per-cell parser.
+
+Text stays literal (formula-looking or HTML-looking names are data; exports neutralise them).
+Ids lose control and invisible characters (zero-width, bidi marks), which is reported.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from exposures.upload.mapping import ColumnMap
+from exposures.upload.readers import RawTable
+from exposures.upload.report import value_repr
+from exposures.upload.schema import MITIGATIONS, VALUE_SYNONYMS, ColumnSpec, columns
+
+MISSING_TOKENS = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "–", "—"})
+_NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
+_INF_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_NUMBER = re.compile(r"([+-]?)([0-9.,]+)([eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009_']")
+_CURRENCY = re.compile(r"^(?:US\$|USD|\$)\s*|\s*(?:USD|US\$|\$)$", re.IGNORECASE)
+_INVISIBLE = r"[\p{Cc}\p{Cf}]"
+MAX_EXACT_INT = 2**53
+
+
+@dataclass
+class Issue:
+    """One problem found while converting or checking a cell (turned into a ``Problem`` later)."""
+
+    row: int
+    column: str
+    message: str
+    accepted: str
+    severity: str = "error"
+    raw: str | None = None  # the cell text when it is not the mapped column's own cell
+
+
+@dataclass
+class Issues:
+    """Problems by (row, column); the first error for a cell wins."""
+
+    items: list[Issue] = field(default_factory=list)
+    _cells: set[tuple[int, str]] = field(default_factory=set)
+    error_rows: set[int] = field(default_factory=set)
+
+    def add(self, issue: Issue) -> None:
+        key = (issue.row, issue.column)
+        if issue.severity == "error":
+            if key in self._cells:
+                return
+            self._cells.add(key)
+            self.error_rows.add(issue.row)
+        self.items.append(issue)
+
+    def has(self, row: int, column: str) -> bool:
+        return (row, column) in self._cells
+
+
+def parse_number(text: str, decimal_comma: bool) -> float | str:
+    """The number in ``text``, or a message saying why it is not one (``str``)."""
+    s = text.strip()
+    low = s.lower()
+    if low in _NAN_WORDS:
+        return "is not a number (NaN); leave the cell empty if the value is unknown"
+    if low in _INF_WORDS:
+        return "is infinite; give a finite number"
+    if _DATE.fullmatch(s):
+        return "is a date, not a number (is the cell formatted as a date?)"
+    s = _CURRENCY.sub("", s)
+    s = _SPACES.sub("", s)
+    m = _NUMBER.fullmatch(s)
+    if not m:
+        return "is not a number"
+    sign, body, exponent = m.group(1), m.group(2), m.group(3) or ""
+    plain = _plain_digits(body, decimal_comma)
+    if plain is None:
+        return "is not a number (check the decimal and thousands separators)"
+    try:
+        value = float(sign + plain + exponent)
+    except ValueError:
+        return "is not a number"
+    if not math.isfinite(value):
+        return "is too large (it overflows to infinity)"
+    return value
+
+
+def _grouped(part: str, sep: str) -> str | None:
+    groups = part.split(sep)
+    if not (1 <= len(groups[0]) <= 3) or any(len(g) != 3 for g in groups[1:]):
+        return None
+    return "".join(groups)
+
+
+def _plain_digits(body: str, decimal_comma: bool) -> str | None:
+    """``body`` (digits with , and .) as plain ``123.45``, or None when the separators clash."""
+    if body.count(",") and body.count("."):
+        dec = "," if body.rfind(",") > body.rfind(".") else "."
+        thou = "." if dec == "," else ","
+        whole, frac = body.rsplit(dec, 1)
+        if dec in whole or not frac.isdigit():
+            return None
+        plain = _grouped(whole, thou)
+        return None if plain is None else f"{plain}.{frac}"
+    for sep in (",", "."):
+        n = body.count(sep)
+        if n == 0:
+            continue
+        if n > 1:
+            return _grouped(body, sep)
+        whole, frac = body.split(sep)
+        if not frac:
+            return whole if whole.isdigit() else None
+        if sep == "," and len(frac) == 3 and 1 <= len(whole) <= 3 and not decimal_comma:
+            return whole + frac  # 1,234 is one thousand two hundred and thirty-four
+        if not frac.isdigit() or (whole and not whole.isdigit()):
+            return None
+        return f"{whole or '0'}.{frac}"
+    return body if body.isdigit() else None
+
+
+def normalise_choice(text: str) -> str:
+    """``Data Centre`` -> ``data_centre``; synonyms mapped to the accepted value."""
+    key = re.sub(r"[\s\-/]+", "_", text.strip().lower())
+    return VALUE_SYNONYMS.get(key, key)
+
+
+@dataclass
+class Converted:
+    frame: pl.DataFrame  # canonical columns + "__row"
+    issues: Issues
+
+
+def convert(raw: RawTable, cmap: ColumnMap) -> Converted:
+    """Typed canonical columns from the raw strings, and the problems converting them."""
+    issues = Issues()
+    rows = raw.frame["__row"]
+    out: dict[str, pl.Series] = {"__row": rows}
+    for spec in columns(cmap.kind):
+        index = cmap.by_canonical.get(spec.name)
+        if index is None:
+            out[spec.name] = _absent(spec, raw.frame.height)
+            continue
+        cells = raw.frame[f"c{index}"]
+        converter = _CONVERTERS[spec.type]
+        out[spec.name] = converter(spec, cells, rows, raw.decimal_comma, issues)
+    return Converted(pl.DataFrame(out), issues)
+
+
+def _absent(spec: ColumnSpec, height: int) -> pl.Series:
+    dtype = _dtype(spec)
+    value = spec.default if spec.default is not None else None
+    return pl.Series(spec.name, [value] * height, dtype=dtype)
+
+
+def _dtype(spec: ColumnSpec) -> pl.DataType:
+    return {"float": pl.Float64(), "int": pl.Int64()}.get(spec.type, pl.String())
+
+
+def _null_where(values: pl.Series, mask: pl.Series) -> pl.Series:
+    """``values`` with nulls where ``mask`` is true."""
+    out = pl.select(pl.when(mask).then(None).otherwise(values)).to_series()
+    return out.alias(values.name)
+
+
+def _stripped(cells: pl.Series) -> pl.Series:
+    s = cells.str.strip_chars()
+    return _null_where(s, (s == "").fill_null(True))
+
+
+def _text(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    s = _stripped(cells)
+    bad = s.str.contains("\x00", literal=True).fill_null(False)
+    for row in rows.filter(bad).to_list():
+        issues.add(
+            Issue(row, spec.name, "contains a NUL character (\\x00)", "text without NUL characters")
+        )
+    return s.alias(spec.name)
+
+
+def _ident(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    stripped = cells.str.strip_chars()
+    cleaned = stripped.str.replace_all(_INVISIBLE, "").str.strip_chars()
+    changed = (cleaned != stripped).fill_null(False)
+    if changed.any():
+        for row, value in zip(
+            rows.filter(changed).to_list(), cleaned.filter(changed).to_list(), strict=True
+        ):
+            issues.add(
+                Issue(
+                    row,
+                    spec.name,
+                    "contained control or invisible characters (zero-width, right-to-left "
+                    f"marks), which were removed; the id is kept as {value_repr(value)}",
+                    spec.accepted,
+                    severity="warning",
+                )
+            )
+    return _stripped(cleaned).alias(spec.name)
+
+
+def _numbers(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    s = cells.str.strip_chars()
+    fast = s.cast(pl.Float64, strict=False)
+    good = fast.is_finite().fill_null(False)
+    missing = s.str.to_lowercase().is_in(list(MISSING_TOKENS)).fill_null(True)
+    slow = ~good & ~missing
+    values = _null_where(fast, ~good)
+    if slow.any():
+        idx = slow.arg_true()
+        parsed: list[float | None] = []
+        for row, text in zip(rows.gather(idx).to_list(), s.gather(idx).to_list(), strict=True):
+            result = parse_number(text, decimal_comma)
+            if isinstance(result, str):
+                issues.add(Issue(row, spec.name, result, spec.accepted))
+                parsed.append(None)
+            else:
+                parsed.append(result)
+        values = values.scatter(idx, pl.Series(parsed, dtype=pl.Float64))
+    return values.alias(spec.name)
+
+
+def _floats(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    values = _numbers(spec, cells, rows, decimal_comma, issues)
+    if spec.default is not None:
+        values = values.fill_null(spec.default)
+    return values
+
+
+def _ints(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    values = _numbers(spec, cells, rows, decimal_comma, issues)
+    fractional = (values != values.round()).fill_null(False)
+    huge = (values.abs() > MAX_EXACT_INT).fill_null(False)
+    for row in rows.filter(fractional).to_list():
+        issues.add(Issue(row, spec.name, "is not a whole number", spec.accepted))
+    for row in rows.filter(huge & ~fractional).to_list():
+        issues.add(Issue(row, spec.name, "is too large for a whole number", spec.accepted))
+    ints = _null_where(values, fractional | huge).cast(pl.Int64)
+    if spec.default is not None:
+        ints = ints.fill_null(int(spec.default))
+    return ints.alias(spec.name)
+
+
+def _choices(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    s = _stripped(cells)
+    lowered = s.str.to_lowercase().str.replace_all(r"[\s\-/]+", "_")
+    return lowered.replace(VALUE_SYNONYMS).alias(spec.name)
+
+
+def _mitigations(
+    spec: ColumnSpec, cells: pl.Series, rows: pl.Series, decimal_comma: bool, issues: Issues
+) -> pl.Series:
+    s = _stripped(cells)
+    parsed: dict[str, tuple[str | None, str | None]] = {}
+    for text in s.drop_nulls().unique().to_list():
+        tokens = [t for t in re.split(r"[;,|]", text) if t.strip()]
+        normal = [normalise_choice(t) for t in tokens]
+        unknown = [t.strip() for t, n in zip(tokens, normal, strict=True) if n not in MITIGATIONS]
+        if unknown:
+            listed = ", ".join(repr(u[:40]) for u in unknown[:3])
+            parsed[text] = (None, f"names an unknown mitigation ({listed})")
+        else:
+            parsed[text] = (";".join(sorted(set(normal))) or None, None)
+    bad_values = {text for text, (_, err) in parsed.items() if err}
+    if bad_values:
+        mask = s.is_in(list(bad_values)).fill_null(False)
+        for row, text in zip(rows.filter(mask).to_list(), s.filter(mask).to_list(), strict=True):
+            issues.add(Issue(row, spec.name, parsed[text][1] or "", spec.accepted))
+    mapping = {text: value for text, (value, _) in parsed.items()}
+    return s.replace_strict(mapping, default=None, return_dtype=pl.String).alias(spec.name)
+
+
+_Converter = Callable[[ColumnSpec, pl.Series, pl.Series, bool, Issues], pl.Series]
+_CONVERTERS: dict[str, _Converter] = {
+    "str": _text,
+    "id": _ident,
+    "float": _floats,
+    "int": _ints,
+    "enum": _choices,
+    "mitigations": _mitigations,
+}

@@ -1,0 +1,259 @@
+"""Run the upload pipeline on untrusted bytes in a child process with memory and time limits.
+
+``prepare_upload`` is the only way the server checks an uploaded file. The child is started
+fresh (``spawn``: no state shared with the server), warms up on the kind's template (imports,
+Great Expectations, geocoder tables), caps its own address space with ``RLIMIT_AS`` (its warmed-up
+size plus ``memory_mb``), and runs
+``exposures.upload.pipeline.check_upload``. The parent watches the child's resident memory and the
+clock and kills it past ``memory_mb`` or ``timeout_s``. Results come back over a pipe: the report as
+JSON, the valid rows as Arrow IPC bytes, the quarantine CSV as bytes. A crash, a memory blow-up or
+a timeout in the child becomes a clean ``ExposureError``; the server process never parses the file.
+
+This module imports nothing heavy at load time, so the child starts lean.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ExposureError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from exposures.upload.pipeline import PreparedUpload
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MEMORY_MB = 1500
+_POLL_S = 0.05
+
+Pipeline = Callable[..., "PreparedUpload"]
+
+
+def _oom_message(memory_mb: int) -> str:
+    return (
+        f"the file could not be processed: it needed more than {memory_mb:,} MB of memory; "
+        "split it into smaller files or save it as CSV"
+    )
+
+
+def prepare_upload(
+    data: bytes,
+    filename: str,
+    kind: str,
+    mapping: dict[str, str | None] | None = None,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    max_bytes: int | None = None,
+    max_rows: int | None = None,
+    pipeline: Pipeline | None = None,
+) -> PreparedUpload:
+    """Read, map and validate an uploaded file in a sandboxed child process.
+
+    Returns a ``PreparedUpload`` (report, valid canonical frame, quarantine CSV, stats including
+    the child's ``child_peak_rss_mb``). A file that cannot be used gives a report with
+    ``file_errors``; only a child that crashes, runs out of memory or time raises
+    ``ExposureError``. ``pipeline`` replaces ``check_upload`` (a module-level function, for tests).
+    """
+    from exposures.upload.schema import columns
+
+    columns(kind)  # an unknown kind is refused before a process is started
+    started = time.perf_counter()
+    options: dict[str, Any] = {}
+    if max_bytes is not None:
+        options["max_bytes"] = max_bytes
+    if max_rows is not None:
+        options["max_rows"] = max_rows
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=_child_main,
+        args=(sender, data, filename, kind, mapping, options, memory_mb, pipeline),
+        name="upload-sandbox",
+        daemon=True,
+    )
+    proc.start()
+    sender.close()
+    try:
+        message = _wait(proc, receiver, timeout_s, memory_mb)
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        proc.close()
+    status, payload = message
+    if status == "ok":
+        result = _unpack(payload)
+        result.stats["total_seconds"] = round(time.perf_counter() - started, 3)
+        return result
+    if status == "refused":
+        raise ExposureError(payload)
+    if status == "oom":
+        raise ExposureError(_oom_message(memory_mb))
+    log.error("upload sandbox failed:\n%s", payload)
+    raise ExposureError(
+        "the file could not be processed: an internal error occurred while reading it; "
+        "nothing was changed (the error is logged)"
+    )
+
+
+def _wait(
+    proc: Any, receiver: Connection, timeout_s: float, memory_mb: int
+) -> tuple[str, Any]:
+    import psutil
+
+    deadline = time.monotonic() + timeout_s
+    try:
+        watched = psutil.Process(proc.pid)
+    except psutil.Error:
+        watched = None
+    while True:
+        if receiver.poll(_POLL_S):
+            try:
+                return receiver.recv()  # type: ignore[no-any-return]
+            except (EOFError, OSError):
+                break  # the child died while sending
+        if not proc.is_alive():
+            if receiver.poll(0):
+                continue
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise ExposureError(
+                f"the file could not be processed: it took longer than {timeout_s:g} s; "
+                "split it into smaller files"
+            )
+        if watched is not None:
+            try:
+                rss = watched.memory_info().rss
+            except psutil.Error:
+                rss = 0
+            if rss > memory_mb * MB:
+                proc.kill()
+                raise ExposureError(_oom_message(memory_mb))
+    proc.join(5)
+    code = proc.exitcode
+    if code is not None and code < 0:
+        sig = -code
+        if sig in (signal.SIGKILL, signal.SIGABRT, signal.SIGBUS):
+            # SIGABRT: a native allocation failed under RLIMIT_AS; SIGKILL: the kernel's OOM killer
+            raise ExposureError(_oom_message(memory_mb))
+        try:
+            how = f"signal {signal.Signals(sig).name}"
+        except ValueError:
+            how = f"signal {sig}"
+    else:
+        how = f"exit code {code}"
+    raise ExposureError(
+        f"the file could not be processed: the reader stopped unexpectedly ({how}); the file "
+        "may be damaged: save it again (as CSV if possible) and retry"
+    )
+
+
+def _unpack(payload: dict[str, Any]) -> PreparedUpload:
+    import polars as pl
+
+    from exposures.upload.pipeline import PreparedUpload
+    from exposures.upload.report import ValidationReport
+
+    report = ValidationReport.model_validate_json(payload["report"])
+    frame = pl.read_ipc(io.BytesIO(payload["frame"]))
+    return PreparedUpload(report, frame, payload["quarantine"], dict(payload["stats"]))
+
+
+# --------------------------------------------------------------------------------------------
+# The child
+
+
+def _vm_size_bytes() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the address space at what the child uses now plus ``memory_mb``."""
+    import resource
+
+    base = _vm_size_bytes()
+    if base is None:
+        return
+    limit = base + memory_mb * MB
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _child_main(
+    conn: Connection,
+    data: bytes,
+    filename: str,
+    kind: str,
+    mapping: dict[str, str | None] | None,
+    options: dict[str, Any],
+    memory_mb: int,
+    pipeline: Pipeline | None,
+) -> None:
+    """Entry point of the sandbox child: warm up, limit memory, run the pipeline, send back."""
+    try:
+        import resource
+
+        from exposures.upload.mapping import template_csv
+        from exposures.upload.pipeline import check_upload
+
+        # Warm up on the template before the limit applies: imports, the expectation context,
+        # the geocoder's and the port index's tables and the thread pools reserve address space
+        # once; the limit then bounds what this file needs on top of that.
+        check_upload(template_csv(kind), "template.csv", kind)
+        run = pipeline or check_upload
+        _limit_memory(memory_mb)
+        result = run(data, filename, kind, mapping, **options)
+        del data
+        buffer = io.BytesIO()
+        result.frame.write_ipc(buffer)
+        stats = dict(result.stats)
+        stats["child_peak_rss_mb"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
+        payload = {
+            "report": result.report.model_dump_json(),
+            "frame": buffer.getvalue(),
+            "quarantine": result.quarantine_csv,
+            "stats": stats,
+        }
+        conn.send(("ok", payload))
+    except MemoryError:
+        _send(conn, ("oom", None))
+    except ExposureError as err:
+        _send(conn, ("refused", str(err)))
+    except BaseException:
+        _send(conn, ("crash", traceback.format_exc()))
+    finally:
+        conn.close()
+    # (a normal return lets the child release what it registered, e.g. tqdm semaphores)
+
+
+def _send(conn: Connection, message: tuple[str, Any]) -> None:
+    try:
+        conn.send(message)
+    except (OSError, ValueError, MemoryError):
+        pass

@@ -1,0 +1,470 @@
+"""Row-level validation: Great Expectations suites kept as code, one per kind.
+
+``build_suite(kind)`` states what a valid assets or routes table is (required columns, ranges,
+allowed values, unique ids, locatable rows). ``validate_table`` converts the raw strings to typed
+canonical columns (``exposures.upload.convert``), runs the suite on them, adds the geocoding and
+port checks when those modules are installed, and turns every failing cell into a ``Problem``
+that names the row in the user's file, the column, the value and what would be accepted.
+
+Great Expectations is imported lazily: it takes seconds to import and is only needed in the
+upload sandbox.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import importlib.util
+import io
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from engine.errors import ExposureError
+from exposures.upload.convert import Issue, Issues, convert
+from exposures.upload.mapping import ColumnMap
+from exposures.upload.readers import RawTable
+from exposures.upload.report import MAX_PROBLEMS, Problem, value_repr
+from exposures.upload.schema import ROW_COLUMN, VALUE_SYNONYMS, ColumnSpec, column, columns
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+log = logging.getLogger(__name__)
+
+ROW = "__row"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?")
+_COORDINATES = re.compile(r"\s*([+-]?\d+(?:\.\d+)?)\s*[,;\s]\s*([+-]?\d+(?:\.\d+)?)\s*")
+
+
+# --------------------------------------------------------------------------------------------
+# The expectation suites
+
+
+def build_suite(kind: str) -> gx.ExpectationSuite:
+    """The expectation suite for ``kind``: every check a valid table passes, as code.
+
+    Each expectation's ``meta`` says which check it is (``required``, ``type``, ``range``,
+    ``allowed``, ``unique``, ``pair``, ``locatable``), which is how failures become messages.
+    """
+    gx = _gx()
+    _batch_definition()  # a suite needs an active (ephemeral) context
+    expect = gx.expectations
+    suite = gx.ExpectationSuite(name=f"upload_{kind}")
+    for spec in columns(kind):
+        name = spec.name
+        if spec.required:
+            suite.add_expectation(
+                expect.ExpectColumnValuesToNotBeNull(column=name, meta={"check": "required"})
+            )
+        if spec.type in ("float", "int"):
+            suite.add_expectation(
+                expect.ExpectColumnValuesToBeInTypeList(
+                    column=name,
+                    type_list=["float64", "Float64", "int64", "Int64"],
+                    meta={"check": "type"},
+                )
+            )
+        if spec.minimum is not None or spec.maximum is not None:
+            suite.add_expectation(
+                expect.ExpectColumnValuesToBeBetween(
+                    column=name,
+                    min_value=spec.minimum,
+                    max_value=spec.maximum,
+                    meta={"check": "range"},
+                )
+            )
+        if spec.type == "enum":
+            suite.add_expectation(
+                expect.ExpectColumnValuesToBeInSet(
+                    column=name, value_set=list(spec.allowed), meta={"check": "allowed"}
+                )
+            )
+        if spec.unique:
+            suite.add_expectation(
+                expect.ExpectColumnValuesToBeUnique(column=name, meta={"check": "unique"})
+            )
+    if kind == "assets":
+        for col, other in (("lat", "lon"), ("lon", "lat")):
+            suite.add_expectation(
+                expect.ExpectColumnValuesToNotBeNull(
+                    column=col,
+                    row_condition=f"{other}.notnull()",
+                    condition_parser="pandas",
+                    meta={"check": "pair", "other": other},
+                )
+            )
+        suite.add_expectation(
+            expect.ExpectColumnValuesToNotBeNull(
+                column="country",
+                row_condition="lat.isnull() | lon.isnull()",
+                condition_parser="pandas",
+                meta={"check": "locatable"},
+            )
+        )
+    return suite
+
+
+_GX_STATE: dict[str, Any] = {}
+
+
+def _gx() -> Any:
+    if "module" not in _GX_STATE:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations
+        from tqdm import tqdm
+
+        # GE opens tqdm bars (hidden); a thread lock keeps tqdm from creating a process-shared
+        # semaphore, which the sandbox child would leave behind.
+        if not hasattr(tqdm, "_lock"):
+            tqdm.set_lock(threading.RLock())
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        _GX_STATE["module"] = great_expectations
+    return _GX_STATE["module"]
+
+
+def _batch_definition() -> Any:
+    if "batch" not in _GX_STATE:
+        gx = _gx()
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = context.data_sources.add_pandas("upload")
+        asset = source.add_dataframe_asset("table")
+        _GX_STATE["batch"] = asset.add_batch_definition_whole_dataframe("whole")
+    return _GX_STATE["batch"]
+
+
+def run_suite(frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
+    """Validate ``frame`` (canonical columns and ``__row``) against the suite for ``kind``.
+
+    Returns one dict per failed expectation: ``check``, ``column``, ``meta`` and ``failures``, a
+    list of (row, value) pairs for every failing row.
+    """
+    suite = build_suite(kind)
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame.to_pandas()})
+    result = batch.validate(
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
+    )
+    failed: list[dict[str, Any]] = []
+    for res in result.results:
+        if res.success:
+            continue
+        config = res.expectation_config
+        info = res.exception_info or {}
+        if info.get("raised_exception"):
+            raise RuntimeError(
+                f"expectation {config.type} on {config.kwargs.get('column')} raised: "
+                f"{info.get('exception_message')}"
+            )
+        column = config.kwargs.get("column")
+        failures = [
+            (int(item[ROW]), item.get(column))
+            for item in res.result.get("unexpected_index_list") or []
+        ]
+        failed.append(
+            {"check": config.meta.get("check"), "column": column, "meta": config.meta,
+             "failures": failures}
+        )
+    return failed
+
+
+# --------------------------------------------------------------------------------------------
+# Failures -> issues
+
+
+def _suggestion(value: object, allowed: tuple[str, ...]) -> str:
+    from rapidfuzz import fuzz, process
+
+    if not isinstance(value, str) or not value:
+        return ""
+    choices = {a: a for a in allowed}
+    choices.update({k: v for k, v in VALUE_SYNONYMS.items() if v in allowed})
+    best = process.extractOne(value, list(choices), scorer=fuzz.WRatio, score_cutoff=75)
+    return f" (did you mean {choices[best[0]]!r}?)" if best else ""
+
+
+def _issues_from_suite(failed: list[dict[str, Any]], kind: str, issues: Issues) -> None:
+    specs = {s.name: s for s in columns(kind)}
+    for fail in failed:
+        check, column = fail["check"], fail["column"]
+        spec = specs[column]
+        if check == "type":
+            raise RuntimeError(f"column {column} was not converted to a number")
+        if check == "unique":
+            by_value: dict[object, list[int]] = {}
+            for row, value in fail["failures"]:
+                by_value.setdefault(value, []).append(row)
+            for rows in by_value.values():
+                shown = ", ".join(str(r) for r in sorted(rows)[:10])
+                more = ", ..." if len(rows) > 10 else ""
+                for row in rows:
+                    issues.add(
+                        Issue(row, column, f"appears in more than one row (rows {shown}{more})",
+                              spec.accepted)
+                    )
+            continue
+        for row, value in fail["failures"]:
+            issues.add(_issue(check, spec, row, value, fail["meta"]))
+
+
+def _issue(check: str, spec: ColumnSpec, row: int, value: object, meta: dict[str, Any]) -> Issue:
+    column = spec.name
+    if check == "required":
+        return Issue(row, column, "is empty but the column is required", spec.accepted)
+    if check == "range":
+        number = float(value)  # type: ignore[arg-type]
+        if spec.minimum is not None and number < spec.minimum:
+            what = "is negative" if spec.minimum == 0 else f"is below {spec.minimum:g}"
+        else:
+            what = f"is above {spec.maximum:g}"
+        return Issue(row, column, what, spec.accepted)
+    if check == "allowed":
+        hint = _suggestion(value, spec.allowed)
+        return Issue(row, column, f"is not an accepted value{hint}", spec.accepted)
+    if check == "pair":
+        other = meta["other"]
+        return Issue(
+            row,
+            column,
+            f"is empty but {other} is given; give both lat and lon, or neither and a country",
+            spec.accepted,
+        )
+    if check == "locatable":
+        return Issue(
+            row,
+            column,
+            "is empty and the row has no coordinates; give lat and lon, or a country",
+            "a country name or ISO code, or lat and lon",
+        )
+    return Issue(row, column, f"fails the check {check!r}", spec.accepted)
+
+
+# --------------------------------------------------------------------------------------------
+# Geocoding and port hooks (modules written alongside; used when present)
+
+
+def _optional(module: str) -> Any:
+    if importlib.util.find_spec(module) is None:
+        return None
+    return importlib.import_module(module)
+
+
+def _geocode(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> pl.DataFrame:
+    """Check every row can be placed (``exposures.geocode``); a ``geo_error`` is a problem.
+
+    The frame keeps ``lat``/``lon`` as the user gave them (``prepare_assets`` geocodes again when
+    loading); ``country_iso3``, ``subdivision`` and ``geo_precision`` are added for display.
+    """
+    geo = _optional("exposures.geocode")
+    if geo is None or frame.is_empty():
+        return frame
+    try:
+        out = geo.geocode(frame)
+    except ExposureError as err:
+        warnings.append(f"locations were not checked: {err}")
+        return frame
+    except Exception as err:  # the geocoder is another module: its failure is not the file's
+        log.exception("geocoding an upload failed")
+        warnings.append(
+            f"locations were not checked (the geocoder failed: {type(err).__name__}); "
+            "they are checked again when the file is loaded"
+        )
+        return frame
+    if not isinstance(out, pl.DataFrame):
+        out = pl.from_pandas(out)
+    if out.height != frame.height:
+        raise RuntimeError("geocode returned a different number of rows")
+    if "geo_error" in out.columns:
+        for i in out["geo_error"].is_not_null().arg_true().to_list():
+            rec = frame.row(i, named=True)
+            if rec["lat"] is not None or rec["lon"] is not None:
+                col = "lat"
+            elif rec["city"] is not None:
+                col = "city"
+            else:
+                col = "country"
+            issues.add(
+                Issue(
+                    int(rec[ROW_COLUMN]),
+                    col,
+                    f"cannot be located: {out['geo_error'][i]}",
+                    "a known country name or ISO code (and city), or lat and lon",
+                )
+            )
+    added = [c for c in ("country_iso3", "subdivision", "geo_precision") if c in out.columns]
+    return frame.with_columns(out.select(added))
+
+
+def _ports(frame: pl.DataFrame, issues: Issues) -> None:
+    ports = _optional("exposures.ports")
+    resolve = getattr(ports, "resolve_port", None)
+    cache: dict[str, str | None] = {}
+    for name in ("origin", "destination"):
+        accepted = column("routes", name).accepted
+        for row, text in zip(frame[ROW_COLUMN].to_list(), frame[name].to_list(), strict=True):
+            if text is None:
+                continue
+            if text not in cache:
+                cache[text] = _port_error(text, resolve)
+            if cache[text]:
+                issues.add(Issue(row, name, cache[text] or "", accepted))
+
+
+def _port_error(text: str, resolve: Any) -> str | None:
+    """Why ``text`` is not a usable port, or None; ``exposures.ports`` decides when present."""
+    if resolve is not None:
+        try:
+            resolve(text)
+        except ExposureError as err:
+            return f"cannot be resolved: {err}"
+        return None
+    coords = _COORDINATES.fullmatch(text)
+    if coords:
+        lat, lon = float(coords.group(1)), float(coords.group(2))
+        if not -90 <= lat <= 90:
+            return f"is not a position: latitude {lat:g} is outside -90..90"
+        if not -180 <= lon <= 180:
+            return f"is not a position: longitude {lon:g} is outside -180..180"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The whole check
+
+
+@dataclass
+class TableResult:
+    """The outcome of validating one table."""
+
+    problems: list[Problem]
+    problems_truncated: int
+    warnings: list[str]
+    rows_total: int
+    rejected_rows: set[int]
+    valid: pl.DataFrame
+    quarantine_csv: bytes
+
+
+def validate_table(raw: RawTable, cmap: ColumnMap) -> TableResult:
+    """Convert, run the suite and the hooks, and split the rows into valid and rejected."""
+    kind = cmap.kind
+    converted = convert(raw, cmap)
+    issues = converted.issues
+    frame = converted.frame
+    _issues_from_suite(run_suite(frame, kind), kind, issues)
+    _drop_consequential(issues)
+    canonical = [s.name for s in columns(kind)]
+    valid = frame.filter(~pl.col(ROW).is_in(list(issues.error_rows)))
+    valid = valid.select([*canonical, pl.col(ROW).alias(ROW_COLUMN)])
+    before = set(issues.error_rows)
+    warnings: list[str] = []
+    if kind == "assets":
+        valid = _geocode(valid, issues, warnings)
+    else:
+        _ports(valid, issues)
+    if issues.error_rows != before:
+        valid = valid.filter(~pl.col(ROW_COLUMN).is_in(list(issues.error_rows)))
+    problems, truncated = _problems(raw, cmap, issues)
+    return TableResult(
+        problems=problems,
+        problems_truncated=truncated,
+        warnings=warnings,
+        rows_total=raw.frame.height,
+        rejected_rows=set(issues.error_rows),
+        valid=valid,
+        quarantine_csv=quarantine(raw, cmap, issues),
+    )
+
+
+def _drop_consequential(issues: Issues) -> None:
+    """A row whose lat or lon could not be read is not also 'without a location'."""
+    keep: list[Issue] = []
+    for issue in issues.items:
+        if issue.column == "country" and issue.message.startswith("is empty and the row has no"):
+            if issues.has(issue.row, "lat") or issues.has(issue.row, "lon"):
+                continue
+        keep.append(issue)
+    issues.items = keep
+
+
+def _raw_lookup(raw: RawTable, cmap: ColumnMap) -> tuple[dict[int, int], dict[str, list[str]]]:
+    positions = {row: i for i, row in enumerate(raw.frame[ROW].to_list())}
+    cells = {
+        name: raw.frame[f"c{index}"].to_list() for name, index in cmap.by_canonical.items()
+    }
+    return positions, cells
+
+
+def _problems(raw: RawTable, cmap: ColumnMap, issues: Issues) -> tuple[list[Problem], int]:
+    order = {s.name: i for i, s in enumerate(columns(cmap.kind))}
+    items = sorted(issues.items, key=lambda x: (x.row, order.get(x.column, 99)))
+    kept, truncated = items[:MAX_PROBLEMS], max(0, len(items) - MAX_PROBLEMS)
+    positions, cells = _raw_lookup(raw, cmap)
+    problems = [
+        Problem(
+            row=issue.row,
+            column=issue.column,
+            header=cmap.header_of(issue.column),
+            value=value_repr(_cell(issue, positions, cells)),
+            message=issue.message,
+            accepted=issue.accepted,
+            severity="warning" if issue.severity == "warning" else "error",
+        )
+        for issue in kept
+    ]
+    return problems, truncated
+
+
+def _cell(issue: Issue, positions: dict[int, int], cells: dict[str, list[str]]) -> str:
+    if issue.raw is not None:
+        return issue.raw
+    column = cells.get(issue.column)
+    if column is None:
+        return ""
+    return column[positions[issue.row]]
+
+
+def neutralise(cell: str) -> str:
+    """OWASP CSV-injection defence: a text cell starting with = + - @ tab CR LF gets a leading '.
+
+    Plain numbers (``-12.5``) are left alone: a spreadsheet reads them as numbers, not formulas.
+    """
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def quarantine(raw: RawTable, cmap: ColumnMap, issues: Issues) -> bytes:
+    """The rejected rows as CSV (UTF-8 with BOM): the original columns plus ``error``."""
+    if not issues.error_rows:
+        return b""
+    messages: dict[int, list[str]] = {}
+    positions, cells = _raw_lookup(raw, cmap)
+    order = {s.name: i for i, s in enumerate(columns(cmap.kind))}
+    for issue in sorted(issues.items, key=lambda x: (x.row, order.get(x.column, 99))):
+        if issue.severity != "error":
+            continue
+        header = cmap.header_of(issue.column) or issue.column
+        value = value_repr(_cell(issue, positions, cells))
+        messages.setdefault(issue.row, []).append(
+            f"{header} {value} {issue.message} (accepted: {issue.accepted})"
+        )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in [*raw.headers, "error"]])
+    rejected = raw.frame.filter(pl.col(ROW).is_in(list(issues.error_rows)))
+    names = [f"c{i}" for i in range(len(raw.headers))]
+    for record in rejected.select([*names, ROW]).iter_rows():
+        row = int(record[-1])
+        error = f"row {row}: " + "; ".join(messages.get(row, ["rejected"]))
+        writer.writerow([neutralise(str(c)) for c in record[:-1]] + [neutralise(error)])
+    return out.getvalue().encode("utf-8-sig")

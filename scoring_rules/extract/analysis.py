@@ -1,0 +1,560 @@
+"""Sentence analysis: what threat, where, how likely, when, aimed at whom.
+
+Each sentence yields one ``Finding`` per threat category whose words it contains. A finding keeps
+the estimative words that govern it, the regions it points at (with weights), its time frame and its
+targets. ``scoring_rules.extract.drafts`` merges findings into draft threats.
+
+Likelihood: the estimative expression nearest before the category's word governs it (one after it
+is taken when none comes before). Mapping and negation rules are documented in the vocabulary file.
+Regions: places in the sentence weighted by role (location 1, actor 0.5) and by distance to the
+category's word; a sentence without places takes the places of the sentences before it in the same
+section, else the country the brief talks about most.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from scoring_rules.extract.document import Document, Sentence
+from scoring_rules.extract.places import Mention, PlaceIndex, region_country, region_family
+from scoring_rules.extract.text import Match, PhraseMatcher, Token, fold, lemma, phrase_words, tokenize
+from scoring_rules.extract.vocabulary import Vocabulary
+from scoring_rules.threats import NOT_ASSESSED, Horizon
+
+INVERT = {
+    "likely": "unlikely",
+    "unlikely": "likely",
+    "highly_likely": "highly_unlikely",
+    "highly_unlikely": "highly_likely",
+    "almost_certain": "remote_chance",
+    "remote_chance": "almost_certain",
+}
+NEGATE = {
+    "unlikely": "realistic_possibility",
+    "highly_unlikely": "realistic_possibility",
+    "remote_chance": "realistic_possibility",
+}
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+            "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty": 20,
+            "a": 1, "few": 3, "several": 4}
+_SPAN = re.compile(
+    r"\b(?:next|coming|following|within(?:\s+the)?(?:\s+next)?|over\s+the\s+(?:next|coming))\s+"
+    r"(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty)"
+    r"\s+(day|week|month|year)s?\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    term: str  # a yardstick term, or not_assessed for a hedge
+    first: int  # token indices
+    last: int
+    start: int  # character offsets (including a negation word before it)
+    end: int
+    weak: bool = False
+    hedge: bool = False
+
+
+@dataclass(frozen=True)
+class TimeFrame:
+    horizon: Horizon
+    words: str
+    start: int
+
+
+@dataclass
+class SentenceInfo:
+    sentence: Sentence
+    tokens: list[Token]
+    mentions: list[Mention]
+    triggers: dict[str, list[Match[str]]]
+    estimates: list[Estimate]
+    time: TimeFrame | None
+    targets: list[str]
+    continuation: bool
+
+
+@dataclass
+class Finding:
+    category: str
+    sentence: Sentence
+    text: str  # the sentence as written
+    trigger_words: list[str]
+    term: str
+    words: str  # the brief's estimative words, or the vocabulary's not-assessed words
+    estimated: bool  # the brief used an estimative word (yardstick term or hedge)
+    inverted: bool
+    horizon: Horizon | None
+    horizon_words: str
+    horizon_source: str  # "sentence", "heading" or ""
+    regions: list[tuple[str, float]]
+    region_inferred: bool
+    targets: list[str]
+    key_section: bool
+    position: int = field(default=0)
+
+    @property
+    def assessed(self) -> bool:
+        return self.term != NOT_ASSESSED
+
+
+@dataclass
+class Analysis:
+    document: Document
+    findings: list[Finding]
+    main_country: str
+    sentences: list[SentenceInfo]
+
+
+class Analyzer:
+    def __init__(self, vocab: Vocabulary, places: PlaceIndex | None = None) -> None:
+        self.vocab = vocab
+        self.places = places or PlaceIndex(vocab)
+        self.triggers: PhraseMatcher[str] = PhraseMatcher(use_lemma=True)
+        self.not_triggers: PhraseMatcher[str] = PhraseMatcher(use_lemma=True)
+        self.not_triggers.add_all(vocab.not_triggers, "")
+        self.set_aside: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        self.set_aside.add_all(vocab.likelihood.set_aside, "")
+        for cat, words in vocab.categories.items():
+            self.triggers.add_all(words.triggers, cat)
+        lk = vocab.likelihood
+        self.estimates: PhraseMatcher[tuple[str, bool]] = PhraseMatcher(use_lemma=False)
+        for term, phrases in lk.terms.items():
+            self.estimates.add_all(phrases, (term, False))
+        self.estimates.add_all(lk.hedges, (NOT_ASSESSED, True))
+        self.weak = {tuple(fold(w) for w in phrase_words(p)) for p in lk.weak}
+        self.negations = [tuple(fold(w) for w in phrase_words(p)) for p in lk.negations]
+        self.avoidance = [_stems(p) for p in lk.avoidance]
+        self.horizons: PhraseMatcher[tuple[float, float]] = PhraseMatcher(use_lemma=False)
+        for h in vocab.horizons.phrases:
+            self.horizons.add_all(h.words, (h.from_months, h.to_months))
+        self.continuation = [_stems(p) for p in vocab.horizons.continuation]
+        self.affiliations: PhraseMatcher[str] = PhraseMatcher(use_lemma=True)
+        for aff, words in vocab.affiliations.items():
+            self.affiliations.add_all(words, aff)
+        self.cue_before = {lemma(fold(w)) for w in vocab.target_cues.before}
+        self.cue_after = {lemma(fold(w)) for w in vocab.target_cues.after}
+        self.key_sections = [fold(k) for k in vocab.key_sections]
+        self.object_cues = {fold(w) for w in vocab.object_cues}
+
+    # --- document ----------------------------------------------------------------------------------
+
+    def analyse(self, doc: Document) -> Analysis:
+        base = [tokenize(doc.text[s.start : s.end], s.start) for s in doc.sentences]
+        countries = {
+            m.place.country
+            for toks in base
+            for m in self.places.mentions(toks)
+            if m.place.country is not None
+        }
+        places = self.places.for_countries(sorted(countries))
+        infos = [self._sentence(doc, s, toks, places) for s, toks in zip(doc.sentences, base, strict=True)]
+        main = _main_country(infos)
+        headings = {sec.id: self._time(doc.text, tokenize(sec.heading), sec.heading) for sec in doc.sections}
+        key = {sec.id for sec in doc.sections if any(k in fold(sec.heading) for k in self.key_sections)}
+
+        findings: list[Finding] = []
+        anywhere: dict[str, list[str]] = {}  # section -> places of its last sentence naming any
+        where: dict[tuple[str, int], list[str]] = {}  # paragraph -> its last locations
+        where_sec: dict[str, list[str]] = {}  # section -> its last locations
+        last_targets: dict[tuple[str, int], list[str]] = {}
+        for info in infos:
+            s = info.sentence
+            para = (s.section, s.paragraph)
+            ctx = Context(
+                main=main,
+                paragraph=where.get(para, []),
+                section=where_sec.get(s.section, []),
+                anywhere=anywhere.get(s.section, []),
+            )
+            for category, matches in info.triggers.items():
+                findings.append(
+                    self._finding(
+                        doc, info, category, matches, ctx, headings.get(s.section),
+                        s.section in key, last_targets.get(para, []),
+                    )
+                )
+            named = _named(info, locations_only=False)
+            if named:
+                anywhere[s.section] = named
+            located = _named(info, locations_only=True)
+            if located:
+                where[para] = where_sec[s.section] = located
+            if info.targets:
+                last_targets[para] = info.targets
+        return Analysis(doc, findings, main, infos)
+
+    def _sentence(
+        self, doc: Document, s: Sentence, tokens: list[Token], places: PlaceIndex
+    ) -> SentenceInfo:
+        mentions = places.mentions(tokens)
+        taken = [(m.start, m.end) for m in mentions]
+        taken += [(m.start, m.end) for m in self.not_triggers.find(tokens)]
+        for m in self.set_aside.find(tokens):
+            stop = _CLAUSE_RE.search(doc.text, m.end, s.end)
+            taken.append((m.start, stop.start() if stop else s.end))
+        triggers: dict[str, list[Match[str]]] = {}
+        for m in self.triggers.find(tokens):
+            if any(a < m.end and m.start < b for a, b in taken):
+                continue  # part of a place name: "Baghdad International Airport"
+            triggers.setdefault(m.payload, []).append(m)
+        return SentenceInfo(
+            sentence=s,
+            tokens=tokens,
+            mentions=mentions,
+            triggers=triggers,
+            estimates=self._estimates(tokens),
+            time=self._time(doc.text, tokens, None),
+            targets=self._targets(tokens),
+            continuation=any(_has_stems(tokens, st) for st in self.continuation),
+        )
+
+    # --- likelihood --------------------------------------------------------------------------------
+
+    def _estimates(self, tokens: Sequence[Token]) -> list[Estimate]:
+        out: list[Estimate] = []
+        for m in self.estimates.find(tokens):
+            term, hedge = m.payload
+            words = tuple(t.lower for t in tokens[m.first : m.last + 1])
+            start = m.start
+            if not hedge:
+                neg = self._negation_before(tokens, m.first)
+                if neg is not None:
+                    term = NEGATE.get(term, "unlikely")
+                    start = tokens[neg].start
+            out.append(
+                Estimate(term, m.first, m.last, start, m.end, weak=words in self.weak, hedge=hedge)
+            )
+        return out
+
+    def _negation_before(self, tokens: Sequence[Token], first: int) -> int | None:
+        for neg in self.negations:
+            n = len(neg)
+            for gap in (0, 1):  # "not likely", "not very likely"
+                lo = first - n - gap
+                if lo >= 0 and tuple(t.lower for t in tokens[lo : lo + n]) == neg:
+                    return lo
+        return None
+
+    def _choose(
+        self, text: str, estimates: Sequence[Estimate], triggers: Sequence[Match[str]]
+    ) -> Estimate | None:
+        """The estimative expression that governs the threat words: the nearest one before them;
+        one after them only in the same clause and close by ("Iraqi militias may compete")."""
+        best: tuple[float, Estimate] | None = None
+        for e in estimates:
+            costs = []
+            for t in triggers:
+                if e.last < t.first:
+                    costs.append(float(t.first - e.last))
+                elif e.first > t.last and e.first - t.last <= 15 and not _CLAUSE.search(
+                    text, t.end, e.start
+                ):
+                    costs.append((e.first - t.last) * 2.0 + 3)
+            if not costs:
+                continue
+            cost = min(costs)
+            if e.weak:
+                cost += 4
+            if best is None or cost < best[0]:
+                best = (cost, e)
+        return best[1] if best else None
+
+    def _inverted(self, tokens: Sequence[Token], e: Estimate, triggers: Sequence[Match[str]]) -> str:
+        after = [t for t in triggers if t.first > e.last]
+        if not after:
+            return ""
+        between = tokens[e.last + 1 : after[0].first]
+        for stems in self.avoidance:
+            hit = _find_stems(between, stems)
+            if hit is not None:
+                return " ".join(t.text for t in between[hit : hit + len(stems)])
+        return ""
+
+    # --- time --------------------------------------------------------------------------------------
+
+    def _time(self, text: str, tokens: Sequence[Token], own: str | None) -> TimeFrame | None:
+        source = own if own is not None else text
+        found: list[TimeFrame] = []
+        for m in self.horizons.find(tokens):
+            lo, hi = m.payload
+            words = source[m.start : m.end] if own is None else " ".join(
+                t.text for t in tokens[m.first : m.last + 1]
+            )
+            found.append(TimeFrame(Horizon(from_months=lo, to_months=hi), words, m.start))
+        if tokens:
+            lo_off, hi_off = tokens[0].start, tokens[-1].end
+            segment = source[lo_off:hi_off] if own is None else source
+            for m in _SPAN.finditer(segment):
+                n_word = m.group(1).lower()
+                n = float(n_word) if n_word.isdigit() else float(_NUMBERS.get(n_word, 1))
+                unit = self.vocab.horizons.units.get(m.group(2).lower(), 1.0)
+                months = max(0.25, round(n * unit, 2))
+                start = m.start() + (lo_off if own is None else 0)
+                found.append(TimeFrame(Horizon(from_months=0, to_months=months), m.group(0), start))
+        return min(found, key=lambda f: f.start) if found else None
+
+    # --- targets -----------------------------------------------------------------------------------
+
+    def _targets(self, tokens: Sequence[Token]) -> list[str]:
+        out: list[str] = []
+        prev_end = -10
+        prev_target = False
+        for m in self.affiliations.find(tokens):
+            before = tokens[max(0, m.first - 3) : m.first]
+            after = tokens[m.last + 1 : m.last + 3]
+            is_target = any(t.lemma in self.cue_before for t in before) or any(
+                t.lemma in self.cue_after for t in after
+            )
+            gap = tokens[prev_end + 1 : m.first] if prev_end >= 0 else []
+            if prev_target and gap and all(t.lower in _JOINERS for t in gap):
+                is_target = True  # "against the US and its allies"
+            if is_target and m.payload not in out:
+                out.append(m.payload)
+            prev_end, prev_target = m.last, is_target
+        return out
+
+    # --- regions -----------------------------------------------------------------------------------
+
+    def _region_resolution(self, info: SentenceInfo, ctx: Context) -> list[str]:
+        """What 'the region' means here: the sentence's places, else its actors' countries, else
+        the places before it, else the brief's main country."""
+        here = _named(info, locations_only=True)
+        if here:
+            return here
+        actors = [
+            m.place.country
+            for m in info.mentions
+            if m.weight > 0 and m.role == "actor" and m.place.country is not None
+        ]
+        return list(dict.fromkeys(actors)) or ctx.locations or [ctx.main]
+
+    def _regions(
+        self,
+        info: SentenceInfo,
+        category: str,
+        matches: Sequence[Match[str]],
+        ctx: Context,
+    ) -> tuple[list[tuple[str, float]], bool]:
+        # region -> (score, from the surrounding text?, position)
+        scores: dict[str, tuple[float, bool, int]] = {}
+
+        def offer(region: str, score: float, from_context: bool, pos: int) -> None:
+            old = scores.get(region)
+            if old is None or score > old[0]:
+                scores[region] = (score, from_context, pos if old is None else min(old[2], pos))
+
+        objects = self.vocab.categories[category].objects
+        for m in info.mentions:
+            weight = m.weight
+            if objects and m.place.country is not None:
+                if self._is_object(info.tokens, m):
+                    weight = 1.0  # "sanctions on Iran", "export controls to China"
+                elif weight == 0 and m.place.kind in ("country", "demonym"):
+                    weight = 0.5  # "the Russian shadow fleet": whose assets are hit
+            if weight <= 0:
+                continue
+            regions = (
+                self._region_resolution(info, ctx) if m.place.kind == "the_region" else [m.region]
+            )
+            d = min(
+                (t.first - m.last) if m.last < t.first else abs(m.first - t.last) for t in matches
+            )
+            for r in regions:
+                offer(r, weight / (1 + d / 6), False, m.start)
+        has_location = any(m.role == "location" and m.weight > 0 for m in info.mentions)
+        if scores and not has_location:
+            # only actors here: the places the text was just talking about count too, lower
+            for k, r in enumerate(ctx.locations):
+                offer(r, _CONTEXT_SCORE, True, info.sentence.end + k)
+        inferred = not scores
+        if inferred:
+            for k, r in enumerate(ctx.fallback()):
+                offer(r, 1.0, True, k)
+        top = max(sc for sc, _, _ in scores.values())
+        ranked = []
+        for r, (sc, from_context, pos) in scores.items():
+            ratio = sc / top
+            if ratio < 0.4:
+                continue
+            intensity = 1.0 if ratio >= 0.75 else round(ratio, 1)
+            if from_context and not inferred:
+                intensity = min(intensity, 0.6)
+            ranked.append((r, intensity, from_context, pos))
+        ranked.sort(key=lambda x: (-x[1], x[2], x[3]))
+        regions = [(r, i) for r, i, _, _ in ranked]
+        return self._shape(category, regions), inferred
+
+    def _is_object(self, tokens: Sequence[Token], m: Mention) -> bool:
+        i = m.first - 1
+        while i >= 0 and m.first - i <= 3:
+            word = tokens[i].lower
+            if word in self.object_cues:
+                return True
+            if word not in ("the", "a", "its", "their"):
+                return False
+            i -= 1
+        return False
+
+    def _shape(self, category: str, regions: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        words = self.vocab.categories[category]
+        if words.scope == "global":
+            rest = [(r, round(min(0.6, i * 0.6), 1)) for r, i in regions if r != "world"]
+            return [("world", 1.0), *rest]
+        if category == "shipping_disruption" and not any(r.startswith("sea.") for r, _ in regions):
+            seas: dict[str, float] = {}
+            for r, i in regions:
+                for sea, w in self.vocab.places.waters.get(region_country(r) or "", {}).items():
+                    seas[sea] = max(seas.get(sea, 0.0), round(w * i, 1))
+            if seas:
+                ordered = sorted(seas.items(), key=lambda x: -x[1])
+                return ordered + [(r, round(i * 0.5, 1)) for r, i in regions]
+        return regions
+
+    # --- one finding -------------------------------------------------------------------------------
+
+    def _finding(
+        self,
+        doc: Document,
+        info: SentenceInfo,
+        category: str,
+        matches: list[Match[str]],
+        ctx: Context,
+        heading_time: TimeFrame | None,
+        key_section: bool,
+        previous_targets: list[str],
+    ) -> Finding:
+        s = info.sentence
+        estimate = self._choose(doc.text, info.estimates, matches)
+        inverted_by = ""
+        if estimate is None:
+            term, words, estimated = NOT_ASSESSED, self.vocab.likelihood.not_assessed_words, False
+        else:
+            term, words, estimated = estimate.term, doc.text[estimate.start : estimate.end], True
+            inverted_by = self._inverted(info.tokens, estimate, matches) if not estimate.hedge else ""
+            if inverted_by:
+                term = INVERT.get(term, term)
+                words = f"{words} … {inverted_by}"
+        time, source = info.time, "sentence"
+        if time is None:
+            time, source = heading_time, "heading"
+        horizon = words_h = None
+        if time is not None:
+            horizon, words_h = time.horizon, time.words
+            if info.continuation and horizon.from_months > 0:
+                horizon = Horizon(from_months=0, to_months=horizon.to_months)
+        regions, inferred = self._regions(info, category, matches, ctx)
+        targeted = self.vocab.categories[category].targeted
+        targets = (info.targets or previous_targets) if targeted else []
+        return Finding(
+            category=category,
+            sentence=s,
+            text=doc.text[s.start : s.end],
+            trigger_words=[doc.text[m.start : m.end] for m in matches],
+            term=term,
+            words=words,
+            estimated=estimated,
+            inverted=bool(inverted_by),
+            horizon=horizon,
+            horizon_words=words_h or "",
+            horizon_source=source if horizon is not None else "",
+            regions=regions,
+            region_inferred=inferred,
+            targets=list(targets),
+            key_section=key_section,
+            position=s.start,
+        )
+
+
+_JOINERS = {"and", "or", "its", "their", "the", "his", "her", "of"}
+_CONTEXT_SCORE = 0.3
+_CLAUSE_RE = re.compile(r"[,;:—–()]")
+
+
+class _Clause:
+    """A clause break between two offsets."""
+
+    @staticmethod
+    def search(text: str, start: int, end: int) -> bool:
+        return bool(_CLAUSE_RE.search(text, start, max(start, end)))
+
+
+_CLAUSE = _Clause()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the text around a sentence says about places."""
+
+    main: str  # the country the brief talks about most
+    paragraph: list[str]  # the latest places located in this paragraph
+    section: list[str]  # the latest places located in this section
+    anywhere: list[str]  # the places (any role) of the latest sentence of the section naming any
+
+    @property
+    def locations(self) -> list[str]:
+        return self.paragraph or self.section
+
+    def fallback(self) -> list[str]:
+        """Where a sentence naming no place is: its paragraph's places, else the section's latest
+        places, else the brief's main country."""
+        return self.paragraph or self.anywhere or self.section or [self.main]
+
+
+def _named(info: SentenceInfo, locations_only: bool) -> list[str]:
+    out = [
+        m.region
+        for m in info.mentions
+        if m.weight > 0
+        and m.place.kind not in ("world", "the_region")
+        and (m.role == "location" or not locations_only)
+    ]
+    return list(dict.fromkeys(out))
+
+
+def _stems(phrase: str) -> tuple[str, ...]:
+    words = [fold(w) for w in phrase_words(phrase)]
+    if not words:
+        return ()
+    last = words[-1]
+    if len(last) > 4 and last.endswith("e"):
+        last = last[:-1]  # "de-escalate" also finds "de-escalating"
+    return (*words[:-1], last)
+
+
+def _find_stems(tokens: Sequence[Token], stems: tuple[str, ...]) -> int | None:
+    n = len(stems)
+    if not n:
+        return None
+    for i in range(len(tokens) - n + 1):
+        window = tokens[i : i + n]
+        if all(t.lower == w for t, w in zip(window[:-1], stems[:-1], strict=True)) and window[
+            -1
+        ].lower.startswith(stems[-1]):
+            return i
+    return None
+
+
+def _has_stems(tokens: Sequence[Token], stems: tuple[str, ...]) -> bool:
+    return _find_stems(tokens, stems) is not None
+
+
+def _main_country(infos: Sequence[SentenceInfo]) -> str:
+    """The country the brief talks about most (places weighted by role), else the world."""
+    weight: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for info in infos:
+        for m in info.mentions:
+            country = m.place.country
+            if country is None or m.weight <= 0:
+                continue
+            fam = region_family(country)
+            weight[fam] += m.weight
+            first.setdefault(fam, m.start)
+    if not weight:
+        return "world"
+    return max(weight, key=lambda c: (weight[c], -first[c]))

@@ -1,0 +1,424 @@
+"""Draft threats: findings merged per category and place, ready for an analyst's review.
+
+Merging: findings of the same category whose main regions overlap (the same region, or a country
+and its subdivisions/hotspots, or a region the other holds at full intensity) become one draft that
+keeps every sentence as evidence.
+
+The merged draft's likelihood is the brief's key judgement on it (a sentence of a "Key judgements"/
+"In brief"/"Summary" section using a yardstick term), else the yardstick term the brief uses most
+often for it (ties: the earliest); hedges ("may", "could") count only when the brief gives no
+yardstick term. Its horizon is the time frame of the sentence that gave the likelihood, else the
+first time frame any of its sentences gives, else the vocabulary's default. Titles and evidence
+summaries are generated in our own words; only the brief's estimative words are quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import pycountry
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from exposures.gazetteer import load_gazetteer
+from scoring_rules.extract.analysis import Analysis, Finding
+from scoring_rules.extract.document import Document
+from scoring_rules.extract.places import merge_family, region_family
+from scoring_rules.extract.text import slugify
+from scoring_rules.extract.vocabulary import Vocabulary
+from scoring_rules.threats import (
+    NOT_ASSESSED,
+    Confidence,
+    Evidence,
+    Horizon,
+    RegionWeight,
+    Targets,
+    Threat,
+)
+
+
+class EvidenceSpan(BaseModel):
+    """One sentence of the brief behind a draft: ``text == document.text[start:end]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    section: str
+    paragraph: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    summary: str = Field(min_length=10)  # what this sentence contributes, in our words
+
+
+class DraftThreat(BaseModel):
+    """A threat the extractor proposes; an analyst accepts, edits or rejects it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    category: str = Field(min_length=1)
+    title: str = Field(min_length=5)
+    regions: list[RegionWeight] = Field(min_length=1)
+    targets: Targets = Field(default_factory=Targets)
+    likelihood: str  # a yardstick term or not_assessed
+    likelihood_words: str  # the brief's own words
+    likelihood_note: str = ""  # the range the term stands for, and the other words seen
+    horizon: Horizon
+    horizon_words: str = ""
+    severity: int = Field(ge=1, le=5)
+    confidence: Confidence = "moderate"  # the brief's analytic confidence, carried to the Threat
+    evidence: list[EvidenceSpan] = Field(min_length=1)
+    extraction_confidence: float = Field(ge=0.0, le=1.0)  # how sure the extractor is of this draft
+    extraction_reasons: list[str] = Field(default_factory=list)
+
+    @field_validator("regions")
+    @classmethod
+    def _distinct_regions(cls, v: list[RegionWeight]) -> list[RegionWeight]:
+        seen = [r.region for r in v]
+        if len(seen) != len(set(seen)):
+            raise ValueError("a region is listed twice")
+        return v
+
+    @property
+    def main_region(self) -> str:
+        """The region of highest intensity (the first such one listed)."""
+        top = max(r.intensity for r in self.regions)
+        return next(r.region for r in self.regions if r.intensity == top)
+
+    def to_threat(self) -> Threat:
+        """The register entry this draft becomes: evidence by paragraph, in our words."""
+        evidence: list[Evidence] = []
+        seen: set[tuple[str, int]] = set()
+        for span in self.evidence:
+            key = (span.section, span.paragraph)
+            if key in seen:
+                continue
+            seen.add(key)
+            evidence.append(Evidence(section=span.section, paragraph=span.paragraph,
+                                     summary=span.summary))
+        return Threat(
+            id=self.id,
+            category=self.category,
+            title=self.title,
+            regions=self.regions,
+            targets=self.targets,
+            likelihood=self.likelihood,
+            likelihood_words=self.likelihood_words,
+            severity=self.severity,
+            horizon=self.horizon,
+            confidence=self.confidence,
+            evidence=evidence,
+        )
+
+
+# --- names -------------------------------------------------------------------------------------------
+
+
+@cache
+def region_name(region: str) -> str:
+    if region == "world":
+        return "the world"
+    g = load_gazetteer().get(region)
+    if g is None:
+        return region
+    if g.kind == "country":
+        c = pycountry.countries.get(alpha_3=region)
+        return str(getattr(c, "common_name", None) or g.name) if c else g.name
+    name = re.sub(r"\s*\(.*?\)", "", g.name)
+    if g.kind in ("maritime", "chokepoint"):
+        return name if name.startswith(("Bab", "Suez", "Cape")) else f"the {name}"
+    return name
+
+
+def _named_region(regions: Sequence[RegionWeight]) -> str:
+    """The region a title names: the main one, or its country when several places share it."""
+    main = regions[0].region
+    family = region_family(main)
+    if family != main and sum(1 for r in regions if region_family(r.region) == family) > 1:
+        return family
+    return main
+
+
+def _where(regions: Sequence[RegionWeight]) -> str:
+    main = _named_region(regions)
+    if main == "world":
+        return "worldwide"
+    if main.startswith("hotspot."):
+        return f"at {region_name(main)}"
+    return f"in {region_name(main)}"
+
+
+_AFFILIATION_WORDS = {
+    "US": "US",
+    "US_ALLY": "allied",
+    "GCC": "Gulf Arab",
+    "IRAN_ALIGNED": "Iran-aligned",
+    "NEUTRAL": "neutral",
+}
+
+
+def make_title(vocab: Vocabulary, category: str, regions: Sequence[RegionWeight],
+               targets: Targets) -> str:
+    label = vocab.label(category)
+    aimed = ""
+    if targets.affiliations:
+        words = [_AFFILIATION_WORDS.get(a, a) for a in targets.affiliations[:3]]
+        joined = " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
+        aimed = f", aimed at {joined} interests"
+    where = _where(regions)
+    place = region_name(_named_region(regions))
+    words_ = vocab.categories.get(category)
+    template = words_.title if words_ is not None else "{label} {where}{aimed}"
+    try:
+        title = template.format(label=label, where=where, place=place, aimed=aimed)
+    except (KeyError, IndexError, ValueError):
+        title = f"{label} {where}{aimed}"
+    return title[:1].upper() + title[1:]
+
+
+_TERM_WORDS = {
+    "remote_chance": "a remote chance",
+    "highly_unlikely": "highly unlikely",
+    "unlikely": "unlikely",
+    "realistic_possibility": "a realistic possibility",
+    "likely": "likely",
+    "highly_likely": "highly likely",
+    "almost_certain": "almost certain",
+}
+
+
+def _horizon_phrase(h: Horizon) -> str:
+    if h.from_months == 0:
+        return f"within {h.to_months:g} months"
+    return f"between {h.from_months:g} and {h.to_months:g} months out"
+
+
+def span_summary(vocab: Vocabulary, f: Finding) -> str:
+    label = vocab.label(f.category)
+    where = _where([RegionWeight(region=r, intensity=i) for r, i in f.regions])
+    if f.assessed:
+        stance = f"judges this {_TERM_WORDS.get(f.term, f.term.replace('_', ' '))} (“{f.words}”)"
+    elif f.estimated:
+        stance = f"raises this as possible (“{f.words}”) without weighing its probability"
+    else:
+        stance = "reports related events or conditions without a forecast"
+    when = f", {_horizon_phrase(f.horizon)}" if f.horizon is not None else ""
+    return f"{label} {where}: the brief {stance}{when}."
+
+
+# --- likelihood ranges (read from the rules file; numbers never live in code) -------------------------
+
+
+@cache
+def _yardstick() -> dict[str, tuple[float, float]]:
+    from importlib import resources
+
+    try:
+        text = resources.files("scoring_rules").joinpath("data/rules_default.yaml").read_text("utf-8")
+        doc = yaml.safe_load(text)
+        lk = doc["likelihood"]
+        out = {k: (float(v["low"]), float(v["high"])) for k, v in lk["terms"].items()}
+        na = lk["not_assessed"]
+        out[NOT_ASSESSED] = (float(na["low"]), float(na["high"]))
+        return out
+    except Exception:  # the rules file is optional here: the note then names the term only
+        return {}
+
+
+def likelihood_note(term: str, words: str, others: Counter[str]) -> str:
+    rng = _yardstick().get(term)
+    pct = f" ({rng[0] * 100:.0f}–{rng[1] * 100:.0f} % in the default rules)" if rng else ""
+    if term == NOT_ASSESSED:
+        head = f"Not on the yardstick: the brief says “{words}”; the rules' wide not-assessed range applies{pct}."
+    else:
+        head = f"PHIA “{term.replace('_', ' ')}”{pct}, from “{words}”."
+    rest = [f"“{w}” ×{n}" for w, n in others.most_common() if w != words]
+    return head + (f" Also in the brief: {', '.join(rest)}." if rest else "")
+
+
+# --- merging -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    category: str
+    main_family: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def group_findings(
+    findings: Sequence[Finding], basins: dict[str, list[str]] | None = None
+) -> list[_Group]:
+    """Findings of one category whose main regions overlap, together (in document order)."""
+    basins = basins or {}
+
+    def families(f: Finding) -> tuple[str, set[str]]:
+        main = merge_family(f.regions[0][0], basins)
+        return main, {merge_family(r, basins) for r, i in f.regions if i >= 0.75}
+
+    full: dict[int, set[str]] = {}
+    groups: list[_Group] = []
+    for f in sorted(findings, key=lambda x: x.position):
+        main, fams = families(f)
+        same = [g for g in groups if g.category == f.category]
+        target = next((g for g in same if g.main_family == main), None)
+        if target is None:
+            target = next(
+                (g for g in same if main in full[id(g)] or g.main_family in fams), None
+            )
+        if target is None:
+            target = _Group(f.category, main)
+            groups.append(target)
+            full[id(target)] = set()
+        target.findings.append(f)
+        full[id(target)] |= fams
+    return groups
+
+
+def _governing(findings: Sequence[Finding]) -> Finding:
+    """The finding whose likelihood the draft takes: a key judgement with a yardstick term, else
+    the yardstick term used most often (ties: the earliest), else the first hedge."""
+    assessed = [f for f in findings if f.assessed]
+    keyed = [f for f in assessed if f.key_section]
+    if keyed:
+        return keyed[0]
+    if assessed:
+        counts = Counter(f.term for f in assessed)
+        top = max(counts.values())
+        return next(f for f in assessed if counts[f.term] == top)
+    hedged = [f for f in findings if f.estimated]
+    return (hedged or list(findings))[0]
+
+
+def _merge_regions(findings: Sequence[Finding]) -> list[RegionWeight]:
+    intensity: dict[str, float] = {}
+    support: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for f in findings:
+        for k, (r, i) in enumerate(f.regions):
+            intensity[r] = max(intensity.get(r, 0.0), i)
+            support[r] += i * (0.5 if f.region_inferred else 1.0)
+            first.setdefault(r, f.position * 100 + k)
+    family: Counter[str] = Counter()
+    for r, s in support.items():
+        family[region_family(r)] += s
+    ordered = sorted(
+        intensity,
+        key=lambda r: (-intensity[r], -family[region_family(r)], -support[r], first[r]),
+    )[:10]
+    top = intensity[ordered[0]]
+    return [
+        RegionWeight(region=r, intensity=round(min(1.0, intensity[r] / top), 2)) for r in ordered
+    ]
+
+
+def _confidence(findings: Sequence[Finding], gov: Finding) -> tuple[float, list[str]]:
+    score = 0.4
+    reasons: list[str] = []
+    if gov.assessed:
+        score += 0.25
+        reasons.append(f"the brief uses yardstick language (“{gov.words}”)")
+    elif gov.estimated:
+        score += 0.1
+        reasons.append(f"the brief only hedges (“{gov.words}”)")
+    else:
+        score -= 0.15
+        reasons.append("no estimative language: built from reported events only")
+    if all(f.region_inferred for f in findings):
+        score -= 0.1
+        reasons.append("no place named next to the threat: region taken from the surrounding text")
+    else:
+        score += 0.1
+        reasons.append("places named in the same sentence")
+    if any(f.horizon_source == "sentence" for f in findings):
+        score += 0.1
+        reasons.append("explicit time frame")
+    elif any(f.horizon is not None for f in findings):
+        score += 0.05
+        reasons.append("time frame from the section heading")
+    else:
+        reasons.append("no time frame: default horizon")
+    sentences = {f.sentence.start for f in findings}
+    if len(sentences) > 1:
+        score += 0.05 * min(3, len(sentences) - 1)
+        reasons.append(f"{len(sentences)} sentences support it")
+    if any(f.key_section for f in findings):
+        score += 0.05
+        reasons.append("stated among the key judgements")
+    if gov.inverted:
+        score -= 0.05
+        reasons.append("likelihood mirrored from a statement about avoiding the threat")
+    return round(max(0.05, min(0.95, score)), 2), reasons
+
+
+def build_drafts(analysis: Analysis, vocab: Vocabulary) -> list[DraftThreat]:
+    doc = analysis.document
+    drafts: list[DraftThreat] = []
+    used: set[str] = set()
+    for g in group_findings(analysis.findings, vocab.places.sea_basins):
+        drafts.append(_draft(doc, vocab, g, used))
+    drafts.sort(key=lambda d: (-d.extraction_confidence, d.evidence[0].start))
+    return drafts
+
+
+def _draft(doc: Document, vocab: Vocabulary, g: _Group, used: set[str]) -> DraftThreat:
+    findings = g.findings
+    gov = _governing(findings)
+    regions = _merge_regions(findings)
+    timed = [f for f in findings if f.horizon is not None and f.term == gov.term]
+    horizon: Horizon | None
+    if gov.horizon is not None:
+        horizon, h_words = gov.horizon, gov.horizon_words
+    elif timed:
+        horizon, h_words = timed[0].horizon, timed[0].horizon_words
+    else:
+        d = vocab.horizons.default
+        horizon = Horizon(from_months=d.from_months, to_months=d.to_months)
+        h_words = d.words
+    assert horizon is not None
+    targets: list[str] = []
+    for f in findings:
+        targets += [a for a in f.targets if a not in targets]
+    tg = Targets(affiliations=targets)
+    words_seen = Counter(f.words for f in findings if f.estimated)
+    ordered = [gov] + [f for f in findings if f is not gov]
+    spans: list[EvidenceSpan] = []
+    seen: set[int] = set()
+    for f in ordered:
+        if f.sentence.start in seen:
+            continue
+        seen.add(f.sentence.start)
+        s = f.sentence
+        spans.append(
+            EvidenceSpan(
+                section=s.section, paragraph=s.paragraph, start=s.start, end=s.end,
+                text=doc.text[s.start : s.end], summary=span_summary(vocab, f),
+            )
+        )
+    base = f"{g.category.replace('_', '-')}-{slugify(region_name(_named_region(regions)), 4)}"
+    base = re.sub(r"^(.*?)-the-", r"\1-", base)
+    did, n = base, 2
+    while did in used:
+        did, n = f"{base}-{n}", n + 1
+    used.add(did)
+    conf, reasons = _confidence(findings, gov)
+    return DraftThreat(
+        id=did,
+        category=g.category,
+        title=make_title(vocab, g.category, regions, tg),
+        regions=regions,
+        targets=tg,
+        likelihood=gov.term,
+        likelihood_words=gov.words,
+        likelihood_note=likelihood_note(gov.term, gov.words, words_seen),
+        horizon=horizon,
+        horizon_words=h_words,
+        severity=vocab.categories[g.category].severity,
+        evidence=spans,
+        extraction_confidence=conf,
+        extraction_reasons=reasons,
+    )
