@@ -5,7 +5,8 @@
 Prints per-field precision and recall (category, region, likelihood term, horizon) over the test
 briefs in tests/scoring_rules/briefs (each with an ``.expected.yaml`` beside it), then the recall of
 the hand-made register scoring_rules/data/register_2020-01_us_iran.yaml on the seed brief (matched
-on category and main region), listing the misses. Matching rules: scoring_rules/extract/evaluation.py.
+on category and main region), listing the misses.
+Matching rules: scoring_rules/extract/evaluation.py.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ sys.path.insert(0, str(ROOT))
 from scoring_rules.extract import ingest  # noqa: E402
 from scoring_rules.extract.evaluation import (  # noqa: E402
     FIELDS,
+    Score,
     evaluate_briefs,
     main_region,
+    register_expected,
     register_recall,
+    score,
     seed_brief_path,
     totals,
 )
@@ -31,37 +35,77 @@ from scoring_rules.threats import default_register_path, load_register  # noqa: 
 BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
 
 
+def _table(scores: dict[str, Score]) -> None:
+    print(f"  {'field':<12}{'precision':>10}{'recall':>9}")
+    for name, s in scores.items():
+        print(
+            f"  {name:<12}{s.precision:>10.2f}{s.recall:>9.2f}"
+            f"   ({s.tp_precision}/{s.drafts} drafts, {s.tp_recall}/{s.expected} expected)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--verbose", action="store_true", help="per-brief figures, misses and extras")
-    ap.add_argument("--min-confidence", type=float, default=0.0,
-                    help="count only drafts with at least this extraction confidence")
+    ap.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        help="count only drafts with at least this extraction confidence",
+    )
     args = ap.parse_args(argv)
 
     results = evaluate_briefs(BRIEFS, args.min_confidence)
-    n_exp = sum(len(r.expected) for r in results)
-    n_drafts = sum(len(r.drafts) for r in results)
-    print(f"Test briefs: {len(results)} briefs, {n_exp} expected threats, {n_drafts} drafts"
-          + (f" (extraction confidence >= {args.min_confidence})" if args.min_confidence else ""))
-    print(f"{'field':<12}{'precision':>10}{'recall':>9}")
-    for name, s in totals(results).items():
-        print(f"{name:<12}{s.precision:>10.2f}{s.recall:>9.2f}"
-              f"   ({s.tp_precision}/{s.drafts} drafts, {s.tp_recall}/{s.expected} expected)")
+    groups = [
+        ("all briefs", results),
+        ("briefs used while writing the rules", [r for r in results if not r.held_out]),
+        (
+            "held-out briefs (written after the rules were frozen)",
+            [r for r in results if r.held_out],
+        ),
+    ]
+    if args.min_confidence:
+        print(f"(only drafts with extraction confidence >= {args.min_confidence})")
+    for label, group in groups:
+        if not group:
+            continue
+        n_exp = sum(len(r.expected) for r in group)
+        n_drafts = sum(len(r.drafts) for r in group)
+        print(
+            f"Test briefs, {label}: {len(group)} briefs, {n_exp} expected threats, "
+            f"{n_drafts} drafts"
+        )
+        _table(totals(group))
+        print()
     if args.verbose:
         for r in results:
-            print(f"\n  {r.brief}: " + ", ".join(
-                f"{n} P {r.scores[n].precision:.2f} R {r.scores[n].recall:.2f}" for n in FIELDS))
+            tag = " [held out]" if r.held_out else ""
+            print(
+                f"\n  {r.brief}{tag}: "
+                + ", ".join(
+                    f"{n} P {r.scores[n].precision:.2f} R {r.scores[n].recall:.2f}" for n in FIELDS
+                )
+            )
             for name in FIELDS:
                 for e in r.missed[name]:
                     got = [d for d in r.drafts if d.category == e.category]
-                    seen = "; ".join(
-                        f"{main_region(d.regions)} {d.likelihood} {d.horizon.from_months:g}-"
-                        f"{d.horizon.to_months:g}" for d in got) or "no draft of that category"
-                    print(f"    miss [{name}] {e.category} {e.region} {e.likelihood} "
-                          f"{e.horizon.from_months:g}-{e.horizon.to_months:g}  (drafts: {seen})")
+                    seen = (
+                        "; ".join(
+                            f"{main_region(d.regions)} {d.likelihood} {d.horizon.from_months:g}-"
+                            f"{d.horizon.to_months:g}"
+                            for d in got
+                        )
+                        or "no draft of that category"
+                    )
+                    print(
+                        f"    miss [{name}] {e.category} {e.region} {e.likelihood} "
+                        f"{e.horizon.from_months:g}-{e.horizon.to_months:g}  (drafts: {seen})"
+                    )
             for d in r.extra:
-                print(f"    extra {d.category} {main_region(d.regions)} {d.likelihood} "
-                      f"(confidence {d.extraction_confidence})")
+                print(
+                    f"    extra {d.category} {main_region(d.regions)} {d.likelihood} "
+                    f"(confidence {d.extraction_confidence})"
+                )
 
     print()
     reg_path = default_register_path()
@@ -75,14 +119,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     drafts = ingest(seed).drafts
     rr = register_recall(register, drafts)
-    print(f"Seed brief {register.source}: {len(drafts)} drafts; hand register "
-          f"{len(register.threats)} threats")
-    print(f"Seed recall (category + main region): {rr.recall:.2f} "
-          f"({len(rr.matched)}/{len(register.threats)})")
+    print(
+        f"Seed brief {register.source}: {len(drafts)} drafts; hand register "
+        f"{len(register.threats)} threats"
+    )
+    print(
+        f"Seed recall (category + main region): {rr.recall:.2f} "
+        f"({len(rr.matched)}/{len(register.threats)})"
+    )
     for m in rr.missed:
         print(f"  missed: {m}")
     if not rr.missed:
         print("  missed: none")
+    print("Seed, per field against the hand register (same cascade as above):")
+    _table(score(register_expected(register), drafts).scores)
     if args.verbose:
         for hand, draft in rr.matched:
             print(f"  matched: {hand} <- {draft}")

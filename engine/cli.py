@@ -241,6 +241,26 @@ def scenario_cmd(
 
 
 @app.command()
+def clients(json_out: JsonOption = False) -> None:
+    """List the clients in the book."""
+    try:
+        with _ctx() as ctx:
+            book = ctx.clients()
+            if json_out:
+                _emit([c.model_dump() for c in book])
+                return
+            t = Table(title="Clients")
+            for col in ("client", "name", "sector", "HQ", "affiliations", "exposure version"):
+                t.add_column(col)
+            for c in book:
+                t.add_row(c.client_id, c.name, c.sector, c.hq_country, ", ".join(c.affiliations),
+                          str(ctx.exposure_version(c.client_id) or "-"))
+            out.print(t)
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command()
 def scenarios() -> None:
     """List the scenarios."""
     try:

@@ -272,7 +272,8 @@ class Context:
 
     def route(self, origin: Port, destination: Port) -> RouteInfo:
         """The sea route between two ports, from the cache or computed once and cached."""
-        key = route_key(origin, destination)
+        speed = self.rules().routes.speed_knots
+        key = route_key(origin, destination, speed)
         cached = self.store.one("SELECT info FROM route_cache WHERE route_key = $k", {"k": key})
         if cached is not None:
             return RouteInfo.from_json(cached)
@@ -282,7 +283,7 @@ class Context:
             )
             if cached is not None:
                 return RouteInfo.from_json(cached)
-            info = compute_route(origin, destination, speed_knots=self.rules().routes.speed_knots)
+            info = compute_route(origin, destination, speed_knots=speed)
             self.store.execute(
                 "INSERT OR IGNORE INTO route_cache VALUES ($k, $info, now())",
                 {"k": key, "info": info.to_json()},

@@ -65,6 +65,9 @@ CITY_MIN_POPULATION: Final = 5000
 # A city given without a country is placed only if its most populous namesake is this many times
 # larger than any namesake in another country ("Paris" -> France; "Tripoli" -> ambiguous).
 AMBIGUITY_RATIO: Final = 10.0
+# "did you mean" hints for unknown cities cost a fuzzy scan of the country's cities each; only the
+# first few distinct misses in a call get one.
+MAX_CITY_HINTS: Final = 50
 
 PRECISION_COORDINATES: Final = "coordinates"
 PRECISION_CITY: Final = "city"
@@ -504,10 +507,10 @@ def _float_column(df: pl.DataFrame, name: str) -> tuple[FloatArray, npt.NDArray[
 
 
 @lru_cache(maxsize=4096)
-def _city_error(city: str, iso3: str | None, countries: tuple[str, ...]) -> str:
+def _city_error(city: str, iso3: str | None, countries: tuple[str, ...], suggest: bool) -> str:
     if iso3 is not None:
         cc = _iso2(iso3)
-        hint = _suggest_city(city, cc) if cc else None
+        hint = _suggest_city(city, cc) if cc and suggest else None
         return (
             f"city {city!r} not found in {country_name(iso3)}"
             + (f" (did you mean {hint}?)" if hint else "")
@@ -631,6 +634,7 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         if city is not None:
             queries.setdefault((city, _iso2(given[i]) if given[i] else None), len(queries))
     matches = _lookup_cities(list(queries))
+    city_errors: dict[tuple[str, str | None], str] = {}
     cities = _cities()
     for i in rest:
         city, code = cities_in[i], given[i]
@@ -643,7 +647,12 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
                 subdivision[i] = cities.subdivision[hit]
                 precision[i] = PRECISION_CITY
                 continue
-            errors[i].append(_city_error(city, code, match.countries))
+            key = (city, code)
+            if key not in city_errors:
+                city_errors[key] = _city_error(
+                    city, code, match.countries, len(city_errors) < MAX_CITY_HINTS
+                )
+            errors[i].append(city_errors[key])
             continue  # not located: a capital would pass for the site
         if code is not None:
             point = _country_point(code)

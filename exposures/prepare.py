@@ -16,7 +16,7 @@ import polars as pl
 from engine.errors import ExposureError
 from exposures.geocode import assign_regions, geocode
 from exposures.ports import Port, resolve_port
-from exposures.routes import RouteInfo
+from exposures.routes import RouteInfo, route_key
 
 RouteLookup = Callable[[Port, Port], RouteInfo]
 
@@ -191,7 +191,7 @@ def prepare_routes(
         if pair not in infos:
             infos[pair] = lookup(o, d)
         info = infos[pair]
-        keys.append(f"{o.locode or (o.lat, o.lon)}->{d.locode or (d.lat, d.lon)}")
+        keys.append(route_key(info.origin, info.destination, info.speed_knots))
         memberships.extend(route_regions(row["route_id"], info))
         for port in (o, d):
             end_points.append({

@@ -410,15 +410,10 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="([^"]*)"')
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,4})([0-9]{1,8})"')
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]{1,8})"')
-_VALUED_CELL = re.compile(
-    rb"<(?:\w+:)?c\b([^>]*?)(?<!/)>((?:(?!</(?:\w+:)?c>).){0,4000}?)</(?:\w+:)?c>", re.DOTALL
-)
-_HAS_VALUE = re.compile(rb"<(?:\w+:)?(?:v>[^<]|is\b)")
-_R_ATTR = re.compile(rb'\sr="[A-Z]{1,4}([0-9]{1,8})"')
 
 
-def check_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> tuple[int, list[str]]:
-    """Refuse a workbook that could hurt the reader; returns (first data row, warnings).
+def check_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[str]:
+    """Refuse a workbook that could hurt the reader; returns warnings.
 
     Checked before any parser runs: the zip's entry count, total and per-member expansion,
     macros, encryption, DTDs or entities in any XML part (XML bombs), and the real extent of the
@@ -556,7 +551,7 @@ def _first_sheet_path(zf: zipfile.ZipFile, names: set[str]) -> str:
     return candidates[0]
 
 
-def _check_sheet_extent(sheet_xml: bytes, max_rows: int) -> tuple[int, list[str]]:
+def _check_sheet_extent(sheet_xml: bytes, max_rows: int) -> list[str]:
     warnings: list[str] = []
     max_row = 0
     max_col = 0
@@ -578,10 +573,9 @@ def _check_sheet_extent(sheet_xml: bytes, max_rows: int) -> tuple[int, list[str]
     if tags > refs:  # cells without a reference are placed one after another
         max_col = max(max_col, tags - refs)
         min_col = min(min_col, 1)
-    first_row = _first_valued_row(sheet_xml)
-    if max_row == 0 or first_row is None:
-        return 1, warnings
-    rows = max_row - first_row + 1
+    if max_row == 0:
+        return warnings
+    rows = max_row  # the reader pads the sheet from row 1
     cols = max(max_col - min_col + 1, 1)
     far = f"{_col_letters(max_col)}{max_row}"
     if max_row > EXCEL_MAX_ROWS or max_col > EXCEL_MAX_COLS:
@@ -609,7 +603,7 @@ def _check_sheet_extent(sheet_xml: bytes, max_rows: int) -> tuple[int, list[str]
                 f"the first sheet declares its used range as {ref} ({declared:,} cells) but its "
                 f"cells end at {far}; only the cells that exist were read"
             )
-    return first_row, warnings
+    return warnings
 
 
 def _area(ref: str) -> int | None:
@@ -622,25 +616,13 @@ def _area(ref: str) -> int | None:
     return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
 
-def _first_valued_row(sheet_xml: bytes) -> int | None:
-    """Row number of the first cell holding a value: where the reader's range starts."""
-    for m in _VALUED_CELL.finditer(sheet_xml):
-        if not _HAS_VALUE.search(m.group(2)):
-            continue
-        ref = _R_ATTR.search(b" " + m.group(1))
-        if ref:
-            return int(ref.group(1))
-        rows = _ROW_REF.findall(sheet_xml, 0, m.start())
-        return int(rows[-1]) if rows else 1 + len(re.findall(rb"<(?:\w+:)?row[\s>]", sheet_xml[: m.start()]))
-    return None
-
-
 def _read_xlsx(data: bytes, max_rows: int) -> RawTable:
-    first_row, warnings = check_xlsx(data, max_rows)
+    warnings = check_xlsx(data, max_rows)
     import fastexcel
 
     try:
         reader = fastexcel.read_excel(data)
+        # skip_rows=0: no leading rows are dropped, so index i is the sheet's row i + 1
         sheet = reader.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
         frame = sheet.to_polars()
     except Exception as err:  # fastexcel raises its own exception tree
@@ -656,7 +638,7 @@ def _read_xlsx(data: bytes, max_rows: int) -> RawTable:
         )
     columns = [frame[c].fill_null("").cast(pl.String).to_list() for c in frame.columns]
     rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    return _table_from_rows(rows, first_row, "xlsx", max_rows, warnings)
+    return _table_from_rows(rows, 1, "xlsx", max_rows, warnings)
 
 
 def _table_from_rows(

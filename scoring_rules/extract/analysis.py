@@ -14,13 +14,20 @@ section, else the country the brief talks about most.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scoring_rules.extract.document import Document, Sentence
 from scoring_rules.extract.places import Mention, PlaceIndex, region_country, region_family
-from scoring_rules.extract.text import Match, PhraseMatcher, Token, fold, lemma, phrase_words, tokenize
+from scoring_rules.extract.text import (
+    Match,
+    PhraseMatcher,
+    Token,
+    fold,
+    lemma,
+    phrase_words,
+    tokenize,
+)
 from scoring_rules.extract.vocabulary import Vocabulary
 from scoring_rules.threats import NOT_ASSESSED, Horizon
 
@@ -37,9 +44,25 @@ NEGATE = {
     "highly_unlikely": "realistic_possibility",
     "remote_chance": "realistic_possibility",
 }
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty": 20,
-            "a": 1, "few": 3, "several": 4}
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "eighteen": 18,
+    "twenty": 20,
+    "a": 1,
+    "few": 3,
+    "several": 4,
+}
 _SPAN = re.compile(
     r"\b(?:next|coming|following|within(?:\s+the)?(?:\s+next)?|over\s+the\s+(?:next|coming))\s+"
     r"(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty)"
@@ -134,14 +157,14 @@ class Analyzer:
             self.horizons.add_all(h.words, (h.from_months, h.to_months))
         self.continuation = [_stems(p) for p in vocab.horizons.continuation]
         self.affiliations: PhraseMatcher[str] = PhraseMatcher(use_lemma=True)
-        for aff, words in vocab.affiliations.items():
-            self.affiliations.add_all(words, aff)
+        for aff, aff_words in vocab.affiliations.items():
+            self.affiliations.add_all(aff_words, aff)
         self.cue_before = {lemma(fold(w)) for w in vocab.target_cues.before}
         self.cue_after = {lemma(fold(w)) for w in vocab.target_cues.after}
         self.key_sections = [fold(k) for k in vocab.key_sections]
         self.object_cues = {fold(w) for w in vocab.object_cues}
 
-    # --- document ----------------------------------------------------------------------------------
+    # --- document ---------------------------------------------------------------------------------
 
     def analyse(self, doc: Document) -> Analysis:
         base = [tokenize(doc.text[s.start : s.end], s.start) for s in doc.sentences]
@@ -152,10 +175,17 @@ class Analyzer:
             if m.place.country is not None
         }
         places = self.places.for_countries(sorted(countries))
-        infos = [self._sentence(doc, s, toks, places) for s, toks in zip(doc.sentences, base, strict=True)]
+        infos = [
+            self._sentence(doc, s, toks, places)
+            for s, toks in zip(doc.sentences, base, strict=True)
+        ]
         main = _main_country(infos)
-        headings = {sec.id: self._time(doc.text, tokenize(sec.heading), sec.heading) for sec in doc.sections}
-        key = {sec.id for sec in doc.sections if any(k in fold(sec.heading) for k in self.key_sections)}
+        headings = {
+            sec.id: self._time(doc.text, tokenize(sec.heading), sec.heading) for sec in doc.sections
+        }
+        key = {
+            sec.id for sec in doc.sections if any(k in fold(sec.heading) for k in self.key_sections)
+        }
 
         findings: list[Finding] = []
         anywhere: dict[str, list[str]] = {}  # section -> places of its last sentence naming any
@@ -174,8 +204,14 @@ class Analyzer:
             for category, matches in info.triggers.items():
                 findings.append(
                     self._finding(
-                        doc, info, category, matches, ctx, headings.get(s.section),
-                        s.section in key, last_targets.get(para, []),
+                        doc,
+                        info,
+                        category,
+                        matches,
+                        ctx,
+                        headings.get(s.section),
+                        s.section in key,
+                        last_targets.get(para, []),
                     )
                 )
             named = _named(info, locations_only=False)
@@ -213,7 +249,7 @@ class Analyzer:
             continuation=any(_has_stems(tokens, st) for st in self.continuation),
         )
 
-    # --- likelihood --------------------------------------------------------------------------------
+    # --- likelihood -------------------------------------------------------------------------------
 
     def _estimates(self, tokens: Sequence[Token]) -> list[Estimate]:
         out: list[Estimate] = []
@@ -251,8 +287,10 @@ class Analyzer:
             for t in triggers:
                 if e.last < t.first:
                     costs.append(float(t.first - e.last))
-                elif e.first > t.last and e.first - t.last <= 15 and not _CLAUSE.search(
-                    text, t.end, e.start
+                elif (
+                    e.first > t.last
+                    and e.first - t.last <= 15
+                    and not _CLAUSE.search(text, t.end, e.start)
                 ):
                     costs.append((e.first - t.last) * 2.0 + 3)
             if not costs:
@@ -264,7 +302,9 @@ class Analyzer:
                 best = (cost, e)
         return best[1] if best else None
 
-    def _inverted(self, tokens: Sequence[Token], e: Estimate, triggers: Sequence[Match[str]]) -> str:
+    def _inverted(
+        self, tokens: Sequence[Token], e: Estimate, triggers: Sequence[Match[str]]
+    ) -> str:
         after = [t for t in triggers if t.first > e.last]
         if not after:
             return ""
@@ -275,30 +315,33 @@ class Analyzer:
                 return " ".join(t.text for t in between[hit : hit + len(stems)])
         return ""
 
-    # --- time --------------------------------------------------------------------------------------
+    # --- time -------------------------------------------------------------------------------------
 
     def _time(self, text: str, tokens: Sequence[Token], own: str | None) -> TimeFrame | None:
+        """The first time frame in a sentence (offsets in ``text``) or a heading (``own``)."""
         source = own if own is not None else text
         found: list[TimeFrame] = []
         for m in self.horizons.find(tokens):
             lo, hi = m.payload
-            words = source[m.start : m.end] if own is None else " ".join(
-                t.text for t in tokens[m.first : m.last + 1]
+            found.append(
+                TimeFrame(Horizon(from_months=lo, to_months=hi), source[m.start : m.end], m.start)
             )
-            found.append(TimeFrame(Horizon(from_months=lo, to_months=hi), words, m.start))
         if tokens:
-            lo_off, hi_off = tokens[0].start, tokens[-1].end
-            segment = source[lo_off:hi_off] if own is None else source
-            for m in _SPAN.finditer(segment):
-                n_word = m.group(1).lower()
+            base = tokens[0].start if own is None else 0
+            segment = source[base : tokens[-1].end]
+            for rm in _SPAN.finditer(segment):
+                n_word = rm.group(1).lower()
                 n = float(n_word) if n_word.isdigit() else float(_NUMBERS.get(n_word, 1))
-                unit = self.vocab.horizons.units.get(m.group(2).lower(), 1.0)
+                unit = self.vocab.horizons.units.get(rm.group(2).lower(), 1.0)
                 months = max(0.25, round(n * unit, 2))
-                start = m.start() + (lo_off if own is None else 0)
-                found.append(TimeFrame(Horizon(from_months=0, to_months=months), m.group(0), start))
+                found.append(
+                    TimeFrame(
+                        Horizon(from_months=0, to_months=months), rm.group(0), rm.start() + base
+                    )
+                )
         return min(found, key=lambda f: f.start) if found else None
 
-    # --- targets -----------------------------------------------------------------------------------
+    # --- targets ----------------------------------------------------------------------------------
 
     def _targets(self, tokens: Sequence[Token]) -> list[str]:
         out: list[str] = []
@@ -318,7 +361,7 @@ class Analyzer:
             prev_end, prev_target = m.last, is_target
         return out
 
-    # --- regions -----------------------------------------------------------------------------------
+    # --- regions ----------------------------------------------------------------------------------
 
     def _region_resolution(self, info: SentenceInfo, ctx: Context) -> list[str]:
         """What 'the region' means here: the sentence's places, else its actors' countries, else
@@ -386,8 +429,7 @@ class Analyzer:
                 intensity = min(intensity, 0.6)
             ranked.append((r, intensity, from_context, pos))
         ranked.sort(key=lambda x: (-x[1], x[2], x[3]))
-        regions = [(r, i) for r, i, _, _ in ranked]
-        return self._shape(category, regions), inferred
+        return self._shape(category, [(r, i) for r, i, _, _ in ranked]), inferred
 
     def _is_object(self, tokens: Sequence[Token], m: Mention) -> bool:
         i = m.first - 1
@@ -415,7 +457,7 @@ class Analyzer:
                 return ordered + [(r, round(i * 0.5, 1)) for r, i in regions]
         return regions
 
-    # --- one finding -------------------------------------------------------------------------------
+    # --- one finding ------------------------------------------------------------------------------
 
     def _finding(
         self,
@@ -435,7 +477,9 @@ class Analyzer:
             term, words, estimated = NOT_ASSESSED, self.vocab.likelihood.not_assessed_words, False
         else:
             term, words, estimated = estimate.term, doc.text[estimate.start : estimate.end], True
-            inverted_by = self._inverted(info.tokens, estimate, matches) if not estimate.hedge else ""
+            inverted_by = (
+                self._inverted(info.tokens, estimate, matches) if not estimate.hedge else ""
+            )
             if inverted_by:
                 term = INVERT.get(term, term)
                 words = f"{words} … {inverted_by}"
@@ -545,7 +589,7 @@ def _has_stems(tokens: Sequence[Token], stems: tuple[str, ...]) -> bool:
 
 def _main_country(infos: Sequence[SentenceInfo]) -> str:
     """The country the brief talks about most (places weighted by role), else the world."""
-    weight: Counter[str] = Counter()
+    weight: dict[str, float] = {}
     first: dict[str, int] = {}
     for info in infos:
         for m in info.mentions:
@@ -553,7 +597,7 @@ def _main_country(infos: Sequence[SentenceInfo]) -> str:
             if country is None or m.weight <= 0:
                 continue
             fam = region_family(country)
-            weight[fam] += m.weight
+            weight[fam] = weight.get(fam, 0.0) + m.weight
             first.setdefault(fam, m.start)
     if not weight:
         return "world"

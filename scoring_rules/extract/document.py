@@ -104,7 +104,7 @@ class Document(_Frozen):
         return out
 
 
-# --- blocks ------------------------------------------------------------------------------------------
+# --- blocks ---------------------------------------------------------------------------------------
 
 BlockKind = Literal["heading", "para", "bullet"]
 
@@ -150,7 +150,7 @@ def _text_blocks(text: str, markdown: bool) -> list[_Block]:
     lines = _lines(text)
     for ls, le in lines:
         line = text[ls:le]
-        if not line.strip() or _RULE.match(line) and not (markdown and _SETEXT.match(line)):
+        if not line.strip() or (_RULE.match(line) and not (markdown and _SETEXT.match(line))):
             current = None
             continue
         if markdown and _SETEXT.match(line) and current is not None and current.kind == "para":
@@ -181,13 +181,50 @@ def _text_blocks(text: str, markdown: bool) -> list[_Block]:
     return blocks
 
 
-# --- HTML --------------------------------------------------------------------------------------------
+# --- HTML -----------------------------------------------------------------------------------------
 
-_HTML_SKIP = {"script", "style", "noscript", "template", "nav", "footer", "svg", "form", "button",
-              "head", "aside"}
-_HTML_BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
-                "article", "br", "tr", "td", "th", "dd", "dt", "pre", "header", "main", "ul", "ol",
-                "table", "figcaption", "hr", "body"}
+_HTML_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "footer",
+    "svg",
+    "form",
+    "button",
+    "head",
+    "aside",
+}
+_HTML_BLOCKS = {
+    "p",
+    "div",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "section",
+    "article",
+    "br",
+    "tr",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "pre",
+    "header",
+    "main",
+    "ul",
+    "ol",
+    "table",
+    "figcaption",
+    "hr",
+    "body",
+}
 
 
 class _HtmlText(HTMLParser):
@@ -249,7 +286,8 @@ def _html_to_blocks(html: str) -> tuple[str, list[_Block], str]:
     parser = _HtmlText()
     parser.feed(html)
     parser.close()
-    return _join_items(parser.items) + (" ".join(parser.page_title.split()),)
+    text, blocks = _join_items(parser.items)
+    return text, blocks, " ".join(parser.page_title.split())
 
 
 def _join_items(items: Iterable[tuple[BlockKind, int, str]]) -> tuple[str, list[_Block]]:
@@ -266,7 +304,7 @@ def _join_items(items: Iterable[tuple[BlockKind, int, str]]) -> tuple[str, list[
     return "".join(parts), blocks
 
 
-# --- PDF ---------------------------------------------------------------------------------------------
+# --- PDF ------------------------------------------------------------------------------------------
 
 
 def _pdf_text(path: Path) -> str:
@@ -311,7 +349,7 @@ def _reflow_pdf_page(page: str) -> str:
     return "\n".join(out)
 
 
-# --- structure ---------------------------------------------------------------------------------------
+# --- structure ------------------------------------------------------------------------------------
 
 
 def _heading_like(line: str) -> bool:
@@ -336,10 +374,55 @@ def _boilerplate_re(cues: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
-_ABBREV = {"mr", "mrs", "ms", "dr", "st", "no", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n",
-           "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-           "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep", "inc", "ltd", "co", "corp",
-           "approx", "cf", "fig", "al", "pres", "adm", "maj", "prof", "jr", "sr"}
+_ABBREV = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "no",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "u.s",
+    "u.k",
+    "u.n",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "gov",
+    "sen",
+    "rep",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "approx",
+    "cf",
+    "fig",
+    "al",
+    "pres",
+    "adm",
+    "maj",
+    "prof",
+    "jr",
+    "sr",
+}
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9•])")
 
 
@@ -422,7 +505,9 @@ def _structure(
     def open_section(heading: str, start: int, untitled_id: str | None = None) -> _Open:
         if current is not None and current.count:
             sections.append(
-                Section(id=current.id, heading=current.heading, start=current.start, end=current.end)
+                Section(
+                    id=current.id, heading=current.heading, start=current.start, end=current.end
+                )
             )
         elif current is not None:
             used.discard(current.id)
@@ -467,7 +552,9 @@ def _structure(
     sentences: list[Sentence] = []
     for p in paragraphs:
         for k, (s, e) in enumerate(split_sentences(text, p.start, p.end), start=1):
-            sentences.append(Sentence(section=p.section, paragraph=p.index, index=k, start=s, end=e))
+            sentences.append(
+                Sentence(section=p.section, paragraph=p.index, index=k, start=s, end=e)
+            )
     return Document(
         source=source,
         format=fmt,
@@ -479,7 +566,7 @@ def _structure(
     )
 
 
-# --- entry points ------------------------------------------------------------------------------------
+# --- entry points ---------------------------------------------------------------------------------
 
 _SUFFIX_FORMAT: dict[str, Format] = {
     ".txt": "text",
@@ -517,7 +604,9 @@ def parse_text(
     return _structure(text, blocks, source, fmt, boilerplate)
 
 
-def read_document(path: Path, fmt: Format | None = None, boilerplate: Iterable[str] = ()) -> Document:
+def read_document(
+    path: Path, fmt: Format | None = None, boilerplate: Iterable[str] = ()
+) -> Document:
     """Read a brief file; the format comes from the suffix unless given."""
     path = Path(path)
     if not path.is_file():

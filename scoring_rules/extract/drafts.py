@@ -98,8 +98,9 @@ class DraftThreat(BaseModel):
             if key in seen:
                 continue
             seen.add(key)
-            evidence.append(Evidence(section=span.section, paragraph=span.paragraph,
-                                     summary=span.summary))
+            evidence.append(
+                Evidence(section=span.section, paragraph=span.paragraph, summary=span.summary)
+            )
         return Threat(
             id=self.id,
             category=self.category,
@@ -115,7 +116,7 @@ class DraftThreat(BaseModel):
         )
 
 
-# --- names -------------------------------------------------------------------------------------------
+# --- names ----------------------------------------------------------------------------------------
 
 
 @cache
@@ -161,13 +162,16 @@ _AFFILIATION_WORDS = {
 }
 
 
-def make_title(vocab: Vocabulary, category: str, regions: Sequence[RegionWeight],
-               targets: Targets) -> str:
+def make_title(
+    vocab: Vocabulary, category: str, regions: Sequence[RegionWeight], targets: Targets
+) -> str:
     label = vocab.label(category)
     aimed = ""
     if targets.affiliations:
         words = [_AFFILIATION_WORDS.get(a, a) for a in targets.affiliations[:3]]
-        joined = " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
+        joined = (
+            " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
+        )
         aimed = f", aimed at {joined} interests"
     where = _where(regions)
     place = region_name(_named_region(regions))
@@ -210,7 +214,7 @@ def span_summary(vocab: Vocabulary, f: Finding) -> str:
     return f"{label} {where}: the brief {stance}{when}."
 
 
-# --- likelihood ranges (read from the rules file; numbers never live in code) -------------------------
+# --- likelihood ranges (read from the rules file; numbers never live in code) ---------------------
 
 
 @cache
@@ -218,7 +222,9 @@ def _yardstick() -> dict[str, tuple[float, float]]:
     from importlib import resources
 
     try:
-        text = resources.files("scoring_rules").joinpath("data/rules_default.yaml").read_text("utf-8")
+        text = (
+            resources.files("scoring_rules").joinpath("data/rules_default.yaml").read_text("utf-8")
+        )
         doc = yaml.safe_load(text)
         lk = doc["likelihood"]
         out = {k: (float(v["low"]), float(v["high"])) for k, v in lk["terms"].items()}
@@ -233,14 +239,17 @@ def likelihood_note(term: str, words: str, others: Counter[str]) -> str:
     rng = _yardstick().get(term)
     pct = f" ({rng[0] * 100:.0f}–{rng[1] * 100:.0f} % in the default rules)" if rng else ""
     if term == NOT_ASSESSED:
-        head = f"Not on the yardstick: the brief says “{words}”; the rules' wide not-assessed range applies{pct}."
+        head = (
+            f"Not on the yardstick: the brief says “{words}”; "
+            f"the rules' wide not-assessed range applies{pct}."
+        )
     else:
         head = f"PHIA “{term.replace('_', ' ')}”{pct}, from “{words}”."
     rest = [f"“{w}” ×{n}" for w, n in others.most_common() if w != words]
     return head + (f" Also in the brief: {', '.join(rest)}." if rest else "")
 
 
-# --- merging -----------------------------------------------------------------------------------------
+# --- merging --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -267,9 +276,7 @@ def group_findings(
         same = [g for g in groups if g.category == f.category]
         target = next((g for g in same if g.main_family == main), None)
         if target is None:
-            target = next(
-                (g for g in same if main in full[id(g)] or g.main_family in fams), None
-            )
+            target = next((g for g in same if main in full[id(g)] or g.main_family in fams), None)
         if target is None:
             target = _Group(f.category, main)
             groups.append(target)
@@ -296,16 +303,16 @@ def _governing(findings: Sequence[Finding]) -> Finding:
 
 def _merge_regions(findings: Sequence[Finding]) -> list[RegionWeight]:
     intensity: dict[str, float] = {}
-    support: Counter[str] = Counter()
+    support: dict[str, float] = {}
     first: dict[str, int] = {}
     for f in findings:
         for k, (r, i) in enumerate(f.regions):
             intensity[r] = max(intensity.get(r, 0.0), i)
-            support[r] += i * (0.5 if f.region_inferred else 1.0)
+            support[r] = support.get(r, 0.0) + i * (0.5 if f.region_inferred else 1.0)
             first.setdefault(r, f.position * 100 + k)
-    family: Counter[str] = Counter()
-    for r, s in support.items():
-        family[region_family(r)] += s
+    family: dict[str, float] = {}
+    for r, sup in support.items():
+        family[region_family(r)] = family.get(region_family(r), 0.0) + sup
     ordered = sorted(
         intensity,
         key=lambda r: (-intensity[r], -family[region_family(r)], -support[r], first[r]),
@@ -395,8 +402,12 @@ def _draft(doc: Document, vocab: Vocabulary, g: _Group, used: set[str]) -> Draft
         s = f.sentence
         spans.append(
             EvidenceSpan(
-                section=s.section, paragraph=s.paragraph, start=s.start, end=s.end,
-                text=doc.text[s.start : s.end], summary=span_summary(vocab, f),
+                section=s.section,
+                paragraph=s.paragraph,
+                start=s.start,
+                end=s.end,
+                text=doc.text[s.start : s.end],
+                summary=span_summary(vocab, f),
             )
         )
     base = f"{g.category.replace('_', '-')}-{slugify(region_name(_named_region(regions)), 4)}"

@@ -102,6 +102,7 @@ class BriefResult:
     expected: list[Expected]
     missed: dict[str, list[Expected]] = field(default_factory=dict)
     extra: list[DraftThreat] = field(default_factory=list)
+    held_out: bool = False  # written after the rules were frozen, never used for tuning
 
 
 def score(expected: Sequence[Expected], drafts: Sequence[DraftThreat]) -> BriefResult:
@@ -119,6 +120,12 @@ def score(expected: Sequence[Expected], drafts: Sequence[DraftThreat]) -> BriefR
 
 
 def load_expected(path: Path) -> tuple[str, list[Expected]]:
+    brief, expected, _ = load_expected_file(path)
+    return brief, expected
+
+
+def load_expected_file(path: Path) -> tuple[str, list[Expected], bool]:
+    """(brief file name, expected threats, held out?) from an ``.expected.yaml`` file."""
     doc: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
     out = [
         Expected(
@@ -130,19 +137,20 @@ def load_expected(path: Path) -> tuple[str, list[Expected]]:
         )
         for t in doc["threats"]
     ]
-    return str(doc["brief"]), out
+    return str(doc["brief"]), out, bool(doc.get("held_out", False))
 
 
 def evaluate_briefs(directory: Path, min_confidence: float = 0.0) -> list[BriefResult]:
     """Every ``*.expected.yaml`` in ``directory`` against the drafts of the brief it names."""
     results = []
     for exp_path in sorted(directory.glob("*.expected.yaml")):
-        brief, expected = load_expected(exp_path)
+        brief, expected, held_out = load_expected_file(exp_path)
         drafts = [
             d for d in ingest(directory / brief).drafts if d.extraction_confidence >= min_confidence
         ]
         r = score(expected, drafts)
         r.brief = brief
+        r.held_out = held_out
         results.append(r)
     return results
 
@@ -153,6 +161,14 @@ def totals(results: Iterable[BriefResult]) -> dict[str, Score]:
         for name in FIELDS:
             out[name].add(r.scores[name])
     return out
+
+
+def register_expected(register: Register) -> list[Expected]:
+    """A hand register's threats as expected drafts (main region, term, horizon)."""
+    return [
+        Expected(t.category, main_region(t.regions), t.likelihood, t.horizon, t.id)
+        for t in register.threats
+    ]
 
 
 @dataclass

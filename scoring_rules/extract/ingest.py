@@ -49,7 +49,12 @@ def analyzer_for(vocab: Vocabulary | None) -> Analyzer:
 
 
 def _looks_like_path(value: str) -> bool:
-    return "\n" not in value and len(value) < 4096 and Path(value).suffix != "" and Path(value).is_file()
+    return (
+        "\n" not in value
+        and len(value) < 4096
+        and Path(value).suffix != ""
+        and Path(value).is_file()
+    )
 
 
 def read_brief(

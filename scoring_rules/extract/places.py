@@ -31,18 +31,53 @@ PlaceKind = Literal[
 ]
 Role = Literal["location", "actor"]
 
-_TYPE_WORDS = {"governorate", "province", "oblast", "region", "state", "district", "county",
-               "city", "municipality", "department", "prefecture"}
+_TYPE_WORDS = {
+    "governorate",
+    "province",
+    "oblast",
+    "region",
+    "state",
+    "district",
+    "county",
+    "city",
+    "municipality",
+    "department",
+    "prefecture",
+}
 _ARABIC_ARTICLES = {"al", "as", "an", "ash", "ad", "at", "az", "ar", "aḑ", "aş"}
 _COMPASS = {
-    "north": "north", "northern": "north", "south": "south", "southern": "south",
-    "east": "east", "eastern": "east", "west": "west", "western": "west",
-    "central": "central", "northeast": "northeast", "northeastern": "northeast",
-    "northwest": "northwest", "northwestern": "northwest", "southeast": "southeast",
-    "southeastern": "southeast", "southwest": "southwest", "southwestern": "southwest",
+    "north": "north",
+    "northern": "north",
+    "south": "south",
+    "southern": "south",
+    "east": "east",
+    "eastern": "east",
+    "west": "west",
+    "western": "west",
+    "central": "central",
+    "northeast": "northeast",
+    "northeastern": "northeast",
+    "northwest": "northwest",
+    "northwestern": "northwest",
+    "southeast": "southeast",
+    "southeastern": "southeast",
+    "southwest": "southwest",
+    "southwestern": "southwest",
 }
-_AREA_NOUNS = {"region", "regions", "part", "parts", "area", "areas", "province", "provinces",
-               "governorate", "governorates", "of", "the"}
+_AREA_NOUNS = {
+    "region",
+    "regions",
+    "part",
+    "parts",
+    "area",
+    "areas",
+    "province",
+    "provinces",
+    "governorate",
+    "governorates",
+    "of",
+    "the",
+}
 
 
 @dataclass(frozen=True)
@@ -123,7 +158,9 @@ class PlaceIndex:
         for name, region in vocab.places.aliases.items():
             kind = _kind_of(region)
             if kind == "country" and fold(name) not in country_names:
-                kind = "capital"  # a city or institution standing for its state: "Tehran", "Kremlin"
+                kind = (
+                    "capital"  # a city or institution standing for its state: "Tehran", "Kremlin"
+                )
             add(name, Place(region, kind, region_country(region)))
         for r in gaz.named.values():
             if r.kind in ("maritime", "chokepoint"):
@@ -162,7 +199,7 @@ class PlaceIndex:
                     clone.matcher.add(name, Place(code, "subdivision", iso3))
         return clone
 
-    # --- one sentence ------------------------------------------------------------------------------
+    # --- one sentence -----------------------------------------------------------------------------
 
     def mentions(self, tokens: Sequence[Token]) -> list[Mention]:
         found: list[Mention] = []

@@ -41,7 +41,7 @@ Decision = Literal["pending", "accepted", "rejected"]
 DRAFTS_FORMAT = "resilience/draft-threats@1"
 
 
-# --- coercing edits ----------------------------------------------------------------------------------
+# --- coercing edits -------------------------------------------------------------------------------
 
 
 def _regions(value: Any) -> list[RegionWeight]:
@@ -124,7 +124,7 @@ def edit_draft(draft: DraftThreat, **changes: Any) -> DraftThreat:
     return edited
 
 
-# --- review ------------------------------------------------------------------------------------------
+# --- review ---------------------------------------------------------------------------------------
 
 
 class Review:
@@ -165,7 +165,9 @@ class Review:
     def _id(self, draft: DraftThreat | str) -> str:
         did = draft if isinstance(draft, str) else draft.id
         if did not in self._drafts:
-            raise ExtractError(f"no draft {did!r} in this review (known: {', '.join(self._drafts)})")
+            raise ExtractError(
+                f"no draft {did!r} in this review (known: {', '.join(self._drafts)})"
+            )
         return did
 
     @property
@@ -242,8 +244,9 @@ def publish(
             if old is None:
                 sections[s.id] = s
             elif s.paragraphs > old.paragraphs:
-                sections[s.id] = OutlineSection(id=s.id, heading=old.heading,
-                                                paragraphs=s.paragraphs)
+                sections[s.id] = OutlineSection(
+                    id=s.id, heading=old.heading, paragraphs=s.paragraphs
+                )
         outline = list(sections.values())
         source = base_register.source
         reg_title = title or base_register.title
@@ -262,7 +265,7 @@ def publish(
     return register
 
 
-# --- drafts YAML -------------------------------------------------------------------------------------
+# --- drafts YAML ----------------------------------------------------------------------------------
 
 
 @dataclass

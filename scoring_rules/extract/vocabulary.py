@@ -59,8 +59,9 @@ class Horizons(_Model):
     default: DefaultHorizon = DefaultHorizon()
     phrases: list[HorizonPhrase]
     continuation: list[str] = Field(default_factory=list)
-    units: dict[str, float] = Field(default_factory=lambda: {"day": 1 / 30, "week": 0.25,
-                                                             "month": 1.0, "year": 12.0})
+    units: dict[str, float] = Field(
+        default_factory=lambda: {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
+    )
 
 
 class ContextRule(_Model):
@@ -127,8 +128,8 @@ def _merge(base: Any, extra: Any) -> Any:
 
 
 def _default_text() -> str:
-    return resources.files("scoring_rules").joinpath("data/extract_vocabulary.yaml").read_text(
-        "utf-8"
+    return (
+        resources.files("scoring_rules").joinpath("data/extract_vocabulary.yaml").read_text("utf-8")
     )
 
 
@@ -143,12 +144,15 @@ def _raw(path: Path | None) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ExtractError(f"{where}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
-        raise ExtractError(f"{where}: a vocabulary file is a mapping (categories:, likelihood:, ...)")
+        raise ExtractError(
+            f"{where}: a vocabulary file is a mapping (categories:, likelihood:, ...)"
+        )
     parent = doc.pop("extends", None)
     if parent is None:
         return doc
     base_path = None if parent == "default" else (Path(where).parent / str(parent))
-    return _merge(_raw(base_path), doc)  # type: ignore[no-any-return]
+    merged: dict[str, Any] = _merge(_raw(base_path), doc)
+    return merged
 
 
 def parse_vocabulary(doc: dict[str, Any], where: str = "vocabulary") -> Vocabulary:

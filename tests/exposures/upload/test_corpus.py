@@ -112,9 +112,9 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "column name; the column was ignored",
     ],
     "sql_header_instead_of_name.csv": [
+        "Error: the required column name is missing; add a column named name",
         "Warning: column 2 header 'name; DROP TABLE assets' contains ';', which is not allowed "
         "in a column name; the column was ignored",
-        "Error: the required column name is missing; add a column named name",
     ],
     "rtl_zero_width_ids.csv": [
         "Warning: row 2, column asset_id: 'A\\u200b1' contained control or invisible characters "
@@ -134,10 +134,10 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "Warning: column 13 'Lattitude note' is not a known assets column and was ignored"
     ],
     "missing_required.csv": [
-        "Warning: column 5 'Valeu' is not a known assets column and was ignored; did you mean "
-        "value_usd? (pass the mapping {'Valeu': 'value_usd'})",
         "Error: the required column value_usd is missing; the column 'Valeu' may be it: rename "
         "it or pass a mapping",
+        "Warning: column 5 'Valeu' is not a known assets column and was ignored; did you mean "
+        "value_usd? (pass the mapping {'Valeu': 'value_usd'})",
     ],
     "not_locatable.csv": [
         "row 2, column country: '' is empty and the row has no coordinates; give lat and lon, "
@@ -414,8 +414,8 @@ def test_formula_payloads_are_kept_as_literal_text(check) -> None:  # type: igno
         "service_id,mitigations,error"
     )
     assert lines[1] == (
-        "F5,'-2+3+cmd|' /C calc'!A0,office,51,0,,,-5,3,,,,row 6: value_usd '-5' is negative "
-        f"(accepted: {USD})"
+        "F5,'-2+3+cmd|' /C calc'!A0,office,51,0,,,-5,3,,,,\"row 6: value_usd '-5' is negative "
+        f'(accepted: {USD})"'
     )
 
 

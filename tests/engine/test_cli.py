@@ -1,0 +1,133 @@
+"""The `resilience` command line: human output, --json for scripts, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "r.duckdb"
+    result = runner.invoke(app, ["--db", str(path), "demo"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded 10 demo clients" in result.output
+    return path
+
+
+def test_score_json(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "score", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 10
+    keys = {"client_id", "name", "sector", "hq_country", "band", "score", "score_low",
+            "score_high", "band_low", "band_high"}
+    assert keys <= set(rows[0])
+    by_id = {r["client_id"]: r for r in rows}
+    oil = by_id["meridian-basin-petroleum"]
+    assert oil["hq_country"] == "GBR" and oil["sector"] == "oil_gas"
+    assert oil["band"] in {"C", "D", "E"}
+    assert oil["score_low"] <= oil["score"] <= oil["score_high"]
+    assert by_id["andes-verde-agro"]["band"] in {"A", "B"}
+
+
+def test_score_table(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "score"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Meridian Basin Petroleum plc" in result.output
+    assert "As of 2020-01-14; register v1, rules v1" in result.output
+
+
+def test_explain_json(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "explain", "meridian-basin-petroleum",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    first = data["drivers"][0]
+    assert {"threat_id", "category", "share", "brief_reference"} <= set(first)
+    assert first["threat_id"] == "gulf-shipping-proxy-attacks"
+    assert first["category"] == "shipping_disruption"
+    assert first["brief_reference"] == ["triggers ¶6"]
+    ids = [d["threat_id"] for d in data["drivers"]]
+    assert "oil-market-shock" in ids
+
+
+def test_explain_human(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "explain", "meridian-basin-petroleum"],
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "Strait of Hormuz: no sea alternative" in result.output
+    assert "brief triggers ¶6" in result.output
+
+
+def test_scenario_json(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "scenario", "hormuz-closed", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = {r["client_id"]: r for r in data["clients"]}
+    control = rows["andes-verde-agro"]
+    assert control["before"]["score"] == control["after"]["score"]
+    oil = rows["meridian-basin-petroleum"]
+    assert oil["after"]["score"] < oil["before"]["score"]
+    assert {"band", "score", "score_low", "score_high"} <= set(oil["before"])
+
+
+def test_unknown_client_is_a_clear_error(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "explain", "no-such-client"])
+    assert result.exit_code == 1
+    assert "Error: unknown client 'no-such-client'; `resilience clients` lists them" in (
+        result.output)
+    assert "Traceback" not in result.output
+
+
+def test_unknown_scenario(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "scenario", "moon-landing"])
+    assert result.exit_code == 1
+    assert "Error: unknown scenario 'moon-landing'; known: hormuz-closed" in result.output
+
+
+def test_bad_date(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "score", "--as-of", "14/01/2020"])
+    assert result.exit_code == 1
+    assert "Error: --as-of '14/01/2020' is not a date; use YYYY-MM-DD" in result.output
+
+
+def test_score_on_an_empty_database_says_init(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--db", str(tmp_path / "x" / "r.duckdb"), "score"])
+    assert result.exit_code == 1
+    assert "has no published register or rules yet; run `resilience init`" in result.output
+
+
+def test_init_and_route(tmp_path: Path) -> None:
+    path = str(tmp_path / "y" / "r.duckdb")
+    result = runner.invoke(app, ["--db", path, "init"])
+    assert result.exit_code == 0
+    assert "register version 1, rules version 1" in result.output
+    result = runner.invoke(app, ["--db", path, "route", "Ras Tanura", "Rotterdam"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Strait of Hormuz: no sea alternative" in result.output
+    result = runner.invoke(app, ["--db", path, "route", "Rotterdm", "Ras Tanura"])
+    assert result.exit_code == 1
+    assert "unknown port 'Rotterdm'; did you mean Rotterdam (NLRTM)?" in result.output
+
+
+def test_db_from_environment(db: Path) -> None:
+    result = runner.invoke(app, ["score", "--json"], env={"RESILIENCE_DB": str(db)})
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 10
+
+
+def test_clients_lists_the_book(db: Path) -> None:
+    result = runner.invoke(app, ["--db", str(db), "clients", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [c["client_id"] for c in data][:2] == ["andes-verde-agro", "aurelian-airways"]
+    assert data[0]["hq_country"] == "CHL"

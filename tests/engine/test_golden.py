@@ -1,0 +1,98 @@
+"""A tiny book scored by the engine against numbers worked out by hand.
+
+Client: a US bank (sector banking, business value 1e9 -> materiality 0.1 x 1e9 = 1e8).
+  a1: office at the US embassy in Baghdad (inside the Green Zone hotspot), value 1e8, crit 5
+  a2: office in Santiago de Chile, value 1e8, crit 3
+
+golden-militia (likely 0.55/0.65/0.75, severity 4, targets US) on a1:
+  e = max(hotspot 1.0 at distance 0, IRQ 0.4) = 1.0; g = 1 (US) x sector default 0.7;
+  v = office 0.7; i = 0.8  ->  r = 0.65 x 1.0 x 0.7 x 0.7 x 0.8 = 0.2548
+golden-oil (not assessed 0.10/0.35/0.60, severity 3, targets aviation) on a1 and a2:
+  e = 1.0 (world); g = collateral 0.35 x banking 0.2 = 0.07; v = office 0.2; i = 0.6
+  r = 0.35 x 1.0 x 0.07 x 0.2 x 0.6 = 0.00294
+R(a1) = 1 - (1 - 0.2548)(1 - 0.00294) = 0.256990888;  R(a2) = 0.00294
+weights 1e8 / (1e8 + 1e8) = 0.5 each:
+  ead = 1 - ((1 - 0.256990888)(1 - 0.00294)) ** 0.5 = 0.13928827984...
+worst critical item (crit >= 4) = R(a1)
+risk = 1 - (1 - ead)(1 - 0.6 x 0.256990888) = 0.27200532141...
+score = 100 x (1 - risk) ** 0.5 = 85.3226041907...  -> band B (75 <= score < 90)
+At the ends of the likelihood ranges (same steps): 82.870227836 (high) and 87.755147400 (low).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine.context import Context
+from engine.models import ClientSpec
+from scoring_rules.threats import load_register
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def golden(ctx: Context) -> Context:
+    ctx.publish_register(load_register(HERE / "golden" / "tiny_register.yaml"), note="golden")
+    ctx.upsert_client(ClientSpec(client_id="gold-bank", name="Gold Bank", sector="banking",
+                                 hq_country="USA", affiliations=["US"],
+                                 business_value_usd=1e9))
+    assets = pl.DataFrame({
+        "asset_id": ["a1", "a2"], "name": ["Baghdad office", "Santiago office"],
+        "asset_type": ["office", "office"], "lat": [33.2990, -33.4489],
+        "lon": [44.3960, -70.6693], "city": [None, None], "country": ["Iraq", "Chile"],
+        "value_usd": [1e8, 1e8], "criticality": [5, 3], "headcount": [10, 10],
+        "service_id": [None, None], "mitigations": [None, None],
+    })
+    ctx.load_exposures("gold-bank", assets, note="golden")
+    return ctx
+
+
+def test_hand_computed_contributions(golden: Context) -> None:
+    run = golden.run()
+    rows = golden.store.rows(
+        "SELECT a.asset_id, c.threat_id, c.region_id, c.r_central FROM run_contributions c "
+        "JOIN assets a ON a.client_id = c.client_id AND a.class_id = c.class_id "
+        "WHERE c.run_id = $r ORDER BY 1, 2", {"r": run.run_id})
+    assert [(a, t, reg) for a, t, reg, _ in rows] == [
+        ("a1", "golden-militia", "hotspot.baghdad_green_zone"),
+        ("a1", "golden-oil", "world"),
+        ("a2", "golden-oil", "world"),
+    ]
+    assert [r for *_, r in rows] == pytest.approx([0.2548, 0.00294, 0.00294], abs=1e-12)
+
+
+def test_hand_computed_rating(golden: Context) -> None:
+    run = golden.run()
+    r = golden.rating(run.run_id, "gold-bank")
+    assert r.score == pytest.approx(85.32260419077, abs=1e-8)
+    assert r.score_low == pytest.approx(82.87022783649, abs=1e-8)
+    assert r.score_high == pytest.approx(87.75514740088, abs=1e-8)
+    assert (r.band_low, r.band, r.band_high) == ("B", "B", "B")
+    assert r.risk == pytest.approx(0.27200532141, abs=1e-10)
+    assert r.n_items == 2
+
+
+def test_whatif_matches_the_stored_run(golden: Context) -> None:
+    run = golden.run()
+    row = golden.rescore_client(run.run_id, "gold-bank")
+    assert row["score"] == pytest.approx(85.32260419077, abs=1e-8)
+    assert row["band"] == "B"
+
+
+def test_outside_the_horizon_a_threat_counts_for_nothing(golden: Context) -> None:
+    import datetime as dt
+
+    # 8 months after the brief: the militia threat (0-6 months) has lapsed, the oil one has not
+    run = golden.run(as_of=dt.date(2020, 9, 14))
+    threats = {t for (t,) in golden.store.rows(
+        "SELECT DISTINCT threat_id FROM run_contributions WHERE run_id = $r",
+        {"r": run.run_id})}
+    assert threats == {"golden-oil"}
+    r = golden.rating(run.run_id, "gold-bank")
+    # only golden-oil: R = 0.00294 on both; ead = 1 - (1 - 0.00294); worst = 0.00294
+    ead = 0.00294
+    risk = 1 - (1 - ead) * (1 - 0.6 * 0.00294)
+    assert r.score == pytest.approx(100 * (1 - risk) ** 0.5, abs=1e-9)
