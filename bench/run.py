@@ -24,26 +24,63 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.context import Context  # noqa: E402
+from engine.context import Context
 
 ASSETS_PER_CLIENT = 10_000
 
 # Where the synthetic sites are: (country, subdivision or '', hotspot or '', sea zone or '',
 # weight). Mostly places the brief does not touch, a share in the Gulf and Iraq.
 PLACES = [
-    ("USA", "", "", "", 30), ("DEU", "", "", "", 15), ("GBR", "", "", "", 10),
-    ("BRA", "", "", "", 8), ("JPN", "", "", "", 7), ("ARE", "AE-DU", "", "", 6),
-    ("SAU", "", "", "sea.persian_gulf", 4), ("IRQ", "IQ-BG", "hotspot.baghdad_green_zone", "", 3),
-    ("IRQ", "IQ-BA", "", "", 3), ("IRQ", "IQ-AR", "hotspot.erbil_airbase", "", 2),
-    ("IRQ", "IQ-NI", "", "", 2), ("LBN", "LB-BA", "", "", 3), ("KWT", "", "", "", 3),
-    ("IRQ", "IQ-AN", "hotspot.al_asad_airbase", "", 1), ("OMN", "", "", "sea.gulf_of_oman", 3),
+    ("USA", "", "", "", 30),
+    ("DEU", "", "", "", 15),
+    ("GBR", "", "", "", 10),
+    ("BRA", "", "", "", 8),
+    ("JPN", "", "", "", 7),
+    ("ARE", "AE-DU", "", "", 6),
+    ("SAU", "", "", "sea.persian_gulf", 4),
+    ("IRQ", "IQ-BG", "hotspot.baghdad_green_zone", "", 3),
+    ("IRQ", "IQ-BA", "", "", 3),
+    ("IRQ", "IQ-AR", "hotspot.erbil_airbase", "", 2),
+    ("IRQ", "IQ-NI", "", "", 2),
+    ("LBN", "LB-BA", "", "", 3),
+    ("KWT", "", "", "", 3),
+    ("IRQ", "IQ-AN", "hotspot.al_asad_airbase", "", 1),
+    ("OMN", "", "", "sea.gulf_of_oman", 3),
 ]
-ASSET_TYPES = ["office", "plant", "warehouse", "data_centre", "terminal", "refinery", "oilfield",
-               "retail_store", "telecom_site", "airport_hub"]
-SECTORS = ["oil_gas", "shipping", "banking", "aviation", "manufacturing", "telecom", "retail",
-           "technology", "logistics", "agriculture"]
-COMMODITIES = ["crude_oil", "lng", "refined_products", "containers", "dry_bulk", "vehicles",
-               "chemicals", "general_cargo"]
+ASSET_TYPES = [
+    "office",
+    "plant",
+    "warehouse",
+    "data_centre",
+    "terminal",
+    "refinery",
+    "oilfield",
+    "retail_store",
+    "telecom_site",
+    "airport_hub",
+]
+SECTORS = [
+    "oil_gas",
+    "shipping",
+    "banking",
+    "aviation",
+    "manufacturing",
+    "telecom",
+    "retail",
+    "technology",
+    "logistics",
+    "agriculture",
+]
+COMMODITIES = [
+    "crude_oil",
+    "lng",
+    "refined_products",
+    "containers",
+    "dry_bulk",
+    "vehicles",
+    "chemicals",
+    "general_cargo",
+]
 LANES = [  # chokepoints a synthetic route crosses, and its detour
     (["sea.hormuz", "sea.persian_gulf"], None, True),
     (["sea.bab_el_mandeb", "sea.suez", "sea.red_sea"], 9.0, False),
@@ -67,14 +104,26 @@ def build_book(ctx: Context, n_assets: int) -> int:
                'USA', CASE WHEN i % 3 = 0 THEN ['US'] WHEN i % 3 = 1 THEN ['US_ALLY']
                            ELSE ['NEUTRAL'] END, 'synthetic', now()
         FROM range($n) t(i)
-        """, {"n": n_clients, "sectors": SECTORS})
-    cur.execute("INSERT INTO exposure_versions SELECT client_id, 1, now(), 'bench', 'bench', "
-                "$per, 0 FROM clients", {"per": ASSETS_PER_CLIENT})
+        """,
+        {"n": n_clients, "sectors": SECTORS},
+    )
+    cur.execute(
+        "INSERT INTO exposure_versions SELECT client_id, 1, now(), 'bench', 'bench', "
+        "$per, 0 FROM clients",
+        {"per": ASSETS_PER_CLIENT},
+    )
     cur.execute("INSERT INTO exposure_current SELECT client_id, 1 FROM clients")
-    cur.execute("CREATE TEMP TABLE place AS SELECT * FROM (SELECT unnest($c) AS country, "
-                "unnest($s) AS sub, unnest($h) AS hot, unnest($z) AS zone) "
-                "t", {"c": [p[0] for p in places], "s": [p[1] for p in places],
-                        "h": [p[2] for p in places], "z": [p[3] for p in places]})
+    cur.execute(
+        "CREATE TEMP TABLE place AS SELECT * FROM (SELECT unnest($c) AS country, "
+        "unnest($s) AS sub, unnest($h) AS hot, unnest($z) AS zone) "
+        "t",
+        {
+            "c": [p[0] for p in places],
+            "s": [p[1] for p in places],
+            "h": [p[2] for p in places],
+            "z": [p[3] for p in places],
+        },
+    )
     cur.execute("CREATE TEMP TABLE place_n AS SELECT row_number() OVER () - 1 AS k, * FROM place")
     # geo profiles: one per place, and per distance band for places near a hotspot
     cur.execute(
@@ -91,7 +140,8 @@ def build_book(ctx: Context, n_assets: int) -> int:
             UNION ALL SELECT p.zone, NULL WHERE p.zone <> ''
         ) r
         WHERE p.hot <> '' OR d.d = 0
-        """)
+        """
+    )
     cur.execute(
         """
         CREATE TEMP TABLE a0 AS
@@ -102,21 +152,25 @@ def build_book(ctx: Context, n_assets: int) -> int:
                CASE WHEN i % 4 = 0 THEN ['backup_site', 'insurance'] ELSE [] END AS mitigations
         FROM range($n) t(i)
         JOIN place_n p ON p.k = hash(i * 31) % $np
-        """, {"n": n_assets, "per": ASSETS_PER_CLIENT, "types": ASSET_TYPES, "np": len(places)})
+        """,
+        {"n": n_assets, "per": ASSETS_PER_CLIENT, "types": ASSET_TYPES, "np": len(places)},
+    )
     cur.execute(
         """
         CREATE TEMP TABLE a1 AS
         SELECT *, dense_rank() OVER (PARTITION BY client_id
                                      ORDER BY geo_key, asset_type, mitigations)::INT AS class_id
         FROM a0
-        """)
+        """
+    )
     cur.execute(
         """
         INSERT INTO exposure_classes
         SELECT DISTINCT client_id, 1, class_id, 'asset', geo_key, asset_type, asset_type, NULL,
                mitigations, NULL
         FROM a1
-        """)
+        """
+    )
     cur.execute(
         """
         INSERT INTO assets
@@ -124,11 +178,14 @@ def build_book(ctx: Context, n_assets: int) -> int:
                country, sub, 'coordinates', 1e5 + (hash(i * 7) % 1000000)::DOUBLE * 100,
                1 + (hash(i * 13) % 5)::INT, 10, NULL, mitigations, class_id
         FROM a1 ORDER BY client_id
-        """)
+        """
+    )
     for k, (regions, extra, no_alt) in enumerate(LANES):
         for region in ["world", *regions]:
-            cur.execute("INSERT INTO geo_regions VALUES ($g, $region, NULL, $extra, $no_alt)",
-                        {"g": f"lane{k}", "region": region, "extra": extra, "no_alt": no_alt})
+            cur.execute(
+                "INSERT INTO geo_regions VALUES ($g, $region, NULL, $extra, $no_alt)",
+                {"g": f"lane{k}", "region": region, "extra": extra, "no_alt": no_alt},
+            )
     cur.execute(
         """
         CREATE TEMP TABLE r0 AS
@@ -136,21 +193,25 @@ def build_book(ctx: Context, n_assets: int) -> int:
                $comms[1 + (hash(i) % len($comms))::INT] AS commodity,
                'lane' || (hash(i * 17) % $nl) AS geo_key
         FROM range($n) t(i)
-        """, {"n": n_routes, "per": ASSETS_PER_CLIENT, "comms": COMMODITIES, "nl": len(LANES)})
+        """,
+        {"n": n_routes, "per": ASSETS_PER_CLIENT, "comms": COMMODITIES, "nl": len(LANES)},
+    )
     cur.execute(
         """
         CREATE TEMP TABLE r1 AS
         SELECT *, 100000 + dense_rank() OVER (PARTITION BY client_id
                                               ORDER BY geo_key, commodity)::INT AS class_id
         FROM r0
-        """)
+        """
+    )
     cur.execute(
         """
         INSERT INTO exposure_classes
         SELECT DISTINCT client_id, 1, class_id, 'route', geo_key, commodity, NULL, commodity,
                []::VARCHAR[], NULL
         FROM r1
-        """)
+        """
+    )
     cur.execute(
         """
         INSERT INTO routes
@@ -158,7 +219,8 @@ def build_book(ctx: Context, n_assets: int) -> int:
                1e6 + (hash(i * 3) % 1000000)::DOUBLE * 1000, 12, NULL, 1 + (hash(i) % 5)::INT,
                class_id
         FROM r1 ORDER BY client_id
-        """)
+        """
+    )
     for t in ("a0", "a1", "r0", "r1"):
         cur.execute(f"DROP TABLE {t}")
     cur.execute("COMMIT")
@@ -199,8 +261,9 @@ def main() -> None:
         t0 = time.perf_counter()
         run = ctx.run()
         full = time.perf_counter() - t0
-        n_contrib = ctx.store.one("SELECT count(*) FROM run_contributions WHERE run_id = $r",
-                                  {"r": run.run_id})
+        n_contrib = ctx.store.one(
+            "SELECT count(*) FROM run_contributions WHERE run_id = $r", {"r": run.run_id}
+        )
         print(f"contributions: {n_contrib}")
         print(f"full_run_s: {full:.3f}")
 
@@ -213,9 +276,13 @@ def main() -> None:
         print(f"bare_join_s: {bare_s:.3f}")
         print(f"ratio_full_to_bare_join: {full / bare_s:.2f}")
 
-        clients = [r[0] for r in ctx.store.rows(
-            "SELECT client_id FROM clients ORDER BY hash(client_id) LIMIT $k",
-            {"k": args.whatif_samples})]
+        clients = [
+            r[0]
+            for r in ctx.store.rows(
+                "SELECT client_id FROM clients ORDER BY hash(client_id) LIMIT $k",
+                {"k": args.whatif_samples},
+            )
+        ]
         ctx.rescore_client(run.run_id, clients[0])  # warm the plan cache
         times = []
         for cid in clients:

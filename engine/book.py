@@ -56,8 +56,13 @@ def load_book(ctx: Context, directory: Path) -> list[str]:
         version = ctx.load_exposures(
             spec.client_id, a, r, note=f"loaded from {directory.name}", source=str(directory)
         )
-        log.info("loaded %s: %d assets, %d routes (version %d)", spec.client_id, a.height,
-                 r.height, version)
+        log.info(
+            "loaded %s: %d assets, %d routes (version %d)",
+            spec.client_id,
+            a.height,
+            r.height,
+            version,
+        )
     return [s.client_id for s in specs]
 
 

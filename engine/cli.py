@@ -40,8 +40,10 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD); default the "
-                                             "register's date.")
+    str | None,
+    typer.Option(
+        "--as-of", help="Score as of this date (YYYY-MM-DD); default the register's date."
+    ),
 ]
 
 
@@ -52,8 +54,10 @@ def main(
 ) -> None:
     state.db = db or default_db_path()
     state.debug = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _fail(exc: BaseException) -> None:
@@ -87,8 +91,10 @@ def init() -> None:
     try:
         with _ctx() as ctx:
             ctx.init()
-            out.print(f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
-                      f"rules version {ctx.rules_version()}")
+            out.print(
+                f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
+                f"rules version {ctx.rules_version()}"
+            )
     except ResilienceError as exc:
         _fail(exc)
 
@@ -102,8 +108,10 @@ def demo() -> None:
         with _ctx() as ctx:
             ids = load_demo(ctx)
             run = ctx.current_run()
-            out.print(f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
-                      f"scored as of {run.as_of} in {run.seconds:.2f} s")
+            out.print(
+                f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
+                f"scored as of {run.as_of} in {run.seconds:.2f} s"
+            )
             _ratings_table(ctx, run.run_id)
     except ResilienceError as exc:
         _fail(exc)
@@ -111,10 +119,17 @@ def demo() -> None:
 
 def _rating_dict(r: Any) -> dict[str, Any]:
     return {
-        "client_id": r.client_id, "name": r.name, "sector": r.sector,
-        "hq_country": r.hq_country, "band": r.band, "score": round(r.score, 1),
-        "score_low": round(r.score_low, 1), "score_high": round(r.score_high, 1),
-        "band_low": r.band_low, "band_high": r.band_high, "exposure_version": r.exposure_version,
+        "client_id": r.client_id,
+        "name": r.name,
+        "sector": r.sector,
+        "hq_country": r.hq_country,
+        "band": r.band,
+        "score": round(r.score, 1),
+        "score_low": round(r.score_low, 1),
+        "score_high": round(r.score_high, 1),
+        "band_low": r.band_low,
+        "band_high": r.band_high,
+        "exposure_version": r.exposure_version,
     }
 
 
@@ -123,9 +138,15 @@ def _ratings_table(ctx: Context, run_id: int) -> None:
     for col in ("rank", "client", "sector", "HQ", "band", "score", "range"):
         table.add_column(col, justify="right" if col in ("rank", "score") else "left")
     for i, r in enumerate(ctx.ratings(run_id), start=1):
-        table.add_row(str(i), f"{r.name} ({r.client_id})", r.sector, r.hq_country, r.band,
-                      f"{r.score:.1f}",
-                      f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})")
+        table.add_row(
+            str(i),
+            f"{r.name} ({r.client_id})",
+            r.sector,
+            r.hq_country,
+            r.band,
+            f"{r.score:.1f}",
+            f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})",
+        )
     out.print(table)
 
 
@@ -143,8 +164,10 @@ def score(
                 _emit([_rating_dict(r) for r in ctx.ratings(run.run_id)])
                 return
             _ratings_table(ctx, run.run_id)
-            out.print(f"As of {run.as_of}; register v{run.register_version}, rules "
-                      f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else ""))
+            out.print(
+                f"As of {run.as_of}; register v{run.register_version}, rules "
+                f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else "")
+            )
     except ResilienceError as exc:
         _fail(exc)
 
@@ -154,11 +177,17 @@ def _explanation_dict(e: Explanation) -> dict[str, Any]:
         "client": _rating_dict(e.rating),
         "run": e.run.model_dump(mode="json"),
         "drivers": [
-            {"threat_id": t.threat_id, "title": t.title, "category": t.category,
-             "likelihood": t.likelihood, "likelihood_words": t.likelihood_words,
-             "share": round(t.share, 4), "main_region": t.main_region,
-             "brief_reference": [f"{ev.section} ¶{ev.paragraph}" for ev in t.evidence],
-             "evidence": [ev.model_dump() for ev in t.evidence]}
+            {
+                "threat_id": t.threat_id,
+                "title": t.title,
+                "category": t.category,
+                "likelihood": t.likelihood,
+                "likelihood_words": t.likelihood_words,
+                "share": round(t.share, 4),
+                "main_region": t.main_region,
+                "brief_reference": [f"{ev.section} ¶{ev.paragraph}" for ev in t.evidence],
+                "evidence": [ev.model_dump() for ev in t.evidence],
+            }
             for t in e.threats
         ],
         "items": [i.model_dump() for i in e.items],
@@ -183,31 +212,48 @@ def explain(
                 return
             r = e.rating
             out.print(f"[bold]{r.name}[/] ({r.client_id}), {r.sector}, {r.hq_country}")
-            out.print(f"Band [bold]{r.band}[/], score {r.score:.1f} (range {r.band_low}-"
-                      f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
-                      f"; register v{e.run.register_version}, rules v{e.run.rules_version}")
+            out.print(
+                f"Band [bold]{r.band}[/], score {r.score:.1f} (range {r.band_low}-"
+                f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
+                f"; register v{e.run.register_version}, rules v{e.run.rules_version}"
+            )
             t = Table(title="Threat drivers")
-            for col in ("share", "threat", "likelihood (brief's words)", "main region",
-                        "brief reference"):
+            for col in (
+                "share",
+                "threat",
+                "likelihood (brief's words)",
+                "main region",
+                "brief reference",
+            ):
                 t.add_column(col)
             for d in e.threats:
                 refs = ", ".join(f"{ev.section} ¶{ev.paragraph}" for ev in d.evidence)
-                t.add_row(f"{d.share:.0%}", f"{d.title} [{d.threat_id}]",
-                          f"{d.likelihood} ({d.likelihood_words})", d.main_region, refs)
+                t.add_row(
+                    f"{d.share:.0%}",
+                    f"{d.title} [{d.threat_id}]",
+                    f"{d.likelihood} ({d.likelihood_words})",
+                    d.main_region,
+                    refs,
+                )
             out.print(t)
             t = Table(title="Riskiest items")
             for col in ("risk", "range", "item", "value USD", "crit", "top threat", "detail"):
                 t.add_column(col)
             for i in e.items:
-                t.add_row(f"{i.risk:.3f}", f"{i.risk_low:.3f}-{i.risk_high:.3f}",
-                          f"{i.name} [{i.item_id}]", f"{i.value_usd:,.0f}", str(i.criticality),
-                          i.top_threat or "-", i.detail)
+                t.add_row(
+                    f"{i.risk:.3f}",
+                    f"{i.risk_low:.3f}-{i.risk_high:.3f}",
+                    f"{i.name} [{i.item_id}]",
+                    f"{i.value_usd:,.0f}",
+                    str(i.criticality),
+                    i.top_threat or "-",
+                    i.detail,
+                )
             out.print(t)
             out.print("Regions: " + ", ".join(f"{g.name} {g.share:.0%}" for g in e.regions))
             for d in e.threats[:3]:
                 for ev in d.evidence:
-                    out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: "
-                              f"{ev.summary}")
+                    out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: {ev.summary}")
     except ResilienceError as exc:
         _fail(exc)
 
@@ -223,18 +269,34 @@ def scenario_cmd(
         with _ctx() as ctx:
             rows = ctx.compare_scenario(name, _as_of(as_of))
             if json_out:
-                _emit({"scenario": name, "title": ctx.scenario(name).title, "clients": [
-                    {"client_id": r.client_id, "name": r.name, "before": _rating_dict(r.before),
-                     "after": _rating_dict(r.after), "delta": round(r.delta, 2)}
-                    for r in rows]})
+                _emit(
+                    {
+                        "scenario": name,
+                        "title": ctx.scenario(name).title,
+                        "clients": [
+                            {
+                                "client_id": r.client_id,
+                                "name": r.name,
+                                "before": _rating_dict(r.before),
+                                "after": _rating_dict(r.after),
+                                "delta": round(r.delta, 2),
+                            }
+                            for r in rows
+                        ],
+                    }
+                )
                 return
             sc = ctx.scenario(name)
             t = Table(title=f"Scenario {sc.id}: {sc.title}")
             for col in ("client", "before", "after", "change"):
                 t.add_column(col)
             for r in rows:
-                t.add_row(r.name, f"{r.before.band} {r.before.score:.1f}",
-                          f"{r.after.band} {r.after.score:.1f}", f"{r.delta:+.1f}")
+                t.add_row(
+                    r.name,
+                    f"{r.before.band} {r.before.score:.1f}",
+                    f"{r.after.band} {r.after.score:.1f}",
+                    f"{r.delta:+.1f}",
+                )
             out.print(t)
     except ResilienceError as exc:
         _fail(exc)
@@ -253,8 +315,14 @@ def clients(json_out: JsonOption = False) -> None:
             for col in ("client", "name", "sector", "HQ", "affiliations", "exposure version"):
                 t.add_column(col)
             for c in book:
-                t.add_row(c.client_id, c.name, c.sector, c.hq_country, ", ".join(c.affiliations),
-                          str(ctx.exposure_version(c.client_id) or "-"))
+                t.add_row(
+                    c.client_id,
+                    c.name,
+                    c.sector,
+                    c.hq_country,
+                    ", ".join(c.affiliations),
+                    str(ctx.exposure_version(c.client_id) or "-"),
+                )
             out.print(t)
     except ResilienceError as exc:
         _fail(exc)

@@ -54,8 +54,9 @@ def default_db_path() -> Path:
 class Context:
     """One open database and everything the product does with it."""
 
-    def __init__(self, db: Path | str | None = None, *, threads: int = 2,
-                 memory_limit: str = "8GB") -> None:
+    def __init__(
+        self, db: Path | str | None = None, *, threads: int = 2, memory_limit: str = "8GB"
+    ) -> None:
         self.db_path = Path(db) if db is not None else default_db_path()
         self.store = Store(self.db_path, threads=threads, memory_limit=memory_limit)
         self._route_lock = threading.Lock()
@@ -85,14 +86,29 @@ class Context:
     def _sync_regions(self) -> None:
         gaz = load_gazetteer()
         rows = [
-            {"region_id": r.id, "kind": r.kind, "name": r.name, "country": r.country,
-             "lat": r.lat, "lon": r.lon, "radius_km": r.radius_km}
+            {
+                "region_id": r.id,
+                "kind": r.kind,
+                "name": r.name,
+                "country": r.country,
+                "lat": r.lat,
+                "lon": r.lon,
+                "radius_km": r.radius_km,
+            }
             for r in gaz.named.values()
         ]
-        frame = pl.DataFrame(rows, schema={
-            "region_id": pl.String, "kind": pl.String, "name": pl.String, "country": pl.String,
-            "lat": pl.Float64, "lon": pl.Float64, "radius_km": pl.Float64,
-        })
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "region_id": pl.String,
+                "kind": pl.String,
+                "name": pl.String,
+                "country": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+                "radius_km": pl.Float64,
+            },
+        )
         with self.store.transaction() as cur:
             cur.execute("DELETE FROM regions")
             self.store.insert_frame(cur, "regions", frame)
@@ -102,9 +118,7 @@ class Context:
         return None if v is None else int(v)
 
     def _set_pointer(self, cur: Any, name: str, version: int) -> None:
-        cur.execute(
-            "INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": name, "v": version}
-        )
+        cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": name, "v": version})
 
     def _require_init(self) -> tuple[int, int]:
         reg, rules = self._pointer("register"), self._pointer("rules")
@@ -119,24 +133,40 @@ class Context:
     def publish_register(self, register: Register, note: str, *, publish: bool = True) -> int:
         """Store a register version; when ``publish``, make it current."""
         rules_v = self._pointer("rules")
-        check_register(register, self.rules(rules_v) if rules_v else load_rules(
-            default_rules_path()))
+        check_register(
+            register, self.rules(rules_v) if rules_v else load_rules(default_rules_path())
+        )
         version = self.store.next_id("register_versions", "version")
-        threats = pl.DataFrame([
-            {"register_version": version, "threat_id": t.id, "category": t.category,
-             "title": t.title, "likelihood": t.likelihood,
-             "likelihood_words": t.likelihood_words, "severity": t.severity,
-             "horizon_from": t.horizon.from_months, "horizon_to": t.horizon.to_months,
-             "confidence": t.confidence}
-            for t in register.threats
-        ])
+        threats = pl.DataFrame(
+            [
+                {
+                    "register_version": version,
+                    "threat_id": t.id,
+                    "category": t.category,
+                    "title": t.title,
+                    "likelihood": t.likelihood,
+                    "likelihood_words": t.likelihood_words,
+                    "severity": t.severity,
+                    "horizon_from": t.horizon.from_months,
+                    "horizon_to": t.horizon.to_months,
+                    "confidence": t.confidence,
+                }
+                for t in register.threats
+            ]
+        )
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, $src, "
                 "$as_of, $doc)",
-                {"v": version, "note": note, "status": "published" if publish else "draft",
-                 "title": register.title, "src": register.source, "as_of": register.as_of,
-                 "doc": register.model_dump_json()},
+                {
+                    "v": version,
+                    "note": note,
+                    "status": "published" if publish else "draft",
+                    "title": register.title,
+                    "src": register.source,
+                    "as_of": register.as_of,
+                    "doc": register.model_dump_json(),
+                },
             )
             self.store.insert_frame(cur, "threats", threats)
             if publish:
@@ -145,9 +175,7 @@ class Context:
 
     def register(self, version: int | None = None) -> Register:
         v = version if version is not None else self._require_init()[0]
-        doc = self.store.one(
-            "SELECT document FROM register_versions WHERE version = $v", {"v": v}
-        )
+        doc = self.store.one("SELECT document FROM register_versions WHERE version = $v", {"v": v})
         if doc is None:
             raise NotFoundError(f"register version {v} does not exist")
         return parse_register(json.loads(doc), f"register version {v}")
@@ -160,8 +188,13 @@ class Context:
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
-                {"v": version, "note": note, "status": "published" if publish else "draft",
-                 "label": rules.version, "doc": rules.model_dump_json()},
+                {
+                    "v": version,
+                    "note": note,
+                    "status": "published" if publish else "draft",
+                    "label": rules.version,
+                    "doc": rules.model_dump_json(),
+                },
             )
             for table, frame in _rule_tables(version, rules).items():
                 self.store.insert_frame(cur, table, frame)
@@ -191,7 +224,8 @@ class Context:
         """Make an earlier register or rules version current again."""
         table = {"register": "register_versions", "rules": "rules_versions"}[kind]
         exists = self.store.one(
-            f"SELECT count(*) FROM {table} WHERE version = $v", {"v": version}  # noqa: S608
+            f"SELECT count(*) FROM {table} WHERE version = $v",  # noqa: S608
+            {"v": version},
         )
         if not exists:
             raise NotFoundError(f"{kind} version {version} does not exist")
@@ -233,9 +267,15 @@ class Context:
             cur.execute("DELETE FROM services WHERE client_id = $c", {"c": spec.client_id})
             cur.execute(
                 "INSERT INTO clients VALUES ($c, $name, $sector, $hq, $aff, $desc, now(), $bv)",
-                {"c": spec.client_id, "name": spec.name, "sector": spec.sector,
-                 "hq": spec.hq_country, "aff": spec.affiliations, "desc": spec.description,
-                 "bv": spec.business_value_usd},
+                {
+                    "c": spec.client_id,
+                    "name": spec.name,
+                    "sector": spec.sector,
+                    "hq": spec.hq_country,
+                    "aff": spec.affiliations,
+                    "desc": spec.description,
+                    "bv": spec.business_value_usd,
+                },
             )
             for s in spec.services:
                 cur.execute(
@@ -246,8 +286,8 @@ class Context:
     def clients(self, scope: Scope = EVERYONE) -> list[ClientSpec]:
         where, ids = scope.sql("c.client_id")
         rows = self.store.rows(
-            "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description, "
-            f"c.business_value_usd FROM clients c WHERE {where} ORDER BY c.client_id",  # noqa: S608
+            "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description, "  # noqa: S608
+            f"c.business_value_usd FROM clients c WHERE {where} ORDER BY c.client_id",
             {"scope_ids": ids} if ids is not None else None,
         )
         services: dict[str, list[Service]] = {}
@@ -258,9 +298,16 @@ class Context:
                 Service(service_id=sid, name=name, tolerance_days=tol)
             )
         return [
-            ClientSpec(client_id=r[0], name=r[1], sector=r[2], hq_country=r[3],
-                       affiliations=list(r[4]), description=r[5], business_value_usd=r[6],
-                       services=services.get(r[0], []))
+            ClientSpec(
+                client_id=r[0],
+                name=r[1],
+                sector=r[2],
+                hq_country=r[3],
+                affiliations=list(r[4]),
+                description=r[5],
+                business_value_usd=r[6],
+                services=services.get(r[0], []),
+            )
             for r in rows
         ]
 
@@ -278,9 +325,7 @@ class Context:
         if cached is not None:
             return RouteInfo.from_json(cached)
         with self._route_lock:
-            cached = self.store.one(
-                "SELECT info FROM route_cache WHERE route_key = $k", {"k": key}
-            )
+            cached = self.store.one("SELECT info FROM route_cache WHERE route_key = $k", {"k": key})
             if cached is not None:
                 return RouteInfo.from_json(cached)
             info = compute_route(origin, destination, speed_knots=speed)
@@ -318,8 +363,7 @@ class Context:
         if routes is not None and routes.height:
             route_rows, regions = prepare_routes(client_id, version, routes, self.route)
             geo_parts.append(regions)
-        classes, asset_rows, route_rows = assign_classes(client_id, version, asset_rows,
-                                                         route_rows)
+        classes, asset_rows, route_rows = assign_classes(client_id, version, asset_rows, route_rows)
         with self.store.transaction() as cur:
             taken = cur.execute(
                 "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
@@ -332,9 +376,14 @@ class Context:
                 )
             cur.execute(
                 "INSERT INTO exposure_versions VALUES ($c, $v, now(), $note, $src, $na, $nr)",
-                {"c": client_id, "v": version, "note": note, "src": source,
-                 "na": 0 if asset_rows is None else asset_rows.height,
-                 "nr": 0 if route_rows is None else route_rows.height},
+                {
+                    "c": client_id,
+                    "v": version,
+                    "note": note,
+                    "src": source,
+                    "na": 0 if asset_rows is None else asset_rows.height,
+                    "nr": 0 if route_rows is None else route_rows.height,
+                },
             )
             for regions in geo_parts:
                 self.store.insert_frame(cur, "geo_regions", regions, skip_existing=True)
@@ -395,17 +444,18 @@ class Context:
             self.store.insert_frame(cur, "run_threat_regions", regions)
             cur.execute(
                 "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.contributions_sql() + ")",
+                + queries.contributions_sql()
+                + ")",
                 _only(params, queries.CONTRIBUTIONS),
             )
             cur.execute(
-                "INSERT INTO run_classes SELECT $run_id, * FROM ("
+                "INSERT INTO run_classes SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.classes_sql("(SELECT * FROM run_contributions WHERE run_id = $run_id)")
                 + ")",
                 _only(params, queries.CLASSES),
             )
             cur.execute(
-                "INSERT INTO run_clients SELECT $run_id, * FROM ("
+                "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.clients_sql("(SELECT * FROM run_classes WHERE run_id = $run_id)")
                 + ")",
                 _only(params, queries.CLIENTS) | {"run_id": run_id},
@@ -422,12 +472,21 @@ class Context:
     def run_info(self, run_id: int) -> RunInfo:
         row = self.store.execute(
             "SELECT run_id, created_at, register_version, rules_version, scenario_id, as_of, "
-            "n_clients, seconds FROM runs WHERE run_id = $r", {"r": run_id}
+            "n_clients, seconds FROM runs WHERE run_id = $r",
+            {"r": run_id},
         ).fetchone()
         if row is None:
             raise NotFoundError(f"run {run_id} does not exist")
-        keys = ["run_id", "created_at", "register_version", "rules_version", "scenario_id",
-                "as_of", "n_clients", "seconds"]
+        keys = [
+            "run_id",
+            "created_at",
+            "register_version",
+            "rules_version",
+            "scenario_id",
+            "as_of",
+            "n_clients",
+            "seconds",
+        ]
         return RunInfo(**dict(zip(keys, row, strict=True)))
 
     def current_run(self, scenario_id: str | None = None, as_of: dt.date | None = None) -> RunInfo:
@@ -455,12 +514,12 @@ class Context:
     def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
         where, ids = scope.sql("rc.client_id")
         frame = self.store.frame(
-            "SELECT rc.client_id, c.name, c.sector, c.hq_country, rc.band, rc.score, "
+            "SELECT rc.client_id, c.name, c.sector, c.hq_country, rc.band, rc.score, "  # noqa: S608
             "rc.score_low, rc.score_high, rc.band_low, rc.band_high, rc.risk_central AS risk, "
             "rc.n_items, rc.total_value_usd, x.version AS exposure_version "
             "FROM run_clients rc JOIN clients c USING (client_id) "
             "JOIN run_exposures x ON x.run_id = rc.run_id AND x.client_id = rc.client_id "
-            f"WHERE rc.run_id = $r AND {where} ORDER BY rc.score, rc.client_id",  # noqa: S608
+            f"WHERE rc.run_id = $r AND {where} ORDER BY rc.score, rc.client_id",
             {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
         )
         return [Rating(**row) for row in frame.iter_rows(named=True)]
@@ -472,8 +531,9 @@ class Context:
         self.client(client_id)
         raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
 
-    def explain(self, client_id: str, run_id: int | None = None, *, scope: Scope = EVERYONE,
-                top: int = 10) -> Explanation:
+    def explain(
+        self, client_id: str, run_id: int | None = None, *, scope: Scope = EVERYONE, top: int = 10
+    ) -> Explanation:
         scope.require(client_id)
         run = self.run_info(run_id) if run_id is not None else self.current_run()
         rating = self.rating(run.run_id, client_id)
@@ -488,13 +548,19 @@ class Context:
             JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
             WHERE c.run_id = $r AND c.client_id = $c
             GROUP BY ALL ORDER BY ed DESC, t.threat_id
-            """, p)
+            """,
+            p,
+        )
         total = float(threat_rows["ed"].sum() or 0.0) if threat_rows.height else 0.0
         threats = [
             ThreatDriver(
-                threat_id=r["threat_id"], title=r["title"], category=r["category"],
-                likelihood=r["likelihood"], likelihood_words=r["likelihood_words"],
-                share=(r["ed"] / total) if total else 0.0, expected_disruption_usd=r["ed"],
+                threat_id=r["threat_id"],
+                title=r["title"],
+                category=r["category"],
+                likelihood=r["likelihood"],
+                likelihood_words=r["likelihood_words"],
+                share=(r["ed"] / total) if total else 0.0,
+                expected_disruption_usd=r["ed"],
                 main_region=r["main_region"],
                 evidence=[EvidenceRef(**e) for e in json.loads(r["evidence"])],
             )
@@ -510,14 +576,25 @@ class Context:
             LEFT JOIN regions g ON g.region_id = c.region_id
             WHERE c.run_id = $r AND c.client_id = $c
             GROUP BY ALL ORDER BY ed DESC, c.region_id
-            """, p)
+            """,
+            p,
+        )
         regions = [
-            RegionDriver(region_id=r["region_id"], name=_region_name(r["region_id"], r["name"]),
-                         share=(r["ed"] / total) if total else 0.0)
+            RegionDriver(
+                region_id=r["region_id"],
+                name=_region_name(r["region_id"], r["name"]),
+                share=(r["ed"] / total) if total else 0.0,
+            )
             for r in region_rows.head(top).iter_rows(named=True)
         ]
-        return Explanation(rating=rating, run=run, register_title=self.register(
-            run.register_version).title, threats=threats, items=items, regions=regions)
+        return Explanation(
+            rating=rating,
+            run=run,
+            register_title=self.register(run.register_version).title,
+            threats=threats,
+            items=items,
+            regions=regions,
+        )
 
     def _item_drivers(self, run_id: int, client_id: str, top: int) -> list[ItemDriver]:
         frame = self.store.frame(
@@ -548,30 +625,42 @@ class Context:
             LEFT JOIN top_threat t ON t.class_id = i.class_id
             ORDER BY k.risk_central DESC, i.value_usd DESC, i.item_id
             LIMIT $top
-            """, {"r": run_id, "c": client_id, "top": top})
+            """,
+            {"r": run_id, "c": client_id, "top": top},
+        )
         out = []
         for r in frame.iter_rows(named=True):
             detail = r["detail"]
             if r["info"]:
                 detail += "; " + describe_route(RouteInfo.from_json(r["info"]))
-            out.append(ItemDriver(
-                item_kind=r["item_kind"], item_id=r["item_id"], name=r["name"],
-                value_usd=r["value_usd"], criticality=r["criticality"], risk=r["risk"],
-                risk_low=r["risk_low"], risk_high=r["risk_high"], top_threat=r["top_threat"],
-                detail=detail,
-            ))
+            out.append(
+                ItemDriver(
+                    item_kind=r["item_kind"],
+                    item_id=r["item_id"],
+                    name=r["name"],
+                    value_usd=r["value_usd"],
+                    criticality=r["criticality"],
+                    risk=r["risk"],
+                    risk_low=r["risk_low"],
+                    risk_high=r["risk_high"],
+                    top_threat=r["top_threat"],
+                    detail=detail,
+                )
+            )
         return out
 
-    def compare_scenario(self, scenario_id: str, as_of: dt.date | None = None,
-                         scope: Scope = EVERYONE) -> list[ScenarioRow]:
+    def compare_scenario(
+        self, scenario_id: str, as_of: dt.date | None = None, scope: Scope = EVERYONE
+    ) -> list[ScenarioRow]:
         self.scenario(scenario_id)
-        before = {r.client_id: r for r in self.ratings(self.current_run(None, as_of).run_id,
-                                                          scope)}
-        after = {r.client_id: r for r in self.ratings(
-            self.current_run(scenario_id, as_of).run_id, scope)}
+        before = {r.client_id: r for r in self.ratings(self.current_run(None, as_of).run_id, scope)}
+        after = {
+            r.client_id: r for r in self.ratings(self.current_run(scenario_id, as_of).run_id, scope)
+        }
         rows = [
             ScenarioRow(client_id=c, name=before[c].name, before=before[c], after=after[c])
-            for c in before if c in after
+            for c in before
+            if c in after
         ]
         return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
 
@@ -587,6 +676,7 @@ class Context:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
 
 def _only(params: dict[str, Any], sql: str) -> dict[str, Any]:
     """The parameters a statement uses (DuckDB refuses unused named parameters)."""
@@ -614,43 +704,75 @@ def _score_params(run_id: int, rules_version: int, rules: Rules) -> dict[str, An
 
 def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
     lk = [
-        {"rules_version": version, "term": term, "p_low": r.low, "p_central": r.central,
-         "p_high": r.high}
-        for term, r in [*rules.likelihood.terms.items(), ("not_assessed",
-                                                          rules.likelihood.not_assessed)]
+        {
+            "rules_version": version,
+            "term": term,
+            "p_low": r.low,
+            "p_central": r.central,
+            "p_high": r.high,
+        }
+        for term, r in [
+            *rules.likelihood.terms.items(),
+            ("not_assessed", rules.likelihood.not_assessed),
+        ]
     ]
     sector = [
-        {"rules_version": version, "category": c, "sector": s,
-         "factor": rules.targeting.sector_sensitivity.get(c, s)}
-        for c in rules.categories for s in rules.sectors
+        {
+            "rules_version": version,
+            "category": c,
+            "sector": s,
+            "factor": rules.targeting.sector_sensitivity.get(c, s),
+        }
+        for c in rules.categories
+        for s in rules.sectors
     ]
     vuln = [
-        {"rules_version": version, "item_kind": "asset", "category": c, "key": k,
-         "factor": rules.vulnerability.assets.get(c, k)}
-        for c in rules.categories for k in rules.asset_types
+        {
+            "rules_version": version,
+            "item_kind": "asset",
+            "category": c,
+            "key": k,
+            "factor": rules.vulnerability.assets.get(c, k),
+        }
+        for c in rules.categories
+        for k in rules.asset_types
     ] + [
-        {"rules_version": version, "item_kind": "route", "category": c, "key": k,
-         "factor": rules.vulnerability.routes.get(c, k)}
-        for c in rules.categories for k in rules.commodities
+        {
+            "rules_version": version,
+            "item_kind": "route",
+            "category": c,
+            "key": k,
+            "factor": rules.vulnerability.routes.get(c, k),
+        }
+        for c in rules.categories
+        for k in rules.commodities
     ]
     mit = [
-        {"rules_version": version, "mitigation": m, "category": c,
-         "credit": rules.mitigation.credits.get(m, c)}
-        for m in rules.mitigations for c in rules.categories
+        {
+            "rules_version": version,
+            "mitigation": m,
+            "category": c,
+            "credit": rules.mitigation.credits.get(m, c),
+        }
+        for m in rules.mitigations
+        for c in rules.categories
     ]
     bands = [
         {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
         for b in rules.bands
     ]
     return {
-        "rule_likelihood": pl.DataFrame(lk), "rule_sector": pl.DataFrame(sector),
-        "rule_vuln": pl.DataFrame(vuln), "rule_mitigation": pl.DataFrame(mit),
+        "rule_likelihood": pl.DataFrame(lk),
+        "rule_sector": pl.DataFrame(sector),
+        "rule_vuln": pl.DataFrame(vuln),
+        "rule_mitigation": pl.DataFrame(mit),
         "rule_bands": pl.DataFrame(bands),
     }
 
 
-def _run_threats(run_id: int, register: Register, rules: Rules, as_of: dt.date,
-                 scenario_id: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _run_threats(
+    run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario_id: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     months = (as_of - register.as_of).days / rules.horizon.days_per_month
     added = set()
     if scenario_id:
@@ -660,28 +782,52 @@ def _run_threats(run_id: int, register: Register, rules: Rules, as_of: dt.date,
         rng = rules.likelihood.range_for(t.likelihood)
         inside = t.horizon.from_months <= months <= t.horizon.to_months
         k = 1.0 if inside else rules.horizon.outside
-        threats.append({
-            "run_id": run_id, "threat_id": t.id, "category": t.category, "title": t.title,
-            "likelihood": t.likelihood, "likelihood_words": t.likelihood_words,
-            "p_low": rng.low * k, "p_central": rng.central * k, "p_high": rng.high * k,
-            "severity": t.severity, "in_horizon": inside, "untargeted": t.targets.is_empty(),
-            "t_affiliations": t.targets.affiliations, "t_sectors": t.targets.sectors,
-            "t_asset_types": t.targets.asset_types, "t_commodities": t.targets.commodities,
-            "evidence": json.dumps([e.model_dump() for e in t.evidence]),
-            "from_scenario": t.id in added,
-        })
+        threats.append(
+            {
+                "run_id": run_id,
+                "threat_id": t.id,
+                "category": t.category,
+                "title": t.title,
+                "likelihood": t.likelihood,
+                "likelihood_words": t.likelihood_words,
+                "p_low": rng.low * k,
+                "p_central": rng.central * k,
+                "p_high": rng.high * k,
+                "severity": t.severity,
+                "in_horizon": inside,
+                "untargeted": t.targets.is_empty(),
+                "t_affiliations": t.targets.affiliations,
+                "t_sectors": t.targets.sectors,
+                "t_asset_types": t.targets.asset_types,
+                "t_commodities": t.targets.commodities,
+                "evidence": json.dumps([e.model_dump() for e in t.evidence]),
+                "from_scenario": t.id in added,
+            }
+        )
         regions += [
             {"run_id": run_id, "threat_id": t.id, "region_id": r.region, "intensity": r.intensity}
             for r in t.regions
         ]
     list_str = pl.List(pl.String)
-    schema = {
-        "run_id": pl.Int32, "threat_id": pl.String, "category": pl.String, "title": pl.String,
-        "likelihood": pl.String, "likelihood_words": pl.String, "p_low": pl.Float64,
-        "p_central": pl.Float64, "p_high": pl.Float64, "severity": pl.Int32,
-        "in_horizon": pl.Boolean, "untargeted": pl.Boolean, "t_affiliations": list_str,
-        "t_sectors": list_str, "t_asset_types": list_str, "t_commodities": list_str,
-        "evidence": pl.String, "from_scenario": pl.Boolean,
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "run_id": pl.Int32,
+        "threat_id": pl.String,
+        "category": pl.String,
+        "title": pl.String,
+        "likelihood": pl.String,
+        "likelihood_words": pl.String,
+        "p_low": pl.Float64,
+        "p_central": pl.Float64,
+        "p_high": pl.Float64,
+        "severity": pl.Int32,
+        "in_horizon": pl.Boolean,
+        "untargeted": pl.Boolean,
+        "t_affiliations": list_str,
+        "t_sectors": list_str,
+        "t_asset_types": list_str,
+        "t_commodities": list_str,
+        "evidence": pl.String,
+        "from_scenario": pl.Boolean,
     }
     return pl.DataFrame(threats, schema=schema), pl.DataFrame(regions)
 

@@ -59,8 +59,9 @@ class Scope:
         return f"{column} IN (SELECT unnest($scope_ids))", sorted(self.client_ids)
 
 
-def _lockdown(con: duckdb.DuckDBPyConnection, allowed: Sequence[Path], memory_limit: str,
-              threads: int) -> None:
+def _lockdown(
+    con: duckdb.DuckDBPyConnection, allowed: Sequence[Path], memory_limit: str, threads: int
+) -> None:
     dirs = [str(p.resolve()) + "/" for p in allowed]
     con.execute("SET allowed_directories = $dirs", {"dirs": dirs})
     con.execute("SET enable_external_access = false")
@@ -150,8 +151,14 @@ class Store:
         assert isinstance(frame, pl.DataFrame)
         return frame
 
-    def insert_frame(self, cur: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
-                     *, skip_existing: bool = False) -> None:
+    def insert_frame(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        frame: pl.DataFrame,
+        *,
+        skip_existing: bool = False,
+    ) -> None:
         """Insert a frame's columns, by name, into a table (inside the caller's transaction).
 
         With ``skip_existing``, rows whose primary key is already there are left alone.
@@ -182,13 +189,12 @@ class Store:
             sql = resources.files("engine").joinpath("sql", name).read_text("utf-8")
             with self.transaction() as tx:
                 tx.execute(sql)
-                tx.execute(
-                    "INSERT INTO schema_migrations VALUES ($n, now())", {"n": name}
-                )
+                tx.execute("INSERT INTO schema_migrations VALUES ($n, now())", {"n": name})
             log.info("applied migration %s", name)
 
-    def next_id(self, table: str, column: str, where: str = "TRUE",
-                params: dict[str, Any] | None = None) -> int:
+    def next_id(
+        self, table: str, column: str, where: str = "TRUE", params: dict[str, Any] | None = None
+    ) -> int:
         value = self.one(
             f'SELECT coalesce(max("{column}"), 0) + 1 FROM "{table}" WHERE {where}',  # noqa: S608
             params,

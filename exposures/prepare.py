@@ -7,9 +7,8 @@ the sea zones they cross and the regions of their end ports. Pure: no database a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import hashlib
+from collections.abc import Callable
 
 import polars as pl
 
@@ -21,24 +20,49 @@ from exposures.routes import RouteInfo, route_key
 RouteLookup = Callable[[Port, Port], RouteInfo]
 
 ASSET_COLUMNS = [
-    "asset_id", "name", "asset_type", "lat", "lon", "city", "country", "value_usd",
-    "criticality", "headcount", "service_id", "mitigations",
+    "asset_id",
+    "name",
+    "asset_type",
+    "lat",
+    "lon",
+    "city",
+    "country",
+    "value_usd",
+    "criticality",
+    "headcount",
+    "service_id",
+    "mitigations",
 ]
 ROUTE_COLUMNS = [
-    "route_id", "name", "origin", "destination", "commodity", "annual_value_usd",
-    "shipments_per_year", "service_id", "criticality",
+    "route_id",
+    "name",
+    "origin",
+    "destination",
+    "commodity",
+    "annual_value_usd",
+    "shipments_per_year",
+    "service_id",
+    "criticality",
 ]
 GEO_SCHEMA = {
-    "geo_key": pl.String, "region_id": pl.String, "distance_km": pl.Float64,
-    "extra_days": pl.Float64, "no_alternative": pl.Boolean,
+    "geo_key": pl.String,
+    "region_id": pl.String,
+    "distance_km": pl.Float64,
+    "extra_days": pl.Float64,
+    "no_alternative": pl.Boolean,
 }
 
 
 def _mitigation_list(col: pl.Expr) -> pl.Expr:
     return (
-        col.cast(pl.String).fill_null("").str.replace_all(",", ";").str.split(";")
+        col.cast(pl.String)
+        .fill_null("")
+        .str.replace_all(",", ";")
+        .str.split(";")
         .list.eval(pl.element().str.strip_chars().str.to_lowercase())
-        .list.eval(pl.element().filter(pl.element() != "")).list.unique().list.sort()
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.unique()
+        .list.sort()
     )
 
 
@@ -68,15 +92,19 @@ def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
         ],
         separator="@",
     )
-    sig = m.with_columns(token.alias("token")).group_by("item_id", maintain_order=True).agg(
-        pl.col("token").str.join("|").alias("signature")
+    sig = (
+        m.with_columns(token.alias("token"))
+        .group_by("item_id", maintain_order=True)
+        .agg(pl.col("token").str.join("|").alias("signature"))
     )
     unique = sig.select("signature").unique()
     unique = unique.with_columns(
-        pl.col("signature").map_elements(
+        pl.col("signature")
+        .map_elements(
             lambda s: hashlib.blake2b(s.encode(), digest_size=10).hexdigest(),
             return_dtype=pl.String,
-        ).alias("geo_key")
+        )
+        .alias("geo_key")
     )
     keyed = sig.join(unique, on="signature").select("item_id", "geo_key")
     regions = (
@@ -88,9 +116,9 @@ def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     return keyed, regions
 
 
-def prepare_assets(client_id: str, version: int, assets: pl.DataFrame) -> tuple[
-    pl.DataFrame, pl.DataFrame
-]:
+def prepare_assets(
+    client_id: str, version: int, assets: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Asset rows (geocoded, with their geo_key) and the geo profiles they use.
 
     Unlocatable rows are an error (uploads reject them row by row before this point).
@@ -121,14 +149,26 @@ def prepare_assets(client_id: str, version: int, assets: pl.DataFrame) -> tuple[
     rows = geo.with_columns(
         pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
     ).select(
-        "client_id", "version", "asset_id", "name", "asset_type", "lat", "lon", "city",
-        "country", "country_iso3", "subdivision", "geo_precision", "value_usd", "criticality",
-        "headcount", "service_id", "mitigations",
+        "client_id",
+        "version",
+        "asset_id",
+        "name",
+        "asset_type",
+        "lat",
+        "lon",
+        "city",
+        "country",
+        "country_iso3",
+        "subdivision",
+        "geo_precision",
+        "value_usd",
+        "criticality",
+        "headcount",
+        "service_id",
+        "mitigations",
     )
     memb = assign_regions(
-        geo.select(
-            pl.col("asset_id").alias("item_id"), "lat", "lon", "country_iso3", "subdivision"
-        )
+        geo.select(pl.col("asset_id").alias("item_id"), "lat", "lon", "country_iso3", "subdivision")
     ).with_columns(
         pl.lit(None, pl.Float64).alias("extra_days"), pl.lit(False).alias("no_alternative")
     )
@@ -145,19 +185,27 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
     any_no_alt = any(d.no_alternative for d in info.detours)
     for region in info.chokepoints:
         d = detours.get(region)
-        out.append({
-            "item_id": item_id, "region_id": region, "distance_km": None,
-            "extra_days": None if d is None else d.extra_days,
-            "no_alternative": bool(d is not None and d.no_alternative),
-        })
+        out.append(
+            {
+                "item_id": item_id,
+                "region_id": region,
+                "distance_km": None,
+                "extra_days": None if d is None else d.extra_days,
+                "no_alternative": bool(d is not None and d.no_alternative),
+            }
+        )
     for region in info.sea_zones:
         if region in info.chokepoints:
             continue
-        out.append({
-            "item_id": item_id, "region_id": region, "distance_km": None,
-            "extra_days": worst_extra if info.detours else None,
-            "no_alternative": any_no_alt,
-        })
+        out.append(
+            {
+                "item_id": item_id,
+                "region_id": region,
+                "distance_km": None,
+                "extra_days": worst_extra if info.detours else None,
+                "no_alternative": any_no_alt,
+            }
+        )
     return out
 
 
@@ -194,36 +242,64 @@ def prepare_routes(
         keys.append(route_key(info.origin, info.destination, info.speed_knots))
         memberships.extend(route_regions(row["route_id"], info))
         for port in (o, d):
-            end_points.append({
-                "item_id": row["route_id"], "lat": port.lat, "lon": port.lon,
-                "country_iso3": port.country_iso3, "subdivision": None,
-            })
+            end_points.append(
+                {
+                    "item_id": row["route_id"],
+                    "lat": port.lat,
+                    "lon": port.lon,
+                    "country_iso3": port.country_iso3,
+                    "subdivision": None,
+                }
+            )
     rows = base.with_columns(
         pl.lit(client_id).alias("client_id"),
         pl.lit(version, pl.Int32).alias("version"),
         pl.Series("route_key", keys, dtype=pl.String),
     ).select(
-        "client_id", "version", "route_id", "name", "origin", "destination", "route_key",
-        "commodity", "annual_value_usd", "shipments_per_year", "service_id", "criticality",
+        "client_id",
+        "version",
+        "route_id",
+        "name",
+        "origin",
+        "destination",
+        "route_key",
+        "commodity",
+        "annual_value_usd",
+        "shipments_per_year",
+        "service_id",
+        "criticality",
     )
     ends = assign_regions(
-        pl.DataFrame(end_points, schema={
-            "item_id": pl.String, "lat": pl.Float64, "lon": pl.Float64,
-            "country_iso3": pl.String, "subdivision": pl.String,
-        })
-    ).with_columns(pl.lit(None, pl.Float64).alias("extra_days"), pl.lit(True).alias("no_alternative"))
-    path = pl.DataFrame(memberships, schema={
-        "item_id": pl.String, "region_id": pl.String, "distance_km": pl.Float64,
-        "extra_days": pl.Float64, "no_alternative": pl.Boolean,
-    })
+        pl.DataFrame(
+            end_points,
+            schema={
+                "item_id": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+                "country_iso3": pl.String,
+                "subdivision": pl.String,
+            },
+        )
+    ).with_columns(
+        pl.lit(None, pl.Float64).alias("extra_days"), pl.lit(True).alias("no_alternative")
+    )
+    path = pl.DataFrame(
+        memberships,
+        schema={
+            "item_id": pl.String,
+            "region_id": pl.String,
+            "distance_km": pl.Float64,
+            "extra_days": pl.Float64,
+            "no_alternative": pl.Boolean,
+        },
+    )
     memb = pl.concat([path, ends.select(path.columns)])
     keyed, regions = geo_profiles(memb)
     rows = rows.join(keyed.rename({"item_id": "route_id"}), on="route_id", how="left")
     return rows, regions
 
 
-CLASS_KEY = ["item_kind", "geo_key", "vkey", "asset_type", "commodity", "mitigations",
-             "service_id"]
+CLASS_KEY = ["item_kind", "geo_key", "vkey", "asset_type", "commodity", "mitigations", "service_id"]
 
 
 def assign_classes(
@@ -236,23 +312,37 @@ def assign_classes(
     """
     keys = []
     if assets is not None:
-        keys.append(assets.select(
-            pl.lit("asset").alias("item_kind"), "geo_key", pl.col("asset_type").alias("vkey"),
-            "asset_type", pl.lit(None, pl.String).alias("commodity"), "mitigations",
-            "service_id", pl.col("asset_id").alias("item_id"),
-        ))
+        keys.append(
+            assets.select(
+                pl.lit("asset").alias("item_kind"),
+                "geo_key",
+                pl.col("asset_type").alias("vkey"),
+                "asset_type",
+                pl.lit(None, pl.String).alias("commodity"),
+                "mitigations",
+                "service_id",
+                pl.col("asset_id").alias("item_id"),
+            )
+        )
     if routes is not None:
-        keys.append(routes.select(
-            pl.lit("route").alias("item_kind"), "geo_key", pl.col("commodity").alias("vkey"),
-            pl.lit(None, pl.String).alias("asset_type"), "commodity",
-            pl.lit([], pl.List(pl.String)).alias("mitigations"), "service_id",
-            pl.col("route_id").alias("item_id"),
-        ))
+        keys.append(
+            routes.select(
+                pl.lit("route").alias("item_kind"),
+                "geo_key",
+                pl.col("commodity").alias("vkey"),
+                pl.lit(None, pl.String).alias("asset_type"),
+                "commodity",
+                pl.lit([], pl.List(pl.String)).alias("mitigations"),
+                "service_id",
+                pl.col("route_id").alias("item_id"),
+            )
+        )
     if not keys:
         return pl.DataFrame(schema={"client_id": pl.String}), assets, routes
     items = pl.concat(keys, how="vertical_relaxed")
     classes = (
-        items.select(CLASS_KEY).unique(maintain_order=True)
+        items.select(CLASS_KEY)
+        .unique(maintain_order=True)
         .with_row_index("class_id", offset=1)
         .with_columns(pl.col("class_id").cast(pl.Int32))
     )
@@ -262,13 +352,13 @@ def assign_classes(
         for kind in ("asset", "route")
     }
     if assets is not None:
-        assets = assets.join(
-            by_kind["asset"].rename({"item_id": "asset_id"}), on="asset_id"
-        ).drop("geo_key")
+        assets = assets.join(by_kind["asset"].rename({"item_id": "asset_id"}), on="asset_id").drop(
+            "geo_key"
+        )
     if routes is not None:
-        routes = routes.join(
-            by_kind["route"].rename({"item_id": "route_id"}), on="route_id"
-        ).drop("geo_key")
+        routes = routes.join(by_kind["route"].rename({"item_id": "route_id"}), on="route_id").drop(
+            "geo_key"
+        )
     classes = classes.with_columns(
         pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
     )

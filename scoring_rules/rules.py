@@ -182,14 +182,27 @@ class Rules(_Strict):
                             f"{where}, {path}.{row}.{col}: {value} is {side} (allowed 0..1)"
                         )
 
-        table("targeting.sector_sensitivity.values", self.targeting.sector_sensitivity,
-              self.categories, self.sectors)
-        table("vulnerability.assets.values", self.vulnerability.assets, self.categories,
-              self.asset_types)
-        table("vulnerability.routes.values", self.vulnerability.routes, self.categories,
-              self.commodities)
-        table("mitigation.credits.values", self.mitigation.credits, self.mitigations,
-              self.categories)
+        table(
+            "targeting.sector_sensitivity.values",
+            self.targeting.sector_sensitivity,
+            self.categories,
+            self.sectors,
+        )
+        table(
+            "vulnerability.assets.values",
+            self.vulnerability.assets,
+            self.categories,
+            self.asset_types,
+        )
+        table(
+            "vulnerability.routes.values",
+            self.vulnerability.routes,
+            self.categories,
+            self.commodities,
+        )
+        table(
+            "mitigation.credits.values", self.mitigation.credits, self.mitigations, self.categories
+        )
         for c in self.routes.detour_categories:
             known("routes.detour_categories", c, self.categories)
         scores = [b.min_score for b in self.bands]

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import RuleError
 from scoring_rules.threats import (
-    Register,
     RegionWeight,
+    Register,
     Threat,
     format_validation_error,
     load_yaml,
@@ -60,7 +60,9 @@ class Scenario(_Strict):
             regions = list(t.regions)
             if o.intensity_scale is not None:
                 regions = [
-                    RegionWeight(region=r.region, intensity=min(1.0, r.intensity * o.intensity_scale))
+                    RegionWeight(
+                        region=r.region, intensity=min(1.0, r.intensity * o.intensity_scale)
+                    )
                     for r in regions
                 ]
             if o.add_regions:

@@ -114,7 +114,9 @@ class Register(_Strict):
         if len(sections) != len(self.outline):
             ids = [s.id for s in self.outline]
             dup = next(i for i in ids if ids.count(i) > 1)
-            raise RuleError(f"{where}, outline: section id {dup!r} appears twice; ids must be unique")
+            raise RuleError(
+                f"{where}, outline: section id {dup!r} appears twice; ids must be unique"
+            )
         seen: set[str] = set()
         gazetteer = load_gazetteer()
         for i, t in enumerate(self.threats):
@@ -148,10 +150,10 @@ def _bounds_message(e: dict[str, Any], value: object) -> str | None:
     kind = e["type"]
     if kind in ("less_than_equal", "less_than"):
         limit = ctx.get("le", ctx.get("lt"))
-        return f"{value} is above {float(limit)} (allowed up to {limit})"
+        return f"{value} is above {float(str(limit))} (allowed up to {limit})"
     if kind in ("greater_than_equal", "greater_than"):
         limit = ctx.get("ge", ctx.get("gt"))
-        return f"{value} is below {float(limit)} (allowed from {limit})"
+        return f"{value} is below {float(str(limit))} (allowed from {limit})"
     return None
 
 

@@ -350,8 +350,12 @@ class Analyzer:
         for m in self.affiliations.find(tokens):
             before = tokens[max(0, m.first - 3) : m.first]
             after = tokens[m.last + 1 : m.last + 3]
-            is_target = any(t.lemma in self.cue_before for t in before) or any(
-                t.lemma in self.cue_after for t in after
+            k = m.first - 1
+            while k >= 0 and tokens[k].lower == "the":
+                k -= 1
+            owned = k >= 0 and tokens[k].lower in _AGENT_WORDS  # "withdrawal of US forces"
+            is_target = any(t.lemma in self.cue_before for t in before) or (
+                not owned and any(t.lemma in self.cue_after for t in after)
             )
             gap = tokens[prev_end + 1 : m.first] if prev_end >= 0 else []
             if prev_target and gap and all(t.lower in _JOINERS for t in gap):
@@ -515,6 +519,7 @@ class Analyzer:
 
 
 _JOINERS = {"and", "or", "its", "their", "the", "his", "her", "of"}
+_AGENT_WORDS = {"of", "by", "from", "with"}
 _CONTEXT_SCORE = 0.3
 _CLAUSE_RE = re.compile(r"[,;:—–()]")
 

@@ -235,10 +235,15 @@ def _yardstick() -> dict[str, tuple[float, float]]:
         return {}
 
 
-def likelihood_note(term: str, words: str, others: Counter[str]) -> str:
+def likelihood_note(term: str, words: str, others: Counter[str], estimated: bool = True) -> str:
+    """The range a term stands for (from the rules file) and the other estimative words seen."""
     rng = _yardstick().get(term)
     pct = f" ({rng[0] * 100:.0f}–{rng[1] * 100:.0f} % in the default rules)" if rng else ""
-    if term == NOT_ASSESSED:
+    if not estimated:
+        head = (
+            f"No estimative language in the brief; the rules' wide not-assessed range applies{pct}."
+        )
+    elif term == NOT_ASSESSED:
         head = (
             f"Not on the yardstick: the brief says “{words}”; "
             f"the rules' wide not-assessed range applies{pct}."
@@ -425,7 +430,7 @@ def _draft(doc: Document, vocab: Vocabulary, g: _Group, used: set[str]) -> Draft
         targets=tg,
         likelihood=gov.term,
         likelihood_words=gov.words,
-        likelihood_note=likelihood_note(gov.term, gov.words, words_seen),
+        likelihood_note=likelihood_note(gov.term, gov.words, words_seen, gov.estimated),
         horizon=horizon,
         horizon_words=h_words,
         severity=vocab.categories[g.category].severity,

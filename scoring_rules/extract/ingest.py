@@ -48,19 +48,23 @@ def analyzer_for(vocab: Vocabulary | None) -> Analyzer:
     return Analyzer(vocab)
 
 
+_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf")
+
+
 def _looks_like_path(value: str) -> bool:
-    return (
-        "\n" not in value
-        and len(value) < 4096
-        and Path(value).suffix != ""
-        and Path(value).is_file()
-    )
+    """A short single line naming an existing file, or ending like a brief file name."""
+    if "\n" in value or len(value) > 1024:
+        return False
+    return Path(value).is_file() or value.strip().lower().endswith(_SUFFIXES)
 
 
 def read_brief(
     path_or_text: str | Path, vocab: Vocabulary | None = None, fmt: Format | None = None
 ) -> Document:
-    """A ``Document`` from a file path, or from the brief's text itself."""
+    """A ``Document`` from a file path, or from the brief's text itself.
+
+    A single line ending in .txt/.md/.html/.pdf is taken as a path (and must exist).
+    """
     vocab = vocab or default_vocabulary()
     if isinstance(path_or_text, Path) or _looks_like_path(path_or_text):
         return read_document(Path(path_or_text), fmt, vocab.boilerplate)

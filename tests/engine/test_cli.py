@@ -27,8 +27,18 @@ def test_score_json(db: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 10
-    keys = {"client_id", "name", "sector", "hq_country", "band", "score", "score_low",
-            "score_high", "band_low", "band_high"}
+    keys = {
+        "client_id",
+        "name",
+        "sector",
+        "hq_country",
+        "band",
+        "score",
+        "score_low",
+        "score_high",
+        "band_low",
+        "band_high",
+    }
     assert keys <= set(rows[0])
     by_id = {r["client_id"]: r for r in rows}
     oil = by_id["meridian-basin-petroleum"]
@@ -46,8 +56,7 @@ def test_score_table(db: Path) -> None:
 
 
 def test_explain_json(db: Path) -> None:
-    result = runner.invoke(app, ["--db", str(db), "explain", "meridian-basin-petroleum",
-                                 "--json"])
+    result = runner.invoke(app, ["--db", str(db), "explain", "meridian-basin-petroleum", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     first = data["drivers"][0]
@@ -60,8 +69,9 @@ def test_explain_json(db: Path) -> None:
 
 
 def test_explain_human(db: Path) -> None:
-    result = runner.invoke(app, ["--db", str(db), "explain", "meridian-basin-petroleum"],
-                           env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app, ["--db", str(db), "explain", "meridian-basin-petroleum"], env={"COLUMNS": "250"}
+    )
     assert result.exit_code == 0
     assert "Strait of Hormuz: no sea alternative" in result.output
     assert "brief triggers ¶6" in result.output
@@ -83,7 +93,8 @@ def test_unknown_client_is_a_clear_error(db: Path) -> None:
     result = runner.invoke(app, ["--db", str(db), "explain", "no-such-client"])
     assert result.exit_code == 1
     assert "Error: unknown client 'no-such-client'; `resilience clients` lists them" in (
-        result.output)
+        result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -110,8 +121,9 @@ def test_init_and_route(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--db", path, "init"])
     assert result.exit_code == 0
     assert "register version 1, rules version 1" in result.output
-    result = runner.invoke(app, ["--db", path, "route", "Ras Tanura", "Rotterdam"],
-                           env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["--db", path, "route", "Ras Tanura", "Rotterdam"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     assert "Strait of Hormuz: no sea alternative" in result.output
     result = runner.invoke(app, ["--db", path, "route", "Rotterdm", "Ras Tanura"])

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from engine.context import Context
 
-GULF_ROUTE_CLIENTS = {"meridian-basin-petroleum", "setouchi-refining", "obermain-industriewerke",
-                      "gulfbridge-logistics", "nordhavn-container-lines"}
+GULF_ROUTE_CLIENTS = {
+    "meridian-basin-petroleum",
+    "setouchi-refining",
+    "obermain-industriewerke",
+    "gulfbridge-logistics",
+    "nordhavn-container-lines",
+}
 
 
 def test_every_demo_client_is_rated(demo_ctx: Context) -> None:
@@ -37,11 +42,16 @@ def test_oil_company_drivers_cite_the_brief(demo_ctx: Context) -> None:
     assert shipping.likelihood_words == "may"
     assert shipping.main_region == "sea.hormuz"
     assert [(ev.section, ev.paragraph) for ev in shipping.evidence] == [("triggers", 6)]
-    assert [(ev.section, ev.paragraph) for ev in drivers["oil-market-shock"].evidence][0] == (
-        "triggers", 6)
+    assert next((ev.section, ev.paragraph) for ev in drivers["oil-market-shock"].evidence) == (
+        "triggers",
+        6,
+    )
     assert abs(sum(t.share for t in e.threats) - 1.0) < 1e-9
-    hormuz_routes = [i for i in e.items if i.item_kind == "route"
-                     and "Strait of Hormuz: no sea alternative" in i.detail]
+    hormuz_routes = [
+        i
+        for i in e.items
+        if i.item_kind == "route" and "Strait of Hormuz: no sea alternative" in i.detail
+    ]
     assert len(hormuz_routes) >= 2
     assert e.regions[0].name == "Iraq"
 
@@ -57,10 +67,16 @@ def test_hormuz_closed_hits_gulf_routes_and_spares_the_control(demo_ctx: Context
 
 
 def test_every_builtin_scenario_runs(demo_ctx: Context) -> None:
-    assert set(demo_ctx.scenarios()) >= {"hormuz-closed", "iraq-militia-escalation",
-                                         "iran-cyber-campaign", "oil-price-shock"}
+    assert set(demo_ctx.scenarios()) >= {
+        "hormuz-closed",
+        "iraq-militia-escalation",
+        "iran-cyber-campaign",
+        "oil-price-shock",
+    }
     cyber = {r.client_id: r for r in demo_ctx.compare_scenario("iran-cyber-campaign")}
-    assert cyber["hudson-crescent-bancorp"].after.score < cyber["hudson-crescent-bancorp"].before.score
+    assert (
+        cyber["hudson-crescent-bancorp"].after.score < cyber["hudson-crescent-bancorp"].before.score
+    )
     militia = {r.client_id: r for r in demo_ctx.compare_scenario("iraq-militia-escalation")}
     assert militia["zagros-link-telecom"].after.score < militia["zagros-link-telecom"].before.score
     assert militia["andes-verde-agro"].delta == 0.0
@@ -82,8 +98,11 @@ def test_same_port_pair_is_routed_once(demo_ctx: Context, monkeypatch) -> None: 
     from exposures.ports import resolve_port
 
     calls = []
-    monkeypatch.setattr(context_module, "compute_route",
-                        lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(
+        context_module,
+        "compute_route",
+        lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError),
+    )
     demo_ctx.route(resolve_port("CNSHA"), resolve_port("NLRTM"))
     assert calls == []  # served from the cache
 

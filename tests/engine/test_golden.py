@@ -36,16 +36,32 @@ HERE = Path(__file__).parent
 @pytest.fixture
 def golden(ctx: Context) -> Context:
     ctx.publish_register(load_register(HERE / "golden" / "tiny_register.yaml"), note="golden")
-    ctx.upsert_client(ClientSpec(client_id="gold-bank", name="Gold Bank", sector="banking",
-                                 hq_country="USA", affiliations=["US"],
-                                 business_value_usd=1e9))
-    assets = pl.DataFrame({
-        "asset_id": ["a1", "a2"], "name": ["Baghdad office", "Santiago office"],
-        "asset_type": ["office", "office"], "lat": [33.2990, -33.4489],
-        "lon": [44.3960, -70.6693], "city": [None, None], "country": ["Iraq", "Chile"],
-        "value_usd": [1e8, 1e8], "criticality": [5, 3], "headcount": [10, 10],
-        "service_id": [None, None], "mitigations": [None, None],
-    })
+    ctx.upsert_client(
+        ClientSpec(
+            client_id="gold-bank",
+            name="Gold Bank",
+            sector="banking",
+            hq_country="USA",
+            affiliations=["US"],
+            business_value_usd=1e9,
+        )
+    )
+    assets = pl.DataFrame(
+        {
+            "asset_id": ["a1", "a2"],
+            "name": ["Baghdad office", "Santiago office"],
+            "asset_type": ["office", "office"],
+            "lat": [33.2990, -33.4489],
+            "lon": [44.3960, -70.6693],
+            "city": [None, None],
+            "country": ["Iraq", "Chile"],
+            "value_usd": [1e8, 1e8],
+            "criticality": [5, 3],
+            "headcount": [10, 10],
+            "service_id": [None, None],
+            "mitigations": [None, None],
+        }
+    )
     ctx.load_exposures("gold-bank", assets, note="golden")
     return ctx
 
@@ -55,7 +71,9 @@ def test_hand_computed_contributions(golden: Context) -> None:
     rows = golden.store.rows(
         "SELECT a.asset_id, c.threat_id, c.region_id, c.r_central FROM run_contributions c "
         "JOIN assets a ON a.client_id = c.client_id AND a.class_id = c.class_id "
-        "WHERE c.run_id = $r ORDER BY 1, 2", {"r": run.run_id})
+        "WHERE c.run_id = $r ORDER BY 1, 2",
+        {"r": run.run_id},
+    )
     assert [(a, t, reg) for a, t, reg, _ in rows] == [
         ("a1", "golden-militia", "hotspot.baghdad_green_zone"),
         ("a1", "golden-oil", "world"),
@@ -87,9 +105,12 @@ def test_outside_the_horizon_a_threat_counts_for_nothing(golden: Context) -> Non
 
     # 8 months after the brief: the militia threat (0-6 months) has lapsed, the oil one has not
     run = golden.run(as_of=dt.date(2020, 9, 14))
-    threats = {t for (t,) in golden.store.rows(
-        "SELECT DISTINCT threat_id FROM run_contributions WHERE run_id = $r",
-        {"r": run.run_id})}
+    threats = {
+        t
+        for (t,) in golden.store.rows(
+            "SELECT DISTINCT threat_id FROM run_contributions WHERE run_id = $r", {"r": run.run_id}
+        )
+    }
     assert threats == {"golden-oil"}
     r = golden.rating(run.run_id, "gold-bank")
     # only golden-oil: R = 0.00294 on both; ead = 1 - (1 - 0.00294); worst = 0.00294

@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.context import Context
-from engine.models import ClientSpec
-from engine.models import Rating
+from engine.models import ClientSpec, Rating
 
 # (lat, lon, country): places the default register threatens, and places it barely touches
 PLACES = [
@@ -34,8 +33,18 @@ PLACES = [
     (40.7128, -74.0060, "United States"),  # New York
 ]
 THREATENED = PLACES[:7]
-TYPES = ["office", "plant", "warehouse", "data_centre", "terminal", "refinery", "oilfield",
-         "retail_store", "telecom_site", "airport_hub"]
+TYPES = [
+    "office",
+    "plant",
+    "warehouse",
+    "data_centre",
+    "terminal",
+    "refinery",
+    "oilfield",
+    "retail_store",
+    "telecom_site",
+    "airport_hub",
+]
 MITIGATIONS = ["backup_site", "continuity_plan", "cyber_certification", "insurance"]
 
 _ids = itertools.count()
@@ -49,52 +58,60 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     c.close()
 
 
-asset = st.fixed_dictionaries({
-    "place": st.sampled_from(PLACES),
-    "asset_type": st.sampled_from(TYPES),
-    "value_usd": st.floats(min_value=1e5, max_value=5e9),
-    "criticality": st.integers(1, 5),
-    "mitigations": st.lists(st.sampled_from(MITIGATIONS), unique=True, max_size=3),
-})
-client = st.fixed_dictionaries({
-    "sector": st.sampled_from(["oil_gas", "shipping", "banking", "aviation", "retail",
-                               "telecom", "agriculture"]),
-    "affiliations": st.sampled_from([["US"], ["US_ALLY"], ["NEUTRAL"], ["GCC"]]),
-    "business_value_usd": st.one_of(st.none(), st.floats(min_value=1e7, max_value=1e11)),
-})
+asset = st.fixed_dictionaries(
+    {
+        "place": st.sampled_from(PLACES),
+        "asset_type": st.sampled_from(TYPES),
+        "value_usd": st.floats(min_value=1e5, max_value=5e9),
+        "criticality": st.integers(1, 5),
+        "mitigations": st.lists(st.sampled_from(MITIGATIONS), unique=True, max_size=3),
+    }
+)
+client = st.fixed_dictionaries(
+    {
+        "sector": st.sampled_from(
+            ["oil_gas", "shipping", "banking", "aviation", "retail", "telecom", "agriculture"]
+        ),
+        "affiliations": st.sampled_from([["US"], ["US_ALLY"], ["NEUTRAL"], ["GCC"]]),
+        "business_value_usd": st.one_of(st.none(), st.floats(min_value=1e7, max_value=1e11)),
+    }
+)
 
 
 def _frame(assets: list[dict[str, object]]) -> pl.DataFrame:
-    return pl.DataFrame({
-        "asset_id": [f"a{i}" for i in range(len(assets))],
-        "name": [f"site {i}" for i in range(len(assets))],
-        "asset_type": [a["asset_type"] for a in assets],
-        "lat": [a["place"][0] for a in assets],  # type: ignore[index]
-        "lon": [a["place"][1] for a in assets],  # type: ignore[index]
-        "country": [a["place"][2] for a in assets],  # type: ignore[index]
-        "value_usd": [a["value_usd"] for a in assets],
-        "criticality": [a["criticality"] for a in assets],
-        "mitigations": [";".join(a["mitigations"]) for a in assets],  # type: ignore[arg-type]
-    })
+    return pl.DataFrame(
+        {
+            "asset_id": [f"a{i}" for i in range(len(assets))],
+            "name": [f"site {i}" for i in range(len(assets))],
+            "asset_type": [a["asset_type"] for a in assets],
+            "lat": [a["place"][0] for a in assets],  # type: ignore[index]
+            "lon": [a["place"][1] for a in assets],  # type: ignore[index]
+            "country": [a["place"][2] for a in assets],  # type: ignore[index]
+            "value_usd": [a["value_usd"] for a in assets],
+            "criticality": [a["criticality"] for a in assets],
+            "mitigations": [";".join(a["mitigations"]) for a in assets],  # type: ignore[arg-type]
+        }
+    )
 
 
 def _score(ctx: Context, spec: dict[str, object], assets: list[dict[str, object]]) -> Rating:
     cid = f"inv-{next(_ids)}"
-    ctx.upsert_client(ClientSpec(client_id=cid, name=cid, hq_country="USA",
-                                 **spec))  # type: ignore[arg-type]
+    ctx.upsert_client(ClientSpec(client_id=cid, name=cid, hq_country="USA", **spec))  # type: ignore[arg-type]
     ctx.load_exposures(cid, _frame(assets))
     run = ctx.run(client_ids=[cid])
     return ctx.rating(run.run_id, cid)
 
 
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
 @given(spec=client, assets=st.lists(asset, min_size=1, max_size=6))
-def test_scores_in_range_and_ordered(book: Context, spec: dict[str, object],
-                                     assets: list[dict[str, object]]) -> None:
+def test_scores_in_range_and_ordered(
+    book: Context, spec: dict[str, object], assets: list[dict[str, object]]
+) -> None:
     r = _score(book, spec, assets)
     assert 0.0 <= r.score_low <= r.score <= r.score_high <= 100.0
     order = "EDCBA"
@@ -102,12 +119,19 @@ def test_scores_in_range_and_ordered(book: Context, spec: dict[str, object],
 
 
 @SETTINGS
-@given(spec=client, assets=st.lists(asset, min_size=1, max_size=5),
-       which=st.integers(0, 4), extra=st.lists(st.sampled_from(MITIGATIONS), min_size=1,
-                                               unique=True))
-def test_mitigations_never_lower_resilience(book: Context, spec: dict[str, object],
-                                            assets: list[dict[str, object]], which: int,
-                                            extra: list[str]) -> None:
+@given(
+    spec=client,
+    assets=st.lists(asset, min_size=1, max_size=5),
+    which=st.integers(0, 4),
+    extra=st.lists(st.sampled_from(MITIGATIONS), min_size=1, unique=True),
+)
+def test_mitigations_never_lower_resilience(
+    book: Context,
+    spec: dict[str, object],
+    assets: list[dict[str, object]],
+    which: int,
+    extra: list[str],
+) -> None:
     before = _score(book, spec, assets)
     i = which % len(assets)
     better = [dict(a) for a in assets]
@@ -119,11 +143,18 @@ def test_mitigations_never_lower_resilience(book: Context, spec: dict[str, objec
 
 
 @SETTINGS
-@given(spec=client, assets=st.lists(asset, min_size=1, max_size=5),
-       new=asset, place=st.sampled_from(THREATENED))
+@given(
+    spec=client,
+    assets=st.lists(asset, min_size=1, max_size=5),
+    new=asset,
+    place=st.sampled_from(THREATENED),
+)
 def test_new_exposure_in_threatened_region_never_raises_resilience(
-    book: Context, spec: dict[str, object], assets: list[dict[str, object]],
-    new: dict[str, object], place: tuple[float, float, str],
+    book: Context,
+    spec: dict[str, object],
+    assets: list[dict[str, object]],
+    new: dict[str, object],
+    place: tuple[float, float, str],
 ) -> None:
     before = _score(book, spec, assets)
     after = _score(book, spec, [*assets, {**new, "place": place}])

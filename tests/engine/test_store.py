@@ -83,8 +83,9 @@ def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
         "except StoreError as e:\n"
         "    print('REFUSED', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     s.close()
     assert out.startswith("REFUSED cannot open")
     assert "Another process may hold it open for writing" in out

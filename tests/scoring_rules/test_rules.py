@@ -34,8 +34,15 @@ def test_worked_example(example) -> None:  # type: ignore[no-untyped-def]
 
 def test_default_rules_cover_the_taxonomy() -> None:
     assert RULES.categories == [
-        "armed_conflict", "militia_attack", "terrorism", "civil_unrest", "cyber_attack",
-        "shipping_disruption", "oil_market_shock", "sanctions", "aviation_security",
+        "armed_conflict",
+        "militia_attack",
+        "terrorism",
+        "civil_unrest",
+        "cyber_attack",
+        "shipping_disruption",
+        "oil_market_shock",
+        "sanctions",
+        "aviation_security",
     ]
     assert RULES.likelihood.terms["likely"].low == 0.55
     assert RULES.likelihood.terms["likely"].high == 0.75
@@ -60,8 +67,9 @@ def _bad(mutate) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_table_value_above_one_names_file_key_and_range() -> None:
-    msg = _bad(lambda d: d["vulnerability"]["assets"]["values"]["cyber_attack"].update(
-        data_centre=1.7))
+    msg = _bad(
+        lambda d: d["vulnerability"]["assets"]["values"]["cyber_attack"].update(data_centre=1.7)
+    )
     assert msg == (
         "scoring_rules/data/rules_default.yaml, vulnerability.assets.values.cyber_attack."
         "data_centre: 1.7 is above 1.0 (allowed 0..1)"
@@ -69,15 +77,16 @@ def test_table_value_above_one_names_file_key_and_range() -> None:
 
 
 def test_negative_table_value() -> None:
-    msg = _bad(lambda d: d["mitigation"]["credits"]["values"]["insurance"].update(
-        terrorism=-0.2))
-    assert msg.endswith("mitigation.credits.values.insurance.terrorism: -0.2 is below 0.0 "
-                        "(allowed 0..1)")
+    msg = _bad(lambda d: d["mitigation"]["credits"]["values"]["insurance"].update(terrorism=-0.2))
+    assert msg.endswith(
+        "mitigation.credits.values.insurance.terrorism: -0.2 is below 0.0 (allowed 0..1)"
+    )
 
 
 def test_unknown_asset_type_in_table() -> None:
-    msg = _bad(lambda d: d["vulnerability"]["assets"]["values"]["cyber_attack"].update(
-        datacenter=0.5))
+    msg = _bad(
+        lambda d: d["vulnerability"]["assets"]["values"]["cyber_attack"].update(datacenter=0.5)
+    )
     assert "vulnerability.assets.values.cyber_attack: unknown key 'datacenter'" in msg
     assert "data_centre" in msg  # the allowed keys are listed
 
@@ -114,7 +123,13 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 
 def test_register_with_unknown_likelihood_term() -> None:
     reg = load_register(default_register_path())
-    broken = reg.model_copy(update={"threats": [
-        reg.threats[0].model_copy(update={"likelihood": "likely_"}), *reg.threats[1:]]})
+    broken = reg.model_copy(
+        update={
+            "threats": [
+                reg.threats[0].model_copy(update={"likelihood": "likely_"}),
+                *reg.threats[1:],
+            ]
+        }
+    )
     with pytest.raises(RuleError, match=r"likelihood: 'likely_' is not known to rules"):
         check_register(broken, RULES)

@@ -21,7 +21,7 @@ def one(text: str, category: str | None = None) -> Finding:
     return found[0]
 
 
-# --- likelihood --------------------------------------------------------------------------------------
+# --- likelihood -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -31,20 +31,33 @@ def one(text: str, category: str | None = None) -> Finding:
         ("A war with Iran is a remote chance.", "remote_chance", "remote chance"),
         ("A war with Iran is highly unlikely.", "highly_unlikely", "highly unlikely"),
         ("A war with Iran is unlikely.", "unlikely", "unlikely"),
-        ("A war with Iran is a realistic possibility.", "realistic_possibility",
-         "realistic possibility"),
+        (
+            "A war with Iran is a realistic possibility.",
+            "realistic_possibility",
+            "realistic possibility",
+        ),
         ("A war with Iran is likely.", "likely", "likely"),
         ("A war with Iran is highly likely.", "highly_likely", "highly likely"),
         ("A war with Iran is almost certain.", "almost_certain", "almost certain"),
         # ICD 203 words mapped to PHIA
         ("There is almost no chance of war with Iran.", "remote_chance", "almost no chance"),
         ("A war with Iran is very unlikely.", "highly_unlikely", "very unlikely"),
-        ("There is a roughly even chance of war with Iran.", "realistic_possibility",
-         "roughly even chance"),
+        (
+            "There is a roughly even chance of war with Iran.",
+            "realistic_possibility",
+            "roughly even chance",
+        ),
         ("A war with Iran is very likely.", "highly_likely", "very likely"),
-        ("Iran will almost certainly avoid a war.", "remote_chance", "will almost certainly … avoid"),
-        ("Rocket fire on the base will almost certainly resume.", "almost_certain",
-         "will almost certainly"),
+        (
+            "Iran will almost certainly avoid a war.",
+            "remote_chance",
+            "will almost certainly … avoid",
+        ),
+        (
+            "Rocket fire on the base will almost certainly resume.",
+            "almost_certain",
+            "will almost certainly",
+        ),
         ("Rocket fire on the base will probably resume.", "likely", "will probably"),
         # hedges: not on the yardstick
         ("Rocket fire on the base may resume.", NOT_ASSESSED, "may"),
@@ -59,10 +72,16 @@ def one(text: str, category: str | None = None) -> Finding:
         ("Rocket fire on the base will not resume.", "highly_unlikely", "will not"),
         ("Rocket fire on the base won't resume.", "highly_unlikely", "won't"),
         # negation
-        ("Washington is unlikely to seek further military confrontation with Iran.", "unlikely",
-         "unlikely"),
-        ("Iran's military would be unlikely to withstand a war with the US.", "unlikely",
-         "unlikely"),
+        (
+            "Washington is unlikely to seek further military confrontation with Iran.",
+            "unlikely",
+            "unlikely",
+        ),
+        (
+            "Iran's military would be unlikely to withstand a war with the US.",
+            "unlikely",
+            "unlikely",
+        ),
         ("A war with Iran is not likely this year.", "unlikely", "not likely"),
         ("A war with Iran is no longer likely.", "unlikely", "no longer likely"),
         ("A war with Iran is not expected to break out.", "unlikely", "not expected to"),
@@ -72,7 +91,7 @@ def one(text: str, category: str | None = None) -> Finding:
     ],
 )
 def test_estimative_language(sentence: str, term: str, words: str) -> None:
-    f = [x for x in findings(sentence) if x.category in ("armed_conflict", "militia_attack")][0]
+    f = next(x for x in findings(sentence) if x.category in ("armed_conflict", "militia_attack"))
     assert (f.term, f.words) == (term, words)
 
 
@@ -99,7 +118,7 @@ def test_set_aside_phrases() -> None:
     assert {f.category for f in findings(text)} == {"sanctions"}
 
 
-# --- categories --------------------------------------------------------------------------------------
+# --- categories -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -141,7 +160,7 @@ def test_trigger_inside_a_place_name_does_not_count() -> None:
     assert "aviation_security" not in cats
 
 
-# --- places ------------------------------------------------------------------------------------------
+# --- places ---------------------------------------------------------------------------------------
 
 
 def regions(text: str, category: str | None = None) -> list[str]:
@@ -210,12 +229,12 @@ def test_shipping_named_by_country_means_its_waters() -> None:
 
 def test_sentence_without_a_place_takes_its_paragraph_s() -> None:
     text = "Militias are active in Iraq. Rocket attacks on bases are likely."
-    last = [f for f in findings(text) if "Rocket" in f.text][0]
+    last = next(f for f in findings(text) if "Rocket" in f.text)
     assert last.regions[0][0] == "IRQ"
     assert last.region_inferred
 
 
-# --- time frames -------------------------------------------------------------------------------------
+# --- time frames ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -245,7 +264,7 @@ def test_heading_gives_the_time_frame_to_its_section() -> None:
     assert f.horizon_source == "heading"
 
 
-# --- targets -----------------------------------------------------------------------------------------
+# --- targets --------------------------------------------------------------------------------------
 
 
 def test_targets() -> None:

@@ -1,0 +1,43 @@
+"""Pipelines that misbehave, run by the sandbox child in the tests (importable by name)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+
+from exposures.upload.pipeline import PreparedUpload
+
+
+def exits(*args: object, **kwargs: object) -> PreparedUpload:
+    os._exit(3)
+
+
+def allocates(*args: object, **kwargs: object) -> PreparedUpload:
+    hog = []
+    while True:
+        hog.append(bytearray(64 * 1024 * 1024))
+
+
+def native_allocates(*args: object, **kwargs: object) -> PreparedUpload:
+    """Touch memory from native code, as a parser bug would (the watchdog must stop it)."""
+    blocks = []
+    while True:
+        size = 64 * 1024 * 1024
+        block = ctypes.create_string_buffer(size)
+        ctypes.memset(block, 1, size)
+        blocks.append(block)
+
+
+def sleeps(*args: object, **kwargs: object) -> PreparedUpload:
+    time.sleep(600)
+    raise AssertionError("not reached")
+
+
+def segfaults(*args: object, **kwargs: object) -> PreparedUpload:
+    ctypes.string_at(0)
+    raise AssertionError("not reached")
+
+
+def raises(*args: object, **kwargs: object) -> PreparedUpload:
+    raise KeyError("a bug in the reader")
