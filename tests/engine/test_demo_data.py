@@ -42,6 +42,7 @@ CLIENT_KEYS = {
     "hq_country",
     "affiliations",
     "description",
+    "business_value_usd",
     "services",
 }
 SERVICE_KEYS = {"service_id", "name", "tolerance_days"}
