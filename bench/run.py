@@ -102,7 +102,7 @@ def build_book(ctx: Context, n_assets: int) -> int:
         INSERT INTO clients
         SELECT 'c' || lpad(i::VARCHAR, 6, '0'), 'Client ' || i, $sectors[1 + i % len($sectors)],
                'USA', CASE WHEN i % 3 = 0 THEN ['US'] WHEN i % 3 = 1 THEN ['US_ALLY']
-                           ELSE ['NEUTRAL'] END, 'synthetic', now()
+                           ELSE ['NEUTRAL'] END, 'synthetic', now(), 1e10
         FROM range($n) t(i)
         """,
         {"n": n_clients, "sectors": SECTORS},
@@ -165,19 +165,32 @@ def build_book(ctx: Context, n_assets: int) -> int:
     )
     cur.execute(
         """
-        INSERT INTO exposure_classes
-        SELECT DISTINCT client_id, 1, class_id, 'asset', geo_key, asset_type, asset_type, NULL,
-               mitigations, NULL
+        CREATE TEMP TABLE a2 AS
+        SELECT *, 1e5 + (hash(i * 7) % 1000000)::DOUBLE * 100 AS value_usd,
+               1 + (hash(i * 13) % 5)::INT AS criticality
         FROM a1
         """
+    )
+    # what the loader stores per class: counts, value, criticality, weight at the materiality
+    # threshold of the current rules (business value 1e10 x share)
+    m = 1e10 * ctx.rules().aggregation.materiality_share
+    cur.execute(
+        """
+        INSERT INTO exposure_classes
+        SELECT client_id, 1, class_id, 'asset', any_value(geo_key), any_value(asset_type),
+               any_value(asset_type), NULL, any_value(mitigations), NULL, count(*)::INT,
+               sum(value_usd), max(criticality), $m, sum(value_usd / (value_usd + $m))
+        FROM a2 GROUP BY client_id, class_id
+        """,
+        {"m": m},
     )
     cur.execute(
         """
         INSERT INTO assets
         SELECT client_id, 1, 'A' || i, 'Site ' || i, asset_type, NULL, NULL, NULL, NULL,
-               country, sub, 'coordinates', 1e5 + (hash(i * 7) % 1000000)::DOUBLE * 100,
-               1 + (hash(i * 13) % 5)::INT, 10, NULL, mitigations, class_id
-        FROM a1 ORDER BY client_id
+               country, sub, 'coordinates', value_usd, criticality, 10, NULL, mitigations,
+               class_id
+        FROM a2 ORDER BY client_id
         """
     )
     for k, (regions, extra, no_alt) in enumerate(LANES):
@@ -200,28 +213,31 @@ def build_book(ctx: Context, n_assets: int) -> int:
         """
         CREATE TEMP TABLE r1 AS
         SELECT *, 100000 + dense_rank() OVER (PARTITION BY client_id
-                                              ORDER BY geo_key, commodity)::INT AS class_id
+                                              ORDER BY geo_key, commodity)::INT AS class_id,
+               1e6 + (hash(i * 3) % 1000000)::DOUBLE * 1000 AS value_usd,
+               1 + (hash(i) % 5)::INT AS criticality
         FROM r0
         """
     )
     cur.execute(
         """
         INSERT INTO exposure_classes
-        SELECT DISTINCT client_id, 1, class_id, 'route', geo_key, commodity, NULL, commodity,
-               []::VARCHAR[], NULL
-        FROM r1
-        """
+        SELECT client_id, 1, class_id, 'route', any_value(geo_key), any_value(commodity), NULL,
+               any_value(commodity), []::VARCHAR[], NULL, count(*)::INT, sum(value_usd),
+               max(criticality), $m, sum(value_usd / (value_usd + $m))
+        FROM r1 GROUP BY client_id, class_id
+        """,
+        {"m": m},
     )
     cur.execute(
         """
         INSERT INTO routes
         SELECT client_id, 1, 'R' || i, 'Lane ' || i, 'X', 'Y', 'bench', commodity,
-               1e6 + (hash(i * 3) % 1000000)::DOUBLE * 1000, 12, NULL, 1 + (hash(i) % 5)::INT,
-               class_id
+               value_usd, 12, NULL, criticality, class_id
         FROM r1 ORDER BY client_id
         """
     )
-    for t in ("a0", "a1", "r0", "r1"):
+    for t in ("a0", "a1", "a2", "r0", "r1"):
         cur.execute(f"DROP TABLE {t}")
     cur.execute("COMMIT")
     cur.execute("CHECKPOINT")

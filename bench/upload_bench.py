@@ -10,6 +10,7 @@ sandboxed child process). Prints ``key: value`` lines:
   assets_bytes / routes_bytes     file size
   assets_total_s / routes_total_s wall time of prepare_upload (child start-up and warm-up included)
   assets_pipeline_s / ...         time of read + map + validate inside the child
+  assets_child_warmup_s / ...     child start-up: imports, expectation context, geocoder tables
   assets_child_peak_rss_mb / ...  peak resident memory of the child (ru_maxrss)
   assets_rejected / ...           rows rejected (the generator plants a few bad rows)
   target_assets_total_s           10      (target: total <= 10 s)
@@ -26,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exposures.upload.pipeline import check_upload  # noqa: E402
-from exposures.upload.sandbox import prepare_upload  # noqa: E402
+from exposures.upload.pipeline import check_upload
+from exposures.upload.sandbox import prepare_upload
 
 TYPES = ["office", "plant", "Warehouse", "data centre", "terminal", "refinery", "retail store"]
 PLACES = [
@@ -92,6 +93,8 @@ def run(kind: str, data: bytes, in_process: bool) -> None:
     print(f"{kind}_total_s: {total:.2f}")
     print(f"{kind}_pipeline_s: {result.stats.get('seconds', float('nan')):.2f}")
     print(f"{kind}_parse_s: {result.stats.get('parse_seconds', float('nan')):.2f}")
+    if "child_warmup_seconds" in result.stats:
+        print(f"{kind}_child_warmup_s: {result.stats['child_warmup_seconds']:.2f}")
     if "child_peak_rss_mb" in result.stats:
         print(f"{kind}_child_peak_rss_mb: {result.stats['child_peak_rss_mb']:.0f}")
     else:

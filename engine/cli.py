@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+out = console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -357,6 +357,94 @@ def route(
                 _emit(json.loads(info.to_json()))
                 return
             out.print(f"{info.origin.name} -> {info.destination.name}: {describe_route(info)}")
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def ingest(
+    brief: Annotated[Path, typer.Argument(help="The brief: .txt, .md, .html or .pdf.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the draft threats (YAML).")],
+    json_out: JsonOption = False,
+) -> None:
+    """Read a brief and propose draft threats, each with the text that supports it."""
+    from scoring_rules.extract import ingest_to_yaml
+
+    try:
+        result = ingest_to_yaml(brief, out)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    t = Table(title=f"{len(result.drafts)} draft threats from {brief.name} -> {out}")
+    for col in ("id", "category", "main region", "likelihood", "horizon", "confidence"):
+        t.add_column(col)
+    for d in result.drafts:
+        t.add_row(d.id, d.category, d.main_region or "-", f"{d.likelihood} ({d.likelihood_words})",
+                  f"{d.horizon.from_months:g}-{d.horizon.to_months:g} months",
+                  f"{d.extraction_confidence:.2f}")
+    console.print(t)
+    console.print(f"Review with: resilience review {out} --accept all --note '...'")
+
+
+def _ids(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+@app.command()
+def review(
+    drafts: Annotated[Path, typer.Argument(help="A drafts file written by `resilience ingest`.")],
+    accept: Annotated[str | None, typer.Option(help="Draft ids to accept, comma-separated, "
+                                                     "or 'all'.")] = None,
+    reject: Annotated[str | None, typer.Option(help="Draft ids to reject, comma-separated.")] = None,
+    replace: Annotated[bool, typer.Option(help="The new register holds only the accepted "
+                                               "drafts (default: merged into the current one).")
+                       ] = False,
+    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    publish: Annotated[bool, typer.Option("--publish", help="Make it the current register "
+                                                            "(default: a draft version only).")
+                       ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Accept or reject drafts, store a register version and show which ratings it moves."""
+    from scoring_rules.extract import Review
+    from scoring_rules.extract import publish as build_register
+
+    try:
+        rv = Review.from_file(drafts)
+        ids = [d.id for d in rv.drafts] if accept == "all" else _ids(accept)
+        rejected = set(_ids(reject))
+        for draft_id in ids:
+            if draft_id not in rejected:
+                rv.accept(draft_id)
+        for draft_id in rejected:
+            rv.reject(draft_id)
+        with _ctx() as ctx:
+            register = build_register(rv, ctx.register(), replace=replace)
+            version = ctx.publish_register(register, note or f"reviewed from {drafts.name}",
+                                           publish=False)
+            rows = ctx.preview(register_version=version)
+            if publish:
+                ctx.rollback("register", version)
+            if json_out:
+                _emit({"register_version": version, "published": publish,
+                       "accepted": [d.id for d in rv.accepted()],
+                       "clients": [{"client_id": r.client_id, "before": _rating_dict(r.before),
+                                    "after": _rating_dict(r.after), "delta": round(r.delta, 2)}
+                                   for r in rows]})
+                return
+            state_word = "published" if publish else "saved as a draft (not current)"
+            out.print(f"Register version {version} {state_word}: {len(rv.accepted())} threats "
+                      f"accepted, {len(rv.rejected())} rejected.")
+            t = Table(title="Ratings this register moves")
+            for col in ("client", "before", "after", "change"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(r.name, f"{r.before.band} {r.before.score:.1f}",
+                          f"{r.after.band} {r.after.score:.1f}", f"{r.delta:+.1f}")
+            out.print(t)
     except ResilienceError as exc:
         _fail(exc)
 

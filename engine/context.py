@@ -363,7 +363,9 @@ class Context:
         if routes is not None and routes.height:
             route_rows, regions = prepare_routes(client_id, version, routes, self.route)
             geo_parts.append(regions)
-        classes, asset_rows, route_rows = assign_classes(client_id, version, asset_rows, route_rows)
+        classes, asset_rows, route_rows = assign_classes(
+            client_id, version, asset_rows, route_rows, self._materiality(client_id)
+        )
         with self.store.transaction() as cur:
             taken = cur.execute(
                 "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
@@ -397,6 +399,12 @@ class Context:
                 {"c": client_id, "v": version},
             )
         return version
+
+    def _materiality(self, client_id: str) -> float:
+        """The client's materiality threshold under the current rules."""
+        agg = self.rules().aggregation
+        value = self.client(client_id).business_value_usd
+        return agg.materiality_usd if value is None else value * agg.materiality_share
 
     def exposure_version(self, client_id: str) -> int | None:
         v = self.store.one(
@@ -442,24 +450,37 @@ class Context:
             )
             self.store.insert_frame(cur, "run_threats", threats)
             self.store.insert_frame(cur, "run_threat_regions", regions)
+            weights = queries.missing_weights_sql()
+            cur.execute(weights, _only(params, weights))
+            cls_sql = queries.class_rows_sql()
+            cur.execute("CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, _only(params, cls_sql))
             cur.execute(
                 "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.contributions_sql()
+                + queries.contributions_sql("run_cls")
                 + ")",
-                _only(params, queries.CONTRIBUTIONS),
+                _only(params, queries.CONTRIBUTIONS) | {"run_id": run_id},
+            )
+            this_run = "(SELECT * FROM run_contributions WHERE run_id = $run_id)"
+            cur.execute(
+                "INSERT INTO run_profiles SELECT $run_id, * FROM ("  # noqa: S608
+                + queries.profiles_sql("run_cls", this_run)
+                + ")",
+                {"run_id": run_id},
             )
             cur.execute(
-                "INSERT INTO run_classes SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.classes_sql("(SELECT * FROM run_contributions WHERE run_id = $run_id)")
-                + ")",
-                _only(params, queries.CLASSES),
+                "INSERT INTO run_classes SELECT $run_id, client_id, class_id, profile_id, "
+                "n_items, value_usd, max_criticality, weight FROM run_cls",
+                {"run_id": run_id},
             )
             cur.execute(
                 "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.clients_sql("(SELECT * FROM run_classes WHERE run_id = $run_id)")
+                + queries.clients_sql(
+                    "run_cls", "(SELECT * FROM run_profiles WHERE run_id = $run_id)"
+                )
                 + ")",
                 _only(params, queries.CLIENTS) | {"run_id": run_id},
             )
+            cur.execute("DROP TABLE run_cls")
             n = cur.execute(
                 "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
             ).fetchone()
@@ -543,10 +564,10 @@ class Context:
             SELECT t.threat_id, t.title, t.category, t.likelihood, t.likelihood_words,
                    t.evidence, sum(k.value_usd * c.r_central) AS ed,
                    arg_max(c.region_id, k.value_usd * c.r_central) AS main_region
-            FROM run_contributions c
-            JOIN run_classes k USING (run_id, client_id, class_id)
+            FROM run_classes k
+            JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
             JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
-            WHERE c.run_id = $r AND c.client_id = $c
+            WHERE k.run_id = $r AND k.client_id = $c
             GROUP BY ALL ORDER BY ed DESC, t.threat_id
             """,
             p,
@@ -571,10 +592,10 @@ class Context:
             """
             SELECT c.region_id, coalesce(g.name, c.region_id) AS name,
                    sum(k.value_usd * c.r_central) AS ed
-            FROM run_contributions c
-            JOIN run_classes k USING (run_id, client_id, class_id)
+            FROM run_classes k
+            JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
             LEFT JOIN regions g ON g.region_id = c.region_id
-            WHERE c.run_id = $r AND c.client_id = $c
+            WHERE k.run_id = $r AND k.client_id = $c
             GROUP BY ALL ORDER BY ed DESC, c.region_id
             """,
             p,
@@ -599,10 +620,17 @@ class Context:
     def _item_drivers(self, run_id: int, client_id: str, top: int) -> list[ItemDriver]:
         frame = self.store.frame(
             """
-            WITH top_threat AS (
-                SELECT class_id, arg_max(threat_id, r_central) AS threat_id
-                FROM run_contributions WHERE run_id = $r AND client_id = $c
-                GROUP BY class_id
+            WITH cls AS (
+                SELECT k.class_id, k.profile_id, p.risk_low, p.risk_central, p.risk_high
+                FROM run_classes k
+                JOIN run_profiles p ON p.run_id = k.run_id AND p.profile_id = k.profile_id
+                WHERE k.run_id = $r AND k.client_id = $c
+            ),
+            top_threat AS (
+                SELECT c.profile_id, arg_max(c.threat_id, c.r_central) AS threat_id
+                FROM run_contributions c
+                WHERE c.run_id = $r AND c.profile_id IN (SELECT profile_id FROM cls)
+                GROUP BY c.profile_id
             ),
             items AS (
                 SELECT 'asset' AS item_kind, a.asset_id AS item_id, a.name, a.class_id,
@@ -621,8 +649,8 @@ class Context:
             SELECT i.item_kind, i.item_id, i.name, i.detail, i.info, i.value_usd, i.criticality,
                    k.risk_central AS risk, k.risk_low, k.risk_high, t.threat_id AS top_threat
             FROM items i
-            JOIN run_classes k ON k.run_id = $r AND k.client_id = $c AND k.class_id = i.class_id
-            LEFT JOIN top_threat t ON t.class_id = i.class_id
+            JOIN cls k ON k.class_id = i.class_id
+            LEFT JOIN top_threat t ON t.profile_id = k.profile_id
             ORDER BY k.risk_central DESC, i.value_usd DESC, i.item_id
             LIMIT $top
             """,
@@ -664,12 +692,54 @@ class Context:
         ]
         return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
 
+    def preview(
+        self,
+        *,
+        register_version: int | None = None,
+        rules_version: int | None = None,
+        scope: Scope = EVERYONE,
+    ) -> list[ScenarioRow]:
+        """Which ratings a draft register or rules version would move, against the current run."""
+        before = {r.client_id: r for r in self.ratings(self.current_run().run_id, scope)}
+        draft = self.run(register_version=register_version, rules_version=rules_version)
+        after = {r.client_id: r for r in self.ratings(draft.run_id, scope)}
+        rows = [
+            ScenarioRow(client_id=c, name=before[c].name, before=before[c], after=after[c])
+            for c in before
+            if c in after
+        ]
+        return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
+
     def rescore_client(self, run_id: int, client_id: str) -> dict[str, Any]:
-        """Re-score one client against a run's threats without writing anything (what-if)."""
+        """Re-score one client's current exposures against a run's threats and rules (what-if).
+
+        Nothing is written. Risk profiles the run already scored are reused; any the client has
+        that the run did not (its exposures changed since) are scored on the spot.
+        """
         run = self.run_info(run_id)
         rules = self.rules(run.rules_version)
         params = _score_params(run_id, run.rules_version, rules) | {"client_id": client_id}
-        frame = self.store.frame(queries.whatif_sql(), params)
+        cur = self.store.cursor()
+        weights = queries.missing_weights_sql(one_client=True, current=True)
+        cur.execute(weights, _only(params, weights))
+        cls_sql = queries.class_rows_sql(one_client=True, current=True)
+        cur.execute("CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql, _only(params, cls_sql))
+        missing = cur.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
+            "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
+            "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
+            {"run_id": run_id},
+        ).fetchone()
+        if missing and missing[0]:
+            profiles = (
+                "(" + queries.profiles_sql("whatif_cls", "(" + queries.contributions_sql(
+                    "whatif_cls") + ")") + ")"
+            )
+        else:
+            profiles = "(SELECT * FROM run_profiles WHERE run_id = $run_id)"
+        sql = queries.clients_sql("whatif_cls", profiles)
+        frame = self.store.frame(sql, _only(params, sql))
+        cur.execute("DROP TABLE whatif_cls")
         if frame.height == 0:
             raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
         return frame.row(0, named=True)

@@ -1,51 +1,122 @@
 """The scoring SQL, in one module.
 
-Scoring works on exposure classes: the items of a client version that every threat treats alike
-(same geo profile, asset type or commodity, mitigations and business service). Each class is
-scored once; its items share its numbers. The run still scans every item once, to weigh each
-class by its items' values and criticality.
+Scoring works at two levels of sharing:
+
+- an exposure class is the set of a client version's items that every threat treats alike (same
+  geo profile, asset type or commodity, mitigations and business service); it is formed when the
+  exposures are loaded, with its item count, value, highest criticality and materiality weight;
+- a risk profile is what a class looks like to the threats: the client's sector and affiliations
+  plus the class's geo profile, type, mitigations and impact tolerance. Classes of different
+  clients share a profile when those agree. Contributions r(x,t) and item risk R(x) are worked out
+  once per profile; every item of every class with that profile has those numbers.
+
+A run therefore writes one row per class (its profile and weight), one per profile and one per
+(profile, threat), never one per item, and still accounts for every item through the class
+counts and weights. The numbers are exactly those of the per-item method (scoring_rules/method.py;
+tests/engine/test_golden.py checks them by hand).
 
 Each query names what it reads and what it produces. Values are bound parameters ($name); the
-few identifiers spliced in (relation names) are constants of this module.
+few identifiers spliced in (relation names, the client filter) are constants of this module.
 
 Parameters:
     $run_id, $rules_version        which threats (run_threats) and rule tables to use
-    $client_id                     NULL for the whole book, else one client
+    $client_id                     one client, for the single-client (what-if) path
     $collateral, $full_within      targeting collateral factor, hotspot full-intensity fraction
     $detour_cats, $floor, $no_alt, $default_tol   route detour handling
-    $materiality, $min_crit, $worst_w, $exponent  aggregation
+    $materiality, $materiality_share, $min_crit, $worst_w, $exponent  aggregation
 """
 
 from __future__ import annotations
 
-# Reads: run_exposures, exposure_classes, geo_regions, regions, clients, services, run_threats,
-#        run_threat_regions, rule_sector, rule_vuln, rule_mitigation.
-# Produces: one row per (class, threat) that touches it: the region where the threat bears
+_EXP = """
+exp AS (
+    SELECT client_id, version FROM {exposure_source}
+    WHERE {client_filter_x}
+),
+mat AS (
+    SELECT client_id, coalesce(c.business_value_usd * $materiality_share, $materiality) AS m
+    FROM clients c JOIN exp USING (client_id)
+)"""
+
+# Reads: run_exposures, clients, exposure_classes, class_weights, assets, routes.
+# Writes: class_weights for (client, version, materiality) combinations the load did not weigh
+#         (the rules' materiality or the client's business value changed since the load).
+MISSING_WEIGHTS = (
+    "INSERT INTO class_weights\nWITH"
+    + _EXP
+    + """,
+need AS (
+    SELECT DISTINCT k.client_id, k.version, mat.m
+    FROM exposure_classes k JOIN exp USING (client_id, version) JOIN mat USING (client_id)
+    WHERE k.weight_m <> mat.m
+      AND NOT EXISTS (SELECT 1 FROM class_weights w WHERE w.client_id = k.client_id
+                      AND w.version = k.version AND w.materiality = mat.m)
+),
+members AS (
+    SELECT a.client_id, a.version, a.class_id, a.value_usd FROM assets a JOIN need
+      USING (client_id, version)
+    UNION ALL
+    SELECT r.client_id, r.version, r.class_id, r.annual_value_usd FROM routes r JOIN need
+      USING (client_id, version)
+)
+SELECT x.client_id, x.version, need.m, x.class_id, sum(x.value_usd / (x.value_usd + need.m))
+FROM members x JOIN need USING (client_id, version)
+GROUP BY x.client_id, x.version, need.m, x.class_id
+"""
+)
+
+# Reads: run_exposures, clients, services, exposure_classes, class_weights.
+# Produces: one row per class of the run: its risk profile (id and attributes), item count,
+#           value, highest criticality and materiality weight sum(value / (value + m)).
+CLASS_ROWS = (
+    "WITH"
+    + _EXP
+    + """
+SELECT k.client_id, k.class_id,
+       hash(c.sector, list_sort(c.affiliations), k.item_kind, k.geo_key, k.vkey,
+            array_to_string(k.mitigations, ';'),
+            CASE WHEN k.item_kind = 'route'
+                 THEN coalesce(sv.tolerance_days, $default_tol) END) AS profile_id,
+       c.sector, list_sort(c.affiliations) AS affiliations, k.item_kind, k.geo_key, k.vkey,
+       array_to_string(k.mitigations, ';') AS mkey,
+       CASE WHEN k.item_kind = 'route' THEN coalesce(sv.tolerance_days, $default_tol) END AS tol,
+       k.n_items, k.value_usd, k.max_criticality,
+       CASE WHEN k.weight_m = mat.m THEN k.weight ELSE w.weight END AS weight
+FROM exposure_classes k
+JOIN exp USING (client_id, version)
+JOIN mat USING (client_id)
+JOIN clients c USING (client_id)
+LEFT JOIN services sv ON sv.client_id = k.client_id AND sv.service_id = k.service_id
+LEFT JOIN class_weights w
+  ON w.client_id = k.client_id AND w.version = k.version AND w.class_id = k.class_id
+ AND w.materiality = mat.m
+WHERE {client_filter_k}
+"""
+)
+
+# Reads: a classes relation named {classes} (as CLASS_ROWS produces), geo_regions, regions,
+#        run_threats, run_threat_regions, rule_sector, rule_vuln, rule_mitigation.
+# Produces: one row per (profile, threat) that touches it: the region where the threat bears
 #           hardest and r = p * e * g * v * i at low / central / high likelihood. Exposure is
-#           worked out once per geo profile, vulnerability once per (type, mitigation set).
+#           worked out once per geo profile, vulnerability once per (type, mitigation set),
+#           targeting once per (sector, affiliations).
 CONTRIBUTIONS = """
 WITH
-exp AS (
-    SELECT client_id, version FROM run_exposures
-    WHERE run_id = $run_id AND ($client_id IS NULL OR client_id = $client_id)
+prof AS (
+    SELECT DISTINCT profile_id, sector, affiliations, item_kind, geo_key, vkey, mkey, tol
+    FROM {classes}
 ),
-cls0 AS (
-    SELECT k.client_id, k.class_id, k.item_kind, k.geo_key, k.vkey, k.asset_type, k.commodity,
-           array_to_string(k.mitigations, ';') AS mkey,
-           CASE WHEN k.item_kind = 'route'
-                THEN coalesce(sv.tolerance_days, $default_tol) END AS tol
-    FROM exposure_classes k
-    JOIN exp USING (client_id, version)
-    LEFT JOIN services sv ON sv.client_id = k.client_id AND sv.service_id = k.service_id
-    WHERE {client_filter_k}
-),
--- the distinct (kind, asset type or commodity, mitigation set) combinations, numbered
 combos AS (
     SELECT item_kind, vkey, mkey, row_number() OVER () AS combo
-    FROM (SELECT DISTINCT item_kind, vkey, mkey FROM cls0)
+    FROM (SELECT DISTINCT item_kind, vkey, mkey FROM prof)
 ),
-cls AS (
-    SELECT k.*, c.combo FROM cls0 k JOIN combos c USING (item_kind, vkey, mkey)
+cks AS (
+    SELECT sector, affiliations, row_number() OVER () AS ck
+    FROM (SELECT DISTINCT sector, affiliations FROM prof)
+),
+p AS (
+    SELECT prof.profile_id, prof.item_kind, prof.geo_key, prof.tol, combos.combo, cks.ck
+    FROM prof JOIN combos USING (item_kind, vkey, mkey) JOIN cks USING (sector, affiliations)
 ),
 threat AS (
     SELECT * FROM run_threats WHERE run_id = $run_id AND p_high > 0
@@ -60,7 +131,7 @@ reach AS (
                ELSE greatest(0.0, (h.radius_km - g.distance_km)
                                   / (h.radius_km * (1 - $full_within)))
            END AS e
-    FROM (SELECT DISTINCT geo_key FROM cls) u
+    FROM (SELECT DISTINCT geo_key FROM p) u
     JOIN geo_regions g USING (geo_key)
     JOIN run_threat_regions tr ON tr.run_id = $run_id AND tr.region_id = g.region_id
     JOIN threat t USING (threat_id)
@@ -73,7 +144,7 @@ geo_asset AS (
 geo_route AS (
     SELECT r.geo_key, u.tol, r.threat_id,
            arg_max(r.region_id, r.e * d.f) AS region_id, max(r.e * d.f) AS ev
-    FROM (SELECT DISTINCT geo_key, tol FROM cls WHERE item_kind = 'route') u
+    FROM (SELECT DISTINCT geo_key, tol FROM p WHERE item_kind = 'route') u
     JOIN reach r USING (geo_key)
     CROSS JOIN LATERAL (
         SELECT CASE
@@ -86,29 +157,28 @@ geo_route AS (
     GROUP BY r.geo_key, u.tol, r.threat_id
 ),
 exposed AS (
-    SELECT k.client_id, k.class_id, k.combo, x.threat_id, x.region_id, x.ev
-    FROM cls k JOIN geo_asset x USING (geo_key)
-    WHERE k.item_kind = 'asset'
+    SELECT p.profile_id, p.combo, p.ck, x.threat_id, x.region_id, x.ev
+    FROM p JOIN geo_asset x USING (geo_key)
+    WHERE p.item_kind = 'asset'
     UNION ALL
-    SELECT k.client_id, k.class_id, k.combo, x.threat_id, x.region_id, x.ev
-    FROM cls k JOIN geo_route x USING (geo_key, tol)
-    WHERE k.item_kind = 'route'
+    SELECT p.profile_id, p.combo, p.ck, x.threat_id, x.region_id, x.ev
+    FROM p JOIN geo_route x USING (geo_key, tol)
+    WHERE p.item_kind = 'route'
 ),
--- per client and threat: likelihood, impact x sector sensitivity, and whether the client's
--- affiliations or sector are among the threat's targets
+-- per (sector, affiliations) and threat: likelihood, impact x sector sensitivity, and whether
+-- the client's affiliations or sector are among the threat's targets
 ct AS (
-    SELECT c.client_id, t.threat_id, t.p_low, t.p_central, t.p_high,
+    SELECT k.ck, t.threat_id, t.p_low, t.p_central, t.p_high,
            t.severity / 5.0 * s.factor AS gi,
-           t.untargeted OR list_has_any(c.affiliations, t.t_affiliations)
-               OR list_contains(t.t_sectors, c.sector) AS client_match
-    FROM clients c
-    JOIN exp USING (client_id)
+           t.untargeted OR list_has_any(k.affiliations, t.t_affiliations)
+               OR list_contains(t.t_sectors, k.sector) AS client_match
+    FROM cks k
     CROSS JOIN threat t
     JOIN rule_sector s
-      ON s.rules_version = $rules_version AND s.category = t.category AND s.sector = c.sector
+      ON s.rules_version = $rules_version AND s.category = t.category AND s.sector = k.sector
 ),
--- per combination and threat: vulnerability after mitigations, and whether the asset type or
--- commodity is among the threat's targets
+-- per (kind, type or commodity, mitigation set) and threat: vulnerability after mitigations,
+-- and whether the asset type or commodity is among the threat's targets
 vt AS (
     SELECT u.combo, t.threat_id,
            v.factor * coalesce((
@@ -125,73 +195,54 @@ vt AS (
      AND v.category = t.category
 ),
 scored AS (
-    SELECT x.client_id, x.class_id, x.threat_id, x.region_id, ct.p_low, ct.p_central,
-           ct.p_high,
+    SELECT x.profile_id, x.threat_id, x.region_id, ct.p_low, ct.p_central, ct.p_high,
            x.ev * ct.gi * vt.factor
              * CASE WHEN ct.client_match OR vt.item_match THEN 1.0 ELSE $collateral END AS egvi
     FROM exposed x
     JOIN vt USING (combo, threat_id)
-    JOIN ct USING (client_id, threat_id)
+    JOIN ct USING (ck, threat_id)
 )
-SELECT client_id, class_id, threat_id, region_id,
+SELECT profile_id, threat_id, region_id,
        egvi * p_low AS r_low, egvi * p_central AS r_central, egvi * p_high AS r_high
 FROM scored
 WHERE egvi * p_high > 0
 """
 
-# Reads: run_exposures, assets, routes and a contributions relation named {contrib}.
-# Produces: every class of the run (touched or not): its items' count, value, materiality weight
-#           sum(value / (value + m)) with m the client's materiality threshold, highest
-#           criticality, and R = 1 - prod(1 - r).
-CLASSES = """
+# Reads: {classes} (CLASS_ROWS) and {contrib} (CONTRIBUTIONS).
+# Produces: one row per profile with R = 1 - prod_t (1 - r) (0 where no threat touches it).
+PROFILES = """
 WITH
-exp AS (
-    SELECT client_id, version FROM run_exposures
-    WHERE run_id = $run_id AND ($client_id IS NULL OR client_id = $client_id)
-),
-members AS (
-    SELECT a.client_id, a.class_id, a.value_usd, a.criticality
-    FROM assets a JOIN exp USING (client_id, version)
-    WHERE {client_filter_a}
-    UNION ALL
-    SELECT r.client_id, r.class_id, r.annual_value_usd, r.criticality
-    FROM routes r JOIN exp USING (client_id, version)
-    WHERE {client_filter_r}
-),
--- each client's materiality threshold: a share of its business value, or the rules' default
-mat AS (
-    SELECT client_id, coalesce(c.business_value_usd * $materiality_share, $materiality) AS m
-    FROM clients c JOIN exp USING (client_id)
-),
-stats AS (
-    SELECT client_id, class_id, count(*) AS n_items, sum(value_usd) AS value_usd,
-           sum(value_usd / (value_usd + mat.m)) AS weight,
-           max(criticality) AS max_criticality
-    FROM members JOIN mat USING (client_id)
-    GROUP BY client_id, class_id
+prof AS (
+    SELECT DISTINCT profile_id, sector, affiliations, item_kind, geo_key, vkey, mkey, tol
+    FROM {classes}
 ),
 agg AS (
-    SELECT client_id, class_id,
+    SELECT profile_id,
            1 - product(1 - r_low) AS risk_low,
            1 - product(1 - r_central) AS risk_central,
            1 - product(1 - r_high) AS risk_high
     FROM {contrib}
-    GROUP BY client_id, class_id
+    GROUP BY profile_id
 )
-SELECT s.client_id, s.class_id, s.n_items, s.value_usd, s.weight, s.max_criticality,
+SELECT p.profile_id, p.sector, p.affiliations, p.item_kind, p.geo_key, p.vkey, p.mkey, p.tol,
        coalesce(a.risk_low, 0.0) AS risk_low,
        coalesce(a.risk_central, 0.0) AS risk_central,
        coalesce(a.risk_high, 0.0) AS risk_high
-FROM stats s LEFT JOIN agg a USING (client_id, class_id)
+FROM prof p LEFT JOIN agg a USING (profile_id)
 """
 
-# Reads: a classes relation named {classes} (as CLASSES produces), rule_bands.
+# Reads: {classes} (CLASS_ROWS), {profiles} (PROFILES), rule_bands.
 # Produces: one row per client: the materiality-weighted expected disruption
-#           ead = 1 - prod (1 - R)^(value / (value + m)) over items, the worst critical
-#           item, risk = 1 - (1 - ead)(1 - w * worst), score = 100 (1 - risk)^k and bands, at
-#           each end of the likelihood range.
+#           ead = 1 - prod over items (1 - R)^(value / (value + m)), the worst critical item,
+#           risk = 1 - (1 - ead)(1 - w * worst), score = 100 (1 - risk)^k and bands, at each end
+#           of the likelihood range.
 CLIENTS = """
 WITH
+k AS (
+    SELECT c.client_id, c.n_items, c.value_usd, c.weight, c.max_criticality,
+           p.risk_low, p.risk_central, p.risk_high
+    FROM {classes} c JOIN {profiles} p USING (profile_id)
+),
 c AS (
     SELECT client_id, sum(n_items)::INTEGER AS n_items, sum(value_usd) AS total_value_usd,
            1 - exp(sum(weight * ln(greatest(1e-12, 1 - risk_low)))) AS ead_low,
@@ -202,7 +253,7 @@ c AS (
                AS worst_central,
            coalesce(max(risk_high) FILTER (WHERE max_criticality >= $min_crit), 0.0)
                AS worst_high
-    FROM {classes}
+    FROM k
     GROUP BY client_id
 ),
 r AS (
@@ -232,33 +283,51 @@ FROM s
 
 
 def _client_filters(sql: str, one_client: bool) -> str:
-    """Spell the client filter out on the big scans, so DuckDB can skip other clients' row
-    groups (a filter hidden behind a join or an IS NULL test cannot be pushed into the scan)."""
-    for alias in ("a", "r", "k"):
+    """Spell the client filter out on the scans, so DuckDB skips other clients' row groups."""
+    for alias in ("x", "k"):
         sql = sql.replace(
             "{client_filter_" + alias + "}",
-            f"{alias}.client_id = $client_id" if one_client else "TRUE",
+            "client_id = $client_id" if alias == "x" and one_client
+            else f"{alias}.client_id = $client_id" if one_client else "TRUE",
         )
     return sql
 
 
-def contributions_sql(*, one_client: bool = False) -> str:
-    return _client_filters(CONTRIBUTIONS, one_client)
+RUN_EXPOSURES = "(SELECT * FROM run_exposures WHERE run_id = $run_id)"
+CURRENT_EXPOSURES = "exposure_current"
 
 
-def classes_sql(contrib: str, *, one_client: bool = False) -> str:
-    return _client_filters(CLASSES.replace("{contrib}", contrib), one_client)
+def missing_weights_sql(*, one_client: bool = False, current: bool = False) -> str:
+    sql = MISSING_WEIGHTS.replace(
+        "{exposure_source}", CURRENT_EXPOSURES if current else RUN_EXPOSURES
+    )
+    return _client_filters(sql, one_client)
 
 
-def clients_sql(classes: str) -> str:
-    return CLIENTS.replace("{classes}", classes)
+def class_rows_sql(*, one_client: bool = False, current: bool = False) -> str:
+    """Class rows of a run's exposure versions, or (``current``) of the current versions."""
+    sql = CLASS_ROWS.replace("{exposure_source}", CURRENT_EXPOSURES if current else RUN_EXPOSURES)
+    return _client_filters(sql, one_client)
+
+
+def contributions_sql(classes: str) -> str:
+    return CONTRIBUTIONS.replace("{classes}", classes)
+
+
+def profiles_sql(classes: str, contrib: str) -> str:
+    return PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
+
+
+def clients_sql(classes: str, profiles: str) -> str:
+    return CLIENTS.replace("{classes}", classes).replace("{profiles}", profiles)
 
 
 def whatif_sql() -> str:
-    """One client: contributions -> classes -> rating in one statement, nothing written."""
-    clients = clients_sql("classes_scored").strip()
+    """One client, from its exposures to its rating, in one statement that writes nothing."""
+    clients = clients_sql("cls", "profs").strip()
     return (
-        f"WITH contrib AS ({contributions_sql(one_client=True)}),\n"
-        f"classes_scored AS ({classes_sql('contrib', one_client=True)}),\n"
+        f"WITH cls AS ({class_rows_sql(one_client=True, current=True)}),\n"
+        f"contrib AS ({contributions_sql('cls')}),\n"
+        f"profs AS ({profiles_sql('cls', 'contrib')}),\n"
         f"{clients.removeprefix('WITH')}"
     )

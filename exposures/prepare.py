@@ -303,12 +303,18 @@ CLASS_KEY = ["item_kind", "geo_key", "vkey", "asset_type", "commodity", "mitigat
 
 
 def assign_classes(
-    client_id: str, version: int, assets: pl.DataFrame | None, routes: pl.DataFrame | None
+    client_id: str,
+    version: int,
+    assets: pl.DataFrame | None,
+    routes: pl.DataFrame | None,
+    materiality: float,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """Number the exposure classes of one client version and tag each item with its class.
 
     Items every threat treats alike (same geo profile, asset type or commodity, mitigations and
-    business service) share a class; the engine scores classes, not rows.
+    business service) share a class; the engine scores classes, not rows. Each class carries its
+    item count, value, highest criticality and its materiality weight
+    sum(value / (value + materiality)) for the threshold given.
     """
     keys = []
     if assets is not None:
@@ -322,6 +328,8 @@ def assign_classes(
                 "mitigations",
                 "service_id",
                 pl.col("asset_id").alias("item_id"),
+                pl.col("value_usd").alias("value"),
+                "criticality",
             )
         )
     if routes is not None:
@@ -335,6 +343,8 @@ def assign_classes(
                 pl.lit([], pl.List(pl.String)).alias("mitigations"),
                 "service_id",
                 pl.col("route_id").alias("item_id"),
+                pl.col("annual_value_usd").alias("value"),
+                "criticality",
             )
         )
     if not keys:
@@ -347,6 +357,12 @@ def assign_classes(
         .with_columns(pl.col("class_id").cast(pl.Int32))
     )
     tagged = items.join(classes, on=CLASS_KEY, how="left", nulls_equal=True)
+    stats = tagged.group_by("class_id").agg(
+        pl.len().cast(pl.Int32).alias("n_items"),
+        pl.col("value").sum().alias("value_usd"),
+        pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
+        (pl.col("value") / (pl.col("value") + materiality)).sum().alias("weight"),
+    )
     by_kind = {
         kind: tagged.filter(pl.col("item_kind") == kind).select("item_id", "class_id")
         for kind in ("asset", "route")
@@ -359,7 +375,9 @@ def assign_classes(
         routes = routes.join(by_kind["route"].rename({"item_id": "route_id"}), on="route_id").drop(
             "geo_key"
         )
-    classes = classes.with_columns(
-        pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
+    classes = classes.join(stats, on="class_id").with_columns(
+        pl.lit(client_id).alias("client_id"),
+        pl.lit(version, pl.Int32).alias("version"),
+        pl.lit(materiality).alias("weight_m"),
     )
     return classes, assets, routes

@@ -167,7 +167,22 @@ CREATE TABLE IF NOT EXISTS exposure_classes (
     commodity VARCHAR,
     mitigations VARCHAR[] NOT NULL,
     service_id VARCHAR,
+    n_items INTEGER NOT NULL,
+    value_usd DOUBLE NOT NULL,
+    max_criticality INTEGER NOT NULL,
+    weight_m DOUBLE NOT NULL,           -- the materiality threshold the load weighed with
+    weight DOUBLE NOT NULL,             -- sum over its items of value / (value + weight_m)
     PRIMARY KEY (client_id, version, class_id)
+);
+
+-- Class weights for other materiality thresholds (rules or business value changed after load).
+CREATE TABLE IF NOT EXISTS class_weights (
+    client_id VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    materiality DOUBLE NOT NULL,
+    class_id INTEGER NOT NULL,
+    weight DOUBLE NOT NULL,
+    PRIMARY KEY (client_id, version, materiality, class_id)
 );
 
 -- Sea routes by port pair: computed once, reused by every client and version.
@@ -224,30 +239,43 @@ CREATE TABLE IF NOT EXISTS run_threat_regions (
     intensity DOUBLE NOT NULL
 );
 
--- Per exposure class x threat; every item of the class has these contributions.
-CREATE TABLE IF NOT EXISTS run_contributions (
-    run_id INTEGER NOT NULL,
-    client_id VARCHAR NOT NULL,
-    class_id INTEGER NOT NULL,
-    threat_id VARCHAR NOT NULL,
-    region_id VARCHAR NOT NULL,         -- the region where the threat bears hardest on the item
-    r_low DOUBLE NOT NULL,
-    r_central DOUBLE NOT NULL,
-    r_high DOUBLE NOT NULL
-);
-
--- Per exposure class: its items' count, value, materiality weight and the risk R each item has.
+-- Per run: each class of the book, its risk profile and its weight in the client's rating.
 CREATE TABLE IF NOT EXISTS run_classes (
     run_id INTEGER NOT NULL,
     client_id VARCHAR NOT NULL,
     class_id INTEGER NOT NULL,
+    profile_id UBIGINT NOT NULL,
     n_items INTEGER NOT NULL,
     value_usd DOUBLE NOT NULL,
-    weight DOUBLE NOT NULL,
     max_criticality INTEGER NOT NULL,
+    weight DOUBLE NOT NULL
+);
+
+-- Per run: each risk profile (what a class looks like to the threats) and its item risk R.
+CREATE TABLE IF NOT EXISTS run_profiles (
+    run_id INTEGER NOT NULL,
+    profile_id UBIGINT NOT NULL,
+    sector VARCHAR NOT NULL,
+    affiliations VARCHAR[] NOT NULL,
+    item_kind VARCHAR NOT NULL,
+    geo_key VARCHAR NOT NULL,
+    vkey VARCHAR NOT NULL,
+    mkey VARCHAR NOT NULL,
+    tol DOUBLE,
     risk_low DOUBLE NOT NULL,
     risk_central DOUBLE NOT NULL,
     risk_high DOUBLE NOT NULL
+);
+
+-- Per run: each (profile, threat) contribution r; every item with that profile has it.
+CREATE TABLE IF NOT EXISTS run_contributions (
+    run_id INTEGER NOT NULL,
+    profile_id UBIGINT NOT NULL,
+    threat_id VARCHAR NOT NULL,
+    region_id VARCHAR NOT NULL,         -- the region where the threat bears hardest
+    r_low DOUBLE NOT NULL,
+    r_central DOUBLE NOT NULL,
+    r_high DOUBLE NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS run_clients (

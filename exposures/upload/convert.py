@@ -29,7 +29,9 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "–",
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
 _INF_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 _NUMBER = re.compile(r"([+-]?)([0-9.,]+)([eE][+-]?[0-9]+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+)
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009_']")
 _CURRENCY = re.compile(r"^(?:US\$|USD|\$)\s*|\s*(?:USD|US\$|\$)$", re.IGNORECASE)
 _INVISIBLE = r"[\p{Cc}\p{Cf}]"

@@ -91,7 +91,9 @@ def suggest(header: str, kind: str) -> str | None:
     return aliases[best[0]] if best else None
 
 
-def map_columns(headers: list[str], kind: str, mapping: dict[str, str | None] | None = None) -> ColumnMap:
+def map_columns(
+    headers: list[str], kind: str, mapping: dict[str, str | None] | None = None
+) -> ColumnMap:
     """Match ``headers`` to the canonical columns of ``kind``.
 
     ``mapping`` maps a user header to a canonical column (or to None to ignore the column); it
@@ -110,13 +112,14 @@ def map_columns(headers: list[str], kind: str, mapping: dict[str, str | None] | 
             continue
         if canonical is not None and canonical not in specs:
             errors.append(
-                f"mapping: {canonical!r} is not a column of {kind}; "
-                f"accepted: {', '.join(specs)}"
+                f"mapping: {canonical!r} is not a column of {kind}; accepted: {', '.join(specs)}"
             )
             continue
         matches = [i for i, h in enumerate(headers) if h == user]
         if not matches:
-            matches = [i for i, h in enumerate(headers) if h.strip().casefold() == user.strip().casefold()]
+            matches = [
+                i for i, h in enumerate(headers) if h.strip().casefold() == user.strip().casefold()
+            ]
         if not matches:
             errors.append(
                 f"mapping: the file has no header {_show(user)}; its headers are "
@@ -146,9 +149,7 @@ def map_columns(headers: list[str], kind: str, mapping: dict[str, str | None] | 
         reason = unsafe_header_reason(header)
         if reason:
             result.ignored.append(i)
-            result.warnings.append(
-                f"{col} header {_show(header)} {reason}; the column was ignored"
-            )
+            result.warnings.append(f"{col} header {_show(header)} {reason}; the column was ignored")
             continue
         target = aliases.get(normalise_header(header))
         if target is None:
@@ -190,9 +191,7 @@ def map_columns(headers: list[str], kind: str, mapping: dict[str, str | None] | 
 
     for spec in specs.values():
         if spec.required and spec.name not in result.by_canonical and spec.name not in claims:
-            candidates = [
-                headers[i] for i in unknown if suggest(headers[i], kind) == spec.name
-            ]
+            candidates = [headers[i] for i in unknown if suggest(headers[i], kind) == spec.name]
             hint = (
                 f"; the column {_show(candidates[0])} may be it: rename it or pass a mapping"
                 if candidates

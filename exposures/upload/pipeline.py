@@ -63,8 +63,7 @@ def check_upload(
     report = ValidationReport(kind=kind, filename=safe_filename(filename))
     if safe_filename(filename) != (filename or "").replace("\\", "/").rsplit("/", 1)[-1]:
         report.warnings.append(
-            f"the file name contained control or invisible characters; shown as "
-            f"{report.filename!r}"
+            f"the file name contained control or invisible characters; shown as {report.filename!r}"
         )
     try:
         raw = read_table(data, filename, max_bytes=max_bytes, max_rows=max_rows)

@@ -268,10 +268,14 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+_LINE = re.compile(r"[^\r\n]+")
+
+
 def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line
+    """The first line with something on it (lazily: the file may be 50 MB)."""
+    for match in _LINE.finditer(text):
+        if match.group(0).strip():
+            return match.group(0)
     return ""
 
 
@@ -295,7 +299,7 @@ def _read_csv(data: bytes, max_rows: int) -> RawTable:
     record = 0
     line = 0
     try:
-        for record, row in enumerate(reader, start=1):  # noqa: B007 (used in the except)
+        for record, row in enumerate(reader, start=1):
             line = reader.line_num
             if sep_hint and record == 1:
                 continue
@@ -304,8 +308,8 @@ def _read_csv(data: bytes, max_rows: int) -> RawTable:
                     f"row {record} contains a NUL byte (\\x00), which never occurs in a CSV "
                     "table; the file may be damaged or not text: save it again as 'CSV UTF-8'"
                 )
-            if not "".join(row).strip():
-                continue
+            if not (row and row[0].strip()) and not "".join(row).strip():
+                continue  # a blank row (it keeps its number)
             if headers is None:
                 while row and not row[-1].strip():
                     row.pop()
@@ -361,7 +365,7 @@ def _csv_error_message(error: str, record: int, line: int) -> str:
     where = f"row {record}" + (f" (line {line})" if line != record else "")
     if "unexpected end of data" in error or "field larger than field limit" in error:
         return (
-            f"{where}: a quoted cell opens here and is never closed (unbalanced \"); "
+            f'{where}: a quoted cell opens here and is never closed (unbalanced "); '
             'close the quote, or double any " inside a quoted cell'
         )
     if "expected after" in error:
@@ -375,16 +379,9 @@ def _csv_error_message(error: str, record: int, line: int) -> str:
 
 
 def _frame(rows: list[list[str]], numbers: list[int], width: int) -> pl.DataFrame:
-    names = [f"c{i}" for i in range(width)]
-    if rows:
-        cols = list(zip(*rows, strict=True))
-        data: dict[str, object] = {n: list(c) for n, c in zip(names, cols, strict=True)}
-    else:
-        data = {n: [] for n in names}
-    data["__row"] = numbers
-    schema: dict[str, pl.DataType] = dict.fromkeys(names, pl.String())
-    schema["__row"] = pl.Int64()
-    return pl.DataFrame(data, schema=schema)
+    schema: dict[str, pl.DataType] = {f"c{i}": pl.String() for i in range(width)}
+    frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return frame.with_columns(pl.Series("__row", numbers, dtype=pl.Int64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,7 +471,9 @@ def check_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[str]:
             for name in sorted(names):
                 if name.lower().endswith((".xml", ".rels", ".vml")):
                     _check_xml_part(zf, name)
-            content_types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            content_types = (
+                zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            )
             if b"macroEnabled" in content_types:
                 raise UploadRefused(
                     "the workbook is macro-enabled (.xlsm); save it as a plain .xlsx "
@@ -636,42 +635,37 @@ def _read_xlsx(data: bytes, max_rows: int) -> RawTable:
             f"the workbook has {len(reader.sheet_names)} sheets; only the first, "
             f"{reader.sheet_names[0]!r}, was read"
         )
-    columns = [frame[c].fill_null("").cast(pl.String).to_list() for c in frame.columns]
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    return _table_from_rows(rows, 1, "xlsx", max_rows, warnings)
+    return _table_from_sheet(frame, max_rows, warnings)
 
 
-def _table_from_rows(
-    rows: list[list[str]], first_row: int, fmt: Format, max_rows: int, warnings: list[str]
-) -> RawTable:
-    headers: list[str] | None = None
-    header_row = first_row
-    width = 0
-    body: list[list[str]] = []
-    numbers: list[int] = []
-    for i, row in enumerate(rows):
-        if not any(cell.strip() for cell in row):
-            continue
-        if headers is None:
-            width = len(row)
-            while width and not row[width - 1].strip():
-                width -= 1
-            headers, header_row = row[:width], first_row + i
-            continue
-        body.append(row[:width] + [""] * (width - len(row)))
-        numbers.append(first_row + i)
-        if len(body) > max_rows:
-            raise UploadRefused(
-                f"the file has more than {max_rows:,} data rows; split it into smaller files"
-            )
-    if headers is None:
+def _table_from_sheet(sheet: pl.DataFrame, max_rows: int, warnings: list[str]) -> RawTable:
+    """The header (first non-blank row) and the data rows of a sheet read from row 1."""
+    names = [f"c{i}" for i in range(sheet.width)]
+    frame = sheet.select(
+        pl.col(old).cast(pl.String).fill_null("").alias(new)
+        for old, new in zip(sheet.columns, names, strict=True)
+    ).with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("__row"))
+    if names:
+        blank = pl.all_horizontal(pl.col(n).str.strip_chars() == "" for n in names)
+        frame = frame.filter(~blank)
+    if frame.is_empty():
         raise UploadRefused("the sheet is empty: put a header row and one row per item on it")
+    first = frame.row(0)
+    header_row = int(first[-1])
+    width = len(names)
+    while width and not str(first[width - 1]).strip():
+        width -= 1
     if width > MAX_COLUMNS:
         raise UploadRefused(f"the header row has {width:,} columns; the limit is {MAX_COLUMNS}")
+    body = frame.slice(1).select([*names[:width], "__row"])
+    if body.height > max_rows:
+        raise UploadRefused(
+            f"the file has more than {max_rows:,} data rows; split it into smaller files"
+        )
     return RawTable(
-        headers=[h.strip() for h in headers],
-        frame=_frame(body, numbers, width),
-        format=fmt,
+        headers=[str(h).strip() for h in first[:width]],
+        frame=body,
+        format="xlsx",
         header_row=header_row,
         warnings=warnings,
     )
@@ -724,8 +718,8 @@ def _read_parquet(data: bytes, max_rows: int) -> RawTable:
     headers = [str(n) for n in table.column_names]
     if not headers:
         raise UploadRefused("the Parquet file has no columns")
-    columns: list[list[str]] = []
-    for name, col in zip(headers, table.columns, strict=True):
+    texts: dict[str, object] = {}
+    for i, (name, col) in enumerate(zip(headers, table.columns, strict=True)):
         kind = col.type
         if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
             raise UploadRefused(
@@ -733,15 +727,14 @@ def _read_parquet(data: bytes, max_rows: int) -> RawTable:
                 "number and date columns can be uploaded"
             )
         try:
-            text = pc.cast(col, pa.string())
+            texts[f"c{i}"] = pc.fill_null(pc.cast(col, pa.string()), "")
         except Exception:
             raise UploadRefused(
-                f"the Parquet column {name[:80]!r} holds {kind} values that cannot be read "
-                "as text"
+                f"the Parquet column {name[:80]!r} holds {kind} values that cannot be read as text"
             ) from None
-        columns.append(["" if v is None else v for v in text.to_pylist()])
     if table.num_rows == 0:
         raise UploadRefused("the file has a header row but no data rows")
-    numbers = list(range(2, table.num_rows + 2))
-    frame = _frame([list(r) for r in zip(*columns, strict=True)], numbers, len(headers))
+    frame = pl.DataFrame(pl.from_arrow(pa.table(texts))).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("__row")
+    )
     return RawTable(headers=headers, frame=frame, format="parquet", header_row=1)

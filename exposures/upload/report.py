@@ -94,5 +94,7 @@ class ValidationReport(BaseModel):
         out += [f"Warning: {w}" for w in self.warnings]
         out += [("Warning: " if p.severity == "warning" else "") + str(p) for p in self.problems]
         if self.problems_truncated:
-            out.append(f"... and {self.problems_truncated:,} more problems (see the quarantine file)")
+            out.append(
+                f"... and {self.problems_truncated:,} more problems (see the quarantine file)"
+            )
         return out

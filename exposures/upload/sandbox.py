@@ -14,10 +14,10 @@ This module imports nothing heavy at load time, so the child starts lean.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import multiprocessing
-import os
 import signal
 import time
 import traceback
@@ -93,7 +93,8 @@ def prepare_upload(
         if proc.is_alive():
             proc.kill()
         proc.join(5)
-        proc.close()
+        with contextlib.suppress(ValueError):
+            proc.close()
     status, payload = message
     if status == "ok":
         result = _unpack(payload)
@@ -110,9 +111,7 @@ def prepare_upload(
     )
 
 
-def _wait(
-    proc: Any, receiver: Connection, timeout_s: float, memory_mb: int
-) -> tuple[str, Any]:
+def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> tuple[str, Any]:
     import psutil
 
     deadline = time.monotonic() + timeout_s
@@ -123,7 +122,8 @@ def _wait(
     while True:
         if receiver.poll(_POLL_S):
             try:
-                return receiver.recv()  # type: ignore[no-any-return]
+                message: tuple[str, Any] = receiver.recv()
+                return message
             except (EOFError, OSError):
                 break  # the child died while sending
         if not proc.is_alive():
@@ -214,6 +214,7 @@ def _child_main(
     pipeline: Pipeline | None,
 ) -> None:
     """Entry point of the sandbox child: warm up, limit memory, run the pipeline, send back."""
+    entered = time.perf_counter()
     try:
         import resource
 
@@ -225,12 +226,14 @@ def _child_main(
         # once; the limit then bounds what this file needs on top of that.
         check_upload(template_csv(kind), "template.csv", kind)
         run = pipeline or check_upload
+        warmed = time.perf_counter()
         _limit_memory(memory_mb)
         result = run(data, filename, kind, mapping, **options)
         del data
         buffer = io.BytesIO()
         result.frame.write_ipc(buffer)
         stats = dict(result.stats)
+        stats["child_warmup_seconds"] = round(warmed - entered, 3)
         stats["child_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
@@ -253,7 +256,5 @@ def _child_main(
 
 
 def _send(conn: Connection, message: tuple[str, Any]) -> None:
-    try:
+    with contextlib.suppress(OSError, ValueError, MemoryError):
         conn.send(message)
-    except (OSError, ValueError, MemoryError):
-        pass

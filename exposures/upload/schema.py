@@ -38,7 +38,12 @@ COMMODITIES: tuple[str, ...] = (
     "chemicals",
     "general_cargo",
 )
-MITIGATIONS: tuple[str, ...] = ("backup_site", "continuity_plan", "cyber_certification", "insurance")
+MITIGATIONS: tuple[str, ...] = (
+    "backup_site",
+    "continuity_plan",
+    "cyber_certification",
+    "insurance",
+)
 
 # Spellings clients use for the allowed values (already lower-cased, spaces/hyphens -> "_").
 VALUE_SYNONYMS: dict[str, str] = {
@@ -131,8 +136,19 @@ ASSET_COLUMNS: tuple[ColumnSpec, ...] = (
         "Your identifier for the site; unique within the file.",
         "LON-01",
         "a non-empty id, unique in the file",
-        ("assetid", "id", "siteid", "sitecode", "assetcode", "assetref", "siteref", "locationid",
-         "facilityid", "ref", "reference"),
+        (
+            "assetid",
+            "id",
+            "siteid",
+            "sitecode",
+            "assetcode",
+            "assetref",
+            "siteref",
+            "locationid",
+            "facilityid",
+            "ref",
+            "reference",
+        ),
         unique=True,
     ),
     ColumnSpec(
@@ -192,8 +208,17 @@ ASSET_COLUMNS: tuple[ColumnSpec, ...] = (
         "Country name or ISO code (GBR, GB, United Kingdom). Needed when lat/lon are empty.",
         "GBR",
         "a country name or ISO 3166 code",
-        ("country", "countrycode", "iso3", "iso", "iso2", "countryname", "countryiso",
-         "countryiso3", "nation"),
+        (
+            "country",
+            "countrycode",
+            "iso3",
+            "iso",
+            "iso2",
+            "countryname",
+            "countryiso",
+            "countryiso3",
+            "nation",
+        ),
     ),
     ColumnSpec(
         "value_usd",
@@ -202,8 +227,17 @@ ASSET_COLUMNS: tuple[ColumnSpec, ...] = (
         "Replacement value of the site in US dollars, 0 or more.",
         "25000000",
         "a number of US dollars, 0 or more",
-        ("valueusd", "value", "replacementvalue", "assetvalue", "insuredvalue", "usdvalue",
-         "valueinusd", "tiv", "totalinsuredvalue"),
+        (
+            "valueusd",
+            "value",
+            "replacementvalue",
+            "assetvalue",
+            "insuredvalue",
+            "usdvalue",
+            "valueinusd",
+            "tiv",
+            "totalinsuredvalue",
+        ),
         minimum=0.0,
     ),
     _criticality(None, True),
@@ -214,8 +248,17 @@ ASSET_COLUMNS: tuple[ColumnSpec, ...] = (
         "People who work at the site, 0 or more; 0 when empty.",
         "350",
         "a whole number, 0 or more",
-        ("headcount", "staff", "employees", "people", "fte", "staffcount", "employeecount",
-         "numberofemployees", "personnel"),
+        (
+            "headcount",
+            "staff",
+            "employees",
+            "people",
+            "fte",
+            "staffcount",
+            "employeecount",
+            "numberofemployees",
+            "personnel",
+        ),
         default=0,
         minimum=0,
     ),
@@ -259,8 +302,17 @@ ROUTE_COLUMNS: tuple[ColumnSpec, ...] = (
         'Port of loading: UN/LOCODE (SARTA), port name (Ras Tanura) or "lat, lon".',
         "SARTA",
         'a UN/LOCODE, a port name or "lat, lon"',
-        ("origin", "from", "originport", "pol", "portofloading", "loadport", "loadingport",
-         "departureport", "departure"),
+        (
+            "origin",
+            "from",
+            "originport",
+            "pol",
+            "portofloading",
+            "loadport",
+            "loadingport",
+            "departureport",
+            "departure",
+        ),
     ),
     ColumnSpec(
         "destination",
@@ -269,8 +321,17 @@ ROUTE_COLUMNS: tuple[ColumnSpec, ...] = (
         'Port of discharge: UN/LOCODE (NLRTM), port name (Rotterdam) or "lat, lon".',
         "NLRTM",
         'a UN/LOCODE, a port name or "lat, lon"',
-        ("destination", "to", "destinationport", "pod", "portofdischarge", "dischargeport",
-         "dest", "arrivalport", "arrival"),
+        (
+            "destination",
+            "to",
+            "destinationport",
+            "pod",
+            "portofdischarge",
+            "dischargeport",
+            "dest",
+            "arrivalport",
+            "arrival",
+        ),
     ),
     ColumnSpec(
         "commodity",
@@ -289,8 +350,16 @@ ROUTE_COLUMNS: tuple[ColumnSpec, ...] = (
         "Value of the goods moved along the route each year, in US dollars, 0 or more.",
         "1200000000",
         "a number of US dollars, 0 or more",
-        ("annualvalueusd", "annualvalue", "value", "valueusd", "cargovalue", "annualcargovalue",
-         "yearlyvalue", "tradevalue"),
+        (
+            "annualvalueusd",
+            "annualvalue",
+            "value",
+            "valueusd",
+            "cargovalue",
+            "annualcargovalue",
+            "yearlyvalue",
+            "tradevalue",
+        ),
         minimum=0.0,
     ),
     ColumnSpec(
@@ -300,8 +369,15 @@ ROUTE_COLUMNS: tuple[ColumnSpec, ...] = (
         "Shipments (voyages) per year, 0 or more.",
         "24",
         "a whole number, 0 or more",
-        ("shipmentsperyear", "shipments", "voyages", "voyagesperyear", "sailings",
-         "sailingsperyear", "frequency"),
+        (
+            "shipmentsperyear",
+            "shipments",
+            "voyages",
+            "voyagesperyear",
+            "sailings",
+            "sailingsperyear",
+            "frequency",
+        ),
         minimum=0,
     ),
     _SERVICE,
@@ -319,9 +395,7 @@ def columns(kind: str) -> tuple[ColumnSpec, ...]:
     try:
         return _COLUMNS[kind]
     except KeyError:
-        raise ExposureError(
-            f"unknown upload kind {kind!r}; accepted: {', '.join(KINDS)}"
-        ) from None
+        raise ExposureError(f"unknown upload kind {kind!r}; accepted: {', '.join(KINDS)}") from None
 
 
 def column(kind: str, name: str) -> ColumnSpec:

@@ -171,8 +171,12 @@ def run_suite(frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
             for item in res.result.get("unexpected_index_list") or []
         ]
         failed.append(
-            {"check": config.meta.get("check"), "column": column, "meta": config.meta,
-             "failures": failures}
+            {
+                "check": config.meta.get("check"),
+                "column": column,
+                "meta": config.meta,
+                "failures": failures,
+            }
         )
     return failed
 
@@ -208,8 +212,12 @@ def _issues_from_suite(failed: list[dict[str, Any]], kind: str, issues: Issues) 
                 more = ", ..." if len(rows) > 10 else ""
                 for row in rows:
                     issues.add(
-                        Issue(row, column, f"appears in more than one row (rows {shown}{more})",
-                              spec.accepted)
+                        Issue(
+                            row,
+                            column,
+                            f"appears in more than one row (rows {shown}{more})",
+                            spec.accepted,
+                        )
                     )
             continue
         for row, value in fail["failures"]:
@@ -252,10 +260,19 @@ def _issue(check: str, spec: ColumnSpec, row: int, value: object, meta: dict[str
 # Geocoding and port hooks (modules written alongside; used when present)
 
 
-def _optional(module: str) -> Any:
+def _optional(module: str, warnings: list[str]) -> Any:
+    """The module if it is installed and imports; None (with a warning if it is broken)."""
     if importlib.util.find_spec(module) is None:
         return None
-    return importlib.import_module(module)
+    try:
+        return importlib.import_module(module)
+    except Exception as err:  # another team's module failing to import is not the file's fault
+        log.exception("importing %s failed", module)
+        warnings.append(
+            f"{module} could not be loaded ({type(err).__name__}); what it checks is checked "
+            "again when the file is loaded"
+        )
+        return None
 
 
 def _geocode(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> pl.DataFrame:
@@ -264,7 +281,7 @@ def _geocode(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> pl.Dat
     The frame keeps ``lat``/``lon`` as the user gave them (``prepare_assets`` geocodes again when
     loading); ``country_iso3``, ``subdivision`` and ``geo_precision`` are added for display.
     """
-    geo = _optional("exposures.geocode")
+    geo = _optional("exposures.geocode", warnings)
     if geo is None or frame.is_empty():
         return frame
     try:
@@ -304,8 +321,8 @@ def _geocode(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> pl.Dat
     return frame.with_columns(out.select(added))
 
 
-def _ports(frame: pl.DataFrame, issues: Issues) -> None:
-    ports = _optional("exposures.ports")
+def _ports(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> None:
+    ports = _optional("exposures.ports", warnings)
     resolve = getattr(ports, "resolve_port", None)
     cache: dict[str, str | None] = {}
     for name in ("origin", "destination"):
@@ -370,7 +387,7 @@ def validate_table(raw: RawTable, cmap: ColumnMap) -> TableResult:
     if kind == "assets":
         valid = _geocode(valid, issues, warnings)
     else:
-        _ports(valid, issues)
+        _ports(valid, issues, warnings)
     if issues.error_rows != before:
         valid = valid.filter(~pl.col(ROW_COLUMN).is_in(list(issues.error_rows)))
     problems, truncated = _problems(raw, cmap, issues)
@@ -389,18 +406,18 @@ def _drop_consequential(issues: Issues) -> None:
     """A row whose lat or lon could not be read is not also 'without a location'."""
     keep: list[Issue] = []
     for issue in issues.items:
-        if issue.column == "country" and issue.message.startswith("is empty and the row has no"):
-            if issues.has(issue.row, "lat") or issues.has(issue.row, "lon"):
-                continue
+        consequential = issue.column == "country" and issue.message.startswith(
+            "is empty and the row has no"
+        )
+        if consequential and (issues.has(issue.row, "lat") or issues.has(issue.row, "lon")):
+            continue
         keep.append(issue)
     issues.items = keep
 
 
 def _raw_lookup(raw: RawTable, cmap: ColumnMap) -> tuple[dict[int, int], dict[str, list[str]]]:
     positions = {row: i for i, row in enumerate(raw.frame[ROW].to_list())}
-    cells = {
-        name: raw.frame[f"c{index}"].to_list() for name, index in cmap.by_canonical.items()
-    }
+    cells = {name: raw.frame[f"c{index}"].to_list() for name, index in cmap.by_canonical.items()}
     return positions, cells
 
 

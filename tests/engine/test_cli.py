@@ -143,3 +143,39 @@ def test_clients_lists_the_book(db: Path) -> None:
     data = json.loads(result.stdout)
     assert [c["client_id"] for c in data][:2] == ["andes-verde-agro", "aurelian-airways"]
     assert data[0]["hq_country"] == "CHL"
+
+
+def test_ingest_and_review_a_brief(db: Path, tmp_path: Path) -> None:
+    seed = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_1229fbeb5111b044.txt"
+    if not seed.exists():
+        pytest.skip(f"seed brief not found at {seed}")
+    drafts = tmp_path / "drafts.yaml"
+    result = runner.invoke(app, ["--db", str(db), "ingest", str(seed), "--out", str(drafts),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    categories = {d["category"] for d in data["drafts"]}
+    assert {"shipping_disruption", "cyber_attack", "oil_market_shock"} <= categories
+    assert drafts.exists()
+    result = runner.invoke(app, ["--db", str(db), "review", str(drafts), "--accept", "all",
+                                 "--note", "seed re-read", "--json"])
+    assert result.exit_code == 0, result.output
+    review = json.loads(result.stdout)
+    assert review["published"] is False
+    assert review["register_version"] >= 2
+    assert len(review["clients"]) == 10
+    # a draft version moves nothing until it is published
+    score = json.loads(runner.invoke(app, ["--db", str(db), "score", "--json"]).stdout)
+    assert all(r["exposure_version"] >= 1 for r in score)
+
+
+def test_review_with_nothing_accepted_is_an_error(db: Path, tmp_path: Path) -> None:
+    brief = tmp_path / "b.md"
+    brief.write_text("# Brief\n\nMilitias are likely to launch rocket attacks on US bases in "
+                     "Iraq in the coming months.\n", "utf-8")
+    drafts = tmp_path / "d.yaml"
+    assert runner.invoke(app, ["--db", str(db), "ingest", str(brief), "--out",
+                               str(drafts)]).exit_code == 0
+    result = runner.invoke(app, ["--db", str(db), "review", str(drafts)])
+    assert result.exit_code == 1
+    assert "Error: nothing to publish: accept or edit at least one draft first" in result.output

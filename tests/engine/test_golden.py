@@ -70,7 +70,8 @@ def test_hand_computed_contributions(golden: Context) -> None:
     run = golden.run()
     rows = golden.store.rows(
         "SELECT a.asset_id, c.threat_id, c.region_id, c.r_central FROM run_contributions c "
-        "JOIN assets a ON a.client_id = c.client_id AND a.class_id = c.class_id "
+        "JOIN run_classes k ON k.run_id = c.run_id AND k.profile_id = c.profile_id "
+        "JOIN assets a ON a.client_id = k.client_id AND a.class_id = k.class_id "
         "WHERE c.run_id = $r ORDER BY 1, 2",
         {"r": run.run_id},
     )
@@ -117,3 +118,27 @@ def test_outside_the_horizon_a_threat_counts_for_nothing(golden: Context) -> Non
     ead = 0.00294
     risk = 1 - (1 - ead) * (1 - 0.6 * 0.00294)
     assert r.score == pytest.approx(100 * (1 - risk) ** 0.5, abs=1e-9)
+
+
+def test_whatif_scores_new_exposures_against_an_old_run(golden: Context) -> None:
+    run = golden.run()
+    # the client adds a backup site and insurance to the Baghdad office after the run
+    assets = pl.DataFrame({
+        "asset_id": ["a1", "a2"], "name": ["Baghdad office", "Santiago office"],
+        "asset_type": ["office", "office"], "lat": [33.2990, -33.4489],
+        "lon": [44.3960, -70.6693], "country": ["Iraq", "Chile"],
+        "value_usd": [1e8, 1e8], "criticality": [5, 3],
+        "mitigations": ["backup_site;insurance", None],
+    })
+    golden.load_exposures("gold-bank", assets, note="mitigated")
+    row = golden.rescore_client(run.run_id, "gold-bank")
+    # militia on a1: v = 0.7 x (1 - 0.35) x (1 - 0.15) = 0.38675 -> r = 0.65 x 0.7 x 0.38675 x 0.8
+    r11 = 0.65 * 0.7 * 0.38675 * 0.8
+    r12 = 0.00294  # oil: neither mitigation has credit against oil-market shocks
+    big_r = 1 - (1 - r11) * (1 - r12)
+    ead = 1 - ((1 - big_r) * (1 - r12)) ** 0.5
+    risk = 1 - (1 - ead) * (1 - 0.6 * big_r)
+    assert row["score"] == pytest.approx(100 * (1 - risk) ** 0.5, abs=1e-9)
+    assert row["score"] > golden.rating(run.run_id, "gold-bank").score
+    # the run itself is unchanged
+    assert golden.rating(run.run_id, "gold-bank").score == pytest.approx(85.32260419077, abs=1e-8)

@@ -45,8 +45,9 @@ TEXT_FILES: dict[str, bytes] = {
     "header_only.csv": (ASSET_HEADER + "\n").encode(),
     "valid_assets.csv": _csv(
         GOOD_ROW,
-        "A2,Rotterdam warehouse,Warehouse,,,Rotterdam,Netherlands,1200000,3,,,backup site; insurance",
-        "A3,Dubai data centre,Data Centre,25.2048,55.2708,,,\"4,500,000\",5,40,cloud,",
+        "A2,Rotterdam warehouse,Warehouse,,,Rotterdam,Netherlands,1200000,3,,,"
+        "backup site; insurance",
+        'A3,Dubai data centre,Data Centre,25.2048,55.2708,,,"4,500,000",5,40,cloud,',
     ).encode(),
     "wrong_types.csv": _csv(
         "A1,Plant one,plant,51.5,-0.1,,GBR,abc,high,3.5,,",
@@ -64,14 +65,18 @@ TEXT_FILES: dict[str, bytes] = {
     "unknown_port.csv": _csv(
         "R1,To nowhere,Atlantis Harbour,NLRTM,crude_oil,1000000,12,,",
         "R2,Gulf to Europe,SARTA,Rotterdam,crude_oil,1000000,12,,",
-        "R3,By position,\"26.64, 50.16\",\"51.95, 4.05\",lng,500000,6,,",
+        'R3,By position,"26.64, 50.16","51.95, 4.05",lng,500000,6,,',
         header=ROUTE_HEADER,
     ).encode(),
     "duplicate_ids.csv": _csv(
         GOOD_ROW, "A2,Second,office,1,1,,,100,3,,,", GOOD_ROW.replace("London office", "Again")
     ).encode(),
-    "ragged_rows.csv": _csv(GOOD_ROW, "A2,Short row,office,1,1", "A3,Long row,office,1,1,,,100,3,,,,x,y").encode(),
-    "unbalanced_quote.csv": _csv(GOOD_ROW, 'A2,"Unclosed name,office,1,1,,,100,3,,,', "A3,Next,office,1,1,,,100,3,,,").encode(),
+    "ragged_rows.csv": _csv(
+        GOOD_ROW, "A2,Short row,office,1,1", "A3,Long row,office,1,1,,,100,3,,,,x,y"
+    ).encode(),
+    "unbalanced_quote.csv": _csv(
+        GOOD_ROW, 'A2,"Unclosed name,office,1,1,,,100,3,,,', "A3,Next,office,1,1,,,100,3,,,"
+    ).encode(),
     "quote_then_text.csv": _csv(GOOD_ROW, 'A2,"Quoted"tail,office,1,1,,,100,3,,,').encode(),
     "embedded_newlines.csv": _csv(
         'A1,"London office\nsecond line\r\nthird line",office,51.5,-0.12,,,100,3,,,',
@@ -93,8 +98,12 @@ TEXT_FILES: dict[str, bytes] = {
         "A3;Nice;office;43.7102;7.262;;FRA;1 500 000;2;;;",
         header=ASSET_HEADER.replace(",", ";"),
     ).encode(),
-    "tab_delimited.tsv": _csv(GOOD_ROW.replace(",", "\t"), header=ASSET_HEADER.replace(",", "\t")).encode(),
-    "sep_hint.csv": ("sep=;\n" + _csv(GOOD_ROW.replace(",", ";"), header=ASSET_HEADER.replace(",", ";"))).encode(),
+    "tab_delimited.tsv": _csv(
+        GOOD_ROW.replace(",", "\t"), header=ASSET_HEADER.replace(",", "\t")
+    ).encode(),
+    "sep_hint.csv": (
+        "sep=;\n" + _csv(GOOD_ROW.replace(",", ";"), header=ASSET_HEADER.replace(",", ";"))
+    ).encode(),
     "nan_inf.csv": _csv(
         "A1,Nan value,office,51,0,,,NaN,3,,,",
         "A2,Inf value,office,51,0,,,inf,3,,,",
@@ -114,22 +123,22 @@ TEXT_FILES: dict[str, bytes] = {
         'H2,"<img src=x onerror=""alert(1)"">",office,51,0,,,100,3,,,',
     ).encode(),
     "duplicate_headers.csv": (
-        "asset_id,Name,Site name,asset_type,country,value_usd,criticality\n"
-        "A1,One,Uno,office,GBR,100,3\n"
-    ).encode(),
+        b"asset_id,Name,Site name,asset_type,country,value_usd,criticality\n"
+        b"A1,One,Uno,office,GBR,100,3\n"
+    ),
     "duplicate_unknown_headers.csv": (
-        "asset_id,name,asset_type,country,value_usd,criticality,Notes,Notes\n"
-        "A1,One,office,GBR,100,3,a,b\n"
-    ).encode(),
+        b"asset_id,name,asset_type,country,value_usd,criticality,Notes,Notes\n"
+        b"A1,One,office,GBR,100,3,a,b\n"
+    ),
     "sql_headers.csv": (
-        'asset_id,name,asset_type,country,value_usd,criticality,"x; DROP TABLE assets;--",'
-        "Robert'); DROP TABLE clients;--,SELECT * FROM clients\n"
-        "A1,One,office,GBR,100,3,a,b,c\n"
-    ).encode(),
+        b'asset_id,name,asset_type,country,value_usd,criticality,"x; DROP TABLE assets;--",'
+        b"Robert'); DROP TABLE clients;--,SELECT * FROM clients\n"
+        b"A1,One,office,GBR,100,3,a,b,c\n"
+    ),
     "sql_header_instead_of_name.csv": (
-        'asset_id,"name; DROP TABLE assets",asset_type,country,value_usd,criticality\n'
-        "A1,One,office,GBR,100,3\n"
-    ).encode(),
+        b'asset_id,"name; DROP TABLE assets",asset_type,country,value_usd,criticality\n'
+        b"A1,One,office,GBR,100,3\n"
+    ),
     "rtl_zero_width_ids.csv": _csv(
         "A\u200b1,Zero width,office,51,0,,,100,3,,,",
         "\u202eA2,Right to left override,office,51,0,,,100,3,,,",
@@ -138,13 +147,13 @@ TEXT_FILES: dict[str, bytes] = {
         "A5,\u202eeman desrever,office,51,0,,,100,3,,,",
     ).encode(),
     "header_variants.csv": (
-        "Site ID,Site Name,Site type,LAT,lng,Town,Country code,Replacement value,Tier,Employees,"
-        "Service,Mitigations,Lattitude note\n"
-        "S1,Head office,office,51.5,-0.12,London,GB,1000,5,10,pay,continuity plan,x\n"
-    ).encode(),
+        b"Site ID,Site Name,Site type,LAT,lng,Town,Country code,Replacement value,Tier,Employees,"
+        b"Service,Mitigations,Lattitude note\n"
+        b"S1,Head office,office,51.5,-0.12,London,GB,1000,5,10,pay,continuity plan,x\n"
+    ),
     "missing_required.csv": (
-        "asset_id,name,asset_type,country,Valeu,criticality\nA1,One,office,GBR,100,3\n"
-    ).encode(),
+        b"asset_id,name,asset_type,country,Valeu,criticality\nA1,One,office,GBR,100,3\n"
+    ),
     "not_locatable.csv": _csv(
         "A1,Nowhere,office,,,,,100,3,,,",
         "A2,Half coordinates,office,51.5,,,,100,3,,,",
@@ -161,12 +170,16 @@ TEXT_FILES: dict[str, bytes] = {
         header=ROUTE_HEADER,
     ).encode(),
     "route_header_variants.csv": (
-        "Lane,Route name,POL,POD,Cargo,Annual value,Sailings,Service,Tier\n"
-        "L1,Singapore to Shanghai,SGSIN,CNSHA,containers,5000000,52,,2\n"
-    ).encode(),
-    "html_document.csv": b"<!DOCTYPE html><html><body><table><tr><td>x</td></tr></table></body></html>",
+        b"Lane,Route name,POL,POD,Cargo,Annual value,Sailings,Service,Tier\n"
+        b"L1,Singapore to Shanghai,SGSIN,CNSHA,containers,5000000,52,,2\n"
+    ),
+    "html_document.csv": (
+        b"<!DOCTYPE html><html><body><table><tr><td>x</td></tr></table></body></html>"
+    ),
     "pdf_named.csv": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
-    "exe_named.csv": b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00",
+    "exe_named.csv": b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+    + b"\x00" * 48
+    + b"PE\x00\x00",
     "elf_named.csv": b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56,
     "gzip_named.csv": b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x00" * 10,
 }
@@ -176,8 +189,12 @@ TEXT_FILES: dict[str, bytes] = {
 # Binary files, built by the tests
 
 
-def _workbook(rows: list[list[object]], *, dates: dict[tuple[int, int], object] | None = None,
-              second_sheet: bool = False) -> bytes:
+def _workbook(
+    rows: list[list[object]],
+    *,
+    dates: dict[tuple[int, int], object] | None = None,
+    second_sheet: bool = False,
+) -> bytes:
     import xlsxwriter
 
     buf = io.BytesIO()
@@ -202,21 +219,49 @@ def _workbook(rows: list[list[object]], *, dates: dict[tuple[int, int], object] 
     return buf.getvalue()
 
 
-XLSX_HEADER = ASSET_HEADER.split(",")
+XLSX_HEADER: list[object] = list(ASSET_HEADER.split(","))
 
 
 def _good_rows() -> list[list[object]]:
     return [
         XLSX_HEADER,
-        ["A1", "London office", "office", 51.5072, -0.1276, "London", "GBR", 25000000, 4, 350,
-         "payments", "insurance"],
-        [1001, "=HYPERLINK(\"http://evil.example\",\"x\")", "plant", 48.85, 2.35, None, "FRA",
-         1234.5, 3, 0, None, None],
+        [
+            "A1",
+            "London office",
+            "office",
+            51.5072,
+            -0.1276,
+            "London",
+            "GBR",
+            25000000,
+            4,
+            350,
+            "payments",
+            "insurance",
+        ],
+        [
+            1001,
+            '=HYPERLINK("http://evil.example","x")',
+            "plant",
+            48.85,
+            2.35,
+            None,
+            "FRA",
+            1234.5,
+            3,
+            0,
+            None,
+            None,
+        ],
     ]
 
 
-def _rewrite(data: bytes, replace: dict[str, bytes | None], add: dict[str, bytes] | None = None,
-             compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+def _rewrite(
+    data: bytes,
+    replace: dict[str, bytes | None],
+    add: dict[str, bytes] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression) as dst:
@@ -261,8 +306,9 @@ def offset_xlsx() -> bytes:
 def excel_dates_xlsx() -> bytes:
     import datetime
 
-    rows = _good_rows()[:2] + [
-        ["D1", "Dated value", "office", 51.0, 0.0, None, None, None, None, 43833, None, None]
+    rows: list[list[object]] = [
+        *_good_rows()[:2],
+        ["D1", "Dated value", "office", 51.0, 0.0, None, None, None, None, 43833, None, None],
     ]
     return _workbook(
         rows,
@@ -288,8 +334,11 @@ def many_entries_xlsx() -> bytes:
 
 
 def xml_bomb_xlsx() -> bytes:
-    entities = '<!ENTITY lol "lol"><!ENTITY lol1 "' + "&lol;" * 10 + '">' + "".join(
-        f'<!ENTITY lol{i} "' + f"&lol{i - 1};" * 10 + '">' for i in range(2, 10)
+    entities = (
+        '<!ENTITY lol "lol"><!ENTITY lol1 "'
+        + "&lol;" * 10
+        + '">'
+        + "".join(f'<!ENTITY lol{i} "' + f"&lol{i - 1};" * 10 + '">' for i in range(2, 10))
     )
     bomb = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -303,10 +352,10 @@ def xml_bomb_xlsx() -> bytes:
 
 def external_entity_xlsx() -> bytes:
     xxe = (
-        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
-        'uniqueCount="1"><si><t>&e;</t></si></sst>'
-    ).encode()
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        b'uniqueCount="1"><si><t>&e;</t></si></sst>'
+    )
     return _rewrite(valid_xlsx(), {"xl/sharedStrings.xml": xxe})
 
 

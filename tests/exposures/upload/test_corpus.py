@@ -185,8 +185,7 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "bytes), which only zip bombs do; refused"
     ],
     "lying_zip.xlsx": [
-        "Error: the workbook expands to 314,587,264 bytes; the limit is 209,715,200 bytes "
-        "(200 MB)"
+        "Error: the workbook expands to 314,587,264 bytes; the limit is 209,715,200 bytes (200 MB)"
     ],
     "many_entries.xlsx": [
         "Error: the workbook has 211 parts; the limit is 200 (a normal workbook has fewer than "
@@ -320,9 +319,10 @@ def test_unknown_country_is_a_row_problem_with_the_geocoders_message(check) -> N
     from exposures.geocode import geocode
 
     expected = geocode(
-        pl.DataFrame({"lat": [None], "lon": [None], "city": [None], "country": ["Atlantis"]},
-                     schema={"lat": pl.Float64, "lon": pl.Float64, "city": pl.String,
-                             "country": pl.String})
+        pl.DataFrame(
+            {"lat": [None], "lon": [None], "city": [None], "country": ["Atlantis"]},
+            schema={"lat": pl.Float64, "lon": pl.Float64, "city": pl.String, "country": pl.String},
+        )
     )["geo_error"][0]
     result = check("unknown_country.csv")
     assert [str(p) for p in result.report.problems] == [
@@ -353,12 +353,12 @@ def test_unknown_port_is_a_row_problem_with_the_port_resolvers_message(check) ->
 def test_without_a_port_resolver_coordinates_are_still_range_checked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from exposures.upload import validate
 
-    monkeypatch.setattr(validate, "_optional", lambda module: None)
+    monkeypatch.setattr(validate, "_optional", lambda module, warnings: None)
     data = (
-        "route_id,name,origin,destination,commodity,annual_value_usd\n"
-        'R1,Bad position,"95.0, 10",NLRTM,lng,100\n'
-        "R2,Anything named,Atlantis Harbour,NLRTM,lng,100\n"
-    ).encode()
+        b"route_id,name,origin,destination,commodity,annual_value_usd\n"
+        b'R1,Bad position,"95.0, 10",NLRTM,lng,100\n'
+        b"R2,Anything named,Atlantis Harbour,NLRTM,lng,100\n"
+    )
     result = check_upload(data, "r.csv", "routes")
     assert [str(p) for p in result.report.problems] == [
         "row 2, column origin: '95.0, 10' is not a position: latitude 95 is outside -90..90; "
@@ -366,9 +366,33 @@ def test_without_a_port_resolver_coordinates_are_still_range_checked(monkeypatch
     ]
 
 
+def test_a_broken_geocoder_is_a_warning_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exposures.upload import validate
+
+    class Broken:
+        @staticmethod
+        def geocode(frame: pl.DataFrame) -> pl.DataFrame:
+            raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(validate, "_optional", lambda module, warnings: Broken)
+    result = check_upload((BADFILES / "valid_assets.csv").read_bytes(), "a.csv", "assets")
+    assert result.report.warnings == [
+        "locations were not checked (the geocoder failed: ZeroDivisionError); they are checked "
+        "again when the file is loaded"
+    ]
+    assert result.report.rows_accepted == 3
+
+
 @pytest.mark.parametrize(
-    "name", ["utf8_bom.csv", "utf16le_bom.csv", "utf16be_bom.csv", "utf16le_nobom.csv",
-             "utf16be_nobom.csv", "cp1252.csv"]
+    "name",
+    [
+        "utf8_bom.csv",
+        "utf16le_bom.csv",
+        "utf16be_bom.csv",
+        "utf16le_nobom.csv",
+        "utf16be_nobom.csv",
+        "cp1252.csv",
+    ],
 )
 def test_encodings_decode_names_right(check, name: str) -> None:  # type: ignore[no-untyped-def]
     result = check(name)
@@ -377,8 +401,11 @@ def test_encodings_decode_names_right(check, name: str) -> None:  # type: ignore
     assert frame["name"].to_list() == ["Société Générale", "Café «Noël» – Málaga"]
     assert frame["city"].to_list() == ["Zürich", "Málaga"]
     expected = {
-        "utf8_bom.csv": "utf-8-sig", "utf16le_bom.csv": "utf-16-le", "utf16be_bom.csv":
-        "utf-16-be", "utf16le_nobom.csv": "utf-16-le", "utf16be_nobom.csv": "utf-16-be",
+        "utf8_bom.csv": "utf-8-sig",
+        "utf16le_bom.csv": "utf-16-le",
+        "utf16be_bom.csv": "utf-16-be",
+        "utf16le_nobom.csv": "utf-16-le",
+        "utf16be_nobom.csv": "utf-16-be",
         "cp1252.csv": "cp1252",
     }[name]
     assert result.report.encoding == expected
@@ -394,7 +421,8 @@ def test_decimal_commas_and_thousands_separators(check) -> None:  # type: ignore
 def test_embedded_newlines_are_one_row_and_rows_keep_file_numbers(check) -> None:  # type: ignore[no-untyped-def]
     result = check("embedded_newlines.csv")
     assert result.frame["name"].to_list() == [
-        "London office\nsecond line\r\nthird line", "Next row"
+        "London office\nsecond line\r\nthird line",
+        "Next row",
     ]
     assert result.frame["source_row"].to_list() == [2, 3]
 
@@ -422,7 +450,8 @@ def test_formula_payloads_are_kept_as_literal_text(check) -> None:  # type: igno
 def test_html_in_names_is_kept_literal(check) -> None:  # type: ignore[no-untyped-def]
     frame = check("html_names.csv").frame
     assert frame["name"].to_list() == [
-        "<script>alert(1)</script>", '<img src=x onerror="alert(1)">'
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
     ]
 
 
@@ -436,14 +465,25 @@ def test_ids_lose_invisible_characters(check) -> None:  # type: ignore[no-untype
 def test_header_variants_map_to_canonical_columns(check) -> None:  # type: ignore[no-untyped-def]
     result = check("header_variants.csv")
     assert result.report.columns == {
-        "Site ID": "asset_id", "Site Name": "name", "Site type": "asset_type", "LAT": "lat",
-        "lng": "lon", "Town": "city", "Country code": "country",
-        "Replacement value": "value_usd", "Tier": "criticality", "Employees": "headcount",
-        "Service": "service_id", "Mitigations": "mitigations",
+        "Site ID": "asset_id",
+        "Site Name": "name",
+        "Site type": "asset_type",
+        "LAT": "lat",
+        "lng": "lon",
+        "Town": "city",
+        "Country code": "country",
+        "Replacement value": "value_usd",
+        "Tier": "criticality",
+        "Employees": "headcount",
+        "Service": "service_id",
+        "Mitigations": "mitigations",
     }
     row = result.frame.row(0, named=True)
     assert (row["asset_id"], row["lat"], row["headcount"], row["mitigations"]) == (
-        "S1", 51.5, 10, "continuity_plan"
+        "S1",
+        51.5,
+        10,
+        "continuity_plan",
     )
 
 
@@ -490,15 +530,14 @@ def test_parquet_is_read(check) -> None:  # type: ignore[no-untyped-def]
         ("", "upload", True),
     ],
 )
-def test_path_like_file_names_are_only_displayed_safely(filename: str, shown: str,
-                                                        warned: bool) -> None:
+def test_path_like_file_names_are_only_displayed_safely(
+    filename: str, shown: str, warned: bool
+) -> None:
     data = (BADFILES / "valid_assets.csv").read_bytes()
     report = check_upload(data, filename, "assets").report
     assert report.filename == shown
     assert report.rows_accepted == 3
-    warning = (
-        "the file name contained control or invisible characters; shown as " + repr(shown)
-    )
+    warning = "the file name contained control or invisible characters; shown as " + repr(shown)
     assert (warning in report.warnings) is warned
 
 
@@ -526,9 +565,7 @@ def test_the_size_limit_is_a_parameter_and_exactly_at_the_limit_passes() -> None
 def test_row_limit() -> None:
     data = (BADFILES / "valid_assets.csv").read_bytes()
     report = check_upload(data, "a.csv", "assets", max_rows=2).report
-    assert report.file_errors == [
-        "the file has more than 2 data rows; split it into smaller files"
-    ]
+    assert report.file_errors == ["the file has more than 2 data rows; split it into smaller files"]
 
 
 def test_text_named_xlsx_is_read_as_csv_with_a_warning() -> None:

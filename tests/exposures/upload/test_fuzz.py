@@ -42,8 +42,7 @@ def test_arbitrary_bytes_give_a_report(data: bytes) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.lists(
-        st.lists(st.text(alphabet=st.sampled_from(NASTY), max_size=12), min_size=12,
-                 max_size=12),
+        st.lists(st.text(alphabet=st.sampled_from(NASTY), max_size=12), min_size=12, max_size=12),
         min_size=1,
         max_size=8,
     ),

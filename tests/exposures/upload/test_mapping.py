@@ -25,37 +25,59 @@ from exposures.upload.schema import ASSET_COLUMNS, ROUTE_COLUMNS
 @pytest.mark.parametrize(
     ("header", "canonical"),
     [
-        ("Latitude", "lat"), ("lat", "lat"), ("LAT", "lat"), ("Y", "lat"),
-        ("Longitude", "lon"), ("lng", "lon"), ("long", "lon"), ("X", "lon"),
-        ("Site name", "name"), ("Asset name", "name"), ("Name", "name"), ("NAME ", "name"),
-        ("Country", "country"), ("Country code", "country"), ("ISO3", "country"),
-        ("Value", "value_usd"), ("Value (USD)", "value_usd"), ("Replacement value", "value_usd"),
-        ("Type", "asset_type"), ("Site type", "asset_type"), ("asset-type", "asset_type"),
-        ("Criticality", "criticality"), ("Tier", "criticality"),
-        ("Staff", "headcount"), ("Employees", "headcount"), ("Headcount", "headcount"),
-        ("Asset ID", "asset_id"), ("asset_id", "asset_id"), ("Site_ID", "asset_id"),
+        ("Latitude", "lat"),
+        ("lat", "lat"),
+        ("LAT", "lat"),
+        ("Y", "lat"),
+        ("Longitude", "lon"),
+        ("lng", "lon"),
+        ("long", "lon"),
+        ("X", "lon"),
+        ("Site name", "name"),
+        ("Asset name", "name"),
+        ("Name", "name"),
+        ("NAME ", "name"),
+        ("Country", "country"),
+        ("Country code", "country"),
+        ("ISO3", "country"),
+        ("Value", "value_usd"),
+        ("Value (USD)", "value_usd"),
+        ("Replacement value", "value_usd"),
+        ("Type", "asset_type"),
+        ("Site type", "asset_type"),
+        ("asset-type", "asset_type"),
+        ("Criticality", "criticality"),
+        ("Tier", "criticality"),
+        ("Staff", "headcount"),
+        ("Employees", "headcount"),
+        ("Headcount", "headcount"),
+        ("Asset ID", "asset_id"),
+        ("asset_id", "asset_id"),
+        ("Site_ID", "asset_id"),
     ],
 )
 def test_asset_header_variants(header: str, canonical: str) -> None:
-    headers = [header] + [
-        s.name for s in ASSET_COLUMNS if s.name != canonical and s.required
-    ]
+    headers = [header] + [s.name for s in ASSET_COLUMNS if s.name != canonical and s.required]
     assert map_columns(headers, "assets").by_canonical[canonical] == 0
 
 
 @pytest.mark.parametrize(
     ("header", "canonical"),
     [
-        ("From", "origin"), ("Origin port", "origin"), ("POL", "origin"),
-        ("To", "destination"), ("POD", "destination"), ("Destination port", "destination"),
-        ("Cargo", "commodity"), ("Annual value", "annual_value_usd"),
-        ("Shipments", "shipments_per_year"), ("Route ID", "route_id"),
+        ("From", "origin"),
+        ("Origin port", "origin"),
+        ("POL", "origin"),
+        ("To", "destination"),
+        ("POD", "destination"),
+        ("Destination port", "destination"),
+        ("Cargo", "commodity"),
+        ("Annual value", "annual_value_usd"),
+        ("Shipments", "shipments_per_year"),
+        ("Route ID", "route_id"),
     ],
 )
 def test_route_header_variants(header: str, canonical: str) -> None:
-    headers = [header] + [
-        s.name for s in ROUTE_COLUMNS if s.name != canonical and s.required
-    ]
+    headers = [header] + [s.name for s in ROUTE_COLUMNS if s.name != canonical and s.required]
     assert map_columns(headers, "routes").by_canonical[canonical] == 0
 
 
@@ -76,12 +98,23 @@ def test_explicit_mapping_wins_and_can_ignore() -> None:
     cmap = map_columns(
         headers,
         "assets",
-        {"Ref": "asset_id", "Label": "name", "Kind": "asset_type", "Nation": "country",
-         "Worth": "value_usd", "Crit": "criticality", "Name": None},
+        {
+            "Ref": "asset_id",
+            "Label": "name",
+            "Kind": "asset_type",
+            "Nation": "country",
+            "Worth": "value_usd",
+            "Crit": "criticality",
+            "Name": None,
+        },
     )
     assert cmap.as_dict() == {
-        "Ref": "asset_id", "Label": "name", "Kind": "asset_type", "Nation": "country",
-        "Worth": "value_usd", "Crit": "criticality",
+        "Ref": "asset_id",
+        "Label": "name",
+        "Kind": "asset_type",
+        "Nation": "country",
+        "Worth": "value_usd",
+        "Crit": "criticality",
     }
     assert cmap.ignored == [6]
 
@@ -90,9 +123,7 @@ def test_explicit_mapping_beats_an_automatic_match() -> None:
     headers = ["asset_id", "name", "Site name", "type", "country", "value", "tier"]
     cmap = map_columns(headers, "assets", {"Site name": "name"})
     assert cmap.by_canonical["name"] == 2
-    assert cmap.warnings == [
-        "column 2 'name' was ignored: the mapping feeds name from 'Site name'"
-    ]
+    assert cmap.warnings == ["column 2 'name' was ignored: the mapping feeds name from 'Site name'"]
 
 
 def test_bad_mappings_are_refused_with_what_to_fix() -> None:
@@ -106,17 +137,24 @@ def test_bad_mappings_are_refused_with_what_to_fix() -> None:
         "mapping: the file has no header 'missing'; its headers are 'a', 'b'",
         "mapping: 'colour' is not a column of assets; accepted: asset_id, name, asset_type, lat, "
         "lon, city, country, value_usd, criticality, headcount, service_id, mitigations",
-        "mapping: the header 'x; DROP TABLE t' contains ';', which is not allowed in a column "
-        "name",
+        "mapping: the header 'x; DROP TABLE t' contains ';', which is not allowed in a column name",
     ]
 
 
 def test_mapping_through_the_pipeline() -> None:
     data = b"Ref,Label,Kind,Nation,Worth,Crit\nX1,One,office,GBR,10,2\n"
     result = check_upload(
-        data, "a.csv", "assets",
-        {"Ref": "asset_id", "Label": "name", "Kind": "asset_type", "Nation": "country",
-         "Worth": "value_usd", "Crit": "criticality"},
+        data,
+        "a.csv",
+        "assets",
+        {
+            "Ref": "asset_id",
+            "Label": "name",
+            "Kind": "asset_type",
+            "Nation": "country",
+            "Worth": "value_usd",
+            "Crit": "criticality",
+        },
     )
     assert result.report.rows_accepted == 1
     assert result.frame["asset_id"].to_list() == ["X1"]
@@ -177,7 +215,7 @@ def test_xlsx_template_writes_formula_looking_text_as_text(monkeypatch) -> None:
     from exposures.upload import mapping
     from exposures.upload.schema import ColumnSpec
 
-    evil = ColumnSpec("name", "str", True, "doc", "=HYPERLINK(\"http://x\")", "text")
+    evil = ColumnSpec("name", "str", True, "doc", '=HYPERLINK("http://x")', "text")
     monkeypatch.setattr(mapping, "columns", lambda kind: (evil,))
     book = openpyxl.load_workbook(io.BytesIO(template_xlsx("assets")))
     cell = book.active.cell(2, 1)
@@ -203,7 +241,9 @@ def test_column_docs() -> None:
 def test_unknown_kind_and_format() -> None:
     from engine.errors import ExposureError
 
-    with pytest.raises(ExposureError, match="unknown upload kind 'sites'; accepted: assets, routes"):
+    with pytest.raises(
+        ExposureError, match="unknown upload kind 'sites'; accepted: assets, routes"
+    ):
         template_csv("sites")
     with pytest.raises(ExposureError, match="unknown template format 'pdf'; accepted: csv, xlsx"):
         templates("assets", "pdf")

@@ -117,8 +117,12 @@ def test_the_server_process_never_imports_great_expectations_for_a_sandboxed_upl
         "    print('imported:', bad)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-        cwd=Path(__file__).resolve().parents[3], env={**os.environ},
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ},
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "imported: []"

@@ -18,7 +18,7 @@ from exposures.upload.validate import build_suite, neutralise
 def _checks(kind: str) -> list[tuple[str, str, str]]:
     suite = build_suite(kind)
     return [
-        (e.expectation_type, e.column, e.meta["check"])  # type: ignore[attr-defined]
+        (e.expectation_type, getattr(e, "column", ""), (e.meta or {})["check"])
         for e in suite.expectations
     ]
 
@@ -37,11 +37,17 @@ def test_asset_suite_states_every_rule() -> None:
     assert ("expect_column_values_to_not_be_null", "lon", "pair") in checks
     required = {c for _, c, check in checks if check == "required"}
     assert required == {"asset_id", "name", "asset_type", "value_usd", "criticality"}
-    between = {e.column: (e.min_value, e.max_value) for e in build_suite("assets").expectations
-               if e.expectation_type == "expect_column_values_to_be_between"}  # type: ignore[attr-defined]
+    between = {
+        getattr(e, "column", ""): (getattr(e, "min_value", None), getattr(e, "max_value", None))
+        for e in build_suite("assets").expectations
+        if e.expectation_type == "expect_column_values_to_be_between"
+    }
     assert between == {
-        "lat": (-90.0, 90.0), "lon": (-180.0, 180.0), "value_usd": (0.0, None),
-        "criticality": (1, 5), "headcount": (0, None),
+        "lat": (-90.0, 90.0),
+        "lon": (-180.0, 180.0),
+        "value_usd": (0.0, None),
+        "criticality": (1, 5),
+        "headcount": (0, None),
     }
 
 
@@ -49,7 +55,12 @@ def test_route_suite_states_every_rule() -> None:
     checks = _checks("routes")
     required = {c for _, c, check in checks if check == "required"}
     assert required == {
-        "route_id", "name", "origin", "destination", "commodity", "annual_value_usd"
+        "route_id",
+        "name",
+        "origin",
+        "destination",
+        "commodity",
+        "annual_value_usd",
     }
     assert ("expect_column_values_to_be_in_set", "commodity", "allowed") in checks
     assert ("expect_column_values_to_be_unique", "route_id", "unique") in checks
@@ -58,9 +69,9 @@ def test_route_suite_states_every_rule() -> None:
 
 def test_canonical_frame_schema() -> None:
     data = (
-        "asset_id,name,asset_type,lat,lon,country,value_usd,criticality,mitigations\n"
-        "A1,One,office,51.5,-0.1,GBR,100,3,\"Insurance, backup site\"\n"
-    ).encode()
+        b"asset_id,name,asset_type,lat,lon,country,value_usd,criticality,mitigations\n"
+        b'A1,One,office,51.5,-0.1,GBR,100,3,"Insurance, backup site"\n'
+    )
     frame = check_upload(data, "a.csv", "assets").frame
     assert frame.schema["asset_id"] == pl.String
     assert frame.schema["lat"] == pl.Float64
@@ -88,18 +99,34 @@ def test_neutralise() -> None:
 
 def test_quarantine_holds_original_columns_neutralised_and_the_error() -> None:
     data = (
-        "Asset ID,Site name,Type,Country,Value,Tier,=cmd|' /C calc'!A0\n"
-        "A1,=HYPERLINK(\"http://x\"),office,GBR,abc,3,@SUM(1)\n"
-        "A2,Fine,office,GBR,10,3,x\n"
-    ).encode()
+        b"Asset ID,Site name,Type,Country,Value,Tier,=cmd|' /C calc'!A0\n"
+        b'A1,=HYPERLINK("http://x"),office,GBR,abc,3,@SUM(1)\n'
+        b"A2,Fine,office,GBR,10,3,x\n"
+    )
     result = check_upload(data, "a.csv", "assets")
     assert result.quarantine_csv.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(result.quarantine_csv.decode("utf-8-sig"))))
     assert rows == [
-        ["Asset ID", "Site name", "Type", "Country", "Value", "Tier", "'=cmd|' /C calc'!A0",
-         "error"],
-        ["A1", "'=HYPERLINK(\"http://x\")", "office", "GBR", "abc", "3", "'@SUM(1)",
-         "row 2: Value 'abc' is not a number (accepted: a number of US dollars, 0 or more)"],
+        [
+            "Asset ID",
+            "Site name",
+            "Type",
+            "Country",
+            "Value",
+            "Tier",
+            "'=cmd|' /C calc'!A0",
+            "error",
+        ],
+        [
+            "A1",
+            '\'=HYPERLINK("http://x")',
+            "office",
+            "GBR",
+            "abc",
+            "3",
+            "'@SUM(1)",
+            "row 2: Value 'abc' is not a number (accepted: a number of US dollars, 0 or more)",
+        ],
     ]
     assert result.frame["asset_id"].to_list() == ["A2"]
 
@@ -124,7 +151,11 @@ def test_problems_are_capped_and_counted(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_problem_text_and_value_repr() -> None:
     problem = Problem(
-        row=7, column="lat", header="Latitude", value=value_repr("95"), message="is above 90",
+        row=7,
+        column="lat",
+        header="Latitude",
+        value=value_repr("95"),
+        message="is above 90",
         accepted="a number from -90 to 90",
     )
     assert str(problem) == (

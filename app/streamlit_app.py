@@ -1,0 +1,104 @@
+"""The Streamlit front end: sign in, then the pages the user's role may see.
+
+    streamlit run app/streamlit_app.py -- --db data/resilience.duckdb
+
+(or set RESILIENCE_DB). Pages call the engine's facade and render what comes back; who the user
+is and what they may see always comes from the database (``app.session``), never from a widget or
+the URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from app import data
+from app.session import AppUser, current_user, locked_out, sign_in, sign_out
+from engine.auth import Role
+from engine.errors import ResilienceError
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title: str
+    icon: str
+    roles: tuple[Role, ...]
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("views/portfolio.py", "Portfolio", ":material/leaderboard:",
+             ("account_manager", "analyst", "admin")),
+    PageSpec("views/client.py", "Client", ":material/apartment:",
+             ("client", "account_manager", "analyst", "admin")),
+    PageSpec("views/upload.py", "Upload", ":material/upload_file:",
+             ("client", "account_manager", "admin")),
+    PageSpec("views/scenarios.py", "Scenarios", ":material/storm:",
+             ("account_manager", "analyst", "admin")),
+    PageSpec("views/register.py", "Threat register", ":material/menu_book:",
+             ("analyst", "admin")),
+    PageSpec("views/rules.py", "Rules", ":material/tune:", ("analyst", "admin")),
+)
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    """The pages a role may open, in menu order (nothing else is ever registered)."""
+    return [p for p in PAGES if role in p.roles]
+
+
+def login_page() -> None:
+    st.title("Operational resilience")
+    st.caption("Sign in to see your ratings, exposures and reports.")
+    ctx = data.context()
+    with st.form("login", clear_on_submit=False):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        wait = locked_out(username.strip().lower())
+        if wait > 0:
+            st.error(f"Too many failed attempts; try again in {wait:.0f} seconds.")
+        elif sign_in(ctx, username, password) is None:
+            st.error("Unknown username or wrong password.")
+        else:
+            st.rerun()
+
+
+def sidebar(user: AppUser) -> None:
+    with st.sidebar:
+        st.markdown(f"**{user.username}** · {user.label}")
+        if user.client_id:
+            st.caption(f"Client: {user.client_id}")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            sign_out()
+            st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Operational resilience", page_icon=":material/shield:",
+                       layout="wide")
+    try:
+        ctx = data.context()
+    except ResilienceError as exc:
+        st.error(f"The database cannot be opened: {exc}")
+        st.stop()
+    user = current_user(ctx)
+    if user is None:
+        nav = st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:",
+                                     url_path="login", default=True)], position="hidden")
+    else:
+        allowed = pages_for(user.role)
+        nav = st.navigation(
+            [st.Page(str(HERE / p.file), title=p.title, icon=p.icon,
+                     url_path=Path(p.file).stem, default=i == 0)
+             for i, p in enumerate(allowed)]
+        )
+        sidebar(user)
+    nav.run()
+
+
+main()

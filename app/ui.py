@@ -1,0 +1,86 @@
+"""Small pieces several pages share: the client picker, the rating card, error handling."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import streamlit as st
+
+from app import data
+from app.charts import BAND_COLOURS
+from app.session import AppUser
+from engine.errors import AccessDenied, ResilienceError
+from engine.models import Rating, RunInfo
+
+
+@contextlib.contextmanager
+def errors_shown() -> Iterator[None]:
+    """Show a product error with ``st.error`` and stop the page (no traceback for users)."""
+    try:
+        yield
+    except AccessDenied:
+        st.error("This client is not available to you.")
+        st.stop()
+    except ResilienceError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None:
+    """The client the page shows: a client user's own, else one chosen from the user's scope.
+
+    ``?client=`` in the URL preselects a client only when the user's scope allows it; any other
+    value is ignored (and removed from the URL) without saying whether such a client exists.
+    """
+    ctx = data.context()
+    if user.role == "client":
+        if "client" in st.query_params and st.query_params.get("client") != user.client_id:
+            del st.query_params["client"]
+        return user.client_id
+    clients = ctx.clients(user.scope)
+    if not clients:
+        st.info("No clients are assigned to you yet.")
+        return None
+    ids = [c.client_id for c in clients]
+    names = {c.client_id: f"{c.name} ({c.client_id})" for c in clients}
+    wanted = st.query_params.get("client")
+    if wanted is not None and (wanted not in ids or not user.scope.allows(wanted)):
+        del st.query_params["client"]
+        wanted = None
+    if wanted is not None and st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    chosen = st.selectbox(label, ids, key=key, format_func=lambda c: names.get(c, c))
+    if chosen is None or not user.scope.allows(chosen):
+        return None
+    if st.query_params.get("client") != chosen:
+        st.query_params["client"] = chosen
+    return str(chosen)
+
+
+def band_badge(band: str) -> str:
+    colour = BAND_COLOURS.get(band, "#607d8b")
+    # band letters come from the rules (validated A-Z), never from client text
+    return f":{_md_colour(colour)}-background[**&nbsp;{band}&nbsp;**]"
+
+
+def _md_colour(hex_colour: str) -> str:
+    return {"#2e7d32": "green", "#7cb342": "green", "#f9a825": "orange", "#ef6c00": "orange",
+            "#c62828": "red"}.get(hex_colour, "gray")
+
+
+def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None:
+    cols = st.columns([1, 1, 1.3, 1.3])
+    delta = None if previous is None else f"{r.score - previous.score:+.1f} since last run"
+    cols[0].metric("Band", r.band, help="A resilient ... E critical")
+    cols[1].metric("Score", f"{r.score:.1f}", delta=delta)
+    cols[2].metric("Range", f"{r.band_low}-{r.band_high}",
+                   help=f"scores {r.score_low:.1f}-{r.score_high:.1f} from the likelihood ranges")
+    cols[3].metric("As of", run.as_of.isoformat())
+    st.caption(
+        f"Run {run.run_id} · threat register v{run.register_version} · rules "
+        f"v{run.rules_version} · exposure version {r.exposure_version or '-'} · "
+        f"{r.n_items} items worth {r.total_value_usd:,.0f} USD"
+    )

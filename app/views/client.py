@@ -1,0 +1,134 @@
+"""Client: one client's rating, what drives it, where it is exposed and what would help."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app import charts, data, session, ui
+from engine.models import Explanation
+
+
+def main() -> None:
+    ctx = data.context()
+    user = session.require(ctx, "client", "account_manager", "analyst", "admin")
+    client_id = ui.pick_client(user, key="client_pick")
+    if client_id is None:
+        return
+    with ui.errors_shown():
+        user.scope.require(client_id)
+        run = data.current_run()
+        e = data.explain_for(user.scope, client_id, run.run_id)
+        prev_id = data.previous_run_id(ctx, run)
+        previous = None
+        if prev_id is not None:
+            previous = next((r for r in data.ratings(data.db_key(), prev_id, (client_id,))
+                             if r.client_id == client_id), None)
+    r = e.rating
+    st.title(r.name)
+    st.caption(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}")
+    with st.container(border=True):
+        ui.rating_card(r, run, previous)
+    report_button(user, client_id, run.run_id)
+
+    left, right = st.columns([1, 1])
+    with left:
+        st.subheader("What drives the rating")
+        if e.threats:
+            st.altair_chart(charts.drivers_chart(e), width="stretch")
+        else:
+            st.info("No threat in the register touches this client's exposures.")
+        regions = [g for g in e.regions[:6] if g.share >= 0.005]
+        if regions:
+            st.caption("Where: " + ", ".join(f"{g.name} {g.share:.0%}" for g in regions))
+    with right:
+        st.subheader("Sites and routes by risk")
+        with ui.errors_shown():
+            md = data.client_map(user.scope, client_id, run.run_id)
+        st.vega_lite_chart(
+            spec=charts.exposure_map(md.assets, md.routes, md.chokepoints, height=380,
+                                     show_client=False),
+            width="stretch",
+        )
+    riskiest_items(e)
+    threats_that_matter(e)
+    what_would_help(user, client_id, run.run_id)
+
+
+def report_button(user: session.AppUser, client_id: str, run_id: int) -> None:
+    if not data.has_report():
+        st.caption("The downloadable client report is not available in this build yet.")
+        return
+    if st.button("Prepare the PDF report", key="report_prepare", icon=":material/description:"):
+        with ui.errors_shown():
+            pdf = data.report_for(user.scope, client_id, run_id)
+        st.download_button("Download the report (PDF)", pdf,
+                           file_name=f"{client_id}-resilience-run{run_id}.pdf",
+                           mime="application/pdf", key="report_download")
+
+
+def riskiest_items(e: Explanation) -> None:
+    st.subheader("Riskiest sites and routes")
+    if not e.items:
+        st.info("No exposures.")
+        return
+    frame = pl.DataFrame(
+        [
+            {"item": f"{i.name} [{i.item_id}]", "kind": i.item_kind,
+             "risk": round(i.risk, 3), "range": f"{i.risk_low:.3f}-{i.risk_high:.3f}",
+             "value USD": i.value_usd, "criticality": i.criticality,
+             "top threat": i.top_threat or "-", "detail": i.detail}
+            for i in e.items
+        ]
+    )
+    st.dataframe(
+        frame, hide_index=True, width="stretch",
+        column_config={
+            "value USD": st.column_config.NumberColumn(format="%,.0f"),
+            "risk": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                    format="%.3f"),
+        },
+    )
+
+
+def threats_that_matter(e: Explanation) -> None:
+    st.subheader("The threats that matter, and where the brief says so")
+    ctx = data.context()
+    headings = data.section_headings(ctx, e.run.register_version)
+    st.caption(f"From: {e.register_title}")
+    for t in e.threats[:6]:
+        label = (f"{t.share:.0%} · {t.title} — {t.likelihood.replace('_', ' ')} "
+                 f"(brief: “{t.likelihood_words}”)")
+        with st.expander(label, expanded=False):
+            st.markdown(f"**Category:** {t.category.replace('_', ' ')} · **bears hardest on:** "
+                        f"{t.main_region} · **threat id:** `{t.threat_id}`")
+            for ev in t.evidence:
+                section = headings.get(ev.section, ev.section)
+                st.markdown(f"- *{section}*, ¶{ev.paragraph}: {ev.summary}")
+
+
+def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
+    st.subheader("What would most improve the rating")
+    with ui.errors_shown():
+        options = data.improvements_for(user.scope, client_id, run_id)
+    if not options:
+        st.info("Nothing the method can credit would move this rating noticeably.")
+        return
+    frame = pl.DataFrame(
+        [
+            {"item": f"{o.item_name} [{o.item_id}]", "change": o.action,
+             "score after": round(o.score_after, 1), "gain": round(o.gain, 1),
+             "band after": o.band_after, "why": o.why}
+            for o in options
+        ]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"gain": st.column_config.NumberColumn(format="%+.1f")})
+    st.caption(
+        "Each line changes one thing and holds everything else fixed, under the rules of this "
+        "run. Mitigations use the rules' credits; moving or rerouting an item is an upper bound "
+        "(the item no longer touched by any threat), not a plan."
+    )
+
+
+main()

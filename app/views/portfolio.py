@@ -1,0 +1,87 @@
+"""Portfolio: every client in the user's scope ranked by rating, with a map of all exposures."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app import charts, data, session, ui
+
+
+def main() -> None:
+    ctx = data.context()
+    user = session.require(ctx, "account_manager", "analyst", "admin")
+    st.title("Portfolio")
+    with ui.errors_shown():
+        run = data.current_run()
+        rows, prev_id = data.portfolio(data.db_key(), run.run_id, data.scope_key(user.scope))
+    if not rows:
+        st.info("No rated clients in your book yet.")
+        return
+    st.caption(
+        f"Run {run.run_id} as of {run.as_of} · threat register v{run.register_version} · rules "
+        f"v{run.rules_version}"
+        + (f" · change compared with run {prev_id}" if prev_id else " · no earlier run to compare")
+    )
+    table = pl.DataFrame(
+        [
+            {"rank": r.rank, "client": r.rating.name, "id": r.rating.client_id,
+             "sector": r.rating.sector, "HQ": r.rating.hq_country, "band": r.rating.band,
+             "score": round(r.rating.score, 1),
+             "range": f"{r.rating.band_low}-{r.rating.band_high} "
+                      f"({r.rating.score_low:.0f}-{r.rating.score_high:.0f})",
+             "change": None if r.change is None else round(r.change, 1),
+             "top driver": r.driver}
+            for r in rows
+        ],
+        schema={"rank": pl.Int64, "client": pl.String, "id": pl.String, "sector": pl.String,
+                "HQ": pl.String, "band": pl.String, "score": pl.Float64, "range": pl.String,
+                "change": pl.Float64, "top driver": pl.String},
+    )
+    with st.container(border=True):
+        c1, c2, c3 = st.columns(3)
+        sectors = c1.multiselect("Sector", sorted(set(table["sector"].to_list())),
+                                 key="pf_sector")
+        bands = c2.multiselect("Band", sorted(set(table["band"].to_list())), key="pf_band")
+        hqs = c3.multiselect("HQ", sorted(set(table["HQ"].to_list())), key="pf_hq")
+    shown = table
+    if sectors:
+        shown = shown.filter(pl.col("sector").is_in(sectors))
+    if bands:
+        shown = shown.filter(pl.col("band").is_in(bands))
+    if hqs:
+        shown = shown.filter(pl.col("HQ").is_in(hqs))
+    counts = {b: shown.filter(pl.col("band") == b).height for b in "ABCDE"}
+    cols = st.columns(6)
+    cols[0].metric("Clients", shown.height)
+    for i, b in enumerate("ABCDE", start=1):
+        cols[i].metric(f"Band {b}", counts[b])
+    st.dataframe(
+        shown, hide_index=True, width="stretch",
+        column_config={
+            "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100,
+                                                     format="%.1f"),
+            "change": st.column_config.NumberColumn("change", format="%+.1f",
+                                                    help="score change since the previous run"),
+        },
+    )
+    ids = shown["id"].to_list()
+    if ids:
+        names = dict(zip(shown["id"].to_list(), shown["client"].to_list(), strict=True))
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = c1.selectbox("Open a client", ids, format_func=lambda c: names.get(c, c),
+                              key="pf_open")
+        if c2.button("Open client page", key="pf_open_btn") and chosen in ids:
+            st.switch_page("views/client.py", query_params={"client": chosen})
+    st.subheader("Exposures by risk")
+    with ui.errors_shown():
+        md = data.map_for(user.scope, run.run_id)
+    keep = set(shown["client"].to_list())
+    assets = md.assets.filter(pl.col("client").is_in(keep))
+    routes = md.routes.filter(pl.col("client").is_in(keep))
+    st.vega_lite_chart(spec=charts.exposure_map(assets, routes, md.chokepoints), width="stretch")
+    st.caption("Circles are sites (size: value), lines are sea routes; colour is the item's "
+               "central risk. Triangles mark chokepoints the routes pass.")
+
+
+main()

@@ -1,0 +1,210 @@
+"""Threat register: browse the threats with their evidence, edit one, save a draft, publish,
+history and roll back."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app import data, session, ui
+from app.drafts import RegisterDraft, doc_hash
+from engine.context import Context
+from engine.errors import ResilienceError, RuleError
+from scoring_rules.threats import NOT_ASSESSED, Threat
+
+DRAFT_KEY = "register_draft"
+
+
+def _draft(ctx: Context) -> RegisterDraft:
+    draft = st.session_state.get(DRAFT_KEY)
+    if not isinstance(draft, RegisterDraft):
+        version = ctx.register_version()
+        draft = RegisterDraft(base_version=version, register=ctx.register(version))
+        st.session_state[DRAFT_KEY] = draft
+    return draft
+
+
+def _reset() -> None:
+    st.session_state.pop(DRAFT_KEY, None)
+
+
+def main() -> None:
+    ctx = data.context()
+    user = session.require(ctx, "analyst", "admin")
+    st.title("Threat register")
+    with ui.errors_shown():
+        current = ctx.register_version()
+        draft = _draft(ctx)
+    reg = draft.register
+    st.caption(f"{reg.title} · brief of {reg.as_of} ({reg.source}) · published version "
+               f"{current}; the draft starts from version {draft.base_version}"
+               + (f" and changes {len(draft.changed)} threat(s)" if draft.changed else ""))
+    flash = st.session_state.pop("register_flash", None)
+    if isinstance(flash, str):
+        st.success(flash)
+
+    headings = {s.id: s.heading for s in reg.outline}
+    c1, c2 = st.columns([1, 2])
+    cats = c1.multiselect("Category", sorted({t.category for t in reg.threats}), key="rg_cat")
+    text = c2.text_input("Search titles and evidence", key="rg_text").strip().lower()
+    shown = [
+        t for t in reg.threats
+        if (not cats or t.category in cats)
+        and (not text or text in t.title.lower()
+             or any(text in e.summary.lower() for e in t.evidence))
+    ]
+    st.dataframe(
+        pl.DataFrame(
+            [
+                {"id": t.id, "category": t.category, "title": t.title,
+                 "likelihood": t.likelihood, "brief's words": t.likelihood_words,
+                 "severity": t.severity,
+                 "horizon (months)": f"{t.horizon.from_months:g}-{t.horizon.to_months:g}",
+                 "regions": len(t.regions), "confidence": t.confidence,
+                 "edited": "yes" if t.id in draft.changed else ""}
+                for t in shown
+            ]
+        ) if shown else pl.DataFrame({"id": []}),
+        hide_index=True, width="stretch",
+    )
+    if not shown:
+        return
+    ids = [t.id for t in shown]
+    chosen = st.selectbox("Threat", ids, key="rg_pick",
+                          format_func=lambda i: f"{reg.threat(i).title} [{i}]")
+    if chosen is None:
+        return
+    threat = reg.threat(chosen)
+    evidence(threat, headings)
+    edit_form(ctx, draft, threat)
+    if draft.changed:
+        save_preview_publish(ctx, user, draft)
+    history(ctx, current)
+
+
+def evidence(t: Threat, headings: dict[str, str]) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{t.title}** · {t.category.replace('_', ' ')} · "
+                    f"{t.likelihood.replace('_', ' ')} (brief: “{t.likelihood_words}”) · "
+                    f"severity {t.severity} · {t.confidence} confidence")
+        st.markdown("**Evidence in the brief**")
+        for ev in t.evidence:
+            st.markdown(f"- *{headings.get(ev.section, ev.section)}*, ¶{ev.paragraph}: "
+                        f"{ev.summary}")
+        st.caption("Regions: " + ", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
+
+
+def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
+    terms = [*ctx.rules().likelihood.terms, NOT_ASSESSED]
+    with st.form(f"rg_edit_{t.id}"):
+        st.markdown("**Edit this threat (in the draft)**")
+        c1, c2, c3 = st.columns(3)
+        likelihood = c1.selectbox("Likelihood term", terms,
+                                  index=terms.index(t.likelihood) if t.likelihood in terms else 0,
+                                  key=f"rg_lk_{t.id}")
+        words = c2.text_input("The brief's words", value=t.likelihood_words,
+                              key=f"rg_words_{t.id}")
+        severity = c3.slider("Severity (impact if it happens)", 1, 5, value=t.severity, key=f"rg_sev_{t.id}")
+        c4, c5 = st.columns(2)
+        h_from = c4.number_input("Horizon from (months)", min_value=0.0,
+                                 value=float(t.horizon.from_months), step=1.0,
+                                 key=f"rg_hf_{t.id}")
+        h_to = c5.number_input("Horizon to (months)", min_value=0.0,
+                               value=float(t.horizon.to_months), step=1.0,
+                               key=f"rg_ht_{t.id}")
+        regions = st.data_editor(
+            pl.DataFrame([{"region": r.region, "intensity": r.intensity} for r in t.regions])
+            .to_pandas(),
+            key=f"rg_regions_{t.id}", disabled=["region"], hide_index=True,
+        )
+        summaries = []
+        for i, ev in enumerate(t.evidence):
+            summaries.append(st.text_area(f"Our summary of ¶{ev.paragraph} ({ev.section})",
+                                          value=ev.summary, key=f"rg_sum_{t.id}_{i}",
+                                          height=68))
+        if st.form_submit_button("Apply to the draft"):
+            try:
+                draft.update_threat(
+                    t.id,
+                    likelihood=likelihood,
+                    likelihood_words=words.strip(),
+                    severity=int(severity),
+                    horizon={"from_months": float(h_from), "to_months": float(h_to)},
+                    regions=[{"region": str(r["region"]), "intensity": float(r["intensity"])}
+                             for r in regions.to_dict("records")],
+                    evidence=[ev.model_dump() | {"summary": s.strip()}
+                              for ev, s in zip(t.evidence, summaries, strict=True)],
+                )
+            except RuleError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDraft) -> None:
+    st.subheader("Draft")
+    st.markdown("Edited: " + ", ".join(f"`{i}`" for i in sorted(draft.changed)))
+    key = doc_hash(draft.doc())
+    c1, c2 = st.columns(2)
+    if c1.button("Preview the ratings under this draft", key="rg_preview"):
+        with st.status("Storing the draft and scoring the book...") as status:
+            try:
+                version = ctx.publish_register(draft.register, "draft for preview",
+                                               publish=False)
+                run = ctx.run(register_version=version)
+            except ResilienceError as exc:
+                status.update(label="The draft could not be scored", state="error")
+                st.error(str(exc))
+                return
+            draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
+            status.update(label=f"Scored as draft version {version}", state="complete")
+    if c2.button("Discard the draft", key="rg_discard"):
+        _reset()
+        st.rerun()
+    if draft.preview_run is not None and draft.preview_hash == key:
+        rows = data.impact_for(user.scope, data.current_run().run_id, draft.preview_run)
+        if not rows:
+            st.info("No client rating would move under this draft.")
+        else:
+            st.dataframe(pl.DataFrame([
+                {"client": r.name, "before": f"{r.before.band} {r.before.score:.1f}",
+                 "after": f"{r.after.band} {r.after.score:.1f}", "change": round(r.delta, 1),
+                 "why": r.why} for r in rows]), hide_index=True, width="stretch")
+    with st.form("rg_save"):
+        note = st.text_input("Note (what changed and why)", key="rg_note")
+        c1, c2 = st.columns(2)
+        save = c1.form_submit_button("Save as a draft version")
+        publish = c2.form_submit_button("Publish", type="primary")
+        if save or publish:
+            if not note.strip():
+                st.error("Write a note saying what changed and why.")
+                return
+            with ui.errors_shown():
+                version = ctx.publish_register(draft.register, note.strip(), publish=publish)
+            _reset()
+            st.session_state["register_flash"] = (
+                f"Published register version {version}." if publish
+                else f"Saved draft register version {version} (not published)."
+            )
+            st.rerun()
+
+
+def history(ctx: Context, current: int) -> None:
+    st.subheader("History")
+    hist = ctx.history("register")
+    st.dataframe(hist.with_columns((pl.col("version") == current).alias("current")),
+                 hide_index=True, width="stretch")
+    others = [v for v in hist["version"].to_list() if v != current]
+    if not others:
+        return
+    with st.form("rg_rollback"):
+        v = st.selectbox("Make another version current", others[::-1], key="rg_rb_v")
+        if st.form_submit_button("Roll back") and v is not None:
+            with ui.errors_shown():
+                ctx.rollback("register", int(v))
+            _reset()
+            st.session_state["register_flash"] = f"Register version {v} is current."
+            st.rerun()
+
+
+main()

@@ -1,0 +1,193 @@
+"""Rules: edit the scoring rules in place, see which ratings a draft would move, publish."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import streamlit as st
+
+from app import data, session, ui
+from app.drafts import (
+    TABLES,
+    RulesDraft,
+    bands_frame,
+    changes,
+    doc_hash,
+    likelihood_frame,
+    settings_frame,
+    table_frame,
+    validate,
+)
+from engine.context import Context
+from engine.errors import ResilienceError, RuleError
+
+DRAFT_KEY = "rules_draft"
+
+
+def _draft(ctx: Context) -> RulesDraft:
+    draft = st.session_state.get(DRAFT_KEY)
+    if not isinstance(draft, RulesDraft):
+        version = ctx.rules_version()
+        draft = RulesDraft.start(version, ctx.rules(version))
+        st.session_state[DRAFT_KEY] = draft
+    return draft
+
+
+def _reset() -> None:
+    st.session_state.pop(DRAFT_KEY, None)
+
+
+def main() -> None:
+    ctx = data.context()
+    user = session.require(ctx, "analyst", "admin")
+    st.title("Scoring rules")
+    with ui.errors_shown():
+        current = ctx.rules_version()
+        draft = _draft(ctx)
+    base = ctx.rules(draft.base_version)
+    st.caption(f"Published: version {current} ({ctx.rules(current).version}). The draft starts "
+               f"from version {draft.base_version}.")
+    if draft.base_version != current:
+        st.warning(f"The published rules moved to version {current} since this draft began.")
+
+    edits: dict[str, pd.DataFrame] = {}
+    gen = draft.generation
+    tabs = st.tabs([t[1].split(" (")[0] for t in TABLES] + ["Likelihood", "Bands", "Settings"])
+    for tab, (path, title, rows_key, cols_key) in zip(tabs, TABLES, strict=False):
+        with tab:
+            st.caption(f"{title}; each factor 0..1")
+            edits[path] = st.data_editor(table_frame(draft.doc, path, rows_key, cols_key),
+                                         key=f"rules_{path}_{gen}", width="stretch")
+    with tabs[len(TABLES)]:
+        st.caption("Probability range of each yardstick term (0..1)")
+        edits["likelihood"] = st.data_editor(likelihood_frame(draft.doc),
+                                             key=f"rules_likelihood_{gen}")
+    with tabs[len(TABLES) + 1]:
+        st.caption("A band starts at its minimum score; the last band starts at 0")
+        edits["bands"] = st.data_editor(bands_frame(draft.doc), key=f"rules_bands_{gen}")
+    with tabs[len(TABLES) + 2]:
+        edits["settings"] = st.data_editor(settings_frame(draft.doc),
+                                           key=f"rules_settings_{gen}")
+
+    try:
+        doc = draft.candidate(edits)
+    except RuleError as exc:
+        st.error(str(exc))
+        return
+    quick_edit(draft, doc)
+
+    try:
+        rules = validate(doc)
+    except RuleError as exc:
+        st.error(str(exc))
+        st.stop()
+    diff = changes(base, rules)
+    if not diff:
+        st.info("The draft is the same as the rules it started from; edit a table or a weight.")
+    else:
+        st.success(f"The draft is valid: {len(diff)} change(s).")
+        st.dataframe(pl.DataFrame(diff, schema=["key", "before", "after"], orient="row"),
+                     hide_index=True, width="stretch")
+        preview_and_publish(ctx, user, draft, rules, doc)
+    history(ctx, current)
+
+
+def quick_edit(draft: RulesDraft, doc: dict[str, object]) -> None:
+    with st.expander("Change one weight", expanded=False):
+        labels = {path: title for path, title, _, _ in TABLES}
+        path = st.selectbox("Table", list(labels), format_func=lambda p: labels[p],
+                            key="rq_table")
+        spec = next(t for t in TABLES if t[0] == path)
+        rows, cols = doc[spec[2]], doc[spec[3]]
+        assert isinstance(rows, list) and isinstance(cols, list)
+        with st.form("rules_quick"):
+            c1, c2, c3 = st.columns(3)
+            row = c1.selectbox("Row", rows, key="rq_row")
+            col = c2.selectbox("Column", cols, key="rq_col")
+            value = c3.number_input("New value", min_value=0.0, max_value=1.0, step=0.05,
+                                    value=0.5, key="rq_value")
+            if st.form_submit_button("Apply to the draft"):
+                if row not in rows or col not in cols:
+                    st.error("Pick a row and a column of the chosen table.")
+                else:
+                    draft.set_cell(dict(doc), path, str(row), str(col), float(value))
+                    st.rerun()
+
+
+def preview_and_publish(ctx: Context, user: session.AppUser, draft: RulesDraft, rules: object,
+                        doc: dict[str, object]) -> None:
+    from scoring_rules.rules import Rules
+
+    assert isinstance(rules, Rules)
+    key = doc_hash(doc)
+    st.subheader("What the draft would change")
+    if st.button("Preview the ratings under this draft", key="rules_preview", type="primary"):
+        with st.status("Storing the draft and scoring the book...", expanded=False) as status:
+            try:
+                version = ctx.publish_rules(rules, note="draft for preview", publish=False)
+                run = ctx.run(rules_version=version)
+            except ResilienceError as exc:
+                status.update(label="The draft could not be scored", state="error")
+                st.error(str(exc))
+                return
+            draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
+            status.update(label=f"Scored as draft version {version} (run {run.run_id})",
+                          state="complete")
+    if draft.preview_run is None or draft.preview_hash != key:
+        st.caption("Nothing is published until you say so; the preview stores a draft version "
+                   "and scores the book with it.")
+        return
+    current = data.current_run()
+    rows = data.impact_for(user.scope, current.run_id, draft.preview_run)
+    if not rows:
+        st.info("No client rating would move under this draft.")
+    else:
+        st.markdown(f"**{len(rows)} client rating(s) would move:**")
+        st.dataframe(
+            pl.DataFrame([
+                {"client": r.name, "before": f"{r.before.band} {r.before.score:.1f}",
+                 "after": f"{r.after.band} {r.after.score:.1f}", "change": round(r.delta, 1),
+                 "why": r.why}
+                for r in rows
+            ]),
+            hide_index=True, width="stretch",
+            column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
+        )
+    with st.form("rules_publish"):
+        note = st.text_input("Publication note (what changed and why)", key="rules_note")
+        if st.form_submit_button("Publish these rules"):
+            if not note.strip():
+                st.error("Write a note saying what changed and why.")
+            else:
+                with ui.errors_shown():
+                    version = ctx.publish_rules(rules, note=note.strip(), publish=True)
+                    run = ctx.current_run()
+                _reset()
+                st.session_state["rules_flash"] = (
+                    f"Published rules version {version}; ratings re-scored in run {run.run_id}."
+                )
+                st.rerun()
+
+
+def history(ctx: Context, current: int) -> None:
+    flash = st.session_state.pop("rules_flash", None)
+    if isinstance(flash, str):
+        st.success(flash)
+    st.subheader("History")
+    hist = ctx.history("rules")
+    st.dataframe(hist.with_columns((pl.col("version") == current).alias("current")),
+                 hide_index=True, width="stretch")
+    published = [v for v in hist["version"].to_list() if v != current]
+    if not published:
+        return
+    with st.form("rules_rollback"):
+        v = st.selectbox("Make an earlier version current", published[::-1], key="rules_rb_v")
+        if st.form_submit_button("Roll back") and v is not None:
+            with ui.errors_shown():
+                ctx.rollback("rules", int(v))
+            _reset()
+            st.session_state["rules_flash"] = f"Rules version {v} is current again."
+            st.rerun()
+
+
+main()

@@ -1,0 +1,317 @@
+"""Upload: a client's asset or route list -> preview -> column mapping -> row-level validation
+report -> load the valid rows (or nothing) -> the new rating and what changed.
+
+The file is parsed and validated by the facade in a child process (``ctx.prepare_upload``), never
+in the server; loading is one transaction (``ctx.commit_upload``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from app import data, session, ui
+from engine.context import Context
+from engine.errors import ResilienceError
+
+DRAFT_KEY = "upload_draft"
+KINDS = {"assets": "Sites (assets)", "routes": "Sea routes"}
+IGNORE = "(ignore this column)"
+FACADE = ("prepare_upload", "commit_upload")
+
+
+@dataclass
+class UploadDraft:
+    """The upload in progress in this session (one at a time)."""
+
+    client_id: str
+    kind: str
+    filename: str
+    digest: str
+    payload: bytes
+    mapping: dict[str, str | None] | None
+    prepared: Any  # PreparedUpload from the facade
+    outcome: Any = None  # UploadOutcome once loaded
+
+
+def available(ctx: Context) -> bool:
+    return all(callable(getattr(ctx, name, None)) for name in FACADE)
+
+
+def main() -> None:
+    ctx = data.context()
+    user = session.require(ctx, "client", "account_manager", "admin")
+    st.title("Upload exposures")
+    client_id = ui.pick_client(user, key="upload_client", label="Upload for client")
+    if client_id is None:
+        return
+    with ui.errors_shown():
+        user.scope.require(client_id)
+        spec = ctx.client(client_id, user.scope)
+    st.caption(f"For {spec.name}. A new upload replaces the client's current list of that kind "
+               "as a new version; earlier versions are kept.")
+    kind = st.radio("What the file lists", list(KINDS), format_func=lambda k: KINDS[k],
+                    horizontal=True, key="upload_kind")
+    if kind is None:
+        return
+    templates(kind)
+    if not available(ctx):
+        st.info("Uploads are not available in this build: the upload service is not installed "
+                "on this server yet. Nothing can be loaded from this page for now.")
+        return
+    draft = st.session_state.get(DRAFT_KEY)
+    if isinstance(draft, UploadDraft) and (draft.client_id != client_id or draft.kind != kind):
+        st.session_state.pop(DRAFT_KEY, None)
+        draft = None
+    file = st.file_uploader("File (CSV, XLSX or Parquet)", type=["csv", "xlsx", "parquet"],
+                            key=f"upload_file_{client_id}_{kind}")
+    if file is None:
+        if isinstance(draft, UploadDraft) and draft.outcome is not None:
+            show_outcome(ctx, user, draft)
+        history(ctx, user, client_id)
+        return
+    payload = file.getvalue()
+    digest = hashlib.sha256(payload).hexdigest()
+    if not isinstance(draft, UploadDraft) or draft.digest != digest:
+        with st.status("Checking the file in a sandbox...", expanded=False) as status:
+            try:
+                prepared = ctx.prepare_upload(client_id, payload, file.name, kind, None)
+            except ResilienceError as exc:
+                status.update(label="The file could not be checked", state="error")
+                st.error(str(exc))
+                return
+            status.update(label="File checked", state="complete")
+        draft = UploadDraft(client_id=client_id, kind=kind, filename=file.name, digest=digest,
+                            payload=payload, mapping=None, prepared=prepared)
+        st.session_state[DRAFT_KEY] = draft
+    report = draft.prepared.report
+    preview(draft)
+    mapping_editor(ctx, draft)
+    validation_report(draft)
+    if draft.outcome is None:
+        load_choice(ctx, user, draft)
+    else:
+        show_outcome(ctx, user, draft)
+    if report.file_errors:
+        return
+    history(ctx, user, client_id)
+
+
+def templates(kind: str) -> None:
+    from exposures.upload.mapping import column_docs, templates as template_bytes
+
+    with st.expander("Columns and templates", expanded=False):
+        st.dataframe(pl.DataFrame(column_docs(kind)), hide_index=True, width="stretch")
+        c1, c2 = st.columns(2)
+        c1.download_button("CSV template", template_bytes(kind, "csv"),
+                           file_name=f"{kind}_template.csv", mime="text/csv",
+                           key=f"tpl_csv_{kind}")
+        c2.download_button(
+            "Excel template", template_bytes(kind, "xlsx"), file_name=f"{kind}_template.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"tpl_xlsx_{kind}")
+
+
+def preview(draft: UploadDraft) -> None:
+    report = draft.prepared.report
+    st.subheader("Preview")
+    st.caption(f"{report.filename}: {report.format or 'unknown format'}"
+               + (f", {report.encoding}" if report.encoding else "")
+               + (f", delimiter {report.delimiter!r}" if report.delimiter else ""))
+    frame = draft.prepared.frame
+    if isinstance(frame, pl.DataFrame) and frame.height:
+        st.dataframe(frame.head(20), hide_index=True, width="stretch")
+        st.caption(f"The first {min(20, frame.height)} of {frame.height} accepted rows, as they "
+                   "will be loaded.")
+    else:
+        st.caption("No row of the file can be loaded yet.")
+
+
+def _headers(report: Any) -> list[str]:
+    headers = list(getattr(report, "headers", None) or [])
+    for h in report.columns:
+        if h not in headers:
+            headers.append(h)
+    return headers
+
+
+def mapping_editor(ctx: Context, draft: UploadDraft) -> None:
+    from exposures.upload.schema import columns
+
+    report = draft.prepared.report
+    canonical = [s.name for s in columns(draft.kind)]
+    st.subheader("Column mapping")
+    rows = [{"your column": h, "maps to": report.columns.get(h, IGNORE)}
+            for h in _headers(report)]
+    frame = pl.DataFrame(rows, schema={"your column": pl.String, "maps to": pl.String})
+    edited = st.data_editor(
+        frame.to_pandas(), key=f"upload_map_{draft.digest[:12]}", hide_index=True,
+        num_rows="dynamic", width="stretch",
+        column_config={
+            "your column": st.column_config.TextColumn(
+                help="A header of your file (add a row for a column the file has)"),
+            "maps to": st.column_config.SelectboxColumn(options=[IGNORE, *canonical],
+                                                        required=True),
+        },
+    )
+    if st.button("Check again with this mapping", key="upload_remap"):
+        mapping: dict[str, str | None] = {}
+        for rec in edited.to_dict("records"):
+            header = str(rec.get("your column") or "").strip()
+            target = rec.get("maps to")
+            if header:
+                mapping[header] = None if target in (None, IGNORE) else str(target)
+        with st.status("Checking the file again...") as status:
+            try:
+                draft.prepared = ctx.prepare_upload(draft.client_id, draft.payload,
+                                                    draft.filename, draft.kind, mapping)
+            except ResilienceError as exc:
+                status.update(label="The file could not be checked", state="error")
+                st.error(str(exc))
+                return
+            status.update(label="File checked", state="complete")
+        draft.mapping = mapping
+        draft.outcome = None
+        st.rerun()
+
+
+def _report_csv(report: Any) -> bytes:
+    from exposures.upload.validate import neutralise
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["severity", "row", "column", "your header", "value", "problem", "accepted"])
+    for e in report.file_errors:
+        writer.writerow(["file error", "", "", "", "", neutralise(str(e)), ""])
+    for p in report.problems:
+        writer.writerow([p.severity, p.row, p.column, neutralise(p.header or ""),
+                         neutralise(p.value), neutralise(p.message), neutralise(p.accepted)])
+    return out.getvalue().encode("utf-8")
+
+
+def validation_report(draft: UploadDraft) -> None:
+    report = draft.prepared.report
+    st.subheader("Validation report")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows", report.rows_total)
+    c2.metric("Accepted", report.rows_accepted)
+    c3.metric("Rejected", report.rows_rejected)
+    for e in report.file_errors:
+        st.error(e)
+    if report.warnings:
+        with st.expander(f"{len(report.warnings)} warning(s)"):
+            for w in report.warnings:
+                st.markdown(f"- {w}")
+    if report.problems:
+        st.dataframe(
+            pl.DataFrame(
+                [{"row": p.row, "column": p.column, "your header": p.header or "",
+                  "value": p.value, "problem": p.message, "accepted": p.accepted,
+                  "severity": p.severity} for p in report.problems],
+            ),
+            hide_index=True, width="stretch",
+        )
+        if report.problems_truncated:
+            st.caption(f"... and {report.problems_truncated:,} more; the rejected-rows file "
+                       "names every one.")
+    c1, c2 = st.columns(2)
+    c1.download_button("Download the report (CSV)", _report_csv(report),
+                       file_name=f"{draft.kind}_validation_report.csv", mime="text/csv",
+                       key="upload_report_dl")
+    if draft.prepared.quarantine_csv:
+        c2.download_button("Download the rejected rows (CSV)", draft.prepared.quarantine_csv,
+                           file_name=f"{draft.kind}_rejected_rows.csv", mime="text/csv",
+                           key="upload_quarantine_dl")
+
+
+def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None:
+    report = draft.prepared.report
+    if report.file_errors or report.rows_accepted == 0:
+        st.warning("Nothing can be loaded from this file; fix it and upload it again.")
+        return
+    st.subheader("Load")
+    load = (f"Load the {report.rows_accepted} valid rows" + (
+        f" and leave out the {report.rows_rejected} rejected" if report.rows_rejected else ""))
+    choice = st.radio("What to do", [load, "Load nothing"], key="upload_choice")
+    if not st.button("Go", key="upload_go", type="primary"):
+        return
+    if choice != load:
+        st.session_state.pop(DRAFT_KEY, None)
+        st.info("Nothing was loaded.")
+        return
+    user.scope.require(draft.client_id)
+    progress = st.progress(0.1, text="Geocoding, routing and loading the rows...")
+    try:
+        outcome = ctx.commit_upload(draft.client_id, draft.prepared, valid_only=True)
+    except ResilienceError as exc:
+        progress.empty()
+        st.error(f"Nothing was changed: {exc}")
+        return
+    progress.progress(0.8, text="Re-scoring...")
+    data.current_run()
+    progress.progress(1.0, text="Done")
+    draft.outcome = outcome
+    st.rerun()
+
+
+def _show_value(label: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, pl.DataFrame):
+        st.markdown(f"**{label}**")
+        st.dataframe(value, hide_index=True, width="stretch")
+    elif hasattr(value, "model_dump"):
+        st.markdown(f"**{label}**")
+        st.json(value.model_dump(mode="json"), expanded=False)
+    elif isinstance(value, list | tuple) and value and isinstance(value[0], dict):
+        st.markdown(f"**{label}**")
+        st.dataframe(pl.DataFrame(value), hide_index=True, width="stretch")
+    else:
+        st.markdown(f"**{label}:** {value}")
+
+
+def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None:
+    outcome = draft.outcome
+    version = getattr(outcome, "version", None)
+    st.success(f"Loaded as exposure version {version}." if version is not None
+               else "Loaded.")
+    with ui.errors_shown():
+        run = data.current_run()
+        after = ctx.rating(run.run_id, draft.client_id, user.scope)
+    before = getattr(outcome, "rating_before", None) or getattr(outcome, "before", None)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("New band", after.band)
+    c2.metric("New score", f"{after.score:.1f}",
+              delta=None if before is None else f"{after.score - before.score:+.1f}")
+    c3.metric("Range", f"{after.band_low}-{after.band_high}")
+    if before is not None:
+        st.caption(f"Before: band {before.band}, score {before.score:.1f}")
+    _show_value("What changed", getattr(outcome, "diff", None))
+
+
+def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
+    st.subheader("Versions")
+    with ui.errors_shown():
+        versions = data.exposure_versions(ctx, client_id, user.scope)
+    st.dataframe(versions, hide_index=True, width="stretch")
+    if not callable(getattr(ctx, "rollback_exposures", None)) or versions.height < 2:
+        return
+    current = ctx.exposure_version(client_id)
+    others = [v for v in versions["version"].to_list() if v != current]
+    with st.form("upload_rollback"):
+        v = st.selectbox("Make an earlier version current", others, key="upload_rb_v")
+        if st.form_submit_button("Roll back") and v is not None:
+            user.scope.require(client_id)
+            with ui.errors_shown():
+                ctx.rollback_exposures(client_id, int(v))
+            st.session_state.pop(DRAFT_KEY, None)
+            st.rerun()
+
+
+main()

@@ -1,0 +1,123 @@
+"""How numbers, dates, references and likelihoods read in the reports (one place for wording)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from engine.models import EvidenceRef
+from scoring_rules.rules import Rules
+
+MODAL_WORDS = {"may", "could", "might", "can", "would"}
+
+
+def usd(value: float | None, *, precise: bool = False) -> str:
+    """US$ amounts the way a risk report prints them: US$5.2bn, US$310m, US$95k."""
+    if value is None:
+        return "-"
+    v = abs(float(value))
+    sign = "-" if value < 0 else ""
+    if v >= 1e9:
+        text = f"{v / 1e9:.2f}bn" if precise or v < 1e10 else f"{v / 1e9:.1f}bn"
+    elif v >= 1e6:
+        text = f"{v / 1e6:.1f}m" if v < 1e8 else f"{v / 1e6:.0f}m"
+    elif v >= 1e3:
+        text = f"{v / 1e3:.0f}k"
+    else:
+        text = f"{v:.0f}"
+    return f"{sign}US${text}"
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:.{digits}f}%"
+
+
+def long_date(day: dt.date) -> str:
+    """14 January 2020."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def brief_refs(evidence: Iterable[EvidenceRef]) -> str:
+    """'triggers ¶6, in-brief ¶3': the brief's section id and paragraph for each piece."""
+    return ", ".join(f"{e.section} ¶{e.paragraph}" for e in evidence)
+
+
+NAMES = {
+    "oil_gas": "oil and gas",
+    "US": "US",
+    "US_ALLY": "US ally",
+    "GCC": "GCC",
+    "IRAN_ALIGNED": "Iran-aligned",
+    "NEUTRAL": "neutral",
+    "data_centre": "data centre",
+}
+
+
+def humanise(identifier: str | None) -> str:
+    """shipping_disruption -> shipping disruption; oil_gas -> oil and gas."""
+    if not identifier:
+        return "-"
+    return NAMES.get(identifier, identifier.replace("_", " "))
+
+
+def sentence(text: str) -> str:
+    """Upper-case the first letter only (Jinja's capitalize lower-cases the rest)."""
+    return text[:1].upper() + text[1:] if text else text
+
+
+def join_words(words: list[str]) -> str:
+    """a; a and b; a, b and c."""
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def likelihood_range(p_low: float, p_high: float) -> str:
+    return f"{p_low * 100:.0f}–{p_high * 100:.0f}%"
+
+
+def likelihood_phrase(
+    likelihood: str, words: str, p_low: float, p_high: float, rules: Rules
+) -> str:
+    """How likely the brief says a threat is, in its own words, and what we carry for it."""
+    words = words.strip()
+    rng = likelihood_range(p_low, p_high)
+    if words.lower().startswith("scenario:"):
+        return f"assumed by the scenario ({words.split(':', 1)[1].strip()}; {rng})"
+    if likelihood == "not_assessed":
+        if words.lower().startswith("not assessed"):
+            rest = words[len("not assessed") :].strip()
+            rest = rest.removeprefix("in the brief").strip()
+            note = f" {rest}" if rest else ""
+            return f"the brief gives no likelihood{note}; we carry the wide {rng} range"
+        first = words.split()[0].lower() if words else ""
+        said = (
+            f"the brief says only that it “{words}” happen"
+            if first in MODAL_WORDS
+            else f"the brief calls it “{words}”"
+        )
+        return f"{said} and gives no probability, so we carry the wide {rng} range"
+    term = likelihood.replace("_", " ")
+    read_as = "" if words.lower() == term else f", which we read as “{term}”"
+    yardstick = "PHIA yardstick" if "PHIA" in rules.likelihood.yardstick else "yardstick"
+    return f"the brief judges this “{words}”{read_as} ({rng} on the {yardstick})"
+
+
+def band_label(rules: Rules, band: str) -> str:
+    for b in rules.bands:
+        if b.band == band:
+            return b.label
+    return ""
+
+
+def band_scale(rules: Rules) -> list[dict[str, object]]:
+    """The bands best first, each with its score range: A 90–100, B 75–90, ..."""
+    ordered = sorted(rules.bands, key=lambda b: -b.min_score)
+    out = []
+    upper = 100.0
+    for b in ordered:
+        out.append({"band": b.band, "label": b.label, "low": b.min_score, "high": upper})
+        upper = b.min_score
+    return out

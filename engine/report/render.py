@@ -1,0 +1,180 @@
+"""Client and portfolio reports: one Jinja2 template each, rendered to HTML or to PDF.
+
+The PDF is the HTML template laid out by WeasyPrint (A4, page numbers from CSS ``@page``), so
+the two formats always say the same thing. Autoescaping is on for every template and no value is
+marked safe: client text (names, cities, notes) reaches the page escaped. WeasyPrint may fetch
+``data:`` URIs only (the embedded figures); any other URL, local or remote, is refused, so a
+report never touches the network or the file system while it renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import cache
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from engine.context import Context
+from engine.report import charts
+from engine.report.advice import recommendations
+from engine.report.facts import BookFacts, ClientFacts, book_facts, client_facts, region_name
+from engine.report.fmt import (
+    band_label,
+    band_scale,
+    brief_refs,
+    humanise,
+    likelihood_phrase,
+    likelihood_range,
+    long_date,
+    pct,
+    usd,
+)
+from engine.report.narrative import summarise
+
+log = logging.getLogger(__name__)
+
+Format = Literal["pdf", "html"]
+TOP_ITEMS = 10
+TOP_THREATS = 10
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("engine.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        usd=usd, pct=pct, long_date=long_date, humanise=humanise, region=region_name,
+        refs=brief_refs, risk_colour=charts.risk_colour, category_colour=charts.category_colour,
+    )
+    return env
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import HTML, URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
+    pdf = HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def _output(template: str, context: dict[str, Any], fmt: Format) -> bytes:
+    if fmt not in ("pdf", "html"):
+        from engine.report.errors import ReportError
+
+        raise ReportError(f"report format {fmt!r} is not known; use 'pdf' or 'html'")
+    html = environment().get_template(template).render(**context, fmt=fmt)
+    if fmt == "html":
+        return html.encode("utf-8")
+    return _pdf(html)
+
+
+# -- client report -------------------------------------------------------------------------------
+
+
+def client_context(facts: ClientFacts) -> dict[str, Any]:
+    """What the client template shows, worked out from the facts."""
+    rules = facts.rules
+    recs = recommendations(facts)
+    ranked = [i for i in facts.items if i.risk > 0] or list(facts.items)
+    top_items = ranked[:TOP_ITEMS]
+    numbers = {i.item_id: n for n, i in enumerate(top_items, start=1) if i.kind == "asset"}
+    threats = []
+    total_ed = facts.expected_disruption[1]
+    for t in facts.explanation.threats[:TOP_THREATS]:
+        rt = facts.threats.get(t.threat_id)
+        threats.append({
+            "driver": t,
+            "range": likelihood_range(rt.p_low, rt.p_high) if rt else "",
+            "severity": rt.severity if rt else None,
+            "phrase": likelihood_phrase(t.likelihood, t.likelihood_words, rt.p_low, rt.p_high,
+                                        rules) if rt else t.likelihood_words,
+            "attributed": t.share * total_ed,
+            "region": region_name(t.main_region),
+        })
+    rest = facts.explanation.threats[TOP_THREATS:]
+    outline = {s.id: s.heading for s in facts.register.outline}
+    cited = sorted({e.section for t in facts.explanation.threats for e in t.evidence},
+                   key=lambda s: list(outline).index(s) if s in outline else 99)
+    agg = rules.aggregation
+    materiality = (
+        (facts.client.business_value_usd or 0.0) * agg.materiality_share
+        if facts.client.business_value_usd else agg.materiality_usd
+    )
+    return {
+        "facts": facts,
+        "client": facts.client,
+        "rating": facts.rating,
+        "run": facts.run,
+        "rules": rules,
+        "register": facts.register,
+        "band_label": band_label(rules, facts.rating.band),
+        "bands": band_scale(rules),
+        "summary": summarise(facts, recs),
+        "recommendations": recs,
+        "threats": threats,
+        "other_threats": {"n": len(rest), "share": sum(t.share for t in rest)},
+        "top_items": top_items,
+        "numbers": numbers,
+        "n_sites": sum(1 for i in facts.items if i.kind == "asset"),
+        "n_routes": sum(1 for i in facts.items if i.kind == "route"),
+        "ed": facts.expected_disruption,
+        "total_value": facts.total_value,
+        "scenarios": facts.scenarios,
+        "map_uri": charts.exposure_map(facts, numbers),
+        "chart_uri": charts.drivers_chart(facts),
+        "outline": [(s, outline.get(s, s)) for s in cited],
+        "yardstick": sorted(rules.likelihood.terms.items(), key=lambda kv: kv[1].low),
+        "materiality": materiality,
+        "generated": dt.datetime.now(dt.UTC).replace(microsecond=0),
+    }
+
+
+def render_client_report(
+    ctx: Context, client_id: str, *, fmt: Format, run_id: int | None = None
+) -> bytes:
+    """A client-ready report on one client's rating, as PDF or HTML bytes."""
+    facts = client_facts(ctx, client_id, run_id)
+    return _output("client_report.html", client_context(facts), fmt)
+
+
+# -- portfolio report ----------------------------------------------------------------------------
+
+
+def book_context(book: BookFacts) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in book.rows:
+        counts[row.rating.band] = counts.get(row.rating.band, 0) + 1
+    movers = [
+        {"row": r, "delta": r.rating.score - float(r.previous["score"])}
+        for r in book.rows if r.previous is not None
+    ]
+    movers.sort(key=lambda m: (-abs(m["delta"]), m["row"].rating.client_id))
+    return {
+        "book": book,
+        "run": book.run,
+        "rules": book.rules,
+        "register": book.register,
+        "bands": band_scale(book.rules),
+        "band_counts": counts,
+        "movers": movers,
+        "regions": [r for r in book.regions if r.kind != "chokepoint"][:12],
+        "chokepoints": book.chokepoints,
+        "chart_uri": charts.concentration_chart(book.regions),
+        "generated": dt.datetime.now(dt.UTC).replace(microsecond=0),
+    }
+
+
+def render_portfolio_report(
+    ctx: Context, *, fmt: Format, client_ids: list[str] | None = None
+) -> bytes:
+    """The account manager's book (or the chosen clients): ranking, movers, concentrations."""
+    book = book_facts(ctx, client_ids)
+    return _output("portfolio_report.html", book_context(book), fmt)

@@ -1,0 +1,118 @@
+"""Fixtures for the app tests: a demo database with the demo users, copied per test.
+
+The template is built once per session in a child process, so this process never holds it open
+(DuckDB lets one process open a file for writing); each test gets its own copy, opened by the
+app's own cached context.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.auth import DEMO_PASSWORDS
+from engine.context import Context
+
+APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+
+_BUILD = """
+import sys
+from engine.auth import create_demo_users
+from engine.book import load_demo
+from engine.context import Context
+with Context(sys.argv[1]) as ctx:
+    load_demo(ctx)
+    ctx.current_run()
+    create_demo_users(ctx)
+"""
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "r.duckdb"
+    subprocess.run([sys.executable, "-c", _BUILD, str(path)], check=True, timeout=300)
+    return path
+
+
+def copy_db(template: Path, target_dir: Path) -> Path:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    db = target_dir / "r.duckdb"
+    shutil.copyfile(template, db)
+    return db
+
+
+@pytest.fixture
+def app_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh copy of the demo database, the one the app under test opens."""
+    db = copy_db(demo_template, tmp_path / "db")
+    monkeypatch.setenv("RESILIENCE_DB", str(db))
+    yield db
+    from app import data
+
+    ctx = data._open(str(db.resolve()))
+    ctx.close()
+    data._open.clear()
+
+
+@pytest.fixture
+def app_ctx(app_db: Path) -> Context:
+    """The context the app uses for ``app_db`` (the same object: one per process and file)."""
+    from app import data
+
+    return data._open(str(app_db.resolve()))
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=120)
+
+
+def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
+    at.run()
+    inputs = at.text_input
+    inputs[0].input(username)
+    inputs[1].input(password if password is not None else DEMO_PASSWORDS[username])
+    at.button[0].click()
+    at.run()
+    return at
+
+
+@pytest.fixture
+def signed_in(app_db: Path) -> Callable[[str], AppTest]:
+    def make(username: str) -> AppTest:
+        at = sign_in(new_app(), username)
+        assert not at.exception, at.exception
+        return at
+
+    return make
+
+
+def page_text(at: AppTest) -> str:
+    """Everything a user can read on the page: text, tables, metrics, widgets' options."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info",
+                 "warning", "error", "success", "code", "exception"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    for m in at.metric:
+        parts += [str(m.label), str(m.value)]
+    for df in at.dataframe:
+        parts.append(df.value.to_csv())
+    for sb in at.selectbox:
+        parts += [str(o) for o in sb.options]
+    for ms in at.multiselect:
+        parts += [str(o) for o in ms.options]
+    for ex in at.expander:
+        parts.append(str(ex.label))
+    for chart in at.get("vega_lite_chart"):
+        parts.append(str(chart.proto.spec))
+        parts += [str(d) for d in getattr(chart.proto, "datasets", [])]
+    return "\n".join(parts)
+
+
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
