@@ -48,7 +48,8 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
     if wanted is not None and (wanted not in ids or not user.scope.allows(wanted)):
         del st.query_params["client"]
         wanted = None
-    if wanted is not None and st.session_state.get(key) != wanted:
+    applied = f"{key}__from_url"  # the URL value last applied, so a later pick wins over it
+    if wanted is not None and st.session_state.get(applied) != wanted:
         st.session_state[key] = wanted
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
@@ -57,6 +58,7 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
         return None
     if st.query_params.get("client") != chosen:
         st.query_params["client"] = chosen
+    st.session_state[applied] = chosen
     return str(chosen)
 
 

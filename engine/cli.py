@@ -54,6 +54,10 @@ def main(
 ) -> None:
     state.db = db or default_db_path()
     state.debug = debug
+    # consoles read the terminal width (or $COLUMNS) now, not when the module was imported
+    global out, console, err
+    out = console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -46,11 +46,20 @@ def _decode_arcs(doc: dict[str, Any]) -> list[np.ndarray]:
 
 
 def _ring(indices: list[int], arcs: list[np.ndarray]) -> np.ndarray:
+    """A ring's points; longitudes made continuous where it crosses the antimeridian (Russia,
+    Fiji), so a ring may reach past 180 and is drawn again shifted by 360 degrees."""
     parts = []
     for k, i in enumerate(indices):
         arc = arcs[i] if i >= 0 else arcs[~i][::-1]
         parts.append(arc if k == 0 else arc[1:])
-    return np.concatenate(parts) if parts else np.empty((0, 2))
+    if not parts:
+        return np.empty((0, 2))
+    ring = np.concatenate(parts)
+    jumps = np.abs(np.diff(ring[:, 0])) > 180
+    if jumps.any():
+        ring = ring.copy()
+        ring[:, 0] = np.degrees(np.unwrap(np.radians(ring[:, 0])))
+    return ring
 
 
 @cache

@@ -27,6 +27,8 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Polygon
+from shapely.geometry import Polygon as ShapelyPolygon
+from shapely.geometry import box
 
 from engine.report.basemap import Resolution, countries
 from engine.report.facts import ClientFacts, Concentration, Item, region_name
@@ -141,15 +143,11 @@ def _fit(points: np.ndarray, aspect: float, pad: float, min_span: float) -> Exte
 
 
 def _draw_land(ax: Axes, extent: Extent, resolution: Resolution, tint: dict[str, float]) -> None:
-    shifts = [0.0]
-    if extent.lon1 > 180:
-        shifts.append(360.0)
-    if extent.lon0 < -180:
-        shifts.append(-360.0)
+    shifts = (0.0, 360.0, -360.0)
     polys, faces = [], []
     for country in countries(resolution):
         alpha = tint.get(country.iso3 or "", 0.0)
-        face = _blend(LAND, THREAT, 0.12 + 0.5 * alpha) if alpha else LAND
+        face = _blend(LAND, THREAT, 0.06 + 0.2 * alpha) if alpha else LAND
         for ring in country.rings:
             for s in shifts:
                 xs = ring[:, 0] + s
@@ -166,6 +164,32 @@ def _draw_land(ax: Axes, extent: Extent, resolution: Resolution, tint: dict[str,
     ax.add_collection(
         PolyCollection(polys, facecolors="none", edgecolors=COAST, linewidths=0.25, zorder=1.1)
     )
+
+
+def _country_labels(ax: Axes, extent: Extent, resolution: Resolution) -> None:
+    """Country names on a close-up panel, inside the part of each country the panel shows."""
+    frame = box(extent.lon0, extent.lat0, extent.lon1, extent.lat1)
+    inner = frame.buffer(-0.08 * min(extent.width, extent.height))
+    for country in countries(resolution):
+        if not country.name:
+            continue
+        parts = []
+        for ring in country.rings:
+            if len(ring) < 4:
+                continue
+            poly = ShapelyPolygon(ring)
+            if not poly.is_valid:
+                poly = poly.buffer(0)
+            if poly.intersects(inner):
+                parts.append(poly.intersection(inner))
+        if not parts:
+            continue
+        piece = max(parts, key=lambda g: g.area)
+        if piece.area < 0.04 * frame.area:
+            continue
+        point = piece.representative_point()
+        ax.text(float(point.x), float(point.y), country.name.upper(), fontsize=5.2,
+                color="#8c8779", ha="center", va="center", zorder=1.2, parse_math=False)
 
 
 def _blend(a: str, b: str, t: float) -> tuple[float, float, float]:
@@ -211,8 +235,8 @@ def _shade_regions(ax: Axes, shares: dict[str, float]) -> None:
         if region.polygon:
             ax.add_patch(
                 Polygon(
-                    region.polygon, closed=True, facecolor=THREAT, alpha=0.12 + 0.3 * strength,
-                    edgecolor=THREAT, lw=0.5, zorder=1.5,
+                    region.polygon, closed=True, facecolor=THREAT, alpha=0.05 + 0.15 * strength,
+                    edgecolor=THREAT, lw=0.4, zorder=0.8,  # under the land: shows on water only
                 )
             )
         elif region.kind == "hotspot" and region.lat is not None and region.lon is not None:
@@ -269,10 +293,16 @@ def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str
         if rid in labelled:
             continue
         labelled.add(rid)
+        right = x >= (extent.lon0 + extent.lon1) / 2
+        if x < extent.lon0 + 0.22 * extent.width:
+            right = True
+        elif x > extent.lon1 - 0.22 * extent.width:
+            right = False
         ax.annotate(
             f"{_short(region.name)}\n{note}" if note else _short(region.name),
-            (x, y), xytext=(4, -2), textcoords="offset points", fontsize=5.2, color=INK,
-            va="top", zorder=5, fontfamily=FONT, parse_math=False,
+            (x, y), xytext=(4 if right else -4, -2), textcoords="offset points", fontsize=5.2,
+            color=INK, va="top", ha="left" if right else "right", zorder=5, fontfamily=FONT,
+            parse_math=False,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
         )
 
@@ -287,8 +317,15 @@ def _short(name: str) -> str:
 
 
 def _draw_sites(
-    ax: Axes, sites: list[Item], numbers: dict[str, int], vmax: float, label: bool
+    ax: Axes,
+    sites: list[Item],
+    numbers: dict[str, int],
+    vmax: float,
+    label: bool,
+    skip: Extent | None = None,
 ) -> None:
+    """Site markers; with ``label``, their numbers (except those inside ``skip``, the extent of
+    the close-up panel that labels them)."""
     for item in sorted(sites, key=lambda i: i.risk):
         if item.lat is None or item.lon is None:
             continue
@@ -301,6 +338,10 @@ def _draw_sites(
     for item in sites:
         n = numbers.get(item.item_id)
         if n is None or item.lat is None or item.lon is None:
+            continue
+        if skip is not None and skip.lon0 <= item.lon <= skip.lon1 and (
+            skip.lat0 <= item.lat <= skip.lat1
+        ):
             continue
         ax.annotate(
             str(n), (item.lon, item.lat), xytext=(4.5, 3.5), textcoords="offset points",
@@ -320,6 +361,7 @@ def _panel(
     label_sites: bool,
     title: str,
     labelled: set[str],
+    skip: Extent | None = None,
 ) -> None:
     ax.set_facecolor(SEA)
     shares = {g.region_id: g.share for g in facts.explanation.regions}
@@ -327,11 +369,13 @@ def _panel(
     _draw_land(ax, extent, resolution, {k: min(1.0, v / 0.3) for k, v in tint.items()})
     _shade_regions(ax, {k: v for k, v in shares.items() if k not in tint and k != "world"})
     _graticule(ax, extent)
+    if extent.width < 30:
+        _country_labels(ax, extent, resolution)
     sites = [i for i in facts.items if i.kind == "asset"]
     vmax = max((i.value_usd for i in sites), default=0.0)
     if routes:
         _draw_routes(ax, [i for i in facts.items if i.kind == "route"], extent, labelled)
-    _draw_sites(ax, sites, numbers, vmax, label_sites)
+    _draw_sites(ax, sites, numbers, vmax, label_sites, skip)
     ax.set_xlim(extent.lon0, extent.lon1)
     ax.set_ylim(extent.lat0, extent.lat1)
     ax.set_aspect(1 / max(math.cos(math.radians(extent.mid_lat)), 0.3), adjustable="box")
@@ -358,7 +402,7 @@ def _focus(facts: ClientFacts) -> np.ndarray:
     return np.asarray(near, dtype=float).reshape(-1, 2)
 
 
-FOCUS_DEG = 9.0
+FOCUS_DEG = 4.5
 MAP_SIZE = (6.9, 3.7)  # inches: the text width of an A4 page
 
 
@@ -396,7 +440,7 @@ def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
             ax1 = fig.add_axes((0.045, bottom, left_w, height))
             ax2 = fig.add_axes((0.045 + left_w + 0.025, bottom, right_w, height))
             _panel(ax1, wide, facts, numbers, resolution="110m", routes=has_routes,
-                   label_sites=False,
+                   label_sites=True, skip=zoom,
                    title="Sea routes and chokepoints" if has_routes else "All sites",
                    labelled=labelled)
             _panel(ax2, zoom, facts, numbers, resolution="50m", routes=has_routes,
@@ -421,7 +465,7 @@ def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
     ]
     handles += [
         Line2D([], [], marker="D", ls="", ms=4, mfc=INK, mec="white", label="chokepoint"),
-        Patch(facecolor=_blend(LAND, THREAT, 0.45), edgecolor=THREAT, lw=0.5,
+        Patch(facecolor=_blend(LAND, THREAT, 0.26), edgecolor=THREAT, lw=0.4,
               label="where the threats bear"),
     ]
     fig.legend(

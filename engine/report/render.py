@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from engine.context import Context
 from engine.report import charts
 from engine.report.advice import recommendations
+from engine.report.errors import ReportError
 from engine.report.facts import BookFacts, ClientFacts, book_facts, client_facts, region_name
 from engine.report.fmt import (
     band_label,
@@ -29,6 +30,7 @@ from engine.report.fmt import (
     likelihood_range,
     long_date,
     pct,
+    sentence,
     usd,
 )
 from engine.report.narrative import summarise
@@ -51,7 +53,7 @@ def environment() -> Environment:
     )
     env.filters.update(
         usd=usd, pct=pct, long_date=long_date, humanise=humanise, region=region_name,
-        refs=brief_refs, risk_colour=charts.risk_colour, category_colour=charts.category_colour,
+        refs=brief_refs, sentence=sentence, risk_colour=charts.risk_colour, category_colour=charts.category_colour,
     )
     return env
 
@@ -67,8 +69,6 @@ def _pdf(html: str) -> bytes:
 
 def _output(template: str, context: dict[str, Any], fmt: Format) -> bytes:
     if fmt not in ("pdf", "html"):
-        from engine.report.errors import ReportError
-
         raise ReportError(f"report format {fmt!r} is not known; use 'pdf' or 'html'")
     html = environment().get_template(template).render(**context, fmt=fmt)
     if fmt == "html":

@@ -65,7 +65,12 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     path = tmp_path / "m" / "r.duckdb"
     Store(path).close()
     s = Store(path)
-    assert s.rows("SELECT name FROM schema_migrations") == [("schema_001.sql",)]
+    from engine.store import MIGRATIONS
+
+    assert s.rows("SELECT name FROM schema_migrations ORDER BY name") == [
+        (m,) for m in MIGRATIONS
+    ]
+    assert MIGRATIONS[0] == "schema_001.sql"
     s.close()
 
 
