@@ -492,23 +492,16 @@ def section_headings(ctx: Context, register_version: int) -> dict[str, str]:
 
 
 def exposure_versions(ctx: Context, client_id: str, scope: Scope) -> pl.DataFrame:
-    """ENGINE-CANDIDATE (until ``Context.exposure_history`` exists): a client's exposure
-    versions, newest first, with which one is current."""
-    scope.require(client_id)
-    if hasattr(ctx, "exposure_history"):
-        frame = ctx.exposure_history(client_id)
-        if isinstance(frame, pl.DataFrame):
-            return frame
-    return ctx.store.frame(
-        """
-        SELECT v.version, v.created_at, v.note, v.n_assets, v.n_routes,
-               coalesce(c.version = v.version, false) AS current
-        FROM exposure_versions v
-        LEFT JOIN exposure_current c USING (client_id)
-        WHERE v.client_id = $c ORDER BY v.version DESC
-        """,
-        {"c": client_id},
-    )
+    """A client's exposure versions, newest first, with which one is current."""
+    versions = ctx.exposure_history(client_id, scope=scope)
+    rows = [
+        {"version": v.version, "created": v.created_at, "note": v.note, "assets": v.n_assets,
+         "routes": v.n_routes, "current": v.current}
+        for v in sorted(versions, key=lambda v: -v.version)
+    ]
+    return pl.DataFrame(rows, schema={"version": pl.Int64, "created": pl.Datetime,
+                                      "note": pl.String, "assets": pl.Int64,
+                                      "routes": pl.Int64, "current": pl.Boolean})
 
 
 def rules_document(ctx: Context, version: int | None = None) -> dict[str, Any]:

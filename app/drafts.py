@@ -262,3 +262,20 @@ class RegisterDraft:
             raise RuleError(f"draft register: no threat {threat_id!r}")
         self.register = parse_register(doc, "draft register")
         self.changed.add(threat_id)
+
+
+# -- an upload ------------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadDraft:
+    """The upload in progress in this session (one at a time)."""
+
+    client_id: str
+    kind: str
+    filename: str
+    digest: str
+    payload: bytes
+    mapping: dict[str, str | None] | None
+    prepared: Any  # PreparedUpload from the facade
+    outcome: Any = None  # UploadOutcome once loaded

@@ -101,4 +101,5 @@ def main() -> None:
     nav.run()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs the script as __main__; an upload sandbox child
+    main()  # re-imports it as __mp_main__ and must not start the app

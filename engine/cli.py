@@ -453,5 +453,169 @@ def review(
         _fail(exc)
 
 
+KindOption = Annotated[
+    str, typer.Option("--kind", help="What the file lists: assets (sites) or routes (sea lanes).")
+]
+
+
+def _print_report(outcome: Any) -> None:
+    r = outcome.report
+    console.print(f"{r.filename}: {r.rows_total} rows, {r.rows_accepted} valid, "
+                  f"{r.rows_rejected} rejected ({r.format or '?'}"
+                  + (f", {r.encoding}" if r.encoding else "") + ")")
+    for line in r.file_errors:
+        console.print(f"  [red]file:[/] {line}")
+    for w in r.warnings:
+        console.print(f"  [yellow]warning:[/] {w}")
+    if r.problems:
+        t = Table(title="Problems (row numbers are the file's; the header is row 1)")
+        for col in ("row", "column", "value", "problem", "accepted"):
+            t.add_column(col)
+        for p in r.problems[:200]:
+            t.add_row(str(p.row), p.header or p.column, p.value, p.message, p.accepted)
+        console.print(t)
+        if len(r.problems) > 200:
+            console.print(f"  ... and {len(r.problems) - 200} more (use --json for all)")
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file.")],
+    client: Annotated[str, typer.Option("--client", help="The client the file belongs to.")],
+    kind: KindOption = "assets",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; load nothing.")] = False,
+    valid_only: Annotated[bool, typer.Option(
+        "--valid-only", help="Load the valid rows even if some rows are rejected.")] = False,
+    quarantine: Annotated[Path | None, typer.Option(
+        help="Write the rejected rows here (CSV) to fix and upload again.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Check an asset or route list and load it as the client's new exposure version.
+
+    Exit code 0 when loaded (or, with --dry-run, when every row is valid), 1 when nothing was.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(ResilienceError(f"cannot read {file}: {exc.strerror}"))
+        return
+    try:
+        with _ctx() as ctx:
+            prepared = ctx.prepare_upload(client, data, file.name, kind)
+            if quarantine is not None and prepared.report.rows_rejected:
+                quarantine.write_bytes(prepared.quarantine_csv)
+            if dry_run:
+                from engine.uploads import UploadOutcome
+
+                outcome = UploadOutcome(client_id=client, kind=kind,  # type: ignore[arg-type]
+                                        report=prepared.report, loaded=False,
+                                        reason="dry run: nothing was loaded")
+            else:
+                outcome = ctx.commit_upload(client, prepared, kind,  # type: ignore[arg-type]
+                                            valid_only=valid_only)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    ok = outcome.loaded or (dry_run and outcome.report.ok and not outcome.report.rows_rejected)
+    if json_out:
+        _emit(outcome.as_dict())
+    else:
+        _print_report(outcome)
+        if outcome.loaded:
+            line = f"[green]Loaded[/] {outcome.rows_loaded} {kind} as version {outcome.version}"
+            if outcome.before and outcome.after:
+                line += (f"; rating {outcome.before.band} {outcome.before.score:.1f} -> "
+                         f"{outcome.after.band} {outcome.after.score:.1f}")
+            elif outcome.after:
+                line += f"; rating {outcome.after.band} {outcome.after.score:.1f}"
+            console.print(line)
+            if outcome.diff:
+                d = outcome.diff
+                console.print(f"Changes from version {d.old_version}: {d.count('added')} added, "
+                              f"{d.count('removed')} removed, {d.count('changed')} changed")
+        else:
+            console.print(f"Nothing loaded: {outcome.reason}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def versions(client: Annotated[str, typer.Argument(help="Client id.")],
+             json_out: JsonOption = False) -> None:
+    """A client's exposure versions (the current one marked)."""
+    try:
+        with _ctx() as ctx:
+            rows = ctx.exposure_history(client)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        _emit([{**v.__dict__, "created_at": str(v.created_at)} for v in rows])
+        return
+    t = Table(title=f"Exposure versions of {client}")
+    for col in ("version", "", "created", "assets", "routes", "note"):
+        t.add_column(col)
+    for v in rows:
+        t.add_row(str(v.version), "current" if v.current else "", f"{v.created_at:%Y-%m-%d %H:%M}",
+                  str(v.n_assets), str(v.n_routes), v.note)
+    console.print(t)
+
+
+@app.command()
+def diff(client: Annotated[str, typer.Argument(help="Client id.")],
+         old: Annotated[int, typer.Argument(help="Earlier version.")],
+         new: Annotated[int, typer.Argument(help="Later version.")],
+         json_out: JsonOption = False) -> None:
+    """What changed between two exposure versions, and how the rating moved."""
+    try:
+        with _ctx() as ctx:
+            d = ctx.diff_versions(client, old, new)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        _emit(d.as_dict())
+        return
+    console.print(f"{client}: version {old} -> {new}: {d.count('added')} added, "
+                  f"{d.count('removed')} removed, {d.count('changed')} changed; rating "
+                  f"{d.old_band} {d.old_score:.1f} -> {d.new_band} {d.new_score:.1f}")
+    for c in d.changes:
+        extra = f" ({', '.join(c.fields)})" if c.fields else ""
+        console.print(f"  {c.change:8} {c.kind} {c.item_id}{extra}")
+
+
+@app.command()
+def rollback(client: Annotated[str, typer.Argument(help="Client id.")],
+             version: Annotated[int, typer.Argument(help="The version to make current.")]) -> None:
+    """Make an earlier exposure version current again (nothing is deleted)."""
+    try:
+        with _ctx() as ctx:
+            ctx.rollback_exposures(client, version)
+            run = ctx.current_run()
+            r = ctx.rating(run.run_id, client)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")
+
+
+@app.command()
+def template(
+    kind: KindOption = "assets",
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    out_path: Annotated[Path | None, typer.Option("--out", help="File to write.")] = None,
+) -> None:
+    """An upload template with an example row (XLSX: with a sheet describing each column)."""
+    from exposures.upload import templates
+
+    if kind not in ("assets", "routes") or fmt not in ("csv", "xlsx"):
+        _fail(ResilienceError("use --kind assets|routes and --format csv|xlsx"))
+        return
+    data = templates(kind, fmt)
+    target = out_path or Path(f"{kind}_template.{fmt}")
+    target.write_bytes(data)
+    console.print(f"Wrote {target}")
+
+
 if __name__ == "__main__":
     app()

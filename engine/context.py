@@ -15,11 +15,11 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from engine import queries
+from engine import queries, uploads
 from engine.errors import NotFoundError, RuleError, StoreError
 from engine.models import (
     ClientSpec,
@@ -40,6 +40,9 @@ from exposures.routes import RouteInfo, compute_route, route_key
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
 from scoring_rules.scenarios import Scenario, builtin_scenarios
 from scoring_rules.threats import Register, default_register_path, load_register, parse_register
+
+if TYPE_CHECKING:
+    from exposures.upload.pipeline import PreparedUpload
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +409,50 @@ class Context:
         value = self.client(client_id).business_value_usd
         return agg.materiality_usd if value is None else value * agg.materiality_share
 
+    # -- uploads (engine/uploads.py) ---------------------------------------------------------------
+
+    def prepare_upload(
+        self,
+        client_id: str,
+        data: bytes,
+        filename: str,
+        kind: str,
+        mapping: dict[str, str | None] | None = None,
+        *,
+        scope: Scope = EVERYONE,
+    ) -> PreparedUpload:
+        """Read and validate an uploaded file in a sandboxed child process; stores nothing."""
+        scope.require(client_id)
+        return uploads.prepare(self, client_id, data, filename, kind, mapping)
+
+    def commit_upload(
+        self,
+        client_id: str,
+        prepared: PreparedUpload,
+        kind: uploads.Kind,
+        *,
+        valid_only: bool = False,
+        note: str = "",
+        scope: Scope = EVERYONE,
+    ) -> uploads.UploadOutcome:
+        """Load the valid rows of a checked upload as a new version, or nothing."""
+        scope.require(client_id)
+        return uploads.commit(self, client_id, prepared, kind, valid_only=valid_only, note=note)
+
+    def exposure_history(self, client_id: str, scope: Scope = EVERYONE) -> list[uploads.VersionInfo]:
+        scope.require(client_id)
+        return uploads.versions(self, client_id)
+
+    def diff_versions(
+        self, client_id: str, old: int, new: int, scope: Scope = EVERYONE
+    ) -> uploads.ExposureDiff:
+        scope.require(client_id)
+        return uploads.diff(self, client_id, old, new)
+
+    def rollback_exposures(self, client_id: str, version: int, scope: Scope = EVERYONE) -> int:
+        scope.require(client_id)
+        return uploads.rollback(self, client_id, version)
+
     def exposure_version(self, client_id: str) -> int | None:
         v = self.store.one(
             "SELECT version FROM exposure_current WHERE client_id = $c", {"c": client_id}
@@ -710,19 +757,26 @@ class Context:
         ]
         return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
 
-    def rescore_client(self, run_id: int, client_id: str) -> dict[str, Any]:
-        """Re-score one client's current exposures against a run's threats and rules (what-if).
+    def rescore_client(
+        self, run_id: int, client_id: str, *, version: int | None = None
+    ) -> dict[str, Any]:
+        """Re-score one client's exposures against a run's threats and rules (what-if).
 
-        Nothing is written. Risk profiles the run already scored are reused; any the client has
-        that the run did not (its exposures changed since) are scored on the spot.
+        Scores the client's current exposure version, or ``version``. Nothing is written. Risk
+        profiles the run already scored are reused; any the client has that the run did not
+        (its exposures changed since) are scored on the spot.
         """
         run = self.run_info(run_id)
         rules = self.rules(run.rules_version)
-        params = _score_params(run_id, run.rules_version, rules) | {"client_id": client_id}
+        params = _score_params(run_id, run.rules_version, rules) | {
+            "client_id": client_id,
+            "version": version,
+        }
+        source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
         cur = self.store.cursor()
-        weights = queries.missing_weights_sql(one_client=True, current=True)
+        weights = queries.missing_weights_sql(one_client=True, source=source)
         cur.execute(weights, _only(params, weights))
-        cls_sql = queries.class_rows_sql(one_client=True, current=True)
+        cls_sql = queries.class_rows_sql(one_client=True, source=source)
         cur.execute("CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql, _only(params, cls_sql))
         missing = cur.execute(
             "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "

@@ -172,7 +172,8 @@ class Store:
             verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
             cur.execute(f'{verb} INTO "{table}" ({cols}) SELECT {cols} FROM "{name}"')  # noqa: S608
         finally:
-            cur.unregister(name)
+            with contextlib.suppress(duckdb.Error):
+                cur.unregister(name)
 
     # -- schema --------------------------------------------------------------------------------
 

@@ -131,4 +131,5 @@ def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
     )
 
 
-main()
+if __name__ == "__main__":  # not when a sandbox child re-imports it
+    main()

@@ -84,4 +84,5 @@ def main() -> None:
                "central risk. Triangles mark chokepoints the routes pass.")
 
 
-main()
+if __name__ == "__main__":  # not when a sandbox child re-imports it
+    main()

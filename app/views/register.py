@@ -207,4 +207,5 @@ def history(ctx: Context, current: int) -> None:
             st.rerun()
 
 
-main()
+if __name__ == "__main__":  # not when a sandbox child re-imports it
+    main()

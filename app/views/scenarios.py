@@ -55,4 +55,5 @@ def main() -> None:
                "one run only; the published ratings are not touched.")
 
 
-main()
+if __name__ == "__main__":  # not when a sandbox child re-imports it
+    main()

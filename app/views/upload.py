@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from app import data, session, ui
+from app.drafts import UploadDraft
 from engine.context import Context
 from engine.errors import ResilienceError
 
@@ -24,20 +24,6 @@ DRAFT_KEY = "upload_draft"
 KINDS = {"assets": "Sites (assets)", "routes": "Sea routes"}
 IGNORE = "(ignore this column)"
 FACADE = ("prepare_upload", "commit_upload")
-
-
-@dataclass
-class UploadDraft:
-    """The upload in progress in this session (one at a time)."""
-
-    client_id: str
-    kind: str
-    filename: str
-    digest: str
-    payload: bytes
-    mapping: dict[str, str | None] | None
-    prepared: Any  # PreparedUpload from the facade
-    outcome: Any = None  # UploadOutcome once loaded
 
 
 def available(ctx: Context) -> bool:
@@ -81,7 +67,8 @@ def main() -> None:
     if not isinstance(draft, UploadDraft) or draft.digest != digest:
         with st.status("Checking the file in a sandbox...", expanded=False) as status:
             try:
-                prepared = ctx.prepare_upload(client_id, payload, file.name, kind, None)
+                prepared = ctx.prepare_upload(client_id, payload, file.name, kind, None,
+                                              scope=user.scope)
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
                 st.error(str(exc))
@@ -92,7 +79,7 @@ def main() -> None:
         st.session_state[DRAFT_KEY] = draft
     report = draft.prepared.report
     preview(draft)
-    mapping_editor(ctx, draft)
+    mapping_editor(ctx, user, draft)
     validation_report(draft)
     if draft.outcome is None:
         load_choice(ctx, user, draft)
@@ -141,7 +128,7 @@ def _headers(report: Any) -> list[str]:
     return headers
 
 
-def mapping_editor(ctx: Context, draft: UploadDraft) -> None:
+def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None:
     from exposures.upload.schema import columns
 
     report = draft.prepared.report
@@ -170,7 +157,8 @@ def mapping_editor(ctx: Context, draft: UploadDraft) -> None:
         with st.status("Checking the file again...") as status:
             try:
                 draft.prepared = ctx.prepare_upload(draft.client_id, draft.payload,
-                                                    draft.filename, draft.kind, mapping)
+                                                    draft.filename, draft.kind, mapping,
+                                                    scope=user.scope)
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
                 st.error(str(exc))
@@ -248,7 +236,9 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
     user.scope.require(draft.client_id)
     progress = st.progress(0.1, text="Geocoding, routing and loading the rows...")
     try:
-        outcome = ctx.commit_upload(draft.client_id, draft.prepared, valid_only=True)
+        outcome = ctx.commit_upload(draft.client_id, draft.prepared, draft.kind,
+                                    valid_only=True, note=f"upload of {draft.filename}",
+                                    scope=user.scope)
     except ResilienceError as exc:
         progress.empty()
         st.error(f"Nothing was changed: {exc}")
@@ -260,39 +250,43 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
     st.rerun()
 
 
-def _show_value(label: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, pl.DataFrame):
-        st.markdown(f"**{label}**")
-        st.dataframe(value, hide_index=True, width="stretch")
-    elif hasattr(value, "model_dump"):
-        st.markdown(f"**{label}**")
-        st.json(value.model_dump(mode="json"), expanded=False)
-    elif isinstance(value, list | tuple) and value and isinstance(value[0], dict):
-        st.markdown(f"**{label}**")
-        st.dataframe(pl.DataFrame(value), hide_index=True, width="stretch")
-    else:
-        st.markdown(f"**{label}:** {value}")
-
-
 def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None:
     outcome = draft.outcome
-    version = getattr(outcome, "version", None)
-    st.success(f"Loaded as exposure version {version}." if version is not None
-               else "Loaded.")
+    if not getattr(outcome, "loaded", False):
+        st.warning(f"Nothing was loaded: {getattr(outcome, 'reason', '') or 'no reason given'}")
+        return
+    st.success(f"Loaded {outcome.rows_loaded} rows as exposure version {outcome.version}.")
     with ui.errors_shown():
         run = data.current_run()
         after = ctx.rating(run.run_id, draft.client_id, user.scope)
-    before = getattr(outcome, "rating_before", None) or getattr(outcome, "before", None)
+    before = outcome.before
     c1, c2, c3 = st.columns(3)
-    c1.metric("New band", after.band)
+    c1.metric("New band", after.band,
+              delta=None if before is None or before.band == after.band
+              else f"was {before.band}", delta_color="off")
     c2.metric("New score", f"{after.score:.1f}",
               delta=None if before is None else f"{after.score - before.score:+.1f}")
     c3.metric("Range", f"{after.band_low}-{after.band_high}")
     if before is not None:
-        st.caption(f"Before: band {before.band}, score {before.score:.1f}")
-    _show_value("What changed", getattr(outcome, "diff", None))
+        st.caption(f"Before: band {before.band}, score {before.score:.1f} "
+                   f"(exposure version {before.exposure_version}).")
+    if outcome.diff is not None:
+        show_diff(outcome.diff)
+
+
+def show_diff(diff: Any) -> None:
+    st.markdown(f"**What changed from version {diff.old_version} to {diff.new_version}:** "
+                f"{diff.count('added')} added, {diff.count('removed')} removed, "
+                f"{diff.count('changed')} changed")
+    if diff.changes:
+        st.dataframe(
+            pl.DataFrame([{"kind": c.kind, "item": c.item_id, "change": c.change,
+                           "fields": ", ".join(c.fields)} for c in diff.changes]),
+            hide_index=True, width="stretch",
+        )
+    if diff.old_score is not None and diff.new_score is not None:
+        st.caption(f"Rating under the current threats and rules: {diff.old_band} "
+                   f"{diff.old_score:.1f} -> {diff.new_band} {diff.new_score:.1f}")
 
 
 def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
@@ -300,18 +294,25 @@ def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
     with ui.errors_shown():
         versions = data.exposure_versions(ctx, client_id, user.scope)
     st.dataframe(versions, hide_index=True, width="stretch")
-    if not callable(getattr(ctx, "rollback_exposures", None)) or versions.height < 2:
+    if versions.height < 2:
         return
+    numbers = versions["version"].to_list()
     current = ctx.exposure_version(client_id)
-    others = [v for v in versions["version"].to_list() if v != current]
+    with st.expander("Compare two versions"):
+        c1, c2 = st.columns(2)
+        old = c1.selectbox("From", numbers[1:] + numbers[:1], key="upload_cmp_old")
+        new = c2.selectbox("To", numbers, key="upload_cmp_new")
+        if old is not None and new is not None and old != new:
+            with ui.errors_shown():
+                show_diff(ctx.diff_versions(client_id, int(old), int(new), scope=user.scope))
+    others = [v for v in numbers if v != current]
     with st.form("upload_rollback"):
         v = st.selectbox("Make an earlier version current", others, key="upload_rb_v")
         if st.form_submit_button("Roll back") and v is not None:
-            user.scope.require(client_id)
             with ui.errors_shown():
-                ctx.rollback_exposures(client_id, int(v))
+                ctx.rollback_exposures(client_id, int(v), scope=user.scope)
             st.session_state.pop(DRAFT_KEY, None)
             st.rerun()
 
-
-main()
+if __name__ == "__main__":  # not when a sandbox child re-imports it
+    main()

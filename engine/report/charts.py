@@ -385,24 +385,32 @@ def _panel(
     ax.set_title(title, fontsize=7.5, color=INK, loc="left", fontweight="bold", pad=3)
 
 
-def _focus(facts: ClientFacts) -> np.ndarray:
-    """The sites around the one with the most expected disruption (within FOCUS_DEG), for the
-    close-up panel."""
+def _focus(facts: ClientFacts, numbers: dict[str, int]) -> np.ndarray:
+    """The sites for the close-up panel: those within FOCUS_DEG of the site whose neighbourhood
+    holds the most risk among numbered (riskiest) sites, then the most expected disruption."""
     located = [i for i in facts.items if i.kind == "asset" and i.lat is not None
                and i.lon is not None]
     if not located:
         return np.empty((0, 2))
-    anchor = max(located, key=lambda i: (i.expected_disruption_usd, i.value_usd))
-    assert anchor.lon is not None and anchor.lat is not None
-    near = [
-        (i.lon, i.lat) for i in located
-        if i.lon is not None and i.lat is not None
-        and abs(i.lon - anchor.lon) <= FOCUS_DEG and abs(i.lat - anchor.lat) <= FOCUS_DEG
-    ]
-    return np.asarray(near, dtype=float).reshape(-1, 2)
+
+    def near(anchor: Item) -> list[Item]:
+        assert anchor.lon is not None and anchor.lat is not None
+        return [
+            i for i in located
+            if i.lon is not None and i.lat is not None
+            and abs(i.lon - anchor.lon) <= FOCUS_DEG and abs(i.lat - anchor.lat) <= FOCUS_DEG
+        ]
+
+    def score(anchor: Item) -> tuple[float, float]:
+        group = near(anchor)
+        return (sum(i.risk for i in group if i.item_id in numbers),
+                sum(i.expected_disruption_usd for i in group))
+
+    anchor = max(located, key=score)
+    return np.asarray([(i.lon, i.lat) for i in near(anchor)], dtype=float).reshape(-1, 2)
 
 
-FOCUS_DEG = 4.5
+FOCUS_DEG = 6.0
 MAP_SIZE = (6.9, 3.7)  # inches: the text width of an A4 page
 
 
@@ -428,17 +436,17 @@ def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
         _panel(ax, Extent(-180, 180, -60, 80), facts, numbers, resolution="110m", routes=False,
                label_sites=False, title="No located sites or routes", labelled=labelled)
     else:
-        focus = _focus(facts)
+        focus = _focus(facts, numbers)
         h_in = MAP_SIZE[1] * height
-        left_w, right_w = 0.555, 0.375
-        wide = _fit(everything, aspect=left_w * MAP_SIZE[0] / h_in, pad=0.04, min_span=8)
+        left_w, right_w = 0.54, 0.365
+        wide = _fit(everything, aspect=left_w * MAP_SIZE[0] / h_in, pad=0.07, min_span=8)
         zoom = (
             _fit(focus, aspect=right_w * MAP_SIZE[0] / h_in, pad=0.18, min_span=3.0)
             if len(focus) else None
         )
         if zoom is not None and wide.width > 2.5 * zoom.width:
             ax1 = fig.add_axes((0.045, bottom, left_w, height))
-            ax2 = fig.add_axes((0.045 + left_w + 0.025, bottom, right_w, height))
+            ax2 = fig.add_axes((0.045 + left_w + 0.03, bottom, right_w, height))
             _panel(ax1, wide, facts, numbers, resolution="110m", routes=has_routes,
                    label_sites=True, skip=zoom,
                    title="Sea routes and chokepoints" if has_routes else "All sites",

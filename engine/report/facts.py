@@ -35,6 +35,11 @@ def region_name(region_id: str | None) -> str:
     return region.name if region is not None else region_id
 
 
+def _region_kind(region_id: str) -> str:
+    region = load_gazetteer().get(region_id)
+    return region.kind if region is not None else ""
+
+
 def region_phrase(region_id: str | None) -> str:
     """A region as it reads inside a sentence: 'the Strait of Hormuz', 'Iraq', 'worldwide'."""
     name = region_name(region_id)
@@ -392,7 +397,7 @@ def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
         Concentration(
             region_id=r["region_id"],
             name=region_name(r["region_id"]),
-            kind=r["kind"],
+            kind=_region_kind(r["region_id"]),
             ed=float(r["ed"]),
             n_clients=int(r["n_clients"]),
             share=float(r["ed"]) / total if total else 0.0,

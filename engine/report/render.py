@@ -165,8 +165,8 @@ def book_context(book: BookFacts) -> dict[str, Any]:
         "bands": band_scale(book.rules),
         "band_counts": counts,
         "movers": movers,
-        "regions": [r for r in book.regions if r.kind != "chokepoint"][:12],
-        "chokepoints": book.chokepoints,
+        "regions": [r for r in book.regions if r.kind != "chokepoint"][:10],
+        "chokepoints": book.chokepoints[:8],
         "chart_uri": charts.concentration_chart(book.regions),
         "generated": dt.datetime.now(dt.UTC).replace(microsecond=0),
     }

@@ -1,0 +1,254 @@
+"""The analyst's editors (rules, threat register) and the upload flow, through AppTest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.drafts import RulesDraft
+from engine.context import Context
+
+from .conftest import page_text
+
+Signed = Callable[[str], AppTest]
+
+
+def _button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+# -- rules ----------------------------------------------------------------------------------------
+
+
+def change_weight(at: AppTest, table: str, row: str, col: str, value: float) -> None:
+    at.selectbox(key="rq_table").set_value(table).run()
+    at.selectbox(key="rq_row").set_value(row)
+    at.selectbox(key="rq_col").set_value(col)
+    at.number_input(key="rq_value").set_value(value)
+    _button(at, "Apply to the draft").click().run()
+
+
+def test_rules_change_preview_publish_and_the_account_manager_sees_it(
+    signed_in: Signed, app_ctx: Context
+) -> None:
+    run0 = app_ctx.current_run()
+    before = app_ctx.rating(run0.run_id, "hudson-crescent-bancorp")
+    at = signed_in("analyst")
+    at.switch_page("views/rules.py").run()
+    assert not at.exception
+    change_weight(at, "vulnerability.assets", "cyber_attack", "data_centre", 0.2)
+    assert not at.exception, at.exception
+    assert "The draft is valid: 1 change(s)." in [s.value for s in at.success]
+    diff = next(d.value for d in at.dataframe if "key" in d.value.columns)
+    assert diff.to_dict("records") == [
+        {"key": "vulnerability.assets.cyber_attack.data_centre", "before": "1", "after": "0.2"}
+    ]
+    # nothing stored yet
+    assert app_ctx.history("rules").height == 1
+    at.button(key="rules_preview").click().run()
+    assert not at.exception, at.exception
+    impact = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    row = impact[impact["client"] == "Hudson Crescent Bancorp"].iloc[0]
+    assert row["change"] > 0
+    assert "cyber" in row["why"].lower() or "expected disruption" in row["why"]
+    hist = app_ctx.history("rules")
+    assert hist["status"].to_list() == ["published", "draft"]  # the preview stored a draft
+    assert app_ctx.rules_version() == 1  # and published nothing
+    # publishing needs a note
+    _button(at, "Publish these rules").click().run()
+    assert "Write a note" in at.error[0].value
+    at.text_input(key="rules_note").input("data centres are better defended than assumed")
+    _button(at, "Publish these rules").click().run()
+    assert not at.exception, at.exception
+    assert app_ctx.rules_version() == 3
+    assert any("Published rules version 3" in s.value for s in at.success)
+    after = app_ctx.rating(app_ctx.current_run().run_id, "hudson-crescent-bancorp")
+    assert after.score > before.score
+
+    am = signed_in("am")
+    table = am.dataframe[0].value
+    shown = table[table["id"] == "hudson-crescent-bancorp"].iloc[0]
+    assert shown["score"] == pytest.approx(round(after.score, 1))
+    assert shown["change"] == pytest.approx(round(after.score - before.score, 1), abs=0.11)
+
+
+def test_rules_errors_are_shown_with_the_key_and_the_allowed_range(signed_in: Signed,
+                                                                    app_ctx: Context) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/rules.py").run()
+    doc = json.loads(app_ctx.rules().model_dump_json())
+    doc["vulnerability"]["assets"]["values"]["cyber_attack"]["data_centre"] = 1.7
+    at.session_state["rules_draft"] = RulesDraft(base_version=1, doc=doc)
+    at.run()
+    assert [e.value for e in at.error] == [
+        "draft rules, vulnerability.assets.values.cyber_attack.data_centre: 1.7 is above 1.0 "
+        "(allowed 0..1)"
+    ]
+    assert not [b for b in at.button if b.label == "Publish these rules"]
+
+
+def test_rules_roll_back(signed_in: Signed, app_ctx: Context) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/rules.py").run()
+    change_weight(at, "targeting.sector_sensitivity", "cyber_attack", "banking", 0.5)
+    at.button(key="rules_preview").click().run()
+    at.text_input(key="rules_note").input("banks less exposed")
+    _button(at, "Publish these rules").click().run()
+    assert app_ctx.rules_version() == 3
+    at.selectbox(key="rules_rb_v").set_value(1)
+    _button(at, "Roll back").click().run()
+    assert app_ctx.rules_version() == 1
+    assert any("Rules version 1 is current again" in s.value for s in at.success)
+
+
+# -- threat register ------------------------------------------------------------------------------
+
+
+def test_register_edit_save_draft_publish_and_roll_back(signed_in: Signed,
+                                                         app_ctx: Context) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/register.py").run()
+    assert not at.exception
+    threats = at.dataframe[0].value
+    assert len(threats) == len(app_ctx.register().threats)
+    tid = at.selectbox(key="rg_pick").value
+    original = app_ctx.register().threat(tid)
+    assert any(f"¶{original.evidence[0].paragraph}" in m.value for m in at.markdown)
+    at.slider(key=f"rg_sev_{tid}").set_value(1)
+    at.text_area(key=f"rg_sum_{tid}_0").input("Our own shorter summary of this paragraph.")
+    _button(at, "Apply to the draft").click().run()
+    assert not at.exception, at.exception
+    assert f"`{tid}`" in page_text(at)
+    # save as a draft: stored, not current
+    at.text_input(key="rg_note").input("severity reviewed")
+    _button(at, "Save as a draft version").click().run()
+    assert app_ctx.register_version() == 1
+    assert app_ctx.history("register")["status"].to_list() == ["published", "draft"]
+    assert app_ctx.register(2).threat(tid).severity == 1
+    assert app_ctx.register(2).threat(tid).evidence[0].summary == (
+        "Our own shorter summary of this paragraph.")
+    # edit again and publish
+    at.slider(key=f"rg_sev_{tid}").set_value(2)
+    _button(at, "Apply to the draft").click().run()
+    at.button(key="rg_preview").click().run()
+    assert not at.exception, at.exception
+    at.text_input(key="rg_note").input("severity 2 after review")
+    _button(at, "Publish").click().run()
+    assert app_ctx.register_version() == 4  # 3 was the preview draft
+    assert app_ctx.register().threat(tid).severity == 2
+    at.selectbox(key="rg_rb_v").set_value(1)
+    _button(at, "Roll back").click().run()
+    assert app_ctx.register_version() == 1
+
+
+def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/register.py").run()
+    tid = at.selectbox(key="rg_pick").value
+    at.number_input(key=f"rg_hf_{tid}").set_value(5.0)
+    at.number_input(key=f"rg_ht_{tid}").set_value(2.0)
+    _button(at, "Apply to the draft").click().run()
+    assert "to_months (2.0) must be after from_months (5.0)" in at.error[0].value
+
+
+# -- uploads -------------------------------------------------------------------------------------
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Record the facade calls the page makes (the real methods still run)."""
+    calls: list[tuple[str, Any]] = []
+    real_prepare, real_commit = Context.prepare_upload, Context.commit_upload
+
+    def prepare_upload(self: Context, client_id: str, data: bytes, filename: str, kind: str,
+                       mapping: dict[str, str | None] | None = None, **kw: Any) -> Any:
+        calls.append(("prepare", (client_id, filename, kind, mapping)))
+        return real_prepare(self, client_id, data, filename, kind, mapping, **kw)
+
+    def commit_upload(self: Context, client_id: str, prepared: Any, kind: Any,
+                      **kw: Any) -> Any:
+        calls.append(("commit", (client_id, kind, kw.get("valid_only"))))
+        return real_commit(self, client_id, prepared, kind, **kw)
+
+    monkeypatch.setattr(Context, "prepare_upload", prepare_upload)
+    monkeypatch.setattr(Context, "commit_upload", commit_upload)
+    return calls
+
+
+BAD_ROW_CSV = (
+    b"asset_id,name,asset_type,lat,lon,city,country,value_usd,criticality,headcount,service_id,"
+    b"mitigations\r\n"
+    b"LON-01,London head office,office,51.5072,-0.1276,London,GBR,25000000,4,350,SVC-CORP,"
+    b"backup_site\r\n"
+    b"BAD-01,Broken site,office,95.5,200,Nowhere,GBR,1000,3,10,,\r\n"
+)
+
+
+def test_upload_flow_with_a_bad_row(signed_in: Signed, app_ctx: Context,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _spy(monkeypatch)
+    at = signed_in("meridian")
+    at.switch_page("views/upload.py").run()
+    assert not at.exception, at.exception
+    uploader = at.get("file_uploader")[0]
+    uploader.upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
+    assert not at.exception, at.exception
+    assert calls[0] == ("prepare", ("meridian-basin-petroleum", "sites.csv", "assets", None))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Rows": "2", "Accepted": "1", "Rejected": "1"}
+    problems = next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    assert set(problems["row"]) == {3}
+    assert "above 90" in " ".join(problems["problem"])
+    assert [b.label for b in at.get("download_button")][-2:] == [
+        "Download the report (CSV)", "Download the rejected rows (CSV)"]
+    at.radio(key="upload_choice").set_value("Load the 1 valid rows and leave out the 1 rejected")
+    at.button(key="upload_go").click().run()
+    assert not at.exception, at.exception
+    assert calls[-1] == ("commit", ("meridian-basin-petroleum", "assets", True))
+    assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
+    after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["New score"] == f"{after.score:.1f}"
+    assert app_ctx.exposure_version("meridian-basin-petroleum") == 2
+    assert "9 removed" in page_text(at) and "1 added" in page_text(at)
+    versions = next(d.value for d in at.dataframe if "routes" in d.value.columns)
+    assert list(versions["version"]) == [2, 1]
+    assert list(versions["routes"]) == [5, 5]  # an asset upload keeps the client's routes
+    # roll back to the first version
+    at.selectbox(key="upload_rb_v").set_value(1)
+    next(b for b in at.button if b.label == "Roll back").click().run()
+    assert app_ctx.exposure_version("meridian-basin-petroleum") == 1
+
+
+def test_upload_load_nothing_changes_nothing(signed_in: Signed, app_ctx: Context,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _spy(monkeypatch)
+    at = signed_in("meridian")
+    at.switch_page("views/upload.py").run()
+    at.get("file_uploader")[0].upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
+    at.radio(key="upload_choice").set_value("Load nothing")
+    at.button(key="upload_go").click().run()
+    assert "Nothing was loaded." in [i.value for i in at.info]
+    assert [c[0] for c in calls] == ["prepare"]
+    assert app_ctx.exposure_version("meridian-basin-petroleum") == 1
+
+
+def test_account_manager_uploads_only_for_clients_in_the_book(signed_in: Signed,
+                                                              app_ctx: Context,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    from engine.auth import add_user
+
+    calls = _spy(monkeypatch)
+    add_user(app_ctx, "bea", "bea-password-1", "account_manager", book=["andes-verde-agro"])
+    from .conftest import new_app, sign_in
+
+    at = sign_in(new_app(), "bea", "bea-password-1")
+    at.query_params["client"] = "meridian-basin-petroleum"
+    at.switch_page("views/upload.py").run()
+    assert at.selectbox(key="upload_client").value == "andes-verde-agro"
+    at.get("file_uploader")[0].upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
+    assert calls[0][1][0] == "andes-verde-agro"
