@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 import altair as alt
@@ -51,8 +52,13 @@ def _lane_features(bounds: tuple[float, float, float, float]) -> list[dict[str, 
                 lines.append([[round(x, 2), round(y, 2)] for x, y in part.coords])
     if not lines:
         return []
-    return [{"type": "Feature", "properties": {},
-             "geometry": {"type": "MultiLineString", "coordinates": lines}}]
+    return [
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "MultiLineString", "coordinates": lines},
+        }
+    ]
 
 
 def _zone_features(bounds: tuple[float, float, float, float]) -> list[dict[str, Any]]:
@@ -68,13 +74,18 @@ def _zone_features(bounds: tuple[float, float, float, float]) -> list[dict[str, 
         # vega-lite expects clockwise exterior rings (d3-geo's spherical convention)
         if _signed_area(ring) > 0:
             ring.reverse()
-        feats.append({"type": "Feature", "properties": {"name": r.name, "kind": r.kind},
-                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"name": r.name, "kind": r.kind},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
     return feats
 
 
 def _signed_area(ring: list[list[float]]) -> float:
-    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:], strict=False)) / 2
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in pairwise(ring)) / 2
 
 
 def _bounds(assets: pl.DataFrame, routes: pl.DataFrame) -> tuple[float, float, float, float]:
@@ -86,8 +97,12 @@ def _bounds(assets: pl.DataFrame, routes: pl.DataFrame) -> tuple[float, float, f
     south, north = min(lats), max(lats)
     pad_x = max(4.0, (east - west) * 0.08)
     pad_y = max(4.0, (north - south) * 0.08)
-    return (max(-200.0, west - pad_x), max(-85.0, south - pad_y), min(380.0, east + pad_x),
-            min(85.0, north + pad_y))
+    return (
+        max(-200.0, west - pad_x),
+        max(-85.0, south - pad_y),
+        min(380.0, east + pad_x),
+        min(85.0, north + pad_y),
+    )
 
 
 def _records(frame: pl.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
@@ -98,8 +113,14 @@ def _records(frame: pl.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     return out.to_dicts()
 
 
-def exposure_map(assets: pl.DataFrame, routes: pl.DataFrame, chokepoints: pl.DataFrame,
-                 *, height: int = 460, show_client: bool = True) -> dict[str, Any]:
+def exposure_map(
+    assets: pl.DataFrame,
+    routes: pl.DataFrame,
+    chokepoints: pl.DataFrame,
+    *,
+    height: int = 460,
+    show_client: bool = True,
+) -> dict[str, Any]:
     """A vega-lite spec: sites (circles) and sea routes (lines) coloured by their central risk,
     chokepoints the routes pass marked with triangles, over the sea zones and shipping lanes.
 
@@ -107,89 +128,177 @@ def exposure_map(assets: pl.DataFrame, routes: pl.DataFrame, chokepoints: pl.Dat
     bounds = _bounds(assets, routes)
     west, south, east, north = bounds
     projection = {"type": PROJECTION}
-    risk_colour = {"field": "risk", "type": "quantitative", "title": "risk",
-                   "scale": {"domain": [0.0, 0.25, 0.5], "range": ["#2e7d32", "#f9a825",
-                                                                     "#c62828"],
-                             "clamp": True}}
+    risk_colour = {
+        "field": "risk",
+        "type": "quantitative",
+        "title": "risk",
+        "scale": {
+            "domain": [0.0, 0.25, 0.5],
+            "range": ["#2e7d32", "#f9a825", "#c62828"],
+            "clamp": True,
+        },
+    }
     client_tip = [{"field": "client", "type": "nominal", "title": "client"}] if show_client else []
     layers: list[dict[str, Any]] = [
-        {   # an invisible frame the projection fits, so every layer shares one view
-            "data": {"values": [{"type": "Feature", "properties": {}, "geometry": {
-                "type": "Polygon", "coordinates": [[[west, south], [west, north],
-                                                    [east, north], [east, south],
-                                                    [west, south]]]}}]},
-            "mark": {"type": "geoshape", "fillOpacity": 0, "stroke": "#cfd8dc",
-                     "strokeWidth": 0.5},
+        {  # an invisible frame the projection fits, so every layer shares one view
+            "data": {
+                "values": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [
+                                [
+                                    [west, south],
+                                    [west, north],
+                                    [east, north],
+                                    [east, south],
+                                    [west, south],
+                                ]
+                            ],
+                        },
+                    }
+                ]
+            },
+            "mark": {"type": "geoshape", "fillOpacity": 0, "stroke": "#cfd8dc", "strokeWidth": 0.5},
         },
     ]
     lanes = _lane_features(bounds)
     if lanes:
-        layers.append({
-            "data": {"values": lanes},
-            "mark": {"type": "geoshape", "filled": False, "stroke": "#90a4ae",
-                     "strokeWidth": 0.6, "strokeOpacity": 0.5},
-        })
+        layers.append(
+            {
+                "data": {"values": lanes},
+                "mark": {
+                    "type": "geoshape",
+                    "filled": False,
+                    "stroke": "#90a4ae",
+                    "strokeWidth": 0.6,
+                    "strokeOpacity": 0.5,
+                },
+            }
+        )
     zones = _zone_features(bounds)
     if zones:
-        layers.append({
-            "data": {"values": zones},
-            "mark": {"type": "geoshape", "fill": "#bbdefb", "fillOpacity": 0.35,
-                     "stroke": "#64b5f6", "strokeWidth": 0.8},
-            "encoding": {"tooltip": [{"field": "properties.name", "type": "nominal",
-                                      "title": "sea zone"}]},
-        })
+        layers.append(
+            {
+                "data": {"values": zones},
+                "mark": {
+                    "type": "geoshape",
+                    "fill": "#bbdefb",
+                    "fillOpacity": 0.35,
+                    "stroke": "#64b5f6",
+                    "strokeWidth": 0.8,
+                },
+                "encoding": {
+                    "tooltip": [
+                        {"field": "properties.name", "type": "nominal", "title": "sea zone"}
+                    ]
+                },
+            }
+        )
     if routes.height:
-        layers.append({
-            "data": {"values": _records(routes, ["key", "client", "name", "seq", "lon", "lat",
-                                                 "risk"])},
-            "mark": {"type": "line", "strokeWidth": 2.2, "opacity": 0.85},
-            "encoding": {
-                "longitude": {"field": "lon", "type": "quantitative"},
-                "latitude": {"field": "lat", "type": "quantitative"},
-                "detail": {"field": "key", "type": "nominal"},
-                "order": {"field": "seq", "type": "quantitative"},
-                "color": risk_colour,
-                "tooltip": [*client_tip, {"field": "name", "type": "nominal", "title": "route"},
-                            {"field": "risk", "type": "quantitative", "format": ".3f"}],
-            },
-        })
+        layers.append(
+            {
+                "data": {
+                    "values": _records(
+                        routes, ["key", "client", "name", "seq", "lon", "lat", "risk"]
+                    )
+                },
+                "mark": {"type": "line", "strokeWidth": 2.2, "opacity": 0.85},
+                "encoding": {
+                    "longitude": {"field": "lon", "type": "quantitative"},
+                    "latitude": {"field": "lat", "type": "quantitative"},
+                    "detail": {"field": "key", "type": "nominal"},
+                    "order": {"field": "seq", "type": "quantitative"},
+                    "color": risk_colour,
+                    "tooltip": [
+                        *client_tip,
+                        {"field": "name", "type": "nominal", "title": "route"},
+                        {"field": "risk", "type": "quantitative", "format": ".3f"},
+                    ],
+                },
+            }
+        )
     if chokepoints.height:
         cps = _records(chokepoints, ["name", "lon", "lat", "routes"])
-        position = {"longitude": {"field": "lon", "type": "quantitative"},
-                    "latitude": {"field": "lat", "type": "quantitative"}}
-        layers.append({
-            "data": {"values": cps},
-            "mark": {"type": "point", "shape": "triangle-up", "size": 140, "filled": True,
-                     "color": "#263238"},
-            "encoding": position | {"tooltip": [
-                {"field": "name", "type": "nominal", "title": "chokepoint"},
-                {"field": "routes", "type": "quantitative", "title": "routes through it"}]},
-        })
-        layers.append({
-            "data": {"values": cps},
-            "mark": {"type": "text", "dy": -12, "fontSize": 10, "color": "#263238"},
-            "encoding": position | {"text": {"field": "name", "type": "nominal"}},
-        })
+        position = {
+            "longitude": {"field": "lon", "type": "quantitative"},
+            "latitude": {"field": "lat", "type": "quantitative"},
+        }
+        layers.append(
+            {
+                "data": {"values": cps},
+                "mark": {
+                    "type": "point",
+                    "shape": "triangle-up",
+                    "size": 140,
+                    "filled": True,
+                    "color": "#263238",
+                },
+                "encoding": position
+                | {
+                    "tooltip": [
+                        {"field": "name", "type": "nominal", "title": "chokepoint"},
+                        {"field": "routes", "type": "quantitative", "title": "routes through it"},
+                    ]
+                },
+            }
+        )
+        layers.append(
+            {
+                "data": {"values": cps},
+                "mark": {"type": "text", "dy": -12, "fontSize": 10, "color": "#263238"},
+                "encoding": position | {"text": {"field": "name", "type": "nominal"}},
+            }
+        )
     if assets.height:
-        layers.append({
-            "data": {"values": _records(assets, ["client", "name", "asset_type", "place", "lon",
-                                                 "lat", "value_usd", "criticality", "risk"])},
-            "mark": {"type": "circle", "opacity": 0.9, "stroke": "#263238", "strokeWidth": 0.6},
-            "encoding": {
-                "longitude": {"field": "lon", "type": "quantitative"},
-                "latitude": {"field": "lat", "type": "quantitative"},
-                "color": risk_colour,
-                "size": {"field": "value_usd", "type": "quantitative", "legend": None,
-                         "scale": {"range": [40, 500]}},
-                "tooltip": [*client_tip, {"field": "name", "type": "nominal", "title": "site"},
-                            {"field": "asset_type", "type": "nominal", "title": "type"},
-                            {"field": "place", "type": "nominal"},
-                            {"field": "value_usd", "type": "quantitative", "format": ",.0f",
-                             "title": "value USD"},
-                            {"field": "criticality", "type": "quantitative"},
-                            {"field": "risk", "type": "quantitative", "format": ".3f"}],
-            },
-        })
+        layers.append(
+            {
+                "data": {
+                    "values": _records(
+                        assets,
+                        [
+                            "client",
+                            "name",
+                            "asset_type",
+                            "place",
+                            "lon",
+                            "lat",
+                            "value_usd",
+                            "criticality",
+                            "risk",
+                        ],
+                    )
+                },
+                "mark": {"type": "circle", "opacity": 0.9, "stroke": "#263238", "strokeWidth": 0.6},
+                "encoding": {
+                    "longitude": {"field": "lon", "type": "quantitative"},
+                    "latitude": {"field": "lat", "type": "quantitative"},
+                    "color": risk_colour,
+                    "size": {
+                        "field": "value_usd",
+                        "type": "quantitative",
+                        "legend": None,
+                        "scale": {"range": [40, 500]},
+                    },
+                    "tooltip": [
+                        *client_tip,
+                        {"field": "name", "type": "nominal", "title": "site"},
+                        {"field": "asset_type", "type": "nominal", "title": "type"},
+                        {"field": "place", "type": "nominal"},
+                        {
+                            "field": "value_usd",
+                            "type": "quantitative",
+                            "format": ",.0f",
+                            "title": "value USD",
+                        },
+                        {"field": "criticality", "type": "quantitative"},
+                        {"field": "risk", "type": "quantitative", "format": ".3f"},
+                    ],
+                },
+            }
+        )
     return {
         "height": height,
         "projection": projection,
@@ -201,13 +310,23 @@ def exposure_map(assets: pl.DataFrame, routes: pl.DataFrame, chokepoints: pl.Dat
 def drivers_chart(e: Explanation, top: int = 8) -> alt.Chart:
     """The threats that drive a rating: share of the client's expected disruption."""
     rows = [
-        {"threat": t.title if len(t.title) <= 60 else t.title[:57] + "...",
-         "share": t.share, "category": t.category.replace("_", " "),
-         "likelihood": f"{t.likelihood.replace('_', ' ')} ({t.likelihood_words})"}
+        {
+            "threat": t.title if len(t.title) <= 60 else t.title[:57] + "...",
+            "share": t.share,
+            "category": t.category.replace("_", " "),
+            "likelihood": f"{t.likelihood.replace('_', ' ')} ({t.likelihood_words})",
+        }
         for t in e.threats[:top]
     ]
-    data = pl.DataFrame(rows, schema={"threat": pl.String, "share": pl.Float64,
-                                      "category": pl.String, "likelihood": pl.String})
+    data = pl.DataFrame(
+        rows,
+        schema={
+            "threat": pl.String,
+            "share": pl.Float64,
+            "category": pl.String,
+            "likelihood": pl.String,
+        },
+    )
     return (
         alt.Chart(data.to_pandas())
         .mark_bar()
@@ -221,16 +340,21 @@ def drivers_chart(e: Explanation, top: int = 8) -> alt.Chart:
     )
 
 
-def before_after_chart(rows: list[dict[str, Any]]) -> alt.Chart:
+def before_after_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     """Score before and after (a scenario or a draft), one row per client."""
-    data = pl.DataFrame(rows, schema={"client": pl.String, "before": pl.Float64,
-                                      "after": pl.Float64})
+    data = pl.DataFrame(
+        rows, schema={"client": pl.String, "before": pl.Float64, "after": pl.Float64}
+    )
     base = alt.Chart(data.to_pandas()).encode(y=alt.Y("client:N", sort=None, title=None))
-    rule = base.mark_rule(color="#90a4ae").encode(x=alt.X("before:Q", title="score (0-100)",
-                                                          scale=alt.Scale(domain=[0, 100])),
-                                                  x2="after:Q")
+    rule = base.mark_rule(color="#90a4ae").encode(
+        x=alt.X("before:Q", title="score (0-100)", scale=alt.Scale(domain=[0, 100])), x2="after:Q"
+    )
     before = base.mark_point(filled=True, color="#78909c", size=70).encode(
-        x="before:Q", tooltip=["client", alt.Tooltip("before:Q", format=".1f")])
+        x="before:Q", tooltip=["client", alt.Tooltip("before:Q", format=".1f")]
+    )
     after = base.mark_point(filled=True, color="#c62828", size=90, shape="diamond").encode(
-        x="after:Q", tooltip=["client", alt.Tooltip("after:Q", format=".1f")])
-    return alt.layer(rule, before, after).properties(height=max(120, 30 * len(rows)))
+        x="after:Q", tooltip=["client", alt.Tooltip("after:Q", format=".1f")]
+    )
+    chart = alt.layer(rule, before, after).properties(height=max(120, 30 * len(rows)))
+    assert isinstance(chart, alt.LayerChart)
+    return chart

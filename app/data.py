@@ -19,19 +19,20 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import streamlit as st
 
 from engine.context import Context, default_db_path, describe_route
-from engine.errors import NotFoundError, StoreError
+from engine.errors import StoreError
 from engine.models import Explanation, Rating, RunInfo, ScenarioRow
 from engine.store import Scope
 from exposures.gazetteer import load_gazetteer
 from exposures.routes import RouteInfo
 
 ScopeKey = tuple[str, ...] | None
+ReportFormat = Literal["pdf", "html"]
 
 
 # -- the database ---------------------------------------------------------------------------------
@@ -97,8 +98,13 @@ def previous_run_id(ctx: Context, run: RunInfo) -> int | None:
           AND (r.register_version = $reg OR EXISTS (SELECT 1 FROM register_versions v
                WHERE v.version = r.register_version AND v.status = 'published'))
         """,
-        {"r": run.run_id, "sc": run.scenario_id, "as_of": run.as_of,
-         "rules": run.rules_version, "reg": run.register_version},
+        {
+            "r": run.run_id,
+            "sc": run.scenario_id,
+            "as_of": run.as_of,
+            "rules": run.rules_version,
+            "reg": run.register_version,
+        },
     )
     return None if v is None else int(v)
 
@@ -132,12 +138,14 @@ def top_drivers(ctx: Context, run_id: int, scope: Scope) -> dict[str, tuple[str,
         {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
     )
     titles = dict(
-        ctx.store.rows("SELECT threat_id, title FROM run_threats WHERE run_id = $r",
-                       {"r": run_id})
+        ctx.store.rows("SELECT threat_id, title FROM run_threats WHERE run_id = $r", {"r": run_id})
     )
     return {
-        r["client_id"]: (r["threat_id"], titles.get(r["threat_id"], r["threat_id"]),
-                         float(r["share"] or 0.0))
+        r["client_id"]: (
+            r["threat_id"],
+            titles.get(r["threat_id"], r["threat_id"]),
+            float(r["share"] or 0.0),
+        )
         for r in frame.iter_rows(named=True)
     }
 
@@ -170,11 +178,16 @@ def portfolio(db: str, run_id: int, scope: ScopeKey) -> tuple[list[PortfolioRow]
     for i, r in enumerate(ratings(db, run_id, scope), start=1):
         p = prev.get(r.client_id)
         d = drivers.get(r.client_id)
-        rows.append(PortfolioRow(
-            rank=i, rating=r, previous_score=p.score if p else None,
-            previous_band=p.band if p else None,
-            driver=f"{d[1]} ({d[2]:.0%})" if d else "-", driver_share=d[2] if d else 0.0,
-        ))
+        rows.append(
+            PortfolioRow(
+                rank=i,
+                rating=r,
+                previous_score=p.score if p else None,
+                previous_band=p.band if p else None,
+                driver=f"{d[1]} ({d[2]:.0%})" if d else "-",
+                driver_share=d[2] if d else 0.0,
+            )
+        )
     return rows, prev_id
 
 
@@ -265,11 +278,20 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
             if prev_lon is not None and abs(lon + offset - prev_lon) > 180:
                 offset += -360.0 if lon + offset > prev_lon else 360.0
             prev_lon = lon + offset
-            points.append({
-                "key": key, "client": r["client"], "name": r["name"], "commodity": r["commodity"],
-                "seq": seq, "lon": lon + offset, "lat": lat, "risk": r["risk"],
-                "value_usd": r["value_usd"], "detail": describe_route(info),
-            })
+            points.append(
+                {
+                    "key": key,
+                    "client": r["client"],
+                    "name": r["name"],
+                    "commodity": r["commodity"],
+                    "seq": seq,
+                    "lon": lon + offset,
+                    "lat": lat,
+                    "risk": r["risk"],
+                    "value_usd": r["value_usd"],
+                    "detail": describe_route(info),
+                }
+            )
         for cp in info.chokepoints:
             chokes[cp] = chokes.get(cp, 0) + 1
     cp_rows = []
@@ -277,14 +299,34 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
         region = gaz.get(region_id)
         if region is None or region.lat is None or region.lon is None:
             continue
-        cp_rows.append({"region_id": region_id, "name": region.name, "lon": region.lon,
-                        "lat": region.lat, "routes": n})
-    route_schema = {"key": pl.String, "client": pl.String, "name": pl.String,
-                    "commodity": pl.String, "seq": pl.Int64, "lon": pl.Float64,
-                    "lat": pl.Float64, "risk": pl.Float64, "value_usd": pl.Float64,
-                    "detail": pl.String}
-    cp_schema = {"region_id": pl.String, "name": pl.String, "lon": pl.Float64,
-                 "lat": pl.Float64, "routes": pl.Int64}
+        cp_rows.append(
+            {
+                "region_id": region_id,
+                "name": region.name,
+                "lon": region.lon,
+                "lat": region.lat,
+                "routes": n,
+            }
+        )
+    route_schema = {
+        "key": pl.String,
+        "client": pl.String,
+        "name": pl.String,
+        "commodity": pl.String,
+        "seq": pl.Int64,
+        "lon": pl.Float64,
+        "lat": pl.Float64,
+        "risk": pl.Float64,
+        "value_usd": pl.Float64,
+        "detail": pl.String,
+    }
+    cp_schema = {
+        "region_id": pl.String,
+        "name": pl.String,
+        "lon": pl.Float64,
+        "lat": pl.Float64,
+        "routes": pl.Int64,
+    }
     return MapData(
         assets=assets,
         routes=pl.DataFrame(points, schema=route_schema),
@@ -357,23 +399,45 @@ def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> lis
                 ]
                 risk = 1 - math.prod(1 - r for _, r in contribs)
                 if risk < item["risk"] - 1e-12:
-                    cats = sorted({cat for cat, _ in item["contribs"]
-                                   if rules.mitigation.credits.get(m, cat) > 0})
-                    options.append((f"add {m.replace('_', ' ')}",
-                                    f"cuts its vulnerability to {', '.join(cats)}", risk))
+                    cats = sorted(
+                        {
+                            cat
+                            for cat, _ in item["contribs"]
+                            if rules.mitigation.credits.get(m, cat) > 0
+                        }
+                    )
+                    options.append(
+                        (
+                            f"add {m.replace('_', ' ')}",
+                            f"cuts its vulnerability to {', '.join(cats)}",
+                            risk,
+                        )
+                    )
         away = "reroute or re-source it away from" if item["kind"] == "route" else "move it out of"
-        options.append((f"{away} the threatened regions",
-                        "upper bound: the item no longer touched by any threat", 0.0))
+        options.append(
+            (
+                f"{away} the threatened regions",
+                "upper bound: the item no longer touched by any threat",
+                0.0,
+            )
+        )
         for action, why, risk in options:
             changed = list(model.items)
             changed[i] = item | {"risk": risk}
             after = model.score(changed)
             if after - base > 0.05:
-                out.append(Improvement(
-                    item_id=item["item_id"], item_name=item["name"], item_kind=item["kind"],
-                    action=action, score_before=base, score_after=after,
-                    band_after=rules.band_for(after), why=why,
-                ))
+                out.append(
+                    Improvement(
+                        item_id=item["item_id"],
+                        item_name=item["name"],
+                        item_kind=item["kind"],
+                        action=action,
+                        score_before=base,
+                        score_after=after,
+                        band_after=rules.band_for(after),
+                        why=why,
+                    )
+                )
     out.sort(key=lambda x: (-x.gain, x.item_id, x.action))
     best: list[Improvement] = []
     seen: set[tuple[str, bool]] = set()
@@ -412,10 +476,10 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
     run = ctx.run_info(run_id)
     rules = ctx.rules(run.rules_version)
     p = {"r": run_id, "c": client_id}
-    bv = ctx.store.one("SELECT business_value_usd FROM clients WHERE client_id = $c",
-                       {"c": client_id})
-    m = (float(bv) * rules.aggregation.materiality_share if bv
-         else rules.aggregation.materiality_usd)
+    bv = ctx.store.one(
+        "SELECT business_value_usd FROM clients WHERE client_id = $c", {"c": client_id}
+    )
+    m = float(bv) * rules.aggregation.materiality_share if bv else rules.aggregation.materiality_usd
     items = ctx.store.frame(
         """
         SELECT 'asset' AS kind, a.asset_id AS item_id, a.name, a.class_id, a.value_usd AS value,
@@ -428,7 +492,9 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         FROM routes r JOIN run_exposures x USING (client_id, version)
         WHERE x.run_id = $r AND r.client_id = $c
         ORDER BY 1, 2
-        """, p)
+        """,
+        p,
+    )
     if items.height == 0:
         return None
     classes = {
@@ -438,7 +504,9 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
             SELECT k.class_id, p.risk_central, k.weight FROM run_classes k
             JOIN run_profiles p ON p.run_id = k.run_id AND p.profile_id = k.profile_id
             WHERE k.run_id = $r AND k.client_id = $c
-            """, p)
+            """,
+            p,
+        )
     }
     contribs: dict[int, list[tuple[str, float]]] = {}
     for class_id, category, r in ctx.store.rows(
@@ -447,7 +515,9 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
         JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
         WHERE k.run_id = $r AND k.client_id = $c
-        """, p):
+        """,
+        p,
+    ):
         contribs.setdefault(int(class_id), []).append((str(category), float(r)))
     # each item's share of its class's materiality weight (the run's own weights, split by
     # value / (value + m) among the class's items)
@@ -459,12 +529,19 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         cid = int(r["class_id"])
         risk, weight = classes.get(cid, (0.0, 0.0))
         share = (r["value"] / (r["value"] + m)) / raw[cid] if raw[cid] else 0.0
-        rows.append({
-            "kind": r["kind"], "item_id": r["item_id"], "name": r["name"],
-            "value": float(r["value"]), "criticality": int(r["criticality"]),
-            "mitigations": list(r["mitigations"] or []), "risk": risk,
-            "weight": weight * share, "contribs": contribs.get(cid, []),
-        })
+        rows.append(
+            {
+                "kind": r["kind"],
+                "item_id": r["item_id"],
+                "name": r["name"],
+                "value": float(r["value"]),
+                "criticality": int(r["criticality"]),
+                "mitigations": list(r["mitigations"] or []),
+                "risk": risk,
+                "weight": weight * share,
+                "contribs": contribs.get(cid, []),
+            }
+        )
     return _ClientModel(rules=rules, m=m, items=rows)
 
 
@@ -495,13 +572,27 @@ def exposure_versions(ctx: Context, client_id: str, scope: Scope) -> pl.DataFram
     """A client's exposure versions, newest first, with which one is current."""
     versions = ctx.exposure_history(client_id, scope=scope)
     rows = [
-        {"version": v.version, "created": v.created_at, "note": v.note, "assets": v.n_assets,
-         "routes": v.n_routes, "current": v.current}
+        {
+            "version": v.version,
+            "created": v.created_at,
+            "note": v.note,
+            "assets": v.n_assets,
+            "routes": v.n_routes,
+            "current": v.current,
+        }
         for v in sorted(versions, key=lambda v: -v.version)
     ]
-    return pl.DataFrame(rows, schema={"version": pl.Int64, "created": pl.Datetime,
-                                      "note": pl.String, "assets": pl.Int64,
-                                      "routes": pl.Int64, "current": pl.Boolean})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "version": pl.Int64,
+            "created": pl.Datetime,
+            "note": pl.String,
+            "assets": pl.Int64,
+            "routes": pl.Int64,
+            "current": pl.Boolean,
+        },
+    )
 
 
 def rules_document(ctx: Context, version: int | None = None) -> dict[str, Any]:
@@ -518,21 +609,14 @@ def has_report() -> bool:
 
 
 @st.cache_data(max_entries=64, show_spinner="Rendering the report...")
-def client_report(db: str, run_id: int, client_id: str, fmt: str = "pdf") -> bytes:
-    """The client report (cached per run and client: the tenant is in the key)."""
+def client_report(db: str, run_id: int, client_id: str, fmt: ReportFormat = "pdf") -> bytes:
+    """The client report of one run (cached per run and client: the tenant is in the key)."""
     from engine import report
 
-    data = report.render_client_report(_open(db), client_id, fmt=fmt)
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    if isinstance(data, bytes | bytearray):
-        return bytes(data)
-    if isinstance(data, Path):
-        return data.read_bytes()
-    raise NotFoundError("the report renderer returned nothing usable")
+    return bytes(report.render_client_report(_open(db), client_id, fmt=fmt, run_id=run_id))
 
 
-def report_for(scope: Scope, client_id: str, run_id: int, fmt: str = "pdf") -> bytes:
+def report_for(scope: Scope, client_id: str, run_id: int, fmt: ReportFormat = "pdf") -> bytes:
     scope.require(client_id)
     return client_report(db_key(), run_id, client_id, fmt)
 
@@ -553,15 +637,16 @@ class ImpactRow:
         return self.after.score - self.before.score
 
 
-def impact(ctx: Context, before_run: int, after_run: int, scope: Scope,
-           min_change: float = 0.05) -> list[ImpactRow]:
+def impact(
+    ctx: Context, before_run: int, after_run: int, scope: Scope, min_change: float = 0.05
+) -> list[ImpactRow]:
     """Clients whose rating differs between two runs (a draft against the current one), each with
     the threat drivers whose expected disruption changed most: the "why"."""
     before = {r.client_id: r for r in ctx.ratings(before_run, scope)}
     out = []
     for a in ctx.ratings(after_run, scope):
         b = before.get(a.client_id)
-        if b is None or abs(a.score - b.score) < min_change and a.band == b.band:
+        if b is None or (abs(a.score - b.score) < min_change and a.band == b.band):
             continue
         eb = ctx.explain(a.client_id, before_run, scope=scope, top=1)
         ea = ctx.explain(a.client_id, after_run, scope=scope, top=1)
@@ -575,9 +660,12 @@ def impact(ctx: Context, before_run: int, after_run: int, scope: Scope,
             if abs(new - old) > 1e-6:
                 moves.append((abs(new - old), title, old, new))
         moves.sort(reverse=True)
-        why = "; ".join(
-            f"{title}: expected disruption {_pct(old, new)}" for _, title, old, new in moves[:2]
-        ) or "aggregation or band thresholds changed"
+        why = (
+            "; ".join(
+                f"{title}: expected disruption {_pct(old, new)}" for _, title, old, new in moves[:2]
+            )
+            or "aggregation or band thresholds changed"
+        )
         out.append(ImpactRow(client_id=a.client_id, name=a.name, before=b, after=a, why=why))
     return sorted(out, key=lambda r: (-abs(r.delta), r.client_id))
 

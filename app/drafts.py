@@ -23,14 +23,30 @@ from scoring_rules.threats import Register, parse_register
 
 # The category x key tables an analyst edits: (document path, title, rows list, columns list).
 TABLES: tuple[tuple[str, str, str, str], ...] = (
-    ("vulnerability.assets", "Asset vulnerability (category x asset type)", "categories",
-     "asset_types"),
-    ("vulnerability.routes", "Route vulnerability (category x commodity)", "categories",
-     "commodities"),
-    ("targeting.sector_sensitivity", "Sector sensitivity (category x sector)", "categories",
-     "sectors"),
-    ("mitigation.credits", "Mitigation credits (mitigation x category)", "mitigations",
-     "categories"),
+    (
+        "vulnerability.assets",
+        "Asset vulnerability (category x asset type)",
+        "categories",
+        "asset_types",
+    ),
+    (
+        "vulnerability.routes",
+        "Route vulnerability (category x commodity)",
+        "categories",
+        "commodities",
+    ),
+    (
+        "targeting.sector_sensitivity",
+        "Sector sensitivity (category x sector)",
+        "categories",
+        "sectors",
+    ),
+    (
+        "mitigation.credits",
+        "Mitigation credits (mitigation x category)",
+        "mitigations",
+        "categories",
+    ),
 )
 
 # Single numbers an analyst may edit (route speed is left out: it keys the route cache).
@@ -110,8 +126,10 @@ def likelihood_frame(doc: dict[str, Any]) -> pd.DataFrame:
     lk = doc["likelihood"]
     rows = {**lk["terms"], "not_assessed": lk["not_assessed"]}
     return pd.DataFrame(
-        {"low": [float(v["low"]) for v in rows.values()],
-         "high": [float(v["high"]) for v in rows.values()]},
+        {
+            "low": [float(v["low"]) for v in rows.values()],
+            "high": [float(v["high"]) for v in rows.values()],
+        },
         index=pd.Index(list(rows), name="term"),
     )
 
@@ -119,8 +137,10 @@ def likelihood_frame(doc: dict[str, Any]) -> pd.DataFrame:
 def apply_likelihood(doc: dict[str, Any], frame: pd.DataFrame) -> None:
     lk = doc["likelihood"]
     for term in frame.index:
-        rng = {"low": _number(frame.at[term, "low"], f"likelihood.{term}.low"),
-               "high": _number(frame.at[term, "high"], f"likelihood.{term}.high")}
+        rng = {
+            "low": _number(frame.at[term, "low"], f"likelihood.{term}.low"),
+            "high": _number(frame.at[term, "high"], f"likelihood.{term}.high"),
+        }
         if term == "not_assessed":
             lk["not_assessed"] = rng
         else:
@@ -129,23 +149,30 @@ def apply_likelihood(doc: dict[str, Any], frame: pd.DataFrame) -> None:
 
 def bands_frame(doc: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(
-        {"label": [b["label"] for b in doc["bands"]],
-         "min_score": [float(b["min_score"]) for b in doc["bands"]]},
+        {
+            "label": [b["label"] for b in doc["bands"]],
+            "min_score": [float(b["min_score"]) for b in doc["bands"]],
+        },
         index=pd.Index([b["band"] for b in doc["bands"]], name="band"),
     )
 
 
 def apply_bands(doc: dict[str, Any], frame: pd.DataFrame) -> None:
     doc["bands"] = [
-        {"band": str(band), "label": str(frame.at[band, "label"]),
-         "min_score": _number(frame.at[band, "min_score"], f"bands.{band}.min_score")}
+        {
+            "band": str(band),
+            "label": str(frame.at[band, "label"]),
+            "min_score": _number(frame.at[band, "min_score"], f"bands.{band}.min_score"),
+        }
         for band in frame.index
     ]
 
 
 def settings_frame(doc: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({"value": [float(_get(doc, p)) for p in SETTINGS]},
-                        index=pd.Index(list(SETTINGS), name="setting"))
+    return pd.DataFrame(
+        {"value": [float(_get(doc, p)) for p in SETTINGS]},
+        index=pd.Index(list(SETTINGS), name="setting"),
+    )
 
 
 def apply_settings(doc: dict[str, Any], frame: pd.DataFrame) -> None:
@@ -154,8 +181,7 @@ def apply_settings(doc: dict[str, Any], frame: pd.DataFrame) -> None:
             continue
         value = _number(frame.at[path, "value"], str(path))
         old = _get(doc, str(path))
-        _set(doc, str(path), int(value) if isinstance(old, int) and value.is_integer()
-             else value)
+        _set(doc, str(path), int(value) if isinstance(old, int) and value.is_integer() else value)
 
 
 def validate(doc: dict[str, Any]) -> Rules:
@@ -172,8 +198,8 @@ def changes(before: Rules, after: Rules) -> list[tuple[str, str, str]]:
         ta = table_frame(a_doc, path, rows_key, cols_key)
         for r in ta.index:
             for c in ta.columns:
-                old = tb.at[r, c] if r in tb.index and c in tb.columns else None
-                new = ta.at[r, c]
+                old: Any = tb.at[r, c] if r in tb.index and c in tb.columns else None
+                new: Any = ta.at[r, c]
                 if old is None or abs(float(old) - float(new)) > 1e-12:
                     out.append((f"{path}.{r}.{c}", _fmt(old), _fmt(new)))
     for frame_of in (likelihood_frame, bands_frame, settings_frame):
@@ -225,8 +251,7 @@ class RulesDraft:
                 apply_table(doc, path, frame)
         return doc
 
-    def set_cell(self, doc: dict[str, Any], path: str, row: str, col: str,
-                 value: float) -> None:
+    def set_cell(self, doc: dict[str, Any], path: str, row: str, col: str, value: float) -> None:
         """One factor changed (the quick-edit form); the editors are reset to show it."""
         table = _get(doc, path)
         table.setdefault("values", {}).setdefault(row, {})[col] = float(value)

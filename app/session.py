@@ -61,8 +61,9 @@ class AppUser:
 
 
 def _app_user(user: User) -> AppUser:
-    return AppUser(username=user.username, role=user.role, scope=scope_for(user),
-                   client_id=user.client_id)
+    return AppUser(
+        username=user.username, role=user.role, scope=scope_for(user), client_id=user.client_id
+    )
 
 
 def locked_out(username: str) -> float:

@@ -31,16 +31,31 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("views/portfolio.py", "Portfolio", ":material/leaderboard:",
-             ("account_manager", "analyst", "admin")),
-    PageSpec("views/client.py", "Client", ":material/apartment:",
-             ("client", "account_manager", "analyst", "admin")),
-    PageSpec("views/upload.py", "Upload", ":material/upload_file:",
-             ("client", "account_manager", "admin")),
-    PageSpec("views/scenarios.py", "Scenarios", ":material/storm:",
-             ("account_manager", "analyst", "admin")),
-    PageSpec("views/register.py", "Threat register", ":material/menu_book:",
-             ("analyst", "admin")),
+    PageSpec(
+        "views/portfolio.py",
+        "Portfolio",
+        ":material/leaderboard:",
+        ("account_manager", "analyst", "admin"),
+    ),
+    PageSpec(
+        "views/client.py",
+        "Client",
+        ":material/apartment:",
+        ("client", "account_manager", "analyst", "admin"),
+    ),
+    PageSpec(
+        "views/upload.py",
+        "Upload",
+        ":material/upload_file:",
+        ("client", "account_manager", "admin"),
+    ),
+    PageSpec(
+        "views/scenarios.py",
+        "Scenarios",
+        ":material/storm:",
+        ("account_manager", "analyst", "admin"),
+    ),
+    PageSpec("views/register.py", "Threat register", ":material/menu_book:", ("analyst", "admin")),
     PageSpec("views/rules.py", "Rules", ":material/tune:", ("analyst", "admin")),
 )
 
@@ -79,8 +94,9 @@ def sidebar(user: AppUser) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Operational resilience", page_icon=":material/shield:",
-                       layout="wide")
+    st.set_page_config(
+        page_title="Operational resilience", page_icon=":material/shield:", layout="wide"
+    )
     try:
         ctx = data.context()
     except ResilienceError as exc:
@@ -88,14 +104,31 @@ def main() -> None:
         st.stop()
     user = current_user(ctx)
     if user is None:
-        nav = st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:",
-                                     url_path="login", default=True)], position="hidden")
+        nav = st.navigation(
+            [
+                st.Page(
+                    login_page,
+                    title="Sign in",
+                    icon=":material/login:",
+                    url_path="login",
+                    default=True,
+                )
+            ],
+            position="hidden",
+        )
     else:
         allowed = pages_for(user.role)
         nav = st.navigation(
-            [st.Page(str(HERE / p.file), title=p.title, icon=p.icon,
-                     url_path=Path(p.file).stem, default=i == 0)
-             for i, p in enumerate(allowed)]
+            [
+                st.Page(
+                    str(HERE / p.file),
+                    title=p.title,
+                    icon=p.icon,
+                    url_path=Path(p.file).stem,
+                    default=i == 0,
+                )
+                for i, p in enumerate(allowed)
+            ]
         )
         sidebar(user)
     nav.run()

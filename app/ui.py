@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import polars as pl
 import streamlit as st
 
 from app import data
@@ -23,7 +24,7 @@ def errors_shown() -> Iterator[None]:
         st.error("This client is not available to you.")
         st.stop()
     except ResilienceError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         st.stop()
 
 
@@ -69,8 +70,13 @@ def band_badge(band: str) -> str:
 
 
 def _md_colour(hex_colour: str) -> str:
-    return {"#2e7d32": "green", "#7cb342": "green", "#f9a825": "orange", "#ef6c00": "orange",
-            "#c62828": "red"}.get(hex_colour, "gray")
+    return {
+        "#2e7d32": "green",
+        "#7cb342": "green",
+        "#f9a825": "orange",
+        "#ef6c00": "orange",
+        "#c62828": "red",
+    }.get(hex_colour, "gray")
 
 
 def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None:
@@ -78,11 +84,58 @@ def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None
     delta = None if previous is None else f"{r.score - previous.score:+.1f} since last run"
     cols[0].metric("Band", r.band, help="A resilient ... E critical")
     cols[1].metric("Score", f"{r.score:.1f}", delta=delta)
-    cols[2].metric("Range", f"{r.band_low}-{r.band_high}",
-                   help=f"scores {r.score_low:.1f}-{r.score_high:.1f} from the likelihood ranges")
+    cols[2].metric(
+        "Range",
+        f"{r.band_low}-{r.band_high}",
+        help=f"scores {r.score_low:.1f}-{r.score_high:.1f} from the likelihood ranges",
+    )
     cols[3].metric("As of", run.as_of.isoformat())
     st.caption(
         f"Run {run.run_id} · threat register v{run.register_version} · rules "
         f"v{run.rules_version} · exposure version {r.exposure_version or '-'} · "
         f"{r.n_items} items worth {r.total_value_usd:,.0f} USD"
     )
+
+
+def impact(rows: list[data.ImpactRow]) -> None:
+    """Which ratings a draft moves: the biggest moves in words, then every one in a table."""
+    if not rows:
+        st.info("No client rating would move under this draft.")
+        return
+    st.markdown(f"**{len(rows)} client rating(s) would move.** Largest:")
+    for r in rows[:3]:
+        st.markdown(
+            f"- {r.name}: {r.before.band} {r.before.score:.1f} → {r.after.band} "
+            f"{r.after.score:.1f} ({r.delta:+.1f}); {r.why}"
+        )
+    st.dataframe(
+        pl.DataFrame(
+            [
+                {
+                    "client": r.name,
+                    "before": f"{r.before.band} {r.before.score:.1f}",
+                    "after": f"{r.after.band} {r.after.score:.1f}",
+                    "change": round(r.delta, 1),
+                    "why": r.why,
+                }
+                for r in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
+    )
+
+
+def plain(text: str) -> str:
+    """Text from a client's file, shown through markdown as plain text: markup, links and HTML
+    are escaped, line breaks flattened."""
+    out = []
+    for ch in str(text):
+        if ch in "\\`*_{}[]()#+-.!|<>~$:=&":
+            out.append("\\" + ch)
+        elif ch in "\r\n\t":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)

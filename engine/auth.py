@@ -147,9 +147,7 @@ def add_user(
             {"u": username, "h": password_hash, "role": role, "c": client_id},
         )
         for cid in books:
-            cur.execute(
-                "INSERT INTO user_clients VALUES ($u, $c)", {"u": username, "c": cid}
-            )
+            cur.execute("INSERT INTO user_clients VALUES ($u, $c)", {"u": username, "c": cid})
     log.info("user %s saved with role %s", username, role)
     user = get_user(ctx, username)
     assert user is not None
@@ -174,8 +172,9 @@ def get_user(ctx: Context, username: str) -> User | None:
     role = row[1] if row[1] in ROLES else None
     if role is None:  # the CHECK constraint makes this unreachable; refuse rather than guess
         return None
-    return User(username=row[0], role=cast(Role, role), client_id=row[2], book=book,
-                disabled=bool(row[3]))
+    return User(
+        username=row[0], role=cast(Role, role), client_id=row[2], book=book, disabled=bool(row[3])
+    )
 
 
 def active_user(ctx: Context, username: str) -> User | None:
@@ -264,8 +263,14 @@ def create_demo_users(ctx: Context) -> list[User]:
     if DEMO_CLIENT not in book:
         raise NotFoundError(f"the demo client {DEMO_CLIENT!r} is not loaded; run the demo load")
     return [
-        add_user(ctx, "meridian", DEMO_PASSWORDS["meridian"], "client", client_id=DEMO_CLIENT,
-                 replace=True),
+        add_user(
+            ctx,
+            "meridian",
+            DEMO_PASSWORDS["meridian"],
+            "client",
+            client_id=DEMO_CLIENT,
+            replace=True,
+        ),
         add_user(ctx, "am", DEMO_PASSWORDS["am"], "account_manager", book=book, replace=True),
         add_user(ctx, "analyst", DEMO_PASSWORDS["analyst"], "analyst", replace=True),
         add_user(ctx, "admin", DEMO_PASSWORDS["admin"], "admin", replace=True),
@@ -321,8 +326,9 @@ def cli_add(
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         ids = [b.strip() for b in book.split(",") if b.strip()] if book else None
         with _cli_ctx() as ctx:
-            user = add_user(ctx, username, password, role, client_id=client, book=ids,
-                            replace=replace)
+            user = add_user(
+                ctx, username, password, role, client_id=client, book=ids, replace=replace
+            )
         what = user.client_id or (", ".join(user.book) if user.book else "whole book")
         out.print(f"User {user.username} saved: {user.role} ({what})")
     except ResilienceError as exc:
@@ -337,8 +343,9 @@ def cli_list() -> None:
     try:
         with _cli_ctx() as ctx:
             for u in list_users(ctx):
-                sees = u.client_id or (", ".join(u.book) if u.role == "account_manager"
-                                       else "whole book")
+                sees = u.client_id or (
+                    ", ".join(u.book) if u.role == "account_manager" else "whole book"
+                )
                 flag = " (disabled)" if u.disabled else ""
                 out.print(f"{u.username}: {u.role}{flag}; sees {sees or 'nothing'}")
     except ResilienceError as exc:

@@ -22,8 +22,14 @@ def main() -> None:
         prev_id = data.previous_run_id(ctx, run)
         previous = None
         if prev_id is not None:
-            previous = next((r for r in data.ratings(data.db_key(), prev_id, (client_id,))
-                             if r.client_id == client_id), None)
+            previous = next(
+                (
+                    r
+                    for r in data.ratings(data.db_key(), prev_id, (client_id,))
+                    if r.client_id == client_id
+                ),
+                None,
+            )
     r = e.rating
     st.title(r.name)
     st.caption(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}")
@@ -46,8 +52,9 @@ def main() -> None:
         with ui.errors_shown():
             md = data.client_map(user.scope, client_id, run.run_id)
         st.vega_lite_chart(
-            spec=charts.exposure_map(md.assets, md.routes, md.chokepoints, height=380,
-                                     show_client=False),
+            spec=charts.exposure_map(
+                md.assets, md.routes, md.chokepoints, height=380, show_client=False
+            ),
             width="stretch",
         )
     riskiest_items(e)
@@ -62,9 +69,13 @@ def report_button(user: session.AppUser, client_id: str, run_id: int) -> None:
     if st.button("Prepare the PDF report", key="report_prepare", icon=":material/description:"):
         with ui.errors_shown():
             pdf = data.report_for(user.scope, client_id, run_id)
-        st.download_button("Download the report (PDF)", pdf,
-                           file_name=f"{client_id}-resilience-run{run_id}.pdf",
-                           mime="application/pdf", key="report_download")
+        st.download_button(
+            "Download the report (PDF)",
+            pdf,
+            file_name=f"{client_id}-resilience-run{run_id}.pdf",
+            mime="application/pdf",
+            key="report_download",
+        )
 
 
 def riskiest_items(e: Explanation) -> None:
@@ -74,19 +85,26 @@ def riskiest_items(e: Explanation) -> None:
         return
     frame = pl.DataFrame(
         [
-            {"item": f"{i.name} [{i.item_id}]", "kind": i.item_kind,
-             "risk": round(i.risk, 3), "range": f"{i.risk_low:.3f}-{i.risk_high:.3f}",
-             "value USD": i.value_usd, "criticality": i.criticality,
-             "top threat": i.top_threat or "-", "detail": i.detail}
+            {
+                "item": f"{i.name} [{i.item_id}]",
+                "kind": i.item_kind,
+                "risk": round(i.risk, 3),
+                "range": f"{i.risk_low:.3f}-{i.risk_high:.3f}",
+                "value USD": i.value_usd,
+                "criticality": i.criticality,
+                "top threat": i.top_threat or "-",
+                "detail": i.detail,
+            }
             for i in e.items
         ]
     )
     st.dataframe(
-        frame, hide_index=True, width="stretch",
+        frame,
+        hide_index=True,
+        width="stretch",
         column_config={
             "value USD": st.column_config.NumberColumn(format="%,.0f"),
-            "risk": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                    format="%.3f"),
+            "risk": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
         },
     )
 
@@ -97,11 +115,15 @@ def threats_that_matter(e: Explanation) -> None:
     headings = data.section_headings(ctx, e.run.register_version)
     st.caption(f"From: {e.register_title}")
     for t in e.threats[:6]:
-        label = (f"{t.share:.0%} · {t.title} — {t.likelihood.replace('_', ' ')} "
-                 f"(brief: “{t.likelihood_words}”)")
+        label = (
+            f"{t.share:.0%} · {t.title} — {t.likelihood.replace('_', ' ')} "
+            f"(brief: “{t.likelihood_words}”)"
+        )
         with st.expander(label, expanded=False):
-            st.markdown(f"**Category:** {t.category.replace('_', ' ')} · **bears hardest on:** "
-                        f"{t.main_region} · **threat id:** `{t.threat_id}`")
+            st.markdown(
+                f"**Category:** {t.category.replace('_', ' ')} · **bears hardest on:** "
+                f"{t.main_region} · **threat id:** `{t.threat_id}`"
+            )
             for ev in t.evidence:
                 section = headings.get(ev.section, ev.section)
                 st.markdown(f"- *{section}*, ¶{ev.paragraph}: {ev.summary}")
@@ -116,14 +138,23 @@ def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
         return
     frame = pl.DataFrame(
         [
-            {"item": f"{o.item_name} [{o.item_id}]", "change": o.action,
-             "score after": round(o.score_after, 1), "gain": round(o.gain, 1),
-             "band after": o.band_after, "why": o.why}
+            {
+                "item": f"{o.item_name} [{o.item_id}]",
+                "change": o.action,
+                "score after": round(o.score_after, 1),
+                "gain": round(o.gain, 1),
+                "band after": o.band_after,
+                "why": o.why,
+            }
             for o in options
         ]
     )
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"gain": st.column_config.NumberColumn(format="%+.1f")})
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"gain": st.column_config.NumberColumn(format="%+.1f")},
+    )
     st.caption(
         "Each line changes one thing and holds everything else fixed, under the rules of this "
         "run. Mitigations use the rules' credits; moving or rerouting an item is an upper bound "

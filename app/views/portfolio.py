@@ -25,23 +25,37 @@ def main() -> None:
     )
     table = pl.DataFrame(
         [
-            {"rank": r.rank, "client": r.rating.name, "id": r.rating.client_id,
-             "sector": r.rating.sector, "HQ": r.rating.hq_country, "band": r.rating.band,
-             "score": round(r.rating.score, 1),
-             "range": f"{r.rating.band_low}-{r.rating.band_high} "
-                      f"({r.rating.score_low:.0f}-{r.rating.score_high:.0f})",
-             "change": None if r.change is None else round(r.change, 1),
-             "top driver": r.driver}
+            {
+                "rank": r.rank,
+                "client": r.rating.name,
+                "id": r.rating.client_id,
+                "sector": r.rating.sector,
+                "HQ": r.rating.hq_country,
+                "band": r.rating.band,
+                "score": round(r.rating.score, 1),
+                "range": f"{r.rating.band_low}-{r.rating.band_high} "
+                f"({r.rating.score_low:.0f}-{r.rating.score_high:.0f})",
+                "change": None if r.change is None else round(r.change, 1),
+                "top driver": r.driver,
+            }
             for r in rows
         ],
-        schema={"rank": pl.Int64, "client": pl.String, "id": pl.String, "sector": pl.String,
-                "HQ": pl.String, "band": pl.String, "score": pl.Float64, "range": pl.String,
-                "change": pl.Float64, "top driver": pl.String},
+        schema={
+            "rank": pl.Int64,
+            "client": pl.String,
+            "id": pl.String,
+            "sector": pl.String,
+            "HQ": pl.String,
+            "band": pl.String,
+            "score": pl.Float64,
+            "range": pl.String,
+            "change": pl.Float64,
+            "top driver": pl.String,
+        },
     )
     with st.container(border=True):
         c1, c2, c3 = st.columns(3)
-        sectors = c1.multiselect("Sector", sorted(set(table["sector"].to_list())),
-                                 key="pf_sector")
+        sectors = c1.multiselect("Sector", sorted(set(table["sector"].to_list())), key="pf_sector")
         bands = c2.multiselect("Band", sorted(set(table["band"].to_list())), key="pf_band")
         hqs = c3.multiselect("HQ", sorted(set(table["HQ"].to_list())), key="pf_hq")
     shown = table
@@ -57,20 +71,25 @@ def main() -> None:
     for i, b in enumerate("ABCDE", start=1):
         cols[i].metric(f"Band {b}", counts[b])
     st.dataframe(
-        shown, hide_index=True, width="stretch",
+        shown,
+        hide_index=True,
+        width="stretch",
         column_config={
-            "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100,
-                                                     format="%.1f"),
-            "change": st.column_config.NumberColumn("change", format="%+.1f",
-                                                    help="score change since the previous run"),
+            "score": st.column_config.ProgressColumn(
+                "score", min_value=0, max_value=100, format="%.1f"
+            ),
+            "change": st.column_config.NumberColumn(
+                "change", format="%+.1f", help="score change since the previous run"
+            ),
         },
     )
     ids = shown["id"].to_list()
     if ids:
         names = dict(zip(shown["id"].to_list(), shown["client"].to_list(), strict=True))
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        chosen = c1.selectbox("Open a client", ids, format_func=lambda c: names.get(c, c),
-                              key="pf_open")
+        chosen = c1.selectbox(
+            "Open a client", ids, format_func=lambda c: names.get(c, c), key="pf_open"
+        )
         if c2.button("Open client page", key="pf_open_btn") and chosen in ids:
             st.switch_page("views/client.py", query_params={"client": chosen})
     st.subheader("Exposures by risk")
@@ -80,8 +99,10 @@ def main() -> None:
     assets = md.assets.filter(pl.col("client").is_in(keep))
     routes = md.routes.filter(pl.col("client").is_in(keep))
     st.vega_lite_chart(spec=charts.exposure_map(assets, routes, md.chokepoints), width="stretch")
-    st.caption("Circles are sites (size: value), lines are sea routes; colour is the item's "
-               "central risk. Triangles mark chokepoints the routes pass.")
+    st.caption(
+        "Circles are sites (size: value), lines are sea routes; colour is the item's "
+        "central risk. Triangles mark chokepoints the routes pass."
+    )
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

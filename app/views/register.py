@@ -36,9 +36,11 @@ def main() -> None:
         current = ctx.register_version()
         draft = _draft(ctx)
     reg = draft.register
-    st.caption(f"{reg.title} · brief of {reg.as_of} ({reg.source}) · published version "
-               f"{current}; the draft starts from version {draft.base_version}"
-               + (f" and changes {len(draft.changed)} threat(s)" if draft.changed else ""))
+    st.caption(
+        f"{reg.title} · brief of {reg.as_of} ({reg.source}) · published version "
+        f"{current}; the draft starts from version {draft.base_version}"
+        + (f" and changes {len(draft.changed)} threat(s)" if draft.changed else "")
+    )
     flash = st.session_state.pop("register_flash", None)
     if isinstance(flash, str):
         st.success(flash)
@@ -48,30 +50,44 @@ def main() -> None:
     cats = c1.multiselect("Category", sorted({t.category for t in reg.threats}), key="rg_cat")
     text = c2.text_input("Search titles and evidence", key="rg_text").strip().lower()
     shown = [
-        t for t in reg.threats
+        t
+        for t in reg.threats
         if (not cats or t.category in cats)
-        and (not text or text in t.title.lower()
-             or any(text in e.summary.lower() for e in t.evidence))
+        and (
+            not text
+            or text in t.title.lower()
+            or any(text in e.summary.lower() for e in t.evidence)
+        )
     ]
     st.dataframe(
         pl.DataFrame(
             [
-                {"id": t.id, "category": t.category, "title": t.title,
-                 "likelihood": t.likelihood, "brief's words": t.likelihood_words,
-                 "severity": t.severity,
-                 "horizon (months)": f"{t.horizon.from_months:g}-{t.horizon.to_months:g}",
-                 "regions": len(t.regions), "confidence": t.confidence,
-                 "edited": "yes" if t.id in draft.changed else ""}
+                {
+                    "id": t.id,
+                    "category": t.category,
+                    "title": t.title,
+                    "likelihood": t.likelihood,
+                    "brief's words": t.likelihood_words,
+                    "severity": t.severity,
+                    "horizon (months)": f"{t.horizon.from_months:g}-{t.horizon.to_months:g}",
+                    "regions": len(t.regions),
+                    "confidence": t.confidence,
+                    "edited": "yes" if t.id in draft.changed else "",
+                }
                 for t in shown
             ]
-        ) if shown else pl.DataFrame({"id": []}),
-        hide_index=True, width="stretch",
+        )
+        if shown
+        else pl.DataFrame({"id": []}),
+        hide_index=True,
+        width="stretch",
     )
     if not shown:
         return
     ids = [t.id for t in shown]
-    chosen = st.selectbox("Threat", ids, key="rg_pick",
-                          format_func=lambda i: f"{reg.threat(i).title} [{i}]")
+    chosen = st.selectbox(
+        "Threat", ids, key="rg_pick", format_func=lambda i: f"{reg.threat(i).title} [{i}]"
+    )
     if chosen is None:
         return
     threat = reg.threat(chosen)
@@ -84,13 +100,16 @@ def main() -> None:
 
 def evidence(t: Threat, headings: dict[str, str]) -> None:
     with st.container(border=True):
-        st.markdown(f"**{t.title}** · {t.category.replace('_', ' ')} · "
-                    f"{t.likelihood.replace('_', ' ')} (brief: “{t.likelihood_words}”) · "
-                    f"severity {t.severity} · {t.confidence} confidence")
+        st.markdown(
+            f"**{t.title}** · {t.category.replace('_', ' ')} · "
+            f"{t.likelihood.replace('_', ' ')} (brief: “{t.likelihood_words}”) · "
+            f"severity {t.severity} · {t.confidence} confidence"
+        )
         st.markdown("**Evidence in the brief**")
         for ev in t.evidence:
-            st.markdown(f"- *{headings.get(ev.section, ev.section)}*, ¶{ev.paragraph}: "
-                        f"{ev.summary}")
+            st.markdown(
+                f"- *{headings.get(ev.section, ev.section)}*, ¶{ev.paragraph}: {ev.summary}"
+            )
         st.caption("Regions: " + ", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
 
 
@@ -99,29 +118,49 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
     with st.form(f"rg_edit_{t.id}"):
         st.markdown("**Edit this threat (in the draft)**")
         c1, c2, c3 = st.columns(3)
-        likelihood = c1.selectbox("Likelihood term", terms,
-                                  index=terms.index(t.likelihood) if t.likelihood in terms else 0,
-                                  key=f"rg_lk_{t.id}")
-        words = c2.text_input("The brief's words", value=t.likelihood_words,
-                              key=f"rg_words_{t.id}")
-        severity = c3.slider("Severity (impact if it happens)", 1, 5, value=t.severity, key=f"rg_sev_{t.id}")
+        likelihood = c1.selectbox(
+            "Likelihood term",
+            terms,
+            index=terms.index(t.likelihood) if t.likelihood in terms else 0,
+            key=f"rg_lk_{t.id}",
+        )
+        words = c2.text_input("The brief's words", value=t.likelihood_words, key=f"rg_words_{t.id}")
+        severity = c3.slider(
+            "Severity (impact if it happens)", 1, 5, value=t.severity, key=f"rg_sev_{t.id}"
+        )
         c4, c5 = st.columns(2)
-        h_from = c4.number_input("Horizon from (months)", min_value=0.0,
-                                 value=float(t.horizon.from_months), step=1.0,
-                                 key=f"rg_hf_{t.id}")
-        h_to = c5.number_input("Horizon to (months)", min_value=0.0,
-                               value=float(t.horizon.to_months), step=1.0,
-                               key=f"rg_ht_{t.id}")
+        h_from = c4.number_input(
+            "Horizon from (months)",
+            min_value=0.0,
+            value=float(t.horizon.from_months),
+            step=1.0,
+            key=f"rg_hf_{t.id}",
+        )
+        h_to = c5.number_input(
+            "Horizon to (months)",
+            min_value=0.0,
+            value=float(t.horizon.to_months),
+            step=1.0,
+            key=f"rg_ht_{t.id}",
+        )
         regions = st.data_editor(
-            pl.DataFrame([{"region": r.region, "intensity": r.intensity} for r in t.regions])
-            .to_pandas(),
-            key=f"rg_regions_{t.id}", disabled=["region"], hide_index=True,
+            pl.DataFrame(
+                [{"region": r.region, "intensity": r.intensity} for r in t.regions]
+            ).to_pandas(),
+            key=f"rg_regions_{t.id}",
+            disabled=["region"],
+            hide_index=True,
         )
         summaries = []
         for i, ev in enumerate(t.evidence):
-            summaries.append(st.text_area(f"Our summary of ¶{ev.paragraph} ({ev.section})",
-                                          value=ev.summary, key=f"rg_sum_{t.id}_{i}",
-                                          height=68))
+            summaries.append(
+                st.text_area(
+                    f"Our summary of ¶{ev.paragraph} ({ev.section})",
+                    value=ev.summary,
+                    key=f"rg_sum_{t.id}_{i}",
+                    height=68,
+                )
+            )
         if st.form_submit_button("Apply to the draft"):
             try:
                 draft.update_threat(
@@ -130,10 +169,14 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
                     likelihood_words=words.strip(),
                     severity=int(severity),
                     horizon={"from_months": float(h_from), "to_months": float(h_to)},
-                    regions=[{"region": str(r["region"]), "intensity": float(r["intensity"])}
-                             for r in regions.to_dict("records")],
-                    evidence=[ev.model_dump() | {"summary": s.strip()}
-                              for ev, s in zip(t.evidence, summaries, strict=True)],
+                    regions=[
+                        {"region": str(r["region"]), "intensity": float(r["intensity"])}
+                        for r in regions.to_dict("records")
+                    ],
+                    evidence=[
+                        ev.model_dump() | {"summary": s.strip()}
+                        for ev, s in zip(t.evidence, summaries, strict=True)
+                    ],
                 )
             except RuleError as exc:
                 st.error(str(exc))
@@ -149,8 +192,7 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
     if c1.button("Preview the ratings under this draft", key="rg_preview"):
         with st.status("Storing the draft and scoring the book...") as status:
             try:
-                version = ctx.publish_register(draft.register, "draft for preview",
-                                               publish=False)
+                version = ctx.publish_register(draft.register, "draft for preview", publish=False)
                 run = ctx.run(register_version=version)
             except ResilienceError as exc:
                 status.update(label="The draft could not be scored", state="error")
@@ -162,14 +204,7 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
         _reset()
         st.rerun()
     if draft.preview_run is not None and draft.preview_hash == key:
-        rows = data.impact_for(user.scope, data.current_run().run_id, draft.preview_run)
-        if not rows:
-            st.info("No client rating would move under this draft.")
-        else:
-            st.dataframe(pl.DataFrame([
-                {"client": r.name, "before": f"{r.before.band} {r.before.score:.1f}",
-                 "after": f"{r.after.band} {r.after.score:.1f}", "change": round(r.delta, 1),
-                 "why": r.why} for r in rows]), hide_index=True, width="stretch")
+        ui.impact(data.impact_for(user.scope, data.current_run().run_id, draft.preview_run))
     with st.form("rg_save"):
         note = st.text_input("Note (what changed and why)", key="rg_note")
         c1, c2 = st.columns(2)
@@ -183,7 +218,8 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
                 version = ctx.publish_register(draft.register, note.strip(), publish=publish)
             _reset()
             st.session_state["register_flash"] = (
-                f"Published register version {version}." if publish
+                f"Published register version {version}."
+                if publish
                 else f"Saved draft register version {version} (not published)."
             )
             st.rerun()
@@ -192,8 +228,11 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
 def history(ctx: Context, current: int) -> None:
     st.subheader("History")
     hist = ctx.history("register")
-    st.dataframe(hist.with_columns((pl.col("version") == current).alias("current")),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        hist.with_columns((pl.col("version") == current).alias("current")),
+        hide_index=True,
+        width="stretch",
+    )
     others = [v for v in hist["version"].to_list() if v != current]
     if not others:
         return

@@ -45,8 +45,10 @@ def main() -> None:
         current = ctx.rules_version()
         draft = _draft(ctx)
     base = ctx.rules(draft.base_version)
-    st.caption(f"Published: version {current} ({ctx.rules(current).version}). The draft starts "
-               f"from version {draft.base_version}.")
+    st.caption(
+        f"Published: version {current} ({ctx.rules(current).version}). The draft starts "
+        f"from version {draft.base_version}."
+    )
     if draft.base_version != current:
         st.warning(f"The published rules moved to version {current} since this draft began.")
 
@@ -56,18 +58,21 @@ def main() -> None:
     for tab, (path, title, rows_key, cols_key) in zip(tabs, TABLES, strict=False):
         with tab:
             st.caption(f"{title}; each factor 0..1")
-            edits[path] = st.data_editor(table_frame(draft.doc, path, rows_key, cols_key),
-                                         key=f"rules_{path}_{gen}", width="stretch")
+            edits[path] = st.data_editor(
+                table_frame(draft.doc, path, rows_key, cols_key),
+                key=f"rules_{path}_{gen}",
+                width="stretch",
+            )
     with tabs[len(TABLES)]:
         st.caption("Probability range of each yardstick term (0..1)")
-        edits["likelihood"] = st.data_editor(likelihood_frame(draft.doc),
-                                             key=f"rules_likelihood_{gen}")
+        edits["likelihood"] = st.data_editor(
+            likelihood_frame(draft.doc), key=f"rules_likelihood_{gen}"
+        )
     with tabs[len(TABLES) + 1]:
         st.caption("A band starts at its minimum score; the last band starts at 0")
         edits["bands"] = st.data_editor(bands_frame(draft.doc), key=f"rules_bands_{gen}")
     with tabs[len(TABLES) + 2]:
-        edits["settings"] = st.data_editor(settings_frame(draft.doc),
-                                           key=f"rules_settings_{gen}")
+        edits["settings"] = st.data_editor(settings_frame(draft.doc), key=f"rules_settings_{gen}")
 
     try:
         doc = draft.candidate(edits)
@@ -86,8 +91,11 @@ def main() -> None:
         st.info("The draft is the same as the rules it started from; edit a table or a weight.")
     else:
         st.success(f"The draft is valid: {len(diff)} change(s).")
-        st.dataframe(pl.DataFrame(diff, schema=["key", "before", "after"], orient="row"),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pl.DataFrame(diff, schema=["key", "before", "after"], orient="row"),
+            hide_index=True,
+            width="stretch",
+        )
         preview_and_publish(ctx, user, draft, rules, doc)
     history(ctx, current)
 
@@ -95,8 +103,7 @@ def main() -> None:
 def quick_edit(draft: RulesDraft, doc: dict[str, object]) -> None:
     with st.expander("Change one weight", expanded=False):
         labels = {path: title for path, title, _, _ in TABLES}
-        path = st.selectbox("Table", list(labels), format_func=lambda p: labels[p],
-                            key="rq_table")
+        path = st.selectbox("Table", list(labels), format_func=lambda p: labels[p], key="rq_table")
         spec = next(t for t in TABLES if t[0] == path)
         rows, cols = doc[spec[2]], doc[spec[3]]
         assert isinstance(rows, list) and isinstance(cols, list)
@@ -104,8 +111,9 @@ def quick_edit(draft: RulesDraft, doc: dict[str, object]) -> None:
             c1, c2, c3 = st.columns(3)
             row = c1.selectbox("Row", rows, key="rq_row")
             col = c2.selectbox("Column", cols, key="rq_col")
-            value = c3.number_input("New value", min_value=0.0, max_value=1.0, step=0.05,
-                                    value=0.5, key="rq_value")
+            value = c3.number_input(
+                "New value", min_value=0.0, max_value=1.0, step=0.05, value=0.5, key="rq_value"
+            )
             if st.form_submit_button("Apply to the draft"):
                 if row not in rows or col not in cols:
                     st.error("Pick a row and a column of the chosen table.")
@@ -114,8 +122,9 @@ def quick_edit(draft: RulesDraft, doc: dict[str, object]) -> None:
                     st.rerun()
 
 
-def preview_and_publish(ctx: Context, user: session.AppUser, draft: RulesDraft, rules: object,
-                        doc: dict[str, object]) -> None:
+def preview_and_publish(
+    ctx: Context, user: session.AppUser, draft: RulesDraft, rules: object, doc: dict[str, object]
+) -> None:
     from scoring_rules.rules import Rules
 
     assert isinstance(rules, Rules)
@@ -131,28 +140,17 @@ def preview_and_publish(ctx: Context, user: session.AppUser, draft: RulesDraft, 
                 st.error(str(exc))
                 return
             draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
-            status.update(label=f"Scored as draft version {version} (run {run.run_id})",
-                          state="complete")
+            status.update(
+                label=f"Scored as draft version {version} (run {run.run_id})", state="complete"
+            )
     if draft.preview_run is None or draft.preview_hash != key:
-        st.caption("Nothing is published until you say so; the preview stores a draft version "
-                   "and scores the book with it.")
+        st.caption(
+            "Nothing is published until you say so; the preview stores a draft version "
+            "and scores the book with it."
+        )
         return
     current = data.current_run()
-    rows = data.impact_for(user.scope, current.run_id, draft.preview_run)
-    if not rows:
-        st.info("No client rating would move under this draft.")
-    else:
-        st.markdown(f"**{len(rows)} client rating(s) would move:**")
-        st.dataframe(
-            pl.DataFrame([
-                {"client": r.name, "before": f"{r.before.band} {r.before.score:.1f}",
-                 "after": f"{r.after.band} {r.after.score:.1f}", "change": round(r.delta, 1),
-                 "why": r.why}
-                for r in rows
-            ]),
-            hide_index=True, width="stretch",
-            column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
-        )
+    ui.impact(data.impact_for(user.scope, current.run_id, draft.preview_run))
     with st.form("rules_publish"):
         note = st.text_input("Publication note (what changed and why)", key="rules_note")
         if st.form_submit_button("Publish these rules"):
@@ -175,8 +173,11 @@ def history(ctx: Context, current: int) -> None:
         st.success(flash)
     st.subheader("History")
     hist = ctx.history("rules")
-    st.dataframe(hist.with_columns((pl.col("version") == current).alias("current")),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        hist.with_columns((pl.col("version") == current).alias("current")),
+        hide_index=True,
+        width="stretch",
+    )
     published = [v for v in hist["version"].to_list() if v != current]
     if not published:
         return

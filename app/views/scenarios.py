@@ -17,8 +17,7 @@ def main() -> None:
         st.info("No scenarios are defined.")
         return
     ids = sorted(scenarios)
-    chosen = st.selectbox("Scenario", ids, format_func=lambda s: scenarios[s].title,
-                          key="sc_pick")
+    chosen = st.selectbox("Scenario", ids, format_func=lambda s: scenarios[s].title, key="sc_pick")
     if chosen is None:
         return
     sc = scenarios[chosen]
@@ -30,11 +29,14 @@ def main() -> None:
         return
     table = pl.DataFrame(
         [
-            {"client": r.name, "id": r.client_id,
-             "before": f"{r.before.band} {r.before.score:.1f}",
-             "after": f"{r.after.band} {r.after.score:.1f}",
-             "change": round(r.delta, 1),
-             "band moves": "yes" if r.before.band != r.after.band else ""}
+            {
+                "client": r.name,
+                "id": r.client_id,
+                "before": f"{r.before.band} {r.before.score:.1f}",
+                "after": f"{r.after.band} {r.after.score:.1f}",
+                "change": round(r.delta, 1),
+                "band moves": "yes" if r.before.band != r.after.band else "",
+            }
             for r in rows
         ]
     )
@@ -43,16 +45,22 @@ def main() -> None:
     c1.metric("Clients", len(rows))
     c2.metric("Change a band", moved)
     c3.metric("Largest fall", f"{min(r.delta for r in rows):+.1f}")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"change": st.column_config.NumberColumn(format="%+.1f")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
+    )
     st.altair_chart(
         charts.before_after_chart(
             [{"client": r.name, "before": r.before.score, "after": r.after.score} for r in rows]
         ),
         width="stretch",
     )
-    st.caption("Grey: the current rating; red: under the scenario. Scenarios change threats for "
-               "one run only; the published ratings are not touched.")
+    st.caption(
+        "Grey: the current rating; red: under the scenario. Scenarios change threats for "
+        "one run only; the published ratings are not touched."
+    )
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

@@ -40,23 +40,35 @@ def main() -> None:
     with ui.errors_shown():
         user.scope.require(client_id)
         spec = ctx.client(client_id, user.scope)
-    st.caption(f"For {spec.name}. A new upload replaces the client's current list of that kind "
-               "as a new version; earlier versions are kept.")
-    kind = st.radio("What the file lists", list(KINDS), format_func=lambda k: KINDS[k],
-                    horizontal=True, key="upload_kind")
+    st.caption(
+        f"For {spec.name}. A new upload replaces the client's current list of that kind "
+        "as a new version; earlier versions are kept."
+    )
+    kind = st.radio(
+        "What the file lists",
+        list(KINDS),
+        format_func=lambda k: KINDS[k],
+        horizontal=True,
+        key="upload_kind",
+    )
     if kind is None:
         return
     templates(kind)
     if not available(ctx):
-        st.info("Uploads are not available in this build: the upload service is not installed "
-                "on this server yet. Nothing can be loaded from this page for now.")
+        st.info(
+            "Uploads are not available in this build: the upload service is not installed "
+            "on this server yet. Nothing can be loaded from this page for now."
+        )
         return
     draft = st.session_state.get(DRAFT_KEY)
     if isinstance(draft, UploadDraft) and (draft.client_id != client_id or draft.kind != kind):
         st.session_state.pop(DRAFT_KEY, None)
         draft = None
-    file = st.file_uploader("File (CSV, XLSX or Parquet)", type=["csv", "xlsx", "parquet"],
-                            key=f"upload_file_{client_id}_{kind}")
+    file = st.file_uploader(
+        "File (CSV, XLSX or Parquet)",
+        type=["csv", "xlsx", "parquet"],
+        key=f"upload_file_{client_id}_{kind}",
+    )
     if file is None:
         if isinstance(draft, UploadDraft) and draft.outcome is not None:
             show_outcome(ctx, user, draft)
@@ -67,15 +79,23 @@ def main() -> None:
     if not isinstance(draft, UploadDraft) or draft.digest != digest:
         with st.status("Checking the file in a sandbox...", expanded=False) as status:
             try:
-                prepared = ctx.prepare_upload(client_id, payload, file.name, kind, None,
-                                              scope=user.scope)
+                prepared = ctx.prepare_upload(
+                    client_id, payload, file.name, kind, None, scope=user.scope
+                )
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             status.update(label="File checked", state="complete")
-        draft = UploadDraft(client_id=client_id, kind=kind, filename=file.name, digest=digest,
-                            payload=payload, mapping=None, prepared=prepared)
+        draft = UploadDraft(
+            client_id=client_id,
+            kind=kind,
+            filename=file.name,
+            digest=digest,
+            payload=payload,
+            mapping=None,
+            prepared=prepared,
+        )
         st.session_state[DRAFT_KEY] = draft
     report = draft.prepared.report
     preview(draft)
@@ -91,31 +111,43 @@ def main() -> None:
 
 
 def templates(kind: str) -> None:
-    from exposures.upload.mapping import column_docs, templates as template_bytes
+    from exposures.upload.mapping import column_docs
+    from exposures.upload.mapping import templates as template_bytes
 
     with st.expander("Columns and templates", expanded=False):
         st.dataframe(pl.DataFrame(column_docs(kind)), hide_index=True, width="stretch")
         c1, c2 = st.columns(2)
-        c1.download_button("CSV template", template_bytes(kind, "csv"),
-                           file_name=f"{kind}_template.csv", mime="text/csv",
-                           key=f"tpl_csv_{kind}")
+        c1.download_button(
+            "CSV template",
+            template_bytes(kind, "csv"),
+            file_name=f"{kind}_template.csv",
+            mime="text/csv",
+            key=f"tpl_csv_{kind}",
+        )
         c2.download_button(
-            "Excel template", template_bytes(kind, "xlsx"), file_name=f"{kind}_template.xlsx",
+            "Excel template",
+            template_bytes(kind, "xlsx"),
+            file_name=f"{kind}_template.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key=f"tpl_xlsx_{kind}")
+            key=f"tpl_xlsx_{kind}",
+        )
 
 
 def preview(draft: UploadDraft) -> None:
     report = draft.prepared.report
     st.subheader("Preview")
-    st.caption(f"{report.filename}: {report.format or 'unknown format'}"
-               + (f", {report.encoding}" if report.encoding else "")
-               + (f", delimiter {report.delimiter!r}" if report.delimiter else ""))
+    st.caption(
+        f"{ui.plain(report.filename)}: {report.format or 'unknown format'}"
+        + (f", {report.encoding}" if report.encoding else "")
+        + (f", delimiter {report.delimiter!r}" if report.delimiter else "")
+    )
     frame = draft.prepared.frame
     if isinstance(frame, pl.DataFrame) and frame.height:
         st.dataframe(frame.head(20), hide_index=True, width="stretch")
-        st.caption(f"The first {min(20, frame.height)} of {frame.height} accepted rows, as they "
-                   "will be loaded.")
+        st.caption(
+            f"The first {min(20, frame.height)} of {frame.height} accepted rows, as they "
+            "will be loaded."
+        )
     else:
         st.caption("No row of the file can be loaded yet.")
 
@@ -134,17 +166,21 @@ def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> N
     report = draft.prepared.report
     canonical = [s.name for s in columns(draft.kind)]
     st.subheader("Column mapping")
-    rows = [{"your column": h, "maps to": report.columns.get(h, IGNORE)}
-            for h in _headers(report)]
+    rows = [{"your column": h, "maps to": report.columns.get(h, IGNORE)} for h in _headers(report)]
     frame = pl.DataFrame(rows, schema={"your column": pl.String, "maps to": pl.String})
     edited = st.data_editor(
-        frame.to_pandas(), key=f"upload_map_{draft.digest[:12]}", hide_index=True,
-        num_rows="dynamic", width="stretch",
+        frame.to_pandas(),
+        key=f"upload_map_{draft.digest[:12]}",
+        hide_index=True,
+        num_rows="dynamic",
+        width="stretch",
         column_config={
             "your column": st.column_config.TextColumn(
-                help="A header of your file (add a row for a column the file has)"),
-            "maps to": st.column_config.SelectboxColumn(options=[IGNORE, *canonical],
-                                                        required=True),
+                help="A header of your file (add a row for a column the file has)"
+            ),
+            "maps to": st.column_config.SelectboxColumn(
+                options=[IGNORE, *canonical], required=True
+            ),
         },
     )
     if st.button("Check again with this mapping", key="upload_remap"):
@@ -156,12 +192,17 @@ def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> N
                 mapping[header] = None if target in (None, IGNORE) else str(target)
         with st.status("Checking the file again...") as status:
             try:
-                draft.prepared = ctx.prepare_upload(draft.client_id, draft.payload,
-                                                    draft.filename, draft.kind, mapping,
-                                                    scope=user.scope)
+                draft.prepared = ctx.prepare_upload(
+                    draft.client_id,
+                    draft.payload,
+                    draft.filename,
+                    draft.kind,
+                    mapping,
+                    scope=user.scope,
+                )
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             status.update(label="File checked", state="complete")
         draft.mapping = mapping
@@ -178,8 +219,17 @@ def _report_csv(report: Any) -> bytes:
     for e in report.file_errors:
         writer.writerow(["file error", "", "", "", "", neutralise(str(e)), ""])
     for p in report.problems:
-        writer.writerow([p.severity, p.row, p.column, neutralise(p.header or ""),
-                         neutralise(p.value), neutralise(p.message), neutralise(p.accepted)])
+        writer.writerow(
+            [
+                p.severity,
+                p.row,
+                p.column,
+                neutralise(p.header or ""),
+                neutralise(p.value),
+                neutralise(p.message),
+                neutralise(p.accepted),
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -191,31 +241,55 @@ def validation_report(draft: UploadDraft) -> None:
     c2.metric("Accepted", report.rows_accepted)
     c3.metric("Rejected", report.rows_rejected)
     for e in report.file_errors:
-        st.error(e)
+        st.error(ui.plain(e))
     if report.warnings:
         with st.expander(f"{len(report.warnings)} warning(s)"):
             for w in report.warnings:
-                st.markdown(f"- {w}")
+                st.markdown(f"- {ui.plain(w)}")
     if report.problems:
+        for p in report.errors()[:5]:
+            st.markdown(f"- {ui.plain(str(p))}")
+        if len(report.errors()) > 5:
+            st.caption(f"... {len(report.errors()) - 5} more in the table below.")
         st.dataframe(
             pl.DataFrame(
-                [{"row": p.row, "column": p.column, "your header": p.header or "",
-                  "value": p.value, "problem": p.message, "accepted": p.accepted,
-                  "severity": p.severity} for p in report.problems],
+                [
+                    {
+                        "row": p.row,
+                        "column": p.column,
+                        "your header": p.header or "",
+                        "value": p.value,
+                        "problem": p.message,
+                        "accepted": p.accepted,
+                        "severity": p.severity,
+                    }
+                    for p in report.problems
+                ],
             ),
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
         )
         if report.problems_truncated:
-            st.caption(f"... and {report.problems_truncated:,} more; the rejected-rows file "
-                       "names every one.")
+            st.caption(
+                f"... and {report.problems_truncated:,} more; the rejected-rows file "
+                "names every one."
+            )
     c1, c2 = st.columns(2)
-    c1.download_button("Download the report (CSV)", _report_csv(report),
-                       file_name=f"{draft.kind}_validation_report.csv", mime="text/csv",
-                       key="upload_report_dl")
+    c1.download_button(
+        "Download the report (CSV)",
+        _report_csv(report),
+        file_name=f"{draft.kind}_validation_report.csv",
+        mime="text/csv",
+        key="upload_report_dl",
+    )
     if draft.prepared.quarantine_csv:
-        c2.download_button("Download the rejected rows (CSV)", draft.prepared.quarantine_csv,
-                           file_name=f"{draft.kind}_rejected_rows.csv", mime="text/csv",
-                           key="upload_quarantine_dl")
+        c2.download_button(
+            "Download the rejected rows (CSV)",
+            draft.prepared.quarantine_csv,
+            file_name=f"{draft.kind}_rejected_rows.csv",
+            mime="text/csv",
+            key="upload_quarantine_dl",
+        )
 
 
 def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None:
@@ -224,8 +298,9 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
         st.warning("Nothing can be loaded from this file; fix it and upload it again.")
         return
     st.subheader("Load")
-    load = (f"Load the {report.rows_accepted} valid rows" + (
-        f" and leave out the {report.rows_rejected} rejected" if report.rows_rejected else ""))
+    load = f"Load the {report.rows_accepted} valid rows" + (
+        f" and leave out the {report.rows_rejected} rejected" if report.rows_rejected else ""
+    )
     choice = st.radio("What to do", [load, "Load nothing"], key="upload_choice")
     if not st.button("Go", key="upload_go", type="primary"):
         return
@@ -236,12 +311,17 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
     user.scope.require(draft.client_id)
     progress = st.progress(0.1, text="Geocoding, routing and loading the rows...")
     try:
-        outcome = ctx.commit_upload(draft.client_id, draft.prepared, draft.kind,
-                                    valid_only=True, note=f"upload of {draft.filename}",
-                                    scope=user.scope)
+        outcome = ctx.commit_upload(
+            draft.client_id,
+            draft.prepared,
+            "routes" if draft.kind == "routes" else "assets",
+            valid_only=True,
+            note=f"upload of {draft.filename}",
+            scope=user.scope,
+        )
     except ResilienceError as exc:
         progress.empty()
-        st.error(f"Nothing was changed: {exc}")
+        st.error(f"Nothing was changed: {ui.plain(str(exc))}")
         return
     progress.progress(0.8, text="Re-scoring...")
     data.current_run()
@@ -253,7 +333,9 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
 def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None:
     outcome = draft.outcome
     if not getattr(outcome, "loaded", False):
-        st.warning(f"Nothing was loaded: {getattr(outcome, 'reason', '') or 'no reason given'}")
+        st.warning(
+            f"Nothing was loaded: {ui.plain(getattr(outcome, 'reason', '') or 'no reason given')}"
+        )
         return
     st.success(f"Loaded {outcome.rows_loaded} rows as exposure version {outcome.version}.")
     with ui.errors_shown():
@@ -261,32 +343,54 @@ def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> Non
         after = ctx.rating(run.run_id, draft.client_id, user.scope)
     before = outcome.before
     c1, c2, c3 = st.columns(3)
-    c1.metric("New band", after.band,
-              delta=None if before is None or before.band == after.band
-              else f"was {before.band}", delta_color="off")
-    c2.metric("New score", f"{after.score:.1f}",
-              delta=None if before is None else f"{after.score - before.score:+.1f}")
+    c1.metric(
+        "New band",
+        after.band,
+        delta=None if before is None or before.band == after.band else f"was {before.band}",
+        delta_color="off",
+    )
+    c2.metric(
+        "New score",
+        f"{after.score:.1f}",
+        delta=None if before is None else f"{after.score - before.score:+.1f}",
+    )
     c3.metric("Range", f"{after.band_low}-{after.band_high}")
     if before is not None:
-        st.caption(f"Before: band {before.band}, score {before.score:.1f} "
-                   f"(exposure version {before.exposure_version}).")
+        st.caption(
+            f"Before: band {before.band}, score {before.score:.1f} "
+            f"(exposure version {before.exposure_version})."
+        )
     if outcome.diff is not None:
         show_diff(outcome.diff)
 
 
 def show_diff(diff: Any) -> None:
-    st.markdown(f"**What changed from version {diff.old_version} to {diff.new_version}:** "
-                f"{diff.count('added')} added, {diff.count('removed')} removed, "
-                f"{diff.count('changed')} changed")
+    st.markdown(
+        f"**What changed from version {diff.old_version} to {diff.new_version}:** "
+        f"{diff.count('added')} added, {diff.count('removed')} removed, "
+        f"{diff.count('changed')} changed"
+    )
     if diff.changes:
         st.dataframe(
-            pl.DataFrame([{"kind": c.kind, "item": c.item_id, "change": c.change,
-                           "fields": ", ".join(c.fields)} for c in diff.changes]),
-            hide_index=True, width="stretch",
+            pl.DataFrame(
+                [
+                    {
+                        "kind": c.kind,
+                        "item": c.item_id,
+                        "change": c.change,
+                        "fields": ", ".join(c.fields),
+                    }
+                    for c in diff.changes
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
         )
     if diff.old_score is not None and diff.new_score is not None:
-        st.caption(f"Rating under the current threats and rules: {diff.old_band} "
-                   f"{diff.old_score:.1f} -> {diff.new_band} {diff.new_score:.1f}")
+        st.caption(
+            f"Rating under the current threats and rules: {diff.old_band} "
+            f"{diff.old_score:.1f} -> {diff.new_band} {diff.new_score:.1f}"
+        )
 
 
 def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
@@ -313,6 +417,7 @@ def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
                 ctx.rollback_exposures(client_id, int(v), scope=user.scope)
             st.session_state.pop(DRAFT_KEY, None)
             st.rerun()
+
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it
     main()

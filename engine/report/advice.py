@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from engine.report.facts import ClientFacts, Contribution, Item, region_phrase
-from engine.report.fmt import join_words
-from engine.report.fmt import usd
+from engine.report.fmt import join_words, usd
 
 # Share of an item's summed contributions a category must reach to call for its rules of thumb.
 CATEGORY_SHARE = 0.05
@@ -30,8 +29,10 @@ ENERGY_COMMODITIES = {"crude_oil", "refined_products", "lng"}
 
 # (item kind, threat category) -> actions, most effective first.
 RULES_OF_THUMB: dict[tuple[str, str], tuple[str, ...]] = {
-    **{("asset", c): ("backup_site", "continuity_plan", "insurance", "staff_security")
-       for c in VIOLENCE},
+    **{
+        ("asset", c): ("backup_site", "continuity_plan", "insurance", "staff_security")
+        for c in VIOLENCE
+    },
     ("asset", "civil_unrest"): ("backup_site", "continuity_plan", "insurance"),
     ("asset", "cyber_attack"): ("cyber_certification", "backup_site", "continuity_plan"),
     ("asset", "shipping_disruption"): ("continuity_plan", "insurance"),
@@ -185,88 +186,120 @@ def _write(facts: ClientFacts, kind: str, action: str, items: list[Item]) -> Rec
         cut = _mitigation_cut(facts, items, action)
         if cut <= 0:
             return None
-        credit_note = (
-            f"Under the rules' credits this cuts expected disruption by about {usd(cut)}."
-        )
+        credit_note = f"Under the rules' credits this cuts expected disruption by about {usd(cut)}."
         if action == "backup_site":
             dc = any(i.item_type == "data_centre" for i in items)
             return Recommendation(
-                key, "Set up backup sites",
+                key,
+                "Set up backup sites",
                 f"Designate and equip a backup {'site or failover data centre' if dc else 'site'} "
                 f"outside the threatened area for the {n} {sites} that have none, so that their "
                 "business services can move there within their impact tolerance.",
                 "Sites without a backup carry the full force of the violence, unrest and cyber "
                 "threats where they stand. " + credit_note,
-                names, at_stake, cut,
+                names,
+                at_stake,
+                cut,
             )
         if action == "continuity_plan":
             return Recommendation(
-                key, "Write and test continuity plans",
+                key,
+                "Write and test continuity plans",
                 f"Write a business continuity plan for the {n} "
                 f"{'item' if n == 1 else 'items'} without one and test it against the "
                 "scenarios in this report (loss of the site, closure of the sea lane).",
                 "A tested plan shortens every kind of disruption. " + credit_note,
-                names, at_stake, cut,
+                names,
+                at_stake,
+                cut,
             )
         if action == "cyber_certification":
             return Recommendation(
-                key, "Raise cyber controls to a certified standard",
+                key,
+                "Raise cyber controls to a certified standard",
                 "Bring the exposed systems to a certified standard (ISO/IEC 27001 or "
                 "equivalent): network segmentation, offline backups, phishing-resistant "
                 "multi-factor authentication and a tested incident-response plan.",
                 "The brief names Iranian cyber operations against US and allied organisations; "
                 "these systems have no certified controls. " + credit_note,
-                names, at_stake, cut,
+                names,
+                at_stake,
+                cut,
             )
         if action == "insurance":
             if kind == "route":
                 return Recommendation(
-                    key, "Insure cargoes against war risk",
+                    key,
+                    "Insure cargoes against war risk",
                     "Place marine war-risk and cargo cover on the routes that lack it, and check "
                     "the listed-area exclusions for the Gulf and the Red Sea.",
                     "These routes carry no insurance against the shipping threats. " + credit_note,
-                    names, at_stake, cut,
+                    names,
+                    at_stake,
+                    cut,
                 )
             return Recommendation(
-                key, "Insure against political violence",
+                key,
+                "Insure against political violence",
                 "Place political-violence, terrorism and strikes-riots-civil-commotion cover, "
                 f"with business interruption, on the {n} {sites} that have none.",
                 "Insurance does not stop the event but pays for the disruption. " + credit_note,
-                names, at_stake, cut,
+                names,
+                at_stake,
+                cut,
             )
     if action == "staff_security":
         heads = sum(i.headcount or 0 for i in items)
         return Recommendation(
-            key, "Review staff security and evacuation",
+            key,
+            "Review staff security and evacuation",
             f"Review travel-risk management, shelter and evacuation plans for the {heads:,} "
             f"people at {n} {sites} exposed to armed conflict, militia or terrorist attack.",
             "People are not in the value figures, but they come first.",
-            names, at_stake,
+            names,
+            at_stake,
         )
     if action == "energy_hedge":
+        if facts.client.sector == "oil_gas":
+            return Recommendation(
+                key,
+                "Hedge oil price volatility",
+                "Hedge part of the exposure to oil price swings over the threats' horizon "
+                "(collars or swaps) and review the price terms of offtake and supply contracts.",
+                "The brief warns that attacks on Gulf shipping may hinder global oil markets; "
+                "no mitigation in the rules answers a price shock.",
+                names,
+                at_stake,
+            )
         return Recommendation(
-            key, "Hedge fuel and energy costs",
+            key,
+            "Hedge fuel and energy costs",
             "If not already hedged, hedge fuel and energy exposure over the threats' horizon "
             "(swaps or options) and review fuel and energy surcharge clauses with customers.",
             "The brief warns that attacks on Gulf shipping may hinder global oil markets; "
             "no mitigation in the rules answers a price shock.",
-            names, at_stake,
+            names,
+            at_stake,
         )
     if action == "sanctions_screening":
         return Recommendation(
-            key, "Screen counterparties against new sanctions",
+            key,
+            "Screen counterparties against new sanctions",
             "Screen counterparties, vessels and payment routes against the sanctions "
             "announced after the strikes, and add sanctions clauses to new contracts.",
             "The brief reports further US economic sanctions on Iran.",
-            names, at_stake,
+            names,
+            at_stake,
         )
     if action == "airspace_review":
         return Recommendation(
-            key, "Review routings over conflict-zone airspace",
+            key,
+            "Review routings over conflict-zone airspace",
             "Re-plan flight routings away from Iranian and Iraqi airspace while the "
             "conflict-zone warnings stand, and agree station contingency plans.",
             "The brief recalls the airliner downed after take-off from Tehran.",
-            names, at_stake,
+            names,
+            at_stake,
         )
     if action == "sea_routing":
         return _routing(facts, items, at_stake)
@@ -299,8 +332,10 @@ def _routing(facts: ClientFacts, items: list[Item], at_stake: float) -> Recommen
         if passages:
             where.append(f"there is no sea alternative at {join_words(sorted(passages))}")
         if inner:
-            where.append(f"the threats bear on the end ports and inner waters themselves "
-                         f"({join_words(sorted(inner))})")
+            where.append(
+                f"the threats bear on the end ports and inner waters themselves "
+                f"({join_words(sorted(inner))})"
+            )
         bypass = (
             " or contract bypass capacity (the Saudi East–West pipeline to Yanbu and the "
             "Habshan–Fujairah line avoid Hormuz, about 2.6 million barrels a day between them)"
@@ -320,17 +355,26 @@ def _routing(facts: ClientFacts, items: list[Item], at_stake: float) -> Recommen
             else "Buffer stock where no sea alternative exists"
         )
         return Recommendation(
-            "route:sea_routing", title, action,
+            "route:sea_routing",
+            title,
+            action,
             "A closure stops these routes outright: rerouting at sea cannot help.",
-            _names(items), at_stake, None, notes,
+            _names(items),
+            at_stake,
+            None,
+            notes,
         )
     if notes:
         return Recommendation(
-            "route:sea_routing", "Pre-agree alternative routing",
+            "route:sea_routing",
+            "Pre-agree alternative routing",
             "Agree alternative routing (around the Cape of Good Hope where needed) with "
             "carriers in advance, and hold buffer stock for any days by which the detour "
             "exceeds the service's impact tolerance.",
             "The detours below are what a closure of each passage would cost.",
-            _names(items), at_stake, None, notes,
+            _names(items),
+            at_stake,
+            None,
+            notes,
         )
     return None

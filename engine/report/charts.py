@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
@@ -188,8 +189,17 @@ def _country_labels(ax: Axes, extent: Extent, resolution: Resolution) -> None:
         if piece.area < 0.04 * frame.area:
             continue
         point = piece.representative_point()
-        ax.text(float(point.x), float(point.y), country.name.upper(), fontsize=5.2,
-                color="#8c8779", ha="center", va="center", zorder=1.2, parse_math=False)
+        ax.text(
+            float(point.x),
+            float(point.y),
+            country.name.upper(),
+            fontsize=5.2,
+            color="#8c8779",
+            ha="center",
+            va="center",
+            zorder=1.2,
+            parse_math=False,
+        )
 
 
 def _blend(a: str, b: str, t: float) -> tuple[float, float, float]:
@@ -235,16 +245,26 @@ def _shade_regions(ax: Axes, shares: dict[str, float]) -> None:
         if region.polygon:
             ax.add_patch(
                 Polygon(
-                    region.polygon, closed=True, facecolor=THREAT, alpha=0.05 + 0.15 * strength,
-                    edgecolor=THREAT, lw=0.4, zorder=0.8,  # under the land: shows on water only
+                    region.polygon,
+                    closed=True,
+                    facecolor=THREAT,
+                    alpha=0.05 + 0.15 * strength,
+                    edgecolor=THREAT,
+                    lw=0.4,
+                    zorder=0.8,  # under the land: shows on water only
                 )
             )
         elif region.kind == "hotspot" and region.lat is not None and region.lon is not None:
             r_deg = (region.radius_km or 10.0) / 111.0
             ax.add_patch(
                 Circle(
-                    (region.lon, region.lat), r_deg, facecolor=THREAT, alpha=0.25,
-                    edgecolor=THREAT, lw=0.6, zorder=1.6,
+                    (region.lon, region.lat),
+                    r_deg,
+                    facecolor=THREAT,
+                    alpha=0.25,
+                    edgecolor=THREAT,
+                    lw=0.6,
+                    zorder=1.6,
                 )
             )
 
@@ -277,8 +297,10 @@ def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str
             continue
         for d in item.route.detours:
             rid = d.region_id or d.passage
-            note = "no sea alternative" if d.no_alternative else (
-                f"+{d.extra_days:.0f} days if closed" if d.extra_days is not None else ""
+            note = (
+                "no sea alternative"
+                if d.no_alternative
+                else (f"+{d.extra_days:.0f} days if closed" if d.extra_days is not None else "")
             )
             if rid not in seen or d.no_alternative:
                 seen[rid] = note
@@ -300,8 +322,15 @@ def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str
             right = False
         ax.annotate(
             f"{_short(region.name)}\n{note}" if note else _short(region.name),
-            (x, y), xytext=(4 if right else -4, -2), textcoords="offset points", fontsize=5.2,
-            color=INK, va="top", ha="left" if right else "right", zorder=5, fontfamily=FONT,
+            (x, y),
+            xytext=(4 if right else -4, -2),
+            textcoords="offset points",
+            fontsize=5.2,
+            color=INK,
+            va="top",
+            ha="left" if right else "right",
+            zorder=5,
+            fontfamily=FONT,
             parse_math=False,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
         )
@@ -330,8 +359,14 @@ def _draw_sites(
         if item.lat is None or item.lon is None:
             continue
         ax.scatter(
-            [item.lon], [item.lat], s=_marker_size(item.value_usd, vmax),
-            c=risk_colour(item.risk), edgecolors=INK, linewidths=0.6, zorder=6, alpha=0.95,
+            [item.lon],
+            [item.lat],
+            s=_marker_size(item.value_usd, vmax),
+            c=risk_colour(item.risk),
+            edgecolors=INK,
+            linewidths=0.6,
+            zorder=6,
+            alpha=0.95,
         )
     if not label:
         return
@@ -339,13 +374,22 @@ def _draw_sites(
         n = numbers.get(item.item_id)
         if n is None or item.lat is None or item.lon is None:
             continue
-        if skip is not None and skip.lon0 <= item.lon <= skip.lon1 and (
-            skip.lat0 <= item.lat <= skip.lat1
+        if (
+            skip is not None
+            and skip.lon0 <= item.lon <= skip.lon1
+            and (skip.lat0 <= item.lat <= skip.lat1)
         ):
             continue
         ax.annotate(
-            str(n), (item.lon, item.lat), xytext=(4.5, 3.5), textcoords="offset points",
-            fontsize=6, fontweight="bold", color=INK, zorder=7, parse_math=False,
+            str(n),
+            (item.lon, item.lat),
+            xytext=(4.5, 3.5),
+            textcoords="offset points",
+            fontsize=6,
+            fontweight="bold",
+            color=INK,
+            zorder=7,
+            parse_math=False,
             bbox={"boxstyle": "circle,pad=0.18", "fc": "white", "ec": INK, "lw": 0.5},
         )
 
@@ -388,23 +432,29 @@ def _panel(
 def _focus(facts: ClientFacts, numbers: dict[str, int]) -> np.ndarray:
     """The sites for the close-up panel: those within FOCUS_DEG of the site whose neighbourhood
     holds the most risk among numbered (riskiest) sites, then the most expected disruption."""
-    located = [i for i in facts.items if i.kind == "asset" and i.lat is not None
-               and i.lon is not None]
+    located = [
+        i for i in facts.items if i.kind == "asset" and i.lat is not None and i.lon is not None
+    ]
     if not located:
         return np.empty((0, 2))
 
     def near(anchor: Item) -> list[Item]:
         assert anchor.lon is not None and anchor.lat is not None
         return [
-            i for i in located
-            if i.lon is not None and i.lat is not None
-            and abs(i.lon - anchor.lon) <= FOCUS_DEG and abs(i.lat - anchor.lat) <= FOCUS_DEG
+            i
+            for i in located
+            if i.lon is not None
+            and i.lat is not None
+            and abs(i.lon - anchor.lon) <= FOCUS_DEG
+            and abs(i.lat - anchor.lat) <= FOCUS_DEG
         ]
 
     def score(anchor: Item) -> tuple[float, float]:
         group = near(anchor)
-        return (sum(i.risk for i in group if i.item_id in numbers),
-                sum(i.expected_disruption_usd for i in group))
+        return (
+            sum(i.risk for i in group if i.item_id in numbers),
+            sum(i.expected_disruption_usd for i in group),
+        )
 
     anchor = max(located, key=score)
     return np.asarray([(i.lon, i.lat) for i in near(anchor)], dtype=float).reshape(-1, 2)
@@ -417,11 +467,16 @@ MAP_SIZE = (6.9, 3.7)  # inches: the text width of an A4 page
 def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
     """The client's sites and routes, as a PNG data URI."""
     sites = np.array(
-        [(i.lon, i.lat) for i in facts.items if i.kind == "asset" and i.lat is not None
-         and i.lon is not None], dtype=float,
+        [
+            (i.lon, i.lat)
+            for i in facts.items
+            if i.kind == "asset" and i.lat is not None and i.lon is not None
+        ],
+        dtype=float,
     ).reshape(-1, 2)
     route_pts = [
-        _unwrap(i.route.geometry) for i in facts.items
+        _unwrap(i.route.geometry)
+        for i in facts.items
         if i.kind == "route" and i.route is not None and len(i.route.geometry) >= 2
     ]
     all_route = np.concatenate(route_pts) if route_pts else np.empty((0, 2))
@@ -433,8 +488,17 @@ def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
     bottom, height = 0.155, 0.78
     if len(everything) == 0:
         ax = fig.add_axes((0.05, bottom, 0.9, height))
-        _panel(ax, Extent(-180, 180, -60, 80), facts, numbers, resolution="110m", routes=False,
-               label_sites=False, title="No located sites or routes", labelled=labelled)
+        _panel(
+            ax,
+            Extent(-180, 180, -60, 80),
+            facts,
+            numbers,
+            resolution="110m",
+            routes=False,
+            label_sites=False,
+            title="No located sites or routes",
+            labelled=labelled,
+        )
     else:
         focus = _focus(facts, numbers)
         h_in = MAP_SIZE[1] * height
@@ -442,44 +506,90 @@ def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
         wide = _fit(everything, aspect=left_w * MAP_SIZE[0] / h_in, pad=0.07, min_span=8)
         zoom = (
             _fit(focus, aspect=right_w * MAP_SIZE[0] / h_in, pad=0.18, min_span=3.0)
-            if len(focus) else None
+            if len(focus)
+            else None
         )
         if zoom is not None and wide.width > 2.5 * zoom.width:
             ax1 = fig.add_axes((0.045, bottom, left_w, height))
             ax2 = fig.add_axes((0.045 + left_w + 0.03, bottom, right_w, height))
-            _panel(ax1, wide, facts, numbers, resolution="110m", routes=has_routes,
-                   label_sites=True, skip=zoom,
-                   title="Sea routes and chokepoints" if has_routes else "All sites",
-                   labelled=labelled)
-            _panel(ax2, zoom, facts, numbers, resolution="50m", routes=has_routes,
-                   label_sites=True, title="Close-up: numbered sites", labelled=labelled)
+            _panel(
+                ax1,
+                wide,
+                facts,
+                numbers,
+                resolution="110m",
+                routes=has_routes,
+                label_sites=True,
+                skip=zoom,
+                title="Sea routes and chokepoints" if has_routes else "All sites",
+                labelled=labelled,
+            )
+            _panel(
+                ax2,
+                zoom,
+                facts,
+                numbers,
+                resolution="50m",
+                routes=has_routes,
+                label_sites=True,
+                title="Close-up: numbered sites",
+                labelled=labelled,
+            )
             ax1.add_patch(
                 Polygon(
-                    [(zoom.lon0, zoom.lat0), (zoom.lon1, zoom.lat0),
-                     (zoom.lon1, zoom.lat1), (zoom.lon0, zoom.lat1)],
-                    closed=True, fill=False, edgecolor=INK, lw=0.7, ls="--", zorder=8,
+                    [
+                        (zoom.lon0, zoom.lat0),
+                        (zoom.lon1, zoom.lat0),
+                        (zoom.lon1, zoom.lat1),
+                        (zoom.lon0, zoom.lat1),
+                    ],
+                    closed=True,
+                    fill=False,
+                    edgecolor=INK,
+                    lw=0.7,
+                    ls="--",
+                    zorder=8,
                 )
             )
         else:
             extent = _fit(everything, aspect=0.9 * MAP_SIZE[0] / h_in, pad=0.06, min_span=4)
             ax = fig.add_axes((0.05, bottom, 0.9, height))
             res: Resolution = "50m" if extent.width < 40 else "110m"
-            _panel(ax, extent, facts, numbers, resolution=res, routes=has_routes,
-                   label_sites=True, title="Sites and sea routes" if has_routes else "Sites",
-                   labelled=labelled)
-    handles = [
+            _panel(
+                ax,
+                extent,
+                facts,
+                numbers,
+                resolution=res,
+                routes=has_routes,
+                label_sites=True,
+                title="Sites and sea routes" if has_routes else "Sites",
+                labelled=labelled,
+            )
+    handles: list[Artist] = [
         Line2D([], [], marker="o", ls="", ms=6, mfc=colour, mec=INK, mew=0.6, label=label)
         for _, colour, label in RISK_CLASSES
     ]
     handles += [
         Line2D([], [], marker="D", ls="", ms=4, mfc=INK, mec="white", label="chokepoint"),
-        Patch(facecolor=_blend(LAND, THREAT, 0.26), edgecolor=THREAT, lw=0.4,
-              label="where the threats bear"),
+        Patch(
+            facecolor=_blend(LAND, THREAT, 0.26),
+            edgecolor=THREAT,
+            lw=0.4,
+            label="where the threats bear",
+        ),
     ]
     fig.legend(
-        handles=handles, loc="lower center", ncol=6, fontsize=6, frameon=False,
-        title="Item risk of disruption (central); marker size: value", title_fontsize=6,
-        bbox_to_anchor=(0.5, -0.005), handletextpad=0.3, columnspacing=1.0,
+        handles=handles,
+        loc="lower center",
+        ncol=6,
+        fontsize=6,
+        frameon=False,
+        title="Item risk of disruption (central); marker size: value",
+        title_fontsize=6,
+        bbox_to_anchor=(0.5, -0.005),
+        handletextpad=0.3,
+        columnspacing=1.0,
     )
     return _png(fig)
 
@@ -508,17 +618,31 @@ def drivers_chart(facts: ClientFacts, top: int = 8) -> str:
     drivers = [t for t in facts.explanation.threats if t.share > 0][:top]
     fig, ax = _bar_figure(len(drivers), left=0.33)
     if not drivers:
-        ax.text(0.5, 0.5, "No threat reaches this client", ha="center", va="center",
-                fontsize=8, color=MUTED, transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "No threat reaches this client",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=MUTED,
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return _png(fig)
     ys = np.arange(len(drivers))[::-1]
     shares = [t.share * 100 for t in drivers]
-    ax.barh(ys, shares, color=[category_colour(t.category) for t in drivers], height=0.66,
-            zorder=2)
+    ax.barh(ys, shares, color=[category_colour(t.category) for t in drivers], height=0.66, zorder=2)
     for y, t, s in zip(ys, drivers, shares, strict=True):
-        ax.text(s + max(shares) * 0.012, y, f"{s:.0f}%   {t.category.replace('_', ' ')}",
-                va="center", fontsize=6.4, color=INK, parse_math=False)
+        ax.text(
+            s + max(shares) * 0.012,
+            y,
+            f"{s:.0f}%   {t.category.replace('_', ' ')}",
+            va="center",
+            fontsize=6.4,
+            color=INK,
+            parse_math=False,
+        )
     _bar_axes(ax, ys, [_wrap(t.title, 44) for t in drivers], max(shares) * 1.3)
     return _png(fig)
 
@@ -542,21 +666,39 @@ def concentration_chart(regions: list[Concentration], top: int = 10) -> str:
     rows = [r for r in regions if r.ed > 0][:top]
     fig, ax = _bar_figure(len(rows), left=0.3)
     if not rows:
-        ax.text(0.5, 0.5, "No expected disruption in the book", ha="center", va="center",
-                fontsize=8, color=MUTED, transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "No expected disruption in the book",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=MUTED,
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return _png(fig)
     ys = np.arange(len(rows))[::-1]
     values = [r.ed / 1e6 for r in rows]
     colours = [
-        "#2e6da4" if r.kind in ("chokepoint", "maritime") else "#1d2b3a" if r.kind == "world"
+        "#2e6da4"
+        if r.kind in ("chokepoint", "maritime")
+        else "#1d2b3a"
+        if r.kind == "world"
         else "#b03a2e"
         for r in rows
     ]
     ax.barh(ys, values, color=colours, height=0.66, zorder=2)
     for y, r, v in zip(ys, rows, values, strict=True):
-        ax.text(v + max(values) * 0.012, y, f"US${v:,.0f}m   {r.share * 100:.0f}%   "
-                f"{r.n_clients} client{'s' if r.n_clients != 1 else ''}", va="center",
-                fontsize=6.4, color=INK, parse_math=False)
+        ax.text(
+            v + max(values) * 0.012,
+            y,
+            f"US${v:,.0f}m   {r.share * 100:.0f}%   "
+            f"{r.n_clients} client{'s' if r.n_clients != 1 else ''}",
+            va="center",
+            fontsize=6.4,
+            color=INK,
+            parse_math=False,
+        )
     _bar_axes(ax, ys, [_wrap(region_name(r.region_id), 40) for r in rows], max(values) * 1.4)
     return _png(fig)

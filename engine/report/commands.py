@@ -50,8 +50,7 @@ def _write(path: Path, data: bytes) -> Path:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ReportError(
-            f"cannot write {path}: {reason}; check the folder's permissions or choose another "
-            "--out"
+            f"cannot write {path}: {reason}; check the folder's permissions or choose another --out"
         ) from exc
     finally:
         if tmp_name is not None:

@@ -28,15 +28,51 @@ from engine.report.safe import neutralise
 ExportFormat = Literal["csv", "xlsx"]
 
 ITEM_COLUMNS: tuple[str, ...] = (
-    "run_id", "as_of", "client_id", "client_name", "client_band", "client_score",
-    "item_kind", "item_id", "name", "type", "city", "country", "origin", "destination",
-    "lat", "lon", "value_usd", "criticality", "service_id", "service_name", "tolerance_days",
-    "mitigations", "risk_low", "risk", "risk_high", "expected_disruption_usd",
-    "top_threat_id", "top_threat_title", "top_threat_category", "region_id", "region_name",
+    "run_id",
+    "as_of",
+    "client_id",
+    "client_name",
+    "client_band",
+    "client_score",
+    "item_kind",
+    "item_id",
+    "name",
+    "type",
+    "city",
+    "country",
+    "origin",
+    "destination",
+    "lat",
+    "lon",
+    "value_usd",
+    "criticality",
+    "service_id",
+    "service_name",
+    "tolerance_days",
+    "mitigations",
+    "risk_low",
+    "risk",
+    "risk_high",
+    "expected_disruption_usd",
+    "top_threat_id",
+    "top_threat_title",
+    "top_threat_category",
+    "region_id",
+    "region_name",
 )
 DRIVER_COLUMNS: tuple[str, ...] = (
-    "threat_id", "title", "category", "likelihood", "likelihood_words", "p_low", "p_high",
-    "share", "attributed_usd", "main_region_id", "main_region_name", "brief_references",
+    "threat_id",
+    "title",
+    "category",
+    "likelihood",
+    "likelihood_words",
+    "p_low",
+    "p_high",
+    "share",
+    "attributed_usd",
+    "main_region_id",
+    "main_region_name",
+    "brief_references",
     "summary",
 )
 MONEY = {"value_usd", "expected_disruption_usd", "attributed_usd"}
@@ -48,39 +84,41 @@ def item_rows(facts: ClientFacts) -> list[dict[str, Any]]:
     rows = []
     for i in facts.items:
         threat = facts.threats.get(i.top_threat) if i.top_threat else None
-        rows.append({
-            "run_id": facts.run.run_id,
-            "as_of": facts.run.as_of.isoformat(),
-            "client_id": facts.client.client_id,
-            "client_name": facts.client.name,
-            "client_band": r.band,
-            "client_score": round(r.score, 2),
-            "item_kind": i.kind,
-            "item_id": i.item_id,
-            "name": i.name,
-            "type": i.item_type,
-            "city": i.city,
-            "country": i.country_iso3 or i.country,
-            "origin": i.origin,
-            "destination": i.destination,
-            "lat": i.lat,
-            "lon": i.lon,
-            "value_usd": i.value_usd,
-            "criticality": i.criticality,
-            "service_id": i.service_id,
-            "service_name": i.service_name,
-            "tolerance_days": i.tolerance_days,
-            "mitigations": ";".join(i.mitigations) or None,
-            "risk_low": round(i.risk_low, 6),
-            "risk": round(i.risk, 6),
-            "risk_high": round(i.risk_high, 6),
-            "expected_disruption_usd": round(i.expected_disruption_usd, 2),
-            "top_threat_id": i.top_threat,
-            "top_threat_title": threat.title if threat else None,
-            "top_threat_category": threat.category if threat else None,
-            "region_id": i.top_region,
-            "region_name": region_name(i.top_region) if i.top_region else None,
-        })
+        rows.append(
+            {
+                "run_id": facts.run.run_id,
+                "as_of": facts.run.as_of.isoformat(),
+                "client_id": facts.client.client_id,
+                "client_name": facts.client.name,
+                "client_band": r.band,
+                "client_score": round(r.score, 2),
+                "item_kind": i.kind,
+                "item_id": i.item_id,
+                "name": i.name,
+                "type": i.item_type,
+                "city": i.city,
+                "country": i.country_iso3 or i.country,
+                "origin": i.origin,
+                "destination": i.destination,
+                "lat": i.lat,
+                "lon": i.lon,
+                "value_usd": i.value_usd,
+                "criticality": i.criticality,
+                "service_id": i.service_id,
+                "service_name": i.service_name,
+                "tolerance_days": i.tolerance_days,
+                "mitigations": ";".join(i.mitigations) or None,
+                "risk_low": round(i.risk_low, 6),
+                "risk": round(i.risk, 6),
+                "risk_high": round(i.risk_high, 6),
+                "expected_disruption_usd": round(i.expected_disruption_usd, 2),
+                "top_threat_id": i.top_threat,
+                "top_threat_title": threat.title if threat else None,
+                "top_threat_category": threat.category if threat else None,
+                "region_id": i.top_region,
+                "region_name": region_name(i.top_region) if i.top_region else None,
+            }
+        )
     return rows
 
 
@@ -89,21 +127,23 @@ def driver_rows(facts: ClientFacts) -> list[dict[str, Any]]:
     rows = []
     for t in facts.explanation.threats:
         rt = facts.threats.get(t.threat_id)
-        rows.append({
-            "threat_id": t.threat_id,
-            "title": t.title,
-            "category": t.category,
-            "likelihood": t.likelihood,
-            "likelihood_words": t.likelihood_words,
-            "p_low": rt.p_low if rt else None,
-            "p_high": rt.p_high if rt else None,
-            "share": round(t.share, 6),
-            "attributed_usd": round(t.share * total, 2),
-            "main_region_id": t.main_region,
-            "main_region_name": region_name(t.main_region),
-            "brief_references": brief_refs(t.evidence),
-            "summary": t.evidence[0].summary if t.evidence else None,
-        })
+        rows.append(
+            {
+                "threat_id": t.threat_id,
+                "title": t.title,
+                "category": t.category,
+                "likelihood": t.likelihood,
+                "likelihood_words": t.likelihood_words,
+                "p_low": rt.p_low if rt else None,
+                "p_high": rt.p_high if rt else None,
+                "share": round(t.share, 6),
+                "attributed_usd": round(t.share * total, 2),
+                "main_region_id": t.main_region,
+                "main_region_name": region_name(t.main_region),
+                "brief_references": brief_refs(t.evidence),
+                "summary": t.evidence[0].summary if t.evidence else None,
+            }
+        )
     return rows
 
 
@@ -153,16 +193,26 @@ def _xlsx(facts: ClientFacts) -> bytes:
     import xlsxwriter
 
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {
-        "in_memory": True,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-        "nan_inf_to_errors": False,
-    })
+    book = xlsxwriter.Workbook(
+        out,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": False,
+        },
+    )
     book.set_properties({"title": "Operational resilience export", "comments": "no formulas"})
-    head = book.add_format({"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF",
-                            "text_wrap": True, "valign": "top"})
+    head = book.add_format(
+        {
+            "bold": True,
+            "bg_color": "#1F3A5F",
+            "font_color": "#FFFFFF",
+            "text_wrap": True,
+            "valign": "top",
+        }
+    )
     money = book.add_format({"num_format": "#,##0"})
     share = book.add_format({"num_format": "0.0%"})
 
@@ -171,8 +221,9 @@ def _xlsx(facts: ClientFacts) -> bytes:
         for c, col in enumerate(columns):
             sheet.write_string(0, c, col, head)
             width = 14 if col in MONEY | SHARES else min(40, max(10, len(col) + 2))
-            sheet.set_column(c, c, width, money if col in MONEY else
-                             share if col in SHARES else None)
+            sheet.set_column(
+                c, c, width, money if col in MONEY else share if col in SHARES else None
+            )
         for r, row in enumerate(rows, start=1):
             for c, col in enumerate(columns):
                 _write(sheet, r, c, _clean(row[col]))

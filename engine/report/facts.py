@@ -362,9 +362,7 @@ def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
     if client_ids is not None:
         unknown = [c for c in client_ids if c not in known]
         if unknown:
-            raise NotFoundError(
-                f"unknown client {unknown[0]!r}; `resilience clients` lists them"
-            )
+            raise NotFoundError(f"unknown client {unknown[0]!r}; `resilience clients` lists them")
         chosen = sorted(set(client_ids))
     else:
         chosen = sorted(known)
@@ -373,7 +371,9 @@ def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
     ratings = ctx.ratings(run.run_id, scope)
     ids = [r.client_id for r in ratings]
     p = {"r": run.run_id, "ids": ids}
-    summary = {r["client_id"]: r for r in ctx.store.frame(sql.BOOK_SUMMARY, p).iter_rows(named=True)}
+    summary = {
+        r["client_id"]: r for r in ctx.store.frame(sql.BOOK_SUMMARY, p).iter_rows(named=True)
+    }
     previous = {
         r["client_id"]: r for r in ctx.store.frame(sql.PREVIOUS_RATINGS, p).iter_rows(named=True)
     }
@@ -416,7 +416,9 @@ def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
     )
 
 
-def _chokepoints(ctx: Context, p: dict[str, Any], ed_by_region: dict[str, float]) -> list[Chokepoint]:
+def _chokepoints(
+    ctx: Context, p: dict[str, Any], ed_by_region: dict[str, float]
+) -> list[Chokepoint]:
     acc: dict[str, dict[str, Any]] = {}
     for r in ctx.store.frame(sql.BOOK_ROUTES, p).iter_rows(named=True):
         if not r["info"]:
@@ -424,9 +426,7 @@ def _chokepoints(ctx: Context, p: dict[str, Any], ed_by_region: dict[str, float]
         info = RouteInfo.from_json(r["info"])
         for d in info.detours:
             rid = d.region_id or d.passage
-            a = acc.setdefault(
-                rid, {"routes": 0, "clients": set(), "value": 0.0, "no_alt": 0}
-            )
+            a = acc.setdefault(rid, {"routes": 0, "clients": set(), "value": 0.0, "no_alt": 0})
             a["routes"] += 1
             a["clients"].add(r["client_id"])
             a["value"] += float(r["annual_value_usd"] or 0.0)

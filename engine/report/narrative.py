@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.models import ThreatDriver
 from engine.report.advice import Recommendation
 from engine.report.facts import ClientFacts, Item, region_in, region_phrase
 from engine.report.fmt import (
@@ -56,7 +57,9 @@ def _headline(facts: ClientFacts) -> str:
     r = facts.rating
     label = band_label(facts.rules, r.band)
     bands = (
-        f"band {r.band_low}" if r.band_low == r.band_high else f"bands {r.band_low} to {r.band_high}"
+        f"band {r.band_low}"
+        if r.band_low == r.band_high
+        else f"bands {r.band_low} to {r.band_high}"
     )
     text = (
         f"{facts.client.name} rates {r.band}{f' ({label})' if label else ''} with a resilience "
@@ -81,7 +84,7 @@ def _threats(facts: ClientFacts) -> tuple[str, list[Point]]:
             "None of the threats in the brief reaches this client's sites or routes in the run.",
             [],
         )
-    chosen = []
+    chosen: list[ThreatDriver] = []
     covered = 0.0
     for t in drivers:
         if len(chosen) >= MAX_THREATS or (covered >= THREAT_COVER and len(chosen) >= 2):
@@ -122,8 +125,11 @@ def _where(facts: ClientFacts) -> str:
         return ""
     parts = [
         f"{pct(g.share)} "
-        + ("arises worldwide, from global threats" if g.region_id == "world" and i == 0
-           else region_in(g.region_id))
+        + (
+            "arises worldwide, from global threats"
+            if g.region_id == "world" and i == 0
+            else region_in(g.region_id)
+        )
         for i, g in enumerate(regions)
     ]
     if regions[0].region_id != "world":
@@ -176,12 +182,14 @@ def _routes(facts: ClientFacts) -> list[Point]:
         if no_alt:
             parts.append(f"no sea alternative at {join_words(no_alt)}")
         for days, names in sorted(by_days.items(), reverse=True):
-            closure = "a closure of " + (" or ".join(names) if len(names) <= 2
-                                         else ", ".join(names[:-1]) + " or " + names[-1])
+            closure = "a closure of " + (
+                " or ".join(names)
+                if len(names) <= 2
+                else ", ".join(names[:-1]) + " or " + names[-1]
+            )
             verdict = "beyond" if days > tol else "within"
             parts.append(
-                f"{closure} adds {days} days, {verdict} the {tol:.0f}-day impact "
-                f"tolerance{service}"
+                f"{closure} adds {days} days, {verdict} the {tol:.0f}-day impact tolerance{service}"
             )
         if not parts:
             parts.append(

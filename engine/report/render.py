@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 Format = Literal["pdf", "html"]
 TOP_ITEMS = 10
-TOP_THREATS = 10
+TOP_THREATS = 8
 
 
 @cache
@@ -52,8 +52,15 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        usd=usd, pct=pct, long_date=long_date, humanise=humanise, region=region_name,
-        refs=brief_refs, sentence=sentence, risk_colour=charts.risk_colour, category_colour=charts.category_colour,
+        usd=usd,
+        pct=pct,
+        long_date=long_date,
+        humanise=humanise,
+        region=region_name,
+        refs=brief_refs,
+        sentence=sentence,
+        risk_colour=charts.risk_colour,
+        category_colour=charts.category_colour,
     )
     return env
 
@@ -90,23 +97,31 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
     total_ed = facts.expected_disruption[1]
     for t in facts.explanation.threats[:TOP_THREATS]:
         rt = facts.threats.get(t.threat_id)
-        threats.append({
-            "driver": t,
-            "range": likelihood_range(rt.p_low, rt.p_high) if rt else "",
-            "severity": rt.severity if rt else None,
-            "phrase": likelihood_phrase(t.likelihood, t.likelihood_words, rt.p_low, rt.p_high,
-                                        rules) if rt else t.likelihood_words,
-            "attributed": t.share * total_ed,
-            "region": region_name(t.main_region),
-        })
+        threats.append(
+            {
+                "driver": t,
+                "range": likelihood_range(rt.p_low, rt.p_high) if rt else "",
+                "severity": rt.severity if rt else None,
+                "phrase": likelihood_phrase(
+                    t.likelihood, t.likelihood_words, rt.p_low, rt.p_high, rules
+                )
+                if rt
+                else t.likelihood_words,
+                "attributed": t.share * total_ed,
+                "region": region_name(t.main_region),
+            }
+        )
     rest = facts.explanation.threats[TOP_THREATS:]
     outline = {s.id: s.heading for s in facts.register.outline}
-    cited = sorted({e.section for t in facts.explanation.threats for e in t.evidence},
-                   key=lambda s: list(outline).index(s) if s in outline else 99)
+    cited = sorted(
+        {e.section for t in facts.explanation.threats for e in t.evidence},
+        key=lambda s: list(outline).index(s) if s in outline else 99,
+    )
     agg = rules.aggregation
     materiality = (
         (facts.client.business_value_usd or 0.0) * agg.materiality_share
-        if facts.client.business_value_usd else agg.materiality_usd
+        if facts.client.business_value_usd
+        else agg.materiality_usd
     )
     return {
         "facts": facts,
@@ -152,11 +167,13 @@ def book_context(book: BookFacts) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for row in book.rows:
         counts[row.rating.band] = counts.get(row.rating.band, 0) + 1
-    movers = [
-        {"row": r, "delta": r.rating.score - float(r.previous["score"])}
-        for r in book.rows if r.previous is not None
+    moved = [
+        (r, r.rating.score - float(r.previous["score"]))
+        for r in book.rows
+        if r.previous is not None
     ]
-    movers.sort(key=lambda m: (-abs(m["delta"]), m["row"].rating.client_id))
+    moved.sort(key=lambda m: (-abs(m[1]), m[0].rating.client_id))
+    movers = [{"row": r, "delta": delta} for r, delta in moved]
     return {
         "book": book,
         "run": book.run,

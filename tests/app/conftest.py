@@ -96,8 +96,20 @@ def signed_in(app_db: Path) -> Callable[[str], AppTest]:
 def page_text(at: AppTest) -> str:
     """Everything a user can read on the page: text, tables, metrics, widgets' options."""
     parts: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info",
-                 "warning", "error", "success", "code", "exception"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "text",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "code",
+        "exception",
+    ):
         parts += [str(e.value) for e in getattr(at, kind)]
     for m in at.metric:
         parts += [str(m.label), str(m.value)]

@@ -65,8 +65,9 @@ def test_wrong_password_unknown_user_and_disabled_user_are_refused(ctx: Context)
     assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is not None
 
 
-def test_unknown_user_costs_a_hash_verification(ctx: Context,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_user_costs_a_hash_verification(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
     real = auth._verify
 
@@ -108,10 +109,12 @@ def test_passwords_are_stored_as_argon2id_and_weak_hashes_upgraded(ctx: Context)
         ({"username": "am"}, "user 'am' already exists"),
     ],
 )
-def test_add_user_refuses_bad_input(ctx: Context, kwargs: dict[str, object],
-                                    message: str) -> None:
-    args: dict[str, object] = {"username": "new-user", "password": "long-enough-1",
-                               "role": "account_manager"} | kwargs
+def test_add_user_refuses_bad_input(ctx: Context, kwargs: dict[str, object], message: str) -> None:
+    args: dict[str, object] = {
+        "username": "new-user",
+        "password": "long-enough-1",
+        "role": "account_manager",
+    } | kwargs
     with pytest.raises(AuthError, match=message):
         add_user(ctx, **args)  # type: ignore[arg-type]
 
@@ -120,16 +123,19 @@ def test_the_database_refuses_a_client_user_without_a_client(ctx: Context) -> No
     import duckdb
 
     with pytest.raises(duckdb.ConstraintException):
-        ctx.store.execute(
-            "INSERT INTO users VALUES ('x', 'h', 'client', NULL, now(), false)"
-        )
+        ctx.store.execute("INSERT INTO users VALUES ('x', 'h', 'client', NULL, now(), false)")
     with pytest.raises(duckdb.ConstraintException):
         ctx.store.execute("INSERT INTO users VALUES ('y', 'h', 'root', NULL, now(), false)")
 
 
 def test_scopes_per_role(ctx: Context) -> None:
-    add_user(ctx, "am2", "long-enough-1", "account_manager",
-             book=["andes-verde-agro", "aurelian-airways"])
+    add_user(
+        ctx,
+        "am2",
+        "long-enough-1",
+        "account_manager",
+        book=["andes-verde-agro", "aurelian-airways"],
+    )
     am2 = get_user(ctx, "am2")
     assert am2 is not None
     assert scope_for(am2) == Scope.of("andes-verde-agro", "aurelian-airways")
@@ -144,7 +150,9 @@ def test_scopes_per_role(ctx: Context) -> None:
         ctx.client("nordhavn-container-lines", scope_for(client))
     run = ctx.current_run()
     assert [r.client_id for r in ctx.ratings(run.run_id, scope_for(am2))] == [
-        "aurelian-airways", "andes-verde-agro"]
+        "aurelian-airways",
+        "andes-verde-agro",
+    ]
 
 
 def _cli() -> typer.Typer:
@@ -161,21 +169,37 @@ def test_cli_add_list_disable(ctx: Context) -> None:
     ctx.close()
     runner = CliRunner()
     app = _cli()
-    res = runner.invoke(app, ["--db", str(db), "users", "add", "carol", "--role",
-                              "account_manager", "--book",
-                              "andes-verde-agro,aurelian-airways", "--password-stdin"],
-                        input="carol-password-1\n")
+    res = runner.invoke(
+        app,
+        [
+            "--db",
+            str(db),
+            "users",
+            "add",
+            "carol",
+            "--role",
+            "account_manager",
+            "--book",
+            "andes-verde-agro,aurelian-airways",
+            "--password-stdin",
+        ],
+        input="carol-password-1\n",
+    )
     assert res.exit_code == 0, res.output
     assert "User carol saved: account_manager (andes-verde-agro, aurelian-airways)" in res.output
-    res = runner.invoke(app, ["--db", str(db), "users", "add", "dave", "--role", "client",
-                              "--password-stdin"], input="dave-password-1\n")
+    res = runner.invoke(
+        app,
+        ["--db", str(db), "users", "add", "dave", "--role", "client", "--password-stdin"],
+        input="dave-password-1\n",
+    )
     assert res.exit_code == 1
     assert "a client user needs --client" in res.output
     res = runner.invoke(app, ["--db", str(db), "users", "disable", "carol"])
     assert res.exit_code == 0 and "User carol disabled" in res.output
     res = runner.invoke(app, ["--db", str(db), "users", "list"])
     assert "carol: account_manager (disabled); sees andes-verde-agro, aurelian-airways" in (
-        res.output)
+        res.output
+    )
     assert "meridian: client; sees meridian-basin-petroleum" in res.output
     with Context(db) as c2:
         assert authenticate(c2, "carol", "carol-password-1") is None

@@ -76,8 +76,9 @@ def test_rules_change_preview_publish_and_the_account_manager_sees_it(
     assert shown["change"] == pytest.approx(round(after.score - before.score, 1), abs=0.11)
 
 
-def test_rules_errors_are_shown_with_the_key_and_the_allowed_range(signed_in: Signed,
-                                                                    app_ctx: Context) -> None:
+def test_rules_errors_are_shown_with_the_key_and_the_allowed_range(
+    signed_in: Signed, app_ctx: Context
+) -> None:
     at = signed_in("analyst")
     at.switch_page("views/rules.py").run()
     doc = json.loads(app_ctx.rules().model_dump_json())
@@ -108,8 +109,9 @@ def test_rules_roll_back(signed_in: Signed, app_ctx: Context) -> None:
 # -- threat register ------------------------------------------------------------------------------
 
 
-def test_register_edit_save_draft_publish_and_roll_back(signed_in: Signed,
-                                                         app_ctx: Context) -> None:
+def test_register_edit_save_draft_publish_and_roll_back(
+    signed_in: Signed, app_ctx: Context
+) -> None:
     at = signed_in("analyst")
     at.switch_page("views/register.py").run()
     assert not at.exception
@@ -130,7 +132,8 @@ def test_register_edit_save_draft_publish_and_roll_back(signed_in: Signed,
     assert app_ctx.history("register")["status"].to_list() == ["published", "draft"]
     assert app_ctx.register(2).threat(tid).severity == 1
     assert app_ctx.register(2).threat(tid).evidence[0].summary == (
-        "Our own shorter summary of this paragraph.")
+        "Our own shorter summary of this paragraph."
+    )
     # edit again and publish
     at.slider(key=f"rg_sev_{tid}").set_value(2)
     _button(at, "Apply to the draft").click().run()
@@ -163,13 +166,19 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     calls: list[tuple[str, Any]] = []
     real_prepare, real_commit = Context.prepare_upload, Context.commit_upload
 
-    def prepare_upload(self: Context, client_id: str, data: bytes, filename: str, kind: str,
-                       mapping: dict[str, str | None] | None = None, **kw: Any) -> Any:
+    def prepare_upload(
+        self: Context,
+        client_id: str,
+        data: bytes,
+        filename: str,
+        kind: str,
+        mapping: dict[str, str | None] | None = None,
+        **kw: Any,
+    ) -> Any:
         calls.append(("prepare", (client_id, filename, kind, mapping)))
         return real_prepare(self, client_id, data, filename, kind, mapping, **kw)
 
-    def commit_upload(self: Context, client_id: str, prepared: Any, kind: Any,
-                      **kw: Any) -> Any:
+    def commit_upload(self: Context, client_id: str, prepared: Any, kind: Any, **kw: Any) -> Any:
         calls.append(("commit", (client_id, kind, kw.get("valid_only"))))
         return real_commit(self, client_id, prepared, kind, **kw)
 
@@ -187,8 +196,9 @@ BAD_ROW_CSV = (
 )
 
 
-def test_upload_flow_with_a_bad_row(signed_in: Signed, app_ctx: Context,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_flow_with_a_bad_row(
+    signed_in: Signed, app_ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _spy(monkeypatch)
     at = signed_in("meridian")
     at.switch_page("views/upload.py").run()
@@ -203,7 +213,9 @@ def test_upload_flow_with_a_bad_row(signed_in: Signed, app_ctx: Context,
     assert set(problems["row"]) == {3}
     assert "above 90" in " ".join(problems["problem"])
     assert [b.label for b in at.get("download_button")][-2:] == [
-        "Download the report (CSV)", "Download the rejected rows (CSV)"]
+        "Download the report (CSV)",
+        "Download the rejected rows (CSV)",
+    ]
     at.radio(key="upload_choice").set_value("Load the 1 valid rows and leave out the 1 rejected")
     at.button(key="upload_go").click().run()
     assert not at.exception, at.exception
@@ -223,8 +235,9 @@ def test_upload_flow_with_a_bad_row(signed_in: Signed, app_ctx: Context,
     assert app_ctx.exposure_version("meridian-basin-petroleum") == 1
 
 
-def test_upload_load_nothing_changes_nothing(signed_in: Signed, app_ctx: Context,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_load_nothing_changes_nothing(
+    signed_in: Signed, app_ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _spy(monkeypatch)
     at = signed_in("meridian")
     at.switch_page("views/upload.py").run()
@@ -236,10 +249,9 @@ def test_upload_load_nothing_changes_nothing(signed_in: Signed, app_ctx: Context
     assert app_ctx.exposure_version("meridian-basin-petroleum") == 1
 
 
-def test_account_manager_uploads_only_for_clients_in_the_book(signed_in: Signed,
-                                                              app_ctx: Context,
-                                                              monkeypatch: pytest.MonkeyPatch
-                                                              ) -> None:
+def test_account_manager_uploads_only_for_clients_in_the_book(
+    signed_in: Signed, app_ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine.auth import add_user
 
     calls = _spy(monkeypatch)

@@ -70,9 +70,7 @@ def test_each_demo_client_gets_a_pdf_that_cites_the_brief(
 
 
 def test_the_oil_company_report_says_what_the_brief_says(report_ctx: Context) -> None:
-    text, _, _ = pdf_text(
-        render_client_report(report_ctx, "meridian-basin-petroleum", fmt="pdf")
-    )
+    text, _, _ = pdf_text(render_client_report(report_ctx, "meridian-basin-petroleum", fmt="pdf"))
     assert "Band E" in text
     assert "Proxy attacks on merchant vessels in Gulf waters" in text
     assert "triggers ¶6" in text
@@ -84,8 +82,12 @@ def test_the_oil_company_report_says_what_the_brief_says(report_ctx: Context) ->
     assert "no sea alternative at the Strait of Hormuz" in text
     assert "beyond the 7-day impact tolerance" in text
     # every builtin scenario, and recommendations only for what the client lacks
-    for title in ("Strait of Hormuz closed", "Oil price shock", "Militia escalation in Iraq",
-                  "Iranian cyber campaign against the US and its allies"):
+    for title in (
+        "Strait of Hormuz closed",
+        "Oil price shock",
+        "Militia escalation in Iraq",
+        "Iranian cyber campaign against the US and its allies",
+    ):
         assert title in text
     assert "Set up backup sites" in text
     assert "pipeline bypass" in text
@@ -129,3 +131,11 @@ def test_a_client_without_backup_gets_no_backup_advice_for_sites_that_have_one(
             for name in rec.items:
                 if name in by_name:
                     assert "cyber_certification" not in by_name[name].mitigations
+
+
+def test_a_client_report_names_no_other_client(report_ctx: Context) -> None:
+    others = [c for c in report_ctx.clients() if c.client_id != "cedar-souk-retail"]
+    html = render_client_report(report_ctx, "cedar-souk-retail", fmt="html").decode()
+    for c in others:
+        assert c.client_id not in html
+        assert c.name not in html

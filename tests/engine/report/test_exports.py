@@ -69,7 +69,7 @@ def test_hostile_names_reach_no_spreadsheet_as_formulas_or_links(hostile_ctx: Co
     book = openpyxl.load_workbook(io.BytesIO(data))
     seen = set()
     for sheet in book.worksheets:
-        assert not sheet._hyperlinks  # noqa: SLF001 - openpyxl keeps links here
+        assert not sheet._hyperlinks
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
@@ -93,9 +93,7 @@ def test_hostile_names_reach_no_spreadsheet_as_formulas_or_links(hostile_ctx: Co
 def test_hostile_names_in_csv_start_with_an_apostrophe(hostile_ctx: Context) -> None:
     rows = read_csv(export_client(hostile_ctx, HOSTILE_ID, "csv"))
     names = {r["name"] for r in rows}
-    assert names == {
-        n if n.startswith("<") else "'" + n for n in HOSTILE_NAMES
-    }
+    assert names == {n if n.startswith("<") else "'" + n for n in HOSTILE_NAMES}
     for r in rows:
         assert r["client_name"] == "'" + HOSTILE_CLIENT_NAME
         for value in r.values():
@@ -112,8 +110,12 @@ def test_hostile_names_show_literally_in_html_and_pdf(hostile_ctx: Context) -> N
     pdf = render_client_report(hostile_ctx, HOSTILE_ID, fmt="pdf")
     reader = PdfReader(io.BytesIO(pdf))
     text = " ".join(p.extract_text() or "" for p in reader.pages)
-    for name in ("<script>alert(1)</script>", '=HYPERLINK("http://x")', "@SUM(1)",
-                 HOSTILE_CLIENT_NAME):
+    for name in (
+        "<script>alert(1)</script>",
+        '=HYPERLINK("http://x")',
+        "@SUM(1)",
+        HOSTILE_CLIENT_NAME,
+    ):
         assert name in text
     for page in reader.pages:
         for annot in page.get("/Annots") or []:
