@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
+import psutil
 
-from bench.upload_bench import asset_csv, route_csv  # noqa: E402
-from engine.book import load_demo  # noqa: E402
-from engine.context import Context  # noqa: E402
+from bench.upload_bench import asset_csv, route_csv
+from engine.book import load_demo
+from engine.context import Context
 
 
 def rss_mb() -> float:
@@ -52,8 +52,9 @@ def main() -> None:
             t2 = time.perf_counter()
             assert out.loaded, out.reason
             child = prepared.stats.get("child_peak_rss_mb", 0.0)
-            parent_growth = max(0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                                - base)
+            parent_growth = max(
+                0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+            )
             print(f"{kind}_rows: {prepared.report.rows_total}")
             print(f"{kind}_loaded: {out.rows_loaded}")
             print(f"{kind}_check_s: {t1 - t0:.2f}")

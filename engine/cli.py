@@ -104,13 +104,20 @@ def init() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload", help="Load the demo files again as new versions even if the book is there."
+        ),
+    ] = False,
+) -> None:
     """Load the demo book of fictional clients (creates the database if needed) and score it."""
     from engine.book import load_demo
 
     try:
         with _ctx() as ctx:
-            ids = load_demo(ctx)
+            ids = load_demo(ctx, reload=reload)
             run = ctx.current_run()
             out.print(
                 f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
@@ -386,9 +393,14 @@ def ingest(
     for col in ("id", "category", "main region", "likelihood", "horizon", "confidence"):
         t.add_column(col)
     for d in result.drafts:
-        t.add_row(d.id, d.category, d.main_region or "-", f"{d.likelihood} ({d.likelihood_words})",
-                  f"{d.horizon.from_months:g}-{d.horizon.to_months:g} months",
-                  f"{d.extraction_confidence:.2f}")
+        t.add_row(
+            d.id,
+            d.category,
+            d.main_region or "-",
+            f"{d.likelihood} ({d.likelihood_words})",
+            f"{d.horizon.from_months:g}-{d.horizon.to_months:g} months",
+            f"{d.extraction_confidence:.2f}",
+        )
     console.print(t)
     console.print(f"Review with: resilience review {out} --accept all --note '...'")
 
@@ -400,16 +412,26 @@ def _ids(text: str | None) -> list[str]:
 @app.command()
 def review(
     drafts: Annotated[Path, typer.Argument(help="A drafts file written by `resilience ingest`.")],
-    accept: Annotated[str | None, typer.Option(help="Draft ids to accept, comma-separated, "
-                                                     "or 'all'.")] = None,
-    reject: Annotated[str | None, typer.Option(help="Draft ids to reject, comma-separated.")] = None,
-    replace: Annotated[bool, typer.Option(help="The new register holds only the accepted "
-                                               "drafts (default: merged into the current one).")
-                       ] = False,
+    accept: Annotated[
+        str | None, typer.Option(help="Draft ids to accept, comma-separated, or 'all'.")
+    ] = None,
+    reject: Annotated[
+        str | None, typer.Option(help="Draft ids to reject, comma-separated.")
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            help="The new register holds only the accepted "
+            "drafts (default: merged into the current one)."
+        ),
+    ] = False,
     note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
-    publish: Annotated[bool, typer.Option("--publish", help="Make it the current register "
-                                                            "(default: a draft version only).")
-                       ] = False,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish", help="Make it the current register (default: a draft version only)."
+        ),
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Accept or reject drafts, store a register version and show which ratings it moves."""
@@ -427,27 +449,45 @@ def review(
             rv.reject(draft_id)
         with _ctx() as ctx:
             register = build_register(rv, ctx.register(), replace=replace)
-            version = ctx.publish_register(register, note or f"reviewed from {drafts.name}",
-                                           publish=False)
+            version = ctx.publish_register(
+                register, note or f"reviewed from {drafts.name}", publish=False
+            )
             rows = ctx.preview(register_version=version)
             if publish:
                 ctx.rollback("register", version)
             if json_out:
-                _emit({"register_version": version, "published": publish,
-                       "accepted": [d.id for d in rv.accepted()],
-                       "clients": [{"client_id": r.client_id, "before": _rating_dict(r.before),
-                                    "after": _rating_dict(r.after), "delta": round(r.delta, 2)}
-                                   for r in rows]})
+                _emit(
+                    {
+                        "register_version": version,
+                        "published": publish,
+                        "accepted": [d.id for d in rv.accepted()],
+                        "clients": [
+                            {
+                                "client_id": r.client_id,
+                                "before": _rating_dict(r.before),
+                                "after": _rating_dict(r.after),
+                                "delta": round(r.delta, 2),
+                            }
+                            for r in rows
+                        ],
+                    }
+                )
                 return
             state_word = "published" if publish else "saved as a draft (not current)"
-            out.print(f"Register version {version} {state_word}: {len(rv.accepted())} threats "
-                      f"accepted, {len(rv.rejected())} rejected.")
+            out.print(
+                f"Register version {version} {state_word}: {len(rv.accepted())} threats "
+                f"accepted, {len(rv.rejected())} rejected."
+            )
             t = Table(title="Ratings this register moves")
             for col in ("client", "before", "after", "change"):
                 t.add_column(col)
             for r in rows:
-                t.add_row(r.name, f"{r.before.band} {r.before.score:.1f}",
-                          f"{r.after.band} {r.after.score:.1f}", f"{r.delta:+.1f}")
+                t.add_row(
+                    r.name,
+                    f"{r.before.band} {r.before.score:.1f}",
+                    f"{r.after.band} {r.after.score:.1f}",
+                    f"{r.delta:+.1f}",
+                )
             out.print(t)
     except ResilienceError as exc:
         _fail(exc)
@@ -460,9 +500,12 @@ KindOption = Annotated[
 
 def _print_report(outcome: Any) -> None:
     r = outcome.report
-    console.print(f"{r.filename}: {r.rows_total} rows, {r.rows_accepted} valid, "
-                  f"{r.rows_rejected} rejected ({r.format or '?'}"
-                  + (f", {r.encoding}" if r.encoding else "") + ")")
+    console.print(
+        f"{r.filename}: {r.rows_total} rows, {r.rows_accepted} valid, "
+        f"{r.rows_rejected} rejected ({r.format or '?'}"
+        + (f", {r.encoding}" if r.encoding else "")
+        + ")"
+    )
     for line in r.file_errors:
         console.print(f"  [red]file:[/] {line}")
     for w in r.warnings:
@@ -484,10 +527,14 @@ def upload(
     client: Annotated[str, typer.Option("--client", help="The client the file belongs to.")],
     kind: KindOption = "assets",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; load nothing.")] = False,
-    valid_only: Annotated[bool, typer.Option(
-        "--valid-only", help="Load the valid rows even if some rows are rejected.")] = False,
-    quarantine: Annotated[Path | None, typer.Option(
-        help="Write the rejected rows here (CSV) to fix and upload again.")] = None,
+    valid_only: Annotated[
+        bool,
+        typer.Option("--valid-only", help="Load the valid rows even if some rows are rejected."),
+    ] = False,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(help="Write the rejected rows here (CSV) to fix and upload again."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Check an asset or route list and load it as the client's new exposure version.
@@ -507,12 +554,20 @@ def upload(
             if dry_run:
                 from engine.uploads import UploadOutcome
 
-                outcome = UploadOutcome(client_id=client, kind=kind,  # type: ignore[arg-type]
-                                        report=prepared.report, loaded=False,
-                                        reason="dry run: nothing was loaded")
+                outcome = UploadOutcome(
+                    client_id=client,
+                    kind=kind,  # type: ignore[arg-type]
+                    report=prepared.report,
+                    loaded=False,
+                    reason="dry run: nothing was loaded",
+                )
             else:
-                outcome = ctx.commit_upload(client, prepared, kind,  # type: ignore[arg-type]
-                                            valid_only=valid_only)
+                outcome = ctx.commit_upload(
+                    client,
+                    prepared,
+                    kind,  # type: ignore[arg-type]
+                    valid_only=valid_only,
+                )
     except ResilienceError as exc:
         _fail(exc)
         return
@@ -524,15 +579,19 @@ def upload(
         if outcome.loaded:
             line = f"[green]Loaded[/] {outcome.rows_loaded} {kind} as version {outcome.version}"
             if outcome.before and outcome.after:
-                line += (f"; rating {outcome.before.band} {outcome.before.score:.1f} -> "
-                         f"{outcome.after.band} {outcome.after.score:.1f}")
+                line += (
+                    f"; rating {outcome.before.band} {outcome.before.score:.1f} -> "
+                    f"{outcome.after.band} {outcome.after.score:.1f}"
+                )
             elif outcome.after:
                 line += f"; rating {outcome.after.band} {outcome.after.score:.1f}"
             console.print(line)
             if outcome.diff:
                 d = outcome.diff
-                console.print(f"Changes from version {d.old_version}: {d.count('added')} added, "
-                              f"{d.count('removed')} removed, {d.count('changed')} changed")
+                console.print(
+                    f"Changes from version {d.old_version}: {d.count('added')} added, "
+                    f"{d.count('removed')} removed, {d.count('changed')} changed"
+                )
         else:
             console.print(f"Nothing loaded: {outcome.reason}")
     if not ok:
@@ -540,8 +599,9 @@ def upload(
 
 
 @app.command()
-def versions(client: Annotated[str, typer.Argument(help="Client id.")],
-             json_out: JsonOption = False) -> None:
+def versions(
+    client: Annotated[str, typer.Argument(help="Client id.")], json_out: JsonOption = False
+) -> None:
     """A client's exposure versions (the current one marked)."""
     try:
         with _ctx() as ctx:
@@ -556,16 +616,24 @@ def versions(client: Annotated[str, typer.Argument(help="Client id.")],
     for col in ("version", "", "created", "assets", "routes", "note"):
         t.add_column(col)
     for v in rows:
-        t.add_row(str(v.version), "current" if v.current else "", f"{v.created_at:%Y-%m-%d %H:%M}",
-                  str(v.n_assets), str(v.n_routes), v.note)
+        t.add_row(
+            str(v.version),
+            "current" if v.current else "",
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            str(v.n_assets),
+            str(v.n_routes),
+            v.note,
+        )
     console.print(t)
 
 
 @app.command()
-def diff(client: Annotated[str, typer.Argument(help="Client id.")],
-         old: Annotated[int, typer.Argument(help="Earlier version.")],
-         new: Annotated[int, typer.Argument(help="Later version.")],
-         json_out: JsonOption = False) -> None:
+def diff(
+    client: Annotated[str, typer.Argument(help="Client id.")],
+    old: Annotated[int, typer.Argument(help="Earlier version.")],
+    new: Annotated[int, typer.Argument(help="Later version.")],
+    json_out: JsonOption = False,
+) -> None:
     """What changed between two exposure versions, and how the rating moved."""
     try:
         with _ctx() as ctx:
@@ -576,17 +644,21 @@ def diff(client: Annotated[str, typer.Argument(help="Client id.")],
     if json_out:
         _emit(d.as_dict())
         return
-    console.print(f"{client}: version {old} -> {new}: {d.count('added')} added, "
-                  f"{d.count('removed')} removed, {d.count('changed')} changed; rating "
-                  f"{d.old_band} {d.old_score:.1f} -> {d.new_band} {d.new_score:.1f}")
+    console.print(
+        f"{client}: version {old} -> {new}: {d.count('added')} added, "
+        f"{d.count('removed')} removed, {d.count('changed')} changed; rating "
+        f"{d.old_band} {d.old_score:.1f} -> {d.new_band} {d.new_score:.1f}"
+    )
     for c in d.changes:
         extra = f" ({', '.join(c.fields)})" if c.fields else ""
         console.print(f"  {c.change:8} {c.kind} {c.item_id}{extra}")
 
 
 @app.command()
-def rollback(client: Annotated[str, typer.Argument(help="Client id.")],
-             version: Annotated[int, typer.Argument(help="The version to make current.")]) -> None:
+def rollback(
+    client: Annotated[str, typer.Argument(help="Client id.")],
+    version: Annotated[int, typer.Argument(help="The version to make current.")],
+) -> None:
     """Make an earlier exposure version current again (nothing is deleted)."""
     try:
         with _ctx() as ctx:

@@ -439,7 +439,9 @@ class Context:
         scope.require(client_id)
         return uploads.commit(self, client_id, prepared, kind, valid_only=valid_only, note=note)
 
-    def exposure_history(self, client_id: str, scope: Scope = EVERYONE) -> list[uploads.VersionInfo]:
+    def exposure_history(
+        self, client_id: str, scope: Scope = EVERYONE
+    ) -> list[uploads.VersionInfo]:
         scope.require(client_id)
         return uploads.versions(self, client_id)
 
@@ -500,7 +502,9 @@ class Context:
             weights = queries.missing_weights_sql()
             cur.execute(weights, _only(params, weights))
             cls_sql = queries.class_rows_sql()
-            cur.execute("CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, _only(params, cls_sql))
+            cur.execute(
+                "CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, _only(params, cls_sql)
+            )
             cur.execute(
                 "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.contributions_sql("run_cls")
@@ -786,8 +790,11 @@ class Context:
         ).fetchone()
         if missing and missing[0]:
             profiles = (
-                "(" + queries.profiles_sql("whatif_cls", "(" + queries.contributions_sql(
-                    "whatif_cls") + ")") + ")"
+                "("
+                + queries.profiles_sql(
+                    "whatif_cls", "(" + queries.contributions_sql("whatif_cls") + ")"
+                )
+                + ")"
             )
         else:
             profiles = "(SELECT * FROM run_profiles WHERE run_id = $run_id)"

@@ -42,7 +42,7 @@ mat AS (
 # Writes: class_weights for (client, version, materiality) combinations the load did not weigh
 #         (the rules' materiality or the client's business value changed since the load).
 MISSING_WEIGHTS = (
-    "INSERT INTO class_weights\nWITH"
+    "INSERT INTO class_weights\nWITH"  # noqa: S608 - constant text, no user input
     + _EXP
     + """,
 need AS (
@@ -287,8 +287,11 @@ def _client_filters(sql: str, one_client: bool) -> str:
     for alias in ("x", "k"):
         sql = sql.replace(
             "{client_filter_" + alias + "}",
-            "client_id = $client_id" if alias == "x" and one_client
-            else f"{alias}.client_id = $client_id" if one_client else "TRUE",
+            "client_id = $client_id"
+            if alias == "x" and one_client
+            else f"{alias}.client_id = $client_id"
+            if one_client
+            else "TRUE",
         )
     return sql
 

@@ -27,10 +27,29 @@ Kind = Literal["assets", "routes"]
 KINDS: tuple[Kind, ...] = ("assets", "routes")
 
 # what distinguishes two versions of an item (besides its id)
-_ASSET_FIELDS = ["name", "asset_type", "lat", "lon", "city", "country", "value_usd",
-                 "criticality", "headcount", "service_id", "mitigations"]
-_ROUTE_FIELDS = ["name", "origin", "destination", "commodity", "annual_value_usd",
-                 "shipments_per_year", "service_id", "criticality"]
+_ASSET_FIELDS = [
+    "name",
+    "asset_type",
+    "lat",
+    "lon",
+    "city",
+    "country",
+    "value_usd",
+    "criticality",
+    "headcount",
+    "service_id",
+    "mitigations",
+]
+_ROUTE_FIELDS = [
+    "name",
+    "origin",
+    "destination",
+    "commodity",
+    "annual_value_usd",
+    "shipments_per_year",
+    "service_id",
+    "criticality",
+]
 
 
 @dataclass(frozen=True)
@@ -68,14 +87,22 @@ class ExposureDiff:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "client_id": self.client_id, "old_version": self.old_version,
+            "client_id": self.client_id,
+            "old_version": self.old_version,
             "new_version": self.new_version,
-            "added": self.count("added"), "removed": self.count("removed"),
+            "added": self.count("added"),
+            "removed": self.count("removed"),
             "changed": self.count("changed"),
-            "rating": {"old_score": self.old_score, "new_score": self.new_score,
-                       "old_band": self.old_band, "new_band": self.new_band},
-            "changes": [{"kind": c.kind, "item_id": c.item_id, "change": c.change,
-                         "fields": list(c.fields)} for c in self.changes],
+            "rating": {
+                "old_score": self.old_score,
+                "new_score": self.new_score,
+                "old_band": self.old_band,
+                "new_band": self.new_band,
+            },
+            "changes": [
+                {"kind": c.kind, "item_id": c.item_id, "change": c.change, "fields": list(c.fields)}
+                for c in self.changes
+            ],
         }
 
 
@@ -96,11 +123,17 @@ class UploadOutcome:
     def as_dict(self) -> dict[str, Any]:
         r = self.report
         return {
-            "client_id": self.client_id, "kind": self.kind, "loaded": self.loaded,
-            "version": self.version, "reason": self.reason,
-            "rows_total": r.rows_total, "rows_accepted": r.rows_accepted,
-            "rows_rejected": r.rows_rejected, "rows_loaded": self.rows_loaded,
-            "file_errors": list(r.file_errors), "warnings": list(r.warnings),
+            "client_id": self.client_id,
+            "kind": self.kind,
+            "loaded": self.loaded,
+            "version": self.version,
+            "reason": self.reason,
+            "rows_total": r.rows_total,
+            "rows_accepted": r.rows_accepted,
+            "rows_rejected": r.rows_rejected,
+            "rows_loaded": self.rows_loaded,
+            "file_errors": list(r.file_errors),
+            "warnings": list(r.warnings),
             "problems": [p.model_dump() for p in r.problems],
             "before": None if self.before is None else self.before.model_dump(),
             "after": None if self.after is None else self.after.model_dump(),
@@ -109,7 +142,11 @@ class UploadOutcome:
 
 
 def prepare(
-    ctx: Context, client_id: str, data: bytes, filename: str, kind: str,
+    ctx: Context,
+    client_id: str,
+    data: bytes,
+    filename: str,
+    kind: str,
     mapping: dict[str, str | None] | None = None,
 ) -> PreparedUpload:
     """Read, map and validate an uploaded file in a sandboxed child process. Nothing is stored."""
@@ -129,17 +166,27 @@ def current_frames(ctx: Context, client_id: str, version: int | None) -> dict[st
     assets = ctx.store.frame(
         "SELECT asset_id, name, asset_type, lat, lon, city, country, value_usd, criticality, "
         "headcount, service_id, array_to_string(mitigations, ';') AS mitigations "
-        "FROM assets WHERE client_id = $c AND version = $v ORDER BY asset_id", p)
+        "FROM assets WHERE client_id = $c AND version = $v ORDER BY asset_id",
+        p,
+    )
     routes = ctx.store.frame(
         "SELECT route_id, name, origin, destination, commodity, annual_value_usd, "
         "shipments_per_year, service_id, criticality "
-        "FROM routes WHERE client_id = $c AND version = $v ORDER BY route_id", p)
+        "FROM routes WHERE client_id = $c AND version = $v ORDER BY route_id",
+        p,
+    )
     return {"assets": assets, "routes": routes}
 
 
 def commit(
-    ctx: Context, client_id: str, prepared: PreparedUpload, kind: Kind, *,
-    valid_only: bool = False, note: str = "", source: str = "",
+    ctx: Context,
+    client_id: str,
+    prepared: PreparedUpload,
+    kind: Kind,
+    *,
+    valid_only: bool = False,
+    note: str = "",
+    source: str = "",
 ) -> UploadOutcome:
     """Load a checked upload as a new version, or nothing.
 
@@ -147,8 +194,13 @@ def commit(
     replace the client's list of that kind. A file that could not be read loads nothing.
     """
     report = prepared.report
-    outcome = UploadOutcome(client_id=client_id, kind=kind, report=report, loaded=False,
-                            quarantine_csv=prepared.quarantine_csv)
+    outcome = UploadOutcome(
+        client_id=client_id,
+        kind=kind,
+        report=report,
+        loaded=False,
+        quarantine_csv=prepared.quarantine_csv,
+    )
     if report.file_errors:
         outcome.reason = "the file could not be used: " + "; ".join(report.file_errors)
         return outcome
@@ -166,7 +218,9 @@ def commit(
     frames = current_frames(ctx, client_id, old_version)
     frames[kind] = prepared.frame
     version = ctx.load_exposures(
-        client_id, frames.get("assets"), frames.get("routes"),
+        client_id,
+        frames.get("assets"),
+        frames.get("routes"),
         note=note or f"upload of {kind} ({report.rows_accepted} rows)",
         source=source or report.filename,
     )
@@ -193,18 +247,33 @@ def versions(ctx: Context, client_id: str) -> list[VersionInfo]:
     current = ctx.exposure_version(client_id)
     rows = ctx.store.rows(
         "SELECT version, created_at, note, source, n_assets, n_routes FROM exposure_versions "
-        "WHERE client_id = $c ORDER BY version", {"c": client_id})
-    return [VersionInfo(*r, current=r[0] == current) for r in rows]
+        "WHERE client_id = $c ORDER BY version",
+        {"c": client_id},
+    )
+    return [
+        VersionInfo(
+            version=r[0],
+            created_at=r[1],
+            note=r[2],
+            source=r[3],
+            n_assets=r[4],
+            n_routes=r[5],
+            current=r[0] == current,
+        )
+        for r in rows
+    ]
 
 
 def _require_version(ctx: Context, client_id: str, version: int) -> None:
     found = ctx.store.one(
         "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
-        {"c": client_id, "v": version})
+        {"c": client_id, "v": version},
+    )
     if not found:
         known = ", ".join(str(v.version) for v in versions(ctx, client_id)) or "none"
         raise NotFoundError(
-            f"client {client_id} has no exposure version {version} (versions: {known})")
+            f"client {client_id} has no exposure version {version} (versions: {known})"
+        )
 
 
 def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
@@ -213,8 +282,10 @@ def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
         _require_version(ctx, client_id, v)
     a, b = current_frames(ctx, client_id, old), current_frames(ctx, client_id, new)
     changes: list[ItemChange] = []
-    for kind, key, fields in (("asset", "asset_id", _ASSET_FIELDS),
-                              ("route", "route_id", _ROUTE_FIELDS)):
+    for kind, key, fields in (
+        ("asset", "asset_id", _ASSET_FIELDS),
+        ("route", "route_id", _ROUTE_FIELDS),
+    ):
         fa, fb = a[kind + "s"], b[kind + "s"]
         old_rows = {r[key]: r for r in fa.iter_rows(named=True)}
         new_rows = {r[key]: r for r in fb.iter_rows(named=True)}
@@ -229,15 +300,24 @@ def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
     run = ctx.current_run()
     old_score = ctx.rescore_client(run.run_id, client_id, version=old)
     new_score = ctx.rescore_client(run.run_id, client_id, version=new)
-    return ExposureDiff(client_id, old, new, tuple(changes),
-                        old_score["score"], new_score["score"], old_score["band"],
-                        new_score["band"])
+    return ExposureDiff(
+        client_id,
+        old,
+        new,
+        tuple(changes),
+        old_score["score"],
+        new_score["score"],
+        old_score["band"],
+        new_score["band"],
+    )
 
 
 def rollback(ctx: Context, client_id: str, version: int) -> int:
     """Make an earlier version current again (versions are never changed or deleted)."""
     _require_version(ctx, client_id, version)
     with ctx.store.transaction() as cur:
-        cur.execute("INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
-                    {"c": client_id, "v": version})
+        cur.execute(
+            "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
+            {"c": client_id, "v": version},
+        )
     return version

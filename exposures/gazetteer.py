@@ -5,7 +5,8 @@ Region ids:
 - a country: ISO 3166-1 alpha-3 (``IRQ``)
 - a first-level subdivision: ISO 3166-2 (``IQ-NI``)
 - a hotspot: ``hotspot.<name>`` (a point and a radius)
-- a maritime zone or chokepoint: ``sea.<name>`` (a polygon; chokepoints also name a searoute passage)
+- a maritime zone or chokepoint: ``sea.<name>`` (a polygon; a chokepoint also names its searoute
+  passage)
 
 Countries and subdivisions come from pycountry; the rest from ``scoring_rules/data/gazetteer.yaml``.
 """

@@ -138,9 +138,7 @@ def run_example(rules: Rules, kind: str, inputs: dict[str, object]) -> dict[str,
     if kind == "expected_disruption":
         pairs = [(float(v), float(r)) for v, r in inputs["items"]]  # type: ignore[attr-defined]
         bv = inputs.get("business_value_usd")
-        return {
-            "ead": expected_disruption(rules, pairs, None if bv is None else float(str(bv)))
-        }
+        return {"ead": expected_disruption(rules, pairs, None if bv is None else float(str(bv)))}
     ead, worst = float(inputs["ead"]), float(inputs["worst"])  # type: ignore[arg-type]
     risk = client_risk(rules, ead, worst)
     s = score(rules, risk)

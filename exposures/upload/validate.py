@@ -337,16 +337,26 @@ def _ports(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> None:
     if resolve is None:
         return
     same: dict[tuple[str, str], bool] = {}
-    for row, o, d in zip(frame[ROW_COLUMN].to_list(), frame["origin"].to_list(),
-                         frame["destination"].to_list(), strict=True):
+    for row, o, d in zip(
+        frame[ROW_COLUMN].to_list(),
+        frame["origin"].to_list(),
+        frame["destination"].to_list(),
+        strict=True,
+    ):
         if o is None or d is None or cache.get(o) or cache.get(d):
             continue
         if (o, d) not in same:
             a, b = resolve(o), resolve(d)
             same[(o, d)] = (a.locode or (a.lat, a.lon)) == (b.locode or (b.lat, b.lon))
         if same[(o, d)]:
-            issues.add(Issue(row, "destination", f"is the same port as the origin ({o!r})",
-                             "a port other than the origin"))
+            issues.add(
+                Issue(
+                    row,
+                    "destination",
+                    f"is the same port as the origin ({o!r})",
+                    "a port other than the origin",
+                )
+            )
 
 
 def _port_error(text: str, resolve: Any) -> str | None:

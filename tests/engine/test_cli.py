@@ -150,15 +150,28 @@ def test_ingest_and_review_a_brief(db: Path, tmp_path: Path) -> None:
     if not seed.exists():
         pytest.skip(f"seed brief not found at {seed}")
     drafts = tmp_path / "drafts.yaml"
-    result = runner.invoke(app, ["--db", str(db), "ingest", str(seed), "--out", str(drafts),
-                                 "--json"])
+    result = runner.invoke(
+        app, ["--db", str(db), "ingest", str(seed), "--out", str(drafts), "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     categories = {d["category"] for d in data["drafts"]}
     assert {"shipping_disruption", "cyber_attack", "oil_market_shock"} <= categories
     assert drafts.exists()
-    result = runner.invoke(app, ["--db", str(db), "review", str(drafts), "--accept", "all",
-                                 "--note", "seed re-read", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            str(db),
+            "review",
+            str(drafts),
+            "--accept",
+            "all",
+            "--note",
+            "seed re-read",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     review = json.loads(result.stdout)
     assert review["published"] is False
@@ -171,11 +184,16 @@ def test_ingest_and_review_a_brief(db: Path, tmp_path: Path) -> None:
 
 def test_review_with_nothing_accepted_is_an_error(db: Path, tmp_path: Path) -> None:
     brief = tmp_path / "b.md"
-    brief.write_text("# Brief\n\nMilitias are likely to launch rocket attacks on US bases in "
-                     "Iraq in the coming months.\n", "utf-8")
+    brief.write_text(
+        "# Brief\n\nMilitias are likely to launch rocket attacks on US bases in "
+        "Iraq in the coming months.\n",
+        "utf-8",
+    )
     drafts = tmp_path / "d.yaml"
-    assert runner.invoke(app, ["--db", str(db), "ingest", str(brief), "--out",
-                               str(drafts)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["--db", str(db), "ingest", str(brief), "--out", str(drafts)]).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["--db", str(db), "review", str(drafts)])
     assert result.exit_code == 1
     assert "Error: nothing to publish: accept or edit at least one draft first" in result.output

@@ -123,13 +123,19 @@ def test_outside_the_horizon_a_threat_counts_for_nothing(golden: Context) -> Non
 def test_whatif_scores_new_exposures_against_an_old_run(golden: Context) -> None:
     run = golden.run()
     # the client adds a backup site and insurance to the Baghdad office after the run
-    assets = pl.DataFrame({
-        "asset_id": ["a1", "a2"], "name": ["Baghdad office", "Santiago office"],
-        "asset_type": ["office", "office"], "lat": [33.2990, -33.4489],
-        "lon": [44.3960, -70.6693], "country": ["Iraq", "Chile"],
-        "value_usd": [1e8, 1e8], "criticality": [5, 3],
-        "mitigations": ["backup_site;insurance", None],
-    })
+    assets = pl.DataFrame(
+        {
+            "asset_id": ["a1", "a2"],
+            "name": ["Baghdad office", "Santiago office"],
+            "asset_type": ["office", "office"],
+            "lat": [33.2990, -33.4489],
+            "lon": [44.3960, -70.6693],
+            "country": ["Iraq", "Chile"],
+            "value_usd": [1e8, 1e8],
+            "criticality": [5, 3],
+            "mitigations": ["backup_site;insurance", None],
+        }
+    )
     golden.load_exposures("gold-bank", assets, note="mitigated")
     row = golden.rescore_client(run.run_id, "gold-bank")
     # militia on a1: v = 0.7 x (1 - 0.35) x (1 - 0.15) = 0.38675 -> r = 0.65 x 0.7 x 0.38675 x 0.8

@@ -67,9 +67,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     s = Store(path)
     from engine.store import MIGRATIONS
 
-    assert s.rows("SELECT name FROM schema_migrations ORDER BY name") == [
-        (m,) for m in MIGRATIONS
-    ]
+    assert s.rows("SELECT name FROM schema_migrations ORDER BY name") == [(m,) for m in MIGRATIONS]
     assert MIGRATIONS[0] == "schema_001.sql"
     s.close()
 

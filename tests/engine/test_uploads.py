@@ -99,9 +99,12 @@ def corpus_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
 
 
 @pytest.mark.parametrize("name", sorted(TEXT_FILES) + sorted(BINARY_FILES))
-def test_no_bad_file_changes_the_database(name: str, corpus_book: Context,
-                                          binary_corpus: dict[str, Path]) -> None:
-    data = (BADFILES / name).read_bytes() if name in TEXT_FILES else binary_corpus[name].read_bytes()
+def test_no_bad_file_changes_the_database(
+    name: str, corpus_book: Context, binary_corpus: dict[str, Path]
+) -> None:
+    data = (
+        (BADFILES / name).read_bytes() if name in TEXT_FILES else binary_corpus[name].read_bytes()
+    )
     kind = "routes" if "route" in name or "port" in name else "assets"
     before = _state(corpus_book)
     prepared = check_upload(data, name, kind)
@@ -143,10 +146,17 @@ def test_cli_upload_exit_codes_and_json(book: Context, tmp_path: Path) -> None:
     assert r.exit_code == 1
     data = json.loads(r.stdout)
     assert data["loaded"] is False and data["rows_rejected"] == 1 and data["rows_accepted"] == 2
-    assert data["problems"] == [{
-        "row": 4, "column": "lat", "header": "lat", "value": "'95'",
-        "message": "is above 90", "accepted": "a number from -90 to 90 (decimal degrees)",
-        "severity": "error"}]
+    assert data["problems"] == [
+        {
+            "row": 4,
+            "column": "lat",
+            "header": "lat",
+            "value": "'95'",
+            "message": "is above 90",
+            "accepted": "a number from -90 to 90 (decimal degrees)",
+            "severity": "error",
+        }
+    ]
     r = runner.invoke(app, ["--db", db, "upload", str(good), "--client", CLIENT, "--dry-run"])
     assert r.exit_code == 0 and "Nothing loaded: dry run" in r.output
     r = runner.invoke(app, ["--db", db, "upload", str(good), "--client", CLIENT])
@@ -160,8 +170,20 @@ def test_cli_upload_exit_codes_and_json(book: Context, tmp_path: Path) -> None:
     assert r.exit_code == 0 and f"{CLIENT}: version 1 is current" in r.output
     r = runner.invoke(app, ["--db", db, "upload", str(good), "--client", "nobody"])
     assert r.exit_code == 1 and "Error: unknown client 'nobody'" in r.output
-    r = runner.invoke(app, ["--db", db, "template", "--kind", "routes", "--format", "csv",
-                            "--out", str(tmp_path / "t.csv")])
+    r = runner.invoke(
+        app,
+        [
+            "--db",
+            db,
+            "template",
+            "--kind",
+            "routes",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "t.csv"),
+        ],
+    )
     assert r.exit_code == 0
     assert (tmp_path / "t.csv").read_text("utf-8-sig").startswith("route_id,")
 
@@ -195,21 +217,26 @@ def _check_whole(ctx: Context) -> int:
     assert version is not None
     n_declared = ctx.store.one(
         "SELECT n_assets FROM exposure_versions WHERE client_id = 'crash-test' AND version = $v",
-        {"v": version})
+        {"v": version},
+    )
     rows = ctx.store.rows(
         "SELECT count(*), count(DISTINCT name), min(name) FROM assets "
-        "WHERE client_id = 'crash-test' AND version = $v", {"v": version})
-    n, names, name = rows[0]
+        "WHERE client_id = 'crash-test' AND version = $v",
+        {"v": version},
+    )
+    n, names, _name = rows[0]
     assert n == n_declared and names == 1
     classes = ctx.store.one(
-        "SELECT sum(n_items) FROM exposure_classes WHERE client_id = 'crash-test' "
-        "AND version = $v", {"v": version})
+        "SELECT sum(n_items) FROM exposure_classes WHERE client_id = 'crash-test' AND version = $v",
+        {"v": version},
+    )
     assert classes == n
     # no version is half there: every version row has all its assets
     broken = ctx.store.rows(
         "SELECT v.version FROM exposure_versions v LEFT JOIN (SELECT version, count(*) AS n "
         "FROM assets WHERE client_id = 'crash-test' GROUP BY version) a USING (version) "
-        "WHERE v.client_id = 'crash-test' AND coalesce(a.n, 0) <> v.n_assets")
+        "WHERE v.client_id = 'crash-test' AND coalesce(a.n, 0) <> v.n_assets"
+    )
     assert broken == []
     return version
 
@@ -219,11 +246,30 @@ def test_kill_the_loader_mid_load_twenty_times(tmp_path: Path) -> None:
     db = tmp_path / "crash" / "r.duckdb"
     ctx = Context(db)
     ctx.init()
-    ctx.upsert_client(ClientSpec(client_id="crash-test", name="Crash test", sector="retail",
-                                 hq_country="IRQ", affiliations=["NEUTRAL"]))
-    ctx.load_exposures("crash-test", pl.DataFrame({
-        "asset_id": ["A0"], "name": ["load 0"], "asset_type": ["office"], "lat": [30.5],
-        "lon": [47.78], "country": ["Iraq"], "value_usd": [1e6], "criticality": [3]}))
+    ctx.upsert_client(
+        ClientSpec(
+            client_id="crash-test",
+            name="Crash test",
+            sector="retail",
+            hq_country="IRQ",
+            affiliations=["NEUTRAL"],
+        )
+    )
+    ctx.load_exposures(
+        "crash-test",
+        pl.DataFrame(
+            {
+                "asset_id": ["A0"],
+                "name": ["load 0"],
+                "asset_type": ["office"],
+                "lat": [30.5],
+                "lon": [47.78],
+                "country": ["Iraq"],
+                "value_usd": [1e6],
+                "criticality": [3],
+            }
+        ),
+    )
     ctx.close()
     script = tmp_path / "loader.py"
     script.write_text(LOADER, "utf-8")
@@ -231,8 +277,9 @@ def test_kill_the_loader_mid_load_twenty_times(tmp_path: Path) -> None:
     seen = set()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for _ in range(20):
-        proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE,
-                                env=env)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(db)], stdout=subprocess.PIPE, env=env
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.05, 1.5))
         os.kill(proc.pid, signal.SIGKILL)
@@ -247,15 +294,30 @@ def test_kill_the_loader_mid_load_twenty_times(tmp_path: Path) -> None:
 def test_readers_always_see_one_whole_version(tmp_path: Path) -> None:
     ctx = Context(tmp_path / "conc" / "r.duckdb")
     ctx.init()
-    ctx.upsert_client(ClientSpec(client_id="conc", name="Concurrency", sector="retail",
-                                 hq_country="LBN", affiliations=["NEUTRAL"]))
+    ctx.upsert_client(
+        ClientSpec(
+            client_id="conc",
+            name="Concurrency",
+            sector="retail",
+            hq_country="LBN",
+            affiliations=["NEUTRAL"],
+        )
+    )
 
     def frame(k: int) -> pl.DataFrame:
         n = 50 + k % 7
-        return pl.DataFrame({
-            "asset_id": [f"A{i}" for i in range(n)], "name": [f"v{k}"] * n,
-            "asset_type": ["office"] * n, "lat": [33.89] * n, "lon": [35.5] * n,
-            "country": ["Lebanon"] * n, "value_usd": [1e6] * n, "criticality": [3] * n})
+        return pl.DataFrame(
+            {
+                "asset_id": [f"A{i}" for i in range(n)],
+                "name": [f"v{k}"] * n,
+                "asset_type": ["office"] * n,
+                "lat": [33.89] * n,
+                "lon": [35.5] * n,
+                "country": ["Lebanon"] * n,
+                "value_usd": [1e6] * n,
+                "criticality": [3] * n,
+            }
+        )
 
     ctx.load_exposures("conc", frame(0))
     stop = threading.Event()
@@ -269,12 +331,13 @@ def test_readers_always_see_one_whole_version(tmp_path: Path) -> None:
                     "SELECT v.n_assets, count(a.asset_id), count(DISTINCT a.name) "
                     "FROM exposure_current c JOIN exposure_versions v USING (client_id, version) "
                     "JOIN assets a USING (client_id, version) WHERE c.client_id = 'conc' "
-                    "GROUP BY v.n_assets")
+                    "GROUP BY v.n_assets"
+                )
                 assert len(rows) == 1
                 declared, n, names = rows[0]
                 assert declared == n and names == 1
                 reads[i] += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
