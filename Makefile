@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DB ?= data/resilience.duckdb
 PORT ?= 8501
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install system-deps run demo test lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,13 +24,21 @@ run: install
 demo: install
 	$(BIN)/resilience --db $(DB) demo
 
+## Debian packages the browser tests and report previews use (installed when running as root)
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium poppler-utils >/dev/null; \
+	else echo "chromium or poppler-utils missing and not root: browser tests will be skipped"; fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## make test: install, lint, type-check and run every test (slow and browser tests included)
-test: install lint
+test: install system-deps lint
 	$(BIN)/python -m pytest -n 2 --timeout 900
 
 bench: install

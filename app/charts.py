@@ -161,7 +161,7 @@ def exposure_map(
                     }
                 ]
             },
-            "mark": {"type": "geoshape", "fillOpacity": 0, "stroke": "#cfd8dc", "strokeWidth": 0.5},
+            "mark": {"type": "geoshape", "fillOpacity": 0, "strokeOpacity": 0},
         },
     ]
     lanes = _lane_features(bounds)
@@ -311,7 +311,7 @@ def drivers_chart(e: Explanation, top: int = 8) -> alt.Chart:
     """The threats that drive a rating: share of the client's expected disruption."""
     rows = [
         {
-            "threat": t.title if len(t.title) <= 60 else t.title[:57] + "...",
+            "threat": t.title if len(t.title) <= 56 else t.title[:53] + "...",
             "share": t.share,
             "category": t.category.replace("_", " "),
             "likelihood": f"{t.likelihood.replace('_', ' ')} ({t.likelihood_words})",
@@ -332,11 +332,13 @@ def drivers_chart(e: Explanation, top: int = 8) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of expected disruption"),
-            y=alt.Y("threat:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360)),
-            color=alt.Color("category:N", title="category"),
+            y=alt.Y("threat:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
+            color=alt.Color(
+                "category:N", title="category", legend=alt.Legend(orient="bottom", columns=3)
+            ),
             tooltip=["threat", "category", "likelihood", alt.Tooltip("share:Q", format=".0%")],
         )
-        .properties(height=max(120, 34 * len(rows)))
+        .properties(height=alt.Step(26))
     )
 
 
@@ -345,7 +347,9 @@ def before_after_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     data = pl.DataFrame(
         rows, schema={"client": pl.String, "before": pl.Float64, "after": pl.Float64}
     )
-    base = alt.Chart(data.to_pandas()).encode(y=alt.Y("client:N", sort=None, title=None))
+    base = alt.Chart(data.to_pandas()).encode(
+        y=alt.Y("client:N", sort=None, title=None, axis=alt.Axis(labelLimit=260))
+    )
     rule = base.mark_rule(color="#90a4ae").encode(
         x=alt.X("before:Q", title="score (0-100)", scale=alt.Scale(domain=[0, 100])), x2="after:Q"
     )

@@ -271,21 +271,21 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
             continue
         info = RouteInfo.from_json(r["info"])
         key = f"{r['client_id']}/{r['item_id']}"
+        part = 0
         prev_lon: float | None = None
-        offset = 0.0
         for seq, (lon, lat) in enumerate(info.geometry):
-            # unwrap the antimeridian so a Pacific crossing is not drawn across the world
-            if prev_lon is not None and abs(lon + offset - prev_lon) > 180:
-                offset += -360.0 if lon + offset > prev_lon else 360.0
-            prev_lon = lon + offset
+            # a line crossing the antimeridian is cut there, not drawn across the world
+            if prev_lon is not None and abs(lon - prev_lon) > 180:
+                part += 1
+            prev_lon = lon
             points.append(
                 {
-                    "key": key,
+                    "key": f"{key}#{part}",
                     "client": r["client"],
                     "name": r["name"],
                     "commodity": r["commodity"],
                     "seq": seq,
-                    "lon": lon + offset,
+                    "lon": lon,
                     "lat": lat,
                     "risk": r["risk"],
                     "value_usd": r["value_usd"],

@@ -9,6 +9,7 @@ the URL.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,18 @@ def sidebar(user: AppUser) -> None:
             st.rerun()
 
 
+def harden() -> None:
+    """No tracebacks for users (they could carry data), no developer toolbar, and no built-in
+    CSV export of tables (it would write client text as live spreadsheet formulas; exports go
+    through the engine, which neutralises them). RESILIENCE_DEBUG=1 shows error details."""
+    st.set_option("client.toolbarMode", "viewer")
+    st.set_option("client.disableDataExport", True)
+    if os.environ.get("RESILIENCE_DEBUG") != "1":
+        st.set_option("client.showErrorDetails", "none")
+
+
 def main() -> None:
+    harden()
     st.set_page_config(
         page_title="Operational resilience", page_icon=":material/shield:", layout="wide"
     )
@@ -104,6 +116,8 @@ def main() -> None:
         st.stop()
     user = current_user(ctx)
     if user is None:
+        # the sign-in form answers at every page's address, so a deep link survives signing in
+        # (the page itself is registered only after sign-in, and only for roles that may see it)
         nav = st.navigation(
             [
                 st.Page(
@@ -113,7 +127,8 @@ def main() -> None:
                     url_path="login",
                     default=True,
                 )
-            ],
+            ]
+            + [st.Page(login_page, title="Sign in", url_path=Path(p.file).stem) for p in PAGES],
             position="hidden",
         )
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -63,6 +64,18 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
     return str(chosen)
 
 
+def band_styled(frame: pl.DataFrame, column: str = "band") -> Any:
+    """A table with its band column coloured (a pandas Styler, which st.dataframe renders)."""
+
+    def colour(band: object) -> str:
+        hex_colour = BAND_COLOURS.get(str(band), "")
+        return (
+            f"background-color: {hex_colour}; color: white; font-weight: 600" if hex_colour else ""
+        )
+
+    return frame.to_pandas().style.map(colour, subset=[column])
+
+
 def band_badge(band: str) -> str:
     colour = BAND_COLOURS.get(band, "#607d8b")
     # band letters come from the rules (validated A-Z), never from client text
@@ -86,7 +99,7 @@ def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None
     cols[1].metric("Score", f"{r.score:.1f}", delta=delta)
     cols[2].metric(
         "Range",
-        f"{r.band_low}-{r.band_high}",
+        f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})",
         help=f"scores {r.score_low:.1f}-{r.score_high:.1f} from the likelihood ranges",
     )
     cols[3].metric("As of", run.as_of.isoformat())

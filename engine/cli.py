@@ -493,6 +493,46 @@ def review(
         _fail(exc)
 
 
+@app.command()
+def report(
+    client: Annotated[str | None, typer.Argument(help="Client id (omit with --portfolio).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="pdf or html")] = "pdf",
+    out_path: Annotated[Path, typer.Option("--out", help="File or folder to write.")] = Path("."),
+    portfolio: Annotated[bool, typer.Option("--portfolio", help="The whole book.")] = False,
+) -> None:
+    """A client report (or, with --portfolio, the book's) ready to send, in PDF or HTML."""
+    from engine.report import report_command
+
+    if portfolio == (client is not None):
+        _fail(ResilienceError("give a CLIENT, or --portfolio for the whole book"))
+        return
+    try:
+        with _ctx() as ctx:
+            path = report_command(ctx, client, fmt, out_path, portfolio=portfolio)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    console.print(f"Wrote {path}")
+
+
+@app.command()
+def export(
+    client: Annotated[str, typer.Argument(help="Client id.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "xlsx",
+    out_path: Annotated[Path, typer.Option("--out", help="File or folder to write.")] = Path("."),
+) -> None:
+    """A client's scores and items as CSV or XLSX (client text neutralised, no formulas)."""
+    from engine.report import export_command
+
+    try:
+        with _ctx() as ctx:
+            path = export_command(ctx, client, fmt, out_path)
+    except ResilienceError as exc:
+        _fail(exc)
+        return
+    console.print(f"Wrote {path}")
+
+
 KindOption = Annotated[
     str, typer.Option("--kind", help="What the file lists: assets (sites) or routes (sea lanes).")
 ]

@@ -37,26 +37,27 @@ def main() -> None:
         ui.rating_card(r, run, previous)
     report_button(user, client_id, run.run_id)
 
-    left, right = st.columns([1, 1])
-    with left:
-        st.subheader("What drives the rating")
-        if e.threats:
-            st.altair_chart(charts.drivers_chart(e), width="stretch")
-        else:
-            st.info("No threat in the register touches this client's exposures.")
-        regions = [g for g in e.regions[:6] if g.share >= 0.005]
-        if regions:
-            st.caption("Where: " + ", ".join(f"{g.name} {g.share:.0%}" for g in regions))
-    with right:
-        st.subheader("Sites and routes by risk")
-        with ui.errors_shown():
-            md = data.client_map(user.scope, client_id, run.run_id)
-        st.vega_lite_chart(
-            spec=charts.exposure_map(
-                md.assets, md.routes, md.chokepoints, height=380, show_client=False
-            ),
-            width="stretch",
-        )
+    st.subheader("What drives the rating")
+    if e.threats:
+        st.altair_chart(charts.drivers_chart(e), width="stretch")
+    else:
+        st.info("No threat in the register touches this client's exposures.")
+    regions = [g for g in e.regions[:6] if g.share >= 0.005]
+    if regions:
+        st.caption("Where: " + ", ".join(f"{g.name} {g.share:.0%}" for g in regions))
+    st.subheader("Sites and routes by risk")
+    with ui.errors_shown():
+        md = data.client_map(user.scope, client_id, run.run_id)
+    st.vega_lite_chart(
+        spec=charts.exposure_map(
+            md.assets, md.routes, md.chokepoints, height=420, show_client=False
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "Circles are sites (size: value), lines are sea routes; colour is the item's "
+        "central risk. Triangles mark the chokepoints the routes pass."
+    )
     riskiest_items(e)
     threats_that_matter(e)
     what_would_help(user, client_id, run.run_id)
@@ -141,8 +142,8 @@ def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
             {
                 "item": f"{o.item_name} [{o.item_id}]",
                 "change": o.action,
-                "score after": round(o.score_after, 1),
                 "gain": round(o.gain, 1),
+                "score after": round(o.score_after, 1),
                 "band after": o.band_after,
                 "why": o.why,
             }

@@ -23,40 +23,43 @@ def main() -> None:
         f"v{run.rules_version}"
         + (f" · change compared with run {prev_id}" if prev_id else " · no earlier run to compare")
     )
+    has_change = any(r.change is not None for r in rows)
     table = pl.DataFrame(
         [
             {
                 "rank": r.rank,
                 "client": r.rating.name,
-                "id": r.rating.client_id,
-                "sector": r.rating.sector,
-                "HQ": r.rating.hq_country,
                 "band": r.rating.band,
                 "score": round(r.rating.score, 1),
                 "range": f"{r.rating.band_low}-{r.rating.band_high} "
                 f"({r.rating.score_low:.0f}-{r.rating.score_high:.0f})",
                 "change": None if r.change is None else round(r.change, 1),
                 "top driver": r.driver,
+                "sector": r.rating.sector,
+                "HQ": r.rating.hq_country,
+                "id": r.rating.client_id,
             }
             for r in rows
         ],
         schema={
             "rank": pl.Int64,
             "client": pl.String,
-            "id": pl.String,
-            "sector": pl.String,
-            "HQ": pl.String,
             "band": pl.String,
             "score": pl.Float64,
             "range": pl.String,
             "change": pl.Float64,
             "top driver": pl.String,
+            "sector": pl.String,
+            "HQ": pl.String,
+            "id": pl.String,
         },
     )
+    if not has_change:
+        table = table.drop("change")
     with st.container(border=True):
         c1, c2, c3 = st.columns(3)
         sectors = c1.multiselect("Sector", sorted(set(table["sector"].to_list())), key="pf_sector")
-        bands = c2.multiselect("Band", sorted(set(table["band"].to_list())), key="pf_band")
+        bands = c2.multiselect("Band", sorted({r.rating.band for r in rows}), key="pf_band")
         hqs = c3.multiselect("HQ", sorted(set(table["HQ"].to_list())), key="pf_hq")
     shown = table
     if sectors:
@@ -71,13 +74,14 @@ def main() -> None:
     for i, b in enumerate("ABCDE", start=1):
         cols[i].metric(f"Band {b}", counts[b])
     st.dataframe(
-        shown,
+        ui.band_styled(shown),
         hide_index=True,
         width="stretch",
         column_config={
-            "score": st.column_config.ProgressColumn(
-                "score", min_value=0, max_value=100, format="%.1f"
+            "score": st.column_config.NumberColumn(
+                "score", format="%.1f", help="resilience score, 0 (critical) to 100"
             ),
+            "band": st.column_config.TextColumn("band", help="A resilient ... E critical"),
             "change": st.column_config.NumberColumn(
                 "change", format="%+.1f", help="score change since the previous run"
             ),

@@ -21,6 +21,7 @@ from engine.context import Context
 from engine.errors import ResilienceError
 
 DRAFT_KEY = "upload_draft"
+MAX_UPLOAD_MB = 50  # the readers refuse more (exposures.upload.readers.MAX_BYTES)
 KINDS = {"assets": "Sites (assets)", "routes": "Sea routes"}
 IGNORE = "(ignore this column)"
 FACADE = ("prepare_upload", "commit_upload")
@@ -66,6 +67,7 @@ def main() -> None:
         draft = None
     file = st.file_uploader(
         "File (CSV, XLSX or Parquet)",
+        max_upload_size=MAX_UPLOAD_MB,
         type=["csv", "xlsx", "parquet"],
         key=f"upload_file_{client_id}_{kind}",
     )

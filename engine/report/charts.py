@@ -19,6 +19,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.artist import Artist
@@ -28,6 +29,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Polygon
+from matplotlib.transforms import Bbox
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry import box
 
@@ -275,7 +277,20 @@ def _marker_size(value: float, vmax: float) -> float:
     return 22.0 + 160.0 * math.sqrt(max(value, 0.0) / vmax)
 
 
-def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str]) -> None:
+def _marker_box(ax: Axes, lon: float, lat: float, size_pt2: float) -> Bbox:
+    """The display-space box of a scatter marker of area size_pt2 (points squared)."""
+    x, y = ax.transData.transform((lon, lat))
+    r = math.sqrt(size_pt2) / 2 * ax.figure.dpi / 72 + 2
+    return Bbox.from_extents(x - r, y - r, x + r, y + r)
+
+
+def _draw_routes(
+    ax: Axes,
+    routes: list[Item],
+    extent: Extent,
+    labelled: set[str],
+    obstacles: list[Bbox] | None = None,
+) -> None:
     order = sorted(routes, key=lambda i: i.risk)  # riskiest drawn last, on top
     for item in order:
         if item.route is None or len(item.route.geometry) < 2:
@@ -291,6 +306,7 @@ def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str
         for x, y in (pts[0], pts[-1]):
             ax.plot(x, y, marker="o", ms=2.6, mfc="white", mec=INK, mew=0.6, zorder=3.2)
     gaz = load_gazetteer()
+    placed: list[Any] = list(obstacles or [])
     seen: dict[str, str] = {}
     for item in routes:
         if item.route is None:
@@ -320,7 +336,7 @@ def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str
             right = True
         elif x > extent.lon1 - 0.22 * extent.width:
             right = False
-        ax.annotate(
+        label = ax.annotate(
             f"{_short(region.name)}\n{note}" if note else _short(region.name),
             (x, y),
             xytext=(4 if right else -4, -2),
@@ -334,6 +350,58 @@ def _draw_routes(ax: Axes, routes: list[Item], extent: Extent, labelled: set[str
             parse_math=False,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
         )
+        _avoid(label, placed, right)
+
+
+def _avoid(label: Any, placed: list[Any], right: bool) -> None:
+    """Move a chokepoint label to the nearby position (right or left of its point, above or
+    below) that overlaps least with the labels and markers already placed and stays inside the
+    axes; ties go to the first candidate."""
+    canvas = label.figure.canvas if label.figure is not None else None
+    if canvas is None or not hasattr(canvas, "get_renderer"):
+        placed.append(label.get_window_extent())
+        return
+    renderer = canvas.get_renderer()
+    frame = label.axes.get_window_extent(renderer) if label.axes is not None else None
+    side = 1 if right else -1
+    tries = [
+        (4 * side, -2, "top"),
+        (4 * side, 2, "bottom"),
+        (-4 * side, -2, "top"),
+        (-4 * side, 2, "bottom"),
+        (4 * side, -9, "top"),
+        (4 * side, 9, "bottom"),
+        (-4 * side, -9, "top"),
+        (-4 * side, 9, "bottom"),
+    ]
+    best: tuple[float, int] | None = None
+    for k, (dx, dy, va) in enumerate(tries):
+        _place(label, dx, dy, va)
+        box = label.get_window_extent(renderer)
+        cost = sum(_overlap(box, other) for other in placed)
+        if frame is not None and not (
+            box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
+        ):
+            cost += 1e9
+        if best is None or cost < best[0]:
+            best = (cost, k)
+        if cost == 0:
+            break
+    assert best is not None
+    _place(label, *tries[best[1]])
+    placed.append(label.get_window_extent(renderer))
+
+
+def _place(label: Any, dx: float, dy: float, va: str) -> None:
+    label.xyann = (dx, dy)
+    label.set_va(va)
+    label.set_ha("left" if dx > 0 else "right")
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 def _short(name: str) -> str:
@@ -408,6 +476,10 @@ def _panel(
     skip: Extent | None = None,
 ) -> None:
     ax.set_facecolor(SEA)
+    ax.set_xlim(extent.lon0, extent.lon1)
+    ax.set_ylim(extent.lat0, extent.lat1)
+    ax.set_aspect(1 / max(math.cos(math.radians(extent.mid_lat)), 0.3), adjustable="box")
+    ax.apply_aspect()  # fix the axes box now, so data -> display transforms hold
     shares = {g.region_id: g.share for g in facts.explanation.regions}
     tint = {rid: s for rid, s in shares.items() if len(rid) == 3 and rid.isupper()}
     _draw_land(ax, extent, resolution, {k: min(1.0, v / 0.3) for k, v in tint.items()})
@@ -418,11 +490,13 @@ def _panel(
     sites = [i for i in facts.items if i.kind == "asset"]
     vmax = max((i.value_usd for i in sites), default=0.0)
     if routes:
-        _draw_routes(ax, [i for i in facts.items if i.kind == "route"], extent, labelled)
+        obstacles = [
+            _marker_box(ax, i.lon, i.lat, _marker_size(i.value_usd, vmax))
+            for i in sites
+            if i.lon is not None and i.lat is not None
+        ]
+        _draw_routes(ax, [i for i in facts.items if i.kind == "route"], extent, labelled, obstacles)
     _draw_sites(ax, sites, numbers, vmax, label_sites, skip)
-    ax.set_xlim(extent.lon0, extent.lon1)
-    ax.set_ylim(extent.lat0, extent.lat1)
-    ax.set_aspect(1 / max(math.cos(math.radians(extent.mid_lat)), 0.3), adjustable="box")
     for spine in ax.spines.values():
         spine.set_edgecolor("#9aa5b1")
         spine.set_linewidth(0.6)
@@ -482,6 +556,7 @@ def exposure_map(facts: ClientFacts, numbers: dict[str, int]) -> str:
     all_route = np.concatenate(route_pts) if route_pts else np.empty((0, 2))
     everything = np.concatenate([sites, all_route]) if len(all_route) else sites
     fig = Figure(figsize=MAP_SIZE)
+    FigureCanvasAgg(fig)  # a renderer, to keep chokepoint labels apart
     _style(fig)
     labelled: set[str] = set()
     has_routes = bool(len(all_route))

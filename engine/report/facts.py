@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from engine.context import Context
-from engine.errors import NotFoundError
+from engine.errors import ExposureError, NotFoundError
 from engine.models import ClientSpec, Explanation, Rating, RunInfo
 from engine.report import sql
 from engine.store import Scope
@@ -197,7 +197,7 @@ def _items(ctx: Context, run_id: int, client_id: str) -> list[Item]:
         if r["info"]:
             try:
                 route = RouteInfo.from_json(r["info"])
-            except Exception as exc:  # an unreadable cache entry must not sink the report
+            except ExposureError as exc:  # an unreadable cache entry must not sink the report
                 log.warning("route %s of %s: %s", r["item_id"], client_id, exc)
         out.append(
             Item(

@@ -20,7 +20,14 @@ from engine.context import Context
 from engine.report import charts
 from engine.report.advice import recommendations
 from engine.report.errors import ReportError
-from engine.report.facts import BookFacts, ClientFacts, book_facts, client_facts, region_name
+from engine.report.facts import (
+    BookFacts,
+    ClientFacts,
+    book_facts,
+    client_facts,
+    region_name,
+    region_phrase,
+)
 from engine.report.fmt import (
     band_label,
     band_scale,
@@ -57,6 +64,7 @@ def environment() -> Environment:
         long_date=long_date,
         humanise=humanise,
         region=region_name,
+        place=region_phrase,
         refs=brief_refs,
         sentence=sentence,
         risk_colour=charts.risk_colour,

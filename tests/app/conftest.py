@@ -128,3 +128,4 @@ def page_text(at: AppTest) -> str:
 
 
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+os.environ.setdefault("RESILIENCE_DEBUG", "1")  # show exception details in AppTest failures

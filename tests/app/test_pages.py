@@ -276,7 +276,7 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Band"] == r.band
     assert metrics["Score"] == f"{r.score:.1f}"
-    assert metrics["Range"] == f"{r.band_low}-{r.band_high}"
+    assert metrics["Range"] == f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})"
     assert metrics["As of"] == run.as_of.isoformat()
     caption = page_text(at)
     assert f"threat register v{run.register_version}" in caption

@@ -1,0 +1,309 @@
+"""The main flows in a real headless Chromium against `streamlit run` (marked ``browser``).
+
+Chromium is Debian's (/usr/bin/chromium); the tests skip, saying so, when it is not installed.
+Each test module starts one server on a free port with its own copy of the demo database; the
+tests do not depend on each other's changes. Screenshots of every page go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.auth import DEMO_PASSWORDS
+
+from .conftest import APP, copy_db
+from .test_editors import BAD_ROW_CSV
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = APP.parents[1]
+SHOTS = REPO / "docs" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OTHER_CLIENTS = [
+    "Nordhavn",
+    "Hudson Crescent",
+    "Aurelian",
+    "Obermain",
+    "Zagros",
+    "Cedar Souk",
+    "Andes Verde",
+    "Gulfbridge",
+    "Setouchi",
+]
+TIMEOUT_MS = 90_000
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "browser tests need Debian's chromium at /usr/bin/chromium "
+        "(apt-get install -y chromium); it is not installed",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = copy_db(demo_template, tmp_path_factory.mktemp("browser") / "db")
+    port = _free_port()
+    log = (db.parent / "server.log").open("w")
+    env = os.environ | {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env.pop("RESILIENCE_DEBUG", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(APP),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--",
+            "--db",
+            str(db),
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start: {(db.parent / 'server.log').read_text()}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run finished and the page stopped changing."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS
+    )
+    page.wait_for_timeout(700)
+
+
+def sign_in(browser: Browser, url: str, username: str, path: str = "", height: int = 1300) -> Page:
+    page = browser.new_context(viewport={"width": 1400, "height": height}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url + path)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("stSidebarNav").wait_for()
+    settle(page)
+    return page
+
+
+def go(page: Page, link: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    settle(page)
+
+
+def select(page: Page, label: str, option: str) -> None:
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def main_text(page: Page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+# -- (c) a client cannot reach another client's data --------------------------------------------
+
+
+def test_client_cannot_reach_other_clients(browser: Browser, server: str) -> None:
+    # by query parameter
+    page = sign_in(browser, server, "meridian", "/client?client=nordhavn-container-lines")
+    assert page.get_by_role("heading", name="Meridian Basin Petroleum plc").is_visible()
+    assert "client=nordhavn" not in page.url
+    html = page.content()
+    for other in OTHER_CLIENTS:
+        assert other not in html, other
+    nav = page.get_by_test_id("stSidebarNav").inner_text()
+    assert nav.split() == ["Client", "Upload"]
+    page.context.close()
+    # by page: every page a client may not open falls back to its own client page
+    for path in (
+        "/portfolio",
+        "/rules",
+        "/register",
+        "/scenarios",
+        "/portfolio?client=hudson-crescent-bancorp",
+    ):
+        page = sign_in(browser, server, "meridian", path)
+        text = main_text(page)
+        assert "Meridian Basin Petroleum plc" in text, path
+        for heading in ("Portfolio", "Scoring rules", "Threat register", "Scenarios"):
+            assert not page.get_by_role("heading", name=heading, exact=True).count(), path
+        html = page.content()
+        for other in OTHER_CLIENTS:
+            assert other not in html, (path, other)
+        page.context.close()
+    # by session: a second tab is a new session and must sign in; nothing shows before that
+    page = sign_in(browser, server, "meridian")
+    tab = page.context.new_page()
+    tab.goto(server + "/client?client=nordhavn-container-lines")
+    tab.get_by_role("textbox", name="Username").wait_for()
+    assert "Meridian" not in tab.content() and "Nordhavn" not in tab.content()
+    # and in the signed-in tab the upload page offers no other client either
+    go(page, "Upload")
+    assert not page.get_by_test_id("stSelectbox").count()
+    assert "For Meridian Basin Petroleum plc" in main_text(page)
+    page.context.close()
+
+
+# -- screenshots of every page -------------------------------------------------------------------
+
+
+def test_screenshots_of_every_page(browser: Browser, server: str) -> None:
+    page = browser.new_context(viewport={"width": 1400, "height": 800}).new_page()
+    page.goto(server)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    shot(page, "login")
+    page.context.close()
+    page = sign_in(browser, server, "am", height=1500)
+    assert page.get_by_role("heading", name="Portfolio").is_visible()
+    page.get_by_test_id("stVegaLiteChart").first.wait_for()
+    settle(page)
+    shot(page, "portfolio")
+    go(page, "Scenarios")
+    assert page.get_by_text("Change a band").is_visible()
+    shot(page, "scenarios")
+    page.context.close()
+    page = sign_in(browser, server, "meridian", height=1700)
+    page.get_by_test_id("stVegaLiteChart").nth(1).wait_for()
+    settle(page)
+    shot(page, "client")
+    page.context.close()
+    page = sign_in(browser, server, "analyst", height=1500)
+    go(page, "Threat register")
+    assert page.get_by_text("Evidence in the brief").is_visible()
+    shot(page, "register")
+    page.context.close()
+
+
+# -- (a) a client uploads a file with a bad row -------------------------------------------------
+
+
+def test_client_uploads_a_file_with_a_bad_row(browser: Browser, server: str) -> None:
+    page = sign_in(browser, server, "meridian", height=1500)
+    go(page, "Upload")
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "sites.csv", "mimeType": "text/csv", "buffer": BAD_ROW_CSV}]
+    )
+    page.get_by_text("Validation report").wait_for()
+    settle(page)
+    text = main_text(page)
+    assert "row 3, column lat: '95.5' is above 90" in text
+    assert re.search(r"Rejected\s+1", text), text
+    shot(page, "upload")
+    page.get_by_text("Load the 1 valid rows and leave out the 1 rejected").click()
+    settle(page)
+    page.get_by_role("button", name="Go").click()
+    page.get_by_text("Loaded 1 rows as exposure version 2.").wait_for()
+    settle(page)
+    text = main_text(page)
+    assert re.search(r"New score\s+\d+\.\d", text), text
+    assert "9 removed" in text and "1 added" in text
+    go(page, "Client")
+    assert "exposure version 2" in main_text(page)
+    page.context.close()
+
+
+# -- (b) an analyst changes a weight; the account manager sees the new rating ---------------------
+
+
+def test_analyst_publishes_a_weight_and_the_account_manager_sees_it(
+    browser: Browser, server: str
+) -> None:
+    page = sign_in(browser, server, "analyst", height=1500)
+    go(page, "Rules")
+    page.get_by_text("Change one weight").click()
+    select(page, "Table", "Asset vulnerability (category x asset type)")
+    select(page, "Row", "cyber_attack")
+    select(page, "Column", "data_centre")
+    page.get_by_label("New value").fill("0.2")
+    page.get_by_role("button", name="Apply to the draft").click()
+    page.get_by_text("The draft is valid: 1 change(s).").wait_for()
+    settle(page)
+    page.get_by_role("button", name="Preview the ratings under this draft").click()
+    page.get_by_text("client rating(s) would move").wait_for()
+    settle(page)
+    line = page.get_by_text(re.compile(r"^Hudson Crescent Bancorp: ")).inner_text()
+    found = re.search(r"→ ([A-E]) (\d+\.\d)", line)
+    assert found, line
+    band, score = found.group(1), found.group(2)
+    shot(page, "rules")
+    page.get_by_label("Publication note (what changed and why)").fill(
+        "data centres better defended than assumed"
+    )
+    page.get_by_role("button", name="Publish these rules").click()
+    page.get_by_text(re.compile(r"Published rules version \d+")).wait_for()
+    page.context.close()
+
+    am = sign_in(browser, server, "am", "/client?client=hudson-crescent-bancorp")
+    am.get_by_role("heading", name="Hudson Crescent Bancorp").wait_for()
+    text = main_text(am)
+    assert re.search(rf"Band\s+{band}\b", text), text
+    assert re.search(rf"Score\s+{re.escape(score)}", text), text
+    am.context.close()
