@@ -47,40 +47,11 @@ PLACES = [
     ("IRQ", "IQ-AN", "hotspot.al_asad_airbase", "", 1),
     ("OMN", "", "", "sea.gulf_of_oman", 3),
 ]
-ASSET_TYPES = [
-    "office",
-    "plant",
-    "warehouse",
-    "data_centre",
-    "terminal",
-    "refinery",
-    "oilfield",
-    "retail_store",
-    "telecom_site",
-    "airport_hub",
-]
-SECTORS = [
-    "oil_gas",
-    "shipping",
-    "banking",
-    "aviation",
-    "manufacturing",
-    "telecom",
-    "retail",
-    "technology",
-    "logistics",
-    "agriculture",
-]
-COMMODITIES = [
-    "crude_oil",
-    "lng",
-    "refined_products",
-    "containers",
-    "dry_bulk",
-    "vehicles",
-    "chemicals",
-    "general_cargo",
-]
+# the vocabulary of the default rules
+_RULES = load_rules(default_rules_path())
+ASSET_TYPES = _RULES.asset_types
+SECTORS = _RULES.sectors[:10]
+COMMODITIES = _RULES.commodities
 LANES = [  # chokepoints a synthetic route crosses, and its detour
     (["sea.hormuz", "sea.persian_gulf"], None, True),
     (["sea.bab_el_mandeb", "sea.suez", "sea.red_sea"], 9.0, False),

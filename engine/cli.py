@@ -15,7 +15,7 @@ from rich.table import Table
 
 from engine.context import Context, default_db_path
 from engine.errors import ResilienceError
-from engine.models import Explanation
+from engine.models import Explanation, ScenarioRow
 
 app = typer.Typer(
     name="resilience",
@@ -269,6 +269,20 @@ def explain(
         _fail(exc)
 
 
+def _before_after(title: str, rows: list[ScenarioRow]) -> Table:
+    t = Table(title=title)
+    for col in ("client", "before", "after", "change"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r.name,
+            f"{r.before.band} {r.before.score:.1f}",
+            f"{r.after.band} {r.after.score:.1f}",
+            f"{r.delta:+.1f}",
+        )
+    return t
+
+
 @app.command("scenario")
 def scenario_cmd(
     name: Annotated[str, typer.Argument(help="Scenario id (see `resilience scenarios`).")],
@@ -298,17 +312,7 @@ def scenario_cmd(
                 )
                 return
             sc = ctx.scenario(name)
-            t = Table(title=f"Scenario {sc.id}: {sc.title}")
-            for col in ("client", "before", "after", "change"):
-                t.add_column(col)
-            for r in rows:
-                t.add_row(
-                    r.name,
-                    f"{r.before.band} {r.before.score:.1f}",
-                    f"{r.after.band} {r.after.score:.1f}",
-                    f"{r.delta:+.1f}",
-                )
-            out.print(t)
+            out.print(_before_after(f"Scenario {sc.id}: {sc.title}", rows))
     except ResilienceError as exc:
         _fail(exc)
 
@@ -478,17 +482,7 @@ def review(
                 f"Register version {version} {state_word}: {len(rv.accepted())} threats "
                 f"accepted, {len(rv.rejected())} rejected."
             )
-            t = Table(title="Ratings this register moves")
-            for col in ("client", "before", "after", "change"):
-                t.add_column(col)
-            for r in rows:
-                t.add_row(
-                    r.name,
-                    f"{r.before.band} {r.before.score:.1f}",
-                    f"{r.after.band} {r.after.score:.1f}",
-                    f"{r.delta:+.1f}",
-                )
-            out.print(t)
+            out.print(_before_after("Ratings this register moves", rows))
     except ResilienceError as exc:
         _fail(exc)
 

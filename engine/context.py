@@ -847,56 +847,47 @@ def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
             ("not_assessed", rules.likelihood.not_assessed),
         ]
     ]
-    sector = [
-        {
-            "rules_version": version,
-            "category": c,
-            "sector": s,
-            "factor": rules.targeting.sector_sensitivity.get(c, s),
-        }
-        for c in rules.categories
-        for s in rules.sectors
-    ]
-    vuln = [
-        {
-            "rules_version": version,
-            "item_kind": "asset",
-            "category": c,
-            "key": k,
-            "factor": rules.vulnerability.assets.get(c, k),
-        }
-        for c in rules.categories
-        for k in rules.asset_types
-    ] + [
-        {
-            "rules_version": version,
-            "item_kind": "route",
-            "category": c,
-            "key": k,
-            "factor": rules.vulnerability.routes.get(c, k),
-        }
-        for c in rules.categories
-        for k in rules.commodities
-    ]
-    mit = [
-        {
-            "rules_version": version,
-            "mitigation": m,
-            "category": c,
-            "credit": rules.mitigation.credits.get(m, c),
-        }
-        for m in rules.mitigations
-        for c in rules.categories
-    ]
+
+    def cross(
+        names: tuple[str, str], rows: list[str], cols: list[str], value: Any, **fixed: str
+    ) -> list[dict[str, Any]]:
+        """Every cell of a rows x cols table, defaults filled in, one dict per cell."""
+        return [
+            {"rules_version": version, **fixed, names[0]: r, names[1]: c, "v": value(r, c)}
+            for r in rows
+            for c in cols
+        ]
+
+    t = rules.targeting.sector_sensitivity
+    sector = cross(("category", "sector"), rules.categories, rules.sectors, t.get)
+    vuln = cross(
+        ("category", "key"),
+        rules.categories,
+        rules.asset_types,
+        rules.vulnerability.assets.get,
+        item_kind="asset",
+    ) + cross(
+        ("category", "key"),
+        rules.categories,
+        rules.commodities,
+        rules.vulnerability.routes.get,
+        item_kind="route",
+    )
+    mit = cross(
+        ("mitigation", "category"),
+        rules.mitigations,
+        rules.categories,
+        rules.mitigation.credits.get,
+    )
     bands = [
         {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
         for b in rules.bands
     ]
     return {
         "rule_likelihood": pl.DataFrame(lk),
-        "rule_sector": pl.DataFrame(sector),
-        "rule_vuln": pl.DataFrame(vuln),
-        "rule_mitigation": pl.DataFrame(mit),
+        "rule_sector": pl.DataFrame(sector).rename({"v": "factor"}),
+        "rule_vuln": pl.DataFrame(vuln).rename({"v": "factor"}),
+        "rule_mitigation": pl.DataFrame(mit).rename({"v": "credit"}),
         "rule_bands": pl.DataFrame(bands),
     }
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from engine.errors import ExposureError, NotFoundError
 from engine.models import Rating
+from exposures.prepare import ASSET_COLUMNS, ROUTE_COLUMNS
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -27,29 +28,8 @@ Kind = Literal["assets", "routes"]
 KINDS: tuple[Kind, ...] = ("assets", "routes")
 
 # what distinguishes two versions of an item (besides its id)
-_ASSET_FIELDS = [
-    "name",
-    "asset_type",
-    "lat",
-    "lon",
-    "city",
-    "country",
-    "value_usd",
-    "criticality",
-    "headcount",
-    "service_id",
-    "mitigations",
-]
-_ROUTE_FIELDS = [
-    "name",
-    "origin",
-    "destination",
-    "commodity",
-    "annual_value_usd",
-    "shipments_per_year",
-    "service_id",
-    "criticality",
-]
+_ASSET_FIELDS = ASSET_COLUMNS[1:]
+_ROUTE_FIELDS = ROUTE_COLUMNS[1:]
 
 
 @dataclass(frozen=True)

@@ -200,13 +200,26 @@ def test_review_with_nothing_accepted_is_an_error(db: Path, tmp_path: Path) -> N
 
 
 def test_report_and_export_commands(db: Path, tmp_path: Path) -> None:
-    r = runner.invoke(app, ["--db", str(db), "report", "andes-verde-agro", "--format", "html",
-                            "--out", str(tmp_path)])
+    r = runner.invoke(
+        app,
+        ["--db", str(db), "report", "andes-verde-agro", "--format", "html", "--out", str(tmp_path)],
+    )
     assert r.exit_code == 0, r.output
     html = (tmp_path / "andes-verde-agro-report-2020-01-14.html").read_text("utf-8")
     assert "Andes Verde Agro S.A." in html
-    r = runner.invoke(app, ["--db", str(db), "export", "andes-verde-agro", "--format", "xlsx",
-                            "--out", str(tmp_path / "x.xlsx")])
+    r = runner.invoke(
+        app,
+        [
+            "--db",
+            str(db),
+            "export",
+            "andes-verde-agro",
+            "--format",
+            "xlsx",
+            "--out",
+            str(tmp_path / "x.xlsx"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "x.xlsx").read_bytes()[:2] == b"PK"
     r = runner.invoke(app, ["--db", str(db), "report"])

@@ -33,19 +33,9 @@ PLACES = [
     (40.7128, -74.0060, "United States"),  # New York
 ]
 THREATENED = PLACES[:7]
-TYPES = [
-    "office",
-    "plant",
-    "warehouse",
-    "data_centre",
-    "terminal",
-    "refinery",
-    "oilfield",
-    "retail_store",
-    "telecom_site",
-    "airport_hub",
-]
-MITIGATIONS = ["backup_site", "continuity_plan", "cyber_certification", "insurance"]
+_RULES = load_rules(default_rules_path())
+TYPES = _RULES.asset_types
+MITIGATIONS = _RULES.mitigations
 
 _ids = itertools.count()
 
