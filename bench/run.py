@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.context import Context
+from scoring_rules.rules import default_rules_path, load_rules
 
 ASSETS_PER_CLIENT = 10_000
 

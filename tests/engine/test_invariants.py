@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from engine.context import Context
 from engine.models import ClientSpec, Rating
+from scoring_rules.rules import default_rules_path, load_rules
 
 # (lat, lon, country): places the default register threatens, and places it barely touches
 PLACES = [
