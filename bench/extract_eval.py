@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scoring_rules.extract import ingest  # noqa: E402
-from scoring_rules.extract.evaluation import (  # noqa: E402
+from scoring_rules.extract import ingest
+from scoring_rules.extract.evaluation import (
     FIELDS,
     Score,
     evaluate_briefs,
@@ -30,7 +30,7 @@ from scoring_rules.extract.evaluation import (  # noqa: E402
     seed_brief_path,
     totals,
 )
-from scoring_rules.threats import default_register_path, load_register  # noqa: E402
+from scoring_rules.threats import default_register_path, load_register
 
 BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
 
