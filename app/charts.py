@@ -33,7 +33,7 @@ def _lanes() -> list[tuple[tuple[float, float], ...]]:
         line = shape(f["geometry"])
         if not isinstance(line, LineString) or line.length < 0.5:
             continue
-        simple = line.simplify(0.4)
+        simple = line.simplify(0.6)
         out.append(tuple((float(x), float(y)) for x, y in simple.coords))
     return out
 
@@ -49,7 +49,7 @@ def _lane_features(bounds: tuple[float, float, float, float]) -> list[dict[str, 
         clipped = line.intersection(area)
         for part in getattr(clipped, "geoms", [clipped]):
             if isinstance(part, LineString) and len(part.coords) > 1:
-                lines.append([[round(x, 2), round(y, 2)] for x, y in part.coords])
+                lines.append([[round(x, 1), round(y, 1)] for x, y in part.coords])
     if not lines:
         return []
     return [
@@ -88,9 +88,14 @@ def _signed_area(ring: list[list[float]]) -> float:
     return sum(a[0] * b[1] - b[0] * a[1] for a, b in pairwise(ring)) / 2
 
 
+def _route_points(routes: pl.DataFrame) -> list[list[float]]:
+    return [pt for parts in routes["parts"].to_list() for part in parts for pt in part]
+
+
 def _bounds(assets: pl.DataFrame, routes: pl.DataFrame) -> tuple[float, float, float, float]:
-    lons = assets["lon"].to_list() + routes["lon"].to_list()
-    lats = assets["lat"].to_list() + routes["lat"].to_list()
+    points = _route_points(routes) if routes.height else []
+    lons = assets["lon"].to_list() + [p[0] for p in points]
+    lats = assets["lat"].to_list() + [p[1] for p in points]
     if not lons:
         return (-20.0, -10.0, 80.0, 50.0)
     west, east = min(lons), max(lons)
@@ -98,9 +103,9 @@ def _bounds(assets: pl.DataFrame, routes: pl.DataFrame) -> tuple[float, float, f
     pad_x = max(4.0, (east - west) * 0.08)
     pad_y = max(4.0, (north - south) * 0.08)
     return (
-        max(-200.0, west - pad_x),
+        max(-180.0, west - pad_x),
         max(-85.0, south - pad_y),
-        min(380.0, east + pad_x),
+        min(180.0, east + pad_x),
         min(85.0, north + pad_y),
     )
 
@@ -198,24 +203,45 @@ def exposure_map(
             }
         )
     if routes.height:
+        features = [
+            {
+                "type": "Feature",
+                "properties": {
+                    "client": r["client"],
+                    "name": r["name"],
+                    "commodity": r["commodity"],
+                    "risk": round(r["risk"], 3),
+                },
+                "geometry": {"type": "MultiLineString", "coordinates": r["parts"]},
+            }
+            for r in routes.iter_rows(named=True)
+        ]
+        route_tip = (
+            [{"field": "properties.client", "type": "nominal", "title": "client"}]
+            if show_client
+            else []
+        )
         layers.append(
             {
-                "data": {
-                    "values": _records(
-                        routes, ["key", "client", "name", "seq", "lon", "lat", "risk"]
-                    )
+                "data": {"values": features},
+                "mark": {
+                    "type": "geoshape",
+                    "filled": False,
+                    "strokeWidth": 2.2,
+                    "strokeOpacity": 0.85,
                 },
-                "mark": {"type": "line", "strokeWidth": 2.2, "opacity": 0.85},
                 "encoding": {
-                    "longitude": {"field": "lon", "type": "quantitative"},
-                    "latitude": {"field": "lat", "type": "quantitative"},
-                    "detail": {"field": "key", "type": "nominal"},
-                    "order": {"field": "seq", "type": "quantitative"},
-                    "color": risk_colour,
+                    "stroke": risk_colour | {"field": "properties.risk", "legend": None},
                     "tooltip": [
-                        *client_tip,
-                        {"field": "name", "type": "nominal", "title": "route"},
-                        {"field": "risk", "type": "quantitative", "format": ".3f"},
+                        *route_tip,
+                        {"field": "properties.name", "type": "nominal", "title": "route"},
+                        {"field": "properties.commodity", "type": "nominal", "title": "commodity"},
+                        {
+                            "field": "properties.risk",
+                            "type": "quantitative",
+                            "format": ".3f",
+                            "title": "risk",
+                        },
                     ],
                 },
             }

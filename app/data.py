@@ -5,31 +5,36 @@ process; each Streamlit session thread gets its own cursor from the store). Resu
 change, so they are cached in ``st.cache_data`` under the run id, and always under the caller's
 scope or client id: tenant data is never cached under a key that lacks the tenant.
 
-The few reads the facade does not offer yet are written here as functions that take the context
-and use ``ctx.store.frame`` with bound parameters and the store's tenant filter (``Scope.sql``).
-They are marked ``ENGINE-CANDIDATE``: the engine should own them (see the lead's notes).
+The reads themselves are the engine's (engine/context.py and engine/insights.py); this module
+only caches them and holds no SQL.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 import streamlit as st
 
-from engine.context import Context, default_db_path, describe_route
+from engine.context import Context, default_db_path
 from engine.errors import StoreError
+from engine.insights import (
+    ImpactRow,
+    Improvement,
+    MapData,
+    exposure_map,
+    impact,
+    improvements,
+    previous_run_id,
+    top_drivers,
+)
 from engine.models import Explanation, Rating, RunInfo, ScenarioRow
 from engine.store import Scope
-from exposures.gazetteer import load_gazetteer
-from exposures.routes import RouteInfo
 
 ScopeKey = tuple[str, ...] | None
 ReportFormat = Literal["pdf", "html"]
@@ -86,29 +91,6 @@ def current_run(scenario_id: str | None = None) -> RunInfo:
     return context().current_run(scenario_id)
 
 
-def previous_run_id(ctx: Context, run: RunInfo) -> int | None:
-    """ENGINE-CANDIDATE: the latest earlier run of the same scenario and date on published
-    versions (draft previews are not "previous runs"), or None."""
-    v = ctx.store.one(
-        """
-        SELECT max(r.run_id) FROM runs r
-        WHERE r.run_id < $r AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
-          AND (r.rules_version = $rules OR EXISTS (SELECT 1 FROM rules_versions v
-               WHERE v.version = r.rules_version AND v.status = 'published'))
-          AND (r.register_version = $reg OR EXISTS (SELECT 1 FROM register_versions v
-               WHERE v.version = r.register_version AND v.status = 'published'))
-        """,
-        {
-            "r": run.run_id,
-            "sc": run.scenario_id,
-            "as_of": run.as_of,
-            "rules": run.rules_version,
-            "reg": run.register_version,
-        },
-    )
-    return None if v is None else int(v)
-
-
 @st.cache_data(max_entries=512, show_spinner=False)
 def ratings(db: str, run_id: int, scope: ScopeKey) -> list[Rating]:
     return _open(db).ratings(run_id, scope_from_key(scope))
@@ -117,37 +99,6 @@ def ratings(db: str, run_id: int, scope: ScopeKey) -> list[Rating]:
 @st.cache_data(max_entries=256, show_spinner=False)
 def _top_drivers(db: str, run_id: int, scope: ScopeKey) -> dict[str, tuple[str, str, float]]:
     return top_drivers(_open(db), run_id, scope_from_key(scope))
-
-
-def top_drivers(ctx: Context, run_id: int, scope: Scope) -> dict[str, tuple[str, str, float]]:
-    """ENGINE-CANDIDATE: each client's biggest threat driver: (threat id, title, share)."""
-    where, ids = scope.sql("k.client_id")
-    frame = ctx.store.frame(
-        f"""
-        WITH t AS (
-            SELECT k.client_id, c.threat_id, sum(k.value_usd * c.r_central) AS ed
-            FROM run_classes k
-            JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
-            WHERE k.run_id = $r AND {where}
-            GROUP BY ALL
-        )
-        SELECT t.client_id, arg_max(t.threat_id, t.ed) AS threat_id,
-               max(t.ed) / nullif(sum(t.ed), 0) AS share
-        FROM t GROUP BY t.client_id
-        """,  # noqa: S608 - the fragment is the store's tenant filter
-        {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
-    )
-    titles = dict(
-        ctx.store.rows("SELECT threat_id, title FROM run_threats WHERE run_id = $r", {"r": run_id})
-    )
-    return {
-        r["client_id"]: (
-            r["threat_id"],
-            titles.get(r["threat_id"], r["threat_id"]),
-            float(r["share"] or 0.0),
-        )
-        for r in frame.iter_rows(named=True)
-    }
 
 
 @dataclass(frozen=True)
@@ -215,125 +166,6 @@ def compare_scenario(scenario_id: str, scope: Scope) -> list[ScenarioRow]:
 # -- maps -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MapData:
-    assets: pl.DataFrame  # client, name, kind, lat, lon, risk, value_usd, detail
-    routes: pl.DataFrame  # client, route, name, seq, lon, lat, risk
-    chokepoints: pl.DataFrame  # region_id, name, lon, lat, routes (count)
-
-
-def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
-    """ENGINE-CANDIDATE: every site and sea route of the clients in scope in a run, with the
-    item's central risk, for a map. Route geometry: routes.route_key -> route_cache.info."""
-    where_a, ids = scope.sql("a.client_id")
-    where_r, _ = scope.sql("r.client_id")
-    p = {"r": run_id} | ({"scope_ids": ids} if ids is not None else {})
-    assets = ctx.store.frame(
-        f"""
-        SELECT a.client_id, c.name AS client, a.asset_id AS item_id, a.name, a.asset_type,
-               coalesce(a.city, '') || CASE WHEN a.city IS NULL THEN '' ELSE ', ' END
-                   || coalesce(a.country_iso3, '?') AS place,
-               a.lat, a.lon, a.value_usd, a.criticality, p.risk_central AS risk
-        FROM assets a
-        JOIN run_exposures x ON x.run_id = $r AND x.client_id = a.client_id
-             AND x.version = a.version
-        JOIN clients c ON c.client_id = a.client_id
-        JOIN run_classes k ON k.run_id = $r AND k.client_id = a.client_id
-             AND k.class_id = a.class_id
-        JOIN run_profiles p ON p.run_id = $r AND p.profile_id = k.profile_id
-        WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL AND {where_a}
-        ORDER BY p.risk_central DESC
-        """,  # noqa: S608 - the fragment is the store's tenant filter
-        p,
-    )
-    routes = ctx.store.frame(
-        f"""
-        SELECT r.client_id, c.name AS client, r.route_id AS item_id, r.name, r.commodity,
-               r.annual_value_usd AS value_usd, p.risk_central AS risk, rc.info
-        FROM routes r
-        JOIN run_exposures x ON x.run_id = $r AND x.client_id = r.client_id
-             AND x.version = r.version
-        JOIN clients c ON c.client_id = r.client_id
-        JOIN run_classes k ON k.run_id = $r AND k.client_id = r.client_id
-             AND k.class_id = r.class_id
-        JOIN run_profiles p ON p.run_id = $r AND p.profile_id = k.profile_id
-        LEFT JOIN route_cache rc ON rc.route_key = r.route_key
-        WHERE {where_r}
-        ORDER BY p.risk_central
-        """,  # noqa: S608 - the fragment is the store's tenant filter
-        p,
-    )
-    gaz = load_gazetteer()
-    points: list[dict[str, Any]] = []
-    chokes: dict[str, int] = {}
-    for r in routes.iter_rows(named=True):
-        if not r["info"]:
-            continue
-        info = RouteInfo.from_json(r["info"])
-        key = f"{r['client_id']}/{r['item_id']}"
-        part = 0
-        prev_lon: float | None = None
-        for seq, (lon, lat) in enumerate(info.geometry):
-            # a line crossing the antimeridian is cut there, not drawn across the world
-            if prev_lon is not None and abs(lon - prev_lon) > 180:
-                part += 1
-            prev_lon = lon
-            points.append(
-                {
-                    "key": f"{key}#{part}",
-                    "client": r["client"],
-                    "name": r["name"],
-                    "commodity": r["commodity"],
-                    "seq": seq,
-                    "lon": lon,
-                    "lat": lat,
-                    "risk": r["risk"],
-                    "value_usd": r["value_usd"],
-                    "detail": describe_route(info),
-                }
-            )
-        for cp in info.chokepoints:
-            chokes[cp] = chokes.get(cp, 0) + 1
-    cp_rows = []
-    for region_id, n in sorted(chokes.items()):
-        region = gaz.get(region_id)
-        if region is None or region.lat is None or region.lon is None:
-            continue
-        cp_rows.append(
-            {
-                "region_id": region_id,
-                "name": region.name,
-                "lon": region.lon,
-                "lat": region.lat,
-                "routes": n,
-            }
-        )
-    route_schema = {
-        "key": pl.String,
-        "client": pl.String,
-        "name": pl.String,
-        "commodity": pl.String,
-        "seq": pl.Int64,
-        "lon": pl.Float64,
-        "lat": pl.Float64,
-        "risk": pl.Float64,
-        "value_usd": pl.Float64,
-        "detail": pl.String,
-    }
-    cp_schema = {
-        "region_id": pl.String,
-        "name": pl.String,
-        "lon": pl.Float64,
-        "lat": pl.Float64,
-        "routes": pl.Int64,
-    }
-    return MapData(
-        assets=assets,
-        routes=pl.DataFrame(points, schema=route_schema),
-        chokepoints=pl.DataFrame(cp_rows, schema=cp_schema),
-    )
-
-
 @st.cache_data(max_entries=256, show_spinner=False)
 def _map(db: str, run_id: int, scope: ScopeKey) -> MapData:
     return exposure_map(_open(db), run_id, scope_from_key(scope))
@@ -349,206 +181,6 @@ def client_map(scope: Scope, client_id: str, run_id: int) -> MapData:
 
 
 # -- what would most improve a rating -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Improvement:
-    item_id: str
-    item_name: str
-    item_kind: str
-    action: str  # what to do, in words
-    score_before: float
-    score_after: float
-    band_after: str
-    why: str
-
-    @property
-    def gain(self) -> float:
-        return self.score_after - self.score_before
-
-
-def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> list[Improvement]:
-    """ENGINE-CANDIDATE: for the items that weigh most on a client's rating, the score the
-    client would have if one thing changed and nothing else did, under the run's own rules:
-
-    - an asset gains the mitigation it lacks that helps most (the rules' credit scales its
-      vulnerability, and so every contribution of that category, by 1 - credit);
-    - any item is taken out of reach of every threat (moved, re-sourced or rerouted away from
-      the threatened regions): an upper bound of what acting on it can gain.
-
-    The aggregation (materiality-weighted expected disruption and the worst critical item) is the
-    method of ``scoring_rules/rules.py``; ``baseline_score`` checks that it reproduces the run.
-    """
-    model = _client_model(ctx, run_id, client_id)
-    if model is None:
-        return []
-    base = model.score(model.items)
-    rules = model.rules
-    out: list[Improvement] = []
-    for i, item in enumerate(model.items):
-        if item["risk"] <= 0:
-            continue
-        options: list[tuple[str, str, float]] = []
-        if item["kind"] == "asset":
-            for m in rules.mitigations:
-                if m in item["mitigations"]:
-                    continue
-                contribs = [
-                    (cat, r * (1 - rules.mitigation.credits.get(m, cat)))
-                    for cat, r in item["contribs"]
-                ]
-                risk = 1 - math.prod(1 - r for _, r in contribs)
-                if risk < item["risk"] - 1e-12:
-                    cats = sorted(
-                        {
-                            cat
-                            for cat, _ in item["contribs"]
-                            if rules.mitigation.credits.get(m, cat) > 0
-                        }
-                    )
-                    options.append(
-                        (
-                            f"add {m.replace('_', ' ')}",
-                            f"cuts its vulnerability to {', '.join(cats)}",
-                            risk,
-                        )
-                    )
-        away = "reroute or re-source it away from" if item["kind"] == "route" else "move it out of"
-        options.append(
-            (
-                f"{away} the threatened regions",
-                "upper bound: the item no longer touched by any threat",
-                0.0,
-            )
-        )
-        for action, why, risk in options:
-            changed = list(model.items)
-            changed[i] = item | {"risk": risk}
-            after = model.score(changed)
-            if after - base > 0.05:
-                out.append(
-                    Improvement(
-                        item_id=item["item_id"],
-                        item_name=item["name"],
-                        item_kind=item["kind"],
-                        action=action,
-                        score_before=base,
-                        score_after=after,
-                        band_after=rules.band_for(after),
-                        why=why,
-                    )
-                )
-    out.sort(key=lambda x: (-x.gain, x.item_id, x.action))
-    best: list[Improvement] = []
-    seen: set[tuple[str, bool]] = set()
-    for imp in out:
-        key = (imp.item_id, imp.action.startswith("add"))
-        if key in seen:
-            continue
-        seen.add(key)
-        best.append(imp)
-    mitigations = [b for b in best if b.action.startswith("add")][:top]
-    removals = [b for b in best if not b.action.startswith("add")][:top]
-    return sorted(mitigations + removals, key=lambda x: (-x.gain, x.item_id))[: 2 * top]
-
-
-@dataclass
-class _ClientModel:
-    rules: Any
-    m: float
-    items: list[dict[str, Any]]
-
-    def score(self, items: list[dict[str, Any]]) -> float:
-        agg = self.rules.aggregation
-        log_keep = 0.0
-        worst = 0.0
-        for it in items:
-            w = it["weight"]
-            log_keep += w * math.log(max(1e-12, 1 - it["risk"]))
-            if it["criticality"] >= agg.worst_item_min_criticality:
-                worst = max(worst, it["risk"])
-        ead = 1 - math.exp(log_keep)
-        risk = 1 - (1 - ead) * (1 - agg.worst_item_weight * worst)
-        return float(100 * (1 - risk) ** agg.score_exponent)
-
-
-def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | None:
-    run = ctx.run_info(run_id)
-    rules = ctx.rules(run.rules_version)
-    p = {"r": run_id, "c": client_id}
-    bv = ctx.store.one(
-        "SELECT business_value_usd FROM clients WHERE client_id = $c", {"c": client_id}
-    )
-    m = float(bv) * rules.aggregation.materiality_share if bv else rules.aggregation.materiality_usd
-    items = ctx.store.frame(
-        """
-        SELECT 'asset' AS kind, a.asset_id AS item_id, a.name, a.class_id, a.value_usd AS value,
-               a.criticality, a.mitigations
-        FROM assets a JOIN run_exposures x USING (client_id, version)
-        WHERE x.run_id = $r AND a.client_id = $c
-        UNION ALL
-        SELECT 'route', r.route_id, r.name, r.class_id, r.annual_value_usd, r.criticality,
-               []::VARCHAR[]
-        FROM routes r JOIN run_exposures x USING (client_id, version)
-        WHERE x.run_id = $r AND r.client_id = $c
-        ORDER BY 1, 2
-        """,
-        p,
-    )
-    if items.height == 0:
-        return None
-    classes = {
-        int(cid): (float(risk), float(weight))
-        for cid, risk, weight in ctx.store.rows(
-            """
-            SELECT k.class_id, p.risk_central, k.weight FROM run_classes k
-            JOIN run_profiles p ON p.run_id = k.run_id AND p.profile_id = k.profile_id
-            WHERE k.run_id = $r AND k.client_id = $c
-            """,
-            p,
-        )
-    }
-    contribs: dict[int, list[tuple[str, float]]] = {}
-    for class_id, category, r in ctx.store.rows(
-        """
-        SELECT k.class_id, t.category, c.r_central FROM run_classes k
-        JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
-        JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
-        WHERE k.run_id = $r AND k.client_id = $c
-        """,
-        p,
-    ):
-        contribs.setdefault(int(class_id), []).append((str(category), float(r)))
-    # each item's share of its class's materiality weight (the run's own weights, split by
-    # value / (value + m) among the class's items)
-    raw: dict[int, float] = {}
-    for r in items.iter_rows(named=True):
-        raw[int(r["class_id"])] = raw.get(int(r["class_id"]), 0.0) + r["value"] / (r["value"] + m)
-    rows = []
-    for r in items.iter_rows(named=True):
-        cid = int(r["class_id"])
-        risk, weight = classes.get(cid, (0.0, 0.0))
-        share = (r["value"] / (r["value"] + m)) / raw[cid] if raw[cid] else 0.0
-        rows.append(
-            {
-                "kind": r["kind"],
-                "item_id": r["item_id"],
-                "name": r["name"],
-                "value": float(r["value"]),
-                "criticality": int(r["criticality"]),
-                "mitigations": list(r["mitigations"] or []),
-                "risk": risk,
-                "weight": weight * share,
-                "contribs": contribs.get(cid, []),
-            }
-        )
-    return _ClientModel(rules=rules, m=m, items=rows)
-
-
-def baseline_score(ctx: Context, run_id: int, client_id: str) -> float | None:
-    """The client's score as ``improvements`` recomputes it (equals the run's, or it is wrong)."""
-    model = _client_model(ctx, run_id, client_id)
-    return None if model is None else model.score(model.items)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -595,11 +227,6 @@ def exposure_versions(ctx: Context, client_id: str, scope: Scope) -> pl.DataFram
     )
 
 
-def rules_document(ctx: Context, version: int | None = None) -> dict[str, Any]:
-    """The rules as a plain document (what the rules editor edits)."""
-    return json.loads(ctx.rules(version).model_dump_json())
-
-
 def has_report() -> bool:
     try:
         from engine import report
@@ -622,58 +249,6 @@ def report_for(scope: Scope, client_id: str, run_id: int, fmt: ReportFormat = "p
 
 
 # -- what a draft would change --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImpactRow:
-    client_id: str
-    name: str
-    before: Rating
-    after: Rating
-    why: str
-
-    @property
-    def delta(self) -> float:
-        return self.after.score - self.before.score
-
-
-def impact(
-    ctx: Context, before_run: int, after_run: int, scope: Scope, min_change: float = 0.05
-) -> list[ImpactRow]:
-    """Clients whose rating differs between two runs (a draft against the current one), each with
-    the threat drivers whose expected disruption changed most: the "why"."""
-    before = {r.client_id: r for r in ctx.ratings(before_run, scope)}
-    out = []
-    for a in ctx.ratings(after_run, scope):
-        b = before.get(a.client_id)
-        if b is None or (abs(a.score - b.score) < min_change and a.band == b.band):
-            continue
-        eb = ctx.explain(a.client_id, before_run, scope=scope, top=1)
-        ea = ctx.explain(a.client_id, after_run, scope=scope, top=1)
-        ed_b = {t.threat_id: (t.title, t.expected_disruption_usd) for t in eb.threats}
-        ed_a = {t.threat_id: (t.title, t.expected_disruption_usd) for t in ea.threats}
-        moves = []
-        for tid in set(ed_b) | set(ed_a):
-            title = (ed_a.get(tid) or ed_b[tid])[0]
-            old = ed_b.get(tid, ("", 0.0))[1]
-            new = ed_a.get(tid, ("", 0.0))[1]
-            if abs(new - old) > 1e-6:
-                moves.append((abs(new - old), title, old, new))
-        moves.sort(reverse=True)
-        why = (
-            "; ".join(
-                f"{title}: expected disruption {_pct(old, new)}" for _, title, old, new in moves[:2]
-            )
-            or "aggregation or band thresholds changed"
-        )
-        out.append(ImpactRow(client_id=a.client_id, name=a.name, before=b, after=a, why=why))
-    return sorted(out, key=lambda r: (-abs(r.delta), r.client_id))
-
-
-def _pct(old: float, new: float) -> str:
-    if old <= 0:
-        return f"new, {new:,.0f} USD"
-    return f"{(new - old) / old:+.0%}"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -202,14 +202,19 @@ def changes(before: Rules, after: Rules) -> list[tuple[str, str, str]]:
                 new: Any = ta.at[r, c]
                 if old is None or abs(float(old) - float(new)) > 1e-12:
                     out.append((f"{path}.{r}.{c}", _fmt(old), _fmt(new)))
-    for frame_of in (likelihood_frame, bands_frame, settings_frame):
+    for prefix, frame_of in (
+        ("likelihood", likelihood_frame),
+        ("bands", bands_frame),
+        ("", settings_frame),
+    ):
         fb, fa = frame_of(b_doc), frame_of(a_doc)
         for r in fa.index:
             for c in fa.columns:
                 old = fb.at[r, c] if r in fb.index else None
                 new = fa.at[r, c]
                 if old is None or str(old) != str(new):
-                    out.append((f"{fa.index.name}.{r}.{c}", _fmt(old), _fmt(new)))
+                    key = f"{prefix}.{r}.{c}" if prefix else str(r)
+                    out.append((key, _fmt(old), _fmt(new)))
     return out
 
 

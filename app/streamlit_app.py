@@ -67,21 +67,23 @@ def pages_for(role: str) -> list[PageSpec]:
 
 
 def login_page() -> None:
-    st.title("Operational resilience")
-    st.caption("Sign in to see your ratings, exposures and reports.")
-    ctx = data.context()
-    with st.form("login", clear_on_submit=False):
-        username = st.text_input("Username", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        wait = locked_out(username.strip().lower())
-        if wait > 0:
-            st.error(f"Too many failed attempts; try again in {wait:.0f} seconds.")
-        elif sign_in(ctx, username, password) is None:
-            st.error("Unknown username or wrong password.")
-        else:
-            st.rerun()
+    _, middle, _ = st.columns([1, 1.4, 1])
+    with middle:
+        st.title("Operational resilience")
+        st.caption("Sign in to see your ratings, exposures and reports.")
+        ctx = data.context()
+        with st.form("login", clear_on_submit=False):
+            username = st.text_input("Username", autocomplete="username")
+            password = st.text_input("Password", type="password", autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in", type="primary")
+        if submitted:
+            wait = locked_out(username.strip().lower())
+            if wait > 0:
+                st.error(f"Too many failed attempts; try again in {wait:.0f} seconds.")
+            elif sign_in(ctx, username, password) is None:
+                st.error("Unknown username or wrong password.")
+            else:
+                st.rerun()
 
 
 def sidebar(user: AppUser) -> None:

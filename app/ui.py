@@ -76,22 +76,6 @@ def band_styled(frame: pl.DataFrame, column: str = "band") -> Any:
     return frame.to_pandas().style.map(colour, subset=[column])
 
 
-def band_badge(band: str) -> str:
-    colour = BAND_COLOURS.get(band, "#607d8b")
-    # band letters come from the rules (validated A-Z), never from client text
-    return f":{_md_colour(colour)}-background[**&nbsp;{band}&nbsp;**]"
-
-
-def _md_colour(hex_colour: str) -> str:
-    return {
-        "#2e7d32": "green",
-        "#7cb342": "green",
-        "#f9a825": "orange",
-        "#ef6c00": "orange",
-        "#c62828": "red",
-    }.get(hex_colour, "gray")
-
-
 def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None:
     cols = st.columns([1, 1, 1.3, 1.3])
     delta = None if previous is None else f"{r.score - previous.score:+.1f} since last run"

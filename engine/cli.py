@@ -113,17 +113,23 @@ def demo(
     ] = False,
 ) -> None:
     """Load the demo book of fictional clients (creates the database if needed) and score it."""
+    from engine.auth import DEMO_PASSWORDS, create_demo_users
     from engine.book import load_demo
 
     try:
         with _ctx() as ctx:
             ids = load_demo(ctx, reload=reload)
+            created = create_demo_users(ctx)
             run = ctx.current_run()
             out.print(
                 f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
                 f"scored as of {run.as_of} in {run.seconds:.2f} s"
             )
             _ratings_table(ctx, run.run_id)
+            out.print("Demo sign-ins for the app (user / password / role):")
+            for u in created:
+                what = f"client {u.client_id}" if u.client_id else u.role.replace("_", " ")
+                out.print(f"  {u.username} / {DEMO_PASSWORDS[u.username]} / {what}")
     except ResilienceError as exc:
         _fail(exc)
 
@@ -722,6 +728,10 @@ def template(
     target.write_bytes(data)
     console.print(f"Wrote {target}")
 
+
+from engine.auth import users_app  # noqa: E402 - the users commands, mounted last
+
+app.add_typer(users_app, name="users")
 
 if __name__ == "__main__":
     app()

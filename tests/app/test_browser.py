@@ -58,7 +58,7 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FilePayload, Page, sync_playwright  # noqa: E402
 
 
 def _free_port() -> int:
@@ -99,10 +99,12 @@ def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r,
+        ):
+            if r.read() == b"ok":
+                break
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"streamlit did not start: {(db.parent / 'server.log').read_text()}")
@@ -154,7 +156,9 @@ def go(page: Page, link: str) -> None:
 def select(page: Page, label: str, option: str) -> None:
     box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
     box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.get_by_role("option").filter(
+        has_text=re.compile("^" + re.escape(option) + "$")
+    ).first.click()
     settle(page)
 
 
@@ -253,7 +257,7 @@ def test_client_uploads_a_file_with_a_bad_row(browser: Browser, server: str) -> 
     page = sign_in(browser, server, "meridian", height=1500)
     go(page, "Upload")
     page.locator('input[type="file"]').set_input_files(
-        files=[{"name": "sites.csv", "mimeType": "text/csv", "buffer": BAD_ROW_CSV}]
+        files=[FilePayload(name="sites.csv", mimeType="text/csv", buffer=BAD_ROW_CSV)]
     )
     page.get_by_text("Validation report").wait_for()
     settle(page)
@@ -283,6 +287,7 @@ def test_analyst_publishes_a_weight_and_the_account_manager_sees_it(
     page = sign_in(browser, server, "analyst", height=1500)
     go(page, "Rules")
     page.get_by_text("Change one weight").click()
+    settle(page)
     select(page, "Table", "Asset vulnerability (category x asset type)")
     select(page, "Row", "cyber_attack")
     select(page, "Column", "data_centre")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import FileUploader
 
 from app.drafts import RulesDraft
 from engine.context import Context
@@ -15,6 +16,12 @@ from engine.context import Context
 from .conftest import page_text
 
 Signed = Callable[[str], AppTest]
+
+
+def uploader_of(at: AppTest) -> FileUploader:
+    found = at.get("file_uploader")[0]
+    assert isinstance(found, FileUploader)
+    return found
 
 
 def _button(at: AppTest, label: str) -> Any:
@@ -117,7 +124,7 @@ def test_register_edit_save_draft_publish_and_roll_back(
     assert not at.exception
     threats = at.dataframe[0].value
     assert len(threats) == len(app_ctx.register().threats)
-    tid = at.selectbox(key="rg_pick").value
+    tid = str(at.selectbox(key="rg_pick").value)
     original = app_ctx.register().threat(tid)
     assert any(f"¶{original.evidence[0].paragraph}" in m.value for m in at.markdown)
     at.slider(key=f"rg_sev_{tid}").set_value(1)
@@ -151,7 +158,7 @@ def test_register_edit_save_draft_publish_and_roll_back(
 def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
     at = signed_in("analyst")
     at.switch_page("views/register.py").run()
-    tid = at.selectbox(key="rg_pick").value
+    tid = str(at.selectbox(key="rg_pick").value)
     at.number_input(key=f"rg_hf_{tid}").set_value(5.0)
     at.number_input(key=f"rg_ht_{tid}").set_value(2.0)
     _button(at, "Apply to the draft").click().run()
@@ -203,7 +210,7 @@ def test_upload_flow_with_a_bad_row(
     at = signed_in("meridian")
     at.switch_page("views/upload.py").run()
     assert not at.exception, at.exception
-    uploader = at.get("file_uploader")[0]
+    uploader = uploader_of(at)
     uploader.upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
     assert not at.exception, at.exception
     assert calls[0] == ("prepare", ("meridian-basin-petroleum", "sites.csv", "assets", None))
@@ -212,7 +219,7 @@ def test_upload_flow_with_a_bad_row(
     problems = next(d.value for d in at.dataframe if "problem" in d.value.columns)
     assert set(problems["row"]) == {3}
     assert "above 90" in " ".join(problems["problem"])
-    assert [b.label for b in at.get("download_button")][-2:] == [
+    assert [b.proto.label for b in at.get("download_button")][-2:] == [
         "Download the report (CSV)",
         "Download the rejected rows (CSV)",
     ]
@@ -241,7 +248,7 @@ def test_upload_load_nothing_changes_nothing(
     calls = _spy(monkeypatch)
     at = signed_in("meridian")
     at.switch_page("views/upload.py").run()
-    at.get("file_uploader")[0].upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
+    uploader_of(at).upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
     at.radio(key="upload_choice").set_value("Load nothing")
     at.button(key="upload_go").click().run()
     assert "Nothing was loaded." in [i.value for i in at.info]
@@ -262,5 +269,44 @@ def test_account_manager_uploads_only_for_clients_in_the_book(
     at.query_params["client"] = "meridian-basin-petroleum"
     at.switch_page("views/upload.py").run()
     assert at.selectbox(key="upload_client").value == "andes-verde-agro"
-    at.get("file_uploader")[0].upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
+    uploader_of(at).upload("sites.csv", BAD_ROW_CSV, "text/csv").run()
     assert calls[0][1][0] == "andes-verde-agro"
+
+
+def _edit(at: AppTest, key: str, rows: dict[int, dict[str, object]]) -> None:
+    """What the browser's table editor sends for edited cells."""
+    at.session_state[key] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    at.run()
+
+
+def test_rules_tables_are_validated_as_you_type(signed_in: Signed, app_ctx: Context) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/rules.py").run()
+    cyber = app_ctx.rules().categories.index("cyber_attack")
+    _edit(at, "rules_vulnerability.assets_0", {cyber: {"data_centre": 1.7}})
+    assert [e.value for e in at.error] == [
+        "draft rules, vulnerability.assets.values.cyber_attack.data_centre: 1.7 is above 1.0 "
+        "(allowed 0..1)"
+    ]
+    _edit(at, "rules_vulnerability.assets_0", {cyber: {"data_centre": None}})
+    assert "vulnerability.assets.values.cyber_attack.data_centre: the cell is empty" in (
+        at.error[0].value
+    )
+    _edit(at, "rules_vulnerability.assets_0", {cyber: {"data_centre": 0.2}})
+    bands = [b.band for b in app_ctx.rules().bands]
+    _edit(at, "rules_bands_0", {bands.index("B"): {"min_score": 95.0}})
+    assert "bands: min_score must fall from A to the last band" in at.error[0].value
+    _edit(at, "rules_bands_0", {bands.index("B"): {"min_score": 78.0}})
+    settings = list(at.session_state["rules_draft"].doc["aggregation"])  # the document is there
+    assert "worst_item_weight" in settings
+    from app.drafts import SETTINGS
+
+    _edit(at, "rules_settings_0", {SETTINGS.index("targeting.collateral_factor"): {"value": 0.5}})
+    assert not at.error
+    diff = next(d.value for d in at.dataframe if "key" in d.value.columns)
+    assert sorted(diff["key"]) == [
+        "bands.B.min_score",
+        "targeting.collateral_factor",
+        "vulnerability.assets.cyber_attack.data_centre",
+    ]
+    assert "The draft is valid: 3 change(s)." in [s.value for s in at.success]

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.session import SESSION_KEY, SignedIn
 from app.streamlit_app import PAGES, pages_for
+from engine import insights
 from engine.auth import add_user, set_disabled
 from engine.context import Context
 
@@ -290,11 +291,10 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
 
 
 def test_improvements_reproduce_the_run_before_changing_anything(app_ctx: Context) -> None:
-    from app import data
 
     run = app_ctx.current_run()
     for r in app_ctx.ratings(run.run_id):
-        assert data.baseline_score(app_ctx, run.run_id, r.client_id) == pytest.approx(
+        assert insights.baseline_score(app_ctx, run.run_id, r.client_id) == pytest.approx(
             r.score, abs=1e-6
         )
 
@@ -303,12 +303,10 @@ def test_a_suggested_mitigation_is_what_the_engine_then_scores(app_ctx: Context)
     """Apply the top 'add <mitigation>' suggestion for real and re-score: the engine agrees."""
     import polars as pl
 
-    from app import data
-
     client = "hudson-crescent-bancorp"
     run = app_ctx.current_run()
     best = next(
-        o for o in data.improvements(app_ctx, run.run_id, client) if o.action.startswith("add ")
+        o for o in insights.improvements(app_ctx, run.run_id, client) if o.action.startswith("add ")
     )
     mitigation = best.action.removeprefix("add ").replace(" ", "_")
     assets = app_ctx.store.frame(
@@ -334,7 +332,7 @@ def test_scenario_page_before_and_after(signed_in: Signed, app_ctx: Context) -> 
     at.switch_page("views/scenarios.py").run()
     sc = at.selectbox(key="sc_pick")
     assert sc.options
-    first = sc.value
+    first = str(sc.value)
     table = at.dataframe[0].value
     rows = app_ctx.compare_scenario(first)
     assert list(table["id"]) == [r.client_id for r in rows]
@@ -350,3 +348,27 @@ def test_upload_page_says_when_uploads_are_not_available(
     assert any("Uploads are not available in this build" in i.value for i in at.info)
     assert not at.get("file_uploader")
     assert not at.success
+
+
+def test_client_downloads_its_own_report(signed_in: Signed) -> None:
+    from app import data
+
+    if not data.has_report():
+        pytest.skip("engine.report is not in this build")
+    at = signed_in("meridian")
+    at.button(key="report_prepare").click().run()
+    assert not at.exception, at.exception
+    download = at.get("download_button")
+    assert [d.proto.label for d in download] == ["Download the report (PDF)"]
+    pdf = data.report_for(
+        data.Scope.of("meridian-basin-petroleum"),
+        "meridian-basin-petroleum",
+        data.current_run().run_id,
+    )
+    assert pdf.startswith(b"%PDF")
+    with pytest.raises(Exception, match="not available to you"):
+        data.report_for(
+            data.Scope.of("meridian-basin-petroleum"),
+            "nordhavn-container-lines",
+            data.current_run().run_id,
+        )
