@@ -5,19 +5,40 @@ The session holds only a ``SignedIn`` object under one key. Its role, client and
 taken from it: each run reloads the user from the database (``engine.auth.active_user``), so a
 disabled user is signed out on their next click, and nothing a browser sends (widget values,
 query parameters) can change who they are or what they see.
+
+Single sign-on is optional: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's
+``st.login``, OpenID Connect), people may also sign in through the identity provider. Streamlit
+verifies the ID token and keeps its claims in a signed cookie (``st.user``); each run maps them
+again with ``engine.auth.user_from_claims`` (role, client and book from the claims, checked against
+the database), so an SSO user is re-checked exactly like a local one. Claims that do not make a
+user are refused with the reason; nothing is shown until the person signs out of SSO.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
-from engine.auth import Role, User, active_user, authenticate, scope_for
+from engine.auth import (
+    ClaimsRefused,
+    Role,
+    User,
+    active_user,
+    authenticate,
+    scope_for,
+    user_from_claims,
+)
 from engine.context import Context
 from engine.store import Scope
+
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "resilience_session"
 ROLE_LABELS: dict[str, str] = {
@@ -33,6 +54,12 @@ MAX_FAILURES = 5
 LOCKOUT_S = 60.0
 _failures: dict[str, tuple[int, float]] = {}
 _failures_lock = threading.Lock()
+
+# Single sign-on: the [auth] keys st.login needs for its one (default) provider, and how long a
+# sign-on counts before the person must sign on again (Streamlit's identity cookie lasts 30 days;
+# a role the provider takes away must not last that long).
+SSO_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+SSO_MAX_AGE_S = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,7 @@ class AppUser:
     role: Role
     scope: Scope
     client_id: str | None = None
+    sso: bool = False  # signed in through the identity provider (sign out with st.logout)
 
     @property
     def label(self) -> str:
@@ -60,10 +88,80 @@ class AppUser:
         return self.role in roles
 
 
-def _app_user(user: User) -> AppUser:
+def _app_user(user: User, *, sso: bool = False) -> AppUser:
     return AppUser(
-        username=user.username, role=user.role, scope=scope_for(user), client_id=user.client_id
+        username=user.username,
+        role=user.role,
+        scope=scope_for(user),
+        client_id=user.client_id,
+        sso=sso,
     )
+
+
+@dataclass(frozen=True)
+class SsoRefused:
+    """The identity provider signed someone in, but their claims do not make a user here."""
+
+    reason: str
+
+
+def sso_configured() -> bool:
+    """True when secrets.toml has an ``[auth]`` section with everything ``st.login()`` needs."""
+    try:
+        if not st.secrets.load_if_toml_exists():
+            return False
+        auth = st.secrets.get("auth")
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return False
+    if not isinstance(auth, Mapping):
+        return False
+    missing = [k for k in SSO_KEYS if not auth.get(k)]
+    if missing:
+        log.warning("[auth] in secrets.toml lacks %s: single sign-on is off", ", ".join(missing))
+        return False
+    return True
+
+
+def _sso_claims() -> dict[str, Any] | None:
+    """The verified ID-token claims of this session's sign-on, or None when there is none."""
+    if not sso_configured():
+        return None
+    claims = dict(st.user.to_dict())
+    if claims.get("is_logged_in") is not True:
+        return None
+    return claims
+
+
+def sso_state(ctx: Context) -> AppUser | SsoRefused | None:
+    """Who single sign-on says this is (checked against the database now), why they are refused,
+    or None when nobody signed on."""
+    claims = _sso_claims()
+    if claims is None:
+        return None
+    issued = claims.get("iat")
+    if not isinstance(issued, int | float) or isinstance(issued, bool):
+        return SsoRefused("the identity provider's token has no issue time; sign in again")
+    if time.time() - float(issued) > SSO_MAX_AGE_S:
+        return SsoRefused(
+            f"your single sign-on is older than {SSO_MAX_AGE_S // 3600} hours; sign in again"
+        )
+    try:
+        user = user_from_claims(ctx, claims)
+    except ClaimsRefused as exc:
+        log.info("single sign-on refused for sub %r: %s", claims.get("sub"), exc)
+        return SsoRefused(str(exc))
+    return _app_user(user, sso=True)
+
+
+def sso_sign_in() -> None:
+    """Send the browser to the identity provider (it comes back signed in, as a new session)."""
+    st.login()
+
+
+def sso_sign_out() -> None:
+    """End the sign-on: Streamlit clears its identity cookie and redirects the browser."""
+    st.session_state.pop(SESSION_KEY, None)
+    st.logout()
 
 
 def locked_out(username: str) -> float:
@@ -103,12 +201,14 @@ def sign_out() -> None:
 
 
 def current_user(ctx: Context) -> AppUser | None:
-    """The signed-in user, reloaded from the database, or None."""
+    """The signed-in user, reloaded from the database (or mapped again from the sign-on's
+    claims), or None."""
     signed = st.session_state.get(SESSION_KEY)
     if not isinstance(signed, SignedIn):
         if signed is not None:
             sign_out()
-        return None
+        sso = sso_state(ctx)
+        return sso if isinstance(sso, AppUser) else None
     user = active_user(ctx, signed.username)
     if user is None:
         sign_out()

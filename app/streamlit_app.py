@@ -16,7 +16,19 @@ from pathlib import Path
 import streamlit as st
 
 from app import data
-from app.session import AppUser, current_user, locked_out, sign_in, sign_out
+from app.session import (
+    AppUser,
+    SsoRefused,
+    current_user,
+    locked_out,
+    sign_in,
+    sign_out,
+    sso_configured,
+    sso_sign_in,
+    sso_sign_out,
+    sso_state,
+)
+from app.ui import plain
 from engine.auth import Role
 from engine.errors import ResilienceError
 
@@ -70,8 +82,17 @@ def login_page() -> None:
     _, middle, _ = st.columns([1, 1.4, 1])
     with middle:
         st.title("Operational resilience")
-        st.caption("Sign in to see your ratings, exposures and reports.")
         ctx = data.context()
+        refused = sso_state(ctx)
+        if isinstance(refused, SsoRefused):
+            # st.logout() sends the browser away at once, so the reason is shown first and the
+            # person ends the sign-on themselves; until then nothing but this is shown
+            st.error(f"Single sign-on refused: {plain(refused.reason)}.")
+            st.caption("Ask your administrator to fix your account, or sign in another way.")
+            if st.button("Back to sign-in", key="sso_back", type="primary"):
+                sso_sign_out()
+            return
+        st.caption("Sign in to see your ratings, exposures and reports.")
         with st.form("login", clear_on_submit=False):
             username = st.text_input("Username", autocomplete="username")
             password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -84,16 +105,25 @@ def login_page() -> None:
                 st.error("Unknown username or wrong password.")
             else:
                 st.rerun()
+        if sso_configured() and st.button(
+            "Sign in with single sign-on", key="sso_login", icon=":material/key:"
+        ):
+            sso_sign_in()
 
 
 def sidebar(user: AppUser) -> None:
     with st.sidebar:
-        st.markdown(f"**{user.username}** · {user.label}")
+        st.markdown(f"**{plain(user.username)}** · {user.label}")
         if user.client_id:
             st.caption(f"Client: {user.client_id}")
+        if user.sso:
+            st.caption("Signed in with single sign-on")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-            sign_out()
-            st.rerun()
+            if user.sso:
+                sso_sign_out()
+            else:
+                sign_out()
+                st.rerun()
 
 
 def harden() -> None:

@@ -152,7 +152,7 @@ def build_book(ctx: Context, n_assets: int) -> int:
         SELECT client_id, 1, class_id, 'asset', any_value(geo_key), any_value(asset_type),
                any_value(asset_type), NULL, any_value(mitigations), NULL, count(*)::INT,
                sum(value_usd), max(criticality), $m, sum(value_usd / (value_usd + $m))
-        FROM a2 GROUP BY client_id, class_id
+        FROM a2 GROUP BY client_id, class_id ORDER BY client_id, class_id
         """,
         {"m": m},
     )
@@ -197,7 +197,7 @@ def build_book(ctx: Context, n_assets: int) -> int:
         SELECT client_id, 1, class_id, 'route', any_value(geo_key), any_value(commodity), NULL,
                any_value(commodity), []::VARCHAR[], NULL, count(*)::INT, sum(value_usd),
                max(criticality), $m, sum(value_usd / (value_usd + $m))
-        FROM r1 GROUP BY client_id, class_id
+        FROM r1 GROUP BY client_id, class_id ORDER BY client_id, class_id
         """,
         {"m": m},
     )

@@ -797,7 +797,10 @@ class Context:
                 + ")"
             )
         else:
-            profiles = "(SELECT * FROM run_profiles WHERE run_id = $run_id)"
+            profiles = (
+                "(SELECT * FROM run_profiles WHERE run_id = $run_id "
+                "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
+            )
         sql = queries.clients_sql("whatif_cls", profiles)
         frame = self.store.frame(sql, _only(params, sql))
         cur.execute("DROP TABLE whatif_cls")
