@@ -119,6 +119,11 @@ def sso_configured() -> bool:
     if missing:
         log.warning("[auth] in secrets.toml lacks %s: single sign-on is off", ", ".join(missing))
         return False
+    try:  # st.login needs Authlib and its HTTP client; without them, say so instead of crashing
+        import authlib.integrations.starlette_client  # noqa: F401
+    except ImportError as exc:
+        log.error("[auth] is configured but single sign-on cannot work: %s", exc)
+        return False
     return True
 
 

@@ -31,7 +31,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 CLIENT_ID = "resilience-app"
-CLIENT_SECRET = "mock-client-secret-0123456789"  # noqa: S105 (a test fixture's secret)
+CLIENT_SECRET = "mock-client-secret-0123456789"  # a test fixture's, known to both sides
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ class MockOIDCProvider:
         self.client_secret = client_secret
         self.lifetime_s = lifetime_s
         self.forge = False
-        self.key = RSAKey.generate_key(
-            2048, parameters={"kid": "mock-" + secrets.token_hex(4), "use": "sig", "alg": "RS256"}
-        )
-        self._forger = RSAKey.generate_key(2048, parameters={"kid": self.key.kid})
+        kid = "mock-" + secrets.token_hex(4)
+        self.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+        # same kid, another key: what a forger would send
+        self._forger = RSAKey.generate_key(2048, parameters={"kid": kid})
         self.authorize_calls: list[dict[str, str]] = []
         self.logout_calls: list[dict[str, str]] = []
         self._grants: dict[str, _Grant] = {}
@@ -116,7 +116,7 @@ class MockOIDCProvider:
         if nonce is not None:
             payload["nonce"] = nonce
         key = self._forger if self.forge else self.key
-        return jwt.encode({"alg": "RS256", "kid": self.key.kid, "typ": "JWT"}, payload, key)
+        return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, payload, key)
 
     # -- the two steps of the code flow ------------------------------------------------------------
 
