@@ -31,6 +31,7 @@ EXPECTED = {
         "views/scenarios.py",
         "views/register.py",
         "views/rules.py",
+        "views/brief.py",
     },
     "admin": ALL_PAGES,
 }
