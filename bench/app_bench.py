@@ -145,88 +145,33 @@ def apptest_bench(db: Path, rounds: int) -> dict[str, list[float]]:
 
 
 def browser_bench(db: Path, rounds: int) -> dict[str, list[float]]:
-    import socket
-    import urllib.request
-
-    from playwright.sync_api import sync_playwright
-
     from engine.auth import DEMO_PASSWORDS
+    from tests.app.live import chromium, streamlit_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--",
-            "--db",
-            str(db),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     times: dict[str, list[float]] = {}
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.3)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
+    with streamlit_server(db, db.parent / "server.log") as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_role("textbox", name="Username").fill("am")
+        page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS["am"])
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_test_id("stSidebarNav").wait_for(timeout=60_000)
+
+        def click(name: str) -> float:
+            start = time.perf_counter()
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+            page.wait_for_timeout(50)
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                timeout=60_000,
             )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_role("textbox", name="Username").fill("am")
-            page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS["am"])
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_test_id("stSidebarNav").wait_for(timeout=60_000)
+            return (time.perf_counter() - start) * 1000
 
-            def click(name: str) -> float:
-                start = time.perf_counter()
-                page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
-                page.wait_for_timeout(50)
-                page.wait_for_function(
-                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                    timeout=60_000,
-                )
-                return (time.perf_counter() - start) * 1000
-
-            for name in ("Client", "Scenarios", "Portfolio"):  # warm
-                click(name)
-            for _ in range(rounds):
-                for name in ("Client", "Scenarios", "Portfolio"):
-                    times.setdefault(name.lower(), []).append(click(name))
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(15)
+        for name in ("Client", "Scenarios", "Portfolio"):  # warm
+            click(name)
+        for _ in range(rounds):
+            for name in ("Client", "Scenarios", "Portfolio"):
+                times.setdefault(name.lower(), []).append(click(name))
     return times
 
 

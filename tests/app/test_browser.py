@@ -7,14 +7,7 @@ tests do not depend on each other's changes. Screenshots of every page go to doc
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,21 +16,13 @@ import pytest
 from engine.auth import DEMO_PASSWORDS
 
 from .conftest import APP, copy_db
+from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, chromium, settle, streamlit_server
 from .test_editors import BAD_ROW_CSV
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = APP.parents[1]
 SHOTS = REPO / "docs" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OTHER_CLIENTS = [
     "Nordhavn",
     "Hudson Crescent",
@@ -49,7 +34,6 @@ OTHER_CLIENTS = [
     "Gulfbridge",
     "Setouchi",
 ]
-TIMEOUT_MS = 90_000
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -58,82 +42,23 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, FilePayload, Page, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from playwright.sync_api import Browser, FilePayload, Page  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = copy_db(demo_template, tmp_path_factory.mktemp("browser") / "db")
-    port = _free_port()
-    log = (db.parent / "server.log").open("w")
-    env = os.environ | {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("RESILIENCE_DEBUG", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--",
-            "--db",
-            str(db),
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r,
-        ):
-            if r.read() == b"ok":
-                break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {(db.parent / 'server.log').read_text()}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    log.close()
+        with streamlit_server(db, db.parent / "server.log") as url:
+            yield url
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def settle(page: Page) -> None:
-    """Wait until the script run finished and the page stopped changing."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS
-    )
-    page.wait_for_timeout(700)
 
 
 def sign_in(browser: Browser, url: str, username: str, path: str = "", height: int = 1300) -> Page:

@@ -7,14 +7,8 @@ installed; the claim-mapping and AppTest tests always run.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,12 +28,20 @@ from engine.context import Context
 from engine.store import Scope
 
 from .conftest import APP, copy_db, new_app, page_text
+from .live import (
+    CHROMIUM,
+    TIMEOUT_MS,
+    ServerDidNotStart,
+    chromium,
+    free_port,
+    settle,
+    streamlit_server,
+)
 from .mock_oidc import CLIENT_ID, CLIENT_SECRET, MockOIDCProvider
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = APP.parents[1]
 DEMO_BOOK = [
     "andes-verde-agro",
@@ -66,7 +68,6 @@ OTHER_CLIENTS = [
 ]
 SSO_BUTTON = "Sign in with single sign-on"
 REFUSED = "Single sign-on refused"
-TIMEOUT_MS = 90_000
 
 
 @pytest.fixture
@@ -414,12 +415,6 @@ ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[MockOIDCProvider]:
     with MockOIDCProvider() as p:
@@ -434,7 +429,7 @@ def sso_server(
     provider (given with --secrets.files, so the repository's own config still applies)."""
     work = tmp_path_factory.mktemp("sso")
     db = copy_db(demo_template, work / "db")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     secrets = work / "secrets.toml"
     secrets.write_text(
@@ -445,76 +440,19 @@ def sso_server(
         f'client_secret = "{CLIENT_SECRET}"\n'
         f'server_metadata_url = "{provider.metadata_url}"\n'
     )
-    log_path = work / "server.log"
-    log = log_path.open("w")
-    env = os.environ | {
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    }
-    env.pop("RESILIENCE_DEBUG", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--secrets.files",
-            str(secrets),
-            "--",
-            "--db",
-            str(db),
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r,
-        ):
-            if r.read() == b"ok":
-                break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {log_path.read_text()}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    log.close()
+        with streamlit_server(
+            db, work / "server.log", ["--secrets.files", str(secrets)], port=port
+        ) as served:
+            yield served
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def settle(page: Page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS
-    )
-    page.wait_for_timeout(700)
 
 
 def sso_sign_in(browser: Browser, url: str) -> Page:
