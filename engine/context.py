@@ -505,32 +505,24 @@ class Context:
             cur.execute(
                 "CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, _only(params, cls_sql)
             )
-            cur.execute(
+            this_run = "(SELECT * FROM run_contributions WHERE run_id = $run_id)"
+            statements = [
                 "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.contributions_sql("run_cls")
                 + ")",
-                _only(params, queries.CONTRIBUTIONS) | {"run_id": run_id},
-            )
-            this_run = "(SELECT * FROM run_contributions WHERE run_id = $run_id)"
-            cur.execute(
                 "INSERT INTO run_profiles SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.profiles_sql("run_cls", this_run)
                 + ")",
-                {"run_id": run_id},
-            )
-            cur.execute(
                 "INSERT INTO run_classes SELECT $run_id, client_id, class_id, profile_id, "
                 "n_items, value_usd, max_criticality, weight FROM run_cls",
-                {"run_id": run_id},
-            )
-            cur.execute(
                 "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.clients_sql(
                     "run_cls", "(SELECT * FROM run_profiles WHERE run_id = $run_id)"
                 )
                 + ")",
-                _only(params, queries.CLIENTS) | {"run_id": run_id},
-            )
+            ]
+            for sql in statements:
+                cur.execute(sql, _only(params, sql))
             cur.execute("DROP TABLE run_cls")
             n = cur.execute(
                 "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
@@ -778,35 +770,42 @@ class Context:
         }
         source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
         cur = self.store.cursor()
-        weights = queries.missing_weights_sql(one_client=True, source=source)
-        cur.execute(weights, _only(params, weights))
         cls_sql = queries.class_rows_sql(one_client=True, source=source)
-        cur.execute("CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql, _only(params, cls_sql))
-        missing = cur.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
-            "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
-            "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
+        make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
+        cur.execute(make_cls, _only(params, cls_sql))
+        gaps = cur.execute(
+            "SELECT (SELECT count(*) FROM whatif_cls WHERE weight IS NULL), "
+            "(SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
+            " WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
+            " WHERE p.run_id = $run_id AND p.profile_id = k.profile_id))",
             {"run_id": run_id},
         ).fetchone()
-        if missing and missing[0]:
-            profiles = (
-                "("
-                + queries.profiles_sql(
-                    "whatif_cls", "(" + queries.contributions_sql("whatif_cls") + ")"
-                )
-                + ")"
-            )
+        unweighed, unscored = gaps if gaps else (0, 0)
+        if unweighed:  # the materiality changed since the load: weigh the classes for it
+            weights = queries.missing_weights_sql(one_client=True, source=source)
+            cur.execute(weights, _only(params, weights))
+            cur.execute(make_cls, _only(params, cls_sql))
+        if unscored:  # exposures the run never saw: score their profiles on the spot
+            contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
+            profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
         else:
             profiles = (
                 "(SELECT * FROM run_profiles WHERE run_id = $run_id "
                 "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
             )
-        sql = queries.clients_sql("whatif_cls", profiles)
+        sql = queries.clients_sql("whatif_cls", profiles, bands=False)
         frame = self.store.frame(sql, _only(params, sql))
         cur.execute("DROP TABLE whatif_cls")
         if frame.height == 0:
             raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
-        return frame.row(0, named=True)
+        row = frame.row(0, named=True)
+        for key, score in (
+            ("band_low", "score_low"),
+            ("band", "score"),
+            ("band_high", "score_high"),
+        ):
+            row[key] = rules.band_for(row[score])
+        return row
 
 
 # -- helpers -------------------------------------------------------------------------------------

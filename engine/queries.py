@@ -270,16 +270,20 @@ s AS (
            100 * pow(1 - risk_low, $exponent) AS score_high
     FROM r
 ),
-b AS (
-    SELECT band, min_score FROM rule_bands WHERE rules_version = $rules_version
-)
+{bands_cte}
 SELECT client_id, n_items, total_value_usd, ead_central, worst_central,
-       risk_low, risk_central, risk_high, score_low, score, score_high,
-       (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score_low) AS band_low,
-       (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score) AS band,
-       (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score_high) AS band_high
+       risk_low, risk_central, risk_high, score_low, score, score_high
+       {band_columns}
 FROM s
 """
+
+_BANDS_CTE = """b AS (
+    SELECT band, min_score FROM rule_bands WHERE rules_version = $rules_version
+)"""
+_BAND_COLUMNS = """,
+       (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score_low) AS band_low,
+       (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score) AS band,
+       (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score_high) AS band_high"""
 
 
 def _client_filters(sql: str, one_client: bool) -> str:
@@ -319,8 +323,11 @@ def profiles_sql(classes: str, contrib: str) -> str:
     return PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
 
 
-def clients_sql(classes: str, profiles: str) -> str:
-    return CLIENTS.replace("{classes}", classes).replace("{profiles}", profiles)
+def clients_sql(classes: str, profiles: str, *, bands: bool = True) -> str:
+    """Client ratings; without ``bands`` the caller maps scores to bands itself (one client)."""
+    sql = CLIENTS.replace("{classes}", classes).replace("{profiles}", profiles)
+    sql = sql.replace("{bands_cte}", _BANDS_CTE if bands else "b AS (SELECT 1)")
+    return sql.replace("{band_columns}", _BAND_COLUMNS if bands else "")
 
 
 def whatif_sql() -> str:
