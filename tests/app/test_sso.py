@@ -405,14 +405,6 @@ needs_chromium = pytest.mark.skipif(
     reason="browser tests need Debian's chromium at /usr/bin/chromium "
     "(apt-get install -y chromium); it is not installed",
 )
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
