@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
 
 import polars as pl
 import streamlit as st
@@ -12,6 +12,7 @@ import streamlit as st
 from app import data
 from app.charts import BAND_COLOURS
 from app.session import AppUser
+from engine.context import Context
 from engine.errors import AccessDenied, ResilienceError
 from engine.models import Rating, RunInfo
 
@@ -136,3 +137,34 @@ def plain(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def version_history(
+    ctx: Context,
+    kind: Literal["register", "rules"],
+    current: int,
+    *,
+    key: str,
+    flash_key: str,
+    reset: Callable[[], None],
+) -> None:
+    """The versions of the register or the rules, and a form to make another one current."""
+    st.subheader("History")
+    hist = ctx.history(kind)
+    st.dataframe(
+        hist.with_columns((pl.col("version") == current).alias("current")),
+        hide_index=True,
+        width="stretch",
+    )
+    others = [v for v in hist["version"].to_list() if v != current]
+    if not others:
+        return
+    with st.form(f"{key}_rollback"):
+        v = st.selectbox("Make another version current", others[::-1], key=f"{key}_rb_v")
+        if st.form_submit_button("Roll back") and v is not None:
+            with errors_shown():
+                ctx.rollback(kind, int(v))
+            reset()
+            label = "Register" if kind == "register" else "Rules"
+            st.session_state[flash_key] = f"{label} version {v} is current again."
+            st.rerun()

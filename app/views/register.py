@@ -226,24 +226,7 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
 
 
 def history(ctx: Context, current: int) -> None:
-    st.subheader("History")
-    hist = ctx.history("register")
-    st.dataframe(
-        hist.with_columns((pl.col("version") == current).alias("current")),
-        hide_index=True,
-        width="stretch",
-    )
-    others = [v for v in hist["version"].to_list() if v != current]
-    if not others:
-        return
-    with st.form("rg_rollback"):
-        v = st.selectbox("Make another version current", others[::-1], key="rg_rb_v")
-        if st.form_submit_button("Roll back") and v is not None:
-            with ui.errors_shown():
-                ctx.rollback("register", int(v))
-            _reset()
-            st.session_state["register_flash"] = f"Register version {v} is current."
-            st.rerun()
+    ui.version_history(ctx, "register", current, key="rg", flash_key="register_flash", reset=_reset)
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

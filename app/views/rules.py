@@ -171,24 +171,7 @@ def history(ctx: Context, current: int) -> None:
     flash = st.session_state.pop("rules_flash", None)
     if isinstance(flash, str):
         st.success(flash)
-    st.subheader("History")
-    hist = ctx.history("rules")
-    st.dataframe(
-        hist.with_columns((pl.col("version") == current).alias("current")),
-        hide_index=True,
-        width="stretch",
-    )
-    published = [v for v in hist["version"].to_list() if v != current]
-    if not published:
-        return
-    with st.form("rules_rollback"):
-        v = st.selectbox("Make an earlier version current", published[::-1], key="rules_rb_v")
-        if st.form_submit_button("Roll back") and v is not None:
-            with ui.errors_shown():
-                ctx.rollback("rules", int(v))
-            _reset()
-            st.session_state["rules_flash"] = f"Rules version {v} is current again."
-            st.rerun()
+    ui.version_history(ctx, "rules", current, key="rules", flash_key="rules_flash", reset=_reset)
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it
