@@ -21,6 +21,18 @@ from engine.auth import DEMO_PASSWORDS
 from engine.context import Context
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+# names of the demo clients other than Meridian (the demo client user's own)
+OTHER_CLIENTS = [
+    "Nordhavn",
+    "Hudson Crescent",
+    "Aurelian",
+    "Obermain",
+    "Zagros",
+    "Cedar Souk",
+    "Andes Verde",
+    "Gulfbridge",
+    "Setouchi",
+]
 
 _BUILD = """
 import sys

@@ -15,7 +15,7 @@ import pytest
 
 from engine.auth import DEMO_PASSWORDS
 
-from .conftest import APP, copy_db
+from .conftest import APP, OTHER_CLIENTS, copy_db
 from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, chromium, settle, streamlit_server
 from .test_editors import BAD_ROW_CSV
 
@@ -23,17 +23,6 @@ pytestmark = pytest.mark.browser
 
 REPO = APP.parents[1]
 SHOTS = REPO / "docs" / "screenshots"
-OTHER_CLIENTS = [
-    "Nordhavn",
-    "Hudson Crescent",
-    "Aurelian",
-    "Obermain",
-    "Zagros",
-    "Cedar Souk",
-    "Andes Verde",
-    "Gulfbridge",
-    "Setouchi",
-]
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -27,7 +27,7 @@ from engine.auth import (
 from engine.context import Context
 from engine.store import Scope
 
-from .conftest import APP, copy_db, new_app, page_text
+from .conftest import APP, OTHER_CLIENTS, copy_db, new_app, page_text
 from .live import (
     CHROMIUM,
     TIMEOUT_MS,
@@ -54,17 +54,6 @@ DEMO_BOOK = [
     "obermain-industriewerke",
     "setouchi-refining",
     "zagros-link-telecom",
-]
-OTHER_CLIENTS = [
-    "Nordhavn",
-    "Hudson Crescent",
-    "Aurelian",
-    "Obermain",
-    "Zagros",
-    "Cedar Souk",
-    "Andes Verde",
-    "Gulfbridge",
-    "Setouchi",
 ]
 SSO_BUTTON = "Sign in with single sign-on"
 REFUSED = "Single sign-on refused"
