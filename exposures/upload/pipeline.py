@@ -71,6 +71,7 @@ def check_upload(
         report.encoding = raw.encoding
         report.delimiter = raw.delimiter
         report.warnings += raw.warnings
+        report.headers = list(raw.headers)
         cmap = map_columns(raw.headers, kind, mapping)
         report.columns = cmap.as_dict()
         report.warnings += cmap.warnings

@@ -67,6 +67,9 @@ class ValidationReport(BaseModel):
     format: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    headers: list[str] = Field(
+        default_factory=list, description="every header of the file, in order (mapped or not)"
+    )
     columns: dict[str, str] = Field(
         default_factory=dict, description="user's header -> canonical column, as mapped"
     )

@@ -247,3 +247,26 @@ def test_unknown_kind_and_format() -> None:
         template_csv("sites")
     with pytest.raises(ExposureError, match="unknown template format 'pdf'; accepted: csv, xlsx"):
         templates("assets", "pdf")
+
+
+def test_the_report_lists_every_header_for_the_mapping_editor() -> None:
+    from exposures.upload.pipeline import check_upload
+
+    data = (
+        b"Asset ID,Site name,Type,Latitude,Longitude,Country,Value (USD),Tier,Cost centre\n"
+        b"A1,Depot,warehouse,30.5,47.8,Iraq,1000,3,CC-9\n"
+    )
+    report = check_upload(data, "sites.csv", "assets").report
+    assert report.headers == [
+        "Asset ID",
+        "Site name",
+        "Type",
+        "Latitude",
+        "Longitude",
+        "Country",
+        "Value (USD)",
+        "Tier",
+        "Cost centre",
+    ]
+    assert "Cost centre" not in report.columns  # not mapped, but offered to the editor
+    assert report.columns["Latitude"] == "lat"
