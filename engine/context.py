@@ -37,6 +37,7 @@ from engine.store import Scope, Store
 from exposures.gazetteer import load_gazetteer
 from exposures.ports import Port
 from exposures.routes import RouteInfo, compute_route, route_key
+from scoring_rules.method import materiality
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
 from scoring_rules.scenarios import Scenario, builtin_scenarios
 from scoring_rules.threats import Register, default_register_path, load_register, parse_register
@@ -405,9 +406,7 @@ class Context:
 
     def _materiality(self, client_id: str) -> float:
         """The client's materiality threshold under the current rules."""
-        agg = self.rules().aggregation
-        value = self.client(client_id).business_value_usd
-        return agg.materiality_usd if value is None else value * agg.materiality_share
+        return materiality(self.rules(), self.client(client_id).business_value_usd)
 
     # -- uploads (engine/uploads.py) ---------------------------------------------------------------
 
@@ -661,47 +660,14 @@ class Context:
         )
 
     def _item_drivers(self, run_id: int, client_id: str, top: int) -> list[ItemDriver]:
-        frame = self.store.frame(
-            """
-            WITH cls AS (
-                SELECT k.class_id, k.profile_id, p.risk_low, p.risk_central, p.risk_high
-                FROM run_classes k
-                JOIN run_profiles p ON p.run_id = k.run_id AND p.profile_id = k.profile_id
-                WHERE k.run_id = $r AND k.client_id = $c
-            ),
-            top_threat AS (
-                SELECT c.profile_id, arg_max(c.threat_id, c.r_central) AS threat_id
-                FROM run_contributions c
-                WHERE c.run_id = $r AND c.profile_id IN (SELECT profile_id FROM cls)
-                GROUP BY c.profile_id
-            ),
-            items AS (
-                SELECT 'asset' AS item_kind, a.asset_id AS item_id, a.name, a.class_id,
-                       a.value_usd, a.criticality,
-                       a.asset_type || ', ' || coalesce(a.city || ', ', '')
-                           || coalesce(a.country_iso3, '?') AS detail, NULL AS info
-                FROM assets a JOIN run_exposures x USING (client_id, version)
-                WHERE x.run_id = $r AND a.client_id = $c
-                UNION ALL
-                SELECT 'route', r.route_id, r.name, r.class_id, r.annual_value_usd, r.criticality,
-                       r.commodity || ', ' || r.origin || ' -> ' || r.destination, rc.info
-                FROM routes r JOIN run_exposures x USING (client_id, version)
-                LEFT JOIN route_cache rc USING (route_key)
-                WHERE x.run_id = $r AND r.client_id = $c
-            )
-            SELECT i.item_kind, i.item_id, i.name, i.detail, i.info, i.value_usd, i.criticality,
-                   k.risk_central AS risk, k.risk_low, k.risk_high, t.threat_id AS top_threat
-            FROM items i
-            JOIN cls k ON k.class_id = i.class_id
-            LEFT JOIN top_threat t ON t.profile_id = k.profile_id
-            ORDER BY k.risk_central DESC, i.value_usd DESC, i.item_id
-            LIMIT $top
-            """,
-            {"r": run_id, "c": client_id, "top": top},
-        )
+        frame = self.store.frame(queries.CLIENT_ITEMS, {"r": run_id, "c": client_id}).head(top)
         out = []
         for r in frame.iter_rows(named=True):
-            detail = r["detail"]
+            if r["item_kind"] == "asset":
+                place = f"{r['city']}, " if r["city"] else ""
+                detail = f"{r['item_type']}, {place}{r['country_iso3'] or '?'}"
+            else:
+                detail = f"{r['item_type']}, {r['origin']} -> {r['destination']}"
             if r["info"]:
                 detail += "; " + describe_route(RouteInfo.from_json(r["info"]))
             out.append(

@@ -13,11 +13,13 @@ from typing import Any
 
 import polars as pl
 
+from engine import queries
 from engine.context import Context, describe_route
 from engine.models import Rating, RunInfo
 from engine.store import Scope
 from exposures.gazetteer import load_gazetteer
 from exposures.routes import RouteInfo
+from scoring_rules import method
 
 
 def previous_run_id(ctx: Context, run: RunInfo) -> int | None:
@@ -297,17 +299,11 @@ class _ClientModel:
     items: list[dict[str, Any]]
 
     def score(self, items: list[dict[str, Any]]) -> float:
-        agg = self.rules.aggregation
-        log_keep = 0.0
-        worst = 0.0
-        for it in items:
-            w = it["weight"]
-            log_keep += w * math.log(max(1e-12, 1 - it["risk"]))
-            if it["criticality"] >= agg.worst_item_min_criticality:
-                worst = max(worst, it["risk"])
-        ead = 1 - math.exp(log_keep)
-        risk = 1 - (1 - ead) * (1 - agg.worst_item_weight * worst)
-        return float(100 * (1 - risk) ** agg.score_exponent)
+        """The rating's score over these items (weights as the run computed them)."""
+        ead = 1 - math.exp(sum(it["weight"] * math.log(max(1e-12, 1 - it["risk"])) for it in items))
+        min_crit = self.rules.aggregation.worst_item_min_criticality
+        worst = max((it["risk"] for it in items if it["criticality"] >= min_crit), default=0.0)
+        return method.score(self.rules, method.client_risk(self.rules, ead, worst))
 
 
 def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | None:
@@ -317,21 +313,11 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
     bv = ctx.store.one(
         "SELECT business_value_usd FROM clients WHERE client_id = $c", {"c": client_id}
     )
-    m = float(bv) * rules.aggregation.materiality_share if bv else rules.aggregation.materiality_usd
-    items = ctx.store.frame(
-        """
-        SELECT 'asset' AS kind, a.asset_id AS item_id, a.name, a.class_id, a.value_usd AS value,
-               a.criticality, a.mitigations
-        FROM assets a JOIN run_exposures x USING (client_id, version)
-        WHERE x.run_id = $r AND a.client_id = $c
-        UNION ALL
-        SELECT 'route', r.route_id, r.name, r.class_id, r.annual_value_usd, r.criticality,
-               []::VARCHAR[]
-        FROM routes r JOIN run_exposures x USING (client_id, version)
-        WHERE x.run_id = $r AND r.client_id = $c
-        ORDER BY 1, 2
-        """,
-        p,
+    m = method.materiality(rules, None if bv is None else float(bv))
+    items = (
+        ctx.store.frame(queries.CLIENT_ITEMS, p)
+        .rename({"item_kind": "kind", "value_usd": "value"})
+        .sort(["kind", "item_id"])
     )
     if items.height == 0:
         return None
@@ -347,14 +333,8 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         )
     }
     contribs: dict[int, list[tuple[str, float]]] = {}
-    for class_id, category, r in ctx.store.rows(
-        """
-        SELECT k.class_id, t.category, c.r_central FROM run_classes k
-        JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
-        JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
-        WHERE k.run_id = $r AND k.client_id = $c
-        """,
-        p,
+    for class_id, _threat, category, _region, _low, r, _high in ctx.store.rows(
+        queries.CLIENT_CONTRIBUTIONS, p
     ):
         contribs.setdefault(int(class_id), []).append((str(category), float(r)))
     # each item's share of its class's materiality weight (the run's own weights, split by

@@ -286,6 +286,70 @@ _BAND_COLUMNS = """,
        (SELECT arg_max(band, min_score) FROM b WHERE b.min_score <= s.score_high) AS band_high"""
 
 
+# Reads: assets, routes, exposure_classes, run_exposures, run_classes, run_profiles,
+#        run_contributions, route_cache, services.
+# Produces: every item (site or route) of one client in one run, with its class's risk at the
+#           low / central / high ends of the likelihood ranges, the threat that contributes most
+#           to it and the region where that threat bears hardest, its business service and
+#           tolerance, and (routes) the cached sea route as JSON.
+CLIENT_ITEMS = """
+WITH
+cls AS (
+    SELECT k.class_id, k.profile_id, p.risk_low, p.risk_central, p.risk_high
+    FROM run_classes k
+    JOIN run_profiles p ON p.run_id = k.run_id AND p.profile_id = k.profile_id
+    WHERE k.run_id = $r AND k.client_id = $c
+),
+top AS (
+    SELECT k.class_id,
+           arg_max(c.threat_id, c.r_central) AS top_threat,
+           arg_max(c.region_id, c.r_central) AS top_region
+    FROM cls k
+    JOIN run_contributions c ON c.run_id = $r AND c.profile_id = k.profile_id
+    GROUP BY k.class_id
+),
+items AS (
+    SELECT 'asset' AS item_kind, a.asset_id AS item_id, a.name, a.asset_type AS item_type,
+           a.lat, a.lon, a.city, a.country, a.country_iso3, NULL AS origin,
+           NULL AS destination, NULL AS info, a.value_usd, a.criticality, a.headcount,
+           a.service_id, a.mitigations, a.class_id
+    FROM assets a
+    JOIN run_exposures x ON x.client_id = a.client_id AND x.version = a.version
+    WHERE x.run_id = $r AND a.client_id = $c
+    UNION ALL
+    SELECT 'route', r.route_id, r.name, r.commodity, NULL, NULL, NULL, NULL, NULL, r.origin,
+           r.destination, rc.info, r.annual_value_usd, r.criticality, NULL, r.service_id,
+           coalesce(k.mitigations, []::VARCHAR[]), r.class_id
+    FROM routes r
+    JOIN run_exposures x ON x.client_id = r.client_id AND x.version = r.version
+    LEFT JOIN exposure_classes k
+      ON k.client_id = r.client_id AND k.version = r.version AND k.class_id = r.class_id
+    LEFT JOIN route_cache rc ON rc.route_key = r.route_key
+    WHERE x.run_id = $r AND r.client_id = $c
+)
+SELECT i.*, s.name AS service_name, s.tolerance_days,
+       coalesce(k.risk_low, 0.0) AS risk_low, coalesce(k.risk_central, 0.0) AS risk,
+       coalesce(k.risk_high, 0.0) AS risk_high, t.top_threat, t.top_region
+FROM items i
+LEFT JOIN cls k ON k.class_id = i.class_id
+LEFT JOIN top t ON t.class_id = i.class_id
+LEFT JOIN services s ON s.client_id = $c AND s.service_id = i.service_id
+ORDER BY risk DESC, i.value_usd DESC, i.item_kind, i.item_id
+"""
+
+# Reads: run_classes, run_contributions, run_threats.
+# Produces: every (class, threat) contribution of one client in one run with the threat's
+#           category, for explanations and what-if arithmetic.
+CLIENT_CONTRIBUTIONS = """
+SELECT k.class_id, c.threat_id, t.category, c.region_id, c.r_low, c.r_central, c.r_high
+FROM run_classes k
+JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
+JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
+WHERE k.run_id = $r AND k.client_id = $c
+ORDER BY k.class_id, c.threat_id
+"""
+
+
 def _client_filters(sql: str, one_client: bool) -> str:
     """Spell the client filter out on the scans, so DuckDB skips other clients' row groups."""
     for alias in ("x", "k"):

@@ -41,6 +41,7 @@ from engine.report.fmt import (
     usd,
 )
 from engine.report.narrative import summarise
+from scoring_rules import method
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +126,7 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
         {e.section for t in facts.explanation.threats for e in t.evidence},
         key=lambda s: list(outline).index(s) if s in outline else 99,
     )
-    agg = rules.aggregation
-    materiality = (
-        (facts.client.business_value_usd or 0.0) * agg.materiality_share
-        if facts.client.business_value_usd
-        else agg.materiality_usd
-    )
+    materiality = method.materiality(rules, facts.client.business_value_usd)
     return {
         "facts": facts,
         "client": facts.client,
