@@ -65,6 +65,7 @@ class Context:
         self.store = Store(self.db_path, threads=threads, memory_limit=memory_limit)
         self._route_lock = threading.Lock()
         self._scenarios: dict[str, Scenario] | None = None
+        self._parsed: dict[tuple[str, int], Any] = {}
 
     def close(self) -> None:
         self.store.close()
@@ -177,12 +178,26 @@ class Context:
                 self._set_pointer(cur, "register", version)
         return version
 
+    def _document(self, kind: str, version: int) -> Any:
+        """A stored register or rules version, parsed once: versions never change."""
+        key = (kind, version)
+        found = self._parsed.get(key)
+        if found is None:
+            table = {"register": "register_versions", "rules": "rules_versions"}[kind]
+            doc = self.store.one(
+                f"SELECT document FROM {table} WHERE version = $v",  # noqa: S608
+                {"v": version},
+            )
+            if doc is None:
+                raise NotFoundError(f"{kind} version {version} does not exist")
+            parse = parse_register if kind == "register" else parse_rules
+            found = self._parsed[key] = parse(json.loads(doc), f"{kind} version {version}")
+        return found
+
     def register(self, version: int | None = None) -> Register:
         v = version if version is not None else self._require_init()[0]
-        doc = self.store.one("SELECT document FROM register_versions WHERE version = $v", {"v": v})
-        if doc is None:
-            raise NotFoundError(f"register version {v} does not exist")
-        return parse_register(json.loads(doc), f"register version {v}")
+        register: Register = self._document("register", v)
+        return register
 
     def register_version(self) -> int:
         return self._require_init()[0]
@@ -210,10 +225,8 @@ class Context:
         v = version if version is not None else self._pointer("rules")
         if v is None:
             raise StoreError(f"{self.db_path} has no published rules yet; run `resilience init`")
-        doc = self.store.one("SELECT document FROM rules_versions WHERE version = $v", {"v": v})
-        if doc is None:
-            raise NotFoundError(f"rules version {v} does not exist")
-        return parse_rules(json.loads(doc), f"rules version {v}")
+        rules: Rules = self._document("rules", v)
+        return rules
 
     def rules_version(self) -> int:
         return self._require_init()[1]
