@@ -693,18 +693,7 @@ def drivers_chart(facts: ClientFacts, top: int = 8) -> str:
     drivers = [t for t in facts.explanation.threats if t.share > 0][:top]
     fig, ax = _bar_figure(len(drivers), left=0.33)
     if not drivers:
-        ax.text(
-            0.5,
-            0.5,
-            "No threat reaches this client",
-            ha="center",
-            va="center",
-            fontsize=8,
-            color=MUTED,
-            transform=ax.transAxes,
-        )
-        ax.set_axis_off()
-        return _png(fig)
+        return _empty_chart(fig, ax, "No threat reaches this client")
     ys = np.arange(len(drivers))[::-1]
     shares = [t.share * 100 for t in drivers]
     ax.barh(ys, shares, color=[category_colour(t.category) for t in drivers], height=0.66, zorder=2)
@@ -719,6 +708,15 @@ def drivers_chart(facts: ClientFacts, top: int = 8) -> str:
             parse_math=False,
         )
     _bar_axes(ax, ys, [_wrap(t.title, 44) for t in drivers], max(shares) * 1.3)
+    return _png(fig)
+
+
+def _empty_chart(fig: Figure, ax: Axes, message: str) -> str:
+    """A chart with nothing to draw says so instead of showing empty axes."""
+    ax.text(
+        0.5, 0.5, message, ha="center", va="center", fontsize=8, color=MUTED, transform=ax.transAxes
+    )
+    ax.set_axis_off()
     return _png(fig)
 
 
@@ -741,18 +739,7 @@ def concentration_chart(regions: list[Concentration], top: int = 10) -> str:
     rows = [r for r in regions if r.ed > 0][:top]
     fig, ax = _bar_figure(len(rows), left=0.3)
     if not rows:
-        ax.text(
-            0.5,
-            0.5,
-            "No expected disruption in the book",
-            ha="center",
-            va="center",
-            fontsize=8,
-            color=MUTED,
-            transform=ax.transAxes,
-        )
-        ax.set_axis_off()
-        return _png(fig)
+        return _empty_chart(fig, ax, "No expected disruption in the book")
     ys = np.arange(len(rows))[::-1]
     values = [r.ed / 1e6 for r in rows]
     colours = [
