@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from tests.seed import seed_path
 
 runner = CliRunner()
 
@@ -146,7 +147,7 @@ def test_clients_lists_the_book(db: Path) -> None:
 
 
 def test_ingest_and_review_a_brief(db: Path, tmp_path: Path) -> None:
-    seed = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_1229fbeb5111b044.txt"
+    seed = seed_path()
     if not seed.exists():
         pytest.skip(f"seed brief not found at {seed}")
     drafts = tmp_path / "drafts.yaml"

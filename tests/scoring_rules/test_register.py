@@ -4,9 +4,7 @@ summarises in its own words."""
 from __future__ import annotations
 
 import copy
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +17,7 @@ from scoring_rules.threats import (
     load_yaml,
     parse_register,
 )
-
-SEED_NAME = "000_1229fbeb5111b044.txt"
+from tests.seed import SEED_NAME, seed_path
 
 YARDSTICK = {
     "remote_chance",
@@ -109,12 +106,6 @@ UNTITLED_STARTS = {"background": "On 3 January, the United States killed"}
 LAST_PARAGRAPH = "Iran will likely continue deploying asymmetric attacks"
 
 COPY_RUN = 8  # words in a row shared with the brief that count as copying
-
-
-def seed_path() -> Path:
-    base = os.environ.get("RESILIENCE_SEED_DIR")
-    seeds = Path(base) if base else Path(__file__).resolve().parents[3] / "shared" / "seeds"
-    return seeds / SEED_NAME
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.seed import seed_path
+
 ROOT = Path(__file__).resolve().parents[3]
 BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
-SEED = ROOT.parent / "shared" / "seeds" / "000_1229fbeb5111b044.txt"
+SEED = seed_path()
 
 
 def brief_files() -> list[Path]:
