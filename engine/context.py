@@ -703,16 +703,11 @@ class Context:
         self, scenario_id: str, as_of: dt.date | None = None, scope: Scope = EVERYONE
     ) -> list[ScenarioRow]:
         self.scenario(scenario_id)
-        before = {r.client_id: r for r in self.ratings(self.current_run(None, as_of).run_id, scope)}
-        after = {
-            r.client_id: r for r in self.ratings(self.current_run(scenario_id, as_of).run_id, scope)
-        }
-        rows = [
-            ScenarioRow(client_id=c, name=before[c].name, before=before[c], after=after[c])
-            for c in before
-            if c in after
-        ]
-        return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
+        return self.compare_runs(
+            self.current_run(None, as_of).run_id,
+            self.current_run(scenario_id, as_of).run_id,
+            scope,
+        )
 
     def preview(
         self,
@@ -722,13 +717,19 @@ class Context:
         scope: Scope = EVERYONE,
     ) -> list[ScenarioRow]:
         """Which ratings a draft register or rules version would move, against the current run."""
-        before = {r.client_id: r for r in self.ratings(self.current_run().run_id, scope)}
+        before = self.current_run().run_id
         draft = self.run(register_version=register_version, rules_version=rules_version)
-        after = {r.client_id: r for r in self.ratings(draft.run_id, scope)}
+        return self.compare_runs(before, draft.run_id, scope)
+
+    def compare_runs(
+        self, before_run: int, after_run: int, scope: Scope = EVERYONE
+    ) -> list[ScenarioRow]:
+        """Each client's rating in two runs, the biggest fall first."""
+        before = {r.client_id: r for r in self.ratings(before_run, scope)}
         rows = [
-            ScenarioRow(client_id=c, name=before[c].name, before=before[c], after=after[c])
-            for c in before
-            if c in after
+            ScenarioRow(client_id=a.client_id, name=a.name, before=before[a.client_id], after=a)
+            for a in self.ratings(after_run, scope)
+            if a.client_id in before
         ]
         return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
 

@@ -387,11 +387,10 @@ def impact(
 ) -> list[ImpactRow]:
     """Clients whose rating differs between two runs (a draft against the current one), each with
     the threat drivers whose expected disruption changed most: the "why"."""
-    before = {r.client_id: r for r in ctx.ratings(before_run, scope)}
     out = []
-    for a in ctx.ratings(after_run, scope):
-        b = before.get(a.client_id)
-        if b is None or (abs(a.score - b.score) < min_change and a.band == b.band):
+    for row in ctx.compare_runs(before_run, after_run, scope):
+        a, b = row.after, row.before
+        if abs(a.score - b.score) < min_change and a.band == b.band:
             continue
         eb = ctx.explain(a.client_id, before_run, scope=scope, top=1)
         ea = ctx.explain(a.client_id, after_run, scope=scope, top=1)

@@ -367,14 +367,13 @@ def _client_filters(sql: str, one_client: bool) -> str:
 RUN_EXPOSURES = "(SELECT * FROM run_exposures WHERE run_id = $run_id)"
 CURRENT_EXPOSURES = "exposure_current"
 ONE_VERSION = "(SELECT $client_id::VARCHAR AS client_id, $version::INTEGER AS version)"
-Source = str  # one of the three relations above
 
 
-def missing_weights_sql(*, one_client: bool = False, source: Source = RUN_EXPOSURES) -> str:
+def missing_weights_sql(*, one_client: bool = False, source: str = RUN_EXPOSURES) -> str:
     return _client_filters(MISSING_WEIGHTS.replace("{exposure_source}", source), one_client)
 
 
-def class_rows_sql(*, one_client: bool = False, source: Source = RUN_EXPOSURES) -> str:
+def class_rows_sql(*, one_client: bool = False, source: str = RUN_EXPOSURES) -> str:
     """Class rows of a run's exposure versions, the current versions, or one given version."""
     return _client_filters(CLASS_ROWS.replace("{exposure_source}", source), one_client)
 
@@ -392,14 +391,3 @@ def clients_sql(classes: str, profiles: str, *, bands: bool = True) -> str:
     sql = CLIENTS.replace("{classes}", classes).replace("{profiles}", profiles)
     sql = sql.replace("{bands_cte}", _BANDS_CTE if bands else "b AS (SELECT 1)")
     return sql.replace("{band_columns}", _BAND_COLUMNS if bands else "")
-
-
-def whatif_sql() -> str:
-    """One client, from its exposures to its rating, in one statement that writes nothing."""
-    clients = clients_sql("cls", "profs").strip()
-    return (
-        f"WITH cls AS ({class_rows_sql(one_client=True, source=CURRENT_EXPOSURES)}),\n"
-        f"contrib AS ({contributions_sql('cls')}),\n"
-        f"profs AS ({profiles_sql('cls', 'contrib')}),\n"
-        f"{clients.removeprefix('WITH')}"
-    )
