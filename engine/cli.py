@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,6 +77,16 @@ def _ctx() -> Context:
     return Context(state.db)
 
 
+@contextlib.contextmanager
+def _session() -> Iterator[Context]:
+    """The database for one command; an error the product raises becomes a red Error: line."""
+    try:
+        with _ctx() as ctx:
+            yield ctx
+    except ResilienceError as exc:
+        _fail(exc)
+
+
 def _as_of(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -92,15 +104,12 @@ def _emit(data: Any) -> None:
 @app.command()
 def init() -> None:
     """Create the database with the default rules and the register from the seed brief."""
-    try:
-        with _ctx() as ctx:
-            ctx.init()
-            out.print(
-                f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
-                f"rules version {ctx.rules_version()}"
-            )
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        ctx.init()
+        out.print(
+            f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
+            f"rules version {ctx.rules_version()}"
+        )
 
 
 @app.command()
@@ -116,22 +125,19 @@ def demo(
     from engine.auth import DEMO_PASSWORDS, create_demo_users
     from engine.book import load_demo
 
-    try:
-        with _ctx() as ctx:
-            ids = load_demo(ctx, reload=reload)
-            created = create_demo_users(ctx)
-            run = ctx.current_run()
-            out.print(
-                f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
-                f"scored as of {run.as_of} in {run.seconds:.2f} s"
-            )
-            _ratings_table(ctx, run.run_id)
-            out.print("Demo sign-ins for the app (user / password / role):")
-            for u in created:
-                what = f"client {u.client_id}" if u.client_id else u.role.replace("_", " ")
-                out.print(f"  {u.username} / {DEMO_PASSWORDS[u.username]} / {what}")
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        ids = load_demo(ctx, reload=reload)
+        created = create_demo_users(ctx)
+        run = ctx.current_run()
+        out.print(
+            f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
+            f"scored as of {run.as_of} in {run.seconds:.2f} s"
+        )
+        _ratings_table(ctx, run.run_id)
+        out.print("Demo sign-ins for the app (user / password / role):")
+        for u in created:
+            what = f"client {u.client_id}" if u.client_id else u.role.replace("_", " ")
+            out.print(f"  {u.username} / {DEMO_PASSWORDS[u.username]} / {what}")
 
 
 def _rating_dict(r: Any) -> dict[str, Any]:
@@ -174,19 +180,16 @@ def score(
     as_of: AsOfOption = None,
 ) -> None:
     """Rank the book: band, score and the range the likelihood ranges imply (A is best)."""
-    try:
-        with _ctx() as ctx:
-            run = ctx.current_run(scenario, _as_of(as_of))
-            if json_out:
-                _emit([_rating_dict(r) for r in ctx.ratings(run.run_id)])
-                return
-            _ratings_table(ctx, run.run_id)
-            out.print(
-                f"As of {run.as_of}; register v{run.register_version}, rules "
-                f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else "")
-            )
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        run = ctx.current_run(scenario, _as_of(as_of))
+        if json_out:
+            _emit([_rating_dict(r) for r in ctx.ratings(run.run_id)])
+            return
+        _ratings_table(ctx, run.run_id)
+        out.print(
+            f"As of {run.as_of}; register v{run.register_version}, rules "
+            f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else "")
+        )
 
 
 def _explanation_dict(e: Explanation) -> dict[str, Any]:
@@ -220,59 +223,56 @@ def explain(
     as_of: AsOfOption = None,
 ) -> None:
     """Why a client rates as it does: the threats, items and regions that drive it."""
-    try:
-        with _ctx() as ctx:
-            run = ctx.current_run(scenario, _as_of(as_of))
-            e = ctx.explain(client, run.run_id)
-            if json_out:
-                _emit(_explanation_dict(e))
-                return
-            r = e.rating
-            out.print(f"[bold]{r.name}[/] ({r.client_id}), {r.sector}, {r.hq_country}")
-            out.print(
-                f"Band [bold]{r.band}[/], score {r.score:.1f} (range {r.band_low}-"
-                f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
-                f"; register v{e.run.register_version}, rules v{e.run.rules_version}"
+    with _session() as ctx:
+        run = ctx.current_run(scenario, _as_of(as_of))
+        e = ctx.explain(client, run.run_id)
+        if json_out:
+            _emit(_explanation_dict(e))
+            return
+        r = e.rating
+        out.print(f"[bold]{r.name}[/] ({r.client_id}), {r.sector}, {r.hq_country}")
+        out.print(
+            f"Band [bold]{r.band}[/], score {r.score:.1f} (range {r.band_low}-"
+            f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
+            f"; register v{e.run.register_version}, rules v{e.run.rules_version}"
+        )
+        t = Table(title="Threat drivers")
+        for col in (
+            "share",
+            "threat",
+            "likelihood (brief's words)",
+            "main region",
+            "brief reference",
+        ):
+            t.add_column(col)
+        for d in e.threats:
+            refs = ", ".join(f"{ev.section} ¶{ev.paragraph}" for ev in d.evidence)
+            t.add_row(
+                f"{d.share:.0%}",
+                f"{d.title} [{d.threat_id}]",
+                f"{d.likelihood} ({d.likelihood_words})",
+                d.main_region,
+                refs,
             )
-            t = Table(title="Threat drivers")
-            for col in (
-                "share",
-                "threat",
-                "likelihood (brief's words)",
-                "main region",
-                "brief reference",
-            ):
-                t.add_column(col)
-            for d in e.threats:
-                refs = ", ".join(f"{ev.section} ¶{ev.paragraph}" for ev in d.evidence)
-                t.add_row(
-                    f"{d.share:.0%}",
-                    f"{d.title} [{d.threat_id}]",
-                    f"{d.likelihood} ({d.likelihood_words})",
-                    d.main_region,
-                    refs,
-                )
-            out.print(t)
-            t = Table(title="Riskiest items")
-            for col in ("risk", "range", "item", "value USD", "crit", "top threat", "detail"):
-                t.add_column(col)
-            for i in e.items:
-                t.add_row(
-                    f"{i.risk:.3f}",
-                    f"{i.risk_low:.3f}-{i.risk_high:.3f}",
-                    f"{i.name} [{i.item_id}]",
-                    f"{i.value_usd:,.0f}",
-                    str(i.criticality),
-                    i.top_threat or "-",
-                    i.detail,
-                )
-            out.print(t)
-            out.print("Regions: " + ", ".join(f"{g.name} {g.share:.0%}" for g in e.regions))
-            for d in e.threats[:3]:
-                for ev in d.evidence:
-                    out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: {ev.summary}")
-    except ResilienceError as exc:
-        _fail(exc)
+        out.print(t)
+        t = Table(title="Riskiest items")
+        for col in ("risk", "range", "item", "value USD", "crit", "top threat", "detail"):
+            t.add_column(col)
+        for i in e.items:
+            t.add_row(
+                f"{i.risk:.3f}",
+                f"{i.risk_low:.3f}-{i.risk_high:.3f}",
+                f"{i.name} [{i.item_id}]",
+                f"{i.value_usd:,.0f}",
+                str(i.criticality),
+                i.top_threat or "-",
+                i.detail,
+            )
+        out.print(t)
+        out.print("Regions: " + ", ".join(f"{g.name} {g.share:.0%}" for g in e.regions))
+        for d in e.threats[:3]:
+            for ev in d.evidence:
+                out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: {ev.summary}")
 
 
 def _before_after(title: str, rows: list[ScenarioRow]) -> Table:
@@ -296,68 +296,59 @@ def scenario_cmd(
     as_of: AsOfOption = None,
 ) -> None:
     """Every client's rating before and after a scenario."""
-    try:
-        with _ctx() as ctx:
-            rows = ctx.compare_scenario(name, _as_of(as_of))
-            if json_out:
-                _emit(
-                    {
-                        "scenario": name,
-                        "title": ctx.scenario(name).title,
-                        "clients": [
-                            {
-                                "client_id": r.client_id,
-                                "name": r.name,
-                                "before": _rating_dict(r.before),
-                                "after": _rating_dict(r.after),
-                                "delta": round(r.delta, 2),
-                            }
-                            for r in rows
-                        ],
-                    }
-                )
-                return
-            sc = ctx.scenario(name)
-            out.print(_before_after(f"Scenario {sc.id}: {sc.title}", rows))
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        rows = ctx.compare_scenario(name, _as_of(as_of))
+        if json_out:
+            _emit(
+                {
+                    "scenario": name,
+                    "title": ctx.scenario(name).title,
+                    "clients": [
+                        {
+                            "client_id": r.client_id,
+                            "name": r.name,
+                            "before": _rating_dict(r.before),
+                            "after": _rating_dict(r.after),
+                            "delta": round(r.delta, 2),
+                        }
+                        for r in rows
+                    ],
+                }
+            )
+            return
+        sc = ctx.scenario(name)
+        out.print(_before_after(f"Scenario {sc.id}: {sc.title}", rows))
 
 
 @app.command()
 def clients(json_out: JsonOption = False) -> None:
     """List the clients in the book."""
-    try:
-        with _ctx() as ctx:
-            book = ctx.clients()
-            if json_out:
-                _emit([c.model_dump() for c in book])
-                return
-            t = Table(title="Clients")
-            for col in ("client", "name", "sector", "HQ", "affiliations", "exposure version"):
-                t.add_column(col)
-            for c in book:
-                t.add_row(
-                    c.client_id,
-                    c.name,
-                    c.sector,
-                    c.hq_country,
-                    ", ".join(c.affiliations),
-                    str(ctx.exposure_version(c.client_id) or "-"),
-                )
-            out.print(t)
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        book = ctx.clients()
+        if json_out:
+            _emit([c.model_dump() for c in book])
+            return
+        t = Table(title="Clients")
+        for col in ("client", "name", "sector", "HQ", "affiliations", "exposure version"):
+            t.add_column(col)
+        for c in book:
+            t.add_row(
+                c.client_id,
+                c.name,
+                c.sector,
+                c.hq_country,
+                ", ".join(c.affiliations),
+                str(ctx.exposure_version(c.client_id) or "-"),
+            )
+        out.print(t)
 
 
 @app.command()
 def scenarios() -> None:
     """List the scenarios."""
-    try:
-        with _ctx() as ctx:
-            for s in ctx.scenarios().values():
-                out.print(f"[bold]{s.id}[/]: {s.title}")
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        for s in ctx.scenarios().values():
+            out.print(f"[bold]{s.id}[/]: {s.title}")
 
 
 @app.command()
@@ -370,16 +361,13 @@ def route(
     from engine.context import describe_route
     from exposures.ports import resolve_port
 
-    try:
-        with _ctx() as ctx:
-            ctx.init()
-            info = ctx.route(resolve_port(origin), resolve_port(destination))
-            if json_out:
-                _emit(json.loads(info.to_json()))
-                return
-            out.print(f"{info.origin.name} -> {info.destination.name}: {describe_route(info)}")
-    except ResilienceError as exc:
-        _fail(exc)
+    with _session() as ctx:
+        ctx.init()
+        info = ctx.route(resolve_port(origin), resolve_port(destination))
+        if json_out:
+            _emit(json.loads(info.to_json()))
+            return
+        out.print(f"{info.origin.name} -> {info.destination.name}: {describe_route(info)}")
 
 
 @app.command()
@@ -506,12 +494,8 @@ def report(
     if portfolio == (client is not None):
         _fail(ResilienceError("give a CLIENT, or --portfolio for the whole book"))
         return
-    try:
-        with _ctx() as ctx:
-            path = report_command(ctx, client, fmt, out_path, portfolio=portfolio)
-    except ResilienceError as exc:
-        _fail(exc)
-        return
+    with _session() as ctx:
+        path = report_command(ctx, client, fmt, out_path, portfolio=portfolio)
     console.print(f"Wrote {path}")
 
 
@@ -524,12 +508,8 @@ def export(
     """A client's scores and items as CSV or XLSX (client text neutralised, no formulas)."""
     from engine.report import export_command
 
-    try:
-        with _ctx() as ctx:
-            path = export_command(ctx, client, fmt, out_path)
-    except ResilienceError as exc:
-        _fail(exc)
-        return
+    with _session() as ctx:
+        path = export_command(ctx, client, fmt, out_path)
     console.print(f"Wrote {path}")
 
 
@@ -586,31 +566,27 @@ def upload(
     except OSError as exc:
         _fail(ResilienceError(f"cannot read {file}: {exc.strerror}"))
         return
-    try:
-        with _ctx() as ctx:
-            prepared = ctx.prepare_upload(client, data, file.name, kind)
-            if quarantine is not None and prepared.report.rows_rejected:
-                quarantine.write_bytes(prepared.quarantine_csv)
-            if dry_run:
-                from engine.uploads import UploadOutcome
+    with _session() as ctx:
+        prepared = ctx.prepare_upload(client, data, file.name, kind)
+        if quarantine is not None and prepared.report.rows_rejected:
+            quarantine.write_bytes(prepared.quarantine_csv)
+        if dry_run:
+            from engine.uploads import UploadOutcome
 
-                outcome = UploadOutcome(
-                    client_id=client,
-                    kind=kind,  # type: ignore[arg-type]
-                    report=prepared.report,
-                    loaded=False,
-                    reason="dry run: nothing was loaded",
-                )
-            else:
-                outcome = ctx.commit_upload(
-                    client,
-                    prepared,
-                    kind,  # type: ignore[arg-type]
-                    valid_only=valid_only,
-                )
-    except ResilienceError as exc:
-        _fail(exc)
-        return
+            outcome = UploadOutcome(
+                client_id=client,
+                kind=kind,  # type: ignore[arg-type]
+                report=prepared.report,
+                loaded=False,
+                reason="dry run: nothing was loaded",
+            )
+        else:
+            outcome = ctx.commit_upload(
+                client,
+                prepared,
+                kind,  # type: ignore[arg-type]
+                valid_only=valid_only,
+            )
     ok = outcome.loaded or (dry_run and outcome.report.ok and not outcome.report.rows_rejected)
     if json_out:
         _emit(outcome.as_dict())
@@ -643,12 +619,8 @@ def versions(
     client: Annotated[str, typer.Argument(help="Client id.")], json_out: JsonOption = False
 ) -> None:
     """A client's exposure versions (the current one marked)."""
-    try:
-        with _ctx() as ctx:
-            rows = ctx.exposure_history(client)
-    except ResilienceError as exc:
-        _fail(exc)
-        return
+    with _session() as ctx:
+        rows = ctx.exposure_history(client)
     if json_out:
         _emit([{**v.__dict__, "created_at": str(v.created_at)} for v in rows])
         return
@@ -675,12 +647,8 @@ def diff(
     json_out: JsonOption = False,
 ) -> None:
     """What changed between two exposure versions, and how the rating moved."""
-    try:
-        with _ctx() as ctx:
-            d = ctx.diff_versions(client, old, new)
-    except ResilienceError as exc:
-        _fail(exc)
-        return
+    with _session() as ctx:
+        d = ctx.diff_versions(client, old, new)
     if json_out:
         _emit(d.as_dict())
         return
@@ -700,14 +668,10 @@ def rollback(
     version: Annotated[int, typer.Argument(help="The version to make current.")],
 ) -> None:
     """Make an earlier exposure version current again (nothing is deleted)."""
-    try:
-        with _ctx() as ctx:
-            ctx.rollback_exposures(client, version)
-            run = ctx.current_run()
-            r = ctx.rating(run.run_id, client)
-    except ResilienceError as exc:
-        _fail(exc)
-        return
+    with _session() as ctx:
+        ctx.rollback_exposures(client, version)
+        run = ctx.current_run()
+        r = ctx.rating(run.run_id, client)
     console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")
 
 
