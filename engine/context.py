@@ -37,7 +37,6 @@ from engine.store import Scope, Store
 from exposures.gazetteer import load_gazetteer
 from exposures.ports import Port
 from exposures.routes import RouteInfo, compute_route, route_key
-from scoring_rules.method import materiality
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
 from scoring_rules.scenarios import Scenario, builtin_scenarios
 from scoring_rules.threats import Register, default_register_path, load_register, parse_register
@@ -380,9 +379,7 @@ class Context:
         if routes is not None and routes.height:
             route_rows, regions = prepare_routes(client_id, version, routes, self.route)
             geo_parts.append(regions)
-        classes, asset_rows, route_rows = assign_classes(
-            client_id, version, asset_rows, route_rows, self._materiality(client_id)
-        )
+        classes, asset_rows, route_rows = assign_classes(client_id, version, asset_rows, route_rows)
         with self.store.transaction() as cur:
             taken = cur.execute(
                 "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
@@ -416,10 +413,6 @@ class Context:
                 {"c": client_id, "v": version},
             )
         return version
-
-    def _materiality(self, client_id: str) -> float:
-        """The client's materiality threshold under the current rules."""
-        return materiality(self.rules(), self.client(client_id).business_value_usd)
 
     # -- uploads (engine/uploads.py) ---------------------------------------------------------------
 
@@ -511,8 +504,7 @@ class Context:
             )
             self.store.insert_frame(cur, "run_threats", threats)
             self.store.insert_frame(cur, "run_threat_regions", regions)
-            weights = queries.missing_weights_sql()
-            cur.execute(weights, _only(params, weights))
+            cur.execute(queries.THREAT_WINDOW, _only(params, queries.THREAT_WINDOW))
             cls_sql = queries.class_rows_sql()
             cur.execute(
                 "CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, _only(params, cls_sql)
@@ -525,8 +517,8 @@ class Context:
                 "INSERT INTO run_profiles SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.profiles_sql("run_cls", this_run)
                 + ")",
-                "INSERT INTO run_classes SELECT $run_id, client_id, class_id, profile_id, "
-                "n_items, value_usd, max_criticality, weight FROM run_cls",
+                "INSERT INTO run_classes BY NAME SELECT $run_id AS run_id, client_id, class_id, "
+                "profile_id, n_items, value_usd, max_criticality, weight, headcount FROM run_cls",
                 "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
                 + queries.clients_sql(
                     "run_cls", "(SELECT * FROM run_profiles WHERE run_id = $run_id)"
@@ -754,17 +746,12 @@ class Context:
         make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
         cur.execute(make_cls, _only(params, cls_sql))
         gaps = cur.execute(
-            "SELECT (SELECT count(*) FROM whatif_cls WHERE weight IS NULL), "
-            "(SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
-            " WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
-            " WHERE p.run_id = $run_id AND p.profile_id = k.profile_id))",
+            "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
+            "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
+            "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
             {"run_id": run_id},
         ).fetchone()
-        unweighed, unscored = gaps if gaps else (0, 0)
-        if unweighed:  # the materiality changed since the load: weigh the classes for it
-            weights = queries.missing_weights_sql(one_client=True, source=source)
-            cur.execute(weights, _only(params, weights))
-            cur.execute(make_cls, _only(params, cls_sql))
+        unscored = gaps[0] if gaps else 0
         if unscored:  # exposures the run never saw: score their profiles on the spot
             contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
             profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
@@ -801,14 +788,17 @@ def _score_params(run_id: int, rules_version: int, rules: Rules) -> dict[str, An
         "run_id": run_id,
         "rules_version": rules_version,
         "client_id": None,
+        "outlook": rules.horizon.outlook_months,
         "collateral": rules.targeting.collateral_factor,
         "full_within": rules.hotspots.full_within,
+        "severity_max": float(rules.impact.severity_max),
         "detour_cats": list(rules.routes.detour_categories),
         "floor": rules.routes.detour_floor,
         "no_alt": rules.routes.no_alternative,
+        "no_alt_ratio": rules.routes.no_alternative_ratio,
         "default_tol": rules.routes.default_tolerance_days,
-        "materiality": rules.aggregation.materiality_usd,
-        "materiality_share": rules.aggregation.materiality_share,
+        "default_bv": rules.aggregation.default_business_value_usd,
+        "per_person": rules.people.value_per_person_usd,
         "min_crit": rules.aggregation.worst_item_min_criticality,
         "worst_w": rules.aggregation.worst_item_weight,
         "exponent": rules.aggregation.score_exponent,
@@ -878,6 +868,11 @@ def _run_threats(
     run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario_id: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     months = (as_of - register.as_of).days / rules.horizon.days_per_month
+    if months < 0:
+        raise RuleError(
+            f"as of {as_of}: the register is dated {register.as_of}; a run cannot look at a "
+            "date before the brief was written"
+        )
     added = set()
     if scenario_id:
         added = {t.id for t in builtin_scenarios()[scenario_id].added_threats}
@@ -885,7 +880,6 @@ def _run_threats(
     for t in register.threats:
         rng = rules.likelihood.range_for(t.likelihood)
         inside = t.horizon.from_months <= months <= t.horizon.to_months
-        k = 1.0 if inside else rules.horizon.outside
         threats.append(
             {
                 "run_id": run_id,
@@ -894,11 +888,14 @@ def _run_threats(
                 "title": t.title,
                 "likelihood": t.likelihood,
                 "likelihood_words": t.likelihood_words,
-                "p_low": rng.low * k,
-                "p_central": rng.central * k,
-                "p_high": rng.high * k,
+                "p_low": rng.low,
+                "p_central": rng.central,
+                "p_high": rng.high,
                 "severity": t.severity,
                 "in_horizon": inside,
+                "months_elapsed": months,
+                "horizon_from": t.horizon.from_months,
+                "horizon_to": t.horizon.to_months,
                 "untargeted": t.targets.is_empty(),
                 "t_affiliations": t.targets.affiliations,
                 "t_sectors": t.targets.sectors,
@@ -925,6 +922,9 @@ def _run_threats(
         "p_high": pl.Float64,
         "severity": pl.Int32,
         "in_horizon": pl.Boolean,
+        "months_elapsed": pl.Float64,
+        "horizon_from": pl.Float64,
+        "horizon_to": pl.Float64,
         "untargeted": pl.Boolean,
         "t_affiliations": list_str,
         "t_sectors": list_str,

@@ -4,7 +4,7 @@ Scoring works at two levels of sharing:
 
 - an exposure class is the set of a client version's items that every threat treats alike (same
   geo profile, asset type or commodity, mitigations and business service); it is formed when the
-  exposures are loaded, with its item count, value, highest criticality and materiality weight;
+  exposures are loaded, with its item count, value, headcount and highest criticality;
 - a risk profile is what a class looks like to the threats: the client's sector and affiliations
   plus the class's geo profile, type, mitigations and impact tolerance. Classes of different
   clients share a profile when those agree. Contributions r(x,t) and item risk R(x) are worked out
@@ -21,9 +21,11 @@ few identifiers spliced in (relation names, the client filter) are constants of 
 Parameters:
     $run_id, $rules_version        which threats (run_threats) and rule tables to use
     $client_id                     one client, for the single-client (what-if) path
+    $outlook                       the outlook window in months (THREAT_WINDOW)
     $collateral, $full_within      targeting collateral factor, hotspot full-intensity fraction
-    $detour_cats, $floor, $no_alt, $default_tol   route detour handling
-    $materiality, $materiality_share, $min_crit, $worst_w, $exponent  aggregation
+    $severity_max                  i(t) = severity / severity_max
+    $detour_cats, $floor, $no_alt, $no_alt_ratio, $default_tol   route detour handling
+    $default_bv, $per_person, $min_crit, $worst_w, $exponent  aggregation
 """
 
 from __future__ import annotations
@@ -33,41 +35,35 @@ exp AS (
     SELECT client_id, version FROM {exposure_source}
     WHERE {client_filter_x}
 ),
-mat AS (
-    SELECT client_id, coalesce(c.business_value_usd * $materiality_share, $materiality) AS m
+bv AS (
+    SELECT client_id, coalesce(c.business_value_usd, $default_bv) AS b
     FROM clients c JOIN exp USING (client_id)
 )"""
 
-# Reads: run_exposures, clients, exposure_classes, class_weights, assets, routes.
-# Writes: class_weights for (client, version, materiality) combinations the load did not weigh
-#         (the rules' materiality or the client's business value changed since the load).
-MISSING_WEIGHTS = (
-    "INSERT INTO class_weights\nWITH"  # noqa: S608 - constant text, no user input
-    + _EXP
-    + """,
-need AS (
-    SELECT DISTINCT k.client_id, k.version, mat.m
-    FROM exposure_classes k JOIN exp USING (client_id, version) JOIN mat USING (client_id)
-    WHERE k.weight_m <> mat.m
-      AND NOT EXISTS (SELECT 1 FROM class_weights w WHERE w.client_id = k.client_id
-                      AND w.version = k.version AND w.materiality = mat.m)
-),
-members AS (
-    SELECT a.client_id, a.version, a.class_id, a.value_usd FROM assets a JOIN need
-      USING (client_id, version)
-    UNION ALL
-    SELECT r.client_id, r.version, r.class_id, r.annual_value_usd FROM routes r JOIN need
-      USING (client_id, version)
-)
-SELECT x.client_id, x.version, need.m, x.class_id, sum(x.value_usd / (x.value_usd + need.m))
-FROM members x JOIN need USING (client_id, version)
-GROUP BY x.client_id, x.version, need.m, x.class_id
+# Reads: run_threats (one run's rows, as the run inserted them).
+# Writes: run_threats.window_share and status: the share of each judgement's horizon that the
+#         run's outlook window covers, and whether the judgement is current, expired (its
+#         horizon ended before the run's date: it keeps counting as last judged), upcoming or
+#         beyond the outlook. scoring_rules.method.window_share states the same rule.
+THREAT_WINDOW = """
+UPDATE run_threats SET
+    window_share = least(1.0, greatest(0.0, least($outlook, months_elapsed + $outlook
+                                                             - horizon_from))
+                              / (horizon_to - horizon_from)),
+    status = CASE
+        WHEN horizon_to < months_elapsed THEN 'expired'
+        WHEN horizon_from > months_elapsed + $outlook THEN 'beyond_outlook'
+        WHEN horizon_from > months_elapsed THEN 'upcoming'
+        ELSE 'current'
+    END
+WHERE run_id = $run_id
 """
-)
 
-# Reads: run_exposures, clients, services, exposure_classes, class_weights.
+# Reads: run_exposures, clients, services, exposure_classes.
 # Produces: one row per class of the run: its risk profile (id and attributes), item count,
-#           value, highest criticality and materiality weight sum(value / (value + m)).
+#           value, headcount, highest criticality and weight in the client's expected
+#           disruption: (value + value per person x headcount) / business value. The weight is
+#           linear in value, so how a client splits or merges its rows changes nothing.
 CLASS_ROWS = (
     "WITH"
     + _EXP
@@ -81,15 +77,13 @@ SELECT k.client_id, k.class_id,
        array_to_string(k.mitigations, ';') AS mkey,
        CASE WHEN k.item_kind = 'route' THEN coalesce(sv.tolerance_days, $default_tol) END AS tol,
        k.n_items, k.value_usd, k.max_criticality,
-       CASE WHEN k.weight_m = mat.m THEN k.weight ELSE w.weight END AS weight
+       (k.value_usd + $per_person * coalesce(k.headcount, 0)) / bv.b AS weight,
+       coalesce(k.headcount, 0) AS headcount
 FROM exposure_classes k
 JOIN exp USING (client_id, version)
-JOIN mat USING (client_id)
+JOIN bv USING (client_id)
 JOIN clients c USING (client_id)
 LEFT JOIN services sv ON sv.client_id = k.client_id AND sv.service_id = k.service_id
-LEFT JOIN class_weights w
-  ON w.client_id = k.client_id AND w.version = k.version AND w.class_id = k.class_id
- AND w.materiality = mat.m
 WHERE {client_filter_k}
 """
 )
@@ -118,13 +112,20 @@ p AS (
     SELECT prof.profile_id, prof.item_kind, prof.geo_key, prof.tol, combos.combo, cks.ck
     FROM prof JOIN combos USING (item_kind, vkey, mkey) JOIN cks USING (sector, affiliations)
 ),
+-- each threat's likelihood within the outlook window: p spread at a constant hazard over the
+-- horizon, of which the window covers window_share (THREAT_WINDOW)
 threat AS (
-    SELECT * FROM run_threats WHERE run_id = $run_id AND p_high > 0
+    SELECT * REPLACE (1 - pow(1 - p_low, window_share) AS p_low,
+                      1 - pow(1 - p_central, window_share) AS p_central,
+                      1 - pow(1 - p_high, window_share) AS p_high)
+    FROM run_threats WHERE run_id = $run_id AND p_high > 0 AND window_share > 0
 ),
 -- exposure of each geo profile to each threat: the hotspot fall-off applied, then the highest
 -- over the profile's regions (for routes, after the detour factor at each region)
 reach AS (
-    SELECT g.geo_key, g.region_id, g.extra_days, g.no_alternative, tr.threat_id, t.category,
+    SELECT g.geo_key, g.region_id, g.extra_days,
+           g.no_alternative OR coalesce(g.alt_ratio > $no_alt_ratio, false) AS no_alternative,
+           tr.threat_id, t.category,
            tr.intensity * CASE
                WHEN h.radius_km IS NULL OR g.distance_km IS NULL THEN 1.0
                WHEN g.distance_km <= $full_within * h.radius_km THEN 1.0
@@ -169,7 +170,7 @@ exposed AS (
 -- the client's affiliations or sector are among the threat's targets
 ct AS (
     SELECT k.ck, t.threat_id, t.p_low, t.p_central, t.p_high,
-           t.severity / 5.0 * s.factor AS gi,
+           t.severity / $severity_max * s.factor AS gi,
            t.untargeted OR list_has_any(k.affiliations, t.t_affiliations)
                OR list_contains(t.t_sectors, k.sector) AS client_match
     FROM cks k
@@ -232,8 +233,8 @@ FROM prof p LEFT JOIN agg a USING (profile_id)
 """
 
 # Reads: {classes} (CLASS_ROWS), {profiles} (PROFILES), rule_bands.
-# Produces: one row per client: the materiality-weighted expected disruption
-#           ead = 1 - prod over items (1 - R)^(value / (value + m)), the worst critical item,
+# Produces: one row per client: the expected disruption (share of business value B)
+#           ead = 1 - prod over items (1 - R)^(value / B), the worst critical item,
 #           risk = 1 - (1 - ead)(1 - w * worst), score = 100 (1 - risk)^k and bands, at each end
 #           of the likelihood range.
 CLIENTS = """
@@ -367,10 +368,6 @@ def _client_filters(sql: str, one_client: bool) -> str:
 RUN_EXPOSURES = "(SELECT * FROM run_exposures WHERE run_id = $run_id)"
 CURRENT_EXPOSURES = "exposure_current"
 ONE_VERSION = "(SELECT $client_id::VARCHAR AS client_id, $version::INTEGER AS version)"
-
-
-def missing_weights_sql(*, one_client: bool = False, source: str = RUN_EXPOSURES) -> str:
-    return _client_filters(MISSING_WEIGHTS.replace("{exposure_source}", source), one_client)
 
 
 def class_rows_sql(*, one_client: bool = False, source: str = RUN_EXPOSURES) -> str:

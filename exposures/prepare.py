@@ -50,6 +50,7 @@ GEO_SCHEMA = {
     "distance_km": pl.Float64,
     "extra_days": pl.Float64,
     "no_alternative": pl.Boolean,
+    "alt_ratio": pl.Float64,
 }
 
 
@@ -80,6 +81,7 @@ def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             pl.col("distance_km").min().round(1),
             pl.col("extra_days").max().round(1),
             pl.col("no_alternative").any(),
+            pl.col("alt_ratio").max().round(2),
         )
         .sort(["item_id", "region_id"])
     )
@@ -89,6 +91,7 @@ def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             pl.col("distance_km").cast(pl.String).fill_null("-"),
             pl.col("extra_days").cast(pl.String).fill_null("-"),
             pl.col("no_alternative").cast(pl.String),
+            pl.col("alt_ratio").cast(pl.String).fill_null("-"),
         ],
         separator="@",
     )
@@ -170,7 +173,9 @@ def prepare_assets(
     memb = assign_regions(
         geo.select(pl.col("asset_id").alias("item_id"), "lat", "lon", "country_iso3", "subdivision")
     ).with_columns(
-        pl.lit(None, pl.Float64).alias("extra_days"), pl.lit(False).alias("no_alternative")
+        pl.lit(None, pl.Float64).alias("extra_days"),
+        pl.lit(False).alias("no_alternative"),
+        pl.lit(None, pl.Float64).alias("alt_ratio"),
     )
     keyed, regions = geo_profiles(memb)
     rows = rows.join(keyed.rename({"item_id": "asset_id"}), on="asset_id", how="left")
@@ -183,6 +188,8 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
     detours = {d.region_id: d for d in info.detours if d.region_id}
     worst_extra = max((d.extra_days or 0.0 for d in info.detours), default=None)
     any_no_alt = any(d.no_alternative for d in info.detours)
+    ratios = [r for r in (info.alt_ratio(d) for d in info.detours) if r is not None]
+    worst_ratio = max(ratios) if ratios else None
     for region in info.chokepoints:
         d = detours.get(region)
         out.append(
@@ -192,6 +199,7 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
                 "distance_km": None,
                 "extra_days": None if d is None else d.extra_days,
                 "no_alternative": bool(d is not None and d.no_alternative),
+                "alt_ratio": None if d is None else info.alt_ratio(d),
             }
         )
     for region in info.sea_zones:
@@ -204,6 +212,7 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
                 "distance_km": None,
                 "extra_days": worst_extra if info.detours else None,
                 "no_alternative": any_no_alt,
+                "alt_ratio": worst_ratio,
             }
         )
     return out
@@ -281,7 +290,9 @@ def prepare_routes(
             },
         )
     ).with_columns(
-        pl.lit(None, pl.Float64).alias("extra_days"), pl.lit(True).alias("no_alternative")
+        pl.lit(None, pl.Float64).alias("extra_days"),
+        pl.lit(True).alias("no_alternative"),
+        pl.lit(None, pl.Float64).alias("alt_ratio"),
     )
     path = pl.DataFrame(
         memberships,
@@ -291,6 +302,7 @@ def prepare_routes(
             "distance_km": pl.Float64,
             "extra_days": pl.Float64,
             "no_alternative": pl.Boolean,
+            "alt_ratio": pl.Float64,
         },
     )
     memb = pl.concat([path, ends.select(path.columns)])
@@ -307,14 +319,13 @@ def assign_classes(
     version: int,
     assets: pl.DataFrame | None,
     routes: pl.DataFrame | None,
-    materiality: float,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """Number the exposure classes of one client version and tag each item with its class.
 
     Items every threat treats alike (same geo profile, asset type or commodity, mitigations and
     business service) share a class; the engine scores classes, not rows. Each class carries its
-    item count, value, highest criticality and its materiality weight
-    sum(value / (value + materiality)) for the threshold given.
+    item count, value, highest criticality and headcount; its weight in the client's rating
+    (value / business value) is worked out by the run, under the run's rules.
     """
     keys = []
     if assets is not None:
@@ -330,6 +341,7 @@ def assign_classes(
                 pl.col("asset_id").alias("item_id"),
                 pl.col("value_usd").alias("value"),
                 "criticality",
+                pl.col("headcount").cast(pl.Int64),
             )
         )
     if routes is not None:
@@ -345,6 +357,7 @@ def assign_classes(
                 pl.col("route_id").alias("item_id"),
                 pl.col("annual_value_usd").alias("value"),
                 "criticality",
+                pl.lit(0, pl.Int64).alias("headcount"),
             )
         )
     if not keys:
@@ -361,7 +374,7 @@ def assign_classes(
         pl.len().cast(pl.Int32).alias("n_items"),
         pl.col("value").sum().alias("value_usd"),
         pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
-        (pl.col("value") / (pl.col("value") + materiality)).sum().alias("weight"),
+        pl.col("headcount").sum().cast(pl.Int64).alias("headcount"),
     )
     by_kind = {
         kind: tagged.filter(pl.col("item_kind") == kind).select("item_id", "class_id")
@@ -378,6 +391,5 @@ def assign_classes(
     classes = classes.join(stats, on="class_id").with_columns(
         pl.lit(client_id).alias("client_id"),
         pl.lit(version, pl.Int32).alias("version"),
-        pl.lit(materiality).alias("weight_m"),
     )
     return classes, assets, routes

@@ -43,7 +43,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -66,9 +66,8 @@ BACKEND = "igraph"
 ALWAYS_CLOSED: tuple[str, ...] = ("northwest",)
 DEFAULT_SPEED_KNOTS = 14.0
 KM_PER_NM = 1.852
-ABSURD_FACTOR = 3.0  # an alternative longer than this many times the route is no alternative
 MAX_POINTS = 300
-ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v1"  # part of every cache key
+ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v2"  # part of every cache key
 
 # Searoute's names for the passages (searoute.classes.passages.Passage).
 PASSAGES: tuple[str, ...] = (
@@ -126,6 +125,30 @@ class RouteInfo:
 
     def detour(self, passage: str) -> Detour | None:
         return next((d for d in self.detours if d.passage == passage), None)
+
+    def alt_ratio(self, d: Detour) -> float | None:
+        """The detour's length over this route's (None when no detour was computed)."""
+        if d.alt_length_km is None or d.no_alternative or self.length_km <= 0:
+            return None
+        return d.alt_length_km / self.length_km
+
+    def judged(self, no_alternative_ratio: float) -> RouteInfo:
+        """This route as the rules see it: a detour more than ``no_alternative_ratio`` times as
+        long as the route counts as no sea alternative (the scoring SQL applies the same test)."""
+        detours = []
+        for d in self.detours:
+            ratio = self.alt_ratio(d)
+            if ratio is not None and ratio > no_alternative_ratio:
+                d = replace(
+                    d,
+                    extra_km=None,
+                    extra_days=None,
+                    no_alternative=True,
+                    note=f"the only route avoiding {d.passage} is {d.alt_length_km:,.0f} km, "
+                    f"more than {no_alternative_ratio:g} times the usual {self.length_km:,.0f} km",
+                )
+            detours.append(d)
+        return replace(self, detours=tuple(detours))
 
     def to_json(self) -> str:
         doc = asdict(self)
@@ -439,13 +462,6 @@ def _detour(
         return none(True, f"no sea route avoids {closing}")
     if passage in alt.passages:
         return none(True, f"every sea route still passes {passage}", alt)
-    if alt.length_km > ABSURD_FACTOR * base_length_km:
-        return none(
-            True,
-            f"the only route avoiding {closing} is {alt.length_km:,.0f} km, more than "
-            f"{ABSURD_FACTOR:g} times the usual {base_length_km:,.0f} km",
-            alt,
-        )
     extra = alt.length_km - base_length_km
     via = f" via {', '.join(alt.passages)}" if alt.passages else ""
     extra_days = _days(extra, speed_knots)

@@ -22,6 +22,28 @@ def likelihood(rules: Rules, term: str, point: Point) -> float:
     return {"low": rng.low, "central": rng.central, "high": rng.high}[point]
 
 
+def window_share(rules: Rules, months_elapsed: float, from_months: float, to_months: float) -> float:
+    """Share of a judgement's horizon that the run's outlook window covers (0..1).
+
+    The window runs from the run's date (``months_elapsed`` after the brief's) for the rules'
+    outlook. Time in the window on or after the horizon's start counts, up to the horizon's
+    length: a judgement whose horizon has ended keeps standing as last judged.
+    """
+    outlook = rules.horizon.outlook_months
+    covered = max(0.0, min(outlook, months_elapsed + outlook - from_months))
+    return min(1.0, covered / (to_months - from_months))
+
+
+def window_probability(p: float, share: float) -> float:
+    """Probability within the window when p is spread at a constant hazard over the horizon."""
+    return 1.0 - (1.0 - p) ** share if share > 0 else 0.0
+
+
+def expired(months_elapsed: float, to_months: float) -> bool:
+    """The horizon ended before the run's date: the judgement needs a refresh."""
+    return to_months < months_elapsed
+
+
 def hotspot_factor(rules: Rules, distance_km: float | None, radius_km: float | None) -> float:
     """Share of a hotspot's intensity felt at this distance from its centre."""
     if distance_km is None or radius_km is None:
@@ -76,13 +98,16 @@ class ContributionInput:
     no_alternative: bool = False
     extra_days: float | None = None
     tolerance_days: float | None = None
-    in_horizon: bool = True
+    alt_ratio: float | None = None  # detour length over the usual route's
+    months_elapsed: float = 0.0  # the run's date, in months after the brief's
+    from_months: float = 0.0
+    to_months: float | None = None  # None: a horizon as long as the outlook window
 
 
 def contribution(rules: Rules, x: ContributionInput) -> float:
-    p = likelihood(rules, x.likelihood, x.point)
-    if not x.in_horizon:
-        p *= rules.horizon.outside
+    to_months = x.from_months + rules.horizon.outlook_months if x.to_months is None else x.to_months
+    share = window_share(rules, x.months_elapsed, x.from_months, to_months)
+    p = window_probability(likelihood(rules, x.likelihood, x.point), share)
     e = x.intensity * hotspot_factor(rules, x.distance_km, x.radius_km)
     match = 1.0 if x.targeted else rules.targeting.collateral_factor
     g = match * rules.targeting.sector_sensitivity.get(x.category, x.sector)
@@ -90,14 +115,15 @@ def contribution(rules: Rules, x: ContributionInput) -> float:
         v = rules.vulnerability.routes.get(x.category, x.commodity) * detour_factor(
             rules,
             x.category,
-            no_alternative=x.no_alternative,
+            no_alternative=x.no_alternative
+            or (x.alt_ratio is not None and x.alt_ratio > rules.routes.no_alternative_ratio),
             extra_days=x.extra_days,
             tolerance_days=x.tolerance_days,
         )
     else:
         v = rules.vulnerability.assets.get(x.category, x.asset_type or "")
     v *= mitigation_multiplier(rules, x.category, x.mitigations)
-    i = x.severity / 5.0
+    i = x.severity / rules.impact.severity_max
     return p * e * g * v * i
 
 
@@ -105,18 +131,28 @@ def item_risk(contributions: Iterable[float]) -> float:
     return 1.0 - math.prod(1.0 - r for r in contributions)
 
 
-def materiality(rules: Rules, business_value_usd: float | None) -> float:
+def business_value(rules: Rules, business_value_usd: float | None) -> float:
+    """B, the value every item is weighed against: the client's own, or the rules' default."""
     if business_value_usd is None:
-        return rules.aggregation.materiality_usd
-    return business_value_usd * rules.aggregation.materiality_share
+        return rules.aggregation.default_business_value_usd
+    return business_value_usd
+
+
+def item_value(rules: Rules, value_usd: float, headcount: float = 0.0) -> float:
+    """An item's value in the expected disruption: its book value plus any value for people."""
+    return value_usd + rules.people.value_per_person_usd * headcount
 
 
 def expected_disruption(
     rules: Rules, items: Iterable[tuple[float, float]], business_value_usd: float | None = None
 ) -> float:
-    """Materiality-weighted union of item risks; items are (value_usd, R)."""
-    m = materiality(rules, business_value_usd)
-    return 1.0 - math.prod((1.0 - r) ** (v / (v + m)) for v, r in items)
+    """Share of the business value expected to be disrupted; items are (value_usd, R).
+
+    Each item weighs by value / B, linear in value, so splitting an item into parts with the same
+    risk (or merging them) leaves the result unchanged, and adding an item never lowers it.
+    """
+    b = business_value(rules, business_value_usd)
+    return 1.0 - math.prod((1.0 - r) ** (v / b) for v, r in items)
 
 
 def client_risk(rules: Rules, ead: float, worst: float) -> float:

@@ -104,20 +104,38 @@ class Routes(_Strict):
     default_tolerance_days: float = Field(gt=0.0)
     detour_floor: float = Field(ge=0.0, le=1.0)
     no_alternative: float = Field(ge=0.0, le=1.0)
+    # A detour longer than this many times the usual route is no sea alternative.
+    no_alternative_ratio: float = Field(gt=1.0)
     detour_categories: list[str]
 
 
 class Horizon(_Strict):
-    outside: float = Field(ge=0.0, le=1.0)  # likelihood multiplier outside the horizon
+    """The outlook window a run looks ahead over, and how a judgement's horizon fills it."""
+
+    outlook_months: float = Field(gt=0.0)
     days_per_month: float = Field(gt=0.0)
 
 
+class Impact(_Strict):
+    """i(t) = severity / severity_max."""
+
+    severity_max: int = Field(ge=1)
+
+
 class Aggregation(_Strict):
-    materiality_share: float = Field(gt=0.0, le=1.0)  # of the client's business value
-    materiality_usd: float = Field(gt=0.0)  # when the client states no business value
+    default_business_value_usd: float = Field(gt=0.0)  # when the client states none
     worst_item_min_criticality: int = Field(ge=1, le=5)
     worst_item_weight: float = Field(ge=0.0, le=1.0)
     score_exponent: float = Field(gt=0.0)
+
+
+class People(_Strict):
+    """Duty of care: people at sites that threats to people's safety reach."""
+
+    categories: list[str]
+    # Each person at a site adds this much to the site's value in the expected disruption; 0
+    # reports people next to the rating without letting them move it.
+    value_per_person_usd: float = Field(ge=0.0)
 
 
 class Band(_Strict):
@@ -152,7 +170,9 @@ class Rules(_Strict):
     vulnerability: Vulnerability
     mitigation: Mitigations
     routes: Routes
+    impact: Impact
     aggregation: Aggregation
+    people: People
     bands: list[Band] = Field(min_length=2)
     examples: list[Example] = Field(default_factory=list)
 
@@ -205,6 +225,8 @@ class Rules(_Strict):
         )
         for c in self.routes.detour_categories:
             known("routes.detour_categories", c, self.categories)
+        for c in self.people.categories:
+            known("people.categories", c, self.categories)
         scores = [b.min_score for b in self.bands]
         if scores != sorted(scores, reverse=True) or scores[-1] != 0.0:
             raise RuleError(

@@ -27,6 +27,7 @@ ASSET_TYPES: tuple[str, ...] = (
     "retail_store",
     "telecom_site",
     "airport_hub",
+    "flight_corridor",
 )
 COMMODITIES: tuple[str, ...] = (
     "crude_oil",
@@ -60,6 +61,9 @@ VALUE_SYNONYMS: dict[str, str] = {
     "telecom": "telecom_site",
     "airport": "airport_hub",
     "hub": "airport_hub",
+    "air_corridor": "flight_corridor",
+    "overflight": "flight_corridor",
+    "overflight_corridor": "flight_corridor",
     "oil_field": "oilfield",
     "port_terminal": "terminal",
     "crude": "crude_oil",
