@@ -182,13 +182,29 @@ def score(
     """Rank the book: band, score and the range the likelihood ranges imply (A is best)."""
     with _session() as ctx:
         run = ctx.current_run(scenario, _as_of(as_of))
+        expired = ctx.expired_threats(run.run_id)
         if json_out:
-            _emit([_rating_dict(r) for r in ctx.ratings(run.run_id)])
+            _emit(
+                {
+                    "run": run.model_dump(mode="json"),
+                    "expired_threats": expired,
+                    "ratings": [_rating_dict(r) for r in ctx.ratings(run.run_id)],
+                }
+            )
             return
         _ratings_table(ctx, run.run_id)
         out.print(
             f"As of {run.as_of}; register v{run.register_version}, rules "
             f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else "")
+        )
+        _print_expired(expired)
+
+
+def _print_expired(expired: list[str]) -> None:
+    if expired:
+        out.print(
+            f"Based on {len(expired)} expired judgement{'s' if len(expired) != 1 else ''} "
+            f"({', '.join(expired)}), counted as last judged: the brief needs a refresh."
         )
 
 
@@ -196,6 +212,8 @@ def _explanation_dict(e: Explanation) -> dict[str, Any]:
     return {
         "client": _rating_dict(e.rating),
         "run": e.run.model_dump(mode="json"),
+        "expired_threats": e.expired_threats,
+        "people": e.people.model_dump() if e.people is not None else None,
         "drivers": [
             {
                 "threat_id": t.threat_id,
@@ -204,6 +222,7 @@ def _explanation_dict(e: Explanation) -> dict[str, Any]:
                 "likelihood": t.likelihood,
                 "likelihood_words": t.likelihood_words,
                 "share": round(t.share, 4),
+                "status": t.status,
                 "main_region": t.main_region,
                 "brief_reference": [f"{ev.section} ¶{ev.paragraph}" for ev in t.evidence],
                 "evidence": [ev.model_dump() for ev in t.evidence],
@@ -270,6 +289,13 @@ def explain(
             )
         out.print(t)
         out.print("Regions: " + ", ".join(f"{g.name} {g.share:.0%}" for g in e.regions))
+        if e.people is not None and e.people.total_headcount:
+            top = ", ".join(f"{p.title} {p.headcount:,}" for p in e.people.by_threat[:3])
+            out.print(
+                f"People: {e.people.exposed_headcount:,} of {e.people.total_headcount:,} staff "
+                f"work at sites that threats to people's safety reach" + (f" ({top})" if top else "")
+            )
+        _print_expired(e.expired_threats)
         for d in e.threats[:3]:
             for ev in d.evidence:
                 out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: {ev.summary}")
@@ -696,6 +722,66 @@ def template(
 from engine.auth import users_app  # noqa: E402 - the users commands, mounted last
 
 app.add_typer(users_app, name="users")
+
+rules_app = typer.Typer(help="The scoring rules: check an edited rules file.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("examples")
+def rules_examples(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A rules YAML file; default the published rules."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Run every worked example of the rules through the scoring SQL: expected against computed.
+
+    Exits 1 when any example's computed value differs from its expected one.
+    """
+    from engine.examples import run_examples
+    from scoring_rules.rules import load_rules
+
+    with _session() as ctx:
+        rules = load_rules(file) if file is not None else ctx.rules()
+        results = run_examples(rules)
+    if json_out:
+        _emit(
+            {
+                "rules": rules.version,
+                "examples": [
+                    {
+                        "name": r.name,
+                        "kind": r.kind,
+                        "expected": r.expected,
+                        "computed": r.computed,
+                        "tolerance": r.tolerance,
+                        "ok": r.ok,
+                    }
+                    for r in results
+                ],
+            }
+        )
+    else:
+        t = Table(title=f"Worked examples of rules {rules.version}, computed by the scoring SQL")
+        for col in ("", "example", "expected", "computed"):
+            t.add_column(col)
+        for r in results:
+            t.add_row(
+                "ok" if r.ok else "DIFFERS",
+                r.name,
+                ", ".join(f"{k} {_num(v)}" for k, v in r.expected.items()),
+                ", ".join(f"{k} {_num(r.computed.get(k))}" for k in r.expected),
+            )
+        out.print(t)
+    bad = [r.name for r in results if not r.ok]
+    if bad:
+        err.print(f"Error: {len(bad)} worked example(s) differ: {'; '.join(bad)}", markup=False)
+        raise typer.Exit(1)
+
+
+def _num(v: object) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 if __name__ == "__main__":
     app()

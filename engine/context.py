@@ -26,6 +26,8 @@ from engine.models import (
     EvidenceRef,
     Explanation,
     ItemDriver,
+    PeopleAtRisk,
+    PeopleByThreat,
     Rating,
     RegionDriver,
     RunInfo,
@@ -33,6 +35,7 @@ from engine.models import (
     Service,
     ThreatDriver,
 )
+from engine.scoring import only, score_params, score_run
 from engine.store import Scope, Store
 from exposures.gazetteer import load_gazetteer
 from exposures.ports import Port
@@ -491,7 +494,7 @@ class Context:
         run_id = self.store.next_id("runs", "run_id")
         threats, regions = _run_threats(run_id, register, rules, as_of, scenario_id)
         ids = sorted(client_ids) if client_ids is not None else None
-        params = _score_params(run_id, rules_v, rules)
+        params = score_params(run_id, rules_v, rules)
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT INTO runs VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0)",
@@ -504,30 +507,7 @@ class Context:
             )
             self.store.insert_frame(cur, "run_threats", threats)
             self.store.insert_frame(cur, "run_threat_regions", regions)
-            cur.execute(queries.THREAT_WINDOW, _only(params, queries.THREAT_WINDOW))
-            cls_sql = queries.class_rows_sql()
-            cur.execute(
-                "CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, _only(params, cls_sql)
-            )
-            this_run = "(SELECT * FROM run_contributions WHERE run_id = $run_id)"
-            statements = [
-                "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.contributions_sql("run_cls")
-                + ")",
-                "INSERT INTO run_profiles SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.profiles_sql("run_cls", this_run)
-                + ")",
-                "INSERT INTO run_classes BY NAME SELECT $run_id AS run_id, client_id, class_id, "
-                "profile_id, n_items, value_usd, max_criticality, weight, headcount FROM run_cls",
-                "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
-                + queries.clients_sql(
-                    "run_cls", "(SELECT * FROM run_profiles WHERE run_id = $run_id)"
-                )
-                + ")",
-            ]
-            for sql in statements:
-                cur.execute(sql, _only(params, sql))
-            cur.execute("DROP TABLE run_cls")
+            score_run(cur, params)
             n = cur.execute(
                 "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
             ).fetchone()
@@ -609,7 +589,8 @@ class Context:
         threat_rows = self.store.frame(
             """
             SELECT t.threat_id, t.title, t.category, t.likelihood, t.likelihood_words,
-                   t.evidence, sum(k.value_usd * c.r_central) AS ed,
+                   t.evidence, coalesce(t.status, 'current') AS status,
+                   sum(k.value_usd * c.r_central) AS ed,
                    arg_max(c.region_id, k.value_usd * c.r_central) AS main_region
             FROM run_classes k
             JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
@@ -631,6 +612,7 @@ class Context:
                 expected_disruption_usd=r["ed"],
                 main_region=r["main_region"],
                 evidence=[EvidenceRef(**e) for e in json.loads(r["evidence"])],
+                status=r["status"],
             )
             for r in threat_rows.iter_rows(named=True)
         ]
@@ -662,6 +644,40 @@ class Context:
             threats=threats,
             items=items,
             regions=regions,
+            expired_threats=self.expired_threats(run.run_id),
+            people=self.people_at_risk(run.run_id, client_id),
+        )
+
+    def expired_threats(self, run_id: int) -> list[str]:
+        """Judgements whose horizon ended before the run's date: they count as last judged, and
+        the brief they come from needs a refresh."""
+        return [
+            str(r[0])
+            for r in self.store.rows(
+                "SELECT threat_id FROM run_threats WHERE run_id = $r AND status = 'expired' "
+                "ORDER BY threat_id",
+                {"r": run_id},
+            )
+        ]
+
+    def people_at_risk(self, run_id: int, client_id: str) -> PeopleAtRisk:
+        """Staff at the client's sites that threats to people's safety (rules: people.categories)
+        reach in this run, in total and by threat."""
+        run = self.run_info(run_id)
+        rules = self.rules(run.rules_version)
+        p = {"r": run_id, "c": client_id, "cats": list(rules.people.categories)}
+        frame = self.store.frame(queries.CLIENT_PEOPLE, p)
+        total = int(frame["total"][0]) if frame.height else 0
+        exposed = int(frame["exposed"][0]) if frame.height else 0
+        by_threat = self.store.frame(queries.CLIENT_PEOPLE_BY_THREAT, p)
+        return PeopleAtRisk(
+            total_headcount=total,
+            exposed_headcount=exposed,
+            by_threat=[
+                PeopleByThreat(threat_id=r["threat_id"], title=r["title"], headcount=r["headcount"])
+                for r in by_threat.iter_rows(named=True)
+            ],
+            in_rating=rules.people.value_per_person_usd > 0,
         )
 
     def _item_drivers(self, run_id: int, client_id: str, top: int) -> list[ItemDriver]:
@@ -736,7 +752,7 @@ class Context:
         """
         run = self.run_info(run_id)
         rules = self.rules(run.rules_version)
-        params = _score_params(run_id, run.rules_version, rules) | {
+        params = score_params(run_id, run.rules_version, rules) | {
             "client_id": client_id,
             "version": version,
         }
@@ -744,7 +760,7 @@ class Context:
         cur = self.store.cursor()
         cls_sql = queries.class_rows_sql(one_client=True, source=source)
         make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
-        cur.execute(make_cls, _only(params, cls_sql))
+        cur.execute(make_cls, only(params, cls_sql))
         gaps = cur.execute(
             "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
             "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
@@ -761,7 +777,7 @@ class Context:
                 "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
             )
         sql = queries.clients_sql("whatif_cls", profiles, bands=False)
-        frame = self.store.frame(sql, _only(params, sql))
+        frame = self.store.frame(sql, only(params, sql))
         cur.execute("DROP TABLE whatif_cls")
         if frame.height == 0:
             raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
@@ -776,33 +792,6 @@ class Context:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _only(params: dict[str, Any], sql: str) -> dict[str, Any]:
-    """The parameters a statement uses (DuckDB refuses unused named parameters)."""
-    return {k: v for k, v in params.items() if f"${k}" in sql}
-
-
-def _score_params(run_id: int, rules_version: int, rules: Rules) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "rules_version": rules_version,
-        "client_id": None,
-        "outlook": rules.horizon.outlook_months,
-        "collateral": rules.targeting.collateral_factor,
-        "full_within": rules.hotspots.full_within,
-        "severity_max": float(rules.impact.severity_max),
-        "detour_cats": list(rules.routes.detour_categories),
-        "floor": rules.routes.detour_floor,
-        "no_alt": rules.routes.no_alternative,
-        "no_alt_ratio": rules.routes.no_alternative_ratio,
-        "default_tol": rules.routes.default_tolerance_days,
-        "default_bv": rules.aggregation.default_business_value_usd,
-        "per_person": rules.people.value_per_person_usd,
-        "min_crit": rules.aggregation.worst_item_min_criticality,
-        "worst_w": rules.aggregation.worst_item_weight,
-        "exponent": rules.aggregation.score_exponent,
-    }
 
 
 def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:

@@ -74,6 +74,7 @@ class ThreatDriver(_Strict):
     expected_disruption_usd: float
     main_region: str
     evidence: list[EvidenceRef]
+    status: str = "current"  # current | expired | upcoming (see run_threats.status)
 
 
 class ItemDriver(_Strict):
@@ -95,6 +96,21 @@ class RegionDriver(_Strict):
     share: float
 
 
+class PeopleByThreat(_Strict):
+    threat_id: str
+    title: str
+    headcount: int  # people at the client's sites that this threat reaches
+
+
+class PeopleAtRisk(_Strict):
+    """Duty of care: the client's staff at sites that threats to people's safety reach."""
+
+    total_headcount: int  # everyone at the client's sites
+    exposed_headcount: int  # at sites reached by at least one such threat
+    by_threat: list[PeopleByThreat]
+    in_rating: bool  # the rules count people in the expected disruption
+
+
 class Explanation(_Strict):
     rating: Rating
     run: RunInfo
@@ -102,6 +118,8 @@ class Explanation(_Strict):
     threats: list[ThreatDriver]
     items: list[ItemDriver]
     regions: list[RegionDriver]
+    expired_threats: list[str] = []  # judgements past their horizon, counted as last judged
+    people: PeopleAtRisk | None = None
 
 
 class ScenarioRow(_Strict):

@@ -351,6 +351,36 @@ ORDER BY k.class_id, c.threat_id
 """
 
 
+# Reads: run_classes, run_contributions, run_threats.
+# Produces: one row: the client's headcount in the run, and the headcount at sites that a threat
+#           of one of $cats (the rules' people categories) reaches.
+CLIENT_PEOPLE = """
+WITH reached AS (
+    SELECT DISTINCT k.class_id
+    FROM run_classes k
+    JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
+    JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
+    WHERE k.run_id = $r AND k.client_id = $c AND list_contains($cats, t.category)
+)
+SELECT coalesce(sum(k.headcount), 0)::BIGINT AS total,
+       coalesce(sum(k.headcount) FILTER (WHERE k.class_id IN (SELECT class_id FROM reached)),
+                0)::BIGINT AS exposed
+FROM run_classes k WHERE k.run_id = $r AND k.client_id = $c
+"""
+
+# Reads: run_classes, run_contributions, run_threats.
+# Produces: per threat of one of $cats, the headcount at the client's sites it reaches.
+CLIENT_PEOPLE_BY_THREAT = """
+SELECT t.threat_id, t.title, sum(k.headcount)::BIGINT AS headcount
+FROM run_classes k
+JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
+JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
+WHERE k.run_id = $r AND k.client_id = $c AND list_contains($cats, t.category)
+GROUP BY ALL HAVING sum(k.headcount) > 0
+ORDER BY headcount DESC, t.threat_id
+"""
+
+
 def _client_filters(sql: str, one_client: bool) -> str:
     """Spell the client filter out on the scans, so DuckDB skips other clients' row groups."""
     for alias in ("x", "k"):

@@ -22,7 +22,9 @@ def likelihood(rules: Rules, term: str, point: Point) -> float:
     return {"low": rng.low, "central": rng.central, "high": rng.high}[point]
 
 
-def window_share(rules: Rules, months_elapsed: float, from_months: float, to_months: float) -> float:
+def window_share(
+    rules: Rules, months_elapsed: float, from_months: float, to_months: float
+) -> float:
     """Share of a judgement's horizon that the run's outlook window covers (0..1).
 
     The window runs from the run's date (``months_elapsed`` after the brief's) for the rules'
