@@ -52,16 +52,18 @@ TABLES: tuple[tuple[str, str, str, str], ...] = (
 # Single numbers an analyst may edit (route speed is left out: it keys the route cache).
 SETTINGS: tuple[str, ...] = (
     "targeting.collateral_factor",
-    "aggregation.materiality_share",
-    "aggregation.materiality_usd",
+    "aggregation.default_business_value_usd",
     "aggregation.worst_item_min_criticality",
     "aggregation.worst_item_weight",
     "aggregation.score_exponent",
     "routes.detour_floor",
     "routes.no_alternative",
+    "routes.no_alternative_ratio",
     "routes.default_tolerance_days",
     "hotspots.full_within",
-    "horizon.outside",
+    "horizon.outlook_months",
+    "impact.severity_max",
+    "people.value_per_person_usd",
 )
 
 

@@ -14,7 +14,7 @@ from app.charts import BAND_COLOURS
 from app.session import AppUser
 from engine.context import Context
 from engine.errors import AccessDenied, ResilienceError
-from engine.models import Rating, RunInfo
+from engine.models import PeopleAtRisk, Rating, RunInfo
 
 
 @contextlib.contextmanager
@@ -92,6 +92,29 @@ def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None
         f"Run {run.run_id} · threat register v{run.register_version} · rules "
         f"v{run.rules_version} · exposure version {r.exposure_version or '-'} · "
         f"{r.n_items} items worth {r.total_value_usd:,.0f} USD"
+    )
+
+
+def expired_note(expired: list[str]) -> None:
+    """Judgements past their horizon count as last judged; say so, so nobody reads it as safety."""
+    if expired:
+        n = len(expired)
+        st.warning(
+            f"Based on {n} expired judgement{'s' if n != 1 else ''}, counted as last judged: "
+            "the brief needs a refresh. (" + ", ".join(expired) + ")",
+            icon=":material/update:",
+        )
+
+
+def people_note(people: PeopleAtRisk | None) -> None:
+    """Duty of care: staff at sites that threats to people's safety reach."""
+    if people is None or not people.total_headcount:
+        return
+    top = ", ".join(f"{p.title}: {p.headcount:,}" for p in people.by_threat[:3])
+    st.caption(
+        f"People: {people.exposed_headcount:,} of {people.total_headcount:,} staff work at sites "
+        "that threats to people's safety reach" + (f" ({top})" if top else "") + "."
+        + ("" if people.in_rating else " Reported, not scored.")
     )
 
 

@@ -101,7 +101,7 @@ def build_book(ctx: Context, n_assets: int) -> int:
     cur.execute(
         """
         INSERT INTO geo_regions
-        SELECT DISTINCT 'p' || p.k || '-' || d.d, r.region_id, r.distance_km, NULL, false
+        SELECT DISTINCT 'p' || p.k || '-' || d.d, r.region_id, r.distance_km, NULL, false, NULL
         FROM place_n p
         CROSS JOIN (SELECT range AS d FROM range(20)) d
         CROSS JOIN LATERAL (
@@ -143,18 +143,15 @@ def build_book(ctx: Context, n_assets: int) -> int:
         FROM a1
         """
     )
-    # what the loader stores per class: counts, value, criticality, weight at the materiality
-    # threshold of the current rules (business value 1e10 x share)
-    m = 1e10 * ctx.rules().aggregation.materiality_share
+    # what the loader stores per class: counts, value, highest criticality, headcount
     cur.execute(
         """
         INSERT INTO exposure_classes
         SELECT client_id, 1, class_id, 'asset', any_value(geo_key), any_value(asset_type),
                any_value(asset_type), NULL, any_value(mitigations), NULL, count(*)::INT,
-               sum(value_usd), max(criticality), $m, sum(value_usd / (value_usd + $m))
+               sum(value_usd), max(criticality), 10 * count(*)
         FROM a2 GROUP BY client_id, class_id ORDER BY client_id, class_id
-        """,
-        {"m": m},
+        """
     )
     cur.execute(
         """
@@ -168,7 +165,7 @@ def build_book(ctx: Context, n_assets: int) -> int:
     for k, (regions, extra, no_alt) in enumerate(LANES):
         for region in ["world", *regions]:
             cur.execute(
-                "INSERT INTO geo_regions VALUES ($g, $region, NULL, $extra, $no_alt)",
+                "INSERT INTO geo_regions VALUES ($g, $region, NULL, $extra, $no_alt, NULL)",
                 {"g": f"lane{k}", "region": region, "extra": extra, "no_alt": no_alt},
             )
     cur.execute(
@@ -196,10 +193,9 @@ def build_book(ctx: Context, n_assets: int) -> int:
         INSERT INTO exposure_classes
         SELECT client_id, 1, class_id, 'route', any_value(geo_key), any_value(commodity), NULL,
                any_value(commodity), []::VARCHAR[], NULL, count(*)::INT, sum(value_usd),
-               max(criticality), $m, sum(value_usd / (value_usd + $m))
+               max(criticality), 0
         FROM r1 GROUP BY client_id, class_id ORDER BY client_id, class_id
-        """,
-        {"m": m},
+        """
     )
     cur.execute(
         """

@@ -741,6 +741,52 @@ class Context:
         ]
         return sorted(rows, key=lambda r: (r.after.score - r.before.score, r.client_id))
 
+    def score_items(self, run_id: int, variants: list[list[dict[str, Any]]]) -> list[float]:
+        """Scores of item sets under a run's rules, aggregated by the engine's CLIENTS SQL.
+
+        Each variant is a list of items with their ``weight`` (value over business value, as the
+        run weighed them), ``criticality`` and central ``risk``; used to ask what one change to
+        one item would do to a rating, without a second copy of the aggregation.
+        """
+        run = self.run_info(run_id)
+        rules = self.rules(run.rules_version)
+        rows = [
+            {
+                "variant": v,
+                "idx": i,
+                "weight": float(it["weight"]),
+                "crit": int(it["criticality"]),
+                "risk": float(it["risk"]),
+            }
+            for v, items in enumerate(variants)
+            for i, it in enumerate(items)
+        ]
+        if not rows:
+            return [100.0 for _ in variants]
+        frame = pl.DataFrame(rows)
+        classes = (
+            "(SELECT variant::VARCHAR AS client_id, 1 AS n_items, 0.0 AS value_usd, weight, "
+            "crit AS max_criticality, hash(variant, idx) AS profile_id FROM score_variants)"
+        )
+        profiles = (
+            "(SELECT hash(variant, idx) AS profile_id, risk AS risk_low, risk AS risk_central, "
+            "risk AS risk_high FROM score_variants)"
+        )
+        sql = queries.clients_sql(classes, profiles, bands=False)
+        params = only(score_params(run_id, run.rules_version, rules), sql)
+        with self.store.transaction() as cur:
+            cur.register("score_variants", frame.to_arrow())
+            try:
+                got = dict(
+                    cur.execute(
+                        f"SELECT client_id::INTEGER, score FROM ({sql})",  # noqa: S608
+                        params,
+                    ).fetchall()
+                )
+            finally:
+                cur.unregister("score_variants")
+        return [float(got.get(v, 100.0)) for v in range(len(variants))]
+
     def rescore_client(
         self, run_id: int, client_id: str, *, version: int | None = None
     ) -> dict[str, Any]:

@@ -216,15 +216,14 @@ def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> lis
     - any item is taken out of reach of every threat (moved, re-sourced or rerouted away from
       the threatened regions): an upper bound of what acting on it can gain.
 
-    The aggregation (materiality-weighted expected disruption and the worst critical item) is the
-    method of ``scoring_rules/rules.py``; ``baseline_score`` checks that it reproduces the run.
+    The aggregation (expected disruption and the worst critical item) is the engine's own SQL
+    (``Context.score_items``); ``baseline_score`` checks that it reproduces the run.
     """
     model = _client_model(ctx, run_id, client_id)
     if model is None:
         return []
-    base = model.score(model.items)
     rules = model.rules
-    out: list[Improvement] = []
+    candidates: list[tuple[int, str, str, float]] = []
     for i, item in enumerate(model.items):
         if item["risk"] <= 0:
             continue
@@ -261,23 +260,29 @@ def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> lis
                 0.0,
             )
         )
-        for action, why, risk in options:
-            changed = list(model.items)
-            changed[i] = item | {"risk": risk}
-            after = model.score(changed)
-            if after - base > 0.05:
-                out.append(
-                    Improvement(
-                        item_id=item["item_id"],
-                        item_name=item["name"],
-                        item_kind=item["kind"],
-                        action=action,
-                        score_before=base,
-                        score_after=after,
-                        band_after=rules.band_for(after),
-                        why=why,
-                    )
+        candidates += [(i, action, why, risk) for action, why, risk in options]
+    variants = [model.items]
+    for i, _action, _why, risk in candidates:
+        changed = list(model.items)
+        changed[i] = model.items[i] | {"risk": risk}
+        variants.append(changed)
+    base, *afters = model.scores(variants)
+    out: list[Improvement] = []
+    for (i, action, why, _risk), after in zip(candidates, afters, strict=True):
+        item = model.items[i]
+        if after - base > 0.05:
+            out.append(
+                Improvement(
+                    item_id=item["item_id"],
+                    item_name=item["name"],
+                    item_kind=item["kind"],
+                    action=action,
+                    score_before=base,
+                    score_after=after,
+                    band_after=rules.band_for(after),
+                    why=why,
                 )
+            )
     out.sort(key=lambda x: (-x.gain, x.item_id, x.action))
     best: list[Improvement] = []
     seen: set[tuple[str, bool]] = set()
@@ -294,26 +299,23 @@ def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> lis
 
 @dataclass
 class _ClientModel:
+    ctx: Context
+    run_id: int
     rules: Any
-    m: float
     items: list[dict[str, Any]]
 
     def score(self, items: list[dict[str, Any]]) -> float:
-        """The rating's score over these items (weights as the run computed them)."""
-        ead = 1 - math.exp(sum(it["weight"] * math.log(max(1e-12, 1 - it["risk"])) for it in items))
-        min_crit = self.rules.aggregation.worst_item_min_criticality
-        worst = max((it["risk"] for it in items if it["criticality"] >= min_crit), default=0.0)
-        return method.score(self.rules, method.client_risk(self.rules, ead, worst))
+        """The rating's score over these items, aggregated by the engine's SQL."""
+        return self.scores([items])[0]
+
+    def scores(self, variants: list[list[dict[str, Any]]]) -> list[float]:
+        return self.ctx.score_items(self.run_id, variants)
 
 
 def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | None:
     run = ctx.run_info(run_id)
     rules = ctx.rules(run.rules_version)
     p = {"r": run_id, "c": client_id}
-    bv = ctx.store.one(
-        "SELECT business_value_usd FROM clients WHERE client_id = $c", {"c": client_id}
-    )
-    m = method.materiality(rules, None if bv is None else float(bv))
     items = (
         ctx.store.frame(queries.CLIENT_ITEMS, p)
         .rename({"item_kind": "kind", "value_usd": "value"})
@@ -337,16 +339,21 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         queries.CLIENT_CONTRIBUTIONS, p
     ):
         contribs.setdefault(int(class_id), []).append((str(category), float(r)))
-    # each item's share of its class's materiality weight (the run's own weights, split by
-    # value / (value + m) among the class's items)
+    # each item's share of its class's weight in the run (the weight is linear in value and
+    # headcount, so the class's weight splits among its items in proportion to theirs)
+    per_person = rules.people.value_per_person_usd
     raw: dict[int, float] = {}
+    counts: dict[int, int] = {}
     for r in items.iter_rows(named=True):
-        raw[int(r["class_id"])] = raw.get(int(r["class_id"]), 0.0) + r["value"] / (r["value"] + m)
+        own = r["value"] + per_person * (r["headcount"] or 0)
+        raw[int(r["class_id"])] = raw.get(int(r["class_id"]), 0.0) + own
+        counts[int(r["class_id"])] = counts.get(int(r["class_id"]), 0) + 1
     rows = []
     for r in items.iter_rows(named=True):
         cid = int(r["class_id"])
         risk, weight = classes.get(cid, (0.0, 0.0))
-        share = (r["value"] / (r["value"] + m)) / raw[cid] if raw[cid] else 0.0
+        own = r["value"] + per_person * (r["headcount"] or 0)
+        share = own / raw[cid] if raw[cid] else 1.0 / max(1, counts[cid])
         rows.append(
             {
                 "kind": r["kind"],
@@ -360,7 +367,7 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
                 "contribs": contribs.get(cid, []),
             }
         )
-    return _ClientModel(rules=rules, m=m, items=rows)
+    return _ClientModel(ctx=ctx, run_id=run_id, rules=rules, items=rows)
 
 
 def baseline_score(ctx: Context, run_id: int, client_id: str) -> float | None:

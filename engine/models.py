@@ -24,8 +24,8 @@ class ClientSpec(_Strict):
     hq_country: str = Field(pattern=r"^[A-Z]{3}$")
     affiliations: list[str] = Field(default_factory=list)
     description: str = ""
-    # The size of the business (annual revenue or enterprise value). The rules take a share of it
-    # as the client's materiality threshold; without it the rules' default threshold applies.
+    # The size of the business (annual revenue or enterprise value): every item weighs by its
+    # value against it in the expected disruption; without it the rules' default applies.
     business_value_usd: float | None = Field(default=None, gt=0)
     services: list[Service] = Field(default_factory=list)
 

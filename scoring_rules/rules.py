@@ -1,26 +1,26 @@
 """The scoring rules: every number of the method, typed and range-checked.
 
-The method (DESIGN.md section 4), per exposure item x and threat t:
+The method (DESIGN.md section 4, docs/method.md), per exposure item x and threat t:
 
-    p(t)    likelihood range from the yardstick, zero outside the threat's horizon
+    p(t)    likelihood range from the yardstick, spread over the threat's horizon and counted by
+            the share of the horizon the run's outlook window covers: 1 - (1 - p) ** share; an
+            expired judgement keeps counting as last judged
     e(x,t)  the highest intensity of t over the regions that contain x (hotspots fall off with
             distance; for a route the regions are its chokepoints, sea zones and end ports)
     g(x,t)  targeting: 1 when the client or item matches the threat's targets, else the collateral
             factor; times the sector sensitivity of the client's sector to the category
     v(x,t)  vulnerability of the asset type (route: commodity) to the category, reduced by each
             mitigation's credit; for a route at a chokepoint, times the detour factor
-    i(t)    severity / 5
+    i(t)    severity / severity_max
     r(x,t) = p * e * g * v * i          R(x) = 1 - prod_t (1 - r(x,t))
 
 The client's risk combines the expected disruption of the whole book of items with its worst
 critical item (non-compensatory: a safe portfolio does not hide one critical exposure):
-    ead  = 1 - prod_x (1 - R(x)) ** (value(x) / (value(x) + m))
+    ead  = 1 - prod_x (1 - R(x)) ** (value(x) / B)
     risk = 1 - (1 - ead) * (1 - w * worst)      score = 100 * (1 - risk) ** k
-Each item weighs by its materiality against the client's threshold m (a share of the client's
-business value, or a default): an item worth m counts half, a far larger one nearly fully. So
-adding an exposure can never make a client look more resilient, which a value-weighted mean would
-allow by dilution, and a small firm's whole business is not treated as immaterial. The score maps
-to a band through the thresholds.
+B is the client's business value (or the rules' default). Each item weighs by its own value
+against B, linear in value, so splitting or merging rows changes nothing and adding an exposure
+can never make a client look more resilient. The score maps to a band through the thresholds.
 """
 
 from __future__ import annotations

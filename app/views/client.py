@@ -35,6 +35,8 @@ def main() -> None:
     st.caption(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}")
     with st.container(border=True):
         ui.rating_card(r, run, previous)
+    ui.expired_note(e.expired_threats)
+    ui.people_note(e.people)
     report_button(user, client_id, run.run_id)
 
     st.subheader("What drives the rating")

@@ -126,7 +126,7 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
         {e.section for t in facts.explanation.threats for e in t.evidence},
         key=lambda s: list(outline).index(s) if s in outline else 99,
     )
-    materiality = method.materiality(rules, facts.client.business_value_usd)
+    business_value = method.business_value(rules, facts.client.business_value_usd)
     return {
         "facts": facts,
         "client": facts.client,
@@ -151,7 +151,8 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
         "chart_uri": charts.drivers_chart(facts),
         "outline": [(s, outline.get(s, s)) for s in cited],
         "yardstick": sorted(rules.likelihood.terms.items(), key=lambda kv: kv[1].low),
-        "materiality": materiality,
+        "business_value": business_value,
+        "stated_business_value": facts.client.business_value_usd is not None,
         "generated": dt.datetime.now(dt.UTC).replace(microsecond=0),
     }
 

@@ -26,7 +26,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_score_json(db: Path) -> None:
     result = runner.invoke(app, ["--db", str(db), "score", "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert data["expired_threats"] == []
+    assert data["run"]["as_of"] == "2020-01-14"
+    rows = data["ratings"]
     assert len(rows) == 10
     keys = {
         "client_id",
@@ -61,12 +64,15 @@ def test_explain_json(db: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     first = data["drivers"][0]
-    assert {"threat_id", "category", "share", "brief_reference"} <= set(first)
-    assert first["threat_id"] == "gulf-shipping-proxy-attacks"
-    assert first["category"] == "shipping_disruption"
-    assert first["brief_reference"] == ["triggers ¶6"]
-    ids = [d["threat_id"] for d in data["drivers"]]
-    assert "oil-market-shock" in ids
+    assert {"threat_id", "category", "share", "brief_reference", "status"} <= set(first)
+    assert first["threat_id"] == "iraq-security-volatility"
+    assert first["category"] == "armed_conflict"
+    assert first["brief_reference"] == ["triggers ¶4"]
+    by_id = {d["threat_id"]: d for d in data["drivers"]}
+    assert by_id["gulf-shipping-proxy-attacks"]["brief_reference"] == ["triggers ¶6"]
+    assert "oil-market-shock" in by_id
+    assert data["expired_threats"] == []
+    assert data["people"]["total_headcount"] == 3750
 
 
 def test_explain_human(db: Path) -> None:
@@ -75,7 +81,8 @@ def test_explain_human(db: Path) -> None:
     )
     assert result.exit_code == 0
     assert "Strait of Hormuz: no sea alternative" in result.output
-    assert "brief triggers ¶6" in result.output
+    assert "brief triggers ¶4" in result.output
+    assert "People: " in result.output
 
 
 def test_scenario_json(db: Path) -> None:
@@ -135,7 +142,7 @@ def test_init_and_route(tmp_path: Path) -> None:
 def test_db_from_environment(db: Path) -> None:
     result = runner.invoke(app, ["score", "--json"], env={"RESILIENCE_DB": str(db)})
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)) == 10
+    assert len(json.loads(result.stdout)["ratings"]) == 10
 
 
 def test_clients_lists_the_book(db: Path) -> None:
@@ -180,7 +187,7 @@ def test_ingest_and_review_a_brief(db: Path, tmp_path: Path) -> None:
     assert len(review["clients"]) == 10
     # a draft version moves nothing until it is published
     score = json.loads(runner.invoke(app, ["--db", str(db), "score", "--json"]).stdout)
-    assert all(r["exposure_version"] >= 1 for r in score)
+    assert all(r["exposure_version"] >= 1 for r in score["ratings"])
 
 
 def test_review_with_nothing_accepted_is_an_error(db: Path, tmp_path: Path) -> None:

@@ -20,14 +20,14 @@ import yaml
 from engine.demo import ASSETS_FILE, CLIENTS_FILE, ROUTES_FILE
 
 SECTORS = {
-    "oil_gas", "shipping", "banking", "aviation", "manufacturing", "telecom", "retail",
+    "oil_gas", "refining", "shipping", "banking", "aviation", "manufacturing", "telecom", "retail",
     "technology", "logistics", "mining", "agriculture", "government", "healthcare", "utilities",
     "insurance",
 }  # fmt: skip
 AFFILIATIONS = {"US", "US_ALLY", "GCC", "IRAN_ALIGNED", "NEUTRAL"}
 ASSET_TYPES = {
     "office", "plant", "warehouse", "data_centre", "terminal", "refinery", "oilfield",
-    "retail_store", "telecom_site", "airport_hub",
+    "retail_store", "telecom_site", "airport_hub", "flight_corridor",
 }  # fmt: skip
 MITIGATIONS = {"backup_site", "continuity_plan", "cyber_certification", "insurance"}
 COMMODITIES = {
@@ -221,7 +221,8 @@ def test_asset_row_is_valid(row: dict[str, str]) -> None:
 
 
 def test_assets_exercise_each_way_of_giving_a_location() -> None:
-    with_coords = [a for a in assets() if a["lat"]]
+    # overflight corridors are points in the air: coordinates and a country, no city
+    with_coords = [a for a in assets() if a["lat"] and a["asset_type"] != "flight_corridor"]
     city_only = [a for a in assets() if not a["lat"] and a["city"]]
     country_only = [a for a in assets() if not a["lat"] and not a["city"]]
     assert len(with_coords) > len(assets()) / 2

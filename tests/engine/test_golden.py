@@ -1,6 +1,6 @@
 """A tiny book scored by the engine against numbers worked out by hand.
 
-Client: a US bank (sector banking, business value 1e9 -> materiality 0.1 x 1e9 = 1e8).
+Client: a US bank (sector banking, business value B = 1e9).
   a1: office at the US embassy in Baghdad (inside the Green Zone hotspot), value 1e8, crit 5
   a2: office in Santiago de Chile, value 1e8, crit 3
 
@@ -11,12 +11,13 @@ golden-oil (not assessed 0.10/0.35/0.60, severity 3, targets aviation) on a1 and
   e = 1.0 (world); g = collateral 0.35 x banking 0.2 = 0.07; v = office 0.2; i = 0.6
   r = 0.35 x 1.0 x 0.07 x 0.2 x 0.6 = 0.00294
 R(a1) = 1 - (1 - 0.2548)(1 - 0.00294) = 0.256990888;  R(a2) = 0.00294
-weights 1e8 / (1e8 + 1e8) = 0.5 each:
-  ead = 1 - ((1 - 0.256990888)(1 - 0.00294)) ** 0.5 = 0.13928827984...
+Both horizons (0-6 and 0-12 months) lie inside the 12-month outlook: window share 1, p as judged.
+weights value / B = 1e8 / 1e9 = 0.1 each:
+  ead = 1 - ((1 - 0.256990888)(1 - 0.00294)) ** 0.1 = 0.02955362224...
 worst critical item (crit >= 4) = R(a1)
-risk = 1 - (1 - ead)(1 - 0.6 x 0.256990888) = 0.27200532141...
-score = 100 x (1 - risk) ** 0.5 = 85.3226041907...  -> band B (75 <= score < 90)
-At the ends of the likelihood ranges (same steps): 82.870227836 (high) and 87.755147400 (low).
+risk = 1 - (1 - ead)(1 - 0.6 x 0.256990888) = 0.17919114807...
+score = 100 x (1 - risk) = 82.0808851930...  -> band B (75 <= score < 90)
+At the ends of the likelihood ranges (same steps): 79.255733241 (high) and 84.922375617 (low).
 """
 
 from __future__ import annotations
@@ -86,25 +87,26 @@ def test_hand_computed_contributions(golden: Context) -> None:
 def test_hand_computed_rating(golden: Context) -> None:
     run = golden.run()
     r = golden.rating(run.run_id, "gold-bank")
-    assert r.score == pytest.approx(85.32260419077, abs=1e-8)
-    assert r.score_low == pytest.approx(82.87022783649, abs=1e-8)
-    assert r.score_high == pytest.approx(87.75514740088, abs=1e-8)
+    assert r.score == pytest.approx(82.0808851930117, abs=1e-8)
+    assert r.score_low == pytest.approx(79.25573324130, abs=1e-8)
+    assert r.score_high == pytest.approx(84.92237561657, abs=1e-8)
     assert (r.band_low, r.band, r.band_high) == ("B", "B", "B")
-    assert r.risk == pytest.approx(0.27200532141, abs=1e-10)
+    assert r.risk == pytest.approx(0.17919114807, abs=1e-10)
     assert r.n_items == 2
 
 
 def test_whatif_matches_the_stored_run(golden: Context) -> None:
     run = golden.run()
     row = golden.rescore_client(run.run_id, "gold-bank")
-    assert row["score"] == pytest.approx(85.32260419077, abs=1e-8)
+    assert row["score"] == pytest.approx(82.0808851930117, abs=1e-8)
     assert row["band"] == "B"
 
 
-def test_outside_the_horizon_a_threat_counts_for_nothing(golden: Context) -> None:
+def test_an_expired_threat_counts_as_last_judged_and_is_named(golden: Context) -> None:
     import datetime as dt
 
-    # 8 months after the brief: the militia threat (0-6 months) has lapsed, the oil one has not
+    # 8 months after the brief: the militia judgement (0-6 months) has expired; it keeps counting
+    # as last judged (no fresh judgement is not safety), so the rating does not improve
     run = golden.run(as_of=dt.date(2020, 9, 14))
     threats = {
         t
@@ -112,12 +114,13 @@ def test_outside_the_horizon_a_threat_counts_for_nothing(golden: Context) -> Non
             "SELECT DISTINCT threat_id FROM run_contributions WHERE run_id = $r", {"r": run.run_id}
         )
     }
-    assert threats == {"golden-oil"}
+    assert threats == {"golden-militia", "golden-oil"}
+    assert golden.expired_threats(run.run_id) == ["golden-militia"]
     r = golden.rating(run.run_id, "gold-bank")
-    # only golden-oil: R = 0.00294 on both; ead = 1 - (1 - 0.00294); worst = 0.00294
-    ead = 0.00294
-    risk = 1 - (1 - ead) * (1 - 0.6 * 0.00294)
-    assert r.score == pytest.approx(100 * (1 - risk) ** 0.5, abs=1e-9)
+    assert r.score == pytest.approx(82.0808851930117, abs=1e-8)
+    e = golden.explain("gold-bank", run.run_id)
+    status = {t.threat_id: t.status for t in e.threats}
+    assert status == {"golden-militia": "expired", "golden-oil": "current"}
 
 
 def test_whatif_scores_new_exposures_against_an_old_run(golden: Context) -> None:
@@ -142,9 +145,9 @@ def test_whatif_scores_new_exposures_against_an_old_run(golden: Context) -> None
     r11 = 0.65 * 0.7 * 0.38675 * 0.8
     r12 = 0.00294  # oil: neither mitigation has credit against oil-market shocks
     big_r = 1 - (1 - r11) * (1 - r12)
-    ead = 1 - ((1 - big_r) * (1 - r12)) ** 0.5
+    ead = 1 - ((1 - big_r) * (1 - r12)) ** 0.1
     risk = 1 - (1 - ead) * (1 - 0.6 * big_r)
-    assert row["score"] == pytest.approx(100 * (1 - risk) ** 0.5, abs=1e-9)
+    assert row["score"] == pytest.approx(100 * (1 - risk), abs=1e-9)
     assert row["score"] > golden.rating(run.run_id, "gold-bank").score
     # the run itself is unchanged
-    assert golden.rating(run.run_id, "gold-bank").score == pytest.approx(85.32260419077, abs=1e-8)
+    assert golden.rating(run.run_id, "gold-bank").score == pytest.approx(82.0808851930117, abs=1e-8)

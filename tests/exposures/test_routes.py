@@ -157,12 +157,20 @@ def test_santos_rotterdam_passes_no_gulf_chokepoint(santos_rotterdam: RouteInfo)
 
 
 def test_alternative_more_than_three_times_longer_is_no_alternative() -> None:
+    # the route keeps the detour as found; the rules' no_alternative_ratio decides, at scoring
+    # time and in every description, that a detour this long is no sea alternative
     route = compute_route(resolve_port("Port Said"), resolve_port("Mumbai"))
-    suez = detour(route, "suez")
+    found = detour(route, "suez")
+    assert found.no_alternative is False and found.extra_days is not None
+    ratio = route.alt_ratio(found)
+    assert ratio is not None and ratio > 3
+    suez = detour(route.judged(3.0), "suez")
     assert suez.no_alternative is True
     assert suez.alt_length_km is not None and suez.alt_length_km > 3 * route.length_km
     assert suez.extra_km is None and suez.extra_days is None
     assert suez.note is not None and "more than 3 times" in suez.note
+    # a more tolerant rule keeps the detour
+    assert detour(route.judged(ratio + 1), "suez").no_alternative is False
 
 
 def test_turkish_straits_have_no_alternative_into_the_black_sea() -> None:

@@ -31,8 +31,14 @@ def test_csv_has_every_item_with_its_risk_top_threat_and_region(report_ctx: Cont
     assert first["client_band"] == rating.band
     assert first["as_of"] == "2020-01-14"
     assert float(first["risk"]) >= float(rows[-1]["risk"])
-    assert first["top_threat_id"] == "gulf-shipping-proxy-attacks"
-    assert first["region_id"] == "sea.hormuz"
+    # the riskiest item: the Baghdad office, where the months-long protests bear hardest
+    assert (first["item_id"], first["top_threat_id"], first["region_id"]) == (
+        "AST-006",
+        "iraq-lebanon-protests",
+        "IRQ",
+    )
+    hormuz = [r for r in rows if r["region_id"] == "sea.hormuz"]
+    assert hormuz and all(r["item_kind"] == "route" for r in hormuz)
     assert {r["item_kind"] for r in rows} == {"asset", "route"}
     total = sum(float(r["value_usd"]) for r in rows)
     assert abs(total - rating.total_value_usd) < 1.0

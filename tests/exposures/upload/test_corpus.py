@@ -17,7 +17,7 @@ HAS_PORTS = importlib.util.find_spec("exposures.ports") is not None
 
 ASSET_TYPES = (
     "one of office, plant, warehouse, data_centre, terminal, refinery, oilfield, retail_store, "
-    "telecom_site, airport_hub"
+    "telecom_site, airport_hub, flight_corridor"
 )
 USD = "a number of US dollars, 0 or more"
 LAT = "a number from -90 to 90 (decimal degrees)"
