@@ -113,7 +113,9 @@ def people_note(people: PeopleAtRisk | None) -> None:
     top = ", ".join(f"{p.title}: {p.headcount:,}" for p in people.by_threat[:3])
     st.caption(
         f"People: {people.exposed_headcount:,} of {people.total_headcount:,} staff work at sites "
-        "that threats to people's safety reach" + (f" ({top})" if top else "") + "."
+        "that threats to people's safety reach"
+        + (f" ({top})" if top else "")
+        + "."
         + ("" if people.in_rating else " Reported, not scored.")
     )
 

@@ -293,7 +293,8 @@ def explain(
             top = ", ".join(f"{p.title} {p.headcount:,}" for p in e.people.by_threat[:3])
             out.print(
                 f"People: {e.people.exposed_headcount:,} of {e.people.total_headcount:,} staff "
-                f"work at sites that threats to people's safety reach" + (f" ({top})" if top else "")
+                f"work at sites that threats to people's safety reach"
+                + (f" ({top})" if top else "")
             )
         _print_expired(e.expired_threats)
         for d in e.threats[:3]:
@@ -782,6 +783,7 @@ def rules_examples(
 
 def _num(v: object) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
+
 
 if __name__ == "__main__":
     app()

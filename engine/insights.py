@@ -19,7 +19,6 @@ from engine.models import Rating, RunInfo
 from engine.store import Scope
 from exposures.gazetteer import load_gazetteer
 from exposures.routes import RouteInfo
-from scoring_rules import method
 
 
 def previous_run_id(ctx: Context, run: RunInfo) -> int | None:

@@ -136,7 +136,8 @@ def test_a_fujairah_terminal_gets_the_gulf_shipping_threat(book: Path) -> None:
             "JOIN run_classes k ON k.run_id = x.run_id AND k.client_id = a.client_id "
             " AND k.class_id = a.class_id "
             "JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id "
-            "WHERE x.run_id = $r AND a.client_id = 'gulfbridge-logistics' AND a.asset_id = 'AST-002'",
+            "WHERE x.run_id = $r AND a.client_id = 'gulfbridge-logistics' "
+            "AND a.asset_id = 'AST-002'",
             {"r": run.run_id},
         )
     assert "gulf-shipping-proxy-attacks" in {r[0] for r in rows}
@@ -160,7 +161,13 @@ def test_people_at_threatened_sites_are_reported_next_to_the_rating(book: Path) 
     assert 0 < people["exposed_headcount"] <= people["total_headcount"]
     by_threat = {p["threat_id"]: p["headcount"] for p in people["by_threat"]}
     # everyone at the Iraqi oilfields and offices is within reach of Iraq's volatility
-    assert by_threat["iraq-security-volatility"] == people["exposed_headcount"]
+    from engine.demo import ASSETS_FILE
+
+    demo = pl.read_csv(ASSETS_FILE).filter(
+        (pl.col("client_id") == "meridian-basin-petroleum") & (pl.col("country") == "Iraq")
+    )
+    assert by_threat["iraq-security-volatility"] == demo["headcount"].sum()
+    assert by_threat["iraq-security-volatility"] < people["exposed_headcount"]
     assert "gulf-shipping-proxy-attacks" not in by_threat  # not a threat to people's safety
     assert people["in_rating"] is False
 
@@ -215,7 +222,11 @@ def test_rules_examples_command_prints_expected_and_computed(book: Path) -> None
 def test_rules_examples_command_fails_on_a_wrong_example(book: Path, tmp_path: Path) -> None:
     from scoring_rules.rules import default_rules_path
 
-    text = default_rules_path().read_text("utf-8").replace("expected: {r: 0.2548}", "expected: {r: 0.3}")
+    text = (
+        default_rules_path()
+        .read_text("utf-8")
+        .replace("expected: {r: 0.2548}", "expected: {r: 0.3}")
+    )
     bad = tmp_path / "rules.yaml"
     bad.write_text(text, "utf-8")
     result = runner.invoke(app, ["--db", str(book), "rules", "examples", str(bad)])

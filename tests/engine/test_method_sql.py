@@ -262,7 +262,7 @@ def test_a_mitigation_never_lowers_resilience(
     mitigated = Client(
         "c",
         client.sector,
-        client.items[:k] + (better,) + client.items[k + 1 :],
+        (*client.items[:k], better, *client.items[k + 1 :]),
         client.affiliations,
         client.business_value_usd,
     )
@@ -316,7 +316,11 @@ MUTATIONS = {
         "ELSE greatest(0.0, (h.radius_km - g.distance_km)",
         "ELSE 1.0 + 0 * greatest(0.0, (h.radius_km - g.distance_km)",
     ),
-    "mitigation": ("CONTRIBUTIONS", "SELECT product(1 - m.credit)", "SELECT product(1 + 0 * m.credit)"),
+    "mitigation": (
+        "CONTRIBUTIONS",
+        "SELECT product(1 - m.credit)",
+        "SELECT product(1 + 0 * m.credit)",
+    ),
     "targeting": ("CONTRIBUTIONS", "THEN 1.0 ELSE $collateral END", "THEN 1.0 ELSE 1.0 END"),
     "horizon": ("CONTRIBUTIONS", "1 - pow(1 - p_central, window_share)", "p_central"),
     "no-alternative ratio": (
