@@ -313,13 +313,15 @@ class Context:
         v = version if version is not None else scenario_store.state(self, scenario_id).version
         return scenario_store.source(self, scenario_id, v)
 
-    def add_scenario(self, text: str, *, note: str, by: str, where: str = "new scenario") -> int:
+    def add_scenario(
+        self, text: str, *, note: str, by: str, where: str = "new scenario"
+    ) -> ScenarioVersion:
         """Store a new scenario from YAML text as its version 1; nothing when it is refused."""
         return scenario_store.add(self, text, where=where, note=note, by=by)
 
     def edit_scenario(
         self, scenario_id: str, text: str, *, note: str, by: str, where: str = "scenario text"
-    ) -> int:
+    ) -> ScenarioVersion:
         """Store YAML text as the scenario's next version and make it current."""
         return scenario_store.edit(self, scenario_id, text, where=where, note=note, by=by)
 

@@ -252,7 +252,11 @@ def seed(ctx: Context) -> list[str]:
     return added
 
 
-def add(ctx: Context, text: str, *, where: str, note: str, by: str) -> int:
+def _stored(ctx: Context, scenario_id: str, version: int) -> ScenarioVersion:
+    return next(h for h in history(ctx, scenario_id) if h.version == version)
+
+
+def add(ctx: Context, text: str, *, where: str, note: str, by: str) -> ScenarioVersion:
     note, by = _required(note, "the note"), _required(by, "the author")
     scenario = _checked(ctx, text, where)
     if listing(ctx, scenario.id):
@@ -260,10 +264,13 @@ def add(ctx: Context, text: str, *, where: str, note: str, by: str) -> int:
             f"{where}, id: scenario {scenario.id!r} already exists; change it with "
             f"`resilience scenarios edit {scenario.id} FILE`, or give the new scenario another id"
         )
-    return _store(ctx, scenario, text, action="create", note=note, by=by, expect_version=0)
+    version = _store(ctx, scenario, text, action="create", note=note, by=by, expect_version=0)
+    return _stored(ctx, scenario.id, version)
 
 
-def edit(ctx: Context, scenario_id: str, text: str, *, where: str, note: str, by: str) -> int:
+def edit(
+    ctx: Context, scenario_id: str, text: str, *, where: str, note: str, by: str
+) -> ScenarioVersion:
     note, by = _required(note, "the note"), _required(by, "the author")
     current = current_version(ctx, scenario_id)
     scenario = _checked(ctx, text, where)
@@ -279,7 +286,8 @@ def edit(ctx: Context, scenario_id: str, text: str, *, where: str, note: str, by
             "nothing to store"
         )
     latest = state(ctx, scenario_id).n_versions
-    return _store(ctx, scenario, text, action="edit", note=note, by=by, expect_version=latest)
+    version = _store(ctx, scenario, text, action="edit", note=note, by=by, expect_version=latest)
+    return _stored(ctx, scenario_id, version)
 
 
 def rollback(ctx: Context, scenario_id: str, version: int, *, by: str, note: str) -> None:

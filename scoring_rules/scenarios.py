@@ -7,6 +7,7 @@ threats still cite the paragraph of the brief that motivates them.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,10 +112,37 @@ def parse_scenario(text: str, where: str) -> Scenario:
             f"{where}: expected a mapping with the keys id, title, description, overrides and "
             "added_threats at the top level"
         )
+    _check_keys(doc, where)
     try:
         return Scenario.model_validate(doc)
     except ValidationError as exc:
         raise RuleError(format_validation_error(where, exc)) from exc
+
+
+def _check_keys(doc: dict[object, object], where: str) -> None:
+    """Unknown keys of the scenario, its overrides and its added threats, named with the key that
+    was probably meant and the keys allowed there."""
+    places: list[tuple[str, object, type[BaseModel]]] = [("", doc, Scenario)]
+    lists: list[tuple[str, type[BaseModel]]] = [
+        ("overrides", ThreatOverride),
+        ("added_threats", Threat),
+    ]
+    for name, model in lists:
+        items = doc.get(name)
+        if isinstance(items, list):
+            places += [(f"{name}[{i}].", item, model) for i, item in enumerate(items)]
+    for prefix, item, model in places:
+        if not isinstance(item, dict):
+            continue
+        allowed = list(model.model_fields)
+        for key in item:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise RuleError(
+                f"{where}, {prefix}{key}: unknown key; {hint}(allowed: {', '.join(allowed)})"
+            )
 
 
 def check_scenario(scenario: Scenario, register: Register, rules: Rules, where: str) -> Register:
