@@ -60,7 +60,7 @@ def _required(value: str, what: str) -> str:
 
 
 _WHY = {
-    "the note": "what changed and why (--note in the command line)",
+    "the note": "what changed and why",
     "the author": "who makes the change",
 }
 

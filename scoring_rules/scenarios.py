@@ -87,6 +87,23 @@ class Scenario(_Strict):
         return out
 
 
+# What a new scenario looks like: an analyst starts from this text (the app's "New scenario").
+TEMPLATE = """\
+id: my-scenario
+title: A short title for the account managers
+description: >-
+  What happens in this scenario, and why it matters to clients.
+overrides:
+  # change threats of the register (ids as in `resilience explain`): likelihood, severity,
+  # intensity_scale, add_regions; say why in likelihood_words and cite the brief
+  - threat: iran-cyber-attacks
+    likelihood: likely
+    likelihood_words: "scenario: why the likelihood changes (brief section and paragraph)"
+    severity: 4
+added_threats: []
+"""
+
+
 def scenario_dir() -> Path:
     return Path(__file__).parent / "data" / "scenarios"
 
