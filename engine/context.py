@@ -71,6 +71,7 @@ class Context:
         self._route_lock = threading.Lock()
         self._parsed: dict[tuple[str, int], Any] = {}
         self._gazetteer: int | None = None
+        self._gazetteer_lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
@@ -128,25 +129,26 @@ class Context:
 
     def gazetteer_version(self) -> int:
         """The stored version of the gazetteer this process loaded (stored on first sight)."""
-        if self._gazetteer is None:
-            text = gazetteer_text()
-            sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            params = {"sha": sha}
-            found = self.store.one(
-                "SELECT version FROM gazetteer_versions WHERE sha256 = $sha", params
-            )
-            if found is None:
-                with self.store.transaction() as cur:
-                    cur.execute(
-                        "INSERT INTO gazetteer_versions SELECT coalesce(max(version), 0) + 1, "
-                        "now(), $sha, $doc FROM gazetteer_versions",
-                        params | {"doc": text},
-                    )
-                found = self.store.one(
-                    "SELECT version FROM gazetteer_versions WHERE sha256 = $sha", params
-                )
-            self._gazetteer = int(found)
+        with self._gazetteer_lock:  # sessions of one app process may ask at once
+            if self._gazetteer is None:
+                self._gazetteer = self._store_gazetteer()
         return self._gazetteer
+
+    def _store_gazetteer(self) -> int:
+        """The gazetteer file's version, by its sha256; its text is stored the first time."""
+        text = gazetteer_text()
+        params = {"sha": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        lookup = "SELECT version FROM gazetteer_versions WHERE sha256 = $sha"
+        found = self.store.one(lookup, params)
+        if found is None:
+            with self.store.transaction() as cur:
+                cur.execute(
+                    "INSERT INTO gazetteer_versions SELECT coalesce(max(version), 0) + 1, now(), "
+                    "$sha, $doc FROM gazetteer_versions",
+                    params | {"doc": text},
+                )
+            found = self.store.one(lookup, params)
+        return int(found)
 
     def _pointer(self, name: str) -> int | None:
         v = self.store.one("SELECT version FROM pointers WHERE name = $n", {"n": name})

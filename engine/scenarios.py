@@ -14,8 +14,10 @@ overrides must name threats of the register). A refused text changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -182,40 +184,48 @@ def _store(
     version the caller saw as the latest (0 for a new scenario), so that two edits made at once
     cannot both become current."""
     params = {"id": scenario.id}
+    with _writing(ctx, scenario.id) as cur:  # the version and its event, or neither
+        found = cur.execute(
+            "SELECT coalesce(max(version), 0) FROM scenario_versions WHERE scenario_id = $id",
+            params,
+        ).fetchone()
+        latest = int(found[0]) if found else 0
+        if latest != expect_version:
+            raise StoreError(
+                f"scenario {scenario.id}: version {latest} was stored by someone else "
+                "meanwhile; nothing was changed, look at it and try again"
+            )
+        version = latest + 1
+        cur.execute(
+            "INSERT INTO scenario_versions VALUES ($id, $v, now(), $by, $note, $title, $src, "
+            "$doc, $sha)",
+            params
+            | {
+                "v": version,
+                "by": by,
+                "note": note,
+                "title": scenario.title,
+                "src": text,
+                "doc": scenario.model_dump_json(),
+                "sha": _sha256(scenario),
+            },
+        )
+        _event(cur, scenario.id, action, version, by, note)
+    return version
+
+
+@contextlib.contextmanager
+def _writing(ctx: Context, scenario_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction; a change another session committed at the same moment refuses this one
+    with words, not a database error."""
     try:
         with ctx.store.transaction() as cur:
-            found = cur.execute(
-                "SELECT coalesce(max(version), 0) FROM scenario_versions WHERE scenario_id = $id",
-                params,
-            ).fetchone()
-            latest = int(found[0]) if found else 0
-            if latest != expect_version:
-                raise StoreError(
-                    f"scenario {scenario.id}: version {latest} was stored by someone else "
-                    "meanwhile; nothing was changed, look at it and try again"
-                )
-            version = latest + 1
-            cur.execute(
-                "INSERT INTO scenario_versions VALUES ($id, $v, now(), $by, $note, $title, $src, "
-                "$doc, $sha)",
-                params
-                | {
-                    "v": version,
-                    "by": by,
-                    "note": note,
-                    "title": scenario.title,
-                    "src": text,
-                    "doc": scenario.model_dump_json(),
-                    "sha": _sha256(scenario),
-                },
-            )
-            _event(cur, scenario.id, action, version, by, note)
+            yield cur
     except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
         raise StoreError(
-            f"scenario {scenario.id}: another change was stored at the same moment; nothing "
+            f"scenario {scenario_id}: another change was stored at the same moment; nothing "
             "was changed, try again"
         ) from exc
-    return version
 
 
 def _event(
@@ -298,7 +308,7 @@ def rollback(ctx: Context, scenario_id: str, version: int, *, by: str, note: str
         raise RuleError(f"version {version} of {scenario_id} is already the current one")
     scenario = document(ctx, scenario_id, version)  # a clear error when there is no such version
     check_scenario(scenario, ctx.register(), ctx.rules(), f"scenario {scenario_id} v{version}")
-    with ctx.store.transaction() as cur:
+    with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "rollback", version, by, note.strip() or f"back to v{version}")
 
 
@@ -306,5 +316,5 @@ def retire(ctx: Context, scenario_id: str, *, by: str, note: str) -> None:
     """Take a scenario out of use; its versions and the runs made with them stay."""
     by = _required(by, "the author")
     version = current_version(ctx, scenario_id)
-    with ctx.store.transaction() as cur:
+    with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "retire", version, by, note.strip() or "retired")
