@@ -422,3 +422,30 @@ def test_an_empty_database_says_how_to_get_the_scenarios(tmp_path: Path) -> None
         "unknown scenario 'hormuz-closed': the database holds no scenarios yet; run "
         "`resilience init` to store the built-in ones"
     )
+
+
+def test_a_builtin_that_does_not_fit_the_register_is_stored_and_its_run_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from scoring_rules.rules import default_rules_path, load_rules
+    from scoring_rules.threats import default_register_path, load_register
+
+    register = load_register(default_register_path())
+    register = register.model_copy(
+        update={"threats": [t for t in register.threats if t.id != "gulf-shipping-proxy-attacks"]}
+    )
+    with Context(tmp_path / "r.duckdb") as c:
+        c.publish_rules(load_rules(default_rules_path()), note="default rules")
+        c.publish_register(register, note="no shipping threat")
+        c.init()
+        assert [i.scenario_id for i in c.scenario_list()] == BUILTIN
+        assert "built-in scenario scoring_rules/data/scenarios/hormuz-closed.yaml does not fit" in (
+            caplog.text
+        )
+        with pytest.raises(RuleError) as exc:
+            c.run("hormuz-closed")
+        assert str(exc.value).startswith(
+            "scenario hormuz-closed v1, overrides[0].threat: 'gulf-shipping-proxy-attacks' is not "
+            "in the register (known: "
+        )
+        assert c.store.one("SELECT count(*) FROM runs") == 0
