@@ -5,7 +5,7 @@ database is initialised; from then on the database is the system of record. An a
 scenario, edits one (the next version), rolls back to an earlier version or retires one. Versions
 are never changed or deleted. Which version is current, or that a scenario is retired, is the
 latest entry of ``scenario_events``, and each entry records who, when and why
-(engine/sql/schema_003_scenarios.sql).
+(engine/sql/schema_004_scenarios.sql).
 
 Every text an analyst gives is checked before anything is stored: the YAML against the pydantic
 model (``extra="forbid"``), then the scenario against the published register and rules (its

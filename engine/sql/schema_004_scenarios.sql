@@ -1,4 +1,4 @@
--- Migration 003: scenarios and the gazetteer become versioned documents, and every run records
+-- Migration 004: scenarios and the gazetteer become versioned documents, and every run records
 -- the versions of both it used.
 -- Reads: nothing. Writes: creates scenario_versions, scenario_events, gazetteer_versions; adds
 -- runs.scenario_version and runs.gazetteer_version (NULL for runs scored before this migration).
