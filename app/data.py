@@ -154,13 +154,17 @@ def explain_for(scope: Scope, client_id: str, run_id: int, top: int = 10) -> Exp
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _compare(db: str, scenario_id: str, base_run_id: int, scope: ScopeKey) -> list[ScenarioRow]:
-    # The base run id pins the register, rules, exposures and date the scenario is applied to.
+def _compare(
+    db: str, scenario_id: str, scenario_version: int, base_run_id: int, scope: ScopeKey
+) -> list[ScenarioRow]:
+    # The base run id pins the register, rules, exposures and date the scenario is applied to;
+    # the scenario version, which text of the scenario (an analyst's edit is a new version).
     return _open(db).compare_scenario(scenario_id, scope=scope_from_key(scope))
 
 
 def compare_scenario(scenario_id: str, scope: Scope) -> list[ScenarioRow]:
-    return _compare(db_key(), scenario_id, current_run().run_id, scope_key(scope))
+    version = context().scenario_version(scenario_id)
+    return _compare(db_key(), scenario_id, version, current_run().run_id, scope_key(scope))
 
 
 # -- maps -----------------------------------------------------------------------------------------

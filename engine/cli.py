@@ -195,7 +195,8 @@ def score(
         _ratings_table(ctx, run.run_id)
         out.print(
             f"As of {run.as_of}; register v{run.register_version}, rules "
-            f"v{run.rules_version}" + (f", scenario {scenario}" if scenario else "")
+            f"v{run.rules_version}"
+            + (f", scenario {scenario} v{run.scenario_version}" if scenario else "")
         )
         _print_expired(expired)
 
@@ -329,6 +330,7 @@ def scenario_cmd(
             _emit(
                 {
                     "scenario": name,
+                    "version": ctx.scenario_version(name),
                     "title": ctx.scenario(name).title,
                     "clients": [
                         {
@@ -344,7 +346,9 @@ def scenario_cmd(
             )
             return
         sc = ctx.scenario(name)
-        out.print(_before_after(f"Scenario {sc.id}: {sc.title}", rows))
+        out.print(
+            _before_after(f"Scenario {sc.id} v{ctx.scenario_version(name)}: {sc.title}", rows)
+        )
 
 
 @app.command()
@@ -368,14 +372,6 @@ def clients(json_out: JsonOption = False) -> None:
                 str(ctx.exposure_version(c.client_id) or "-"),
             )
         out.print(t)
-
-
-@app.command()
-def scenarios() -> None:
-    """List the scenarios."""
-    with _session() as ctx:
-        for s in ctx.scenarios().values():
-            out.print(f"[bold]{s.id}[/]: {s.title}")
 
 
 @app.command()
@@ -721,8 +717,10 @@ def template(
 
 
 from engine.auth import users_app  # noqa: E402 - the users commands, mounted last
+from engine.scenario_cli import scenarios_app  # noqa: E402 - needs the names above
 
 app.add_typer(users_app, name="users")
+app.add_typer(scenarios_app, name="scenarios")
 
 rules_app = typer.Typer(help="The scoring rules: check an edited rules file.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")

@@ -8,18 +8,20 @@ explains its results.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from engine import queries, uploads
+from engine import scenarios as scenario_store
 from engine.errors import NotFoundError, RuleError, StoreError
 from engine.models import (
     ClientSpec,
@@ -31,17 +33,20 @@ from engine.models import (
     Rating,
     RegionDriver,
     RunInfo,
+    ScenarioEvent,
+    ScenarioInfo,
     ScenarioRow,
+    ScenarioVersion,
     Service,
     ThreatDriver,
 )
 from engine.scoring import only, score_params, score_run
 from engine.store import Scope, Store
-from exposures.gazetteer import load_gazetteer
+from exposures.gazetteer import gazetteer_text, load_gazetteer
 from exposures.ports import Port
 from exposures.routes import RouteInfo, compute_route, route_key
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
-from scoring_rules.scenarios import Scenario, builtin_scenarios
+from scoring_rules.scenarios import Scenario
 from scoring_rules.threats import Register, default_register_path, load_register, parse_register
 
 if TYPE_CHECKING:
@@ -66,8 +71,9 @@ class Context:
         self.db_path = Path(db) if db is not None else default_db_path()
         self.store = Store(self.db_path, threads=threads, memory_limit=memory_limit)
         self._route_lock = threading.Lock()
-        self._scenarios: dict[str, Scenario] | None = None
         self._parsed: dict[tuple[str, int], Any] = {}
+        self._gazetteer: int | None = None
+        self._gazetteer_lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
@@ -81,7 +87,8 @@ class Context:
     # -- setup -----------------------------------------------------------------------------------
 
     def init(self) -> None:
-        """Gazetteer regions, and the default rules and register when none is published yet."""
+        """Gazetteer regions, the default rules and register when none is published yet, and
+        each built-in scenario the database has never held (as its version 1)."""
         self._sync_regions()
         if self._pointer("rules") is None:
             self.publish_rules(load_rules(default_rules_path()), note="default rules")
@@ -89,6 +96,7 @@ class Context:
             self.publish_register(
                 load_register(default_register_path()), note="register from the seed brief"
             )
+        scenario_store.seed(self)
 
     def _sync_regions(self) -> None:
         gaz = load_gazetteer()
@@ -119,6 +127,30 @@ class Context:
         with self.store.transaction() as cur:
             cur.execute("DELETE FROM regions")
             self.store.insert_frame(cur, "regions", frame)
+        self.gazetteer_version()
+
+    def gazetteer_version(self) -> int:
+        """The stored version of the gazetteer this process loaded (stored on first sight)."""
+        with self._gazetteer_lock:  # sessions of one app process may ask at once
+            if self._gazetteer is None:
+                self._gazetteer = self._store_gazetteer()
+        return self._gazetteer
+
+    def _store_gazetteer(self) -> int:
+        """The gazetteer file's version, by its sha256; its text is stored the first time."""
+        text = gazetteer_text()
+        params = {"sha": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        lookup = "SELECT version FROM gazetteer_versions WHERE sha256 = $sha"
+        found = self.store.one(lookup, params)
+        if found is None:
+            with self.store.transaction() as cur:
+                cur.execute(
+                    "INSERT INTO gazetteer_versions SELECT coalesce(max(version), 0) + 1, now(), "
+                    "$sha, $doc FROM gazetteer_versions",
+                    params | {"doc": text},
+                )
+            found = self.store.one(lookup, params)
+        return int(found)
 
     def _pointer(self, name: str) -> int | None:
         v = self.store.one("SELECT version FROM pointers WHERE name = $n", {"n": name})
@@ -182,9 +214,8 @@ class Context:
 
     def _document(self, kind: str, version: int) -> Any:
         """A stored register or rules version, parsed once: versions never change."""
-        key = (kind, version)
-        found = self._parsed.get(key)
-        if found is None:
+
+        def load() -> Any:
             table = {"register": "register_versions", "rules": "rules_versions"}[kind]
             doc = self.store.one(
                 f"SELECT document FROM {table} WHERE version = $v",  # noqa: S608
@@ -193,7 +224,16 @@ class Context:
             if doc is None:
                 raise NotFoundError(f"{kind} version {version} does not exist")
             parse = parse_register if kind == "register" else parse_rules
-            found = self._parsed[key] = parse(json.loads(doc), f"{kind} version {version}")
+            return parse(json.loads(doc), f"{kind} version {version}")
+
+        return self.cached_document(kind, version, load)
+
+    def cached_document(self, kind: str, version: int, load: Callable[[], Any]) -> Any:
+        """A stored document version (register, rules, a scenario), loaded once per context."""
+        key = (kind, version)
+        found = self._parsed.get(key)
+        if found is None:
+            found = self._parsed[key] = load()
         return found
 
     def register(self, version: int | None = None) -> Register:
@@ -253,18 +293,53 @@ class Context:
 
     # -- scenarios -------------------------------------------------------------------------------
 
-    def scenarios(self) -> dict[str, Scenario]:
-        if self._scenarios is None:
-            self._scenarios = builtin_scenarios()
-        return self._scenarios
+    # Stored, versioned documents (engine/scenarios.py): seeded from the built-in files at init,
+    # then added, edited, rolled back and retired by analysts; ``by`` is who makes the change.
 
-    def scenario(self, scenario_id: str) -> Scenario:
-        found = self.scenarios().get(scenario_id)
-        if found is None:
-            raise NotFoundError(
-                f"unknown scenario {scenario_id!r}; known: {', '.join(sorted(self.scenarios()))}"
-            )
-        return found
+    def scenarios(self) -> dict[str, Scenario]:
+        """Every scenario in use (not retired), at its current version."""
+        return scenario_store.active(self)
+
+    def scenario(self, scenario_id: str, version: int | None = None) -> Scenario:
+        """A scenario at its current version, or at ``version`` (even when retired)."""
+        v = version if version is not None else self.scenario_version(scenario_id)
+        return scenario_store.document(self, scenario_id, v)
+
+    def scenario_version(self, scenario_id: str) -> int:
+        """The version a run of the scenario uses now (an error when it is retired)."""
+        return scenario_store.current_version(self, scenario_id)
+
+    def scenario_list(self, *, include_retired: bool = False) -> list[ScenarioInfo]:
+        return [i for i in scenario_store.listing(self) if include_retired or not i.retired]
+
+    def scenario_yaml(self, scenario_id: str, version: int | None = None) -> str:
+        """The YAML text a version was stored from (the analyst's comments kept)."""
+        v = version if version is not None else scenario_store.state(self, scenario_id).version
+        return scenario_store.source(self, scenario_id, v)
+
+    def add_scenario(
+        self, text: str, *, note: str, by: str, where: str = "new scenario"
+    ) -> ScenarioVersion:
+        """Store a new scenario from YAML text as its version 1; nothing when it is refused."""
+        return scenario_store.add(self, text, where=where, note=note, by=by)
+
+    def edit_scenario(
+        self, scenario_id: str, text: str, *, note: str, by: str, where: str = "scenario text"
+    ) -> ScenarioVersion:
+        """Store YAML text as the scenario's next version and make it current."""
+        return scenario_store.edit(self, scenario_id, text, where=where, note=note, by=by)
+
+    def scenario_history(self, scenario_id: str) -> list[ScenarioVersion]:
+        return scenario_store.history(self, scenario_id)
+
+    def scenario_events(self, scenario_id: str) -> list[ScenarioEvent]:
+        return scenario_store.events(self, scenario_id)
+
+    def rollback_scenario(self, scenario_id: str, version: int, *, by: str, note: str = "") -> None:
+        scenario_store.rollback(self, scenario_id, version, by=by, note=note)
+
+    def retire_scenario(self, scenario_id: str, *, by: str, note: str = "") -> None:
+        scenario_store.retire(self, scenario_id, by=by, note=note)
 
     # -- clients and exposures -------------------------------------------------------------------
 
@@ -479,26 +554,43 @@ class Context:
         register_version: int | None = None,
         rules_version: int | None = None,
         client_ids: Iterable[str] | None = None,
+        scenario_version: int | None = None,
     ) -> RunInfo:
-        """Score the book (or some clients) and store every result of the run."""
+        """Score the book (or some clients) and store every result of the run.
+
+        A scenario is applied at its current version, or at ``scenario_version``."""
         started = time.perf_counter()
         reg_v, rules_v = self._require_init()
         reg_v = register_version or reg_v
         rules_v = rules_version or rules_v
         register = self.register(reg_v)
         rules = self.rules(rules_v)
+        scenario, sc_v = None, None
         if scenario_id:
-            register = self.scenario(scenario_id).apply(register, f"scenario {scenario_id}")
-            check_register(register, rules, f"scenario {scenario_id}")
+            sc_v = scenario_version or self.scenario_version(scenario_id)
+            scenario = self.scenario(scenario_id, sc_v)
+            register = scenario.apply(register, f"scenario {scenario_id} v{sc_v}")
+            check_register(register, rules, f"scenario {scenario_id} v{sc_v}")
         as_of = as_of or register.as_of
+        gaz_v = self.gazetteer_version()
         run_id = self.store.next_id("runs", "run_id")
-        threats, regions = _run_threats(run_id, register, rules, as_of, scenario_id)
+        threats, regions = _run_threats(run_id, register, rules, as_of, scenario)
         ids = sorted(client_ids) if client_ids is not None else None
         params = score_params(run_id, rules_v, rules)
         with self.store.transaction() as cur:
             cur.execute(
-                "INSERT INTO runs VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0)",
-                {"r": run_id, "reg": reg_v, "rules": rules_v, "sc": scenario_id, "as_of": as_of},
+                "INSERT INTO runs (run_id, created_at, register_version, rules_version, "
+                "scenario_id, as_of, n_clients, seconds, scenario_version, gazetteer_version) "
+                "VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0, $sc_v, $gaz_v)",
+                {
+                    "r": run_id,
+                    "reg": reg_v,
+                    "rules": rules_v,
+                    "sc": scenario_id,
+                    "as_of": as_of,
+                    "sc_v": sc_v,
+                    "gaz_v": gaz_v,
+                },
             )
             cur.execute(
                 "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
@@ -519,8 +611,10 @@ class Context:
 
     def run_info(self, run_id: int) -> RunInfo:
         row = self.store.execute(
-            "SELECT run_id, created_at, register_version, rules_version, scenario_id, as_of, "
-            "n_clients, seconds FROM runs WHERE run_id = $r",
+            "SELECT run_id, r.created_at, register_version, rules_version, scenario_id, as_of, "
+            "n_clients, seconds, scenario_version, gazetteer_version, g.sha256 FROM runs r "
+            "LEFT JOIN gazetteer_versions g ON g.version = r.gazetteer_version "
+            "WHERE run_id = $r",
             {"r": run_id},
         ).fetchone()
         if row is None:
@@ -534,18 +628,24 @@ class Context:
             "as_of",
             "n_clients",
             "seconds",
+            "scenario_version",
+            "gazetteer_version",
+            "gazetteer_sha256",
         ]
         return RunInfo(**dict(zip(keys, row, strict=True)))
 
     def current_run(self, scenario_id: str | None = None, as_of: dt.date | None = None) -> RunInfo:
-        """The latest run on the current register, rules and exposures; scored now if none."""
+        """The latest run on the current register, rules, scenario version, gazetteer and
+        exposures; scored now if none."""
         reg_v, rules_v = self._require_init()
         as_of = as_of or self.register(reg_v).as_of
+        sc_v = self.scenario_version(scenario_id) if scenario_id else None
         row = self.store.one(
             """
             SELECT max(r.run_id) FROM runs r
             WHERE r.register_version = $reg AND r.rules_version = $rules
               AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
+              AND r.scenario_version IS NOT DISTINCT FROM $sc_v AND r.gazetteer_version = $gaz
               AND NOT EXISTS (
                   (SELECT client_id, version FROM exposure_current)
                   EXCEPT (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id))
@@ -553,11 +653,18 @@ class Context:
                   (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id)
                   EXCEPT (SELECT client_id, version FROM exposure_current))
             """,
-            {"reg": reg_v, "rules": rules_v, "sc": scenario_id, "as_of": as_of},
+            {
+                "reg": reg_v,
+                "rules": rules_v,
+                "sc": scenario_id,
+                "as_of": as_of,
+                "sc_v": sc_v,
+                "gaz": self.gazetteer_version(),
+            },
         )
         if row is not None:
             return self.run_info(int(row))
-        return self.run(scenario_id, as_of)
+        return self.run(scenario_id, as_of, scenario_version=sc_v)
 
     def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
         where, ids = scope.sql("rc.client_id")
@@ -900,7 +1007,7 @@ def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
 
 
 def _run_threats(
-    run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario_id: str | None
+    run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario: Scenario | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     months = (as_of - register.as_of).days / rules.horizon.days_per_month
     if months < 0:
@@ -909,8 +1016,8 @@ def _run_threats(
             "date before the brief was written"
         )
     added = set()
-    if scenario_id:
-        added = {t.id for t in builtin_scenarios()[scenario_id].added_threats}
+    if scenario is not None:  # the stored version the run records
+        added = {t.id for t in scenario.added_threats}
     threats, regions = [], []
     for t in register.threats:
         rng = rules.likelihood.range_for(t.likelihood)

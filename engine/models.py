@@ -39,6 +39,10 @@ class RunInfo(_Strict):
     as_of: dt.date
     n_clients: int
     seconds: float
+    # what else the run used, so it can be reproduced (None for runs scored before these were kept)
+    scenario_version: int | None = None
+    gazetteer_version: int | None = None
+    gazetteer_sha256: str | None = None
 
 
 class Rating(_Strict):
@@ -131,3 +135,39 @@ class ScenarioRow(_Strict):
     @property
     def delta(self) -> float:
         return self.after.score - self.before.score
+
+
+class ScenarioInfo(_Strict):
+    """A stored scenario and where it stands."""
+
+    scenario_id: str
+    title: str
+    version: int  # the current version (for a retired scenario: the last one current)
+    n_versions: int
+    retired: bool
+    changed_at: dt.datetime
+    changed_by: str
+
+
+class ScenarioVersion(_Strict):
+    """One stored version of a scenario: who wrote it, when and why."""
+
+    scenario_id: str
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    note: str
+    title: str
+    sha256: str
+    current: bool
+
+
+class ScenarioEvent(_Strict):
+    """One change to a scenario (create, edit, rollback, retire), with who, when and why."""
+
+    scenario_id: str
+    changed_at: dt.datetime
+    by_user: str
+    action: str
+    version: int
+    note: str

@@ -26,7 +26,12 @@ from engine.errors import AccessDenied, StoreError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = ("schema_001.sql", "schema_002_users.sql", "schema_003_method.sql")
+MIGRATIONS = (
+    "schema_001.sql",
+    "schema_002_users.sql",
+    "schema_003_method.sql",
+    "schema_004_scenarios.sql",
+)
 _frame_counter = itertools.count()
 
 

@@ -109,6 +109,11 @@ def _parse(doc: dict[str, Any]) -> dict[str, Region]:
 
 
 @cache
+def gazetteer_text() -> str:
+    """``scoring_rules/data/gazetteer.yaml`` as this process loads it (runs record its hash)."""
+    return resources.files("scoring_rules").joinpath("data/gazetteer.yaml").read_text("utf-8")
+
+
+@cache
 def load_gazetteer() -> Gazetteer:
-    text = resources.files("scoring_rules").joinpath("data/gazetteer.yaml").read_text("utf-8")
-    return Gazetteer(_parse(yaml.safe_load(text)))
+    return Gazetteer(_parse(yaml.safe_load(gazetteer_text())))

@@ -1,4 +1,10 @@
-"""Scenarios: every client's rating before and after a scenario ("Hormuz closed")."""
+"""Scenarios: every client's rating before and after a scenario ("Hormuz closed").
+
+Account managers run them. Analysts (and admins) also write them: edit a scenario's YAML as a new
+version, create one, see its versions and roll back, retire one or bring it back. Every change
+goes through the engine's facade, which checks the text against the register and rules and
+records who, when and why; a refused text changes nothing and its error is shown as plain text.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,56 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
+from engine.context import Context
+from engine.errors import ResilienceError
+from scoring_rules.scenarios import TEMPLATE
+
+FLASH = "sc_flash"
 
 
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "account_manager", "analyst", "admin")
     st.title("Scenarios")
-    scenarios = ctx.scenarios()
-    if not scenarios:
+    flash = st.session_state.pop(FLASH, None)
+    if isinstance(flash, str):
+        st.success(ui.plain(flash))
+    editor = user.can("analyst", "admin")
+    with ui.errors_shown():
+        listed = {i.scenario_id: i for i in ctx.scenario_list()}
+    chosen: str | None = None
+    if not listed:
         st.info("No scenarios are defined.")
+    else:
+        ids = sorted(listed)
+        chosen = st.selectbox("Scenario", ids, format_func=lambda s: listed[s].title, key="sc_pick")
+    if chosen is not None:
+        info = listed[chosen]
+        sc = ctx.scenario(chosen, info.version)
+        st.markdown(ui.plain(sc.description))
+        st.caption(
+            f"Version {info.version} of {info.n_versions}; last changed "
+            f"{info.changed_at:%Y-%m-%d %H:%M} by {ui.plain(info.changed_by)}"
+        )
+        before_after(user, chosen)
+    if not editor:
+        st.caption("Analysts write and version the scenarios; this page runs them.")
         return
-    ids = sorted(scenarios)
-    chosen = st.selectbox("Scenario", ids, format_func=lambda s: scenarios[s].title, key="sc_pick")
-    if chosen is None:
-        return
-    sc = scenarios[chosen]
-    st.markdown(sc.description)
+    st.divider()
+    st.subheader("Write scenarios")
+    tabs = st.tabs(["Edit this scenario", "Versions", "New scenario", "Retired"])
+    if chosen is not None:
+        with tabs[0]:
+            edit_form(ctx, user, chosen, listed[chosen].version)
+        with tabs[1]:
+            versions(ctx, user, chosen)
+    with tabs[2]:
+        new_form(ctx, user)
+    with tabs[3]:
+        retired(ctx, user)
+
+
+def before_after(user: session.AppUser, chosen: str) -> None:
     with st.spinner("Scoring the scenario..."), ui.errors_shown():
         rows = data.compare_scenario(chosen, user.scope)
     if not rows:
@@ -61,6 +101,122 @@ def main() -> None:
         "Grey: the current rating; red: under the scenario. Scenarios change threats for "
         "one run only; the published ratings are not touched."
     )
+
+
+def _done(message: str) -> None:
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
+def edit_form(ctx: Context, user: session.AppUser, chosen: str, version: int) -> None:
+    st.caption(
+        "The scenario as YAML: overrides change threats of the register, added_threats add "
+        "threats of the scenario's own. Saving checks it and stores the next version."
+    )
+    with st.form("sc_edit"):
+        text = st.text_area(
+            "Scenario (YAML)",
+            value=ctx.scenario_yaml(chosen, version),
+            height=420,
+            key=f"sc_yaml_{chosen}_{version}",
+        )
+        note = st.text_input("Note (what changed and why)", key=f"sc_note_{chosen}_{version}")
+        if st.form_submit_button("Save as a new version", type="primary"):
+            try:
+                stored = ctx.edit_scenario(
+                    chosen, text, note=note, by=user.username, where=f"{chosen} (edited)"
+                )
+            except ResilienceError as exc:
+                st.error(ui.plain(str(exc)))
+            else:
+                _done(f"Stored {stored.scenario_id} version {stored.version}; it is current.")
+
+
+def versions(ctx: Context, user: session.AppUser, chosen: str) -> None:
+    history = ctx.scenario_history(chosen)
+    st.dataframe(
+        pl.DataFrame(
+            [
+                {
+                    "version": v.version,
+                    "current": v.current,
+                    "stored": f"{v.created_at:%Y-%m-%d %H:%M}",
+                    "by": v.created_by,
+                    "title": v.title,
+                    "note": v.note,
+                }
+                for v in history
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    with st.expander("Every change, with who and why"):
+        st.dataframe(
+            pl.DataFrame(
+                [
+                    {
+                        "when": f"{e.changed_at:%Y-%m-%d %H:%M}",
+                        "by": e.by_user,
+                        "change": e.action,
+                        "version": e.version,
+                        "note": e.note,
+                    }
+                    for e in ctx.scenario_events(chosen)
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    others = [v.version for v in history if not v.current]
+    if others:
+        with st.form("sc_rollback"):
+            v = st.selectbox("Make another version current", others[::-1], key="sc_rb_v")
+            note = st.text_input("Why", key="sc_rb_note")
+            if st.form_submit_button("Roll back") and v is not None:
+                with ui.errors_shown():
+                    ctx.rollback_scenario(chosen, int(v), by=user.username, note=note)
+                _done(f"{chosen} version {v} is current again.")
+    with st.form("sc_retire"):
+        note = st.text_input("Why retire it", key="sc_retire_note")
+        if st.form_submit_button("Retire this scenario"):
+            with ui.errors_shown():
+                ctx.retire_scenario(chosen, by=user.username, note=note)
+            _done(f"{chosen} is retired; its versions and past runs are kept.")
+
+
+def new_form(ctx: Context, user: session.AppUser) -> None:
+    st.caption("Start from the example: give it its own id, then describe what changes.")
+    with st.form("sc_new"):
+        text = st.text_area("New scenario (YAML)", value=TEMPLATE, height=420, key="sc_new_yaml")
+        note = st.text_input("Note (why this scenario)", key="sc_new_note")
+        if st.form_submit_button("Create scenario", type="primary"):
+            try:
+                stored = ctx.add_scenario(text, note=note, by=user.username, where="new scenario")
+            except ResilienceError as exc:
+                st.error(ui.plain(str(exc)))
+            else:
+                _done(f"Stored scenario {stored.scenario_id} version {stored.version}.")
+
+
+def retired(ctx: Context, user: session.AppUser) -> None:
+    gone = {i.scenario_id: i for i in ctx.scenario_list(include_retired=True) if i.retired}
+    if not gone:
+        st.caption("No retired scenarios.")
+        return
+    with st.form("sc_restore"):
+        pick = st.selectbox(
+            "Retired scenario",
+            sorted(gone),
+            format_func=lambda s: f"{gone[s].title} (v{gone[s].version})",
+            key="sc_restore_pick",
+        )
+        if st.form_submit_button("Bring it back") and pick is not None:
+            with ui.errors_shown():
+                ctx.rollback_scenario(
+                    pick, gone[pick].version, by=user.username, note="brought back"
+                )
+            _done(f"{pick} version {gone[pick].version} is current again.")
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

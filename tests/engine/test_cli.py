@@ -89,9 +89,15 @@ def test_scenario_json(db: Path) -> None:
     result = runner.invoke(app, ["--db", str(db), "scenario", "hormuz-closed", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert (data["scenario"], data["version"], data["title"]) == (
+        "hormuz-closed",
+        1,
+        "Strait of Hormuz closed",
+    )
     rows = {r["client_id"]: r for r in data["clients"]}
-    control = rows["andes-verde-agro"]
-    assert control["before"]["score"] == control["after"]["score"]
+    # the closure cascades into the oil market: the airline with no Gulf route falls too
+    airline = rows["aurelian-airways"]
+    assert airline["after"]["score"] < airline["before"]["score"]
     oil = rows["meridian-basin-petroleum"]
     assert oil["after"]["score"] < oil["before"]["score"]
     assert {"band", "score", "score_low", "score_high"} <= set(oil["before"])
