@@ -345,10 +345,13 @@ def clients(json_out: JsonOption = False) -> None:
 
 @app.command()
 def scenarios() -> None:
-    """List the scenarios."""
+    """List the scenarios (those naming threats the current register lacks are marked)."""
     with _session() as ctx:
+        register = ctx.register()
         for s in ctx.scenarios().values():
-            out.print(f"[bold]{s.id}[/]: {s.title}")
+            missing = s.missing_threats(register)
+            note = f" (not on this register: needs {', '.join(missing)})" if missing else ""
+            out.print(f"[bold]{s.id}[/]: {s.title}{note}")
 
 
 @app.command()

@@ -256,6 +256,12 @@ class Context:
             self._scenarios = builtin_scenarios()
         return self._scenarios
 
+    def applicable_scenarios(self, register_version: int | None = None) -> dict[str, Scenario]:
+        """The scenarios that can run on a register version (the current one by default): those
+        whose overrides name only threats the register holds."""
+        register = self.register(register_version)
+        return {k: s for k, s in self.scenarios().items() if s.applies_to(register)}
+
     def scenario(self, scenario_id: str) -> Scenario:
         found = self.scenarios().get(scenario_id)
         if found is None:

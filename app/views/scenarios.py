@@ -1,4 +1,4 @@
-"""Scenarios: every client's rating before and after a scenario ("Hormuz closed")."""
+"""Scenarios: every client's rating before and after a scenario (say, a chokepoint closed)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,16 @@ def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "account_manager", "analyst", "admin")
     st.title("Scenarios")
-    scenarios = ctx.scenarios()
+    scenarios = ctx.applicable_scenarios()
     if not scenarios:
-        st.info("No scenarios are defined.")
+        st.info("No scenario applies to the published register.")
         return
+    others = sorted(set(ctx.scenarios()) - set(scenarios))
+    if others:
+        st.caption(
+            f"Not shown, as they name threats the published register does not hold: "
+            f"{', '.join(others)}."
+        )
     ids = sorted(scenarios)
     chosen = st.selectbox("Scenario", ids, format_func=lambda s: scenarios[s].title, key="sc_pick")
     if chosen is None:
