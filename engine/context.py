@@ -37,6 +37,7 @@ from engine.store import Scope, Store
 from exposures.gazetteer import load_gazetteer
 from exposures.ports import Port
 from exposures.routes import RouteInfo, compute_route, route_key
+from scoring_rules.briefs import in_force
 from scoring_rules.method import materiality
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
 from scoring_rules.scenarios import Scenario, builtin_scenarios
@@ -883,14 +884,20 @@ def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
 def _run_threats(
     run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario_id: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    months = (as_of - register.as_of).days / rules.horizon.days_per_month
     added = set()
     if scenario_id:
         added = {t.id for t in builtin_scenarios()[scenario_id].added_threats}
     threats, regions = [], []
     for t in register.threats:
         rng = rules.likelihood.range_for(t.likelihood)
-        inside = t.horizon.from_months <= months <= t.horizon.to_months
+        inside = in_force(register, t, as_of, rules.horizon.days_per_month)
+        brief = register.brief_of(t)
+        cited = {
+            "brief": brief.id,
+            "brief_title": brief.title,
+            "publisher": brief.publisher,
+            "brief_date": brief.date.isoformat(),
+        }
         k = 1.0 if inside else rules.horizon.outside
         threats.append(
             {
@@ -910,7 +917,7 @@ def _run_threats(
                 "t_sectors": t.targets.sectors,
                 "t_asset_types": t.targets.asset_types,
                 "t_commodities": t.targets.commodities,
-                "evidence": json.dumps([e.model_dump() for e in t.evidence]),
+                "evidence": json.dumps([{**e.model_dump(), **cited} for e in t.evidence]),
                 "from_scenario": t.id in added,
             }
         )

@@ -143,7 +143,7 @@ def _cited(facts: ClientFacts, threat_ids: list[str], limit: int = 2) -> str:
     for tid in threat_ids[:limit]:
         driver = facts.driver(tid)
         title = driver.title if driver is not None else facts.threat_title(tid)
-        refs = brief_refs(driver.evidence) if driver is not None else ""
+        refs = brief_refs(driver.evidence, facts.many_briefs) if driver is not None else ""
         parts.append(f"“{title}”" + (f" ({refs})" if refs else ""))
     more = len(threat_ids) - limit
     if more > 0:

@@ -184,6 +184,11 @@ class ClientFacts:
         t = self.threats.get(threat_id)
         return t.title if t is not None else threat_id
 
+    @property
+    def many_briefs(self) -> bool:
+        """Whether the register holds threats from more than one brief (citations name it)."""
+        return len(self.register.all_briefs()) > 1
+
     def driver(self, threat_id: str) -> ThreatDriver | None:
         """The threat as the explanation reports it (title, likelihood words, evidence)."""
         return next((t for t in self.explanation.threats if t.threat_id == threat_id), None)

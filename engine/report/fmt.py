@@ -39,9 +39,20 @@ def long_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def brief_refs(evidence: Iterable[EvidenceRef]) -> str:
-    """'triggers ¶6, in-brief ¶3': the brief's section id and paragraph for each piece."""
-    return ", ".join(f"{e.section} ¶{e.paragraph}" for e in evidence)
+def brief_refs(evidence: Iterable[EvidenceRef], with_brief: bool = False) -> str:
+    """'triggers ¶6, in-brief ¶3': the brief's section id and paragraph for each piece; with
+    ``with_brief`` (a register of several briefs) each run of pieces from one brief is preceded
+    by the brief's label: 'PGI, 14 January 2020: triggers ¶6'."""
+    parts = []
+    last = None
+    for e in evidence:
+        ref = f"{e.section} ¶{e.paragraph}"
+        label = e.brief_label if with_brief else ""
+        if label and label != last:
+            ref = f"{label}: {ref}"
+            last = label
+        parts.append(ref)
+    return ", ".join(parts)
 
 
 NAMES = {

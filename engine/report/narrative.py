@@ -113,7 +113,7 @@ def _threats(facts: ClientFacts) -> tuple[str, list[Point]]:
             Point(
                 title=t.title,
                 text=f"{pct(t.share)} of the expected disruption, {where_text}; {phrase}.",
-                ref=brief_refs(t.evidence),
+                ref=brief_refs(t.evidence, facts.many_briefs),
             )
         )
     return intro, points

@@ -75,7 +75,7 @@ def test_explain_human(db: Path) -> None:
     )
     assert result.exit_code == 0
     assert "Strait of Hormuz: no sea alternative" in result.output
-    assert "brief triggers ¶6" in result.output
+    assert "PGI, 14 January 2020, triggers ¶6" in result.output
 
 
 def test_scenario_json(db: Path) -> None:
