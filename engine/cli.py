@@ -462,9 +462,15 @@ def _store_and_preview(
 ) -> None:
     """Store a register version, show the ratings it moves against the current run, and make it
     current when ``publish``."""
+    from engine.review import outside_places
+
     before = ctx.register()
     version = ctx.publish_register(register, note, publish=False)
-    rows = ctx.preview(register_version=version)
+    current = ctx.current_run().run_id
+    draft = ctx.run(register_version=version)
+    rows = ctx.compare_runs(current, draft.run_id)
+    new_ids = summary.get("accepted") or summary.get("added") or []
+    flags = outside_places(ctx, rows, draft.run_id, register, new_ids)
     if publish:
         ctx.rollback("register", version)
     retired = [r.threat.id for r in register.retired[len(before.retired) :]]
@@ -476,6 +482,10 @@ def _store_and_preview(
                 **summary,
                 "retired": retired,
                 "briefs": [b.id for b in register.all_briefs()],
+                "outside_places": [
+                    {"client_id": f.client_id, "delta": round(f.delta, 2), "reason": f.reason}
+                    for f in flags
+                ],
                 "clients": [
                     {
                         "client_id": r.client_id,
@@ -504,6 +514,8 @@ def _store_and_preview(
         how = f"superseded by {r.superseded_by}" if r.superseded_by else "retired"
         out.print(escape(f"  {r.threat.id} ({r.threat.title}): {how}"))
     out.print(_before_after("Ratings this register moves", rows))
+    for f in flags:
+        out.print(escape(f"Check {f.name} ({f.delta:+.1f}): {f.reason}."))
 
 
 @app.command()
