@@ -68,7 +68,7 @@ DEFAULT_SPEED_KNOTS = 14.0
 KM_PER_NM = 1.852
 ABSURD_FACTOR = 3.0  # an alternative longer than this many times the route is no alternative
 MAX_POINTS = 300
-ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v1"  # part of every cache key
+ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v2"  # in every cache key; v2: world seas
 
 # Searoute's names for the passages (searoute.classes.passages.Passage).
 PASSAGES: tuple[str, ...] = (
