@@ -47,6 +47,19 @@ def test_add_brief_publishes_both_briefs(added: dict) -> None:
     assert added["added"] == ["red-sea-explosive-boat-attacks"]
     assert added["briefs"] == [SEED_ID, RED_ID]
     assert added["retired"] == []
+    # Clients the new register moves although the alert names none of their places: they move
+    # because the register's date moves to the alert's and earlier judgements lapse.
+    flagged = {f["client_id"]: f for f in added["outside_places"]}
+    assert set(flagged) == {
+        "zagros-link-telecom",
+        "gulfbridge-logistics",
+        "setouchi-refining",
+        "hudson-crescent-bancorp",
+    }
+    assert flagged["zagros-link-telecom"]["reason"] == (
+        "none of its sites or routes lies in a place the brief names; it moves because other "
+        "threats of the register changed (superseded, retired or lapsed)"
+    )
     moved = {c["client_id"]: c for c in added["clients"]}
     assert (
         moved["nordhavn-container-lines"]["after"]["score"]
