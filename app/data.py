@@ -34,6 +34,7 @@ from engine.insights import (
     top_drivers,
 )
 from engine.models import Explanation, Rating, RunInfo, ScenarioRow
+from engine.review import Flag, outside_places
 from engine.store import Scope
 
 ScopeKey = tuple[str, ...] | None
@@ -200,8 +201,17 @@ def improvements_for(scope: Scope, client_id: str, run_id: int) -> list[Improvem
 # -- register, rules and exposures ----------------------------------------------------------------
 
 
-def section_headings(ctx: Context, register_version: int) -> dict[str, str]:
-    return {s.id: s.heading for s in ctx.register(register_version).outline}
+def section_headings(ctx: Context, register_version: int) -> dict[tuple[str | None, str], str]:
+    """Section headings by (brief id, section id); (None, section id) for the first brief, which
+    runs scored before briefs were recorded cite without an id."""
+    reg = ctx.register(register_version)
+    out: dict[tuple[str | None, str], str] = {}
+    for b in reg.all_briefs():
+        for s in b.outline:
+            out[(b.id, s.id)] = s.heading
+    for s in reg.outline:
+        out[(None, s.id)] = s.heading
+    return out
 
 
 def exposure_versions(ctx: Context, client_id: str, scope: Scope) -> pl.DataFrame:
@@ -262,3 +272,32 @@ def _impact(db: str, before_run: int, after_run: int, scope: ScopeKey) -> list[I
 
 def impact_for(scope: Scope, before_run: int, after_run: int) -> list[ImpactRow]:
     return _impact(db_key(), before_run, after_run, scope_key(scope))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _brief_flags(
+    db: str,
+    before_run: int,
+    after_run: int,
+    register_version: int,
+    threat_ids: tuple[str, ...],
+    scope: ScopeKey,
+) -> list[Flag]:
+    ctx = _open(db)
+    who = scope_from_key(scope)
+    rows = ctx.compare_runs(before_run, after_run, who)
+    return outside_places(ctx, rows, after_run, ctx.register(register_version), threat_ids, who)
+
+
+def brief_flags(
+    scope: Scope, before_run: int, after_run: int, register_version: int, threat_ids: list[str]
+) -> list[Flag]:
+    """Moved clients none of whose places the brief's accepted threats name."""
+    return _brief_flags(
+        db_key(),
+        before_run,
+        after_run,
+        register_version,
+        tuple(sorted(threat_ids)),
+        scope_key(scope),
+    )

@@ -2,10 +2,14 @@
 
     .venv/bin/python bench/extract_eval.py [--verbose] [--min-confidence 0.5]
 
-Prints per-field precision and recall (category, region, likelihood term, horizon) over the test
-briefs in tests/scoring_rules/briefs (each with an ``.expected.yaml`` beside it), then the recall of
-the hand-made register scoring_rules/data/register_2020-01_us_iran.yaml on the seed brief (matched
-on category and main region), listing the misses.
+First the evaluation set of real public briefs in bench/briefs (labels written before the
+extractor was run on them, never used for tuning): ``recall_category_place``,
+``recall_likelihood``, ``recall_horizon`` and ``precision`` (drafts that match a labelled threat on
+category and place), then how often drafts are right in each extraction-confidence band. Then
+per-field precision and recall over the test briefs in tests/scoring_rules/briefs (each with an
+``.expected.yaml`` beside it), then the recall of the hand-made register
+scoring_rules/data/register_2020-01_us_iran.yaml on the seed brief (matched on category and main
+region), listing the misses.
 Matching rules: scoring_rules/extract/evaluation.py.
 """
 
@@ -33,6 +37,40 @@ from scoring_rules.extract.evaluation import (
 from scoring_rules.threats import default_register_path, load_register
 
 BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
+REAL = ROOT / "bench" / "briefs"
+BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.85), (0.85, 1.01))
+
+
+def _real_briefs(min_confidence: float, verbose: bool) -> None:
+    results = evaluate_briefs(REAL, min_confidence)
+    t = totals(results)
+    n_exp = sum(len(r.expected) for r in results)
+    n_drafts = sum(len(r.drafts) for r in results)
+    print(f"Real public briefs ({REAL.relative_to(ROOT)}): {len(results)} briefs, {n_exp} labelled")
+    print(f"threats, {n_drafts} drafts")
+    print(f"recall_category_place: {t['region'].recall:.2f}")
+    print(f"recall_likelihood: {t['likelihood'].recall:.2f}")
+    print(f"recall_horizon: {t['horizon'].recall:.2f}")
+    print(f"precision: {t['region'].precision:.2f}")
+    print(
+        "accuracy by extraction confidence (drafts matching a labelled threat on category+place):"
+    )
+    for lo, hi in BANDS:
+        drafts = [(r, d) for r in results for d in r.drafts if lo <= d.extraction_confidence < hi]
+        right = sum(1 for r, d in drafts if d not in r.extra)
+        share = f"{right / len(drafts):.2f}" if drafts else "-"
+        print(f"  confidence {lo:.2f}-{min(hi, 1.0):.2f}: {share} ({right}/{len(drafts)} drafts)")
+    if verbose:
+        for r in results:
+            print(
+                f"  {r.brief}: category+place R {r.scores['region'].recall:.2f} "
+                f"P {r.scores['region'].precision:.2f}"
+            )
+            for e in r.missed["region"]:
+                print(f"    miss {e.category} {e.region}")
+            for d in r.extra:
+                print(f"    extra {d.category} {main_region(d.regions)} {d.likelihood}")
+    print()
 
 
 def _table(scores: dict[str, Score]) -> None:
@@ -55,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
+    _real_briefs(args.min_confidence, args.verbose)
     results = evaluate_briefs(BRIEFS, args.min_confidence)
     groups = [
         ("all briefs", results),

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.context import Context, default_db_path
@@ -87,13 +88,13 @@ def _session() -> Iterator[Context]:
         _fail(exc)
 
 
-def _as_of(text: str | None) -> dt.date | None:
+def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        _fail(ResilienceError(f"--as-of {text!r} is not a date; use YYYY-MM-DD"))
+        _fail(ResilienceError(f"{option} {text!r} is not a date; use YYYY-MM-DD"))
     return None
 
 
@@ -226,6 +227,7 @@ def _explanation_dict(e: Explanation) -> dict[str, Any]:
                 "status": t.status,
                 "main_region": t.main_region,
                 "brief_reference": [f"{ev.section} ¶{ev.paragraph}" for ev in t.evidence],
+                "brief": t.evidence[0].brief_label if t.evidence else None,
                 "evidence": [ev.model_dump() for ev in t.evidence],
             }
             for t in e.threats
@@ -262,7 +264,8 @@ def explain(
             "threat",
             "likelihood (brief's words)",
             "main region",
-            "brief reference",
+            "brief",
+            "reference",
         ):
             t.add_column(col)
         for d in e.threats:
@@ -272,6 +275,7 @@ def explain(
                 f"{d.title} [{d.threat_id}]",
                 f"{d.likelihood} ({d.likelihood_words})",
                 d.main_region,
+                d.evidence[0].brief_label if d.evidence else "-",
                 refs,
             )
         out.print(t)
@@ -300,7 +304,9 @@ def explain(
         _print_expired(e.expired_threats)
         for d in e.threats[:3]:
             for ev in d.evidence:
-                out.print(f"  [{d.threat_id}] brief {ev.section} ¶{ev.paragraph}: {ev.summary}")
+                src = f"{ev.brief_label}, " if ev.brief_label else ""
+                line = f"  [{d.threat_id}] {src}{ev.section} ¶{ev.paragraph}: {ev.summary}"
+                out.print(escape(line))
 
 
 def _before_after(title: str, rows: list[ScenarioRow]) -> Table:
@@ -397,13 +403,18 @@ def route(
 def ingest(
     brief: Annotated[Path, typer.Argument(help="The brief: .txt, .md, .html or .pdf.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the draft threats (YAML).")],
+    date: Annotated[
+        str | None,
+        typer.Option(help="The brief's date, YYYY-MM-DD (kept in the drafts file for review)."),
+    ] = None,
+    publisher: Annotated[str, typer.Option(help="Who published the brief.")] = "",
     json_out: JsonOption = False,
 ) -> None:
     """Read a brief and propose draft threats, each with the text that supports it."""
     from scoring_rules.extract import ingest_to_yaml
 
     try:
-        result = ingest_to_yaml(brief, out)
+        result = ingest_to_yaml(brief, out, date=_as_of(date, "--date"), publisher=publisher)
     except ResilienceError as exc:
         _fail(exc)
         return
@@ -430,6 +441,103 @@ def _ids(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
+def _supersede(text: str | None) -> dict[str, list[str]]:
+    """'new=old,new2=old2+old3' -> {'new': ['old'], 'new2': ['old2', 'old3']}."""
+    out: dict[str, list[str]] = {}
+    for part in _ids(text):
+        new, sep, olds = part.partition("=")
+        if not sep or not new.strip() or not olds.strip():
+            raise ResilienceError(
+                f"--supersede {part!r}: write NEW=OLD (several old ids joined with '+')"
+            )
+        out.setdefault(new.strip(), []).extend(o.strip() for o in olds.split("+") if o.strip())
+    return out
+
+
+SupersedeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="New threats that replace older ones: NEW=OLD[+OLD...], comma-separated. The old "
+        "threats leave the register, kept in its history."
+    ),
+]
+RetireOption = Annotated[
+    str | None,
+    typer.Option(help="Older threats the new brief withdraws, comma-separated."),
+]
+PublishOption = Annotated[
+    bool,
+    typer.Option("--publish", help="Make it the current register (default: a draft version only)."),
+]
+
+
+def _store_and_preview(
+    ctx: Context,
+    register: Any,
+    *,
+    note: str,
+    publish: bool,
+    json_out: bool,
+    summary: dict[str, Any],
+) -> None:
+    """Store a register version, show the ratings it moves against the current run, and make it
+    current when ``publish``."""
+    from engine.review import outside_places
+
+    before = ctx.register()
+    version = ctx.publish_register(register, note, publish=False)
+    current = ctx.current_run().run_id
+    draft = ctx.run(register_version=version)
+    rows = ctx.compare_runs(current, draft.run_id)
+    new_ids = summary.get("accepted") or summary.get("added") or []
+    flags = outside_places(ctx, rows, draft.run_id, register, new_ids)
+    if publish:
+        ctx.rollback("register", version)
+    retired = [r.threat.id for r in register.retired[len(before.retired) :]]
+    if json_out:
+        _emit(
+            {
+                "register_version": version,
+                "published": publish,
+                **summary,
+                "retired": retired,
+                "briefs": [b.id for b in register.all_briefs()],
+                "outside_places": [
+                    {"client_id": f.client_id, "delta": round(f.delta, 2), "reason": f.reason}
+                    for f in flags
+                ],
+                "clients": [
+                    {
+                        "client_id": r.client_id,
+                        "before": _rating_dict(r.before),
+                        "after": _rating_dict(r.after),
+                        "delta": round(r.delta, 2),
+                    }
+                    for r in rows
+                ],
+            }
+        )
+        return
+    state_word = "published" if publish else "saved as a draft (not current)"
+    counts = ", ".join(f"{len(v)} {k}" for k, v in summary.items() if isinstance(v, list))
+    out.print(f"Register version {version} {state_word}: {counts}.")
+    briefs = register.all_briefs()
+    if len(briefs) > 1:
+        out.print(
+            escape(
+                f"It holds {len(register.threats)} threats from {len(briefs)} briefs: "
+                + "; ".join(f"{b.id} ({b.label})" for b in briefs)
+                + f"; as of {register.as_of.isoformat()}."
+            )
+        )
+    for r in register.retired[len(before.retired) :]:
+        how = f"superseded by {r.superseded_by}" if r.superseded_by else "retired"
+        out.print(escape(f"  {r.threat.id} ({r.threat.title}): {how}"))
+    out.print(_before_after("Ratings this register moves", rows))
+    for f in flags:
+        out.print(escape(f"Check {f.name} ({f.delta:+.1f}): {f.reason}."))
+
+
 @app.command()
 def review(
     drafts: Annotated[Path, typer.Argument(help="A drafts file written by `resilience ingest`.")],
@@ -446,21 +554,36 @@ def review(
             "drafts (default: merged into the current one)."
         ),
     ] = False,
-    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
-    publish: Annotated[
-        bool,
+    brief_date: Annotated[
+        str | None,
         typer.Option(
-            "--publish", help="Make it the current register (default: a draft version only)."
+            help="The brief's date, YYYY-MM-DD (its threats' horizons count from it); needed "
+            "for a brief the register does not hold yet unless the drafts file has it."
         ),
-    ] = False,
+    ] = None,
+    publisher: Annotated[str | None, typer.Option(help="Who published the brief.")] = None,
+    brief_id: Annotated[
+        str | None, typer.Option(help="An id for the brief (default: from its file name).")
+    ] = None,
+    supersede: SupersedeOption = None,
+    retire: RetireOption = None,
+    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    publish: PublishOption = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Accept or reject drafts, store a register version and show which ratings it moves."""
-    from scoring_rules.extract import Review
+    """Accept or reject drafts, store a register version and show which ratings it moves.
+
+    Drafts from a brief the register does not hold yet join it as a new brief (with its date and
+    publisher), and may supersede or retire older threats; drafts from a brief it holds update
+    that brief's threats.
+    """
+    from scoring_rules.extract import Review, load_draft_file
     from scoring_rules.extract import publish as build_register
+    from scoring_rules.threats import Brief, brief_id_for
 
     try:
         rv = Review.from_file(drafts)
+        meta = load_draft_file(drafts)
         ids = [d.id for d in rv.drafts] if accept == "all" else _ids(accept)
         rejected = set(_ids(reject))
         for draft_id in ids:
@@ -468,38 +591,87 @@ def review(
                 rv.accept(draft_id)
         for draft_id in rejected:
             rv.reject(draft_id)
+        if not rv.accepted():
+            raise ResilienceError("nothing to publish: accept or edit at least one draft first")
         with _ctx() as ctx:
-            register = build_register(rv, ctx.register(), replace=replace)
-            version = ctx.publish_register(
-                register, note or f"reviewed from {drafts.name}", publish=False
+            base = ctx.register()
+            known = {b.source for b in base.all_briefs()} | {b.id for b in base.all_briefs()}
+            bid = brief_id or meta.brief_id or brief_id_for(rv.source or drafts.name)
+            brief = None
+            if replace or not ({rv.source, bid} & known):
+                day = _as_of(brief_date, "--brief-date") if brief_date else meta.date
+                if day is None and not replace:
+                    raise ResilienceError(
+                        f"{drafts.name} comes from a brief the register does not hold yet; give "
+                        "its date with --brief-date YYYY-MM-DD (its horizons count from it)"
+                    )
+                if day is not None:
+                    brief = Brief(
+                        id=bid,
+                        title=rv.title or bid,
+                        publisher=publisher if publisher is not None else meta.publisher,
+                        date=day,
+                        source=rv.source or drafts.name,
+                        outline=rv.outline,
+                    )
+            register = build_register(
+                rv,
+                base,
+                replace=replace,
+                brief=brief,
+                supersede=_supersede(supersede),
+                retire=_ids(retire),
+                note=note,
             )
-            rows = ctx.preview(register_version=version)
-            if publish:
-                ctx.rollback("register", version)
-            if json_out:
-                _emit(
-                    {
-                        "register_version": version,
-                        "published": publish,
-                        "accepted": [d.id for d in rv.accepted()],
-                        "clients": [
-                            {
-                                "client_id": r.client_id,
-                                "before": _rating_dict(r.before),
-                                "after": _rating_dict(r.after),
-                                "delta": round(r.delta, 2),
-                            }
-                            for r in rows
-                        ],
-                    }
-                )
-                return
-            state_word = "published" if publish else "saved as a draft (not current)"
-            out.print(
-                f"Register version {version} {state_word}: {len(rv.accepted())} threats "
-                f"accepted, {len(rv.rejected())} rejected."
+            _store_and_preview(
+                ctx,
+                register,
+                note=note or f"reviewed from {drafts.name}",
+                publish=publish,
+                json_out=json_out,
+                summary={
+                    "accepted": [d.id for d in rv.accepted()],
+                    "rejected": [d.id for d in rv.rejected()],
+                },
             )
-            out.print(_before_after("Ratings this register moves", rows))
+    except ResilienceError as exc:
+        _fail(exc)
+
+
+@app.command("add-brief")
+def add_brief_cmd(
+    register_file: Annotated[
+        Path, typer.Argument(help="A reviewed register file of one brief (YAML).")
+    ],
+    supersede: SupersedeOption = None,
+    retire: RetireOption = None,
+    note: Annotated[str, typer.Option(help="Why this version exists.")] = "",
+    publish: PublishOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Add a reviewed brief's threats to the current register, beside the briefs it holds."""
+    from scoring_rules.briefs import add_brief, register_as_brief
+    from scoring_rules.threats import load_register
+
+    try:
+        brief, threats = register_as_brief(load_register(register_file))
+        with _ctx() as ctx:
+            register = add_brief(
+                ctx.register(),
+                brief,
+                threats,
+                supersede=_supersede(supersede),
+                retire=_ids(retire),
+                note=note,
+            )
+            _store_and_preview(
+                ctx,
+                register,
+                note=note or f"brief {brief.id} added from {register_file.name}",
+                publish=publish,
+                json_out=json_out,
+                summary={"added": [t.id for t in threats]},
+            )
     except ResilienceError as exc:
         _fail(exc)
 

@@ -45,6 +45,7 @@ from engine.store import Scope, Store
 from exposures.gazetteer import gazetteer_text, load_gazetteer
 from exposures.ports import Port
 from exposures.routes import RouteInfo, compute_route, route_key
+from scoring_rules.briefs import in_force
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
 from scoring_rules.scenarios import Scenario
 from scoring_rules.threats import Register, default_register_path, load_register, parse_register
@@ -340,6 +341,12 @@ class Context:
 
     def retire_scenario(self, scenario_id: str, *, by: str, note: str = "") -> None:
         scenario_store.retire(self, scenario_id, by=by, note=note)
+
+    def applicable_scenarios(self, register_version: int | None = None) -> dict[str, Scenario]:
+        """The scenarios that can run on a register version (the current one by default): those
+        whose overrides name only threats the register holds."""
+        register = self.register(register_version)
+        return {k: s for k, s in self.scenarios().items() if s.applies_to(register)}
 
     # -- clients and exposures -------------------------------------------------------------------
 
@@ -1009,11 +1016,11 @@ def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
 def _run_threats(
     run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario: Scenario | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    months = (as_of - register.as_of).days / rules.horizon.days_per_month
-    if months < 0:
+    first = min(b.date for b in register.all_briefs())
+    if as_of < first:
         raise RuleError(
-            f"as of {as_of}: the register is dated {register.as_of}; a run cannot look at a "
-            "date before the brief was written"
+            f"as of {as_of}: the register's earliest brief is dated {first}; a run cannot look "
+            "at a date before the brief was written"
         )
     added = set()
     if scenario is not None:  # the stored version the run records
@@ -1021,7 +1028,21 @@ def _run_threats(
     threats, regions = [], []
     for t in register.threats:
         rng = rules.likelihood.range_for(t.likelihood)
-        inside = t.horizon.from_months <= months <= t.horizon.to_months
+        inside = in_force(register, t, as_of, rules.horizon.days_per_month)
+        brief = register.brief_of(t)
+        cited = {
+            "brief": brief.id,
+            "brief_title": brief.title,
+            "publisher": brief.publisher,
+            "brief_date": brief.date.isoformat(),
+        }
+        # months from the threat's own brief; an analyst's expiry ends the horizon early (after
+        # it the judgement is expired and counts as last judged until retired)
+        months = (as_of - brief.date).days / rules.horizon.days_per_month
+        horizon_to = (register.expiry(t, rules.horizon.days_per_month) - brief.date).days / (
+            rules.horizon.days_per_month
+        )
+        horizon_to = max(horizon_to, t.horizon.from_months + 1e-6)
         threats.append(
             {
                 "run_id": run_id,
@@ -1037,13 +1058,13 @@ def _run_threats(
                 "in_horizon": inside,
                 "months_elapsed": months,
                 "horizon_from": t.horizon.from_months,
-                "horizon_to": t.horizon.to_months,
+                "horizon_to": horizon_to,
                 "untargeted": t.targets.is_empty(),
                 "t_affiliations": t.targets.affiliations,
                 "t_sectors": t.targets.sectors,
                 "t_asset_types": t.targets.asset_types,
                 "t_commodities": t.targets.commodities,
-                "evidence": json.dumps([e.model_dump() for e in t.evidence]),
+                "evidence": json.dumps([{**e.model_dump(), **cited} for e in t.evidence]),
                 "from_scenario": t.id in added,
             }
         )

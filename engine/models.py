@@ -66,6 +66,19 @@ class EvidenceRef(_Strict):
     section: str
     paragraph: int
     summary: str
+    brief: str | None = None  # the brief's id in the register (runs scored before: None)
+    brief_title: str | None = None
+    publisher: str | None = None
+    brief_date: dt.date | None = None
+
+    @property
+    def brief_label(self) -> str:
+        """'PGI, 14 January 2020' (or the brief's title when it names no publisher)."""
+        if self.brief_date is None:
+            return self.brief_title or self.brief or ""
+        day = f"{self.brief_date.day} {self.brief_date:%B %Y}"
+        who = self.publisher or self.brief_title or self.brief or ""
+        return f"{who}, {day}" if who else day
 
 
 class ThreatDriver(_Strict):

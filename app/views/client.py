@@ -128,8 +128,9 @@ def threats_that_matter(e: Explanation) -> None:
                 f"{t.main_region} · **threat id:** `{t.threat_id}`"
             )
             for ev in t.evidence:
-                section = headings.get(ev.section, ev.section)
-                st.markdown(f"- *{section}*, ¶{ev.paragraph}: {ev.summary}")
+                section = headings.get((ev.brief, ev.section), ev.section)
+                source = f"{ev.brief_label} · " if ev.brief_label else ""
+                st.markdown(f"- {source}*{section}*, ¶{ev.paragraph}: {ev.summary}")
 
 
 def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:

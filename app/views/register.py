@@ -10,7 +10,7 @@ from app import data, session, ui
 from app.drafts import RegisterDraft, doc_hash
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
-from scoring_rules.threats import NOT_ASSESSED, Threat
+from scoring_rules.threats import NOT_ASSESSED, Register, Threat
 
 DRAFT_KEY = "register_draft"
 
@@ -36,16 +36,19 @@ def main() -> None:
         current = ctx.register_version()
         draft = _draft(ctx)
     reg = draft.register
+    briefs = reg.all_briefs()
     st.caption(
-        f"{reg.title} · brief of {reg.as_of} ({reg.source}) · published version "
-        f"{current}; the draft starts from version {draft.base_version}"
+        f"{reg.title} · as of {reg.as_of} · "
+        + "; ".join(f"{b.title} ({b.label}, {b.source})" for b in briefs)
+        + f" · published version {current}; the draft starts from version {draft.base_version}"
         + (f" and changes {len(draft.changed)} threat(s)" if draft.changed else "")
+        + (f" · {len(reg.retired)} threat(s) retired or superseded" if reg.retired else "")
     )
     flash = st.session_state.pop("register_flash", None)
     if isinstance(flash, str):
         st.success(flash)
 
-    headings = {s.id: s.heading for s in reg.outline}
+    headings = {(b.id, s.id): s.heading for b in briefs for s in b.outline}
     c1, c2 = st.columns([1, 2])
     cats = c1.multiselect("Category", sorted({t.category for t in reg.threats}), key="rg_cat")
     text = c2.text_input("Search titles and evidence", key="rg_text").strip().lower()
@@ -72,6 +75,7 @@ def main() -> None:
                     "horizon (months)": f"{t.horizon.from_months:g}-{t.horizon.to_months:g}",
                     "regions": len(t.regions),
                     "confidence": t.confidence,
+                    "brief": reg.brief_of(t).label,
                     "edited": "yes" if t.id in draft.changed else "",
                 }
                 for t in shown
@@ -91,25 +95,25 @@ def main() -> None:
     if chosen is None:
         return
     threat = reg.threat(chosen)
-    evidence(threat, headings)
+    evidence(threat, headings, reg)
     edit_form(ctx, draft, threat)
     if draft.changed:
         save_preview_publish(ctx, user, draft)
     history(ctx, current)
 
 
-def evidence(t: Threat, headings: dict[str, str]) -> None:
+def evidence(t: Threat, headings: dict[tuple[str, str], str], reg: Register) -> None:
     with st.container(border=True):
         st.markdown(
             f"**{t.title}** · {t.category.replace('_', ' ')} · "
             f"{t.likelihood.replace('_', ' ')} (brief: “{t.likelihood_words}”) · "
             f"severity {t.severity} · {t.confidence} confidence"
         )
-        st.markdown("**Evidence in the brief**")
+        brief = reg.brief_of(t)
+        st.markdown(f"**Evidence in the brief** “{brief.title}” ({brief.label})")
         for ev in t.evidence:
-            st.markdown(
-                f"- *{headings.get(ev.section, ev.section)}*, ¶{ev.paragraph}: {ev.summary}"
-            )
+            heading = headings.get((brief.id, ev.section), ev.section)
+            st.markdown(f"- *{heading}*, ¶{ev.paragraph}: {ev.summary}")
         st.caption("Regions: " + ", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
 
 

@@ -28,10 +28,21 @@ def main() -> None:
         st.success(ui.plain(flash))
     editor = user.can("analyst", "admin")
     with ui.errors_shown():
-        listed = {i.scenario_id: i for i in ctx.scenario_list()}
+        applicable = ctx.applicable_scenarios()
+        every = {i.scenario_id: i for i in ctx.scenario_list()}
+    listed = {k: i for k, i in every.items() if k in applicable}
+    others = sorted(set(every) - set(listed))
+    if others:
+        st.caption(
+            ui.plain(
+                "Not shown, as they name threats the published register does not hold: "
+                + ", ".join(others)
+                + "."
+            )
+        )
     chosen: str | None = None
     if not listed:
-        st.info("No scenarios are defined.")
+        st.info("No scenario applies to the published register.")
     else:
         ids = sorted(listed)
         chosen = st.selectbox("Scenario", ids, format_func=lambda s: listed[s].title, key="sc_pick")

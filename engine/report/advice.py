@@ -7,6 +7,10 @@ is worked out with the rules' own credits: every contribution r(x, t) of a threa
 shrinks to r(x, t) x (1 - credit(m, c)), so the item's risk becomes 1 - prod(1 - r'). Actions
 outside the rules (routing, buffers, hedging, staff security) are shown with the expected
 disruption they address, without a modelled cut.
+
+Every number comes from the run and the method (``scoring_rules.method``); every word that names a
+place, an actor or an event comes from the register (threat titles, their brief references) or the
+gazetteer (region names, the bypass a chokepoint has), never from this module.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from engine.report.facts import ClientFacts, Contribution, Item, region_phrase
-from engine.report.fmt import join_words, usd
+from engine.report.fmt import brief_refs, join_words, usd
+from exposures.gazetteer import load_gazetteer
+from scoring_rules import method
 
 # Share of an item's summed contributions a category must reach to call for its rules of thumb.
 CATEGORY_SHARE = 0.05
@@ -68,12 +74,19 @@ class Recommendation:
     notes: list[str] = field(default_factory=list)
 
 
-def _item_risk(contribs: Iterable[Contribution], scale: dict[str, float] | None = None) -> float:
-    keep = 1.0
-    for c in contribs:
-        r = c.r_central * (1.0 - (scale or {}).get(c.category, 0.0))
-        keep *= 1.0 - r
-    return 1.0 - keep
+def _item_risk(
+    facts: ClientFacts, contribs: Iterable[Contribution], mitigation: str | None = None
+) -> float:
+    """The item's risk from its run contributions, with ``mitigation`` added when given."""
+    return method.item_risk(
+        c.r_central
+        * (
+            method.mitigation_multiplier(facts.rules, c.category, (mitigation,))
+            if mitigation
+            else 1.0
+        )
+        for c in contribs
+    )
 
 
 def _categories(contribs: list[Contribution]) -> dict[str, float]:
@@ -105,12 +118,67 @@ def _categories_for(facts: ClientFacts, action: str) -> set[str]:
 
 
 def _mitigation_cut(facts: ClientFacts, items: list[Item], mitigation: str) -> float:
-    credits = {c: facts.rules.mitigation.credits.get(mitigation, c) for c in facts.rules.categories}
+    """Value x (the run's item risk - the item risk with the mitigation's credits)."""
     cut = 0.0
     for item in items:
         contribs = facts.contributions.get(item.class_id, [])
-        cut += item.value_usd * (_item_risk(contribs) - _item_risk(contribs, credits))
+        cut += item.value_usd * max(0.0, item.risk - _item_risk(facts, contribs, mitigation))
     return cut
+
+
+def _driving(facts: ClientFacts, items: list[Item], categories: Iterable[str]) -> list[str]:
+    """Ids of the threats of these categories that reach the items, the largest value x r first."""
+    wanted = set(categories)
+    weight: dict[str, float] = {}
+    for item in items:
+        for c in facts.contributions.get(item.class_id, []):
+            if c.category in wanted and c.r_central > 0:
+                weight[c.threat_id] = weight.get(c.threat_id, 0.0) + item.value_usd * c.r_central
+    return sorted(weight, key=lambda t: (-weight[t], t))
+
+
+def _cited(facts: ClientFacts, threat_ids: list[str], limit: int = 2) -> str:
+    """'“Title” (brief refs) and “Title” (brief refs)': the register's words for the drivers."""
+    parts = []
+    for tid in threat_ids[:limit]:
+        driver = facts.driver(tid)
+        title = driver.title if driver is not None else facts.threat_title(tid)
+        refs = brief_refs(driver.evidence, facts.many_briefs) if driver is not None else ""
+        parts.append(f"“{title}”" + (f" ({refs})" if refs else ""))
+    more = len(threat_ids) - limit
+    if more > 0:
+        parts.append(f"{more} more {'threat' if more == 1 else 'threats'}")
+    return join_words(parts)
+
+
+def _countries(facts: ClientFacts, threat_ids: list[str]) -> list[str]:
+    """The countries a set of threats names (directly, or through a subdivision or hotspot)."""
+    gaz = load_gazetteer()
+    out: dict[str, str] = {}
+    for tid in threat_ids:
+        for rid in facts.threat_regions(tid):
+            region = gaz.get(rid)
+            if region is None or region.kind in ("world", "maritime", "chokepoint"):
+                continue
+            iso3 = region.id if region.kind == "country" else region.country
+            if iso3:
+                out.setdefault(iso3, region_phrase(iso3))
+    return [out[k] for k in sorted(out, key=lambda k: out[k])]
+
+
+def _waters(facts: ClientFacts, items: list[Item], categories: Iterable[str]) -> list[str]:
+    """The sea zones and chokepoints where threats of these categories reach the items."""
+    gaz = load_gazetteer()
+    cats = set(categories)
+    found: set[str] = set()
+    for item in items:
+        on_route = set(item.route.sea_zones) | set(item.route.chokepoints) if item.route else set()
+        for rid in facts.threatened_regions(item, cats):
+            region = gaz.get(rid)
+            sea = region is not None and region.kind in ("maritime", "chokepoint")
+            if sea and (not on_route or rid in on_route):
+                found.add(rid)
+    return sorted(region_phrase(r) for r in found)
 
 
 def _names(items: list[Item], limit: int = 6) -> list[str]:
@@ -121,28 +189,42 @@ def _names(items: list[Item], limit: int = 6) -> list[str]:
     return names
 
 
-def _route_situation(
-    facts: ClientFacts, item: Item
-) -> tuple[list[str], list[str], list[tuple[str, float]]]:
-    """Where the chokepoint threats bear on a route: passages with no sea alternative, end ports
-    and inner waters (no way around them either), and passages with a detour (name, days)."""
+@dataclass(frozen=True)
+class _Situation:
+    """Where the chokepoint threats bear on a route."""
+
+    no_alt: list[str]  # region ids of passages with no sea alternative
+    inner: list[str]  # end ports and inner waters (no way around them either), as phrases
+    detours: list[tuple[str, float]]  # passages with a detour: (phrase, extra days)
+    via: list[str]  # passages the detours use that the route itself does not cross, as phrases
+
+
+def _route_situation(facts: ClientFacts, item: Item) -> _Situation:
     contribs = facts.contributions.get(item.class_id, [])
-    hit = {c.region_id for c in contribs if c.category in CHOKEPOINT_CATEGORIES and c.r_central}
+    main = {c.region_id for c in contribs if c.category in CHOKEPOINT_CATEGORIES and c.r_central}
+    hit = facts.threatened_regions(item, CHOKEPOINT_CATEGORIES)
+    gaz = load_gazetteer()
     no_alt: set[str] = set()
     detours: list[tuple[str, float]] = []
+    via: set[str] = set()
     chokepoints = set()
     if item.route is not None:
+        own = set(item.route.passages)
         for d in item.route.detours:
             rid = d.region_id or d.passage
             chokepoints.add(rid)
             if rid not in hit:
                 continue
             if d.no_alternative:
-                no_alt.add(region_phrase(rid))
+                no_alt.add(rid)
             elif d.extra_days is not None:
                 detours.append((region_phrase(rid), d.extra_days))
-    inner = {region_phrase(rid) for rid in hit - chokepoints if rid != "world"}
-    return sorted(no_alt), sorted(inner), detours
+                for p in d.alt_passages:
+                    region = gaz.chokepoint_for_passage(p)
+                    if p not in own and region is not None:
+                        via.add(region_phrase(region.id))
+    inner = {region_phrase(rid) for rid in main - chokepoints if rid != "world"}
+    return _Situation(sorted(no_alt), sorted(inner), detours, sorted(via))
 
 
 def recommendations(facts: ClientFacts) -> list[Recommendation]:
@@ -220,19 +302,25 @@ def _write(facts: ClientFacts, kind: str, action: str, items: list[Item]) -> Rec
                 "Bring the exposed systems to a certified standard (ISO/IEC 27001 or "
                 "equivalent): network segmentation, offline backups, phishing-resistant "
                 "multi-factor authentication and a tested incident-response plan.",
-                "The brief names Iranian cyber operations against US and allied organisations; "
-                "these systems have no certified controls. " + credit_note,
+                f"The register's cyber threats reach these systems: "
+                f"{_cited(facts, _driving(facts, items, ('cyber_attack',)))}. They have no "
+                "certified controls. " + credit_note,
                 names,
                 at_stake,
                 cut,
             )
         if action == "insurance":
             if kind == "route":
+                waters = _waters(facts, items, CHOKEPOINT_CATEGORIES)
+                check = (
+                    f", and check the listed-area exclusions for {join_words(waters)}"
+                    if waters
+                    else ", and check the policies' listed-area exclusions"
+                )
                 return Recommendation(
                     key,
                     "Insure cargoes against war risk",
-                    "Place marine war-risk and cargo cover on the routes that lack it, and check "
-                    "the listed-area exclusions for the Gulf and the Red Sea.",
+                    f"Place marine war-risk and cargo cover on the routes that lack it{check}.",
                     "These routes carry no insurance against the shipping threats. " + credit_note,
                     names,
                     at_stake,
@@ -260,14 +348,17 @@ def _write(facts: ClientFacts, kind: str, action: str, items: list[Item]) -> Rec
             at_stake,
         )
     if action == "energy_hedge":
+        why = (
+            f"The register judges {_cited(facts, _driving(facts, items, ('oil_market_shock',)))}; "
+            "no mitigation in the rules answers a price shock."
+        )
         if facts.client.sector == "oil_gas":
             return Recommendation(
                 key,
                 "Hedge oil price volatility",
                 "Hedge part of the exposure to oil price swings over the threats' horizon "
                 "(collars or swaps) and review the price terms of offtake and supply contracts.",
-                "The brief warns that attacks on Gulf shipping may hinder global oil markets; "
-                "no mitigation in the rules answers a price shock.",
+                why,
                 names,
                 at_stake,
             )
@@ -276,28 +367,37 @@ def _write(facts: ClientFacts, kind: str, action: str, items: list[Item]) -> Rec
             "Hedge fuel and energy costs",
             "If not already hedged, hedge fuel and energy exposure over the threats' horizon "
             "(swaps or options) and review fuel and energy surcharge clauses with customers.",
-            "The brief warns that attacks on Gulf shipping may hinder global oil markets; "
-            "no mitigation in the rules answers a price shock.",
+            why,
             names,
             at_stake,
         )
     if action == "sanctions_screening":
+        driving = _driving(facts, items, ("sanctions",))
+        countries = _countries(facts, driving)
+        tied = f" tied to {join_words(countries)}" if countries else ""
         return Recommendation(
             key,
             "Screen counterparties against new sanctions",
-            "Screen counterparties, vessels and payment routes against the sanctions "
-            "announced after the strikes, and add sanctions clauses to new contracts.",
-            "The brief reports further US economic sanctions on Iran.",
+            f"Screen counterparties, vessels and payment routes{tied} against the sanctions the "
+            "register records, and add sanctions clauses to new contracts.",
+            f"The register records {_cited(facts, driving)}.",
             names,
             at_stake,
         )
     if action == "airspace_review":
+        driving = _driving(facts, items, ("aviation_security",))
+        countries = _countries(facts, driving)
+        away = (
+            f"away from the airspace of {join_words(countries)}"
+            if countries
+            else "away from the airspace the threats name"
+        )
         return Recommendation(
             key,
             "Review routings over conflict-zone airspace",
-            "Re-plan flight routings away from Iranian and Iraqi airspace while the "
-            "conflict-zone warnings stand, and agree station contingency plans.",
-            "The brief recalls the airliner downed after take-off from Tehran.",
+            f"Re-plan flight routings {away} while the conflict-zone warnings stand, and agree "
+            "station contingency plans.",
+            f"The register records {_cited(facts, driving)}.",
             names,
             at_stake,
         )
@@ -307,19 +407,22 @@ def _write(facts: ClientFacts, kind: str, action: str, items: list[Item]) -> Rec
 
 
 def _routing(facts: ClientFacts, items: list[Item], at_stake: float) -> Recommendation | None:
+    gaz = load_gazetteer()
     stuck: list[Item] = []
     passages: set[str] = set()
     inner: set[str] = set()
+    via: set[str] = set()
     notes = []
     for item in sorted(items, key=lambda i: -i.expected_disruption_usd):
-        no_alt, waters, detours = _route_situation(facts, item)
+        situation = _route_situation(facts, item)
         tol = item.tolerance_days or facts.rules.routes.default_tolerance_days
-        if no_alt or waters:
+        if situation.no_alt or situation.inner:
             stuck.append(item)
-            passages.update(no_alt)
-            inner.update(waters)
-        for name, extra in detours:
-            gap = extra - tol
+            passages.update(situation.no_alt)
+            inner.update(situation.inner)
+        via.update(situation.via)
+        for name, extra in situation.detours:
+            gap = round(extra) - tol
             verdict = (
                 f"{gap:.0f} days beyond its {tol:.0f}-day impact tolerance"
                 if gap > 0
@@ -330,16 +433,21 @@ def _routing(facts: ClientFacts, items: list[Item], at_stake: float) -> Recommen
         energy = any(i.item_type in ENERGY_COMMODITIES for i in stuck)
         where = []
         if passages:
-            where.append(f"there is no sea alternative at {join_words(sorted(passages))}")
+            names = sorted(region_phrase(p) for p in passages)
+            where.append(f"there is no sea alternative at {join_words(names)}")
         if inner:
             where.append(
                 f"the threats bear on the end ports and inner waters themselves "
                 f"({join_words(sorted(inner))})"
             )
+        bypasses = []
+        for rid in sorted(passages):
+            region = gaz.get(rid)
+            if region is not None and region.bypass:
+                bypasses.append(region.bypass)
         bypass = (
-            " or contract bypass capacity (the Saudi East–West pipeline to Yanbu and the "
-            "Habshan–Fujairah line avoid Hormuz, about 2.6 million barrels a day between them)"
-            if energy and "the Strait of Hormuz" in passages
+            f" or contract bypass capacity ({'; '.join(bypasses)})"
+            if energy and bypasses
             else " or arrange supply from outside the threatened waters"
         )
         action = (
@@ -351,7 +459,7 @@ def _routing(facts: ClientFacts, items: list[Item], at_stake: float) -> Recommen
             action += " Where a detour exists, pre-agree alternative routing with carriers."
         title = (
             "Buffer stock or pipeline bypass where no sea alternative exists"
-            if energy
+            if energy and bypasses
             else "Buffer stock where no sea alternative exists"
         )
         return Recommendation(
@@ -365,12 +473,12 @@ def _routing(facts: ClientFacts, items: list[Item], at_stake: float) -> Recommen
             notes,
         )
     if notes:
+        around = f" (via {join_words(sorted(via))} where needed)" if via else ""
         return Recommendation(
             "route:sea_routing",
             "Pre-agree alternative routing",
-            "Agree alternative routing (around the Cape of Good Hope where needed) with "
-            "carriers in advance, and hold buffer stock for any days by which the detour "
-            "exceeds the service's impact tolerance.",
+            f"Agree alternative routing{around} with carriers in advance, and hold buffer "
+            "stock for any days by which the detour exceeds the service's impact tolerance.",
             "The detours below are what a closure of each passage would cost.",
             _names(items),
             at_stake,

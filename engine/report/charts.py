@@ -35,7 +35,7 @@ from shapely.geometry import box
 
 from engine.report.basemap import Resolution, countries
 from engine.report.facts import ClientFacts, Concentration, Item, region_name
-from exposures.gazetteer import load_gazetteer
+from exposures.gazetteer import Region, load_gazetteer
 
 FONT = "DejaVu Sans"
 INK = "#1d2b3a"
@@ -337,7 +337,7 @@ def _draw_routes(
         elif x > extent.lon1 - 0.22 * extent.width:
             right = False
         label = ax.annotate(
-            f"{_short(region.name)}\n{note}" if note else _short(region.name),
+            f"{_short(region)}\n{note}" if note else _short(region),
             (x, y),
             xytext=(4 if right else -4, -2),
             textcoords="offset points",
@@ -404,13 +404,11 @@ def _overlap(a: Bbox, b: Bbox) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
-def _short(name: str) -> str:
-    return (
-        name.replace("Strait of ", "")
-        .replace(" Strait", "")
-        .replace("Suez Canal", "Suez")
-        .replace("Cape of Good Hope", "Cape")
-    )
+def _short(region: Region) -> str:
+    """A map label: the gazetteer's short name, else the name without 'Strait'/'Canal'."""
+    if region.short:
+        return region.short
+    return region.name.removeprefix("Strait of ").removesuffix(" Strait").removesuffix(" Canal")
 
 
 def _draw_sites(

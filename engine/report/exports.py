@@ -140,7 +140,7 @@ def driver_rows(facts: ClientFacts) -> list[dict[str, Any]]:
                 "attributed_usd": round(t.share * total, 2),
                 "main_region_id": t.main_region,
                 "main_region_name": region_name(t.main_region),
-                "brief_references": brief_refs(t.evidence),
+                "brief_references": brief_refs(t.evidence, facts.many_briefs),
                 "summary": t.evidence[0].summary if t.evidence else None,
             }
         )

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from engine.context import Context
 from engine.errors import ExposureError, NotFoundError
-from engine.models import ClientSpec, Explanation, Rating, RunInfo
+from engine.models import ClientSpec, Explanation, Rating, RunInfo, ThreatDriver
 from engine.report import sql
 from engine.store import Scope
 from exposures.gazetteer import load_gazetteer
@@ -183,6 +184,34 @@ class ClientFacts:
         t = self.threats.get(threat_id)
         return t.title if t is not None else threat_id
 
+    @property
+    def many_briefs(self) -> bool:
+        """Whether the register holds threats from more than one brief (citations name it)."""
+        return len(self.register.all_briefs()) > 1
+
+    def driver(self, threat_id: str) -> ThreatDriver | None:
+        """The threat as the explanation reports it (title, likelihood words, evidence)."""
+        return next((t for t in self.explanation.threats if t.threat_id == threat_id), None)
+
+    def threat_regions(self, threat_id: str) -> list[str]:
+        """Every region the threat touches (the register's, or the scenario's added threat)."""
+        for t in self.register.threats:
+            if t.id == threat_id:
+                return [r.region for r in t.regions]
+        found = (c for cs in self.contributions.values() for c in cs)
+        return sorted({c.region_id for c in found if c.threat_id == threat_id})
+
+    def threatened_regions(self, item: Item, categories: Iterable[str] | None = None) -> set[str]:
+        """The regions of the threats (of these categories) that reach the item in the run."""
+        wanted = set(categories) if categories is not None else None
+        out: set[str] = set()
+        for c in self.contributions.get(item.class_id, []):
+            if c.r_central <= 0 or (wanted is not None and c.category not in wanted):
+                continue
+            out.add(c.region_id)
+            out.update(self.threat_regions(c.threat_id))
+        return out
+
 
 def _run_threats(ctx: Context, run_id: int) -> dict[str, RunThreat]:
     frame = ctx.store.frame(sql.RUN_THREATS, {"r": run_id})
@@ -251,7 +280,7 @@ def _contributions(ctx: Context, run_id: int, client_id: str) -> dict[int, list[
 def _scenarios(ctx: Context, client_id: str, as_of: dt.date) -> list[ScenarioResult]:
     out = []
     scope = Scope.of(client_id)
-    for sid, scenario in sorted(ctx.scenarios().items()):
+    for sid, scenario in sorted(ctx.applicable_scenarios().items()):
         rows = [r for r in ctx.compare_scenario(sid, as_of, scope) if r.client_id == client_id]
         if not rows:
             continue

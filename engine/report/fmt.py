@@ -39,27 +39,53 @@ def long_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def brief_refs(evidence: Iterable[EvidenceRef]) -> str:
-    """'triggers ¶6, in-brief ¶3': the brief's section id and paragraph for each piece."""
-    return ", ".join(f"{e.section} ¶{e.paragraph}" for e in evidence)
+def brief_refs(evidence: Iterable[EvidenceRef], with_brief: bool = False) -> str:
+    """'triggers ¶6, in-brief ¶3': the brief's section id and paragraph for each piece; with
+    ``with_brief`` (a register of several briefs) each run of pieces from one brief is preceded
+    by the brief's label: 'PGI, 14 January 2020: triggers ¶6'."""
+    parts = []
+    last = None
+    for e in evidence:
+        ref = f"{e.section} ¶{e.paragraph}"
+        label = e.brief_label if with_brief else ""
+        if label and label != last:
+            ref = f"{label}: {ref}"
+            last = label
+        parts.append(ref)
+    return ", ".join(parts)
 
 
 NAMES = {
     "oil_gas": "oil and gas",
-    "US": "US",
-    "US_ALLY": "US ally",
-    "GCC": "GCC",
-    "IRAN_ALIGNED": "Iran-aligned",
-    "NEUTRAL": "neutral",
     "data_centre": "data centre",
 }
+# Trailing words that an affiliation id joins to its first word with a hyphen (X_ALIGNED).
+_HYPHENATED = {"ALIGNED", "BACKED", "LINKED", "OWNED"}
+
+
+def _affiliation(identifier: str) -> str:
+    """An upper-case affiliation id in words: US -> US, US_ALLY -> US ally, GCC -> GCC,
+    NEUTRAL -> neutral, ABC_ALIGNED -> Abc-aligned. Acronyms (up to three letters) stay upper case,
+    longer first words are capitalised, later words lower case."""
+    words = identifier.split("_")
+    first = words[0] if len(words[0]) <= 3 else words[0].capitalize()
+    if len(words) == 1:
+        return first if len(first) <= 3 else first.lower()
+    rest = [w.lower() for w in words[1:]]
+    if len(words) == 2 and words[1] in _HYPHENATED:
+        return f"{first}-{rest[0]}"
+    return " ".join([first, *rest])
 
 
 def humanise(identifier: str | None) -> str:
-    """shipping_disruption -> shipping disruption; oil_gas -> oil and gas."""
+    """shipping_disruption -> shipping disruption; oil_gas -> oil and gas; US_ALLY -> US ally."""
     if not identifier:
         return "-"
-    return NAMES.get(identifier, identifier.replace("_", " "))
+    if identifier in NAMES:
+        return NAMES[identifier]
+    if identifier.isupper():
+        return _affiliation(identifier)
+    return identifier.replace("_", " ")
 
 
 def sentence(text: str) -> str:

@@ -113,7 +113,7 @@ def _threats(facts: ClientFacts) -> tuple[str, list[Point]]:
             Point(
                 title=t.title,
                 text=f"{pct(t.share)} of the expected disruption, {where_text}; {phrase}.",
-                ref=brief_refs(t.evidence),
+                ref=brief_refs(t.evidence, facts.many_briefs),
             )
         )
     return intro, points
@@ -171,8 +171,11 @@ def _routes(facts: ClientFacts) -> list[Point]:
         service = f" ({item.service_name})" if item.service_name else ""
         no_alt: list[str] = []
         by_days: dict[int, list[str]] = {}
+        threatened = facts.threatened_regions(item)
         if item.route is not None:
             for d in item.route.detours:
+                if (d.region_id or d.passage) not in threatened:
+                    continue  # a passage no threat of the register reaches
                 name = region_phrase(d.region_id or d.passage)
                 if d.no_alternative:
                     no_alt.append(name)
@@ -191,10 +194,13 @@ def _routes(facts: ClientFacts) -> list[Point]:
             parts.append(
                 f"{closure} adds {days} days, {verdict} the {tol:.0f}-day impact tolerance{service}"
             )
-        if not parts:
+        main = {c.region_id for c in facts.contributions.get(item.class_id, []) if c.r_central}
+        if not parts and main <= {"world"}:
+            parts.append("no threat bears on its passages or ports; only worldwide ones reach it")
+        elif not parts:
             parts.append(
-                "no chokepoint on the way, but the threats bear on its end ports or inner "
-                "waters, where there is no sea alternative"
+                "no threatened chokepoint on the way, but the threats bear on its end ports or "
+                "inner waters, where there is no sea alternative"
             )
         text = f"{usd(item.value_usd)} a year at {pct(item.risk)} risk. " + sentence(
             "; ".join(parts)

@@ -121,11 +121,15 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
             }
         )
     rest = facts.explanation.threats[TOP_THREATS:]
-    outline = {s.id: s.heading for s in facts.register.outline}
+    briefs = facts.register.all_briefs()
+    order = [(b.id, s.id) for b in briefs for s in b.outline]
+    headings = {(b.id, s.id): s.heading for b in briefs for s in b.outline}
+    first = briefs[0].id
     cited = sorted(
-        {e.section for t in facts.explanation.threats for e in t.evidence},
-        key=lambda s: list(outline).index(s) if s in outline else 99,
+        {(e.brief or first, e.section) for t in facts.explanation.threats for e in t.evidence},
+        key=lambda k: order.index(k) if k in order else len(order),
     )
+    labels = {b.id: b.label for b in briefs}
     business_value = method.business_value(rules, facts.client.business_value_usd)
     return {
         "facts": facts,
@@ -149,7 +153,12 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
         "scenarios": facts.scenarios,
         "map_uri": charts.exposure_map(facts, numbers),
         "chart_uri": charts.drivers_chart(facts),
-        "outline": [(s, outline.get(s, s)) for s in cited],
+        "outline": [
+            ((f"{labels.get(b, b)}: " if facts.many_briefs else "") + s, headings.get((b, s), s))
+            for b, s in cited
+        ],
+        "briefs": briefs,
+        "many_briefs": facts.many_briefs,
         "yardstick": sorted(rules.likelihood.terms.items(), key=lambda kv: kv[1].low),
         "business_value": business_value,
         "stated_business_value": facts.client.business_value_usd is not None,

@@ -153,22 +153,13 @@ def _where(regions: Sequence[RegionWeight]) -> str:
     return f"in {region_name(main)}"
 
 
-_AFFILIATION_WORDS = {
-    "US": "US",
-    "US_ALLY": "allied",
-    "GCC": "Gulf Arab",
-    "IRAN_ALIGNED": "Iran-aligned",
-    "NEUTRAL": "neutral",
-}
-
-
 def make_title(
     vocab: Vocabulary, category: str, regions: Sequence[RegionWeight], targets: Targets
 ) -> str:
     label = vocab.label(category)
     aimed = ""
     if targets.affiliations:
-        words = [_AFFILIATION_WORDS.get(a, a) for a in targets.affiliations[:3]]
+        words = [vocab.affiliation_labels.get(a, a) for a in targets.affiliations[:3]]
         joined = (
             " and ".join(words) if len(words) <= 2 else f"{', '.join(words[:-1])} and {words[-1]}"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -85,11 +86,19 @@ def ingest(
 
 
 def ingest_to_yaml(
-    brief_path: str | Path, out_path: str | Path, vocabulary: Vocabulary | None = None
+    brief_path: str | Path,
+    out_path: str | Path,
+    vocabulary: Vocabulary | None = None,
+    *,
+    date: dt.date | None = None,
+    publisher: str = "",
 ) -> IngestResult:
-    """Ingest a brief file and write its drafts (with the brief's outline) to a YAML file."""
+    """Ingest a brief file and write its drafts (with the brief's outline, and its date and
+    publisher when given) to a YAML file."""
     from scoring_rules.extract.review import save_drafts
 
     result = ingest(Path(brief_path), vocabulary)
-    save_drafts(result.drafts, Path(out_path), document=result.document)
+    save_drafts(
+        result.drafts, Path(out_path), document=result.document, date=date, publisher=publisher
+    )
     return result

@@ -6,9 +6,14 @@
     review.reject(draft)
     register = publish(review, base_register)  # validated with Register.check_references
 
-A published register is ``base_register`` with the accepted threats added (a threat with the same
-id replaces the base's one) and the brief's sections added to the outline; with ``replace=True`` it
-holds the accepted threats only, under the brief's own outline, source and title.
+A published register is ``base_register`` with the accepted threats added. When the drafts come
+from a brief the register does not hold yet (``brief=`` a :class:`Brief`: its id, title,
+publisher and date), the brief joins the register's briefs with its own outline, its threats
+count their horizons from its date, and they may supersede or retire named older threats
+(``scoring_rules.briefs.add_brief``). When they come from a brief the register already holds, a
+threat with the same id replaces the base's one and the brief's sections extend that brief's
+outline. With ``replace=True`` the register holds the accepted threats only, under the brief's own
+outline, source and title.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from pydantic import ValidationError
 
 from engine.errors import RuleError
 from exposures.gazetteer import load_gazetteer
+from scoring_rules.briefs import add_brief
 from scoring_rules.extract.document import Document, ExtractError
 from scoring_rules.extract.drafts import DraftThreat
 from scoring_rules.extract.vocabulary import Vocabulary, default_vocabulary
 from scoring_rules.threats import (
     NOT_ASSESSED,
+    Brief,
     Horizon,
     OutlineSection,
     RegionWeight,
@@ -220,16 +227,28 @@ def publish(
     as_of: dt.date | None = None,
     title: str | None = None,
     replace: bool = False,
+    brief: Brief | None = None,
+    supersede: Mapping[str, Sequence[str]] | None = None,
+    retire: Sequence[str] = (),
+    note: str = "",
 ) -> Register:
     """A new register version holding the accepted (and edited) drafts.
 
     Raises ``ExtractError`` when nothing is accepted, and ``RuleError`` (from
-    ``Register.check_references``) when the result cites a section or region it should not.
+    ``Register.check_references``) when the result cites a section or region it should not, or
+    supersedes or retires a threat the register does not hold.
     """
     accepted = review.accepted()
     if not accepted:
         raise ExtractError("nothing to publish: accept or edit at least one draft first")
     new = [d.to_threat() for d in accepted]
+    if brief is not None and not replace:
+        return add_brief(base_register, brief, new, supersede=supersede, retire=retire, note=note)
+    if supersede or retire:
+        raise ExtractError(
+            "superseding or retiring threats needs the new brief named (its date, publisher "
+            "and title): only a later brief can replace an earlier judgement"
+        )
     if replace:
         threats = new
         outline = list(review.outline)
@@ -250,13 +269,18 @@ def publish(
         outline = list(sections.values())
         source = base_register.source
         reg_title = title or base_register.title
-    data = {
+    data: dict[str, Any] = {
         "title": reg_title,
         "source": source,
-        "as_of": as_of or base_register.as_of,
+        "as_of": as_of or (brief.date if brief is not None else base_register.as_of),
         "outline": [s.model_dump() for s in outline],
         "threats": [t.model_dump() for t in threats],
     }
+    if replace and brief is not None:
+        data.update(publisher=brief.publisher, brief_id=brief.id, brief_date=brief.date)
+    elif not replace:
+        keep = ("publisher", "brief_id", "brief_date", "briefs", "retired")
+        data.update({k: v for k, v in base_register.model_dump().items() if k in keep})
     try:
         register = Register.model_validate(data)
     except ValidationError as exc:
@@ -274,6 +298,9 @@ class DraftFile:
     title: str
     outline: list[OutlineSection]
     drafts: list[DraftThreat]
+    date: dt.date | None = None  # the brief's date, when known
+    publisher: str = ""
+    brief_id: str | None = None
 
 
 def save_drafts(
@@ -284,8 +311,12 @@ def save_drafts(
     outline: Sequence[OutlineSection] | None = None,
     source: str = "",
     title: str = "",
+    date: dt.date | None = None,
+    publisher: str = "",
+    brief_id: str | None = None,
 ) -> Path:
-    """Write drafts (and the brief's outline, so they can be published later) as YAML."""
+    """Write drafts (and the brief's outline, date and publisher, so they can be published
+    later) as YAML."""
     path = Path(path)
     if document is not None:
         outline = document.outline()
@@ -295,6 +326,9 @@ def save_drafts(
         "format": DRAFTS_FORMAT,
         "source": source,
         "title": title,
+        **({"date": date.isoformat()} if date is not None else {}),
+        **({"publisher": publisher} if publisher else {}),
+        **({"brief_id": brief_id} if brief_id else {}),
         "outline": [s.model_dump() for s in outline or []],
         "drafts": [d.model_dump(mode="json") for d in drafts],
     }
@@ -327,7 +361,24 @@ def load_draft_file(path: Path | str) -> DraftFile:
         outline = [OutlineSection.model_validate(s) for s in doc.get("outline") or []]
     except ValidationError as exc:
         raise ExtractError(format_validation_error(f"{path}, outline", exc)) from exc
-    return DraftFile(str(doc.get("source") or ""), str(doc.get("title") or ""), outline, drafts)
+    raw_date = doc.get("date")
+    try:
+        day = (
+            raw_date
+            if isinstance(raw_date, dt.date) or raw_date is None
+            else dt.date.fromisoformat(str(raw_date))
+        )
+    except ValueError as exc:
+        raise ExtractError(f"{path}, date: {raw_date!r} is not a date; use YYYY-MM-DD") from exc
+    return DraftFile(
+        str(doc.get("source") or ""),
+        str(doc.get("title") or ""),
+        outline,
+        drafts,
+        day,
+        str(doc.get("publisher") or ""),
+        str(doc["brief_id"]) if doc.get("brief_id") else None,
+    )
 
 
 def load_drafts(path: Path | str) -> list[DraftThreat]:

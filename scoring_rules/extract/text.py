@@ -136,16 +136,18 @@ class PhraseMatcher(Generic[T]):
         return sum(len(v) for v in self._by_first.values())
 
     def find(self, tokens: Sequence[Token]) -> list[Match[T]]:
+        """Non-overlapping matches, the longest first where two overlap: in "the Gulf of
+        Guinea", "Gulf of Guinea" wins over "the Gulf"."""
+        candidates = [m for i in range(len(tokens)) if (m := self._match_at(tokens, i))]
+        taken: set[int] = set()
         out: list[Match[T]] = []
-        i = 0
-        while i < len(tokens):
-            found = self._match_at(tokens, i)
-            if found is None:
-                i += 1
+        for m in sorted(candidates, key=lambda m: (m.first - m.last, m.first)):
+            span = range(m.first, m.last + 1)
+            if any(k in taken for k in span):
                 continue
-            out.append(found)
-            i = found.last + 1
-        return out
+            taken.update(span)
+            out.append(m)
+        return sorted(out, key=lambda m: m.first)
 
     def _match_at(self, tokens: Sequence[Token], i: int) -> Match[T] | None:
         key = lemma(tokens[i].lower) if self.use_lemma else tokens[i].lower

@@ -101,6 +101,8 @@ class Vocabulary(_Model):
     horizons: Horizons
     places: Places = Places()
     affiliations: dict[str, list[str]] = Field(default_factory=dict)
+    # How a draft's title names an affiliation it targets ("aimed at allied interests").
+    affiliation_labels: dict[str, str] = Field(default_factory=dict)
     target_cues: TargetCues = TargetCues()
     object_cues: list[str] = Field(default_factory=list)
     boilerplate: list[str] = Field(default_factory=list)

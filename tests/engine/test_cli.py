@@ -81,7 +81,7 @@ def test_explain_human(db: Path) -> None:
     )
     assert result.exit_code == 0
     assert "Strait of Hormuz: no sea alternative" in result.output
-    assert "brief triggers ¶4" in result.output
+    assert "PGI, 14 January 2020, triggers ¶4" in result.output
     assert "People: " in result.output
 
 

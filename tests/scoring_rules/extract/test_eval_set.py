@@ -1,0 +1,42 @@
+"""The evaluation set of real public briefs: complete, labelled with known terms, storable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from exposures.gazetteer import load_gazetteer
+from scoring_rules.extract.evaluation import load_expected_file
+from scoring_rules.rules import default_rules_path, load_rules
+
+REAL = Path(__file__).resolve().parents[3] / "bench" / "briefs"
+
+
+def test_the_set_has_thirteen_briefs_from_four_publishers() -> None:
+    docs = [yaml.safe_load(p.read_text("utf-8")) for p in sorted(REAL.glob("*.expected.yaml"))]
+    assert len(docs) == 13
+    assert {d["publisher"] for d in docs} == {
+        "U.S. Maritime Administration (MARAD)",
+        "U.S. Department of State",
+        "UK Foreign and Commonwealth Office",
+        "UK Foreign, Commonwealth & Development Office",  # the FCO's successor
+        "Australian Department of Foreign Affairs and Trade (Smartraveller)",
+    }
+    assert all(d["held_out"] is True for d in docs)
+    assert all(d["source"].startswith("http") and d["licence"] for d in docs)
+    assert sum(len(d["threats"]) for d in docs) == 18
+
+
+def test_every_label_uses_the_rules_terms_and_known_regions() -> None:
+    rules = load_rules(default_rules_path())
+    terms = {*rules.likelihood.terms, "not_assessed"}
+    gaz = load_gazetteer()
+    for path in sorted(REAL.glob("*.expected.yaml")):
+        brief, expected, held_out = load_expected_file(path)
+        assert (REAL / brief).is_file(), brief
+        assert held_out
+        for e in expected:
+            assert e.category in rules.categories, (path.name, e.category)
+            assert e.likelihood in terms, (path.name, e.likelihood)
+            assert gaz.is_known(e.region), (path.name, e.region)
