@@ -43,14 +43,18 @@ bv AS (
 # Reads: run_threats (one run's rows, as the run inserted them).
 # Writes: run_threats.window_share and status: the share of each judgement's horizon that the
 #         run's outlook window covers, and whether the judgement is current, expired (its
-#         horizon ended before the run's date: it keeps counting as last judged), upcoming or
-#         beyond the outlook. scoring_rules.method.window_share states the same rule.
+#         horizon, or the expiry an analyst set, ended before the run's date: it keeps counting
+#         as last judged), upcoming, beyond the outlook, or from a brief written after the run's
+#         date (not counted). scoring_rules.method.window_share states the same rule.
 THREAT_WINDOW = """
 UPDATE run_threats SET
-    window_share = least(1.0, greatest(0.0, least($outlook, months_elapsed + $outlook
-                                                             - horizon_from))
-                              / (horizon_to - horizon_from)),
+    window_share = CASE
+        WHEN months_elapsed < 0 THEN 0.0  -- its brief was written after the run's date
+        ELSE least(1.0, greatest(0.0, least($outlook, months_elapsed + $outlook - horizon_from))
+                        / (horizon_to - horizon_from))
+    END,
     status = CASE
+        WHEN months_elapsed < 0 THEN 'not_yet_written'
         WHEN horizon_to < months_elapsed THEN 'expired'
         WHEN horizon_from > months_elapsed + $outlook THEN 'beyond_outlook'
         WHEN horizon_from > months_elapsed THEN 'upcoming'

@@ -88,6 +88,10 @@ def scenarios_list(
         return
     with cli._session() as ctx:
         rows = ctx.scenario_list(include_retired=all_)
+        register = ctx.register()
+        missing = {
+            sid: sc.missing_threats(register) for sid, sc in ctx.scenarios().items()
+        }
     if json_out:
         cli._emit([_info_dict(i) for i in rows])
         return
@@ -100,7 +104,12 @@ def scenarios_list(
     for i in rows:
         t.add_row(
             _text(i.scenario_id),
-            _text(i.title),
+            _text(i.title)
+            + (
+                f" (not on this register: needs {', '.join(missing[i.scenario_id])})"
+                if missing.get(i.scenario_id)
+                else ""
+            ),
             f"v{i.version}" + (" (retired)" if i.retired else ""),
             str(i.n_versions),
             f"{i.changed_at:%Y-%m-%d %H:%M} by {_text(i.changed_by)}",

@@ -31,6 +31,8 @@ def window_share(
     outlook. Time in the window on or after the horizon's start counts, up to the horizon's
     length: a judgement whose horizon has ended keeps standing as last judged.
     """
+    if months_elapsed < 0:  # the brief was written after the run's date
+        return 0.0
     outlook = rules.horizon.outlook_months
     covered = max(0.0, min(outlook, months_elapsed + outlook - from_months))
     return min(1.0, covered / (to_months - from_months))

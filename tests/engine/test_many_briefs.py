@@ -48,14 +48,10 @@ def test_add_brief_publishes_both_briefs(added: dict) -> None:
     assert added["briefs"] == [SEED_ID, RED_ID]
     assert added["retired"] == []
     # Clients the new register moves although the alert names none of their places: they move
-    # because the register's date moves to the alert's and earlier judgements lapse.
+    # because the register's date moves to the alert's, so the seed's judgements are a year on
+    # (expired ones count as last judged; later-starting ones now fill more of the window).
     flagged = {f["client_id"]: f for f in added["outside_places"]}
-    assert set(flagged) == {
-        "zagros-link-telecom",
-        "gulfbridge-logistics",
-        "setouchi-refining",
-        "hudson-crescent-bancorp",
-    }
+    assert set(flagged) == {"zagros-link-telecom", "gulfbridge-logistics"}
     assert flagged["zagros-link-telecom"]["reason"] == (
         "none of its sites or routes lies in a place the brief names; it moves because other "
         "threats of the register changed (superseded, retired or lapsed)"
@@ -81,7 +77,7 @@ def test_the_container_lines_drivers_cite_both_briefs(db: Path, added: dict) -> 
 
 
 def test_the_chilean_control_stays_in_band_a(db: Path, added: dict) -> None:
-    rows = {r["client_id"]: r for r in json.loads(_cli(db, "score", "--json"))}
+    rows = {r["client_id"]: r for r in json.loads(_cli(db, "score", "--json"))["ratings"]}
     assert rows["andes-verde-agro"]["band"] == "A"
     e = json.loads(_cli(db, "explain", "andes-verde-agro", "--json"))
     assert "red-sea-explosive-boat-attacks" not in {
@@ -90,8 +86,10 @@ def test_the_chilean_control_stays_in_band_a(db: Path, added: dict) -> None:
 
 
 def test_each_threat_counts_its_horizon_from_its_own_brief(db: Path, added: dict) -> None:
-    """At the seed's date the Red Sea alert is not yet in force; a month and a half after the
-    alert it has lapsed while the seed's two-year judgements still stand."""
+    """At the seed's date the Red Sea alert is not yet written, so it counts for nothing; a month
+    and a half after the alert its one-month horizon has ended: it is expired, keeps counting as
+    last judged (no fresh judgement is not safety) and is named, while the seed's two-year
+    judgements are still current."""
     early = json.loads(
         _cli(db, "explain", "nordhavn-container-lines", "--as-of", "2020-01-14", "--json")
     )
@@ -101,9 +99,10 @@ def test_each_threat_counts_its_horizon_from_its_own_brief(db: Path, added: dict
     late = json.loads(
         _cli(db, "explain", "nordhavn-container-lines", "--as-of", "2021-03-08", "--json")
     )
-    live = {d["threat_id"] for d in late["drivers"] if d["share"] > 0}
-    assert "red-sea-explosive-boat-attacks" not in live
-    assert "oil-market-shock" in live
+    live = {d["threat_id"]: d for d in late["drivers"] if d["share"] > 0}
+    assert live["red-sea-explosive-boat-attacks"]["status"] == "expired"
+    assert "red-sea-explosive-boat-attacks" in late["expired_threats"]
+    assert live["oil-market-shock"]["status"] == "current"
 
 
 def test_the_explain_table_names_each_drivers_brief(db: Path, added: dict) -> None:

@@ -200,7 +200,7 @@ def test_people_count_in_the_rating_when_the_rules_say_so(ctx: Context) -> None:
 def test_a_run_cannot_look_before_the_brief(ctx: Context) -> None:
     from engine.errors import RuleError
 
-    with pytest.raises(RuleError, match="the register is dated 2020-01-14"):
+    with pytest.raises(RuleError, match="the register's earliest brief is dated 2020-01-14"):
         ctx.run(as_of=dt.date(2019, 12, 1))
 
 

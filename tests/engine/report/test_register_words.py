@@ -101,7 +101,8 @@ def test_scenarios_that_name_seed_threats_do_not_apply_to_another_register(
         "oil-price-shock",
     ]
     assert black_sea_ctx.scenario("hormuz-closed").missing_threats(black_sea_ctx.register()) == [
-        "gulf-shipping-proxy-attacks"
+        "gulf-shipping-proxy-attacks",
+        "oil-market-shock",
     ]
 
 
