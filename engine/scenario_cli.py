@@ -89,9 +89,7 @@ def scenarios_list(
     with cli._session() as ctx:
         rows = ctx.scenario_list(include_retired=all_)
         register = ctx.register()
-        missing = {
-            sid: sc.missing_threats(register) for sid, sc in ctx.scenarios().items()
-        }
+        missing = {sid: sc.missing_threats(register) for sid, sc in ctx.scenarios().items()}
     if json_out:
         cli._emit([_info_dict(i) for i in rows])
         return
