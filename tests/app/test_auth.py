@@ -47,10 +47,12 @@ def test_demo_users_exist_with_documented_passwords(ctx: Context) -> None:
     assert am is not None and am.role == "account_manager" and len(am.book) == 10
 
 
-def test_create_demo_users_again_resets_them(ctx: Context) -> None:
+def test_create_demo_users_again_leaves_existing_users_alone(ctx: Context) -> None:
+    """Regression (issue 13): a second demo run reset the demo users' passwords."""
     auth.set_password(ctx, "am", "something-else-1")
-    create_demo_users(ctx)
-    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is not None
+    assert create_demo_users(ctx) == []
+    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is None
+    assert authenticate(ctx, "am", "something-else-1") is not None
     assert [u.username for u in auth.list_users(ctx)] == ["admin", "am", "analyst", "meridian"]
 
 
@@ -107,13 +109,14 @@ def test_passwords_are_stored_as_argon2id_and_weak_hashes_upgraded(ctx: Context)
         ({"role": "analyst", "book": ["andes-verde-agro"]}, "--book is for account managers"),
         ({"role": "account_manager", "book": ["ghost"]}, "'ghost' is not in the book"),
         ({"username": "am"}, "user 'am' already exists"),
+        ({"role": "account_manager", "book": None}, "an account manager needs --book"),
     ],
 )
 def test_add_user_refuses_bad_input(ctx: Context, kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {
         "username": "new-user",
         "password": "long-enough-1",
-        "role": "account_manager",
+        "role": "analyst",
     } | kwargs
     with pytest.raises(AuthError, match=message):
         add_user(ctx, **args)  # type: ignore[arg-type]
@@ -186,7 +189,9 @@ def test_cli_add_list_disable(ctx: Context) -> None:
         input="carol-password-1\n",
     )
     assert res.exit_code == 0, res.output
-    assert "User carol saved: account_manager (andes-verde-agro, aurelian-airways)" in res.output
+    assert "User carol saved: account_manager; sees andes-verde-agro, aurelian-airways" in (
+        res.output
+    )
     res = runner.invoke(
         app,
         ["--db", str(db), "users", "add", "dave", "--role", "client", "--password-stdin"],
