@@ -18,19 +18,22 @@ With single sign-on (OpenID Connect), the identity provider assigns the role ins
 ``user_from_claims`` turns the verified claims of its ID token (``resilience_role``,
 ``resilience_client``, ``resilience_book``) into the same ``User``, checked against the book.
 
-The ``users`` command group (``resilience users add|list|passwd|disable``) is ``users_app``; the CLI
-mounts it with ``app.add_typer(users_app, name="users")``.
+The ``users`` command group (``resilience users add|list|passwd|totp|disable``) is
+``users_app``; the CLI mounts it with ``app.add_typer(users_app, name="users")``.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
+import pyotp
 import typer
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -150,6 +153,7 @@ def add_user(
     password_hash = _hasher.hash(password)
     with ctx.store.transaction() as cur:
         cur.execute("DELETE FROM user_clients WHERE username = $u", {"u": username})
+        cur.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
         cur.execute("DELETE FROM users WHERE username = $u", {"u": username})
         cur.execute(
             "INSERT INTO users VALUES ($u, $h, $role, $c, now(), false)",
@@ -258,6 +262,67 @@ def set_disabled(ctx: Context, username: str, disabled: bool = True) -> None:
 def list_users(ctx: Context) -> list[User]:
     names = [r[0] for r in ctx.store.rows("SELECT username FROM users ORDER BY username")]
     return [u for u in (get_user(ctx, n) for n in names) if u is not None]
+
+
+# -- the optional second factor (TOTP) ------------------------------------------------------------
+
+TOTP_ROLES: tuple[Role, ...] = ("analyst", "admin")
+TOTP_ISSUER = "Resilience"
+TOTP_CODE = re.compile(r"^[0-9]{6}$")
+
+
+def has_totp(ctx: Context, username: str) -> bool:
+    """Whether the user must give an authenticator code after the password."""
+    n = ctx.store.one("SELECT count(*) FROM user_totp WHERE username = $u", {"u": username})
+    return bool(n)
+
+
+def enable_totp(ctx: Context, username: str) -> str:
+    """Give an analyst or admin a new TOTP secret (replacing any earlier one); returns the
+    ``otpauth://`` URI for their authenticator app. Codes are 6 digits, 30 s steps (RFC 6238)."""
+    user = get_user(ctx, username)
+    if user is None:
+        raise NotFoundError(f"user {username!r} does not exist")
+    if user.role not in TOTP_ROLES:
+        raise AuthError(
+            f"a second factor is for {' and '.join(TOTP_ROLES)} users; {username} is {user.role}"
+        )
+    secret = pyotp.random_base32()
+    with ctx.store.transaction() as cur:
+        cur.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
+        cur.execute("INSERT INTO user_totp VALUES ($u, $s, now(), 0)", {"u": username, "s": secret})
+    log.info("second factor turned on for %s", username)
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def disable_totp(ctx: Context, username: str) -> None:
+    if get_user(ctx, username) is None:
+        raise NotFoundError(f"user {username!r} does not exist")
+    ctx.store.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
+
+
+def verify_totp(ctx: Context, username: str, code: str, *, at: float | None = None) -> bool:
+    """Whether ``code`` is the user's current code (or the one 30 s before or after, for clock
+    drift) and newer than the last code accepted: each code works once."""
+    code = code.strip().replace(" ", "") if isinstance(code, str) else ""
+    row = ctx.store.execute(
+        "SELECT secret, last_step FROM user_totp WHERE username = $u", {"u": username}
+    ).fetchone()
+    if row is None or not TOTP_CODE.match(code):
+        return False
+    totp = pyotp.TOTP(str(row[0]))
+    now = time.time() if at is None else at
+    step = int(now // totp.interval)
+    for candidate in (step - 1, step, step + 1):
+        if candidate <= int(row[1]):
+            continue
+        if hmac.compare_digest(totp.at(candidate * totp.interval), code):
+            ctx.store.execute(
+                "UPDATE user_totp SET last_step = $s WHERE username = $u AND last_step < $s",
+                {"s": candidate, "u": username},
+            )
+            return True
+    return False
 
 
 # -- single sign-on ------------------------------------------------------------------------------
@@ -464,7 +529,7 @@ def demo_password_warning(names: list[str]) -> str:
 
 users_app = typer.Typer(
     name="users",
-    help="Manage the people who sign in to the app: add, list, passwd, disable.",
+    help="Manage the people who sign in to the app: add, list, passwd, totp, disable.",
     no_args_is_help=True,
 )
 
@@ -575,5 +640,31 @@ def cli_passwd(
         with _cli_ctx() as ctx:
             set_password(ctx, username, password)
         out.print(f"Password of {username} changed")
+    except ResilienceError as exc:
+        _cli_fail(exc)
+
+
+@users_app.command("totp")
+def cli_totp(
+    username: Annotated[str, typer.Argument(help="Sign-in name of an analyst or admin.")],
+    off: Annotated[bool, typer.Option("--off", help="Turn the second factor off.")] = False,
+) -> None:
+    """Turn on a second factor (an authenticator app's 6-digit code) for an analyst or admin.
+
+    Prints the otpauth:// link to add to the authenticator app (once; running it again makes a
+    new secret and the old one stops working).
+    """
+    from engine.cli import out
+
+    try:
+        with _cli_ctx() as ctx:
+            if off:
+                disable_totp(ctx, username)
+                out.print(f"Second factor of {username} turned off")
+                return
+            uri = enable_totp(ctx, username)
+        out.print(f"Second factor of {username} turned on. Add this to the authenticator app:")
+        out.print(f"  {uri}")
+        out.print("From the next sign-in the app asks for its 6-digit code after the password.")
     except ResilienceError as exc:
         _cli_fail(exc)

@@ -26,6 +26,14 @@ _BREAKS = re.compile("\r\n|[\r\n\t\u2028\u2029]")
 _MULTILINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029]")
 
 
+# The same characters as a Rust (polars) regex class, for whole text columns at once.
+POLARS_DROP = (
+    r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x{9F}\x{61C}\x{200E}\x{200F}\x{202A}-\x{202E}"
+    r"\x{2066}-\x{2069}]"
+)
+POLARS_BREAKS = r"\r\n|[\r\n\t\x{2028}\x{2029}]"
+
+
 def clean(text: object, *, multiline: bool = False) -> str:
     """``text`` as a string with control and bidi characters removed (see the module doc).
 

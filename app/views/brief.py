@@ -59,22 +59,26 @@ def read(data_bytes: bytes, filename: str) -> IngestResult:
 def draft_card(draft: DraftThreat, state: BriefReview, rules_terms: list[str]) -> None:
     region = draft.main_region or "-"
     with st.expander(
-        f"{draft.title} · {draft.category.replace('_', ' ')} · {region} · "
-        f"{draft.likelihood.replace('_', ' ')} (“{draft.likelihood_words}”)",
+        ui.plain(
+            f"{draft.title} · {draft.category.replace('_', ' ')} · {region} · "
+            f"{draft.likelihood.replace('_', ' ')} (“{draft.likelihood_words}”)"
+        ),
         expanded=False,
     ):
         st.caption(
             f"Horizon {draft.horizon.from_months:g}–{draft.horizon.to_months:g} months"
-            + (f" (“{draft.horizon_words}”)" if draft.horizon_words else "")
+            + (f" (“{ui.plain(draft.horizon_words)}”)" if draft.horizon_words else "")
             + f" · severity {draft.severity} · extraction confidence "
             f"{draft.extraction_confidence:.2f}"
         )
         st.markdown("**Evidence in the brief**")
         for span in draft.evidence:
             st.markdown(f"> {ui.plain(span.text)}")
-            st.caption(f"{span.section} ¶{span.paragraph} · characters {span.start}–{span.end}")
+            st.caption(
+                f"{ui.plain(span.section)} ¶{span.paragraph} · characters {span.start}–{span.end}"
+            )
         if draft.extraction_reasons:
-            st.caption("Why: " + "; ".join(draft.extraction_reasons))
+            st.caption("Why: " + ui.plain("; ".join(draft.extraction_reasons)))
         c1, c2, c3 = st.columns([1, 1, 1])
         decision = c1.radio(
             "Decision",
@@ -123,7 +127,7 @@ def preview_and_publish(ctx: Context, user: session.AppUser, state: BriefReview)
                 run = ctx.run(register_version=version)
             except ResilienceError as exc:
                 status.update(label="The drafts could not be scored", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             state.preview_version, state.preview_run = version, run.run_id
             status.update(label=f"Scored as draft register version {version}", state="complete")

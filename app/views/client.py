@@ -31,8 +31,8 @@ def main() -> None:
                 None,
             )
     r = e.rating
-    st.title(r.name)
-    st.caption(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}")
+    st.title(ui.plain(r.name))
+    st.caption(ui.plain(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}"))
     with st.container(border=True):
         ui.rating_card(r, run, previous)
     report_button(user, client_id, run.run_id)
@@ -44,7 +44,7 @@ def main() -> None:
         st.info("No threat in the register touches this client's exposures.")
     regions = [g for g in e.regions[:6] if g.share >= 0.005]
     if regions:
-        st.caption("Where: " + ", ".join(f"{g.name} {g.share:.0%}" for g in regions))
+        st.caption("Where: " + ui.plain(", ".join(f"{g.name} {g.share:.0%}" for g in regions)))
     st.subheader("Sites and routes by risk")
     with ui.errors_shown():
         md = data.client_map(user.scope, client_id, run.run_id)
@@ -100,7 +100,7 @@ def riskiest_items(e: Explanation) -> None:
         ]
     )
     st.dataframe(
-        frame,
+        ui.text_only(frame),
         hide_index=True,
         width="stretch",
         column_config={
@@ -114,20 +114,20 @@ def threats_that_matter(e: Explanation) -> None:
     st.subheader("The threats that matter, and where the brief says so")
     ctx = data.context()
     headings = data.section_headings(ctx, e.run.register_version)
-    st.caption(f"From: {e.register_title}")
+    st.caption(f"From: {ui.plain(e.register_title)}")
     for t in e.threats[:6]:
         label = (
-            f"{t.share:.0%} · {t.title} — {t.likelihood.replace('_', ' ')} "
-            f"(brief: “{t.likelihood_words}”)"
+            f"{t.share:.0%} · {ui.plain(t.title)} — {ui.plain(t.likelihood.replace('_', ' '))} "
+            f"(brief: “{ui.plain(t.likelihood_words)}”)"
         )
         with st.expander(label, expanded=False):
             st.markdown(
-                f"**Category:** {t.category.replace('_', ' ')} · **bears hardest on:** "
-                f"{t.main_region} · **threat id:** `{t.threat_id}`"
+                f"**Category:** {ui.plain(t.category.replace('_', ' '))} · **bears hardest on:** "
+                f"{ui.plain(t.main_region)} · **threat id:** {ui.plain(t.threat_id)}"
             )
             for ev in t.evidence:
                 section = headings.get(ev.section, ev.section)
-                st.markdown(f"- *{section}*, ¶{ev.paragraph}: {ev.summary}")
+                st.markdown(f"- *{ui.plain(section)}*, ¶{ev.paragraph}: {ui.plain(ev.summary)}")
 
 
 def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
@@ -151,7 +151,7 @@ def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
         ]
     )
     st.dataframe(
-        frame,
+        ui.text_only(frame),
         hide_index=True,
         width="stretch",
         column_config={"gain": st.column_config.NumberColumn(format="%+.1f")},

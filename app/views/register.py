@@ -10,6 +10,7 @@ from app import data, session, ui
 from app.drafts import RegisterDraft, doc_hash
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
+from engine.text import clean
 from scoring_rules.threats import NOT_ASSESSED, Threat
 
 DRAFT_KEY = "register_draft"
@@ -37,8 +38,8 @@ def main() -> None:
         draft = _draft(ctx)
     reg = draft.register
     st.caption(
-        f"{reg.title} · brief of {reg.as_of} ({reg.source}) · published version "
-        f"{current}; the draft starts from version {draft.base_version}"
+        f"{ui.plain(reg.title)} · brief of {reg.as_of} ({ui.plain(reg.source)}) · published "
+        f"version {current}; the draft starts from version {draft.base_version}"
         + (f" and changes {len(draft.changed)} threat(s)" if draft.changed else "")
     )
     flash = st.session_state.pop("register_flash", None)
@@ -60,7 +61,7 @@ def main() -> None:
         )
     ]
     st.dataframe(
-        pl.DataFrame(
+        ui.text_only_rows(
             [
                 {
                     "id": t.id,
@@ -86,7 +87,7 @@ def main() -> None:
         return
     ids = [t.id for t in shown]
     chosen = st.selectbox(
-        "Threat", ids, key="rg_pick", format_func=lambda i: f"{reg.threat(i).title} [{i}]"
+        "Threat", ids, key="rg_pick", format_func=lambda i: clean(f"{reg.threat(i).title} [{i}]")
     )
     if chosen is None:
         return
@@ -101,16 +102,19 @@ def main() -> None:
 def evidence(t: Threat, headings: dict[str, str]) -> None:
     with st.container(border=True):
         st.markdown(
-            f"**{t.title}** · {t.category.replace('_', ' ')} · "
-            f"{t.likelihood.replace('_', ' ')} (brief: “{t.likelihood_words}”) · "
-            f"severity {t.severity} · {t.confidence} confidence"
+            f"**{ui.plain(t.title)}** · {ui.plain(t.category.replace('_', ' '))} · "
+            f"{ui.plain(t.likelihood.replace('_', ' '))} (brief: “{ui.plain(t.likelihood_words)}”)"
+            f" · severity {t.severity} · {ui.plain(t.confidence)} confidence"
         )
         st.markdown("**Evidence in the brief**")
         for ev in t.evidence:
             st.markdown(
-                f"- *{headings.get(ev.section, ev.section)}*, ¶{ev.paragraph}: {ev.summary}"
+                f"- *{ui.plain(headings.get(ev.section, ev.section))}*, ¶{ev.paragraph}: "
+                f"{ui.plain(ev.summary)}"
             )
-        st.caption("Regions: " + ", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
+        st.caption(
+            "Regions: " + ui.plain(", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
+        )
 
 
 def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
@@ -155,7 +159,7 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
         for i, ev in enumerate(t.evidence):
             summaries.append(
                 st.text_area(
-                    f"Our summary of ¶{ev.paragraph} ({ev.section})",
+                    f"Our summary of ¶{ev.paragraph} ({ui.plain(ev.section)})",
                     value=ev.summary,
                     key=f"rg_sum_{t.id}_{i}",
                     height=68,
@@ -179,14 +183,14 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
                     ],
                 )
             except RuleError as exc:
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
             else:
                 st.rerun()
 
 
 def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDraft) -> None:
     st.subheader("Draft")
-    st.markdown("Edited: " + ", ".join(f"`{i}`" for i in sorted(draft.changed)))
+    st.markdown("Edited: " + ui.plain(", ".join(sorted(draft.changed))))
     key = doc_hash(draft.doc())
     c1, c2 = st.columns(2)
     if c1.button("Preview the ratings under this draft", key="rg_preview"):
@@ -196,7 +200,7 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
                 run = ctx.run(register_version=version)
             except ResilienceError as exc:
                 status.update(label="The draft could not be scored", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
             status.update(label=f"Scored as draft version {version}", state="complete")

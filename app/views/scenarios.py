@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
+from engine.text import clean
 
 
 def main() -> None:
@@ -17,11 +18,13 @@ def main() -> None:
         st.info("No scenarios are defined.")
         return
     ids = sorted(scenarios)
-    chosen = st.selectbox("Scenario", ids, format_func=lambda s: scenarios[s].title, key="sc_pick")
+    chosen = st.selectbox(
+        "Scenario", ids, format_func=lambda s: clean(scenarios[s].title), key="sc_pick"
+    )
     if chosen is None:
         return
     sc = scenarios[chosen]
-    st.markdown(sc.description)
+    st.markdown(ui.plain(sc.description))
     with st.spinner("Scoring the scenario..."), ui.errors_shown():
         rows = data.compare_scenario(chosen, user.scope)
     if not rows:
@@ -46,14 +49,17 @@ def main() -> None:
     c2.metric("Change a band", moved)
     c3.metric("Largest fall", f"{min(r.delta for r in rows):+.1f}")
     st.dataframe(
-        table,
+        ui.text_only(table),
         hide_index=True,
         width="stretch",
         column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
     )
     st.altair_chart(
         charts.before_after_chart(
-            [{"client": r.name, "before": r.before.score, "after": r.after.score} for r in rows]
+            [
+                {"client": clean(r.name), "before": r.before.score, "after": r.after.score}
+                for r in rows
+            ]
         ),
         width="stretch",
     )

@@ -27,7 +27,7 @@ from engine.context import Context
 from engine.errors import AccessDenied
 from engine.store import Scope
 
-from .conftest import copy_db
+from .conftest import PASSWORDS, copy_db
 
 
 @pytest.fixture
@@ -37,7 +37,12 @@ def ctx(demo_template: Path, tmp_path: Path) -> Iterator[Context]:
     c.close()
 
 
-def test_demo_users_exist_with_documented_passwords(ctx: Context) -> None:
+def test_demo_users_exist_with_documented_passwords(tmp_path: Path) -> None:
+    from engine.book import load_demo
+
+    ctx = Context(tmp_path / "fresh.duckdb")
+    load_demo(ctx)
+    create_demo_users(ctx)
     for name, password in DEMO_PASSWORDS.items():
         user = authenticate(ctx, name, password)
         assert user is not None and user.username == name
@@ -45,6 +50,7 @@ def test_demo_users_exist_with_documented_passwords(ctx: Context) -> None:
     assert meridian == User("meridian", "client", "meridian-basin-petroleum")
     am = get_user(ctx, "am")
     assert am is not None and am.role == "account_manager" and len(am.book) == 10
+    ctx.close()
 
 
 def test_create_demo_users_again_leaves_existing_users_alone(ctx: Context) -> None:
@@ -62,9 +68,9 @@ def test_wrong_password_unknown_user_and_disabled_user_are_refused(ctx: Context)
     assert authenticate(ctx, "am", "") is None
     assert authenticate(ctx, "am", "x" * 5000) is None
     set_disabled(ctx, "am")
-    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is None
+    assert authenticate(ctx, "am", PASSWORDS["am"]) is None
     set_disabled(ctx, "am", False)
-    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is not None
+    assert authenticate(ctx, "am", PASSWORDS["am"]) is not None
 
 
 def test_unknown_user_costs_a_hash_verification(
