@@ -6,6 +6,8 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
+from engine.auth import active_user, scope_for
+from engine.errors import AccessDenied
 from engine.models import Explanation
 
 
@@ -64,19 +66,33 @@ def main() -> None:
 
 
 def report_button(user: session.AppUser, client_id: str, run_id: int) -> None:
+    """The report, made only when this session clicks (no link to it exists on the page before),
+    for a user who is still allowed to see the client then, at a URL that expires soon after."""
     if not data.has_report():
         st.caption("The downloadable client report is not available in this build yet.")
         return
-    if st.button("Prepare the PDF report", key="report_prepare", icon=":material/description:"):
-        with ui.errors_shown():
-            pdf = data.report_for(user.scope, client_id, run_id)
-        st.download_button(
-            "Download the report (PDF)",
-            pdf,
-            file_name=f"{client_id}-resilience-run{run_id}.pdf",
-            mime="application/pdf",
-            key="report_download",
-        )
+    ctx = data.context()
+    username = user.username
+
+    def build() -> bytes:
+        # runs on a server thread when the button is clicked: check the user again from the
+        # database (disabled or moved since the page was drawn: nothing)
+        now = active_user(ctx, username)
+        if now is None:
+            raise AccessDenied("signed out")
+        pdf = data.report_for(scope_for(now), client_id, run_id)
+        data.expire_downloads_soon()
+        return pdf
+
+    st.download_button(
+        "Download the report (PDF)",
+        build,
+        file_name=f"{client_id}-resilience-run{run_id}.pdf",
+        mime="application/pdf",
+        key="report_download",
+        on_click="ignore",
+        icon=":material/description:",
+    )
 
 
 def riskiest_items(e: Explanation) -> None:
