@@ -57,7 +57,7 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
         st.session_state[key] = wanted
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
-    chosen = st.selectbox(label, ids, key=key, format_func=lambda c: names.get(c, c))
+    chosen = st.selectbox(label, ids, key=key, format_func=lambda c: clean(names.get(c, c)))
     if chosen is None or not user.scope.allows(chosen):
         return None
     if st.query_params.get("client") != chosen:

@@ -42,7 +42,7 @@ def main() -> None:
         user.scope.require(client_id)
         spec = ctx.client(client_id, user.scope)
     st.caption(
-        f"For {spec.name}. A new upload replaces the client's current list of that kind "
+        f"For {ui.plain(spec.name)}. A new upload replaces the client's current list of that kind "
         "as a new version; earlier versions are kept."
     )
     kind = st.radio(
