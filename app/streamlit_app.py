@@ -202,7 +202,10 @@ def harden() -> None:
 def main() -> None:
     harden()
     st.set_page_config(
-        page_title="Operational resilience", page_icon=":material/shield:", layout="wide"
+        # a local icon: a Material icon name makes the browser fetch it from Google's font CDN
+        page_title="Operational resilience",
+        page_icon=str(HERE / "static" / "favicon.png"),
+        layout="wide",
     )
     try:
         ctx = data.context()
