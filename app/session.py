@@ -234,9 +234,10 @@ def _session_id() -> str:
     return f"session:{run.session_id}" if run is not None else "session:none"
 
 
-def _is_demo_password(username: str, password: str) -> bool:
-    demo = DEMO_PASSWORDS.get(username)
-    return demo is not None and hmac.compare_digest(demo.encode(), password.encode())
+def _is_demo_password(password: str) -> bool:
+    """Whether ``password`` is one of the public demo passwords (whoever's account it opens)."""
+    given = password.encode()
+    return any(hmac.compare_digest(d.encode(), given) for d in DEMO_PASSWORDS.values())
 
 
 def sign_in_wait(username: str) -> float:
@@ -261,7 +262,7 @@ def sign_in(ctx: Context, username: str, password: str) -> SignInOutcome:
     if user is None:
         THROTTLE.failed(username, source())
         return SignInOutcome("refused")
-    must_change = _is_demo_password(user.username, password)
+    must_change = _is_demo_password(password)
     if has_totp(ctx, user.username):
         st.session_state[SECOND_FACTOR_KEY] = PendingSecondFactor(user.username, must_change)
         return SignInOutcome("second_factor")
