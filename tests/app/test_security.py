@@ -94,12 +94,18 @@ def test_an_attacker_cannot_lock_the_owner_out_of_the_app(
     owner = sign_in(new_app(), "analyst")
     assert titles(owner) == ["Portfolio"]
     owner.button(key="sign_out").click().run()
-    monkeypatch.setattr(session, "source", lambda: "ip:203.0.113.9")
-    for _ in range(8):
-        sign_in(new_app(), "analyst", "wrong-password-x")
-    stranger = sign_in(new_app(), "analyst")  # right password, attacker's address: held off
+    own_source, own_session = session.source, session._session_id
+    # AppTest gives every app the same session id; the attacker's browser sessions are others
+    monkeypatch.setattr(session, "_session_id", lambda: "session:attacker")
+    for i in range(throttle.ACCOUNT_FAILURES):  # from many addresses: no source delay applies
+        monkeypatch.setattr(session, "source", lambda i=i: f"ip:203.0.113.{i}")
+        at = sign_in(new_app(), "analyst", "wrong-password-x")
+        assert at.error[0].value == "Unknown username or wrong password."
+    monkeypatch.setattr(session, "source", lambda: "ip:203.0.113.99")
+    stranger = sign_in(new_app(), "analyst")  # right password, a new address: held off
     assert "Too many failed attempts" in stranger.error[0].value
-    monkeypatch.setattr(session, "source", lambda: "local")
+    monkeypatch.setattr(session, "source", own_source)  # the owner's own address and session
+    monkeypatch.setattr(session, "_session_id", own_session)
     owner.run()  # the owner's own browser session, right password: passes the lock
     owner.text_input[0].input("analyst")
     owner.text_input[1].input(PASSWORDS["analyst"])
