@@ -24,13 +24,15 @@ run: install
 demo: install
 	$(BIN)/resilience --db $(DB) demo
 
-## Debian packages the browser tests and report previews use (installed when running as root)
+## Debian packages the browser tests, report previews and the reverse-proxy test use (chromium,
+## poppler-utils, nginx; installed when running as root)
 system-deps:
-	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 \
+		&& { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium poppler-utils >/dev/null; \
-	else echo "chromium or poppler-utils missing and not root: browser tests will be skipped"; fi
+			chromium poppler-utils nginx >/dev/null; \
+	else echo "chromium, poppler-utils or nginx missing and not root: browser tests will be skipped"; fi
 
 lint: install
 	$(BIN)/ruff check .

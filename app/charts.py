@@ -18,6 +18,7 @@ import polars as pl
 from shapely.geometry import LineString, box, shape
 
 from engine.models import Explanation
+from engine.text import POLARS_BREAKS, POLARS_DROP, clean
 from exposures.gazetteer import load_gazetteer
 
 BAND_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#ef6c00", "E": "#c62828"}
@@ -112,9 +113,13 @@ def _bounds(assets: pl.DataFrame, routes: pl.DataFrame) -> tuple[float, float, f
 
 def _records(frame: pl.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in columns if c in frame.columns]
-    out = frame.select(cols).with_columns(
-        [pl.col(c).round(3) for c in ("lon", "lat", "risk") if c in cols]
-    )
+    text = [c for c in cols if frame.schema[c] == pl.String]  # names: no control/bidi characters
+    out = frame.select(cols)
+    if text:
+        out = out.with_columns(
+            pl.col(text).str.replace_all(POLARS_BREAKS, " ").str.replace_all(POLARS_DROP, "")
+        )
+    out = out.with_columns([pl.col(c).round(3) for c in ("lon", "lat", "risk") if c in cols])
     return out.to_dicts()
 
 
@@ -333,14 +338,18 @@ def exposure_map(
     }
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def drivers_chart(e: Explanation, top: int = 8) -> alt.Chart:
     """The threats that drive a rating: share of the client's expected disruption."""
     rows = [
         {
-            "threat": t.title if len(t.title) <= 56 else t.title[:53] + "...",
+            "threat": _short(clean(t.title), 56),
             "share": t.share,
             "category": t.category.replace("_", " "),
-            "likelihood": f"{t.likelihood.replace('_', ' ')} ({t.likelihood_words})",
+            "likelihood": clean(f"{t.likelihood.replace('_', ' ')} ({t.likelihood_words})"),
         }
         for t in e.threats[:top]
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -260,6 +261,39 @@ def client_report(db: str, run_id: int, client_id: str, fmt: ReportFormat = "pdf
 def report_for(scope: Scope, client_id: str, run_id: int, fmt: ReportFormat = "pdf") -> bytes:
     scope.require(client_id)
     return client_report(db_key(), run_id, client_id, fmt)
+
+
+def _download_ttl_s() -> float:
+    try:
+        return max(1.0, float(os.environ.get("RESILIENCE_DOWNLOAD_TTL_S", "60")))
+    except ValueError:
+        return 60.0
+
+
+DOWNLOAD_TTL_S = _download_ttl_s()
+
+
+def expire_downloads_soon() -> None:
+    """Make the file a download button just generated unreachable after ``DOWNLOAD_TTL_S``.
+
+    A deferred download (``st.download_button(data=callable)``) is generated when its session
+    clicks, served once at a fresh random URL, and kept by Streamlit until later script runs
+    sweep it. This sweeps twice after the TTL (Streamlit marks an unreferenced download, then
+    deletes it), so the URL works for the browser that asked for it and not for long after.
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return
+    manager = runtime.get_instance().media_file_mgr
+
+    def sweep() -> None:
+        manager.remove_orphaned_files()
+        manager.remove_orphaned_files()
+
+    timer = threading.Timer(DOWNLOAD_TTL_S, sweep)
+    timer.daemon = True
+    timer.start()
 
 
 # -- what a draft would change --------------------------------------------------------------------

@@ -12,31 +12,46 @@ verifies the ID token and keeps its claims in a signed cookie (``st.user``); eac
 again with ``engine.auth.user_from_claims`` (role, client and book from the claims, checked against
 the database), so an SSO user is re-checked exactly like a local one. Claims that do not make a
 user are refused with the reason; nothing is shown until the person signs out of SSO.
+
+Signing in locally: the password, then (when the user turned it on) an authenticator code;
+``engine.throttle`` slows guessing per source address and per account without locking out an
+owner who signed in from that address or session before. A user still on a public demo password
+must choose a new one before any page opens. A session idle for ``IDLE_TIMEOUT_S`` (30 minutes;
+``RESILIENCE_IDLE_MINUTES``) is signed out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hmac
+import ipaddress
 import logging
-import threading
+import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from engine.auth import (
+    DEMO_PASSWORDS,
     ClaimsRefused,
     Role,
     User,
     active_user,
     authenticate,
+    has_totp,
     scope_for,
+    set_password,
     user_from_claims,
+    verify_totp,
 )
 from engine.context import Context
+from engine.errors import ResilienceError
 from engine.store import Scope
+from engine.throttle import THROTTLE
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +63,20 @@ ROLE_LABELS: dict[str, str] = {
     "admin": "Administrator",
 }
 
-# Sign-in throttle, per username, for the whole process: after MAX_FAILURES wrong passwords in a
-# row, further attempts are refused for LOCKOUT_S seconds.
-MAX_FAILURES = 5
-LOCKOUT_S = 60.0
-_failures: dict[str, tuple[int, float]] = {}
-_failures_lock = threading.Lock()
+SECOND_FACTOR_KEY = "resilience_second_factor"
+NOTICE_KEY = "resilience_sign_in_notice"
+SECOND_FACTOR_S = 300.0  # the code must follow the password within five minutes
+
+
+def _idle_timeout_s() -> float:
+    try:
+        minutes = float(os.environ.get("RESILIENCE_IDLE_MINUTES", "30"))
+    except ValueError:
+        minutes = 30.0
+    return max(minutes, 0.05) * 60
+
+
+IDLE_TIMEOUT_S = _idle_timeout_s()
 
 # Single sign-on: the [auth] keys st.login needs for its one (default) provider, and how long a
 # sign-on counts before the person must sign on again (Streamlit's identity cookie lasts 30 days;
@@ -64,10 +87,30 @@ SSO_MAX_AGE_S = 12 * 3600
 
 @dataclass(frozen=True)
 class SignedIn:
-    """What the session remembers: who signed in and when (nothing else)."""
+    """What the session remembers: who signed in, when, when they last did anything, and whether
+    they must replace a public demo password before anything else (nothing more)."""
 
     username: str
     at: float = field(default_factory=time.time)
+    last_seen: float = field(default_factory=time.time)
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class PendingSecondFactor:
+    """The password was right; the authenticator code is still to come."""
+
+    username: str
+    must_change_password: bool = False
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What a sign-in step came to: signed in, a code is needed, refused, or wait."""
+
+    status: Literal["signed_in", "second_factor", "refused", "wait", "expired"]
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +122,7 @@ class AppUser:
     scope: Scope
     client_id: str | None = None
     sso: bool = False  # signed in through the identity provider (sign out with st.logout)
+    must_change_password: bool = False  # still on a public demo password: only the change page
 
     @property
     def label(self) -> str:
@@ -169,56 +213,139 @@ def sso_sign_out() -> None:
     st.logout()
 
 
-def locked_out(username: str) -> float:
-    """Seconds until ``username`` may try again (0 when it may)."""
-    with _failures_lock:
-        count, last = _failures.get(username, (0, 0.0))
-    if count < MAX_FAILURES:
-        return 0.0
-    return max(0.0, LOCKOUT_S - (time.time() - last))
+def source() -> str:
+    """Where this session's requests come from, for the per-source limit.
+
+    The browser's address; when the app is reached through the reverse proxy on this machine
+    (README, Deployment) the connection is from loopback, so the ``X-Real-IP`` the proxy sets
+    (replacing any the browser sent) is used instead. Direct local use is "local".
+    """
+    for candidate in (st.context.ip_address, st.context.headers.get("X-Real-IP")):
+        if isinstance(candidate, str):
+            with contextlib.suppress(ValueError):
+                return f"ip:{ipaddress.ip_address(candidate.strip())}"
+    return "local"
 
 
-def _note_failure(username: str) -> None:
-    with _failures_lock:
-        count, last = _failures.get(username, (0, 0.0))
-        if count >= MAX_FAILURES and time.time() - last >= LOCKOUT_S:
-            count = 0
-        _failures[username] = (count + 1, time.time())
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run = get_script_run_ctx()
+    return f"session:{run.session_id}" if run is not None else "session:none"
 
 
-def sign_in(ctx: Context, username: str, password: str) -> AppUser | None:
-    """Check the password; on success remember the user in this session."""
+def _is_demo_password(password: str) -> bool:
+    """Whether ``password`` is one of the public demo passwords (whoever's account it opens)."""
+    given = password.encode()
+    return any(hmac.compare_digest(d.encode(), given) for d in DEMO_PASSWORDS.values())
+
+
+def sign_in_wait(username: str) -> float:
+    """Seconds before this session may try ``username`` (0 when it may)."""
+    return THROTTLE.wait(username.strip().lower(), source(), _session_id())
+
+
+def _complete(username: str, must_change: bool) -> None:
+    THROTTLE.succeeded(username, source(), _session_id())
+    st.session_state.pop(SECOND_FACTOR_KEY, None)
+    st.session_state[SESSION_KEY] = SignedIn(username, must_change_password=must_change)
+
+
+def sign_in(ctx: Context, username: str, password: str) -> SignInOutcome:
+    """Check the password (unless the limits say wait); on success either remember the user in
+    this session or, when they have a second factor, ask for its code next."""
     username = username.strip().lower()
-    if locked_out(username) > 0:
-        return None
+    wait = sign_in_wait(username)
+    if wait > 0:
+        return SignInOutcome("wait", wait)
     user = authenticate(ctx, username, password)
     if user is None:
-        _note_failure(username)
+        THROTTLE.failed(username, source())
+        return SignInOutcome("refused")
+    must_change = _is_demo_password(password)
+    if has_totp(ctx, user.username):
+        st.session_state[SECOND_FACTOR_KEY] = PendingSecondFactor(user.username, must_change)
+        return SignInOutcome("second_factor")
+    _complete(user.username, must_change)
+    return SignInOutcome("signed_in")
+
+
+def pending_second_factor() -> PendingSecondFactor | None:
+    pending = st.session_state.get(SECOND_FACTOR_KEY)
+    if not isinstance(pending, PendingSecondFactor):
         return None
-    with _failures_lock:
-        _failures.pop(username, None)
-    st.session_state[SESSION_KEY] = SignedIn(user.username)
-    return _app_user(user)
+    if time.time() - pending.at > SECOND_FACTOR_S:
+        st.session_state.pop(SECOND_FACTOR_KEY, None)
+        return None
+    return pending
+
+
+def second_factor(ctx: Context, code: str) -> SignInOutcome:
+    """Check the authenticator code that follows a right password."""
+    pending = pending_second_factor()
+    if pending is None:
+        return SignInOutcome("expired")
+    wait = sign_in_wait(pending.username)
+    if wait > 0:
+        return SignInOutcome("wait", wait)
+    if active_user(ctx, pending.username) is None or not verify_totp(ctx, pending.username, code):
+        THROTTLE.failed(pending.username, source())
+        return SignInOutcome("refused")
+    _complete(pending.username, pending.must_change_password)
+    return SignInOutcome("signed_in")
+
+
+def cancel_second_factor() -> None:
+    st.session_state.pop(SECOND_FACTOR_KEY, None)
+
+
+def change_password(ctx: Context, user: AppUser, new: str, again: str) -> str | None:
+    """Replace the signed-in user's password; None when done, else what is wrong."""
+    if new != again:
+        return "The two passwords differ."
+    try:
+        set_password(ctx, user.username, new)
+    except ResilienceError as exc:
+        return str(exc)[:1].upper() + str(exc)[1:] + "."
+    signed = st.session_state.get(SESSION_KEY)
+    if isinstance(signed, SignedIn):
+        st.session_state[SESSION_KEY] = replace(signed, must_change_password=False)
+    return None
 
 
 def sign_out() -> None:
     st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(SECOND_FACTOR_KEY, None)
+
+
+def notice() -> str | None:
+    """A message for the sign-in page (why the session ended), shown once."""
+    text = st.session_state.pop(NOTICE_KEY, None)
+    return text if isinstance(text, str) else None
 
 
 def current_user(ctx: Context) -> AppUser | None:
     """The signed-in user, reloaded from the database (or mapped again from the sign-on's
-    claims), or None."""
+    claims), or None. A session idle for longer than ``IDLE_TIMEOUT_S`` is signed out."""
     signed = st.session_state.get(SESSION_KEY)
     if not isinstance(signed, SignedIn):
         if signed is not None:
             sign_out()
         sso = sso_state(ctx)
         return sso if isinstance(sso, AppUser) else None
+    now = time.time()
+    if now - signed.last_seen > IDLE_TIMEOUT_S:
+        sign_out()
+        st.session_state[NOTICE_KEY] = (
+            f"You were signed out after {IDLE_TIMEOUT_S / 60:g} minutes without activity."
+        )
+        return None
     user = active_user(ctx, signed.username)
     if user is None:
         sign_out()
         return None
-    return _app_user(user)
+    st.session_state[SESSION_KEY] = replace(signed, last_seen=now)
+    return replace(_app_user(user), must_change_password=signed.must_change_password)
 
 
 def require(ctx: Context, *roles: Role) -> AppUser:
@@ -229,7 +356,7 @@ def require(ctx: Context, *roles: Role) -> AppUser:
         st.warning("Please sign in.")
         st.stop()
         raise AssertionError("unreachable")
-    if roles and user.role not in roles:
+    if user.must_change_password or (roles and user.role not in roles):
         st.error("This page is not available to you.")
         st.stop()
     return user

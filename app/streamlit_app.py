@@ -18,9 +18,14 @@ import streamlit as st
 from app import data
 from app.session import (
     AppUser,
+    SignInOutcome,
     SsoRefused,
+    cancel_second_factor,
+    change_password,
     current_user,
-    locked_out,
+    notice,
+    pending_second_factor,
+    second_factor,
     sign_in,
     sign_out,
     sso_configured,
@@ -30,6 +35,7 @@ from app.session import (
 )
 from app.ui import plain
 from engine.auth import Role
+from engine.context import Context
 from engine.errors import ResilienceError
 
 HERE = Path(__file__).parent
@@ -93,17 +99,23 @@ def login_page() -> None:
             if st.button("Back to sign-in", key="sso_back", type="primary"):
                 sso_sign_out()
             return
+        message = notice()
+        if message:
+            st.info(message)
+        if pending_second_factor() is not None:
+            second_factor_form(ctx)
+            return
         st.caption("Sign in to see your ratings, exposures and reports.")
         with st.form("login", clear_on_submit=False):
             username = st.text_input("Username", autocomplete="username")
             password = st.text_input("Password", type="password", autocomplete="current-password")
             submitted = st.form_submit_button("Sign in", type="primary")
         if submitted:
-            wait = locked_out(username.strip().lower())
-            if wait > 0:
-                st.error(f"Too many failed attempts; try again in {wait:.0f} seconds.")
-            elif sign_in(ctx, username, password) is None:
+            outcome = sign_in(ctx, username, password)
+            if outcome.status == "refused":
                 st.error("Unknown username or wrong password.")
+            elif outcome.status == "wait":
+                st.error(_wait_message(outcome))
             else:
                 st.rerun()
         if sso_configured() and st.button(
@@ -112,11 +124,61 @@ def login_page() -> None:
             sso_sign_in()
 
 
+def _wait_message(outcome: SignInOutcome) -> str:
+    return f"Too many failed attempts; try again in {max(1, round(outcome.wait_s)):.0f} seconds."
+
+
+def second_factor_form(ctx: Context) -> None:
+    st.caption("Enter the 6-digit code your authenticator app shows for this account.")
+    with st.form("second_factor", clear_on_submit=True):
+        code = st.text_input("Authenticator code", autocomplete="one-time-code", max_chars=8)
+        submitted = st.form_submit_button("Continue", type="primary")
+    if submitted:
+        outcome = second_factor(ctx, code)
+        if outcome.status == "refused":
+            st.error("That code is not right (or was used already); enter the current one.")
+        elif outcome.status == "wait":
+            st.error(_wait_message(outcome))
+        else:
+            st.rerun()
+    if st.button("Start again", key="second_factor_cancel"):
+        cancel_second_factor()
+        st.rerun()
+
+
+def change_password_page() -> None:
+    """The only page for someone still on a public demo password: choose a new one."""
+    ctx = data.context()
+    user = current_user(ctx)
+    if user is None:
+        st.rerun()
+        return
+    _, middle, _ = st.columns([1, 1.4, 1])
+    with middle:
+        st.title("Choose a new password")
+        st.warning(
+            f"{plain(user.username)} still has its public demo password (it is printed in the "
+            "README), so anyone could sign in as you. Choose a new one to continue."
+        )
+        with st.form("change_password", clear_on_submit=True):
+            new = st.text_input("New password", type="password", autocomplete="new-password")
+            again = st.text_input(
+                "New password again", type="password", autocomplete="new-password"
+            )
+            submitted = st.form_submit_button("Change the password", type="primary")
+        if submitted:
+            problem = change_password(ctx, user, new, again)
+            if problem:
+                st.error(plain(problem))
+            else:
+                st.rerun()
+
+
 def sidebar(user: AppUser) -> None:
     with st.sidebar:
         st.markdown(f"**{plain(user.username)}** · {user.label}")
         if user.client_id:
-            st.caption(f"Client: {user.client_id}")
+            st.caption(f"Client: {plain(user.client_id)}")
         if user.sso:
             st.caption("Signed in with single sign-on")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
@@ -140,15 +202,39 @@ def harden() -> None:
 def main() -> None:
     harden()
     st.set_page_config(
-        page_title="Operational resilience", page_icon=":material/shield:", layout="wide"
+        # a local icon: a Material icon name makes the browser fetch it from Google's font CDN
+        page_title="Operational resilience",
+        page_icon=str(HERE / "static" / "favicon.png"),
+        layout="wide",
     )
     try:
         ctx = data.context()
     except ResilienceError as exc:
-        st.error(f"The database cannot be opened: {exc}")
+        st.error(f"The database cannot be opened: {plain(str(exc))}")
         st.stop()
     user = current_user(ctx)
-    if user is None:
+    if user is not None and user.must_change_password:
+        # nothing else opens until the public demo password is replaced, at any address
+        nav = st.navigation(
+            [
+                st.Page(
+                    change_password_page,
+                    title="Choose a new password",
+                    icon=":material/password:",
+                    url_path="password",
+                    default=True,
+                )
+            ]
+            + [
+                st.Page(
+                    change_password_page, title="Choose a new password", url_path=Path(p.file).stem
+                )
+                for p in PAGES
+            ],
+            position="hidden",
+        )
+        sidebar(user)
+    elif user is None:
         # the sign-in form answers at every page's address, so a deep link survives signing in
         # (the page itself is registered only after sign-in, and only for roles that may see it)
         nav = st.navigation(

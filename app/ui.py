@@ -15,6 +15,7 @@ from app.session import AppUser
 from engine.context import Context
 from engine.errors import AccessDenied, ResilienceError
 from engine.models import PeopleAtRisk, Rating, RunInfo
+from engine.text import POLARS_BREAKS, POLARS_DROP, clean
 
 
 @contextlib.contextmanager
@@ -56,7 +57,7 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
         st.session_state[key] = wanted
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
-    chosen = st.selectbox(label, ids, key=key, format_func=lambda c: names.get(c, c))
+    chosen = st.selectbox(label, ids, key=key, format_func=lambda c: clean(names.get(c, c)))
     if chosen is None or not user.scope.allows(chosen):
         return None
     if st.query_params.get("client") != chosen:
@@ -65,8 +66,25 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
     return str(chosen)
 
 
+def text_only(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table whose text columns hold no control or bidi characters (the grid draws them as
+    they are: U+202E would reverse a client's name); line breaks and tabs become spaces."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    return frame.with_columns(
+        pl.col(text).str.replace_all(POLARS_BREAKS, " ").str.replace_all(POLARS_DROP, "")
+    )
+
+
+def text_only_rows(rows: Any, **kwargs: Any) -> pl.DataFrame:
+    """``pl.DataFrame(rows, **kwargs)`` with its text cleaned (``text_only``)."""
+    return text_only(pl.DataFrame(rows, **kwargs))
+
+
 def band_styled(frame: pl.DataFrame, column: str = "band") -> Any:
     """A table with its band column coloured (a pandas Styler, which st.dataframe renders)."""
+    frame = text_only(frame)
 
     def colour(band: object) -> str:
         hex_colour = BAND_COLOURS.get(str(band), "")
@@ -101,7 +119,7 @@ def expired_note(expired: list[str]) -> None:
         n = len(expired)
         st.warning(
             f"Based on {n} expired judgement{'s' if n != 1 else ''}, counted as last judged: "
-            "the brief needs a refresh. (" + ", ".join(expired) + ")",
+            "the brief needs a refresh. (" + plain(", ".join(expired)) + ")",
             icon=":material/update:",
         )
 
@@ -110,7 +128,7 @@ def people_note(people: PeopleAtRisk | None) -> None:
     """Duty of care: staff at sites that threats to people's safety reach."""
     if people is None or not people.total_headcount:
         return
-    top = ", ".join(f"{p.title}: {p.headcount:,}" for p in people.by_threat[:3])
+    top = plain(", ".join(f"{p.title}: {p.headcount:,}" for p in people.by_threat[:3]))
     st.caption(
         f"People: {people.exposed_headcount:,} of {people.total_headcount:,} staff work at sites "
         "that threats to people's safety reach"
@@ -128,21 +146,23 @@ def impact(rows: list[data.ImpactRow]) -> None:
     st.markdown(f"**{len(rows)} client rating(s) would move.** Largest:")
     for r in rows[:3]:
         st.markdown(
-            f"- {r.name}: {r.before.band} {r.before.score:.1f} → {r.after.band} "
-            f"{r.after.score:.1f} ({r.delta:+.1f}); {r.why}"
+            f"- {plain(r.name)}: {r.before.band} {r.before.score:.1f} → {r.after.band} "
+            f"{r.after.score:.1f} ({r.delta:+.1f}); {plain(r.why)}"
         )
     st.dataframe(
-        pl.DataFrame(
-            [
-                {
-                    "client": r.name,
-                    "before": f"{r.before.band} {r.before.score:.1f}",
-                    "after": f"{r.after.band} {r.after.score:.1f}",
-                    "change": round(r.delta, 1),
-                    "why": r.why,
-                }
-                for r in rows
-            ]
+        text_only(
+            pl.DataFrame(
+                [
+                    {
+                        "client": r.name,
+                        "before": f"{r.before.band} {r.before.score:.1f}",
+                        "after": f"{r.after.band} {r.after.score:.1f}",
+                        "change": round(r.delta, 1),
+                        "why": r.why,
+                    }
+                    for r in rows
+                ]
+            )
         ),
         hide_index=True,
         width="stretch",
@@ -150,11 +170,12 @@ def impact(rows: list[data.ImpactRow]) -> None:
     )
 
 
-def plain(text: str) -> str:
-    """Text from a client's file, shown through markdown as plain text: markup, links and HTML
-    are escaped, line breaks flattened."""
+def plain(text: object) -> str:
+    """User or brief text shown through Markdown (titles, captions, labels, messages) as the
+    characters it holds: control and bidi characters removed (``engine.text.clean``), every
+    Markdown, HTML, LaTeX and directive character escaped, line breaks flattened."""
     out = []
-    for ch in str(text):
+    for ch in clean(str(text)):
         if ch in "\\`*_{}[]()#+-.!|<>~$:=&":
             out.append("\\" + ch)
         elif ch in "\r\n\t":
@@ -177,7 +198,7 @@ def version_history(
     st.subheader("History")
     hist = ctx.history(kind)
     st.dataframe(
-        hist.with_columns((pl.col("version") == current).alias("current")),
+        text_only(hist.with_columns((pl.col("version") == current).alias("current"))),
         hide_index=True,
         width="stretch",
     )

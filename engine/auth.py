@@ -18,19 +18,22 @@ With single sign-on (OpenID Connect), the identity provider assigns the role ins
 ``user_from_claims`` turns the verified claims of its ID token (``resilience_role``,
 ``resilience_client``, ``resilience_book``) into the same ``User``, checked against the book.
 
-The ``users`` command group (``resilience users add|list|disable``) is ``users_app``; the CLI
-mounts it with ``app.add_typer(users_app, name="users")``.
+The ``users`` command group (``resilience users add|list|passwd|totp|disable``) is
+``users_app``; the CLI mounts it with ``app.add_typer(users_app, name="users")``.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
+import pyotp
 import typer
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -126,6 +129,11 @@ def add_user(
         raise AuthError(f"role {role!r} is not known (allowed: {', '.join(ROLES)})")
     _check_password(password)
     books = tuple(sorted(set(book or ())))
+    if role == "account_manager" and not books:
+        raise AuthError(
+            "an account manager needs --book: the ids of the clients they may see, "
+            "comma-separated (`resilience clients` lists them); without it they would see nothing"
+        )
     if role == "client":
         if not client_id:
             raise AuthError("a client user needs --client: the client it belongs to")
@@ -145,6 +153,7 @@ def add_user(
     password_hash = _hasher.hash(password)
     with ctx.store.transaction() as cur:
         cur.execute("DELETE FROM user_clients WHERE username = $u", {"u": username})
+        cur.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
         cur.execute("DELETE FROM users WHERE username = $u", {"u": username})
         cur.execute(
             "INSERT INTO users VALUES ($u, $h, $role, $c, now(), false)",
@@ -230,7 +239,10 @@ def _needs_rehash(stored: str) -> bool:
 
 
 def set_password(ctx: Context, username: str, password: str) -> None:
+    """Replace a user's password (never with one of the public demo passwords)."""
     _check_password(password)
+    if password in DEMO_PASSWORDS.values():
+        raise AuthError("that is one of the public demo passwords (README); choose another")
     if get_user(ctx, username) is None:
         raise NotFoundError(f"user {username!r} does not exist")
     ctx.store.execute(
@@ -250,6 +262,67 @@ def set_disabled(ctx: Context, username: str, disabled: bool = True) -> None:
 def list_users(ctx: Context) -> list[User]:
     names = [r[0] for r in ctx.store.rows("SELECT username FROM users ORDER BY username")]
     return [u for u in (get_user(ctx, n) for n in names) if u is not None]
+
+
+# -- the optional second factor (TOTP) ------------------------------------------------------------
+
+TOTP_ROLES: tuple[Role, ...] = ("analyst", "admin")
+TOTP_ISSUER = "Resilience"
+TOTP_CODE = re.compile(r"^[0-9]{6}$")
+
+
+def has_totp(ctx: Context, username: str) -> bool:
+    """Whether the user must give an authenticator code after the password."""
+    n = ctx.store.one("SELECT count(*) FROM user_totp WHERE username = $u", {"u": username})
+    return bool(n)
+
+
+def enable_totp(ctx: Context, username: str) -> str:
+    """Give an analyst or admin a new TOTP secret (replacing any earlier one); returns the
+    ``otpauth://`` URI for their authenticator app. Codes are 6 digits, 30 s steps (RFC 6238)."""
+    user = get_user(ctx, username)
+    if user is None:
+        raise NotFoundError(f"user {username!r} does not exist")
+    if user.role not in TOTP_ROLES:
+        raise AuthError(
+            f"a second factor is for {' and '.join(TOTP_ROLES)} users; {username} is {user.role}"
+        )
+    secret = pyotp.random_base32()
+    with ctx.store.transaction() as cur:
+        cur.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
+        cur.execute("INSERT INTO user_totp VALUES ($u, $s, now(), 0)", {"u": username, "s": secret})
+    log.info("second factor turned on for %s", username)
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def disable_totp(ctx: Context, username: str) -> None:
+    if get_user(ctx, username) is None:
+        raise NotFoundError(f"user {username!r} does not exist")
+    ctx.store.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
+
+
+def verify_totp(ctx: Context, username: str, code: str, *, at: float | None = None) -> bool:
+    """Whether ``code`` is the user's current code (or the one 30 s before or after, for clock
+    drift) and newer than the last code accepted: each code works once."""
+    code = code.strip().replace(" ", "") if isinstance(code, str) else ""
+    row = ctx.store.execute(
+        "SELECT secret, last_step FROM user_totp WHERE username = $u", {"u": username}
+    ).fetchone()
+    if row is None or not TOTP_CODE.match(code):
+        return False
+    totp = pyotp.TOTP(str(row[0]))
+    now = time.time() if at is None else at
+    step = int(now // totp.interval)
+    for candidate in (step - 1, step, step + 1):
+        if candidate <= int(row[1]):
+            continue
+        if hmac.compare_digest(totp.at(candidate * totp.interval), code):
+            ctx.store.execute(
+                "UPDATE user_totp SET last_step = $s WHERE username = $u AND last_step < $s",
+                {"s": candidate, "u": username},
+            )
+            return True
+    return False
 
 
 # -- single sign-on ------------------------------------------------------------------------------
@@ -387,35 +460,76 @@ def require_role(user: User, *roles: Role) -> None:
         raise AccessDenied(f"this needs one of the roles {', '.join(roles)}")
 
 
-def create_demo_users(ctx: Context) -> list[User]:
-    """One user of each kind for the demo book, with the passwords in ``DEMO_PASSWORDS``.
+def demo_client_ids() -> list[str]:
+    """The client ids of the demo book (engine/demo/clients.yaml), whatever else is loaded."""
+    from engine.book import demo_client_ids as ids
 
-    meridian (client of meridian-basin-petroleum), am (account manager of the whole demo book),
-    analyst, admin. Running it again resets them.
+    return ids()
+
+
+def create_demo_users(ctx: Context) -> list[User]:
+    """Create the demo users that do not exist yet; return the ones created now.
+
+    meridian (client of meridian-basin-petroleum), am (account manager of the demo book's clients
+    only), analyst, admin, with the public passwords in ``DEMO_PASSWORDS``. A user of one of these
+    names that already exists is never touched: not re-enabled, not given the demo password again,
+    and am's book is not extended to clients loaded since (real clients are never added to it).
     """
-    book = [c.client_id for c in ctx.clients()]
-    if DEMO_CLIENT not in book:
+    demo_ids = demo_client_ids()
+    loaded = {c.client_id for c in ctx.clients()}
+    if DEMO_CLIENT not in loaded:
         raise NotFoundError(f"the demo client {DEMO_CLIENT!r} is not loaded; run the demo load")
-    return [
-        add_user(
-            ctx,
-            "meridian",
-            DEMO_PASSWORDS["meridian"],
-            "client",
-            client_id=DEMO_CLIENT,
-            replace=True,
-        ),
-        add_user(ctx, "am", DEMO_PASSWORDS["am"], "account_manager", book=book, replace=True),
-        add_user(ctx, "analyst", DEMO_PASSWORDS["analyst"], "analyst", replace=True),
-        add_user(ctx, "admin", DEMO_PASSWORDS["admin"], "admin", replace=True),
+    wanted: list[tuple[str, str, str | None, list[str] | None]] = [
+        ("meridian", "client", DEMO_CLIENT, None),
+        ("am", "account_manager", None, [c for c in demo_ids if c in loaded]),
+        ("analyst", "analyst", None, None),
+        ("admin", "admin", None, None),
     ]
+    created = []
+    for username, role, client_id, book in wanted:
+        if get_user(ctx, username) is not None:
+            continue
+        created.append(
+            add_user(ctx, username, DEMO_PASSWORDS[username], role, client_id=client_id, book=book)
+        )
+    return created
+
+
+def has_demo_password(ctx: Context, username: str) -> bool:
+    """Whether ``username`` still signs in with its public demo password (README, login page)."""
+    demo = DEMO_PASSWORDS.get(username)
+    if demo is None:
+        return False
+    stored = ctx.store.one("SELECT password_hash FROM users WHERE username = $u", {"u": username})
+    return stored is not None and _verify(str(stored), demo)
+
+
+def unchanged_demo_passwords(ctx: Context) -> list[str]:
+    """The enabled users whose password is still the public demo one, in name order."""
+    return [
+        name
+        for name in sorted(DEMO_PASSWORDS)
+        if (u := get_user(ctx, name)) is not None
+        and not u.disabled
+        and has_demo_password(ctx, name)
+    ]
+
+
+def demo_password_warning(names: list[str]) -> str:
+    """The warning ``resilience demo`` (so ``make run``) prints while a demo password is live."""
+    return (
+        f"Warning: {', '.join(names)} still sign in with the public demo password"
+        f"{'s' if len(names) > 1 else ''} printed above and in the README. Anyone who can reach "
+        "the app can sign in as them. Change each with `resilience users passwd NAME` (or "
+        "disable it with `resilience users disable NAME`) before the app is reachable by others."
+    )
 
 
 # -- the `resilience users` command group -------------------------------------------------------
 
 users_app = typer.Typer(
     name="users",
-    help="Manage the people who sign in to the app: add, list, disable.",
+    help="Manage the people who sign in to the app: add, list, passwd, totp, disable.",
     no_args_is_help=True,
 )
 
@@ -430,6 +544,22 @@ def _cli_fail(exc: BaseException) -> None:
     from engine.cli import _fail
 
     _fail(exc)
+
+
+def _sees(user: User) -> str:
+    """Exactly what a user sees, in words (the same rule as ``scope_for``)."""
+    scope = scope_for(user)
+    if scope.client_ids is None:
+        return "the whole book"
+    if not scope.client_ids:
+        return "nothing"
+    return ", ".join(sorted(scope.client_ids))
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @users_app.command("add")
@@ -454,17 +584,13 @@ def cli_add(
     from engine.cli import out
 
     try:
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = _read_password(password_stdin)
         ids = [b.strip() for b in book.split(",") if b.strip()] if book else None
         with _cli_ctx() as ctx:
             user = add_user(
                 ctx, username, password, role, client_id=client, book=ids, replace=replace
             )
-        what = user.client_id or (", ".join(user.book) if user.book else "whole book")
-        out.print(f"User {user.username} saved: {user.role} ({what})")
+        out.print(f"User {user.username} saved: {user.role}; sees {_sees(user)}")
     except ResilienceError as exc:
         _cli_fail(exc)
 
@@ -477,11 +603,8 @@ def cli_list() -> None:
     try:
         with _cli_ctx() as ctx:
             for u in list_users(ctx):
-                sees = u.client_id or (
-                    ", ".join(u.book) if u.role == "account_manager" else "whole book"
-                )
                 flag = " (disabled)" if u.disabled else ""
-                out.print(f"{u.username}: {u.role}{flag}; sees {sees or 'nothing'}")
+                out.print(f"{u.username}: {u.role}{flag}; sees {_sees(u)}")
     except ResilienceError as exc:
         _cli_fail(exc)
 
@@ -498,5 +621,50 @@ def cli_disable(
         with _cli_ctx() as ctx:
             set_disabled(ctx, username, not enable)
         out.print(f"User {username} {'enabled' if enable else 'disabled'}")
+    except ResilienceError as exc:
+        _cli_fail(exc)
+
+
+@users_app.command("passwd")
+def cli_passwd(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from standard input.")
+    ] = False,
+) -> None:
+    """Set a user's password (prompted for twice, or read from stdin); the old one stops working."""
+    from engine.cli import out
+
+    try:
+        password = _read_password(password_stdin)
+        with _cli_ctx() as ctx:
+            set_password(ctx, username, password)
+        out.print(f"Password of {username} changed")
+    except ResilienceError as exc:
+        _cli_fail(exc)
+
+
+@users_app.command("totp")
+def cli_totp(
+    username: Annotated[str, typer.Argument(help="Sign-in name of an analyst or admin.")],
+    off: Annotated[bool, typer.Option("--off", help="Turn the second factor off.")] = False,
+) -> None:
+    """Turn on a second factor (an authenticator app's 6-digit code) for an analyst or admin.
+
+    Prints the otpauth:// link to add to the authenticator app (once; running it again makes a
+    new secret and the old one stops working).
+    """
+    from engine.cli import out
+
+    try:
+        with _cli_ctx() as ctx:
+            if off:
+                disable_totp(ctx, username)
+                out.print(f"Second factor of {username} turned off")
+                return
+            uri = enable_totp(ctx, username)
+        out.print(f"Second factor of {username} turned on. Add this to the authenticator app:")
+        out.print(f"  {uri}")
+        out.print("From the next sign-in the app asks for its 6-digit code after the password.")
     except ResilienceError as exc:
         _cli_fail(exc)

@@ -66,12 +66,17 @@ def load_book(ctx: Context, directory: Path) -> list[str]:
     return [s.client_id for s in specs]
 
 
+def demo_client_ids() -> list[str]:
+    """The client ids of the demo book, in file order."""
+    doc = yaml.safe_load((DEMO_DIR / "clients.yaml").read_text("utf-8")) or []
+    return [str(c["client_id"]) for c in doc]
+
+
 def load_demo(ctx: Context, *, reload: bool = False) -> list[str]:
     """Load the demo book; when it is already there, leave it as it is unless ``reload``."""
     ctx.init()
     if not reload:
-        doc = yaml.safe_load((DEMO_DIR / "clients.yaml").read_text("utf-8")) or []
-        wanted = {c["client_id"] for c in doc}
+        wanted = set(demo_client_ids())
         present = {c.client_id for c in ctx.clients() if ctx.exposure_version(c.client_id)}
         if wanted <= present:
             log.info("the demo book is already loaded")

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from engine.context import Context, default_db_path
 from engine.errors import ResilienceError
 from engine.models import Explanation, ScenarioRow
+from engine.terminal import CleanFormatter, SafeConsole, styled
 
 app = typer.Typer(
     name="resilience",
@@ -26,8 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# every string printed is shown literally (no Rich markup, no control characters): see terminal.py
+out = console = SafeConsole()
+err = SafeConsole(stderr=True)
 
 
 class _State:
@@ -59,18 +59,17 @@ def main(
     state.debug = debug
     # consoles read the terminal width (or $COLUMNS) now, not when the module was imported
     global out, console, err
-    out = console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    out = console = SafeConsole()
+    err = SafeConsole(stderr=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(CleanFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
 
 
 def _fail(exc: BaseException) -> None:
     if state.debug:
         raise exc
-    err.print(f"[bold red]Error:[/] {exc}", markup=True)
+    err.print(styled(("Error:", "bold red"), f" {exc}"))
     raise typer.Exit(1)
 
 
@@ -123,22 +122,38 @@ def demo(
     ] = False,
 ) -> None:
     """Load the demo book of fictional clients (creates the database if needed) and score it."""
-    from engine.auth import DEMO_PASSWORDS, create_demo_users
+    from engine.auth import (
+        DEMO_PASSWORDS,
+        create_demo_users,
+        demo_password_warning,
+        get_user,
+        unchanged_demo_passwords,
+    )
     from engine.book import load_demo
 
     with _session() as ctx:
         ids = load_demo(ctx, reload=reload)
-        created = create_demo_users(ctx)
+        created = {u.username for u in create_demo_users(ctx)}
         run = ctx.current_run()
         out.print(
             f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
             f"scored as of {run.as_of} in {run.seconds:.2f} s"
         )
         _ratings_table(ctx, run.run_id)
-        out.print("Demo sign-ins for the app (user / password / role):")
-        for u in created:
-            what = f"client {u.client_id}" if u.client_id else u.role.replace("_", " ")
-            out.print(f"  {u.username} / {DEMO_PASSWORDS[u.username]} / {what}")
+        public = unchanged_demo_passwords(ctx)
+        kept = sorted(set(DEMO_PASSWORDS) - created)
+        if kept:
+            out.print(
+                f"Existing users left as they are (not reset, not re-enabled): {', '.join(kept)}"
+            )
+        if public:
+            out.print("Demo sign-ins for the app (user / password / role):")
+            for name in public:
+                u = get_user(ctx, name)
+                assert u is not None
+                what = f"client {u.client_id}" if u.client_id else u.role.replace("_", " ")
+                out.print(f"  {u.username} / {DEMO_PASSWORDS[u.username]} / {what}")
+            err.print(styled((demo_password_warning(public), "bold yellow")))
 
 
 def _rating_dict(r: Any) -> dict[str, Any]:
@@ -252,11 +267,15 @@ def explain(
             _emit(_explanation_dict(e))
             return
         r = e.rating
-        out.print(f"[bold]{r.name}[/] ({r.client_id}), {r.sector}, {r.hq_country}")
+        out.print(styled((r.name, "bold"), f" ({r.client_id}), {r.sector}, {r.hq_country}"))
         out.print(
-            f"Band [bold]{r.band}[/], score {r.score:.1f} (range {r.band_low}-"
-            f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
-            f"; register v{e.run.register_version}, rules v{e.run.rules_version}"
+            styled(
+                "Band ",
+                (r.band, "bold"),
+                f", score {r.score:.1f} (range {r.band_low}-"
+                f"{r.band_high}, {r.score_low:.1f}-{r.score_high:.1f}) as of {e.run.as_of}"
+                f"; register v{e.run.register_version}, rules v{e.run.rules_version}",
+            )
         )
         t = Table(title="Threat drivers")
         for col in (
@@ -306,7 +325,7 @@ def explain(
             for ev in d.evidence:
                 src = f"{ev.brief_label}, " if ev.brief_label else ""
                 line = f"  [{d.threat_id}] {src}{ev.section} ¶{ev.paragraph}: {ev.summary}"
-                out.print(escape(line))
+                out.print(line)
 
 
 def _before_after(title: str, rows: list[ScenarioRow]) -> Table:
@@ -381,6 +400,8 @@ def clients(json_out: JsonOption = False) -> None:
 
 
 @app.command()
+# "-33.9, 18.4" is a coordinate, not an option: unknown "options" are kept as arguments
+@app.command(context_settings={"ignore_unknown_options": True})
 def route(
     origin: Annotated[str, typer.Argument(help="UN/LOCODE, port name or 'lat, lon'.")],
     destination: Annotated[str, typer.Argument(help="UN/LOCODE, port name or 'lat, lon'.")],
@@ -524,18 +545,16 @@ def _store_and_preview(
     briefs = register.all_briefs()
     if len(briefs) > 1:
         out.print(
-            escape(
-                f"It holds {len(register.threats)} threats from {len(briefs)} briefs: "
-                + "; ".join(f"{b.id} ({b.label})" for b in briefs)
-                + f"; as of {register.as_of.isoformat()}."
-            )
+            f"It holds {len(register.threats)} threats from {len(briefs)} briefs: "
+            + "; ".join(f"{b.id} ({b.label})" for b in briefs)
+            + f"; as of {register.as_of.isoformat()}."
         )
     for r in register.retired[len(before.retired) :]:
         how = f"superseded by {r.superseded_by}" if r.superseded_by else "retired"
-        out.print(escape(f"  {r.threat.id} ({r.threat.title}): {how}"))
+        out.print(f"  {r.threat.id} ({r.threat.title}): {how}")
     out.print(_before_after("Ratings this register moves", rows))
     for f in flags:
-        out.print(escape(f"Check {f.name} ({f.delta:+.1f}): {f.reason}."))
+        out.print(f"Check {f.name} ({f.delta:+.1f}): {f.reason}.")
 
 
 @app.command()
@@ -722,9 +741,9 @@ def _print_report(outcome: Any) -> None:
         + ")"
     )
     for line in r.file_errors:
-        console.print(f"  [red]file:[/] {line}")
+        console.print(styled("  ", ("file:", "red"), f" {line}"))
     for w in r.warnings:
-        console.print(f"  [yellow]warning:[/] {w}")
+        console.print(styled("  ", ("warning:", "yellow"), f" {w}"))
     if r.problems:
         t = Table(title="Problems (row numbers are the file's; the header is row 1)")
         for col in ("row", "column", "value", "problem", "accepted"):
@@ -788,7 +807,7 @@ def upload(
     else:
         _print_report(outcome)
         if outcome.loaded:
-            line = f"[green]Loaded[/] {outcome.rows_loaded} {kind} as version {outcome.version}"
+            line = f" {outcome.rows_loaded} {kind} as version {outcome.version}"
             if outcome.before and outcome.after:
                 line += (
                     f"; rating {outcome.before.band} {outcome.before.score:.1f} -> "
@@ -796,7 +815,7 @@ def upload(
                 )
             elif outcome.after:
                 line += f"; rating {outcome.after.band} {outcome.after.score:.1f}"
-            console.print(line)
+            console.print(styled(("Loaded", "green"), line))
             if outcome.diff:
                 d = outcome.diff
                 console.print(

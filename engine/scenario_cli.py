@@ -11,17 +11,17 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from engine import cli
 from engine.errors import ResilienceError
 from engine.models import ScenarioInfo
+from engine.terminal import styled
+from engine.text import clean
 from scoring_rules.scenarios import Scenario
 
 scenarios_app = typer.Typer(
@@ -41,13 +41,9 @@ IdArg = Annotated[str, typer.Argument(help="Scenario id (see `resilience scenari
 
 
 def _text(value: object) -> str:
-    """Analyst text for the console: control characters dropped, rich markup escaped."""
-    kept = "".join(
-        " " if ch in "\t\r\n" else ch
-        for ch in str(value)
-        if ch in "\t\r\n" or unicodedata.category(ch)[0] != "C"
-    )
-    return escape(kept)
+    """Analyst text for the console on one line: control and bidi characters dropped (the
+    console shows every string literally, markup included; engine/terminal.py)."""
+    return clean(str(value))
 
 
 def _by(by: str | None) -> str:
@@ -171,7 +167,7 @@ def show(
         cli._emit({**stored.model_dump(mode="json"), "scenario": sc.model_dump(mode="json")})
         return
     state = "current" if stored.current else "not current"
-    cli.out.print(f"[bold]{_text(sc.id)}[/] v{stored.version} ({state}): {_text(sc.title)}")
+    cli.out.print(styled((sc.id, "bold"), f" v{stored.version} ({state}): {sc.title}"))
     for line in _describe(sc):
         cli.out.print(line)
     cli.out.print(

@@ -1,7 +1,7 @@
 """The DuckDB store: the only module that opens connections and cursors.
 
 One process writes the database file. The connection is locked down when it opens: no file access
-outside the database's own folder and the staging folder, no extension install or auto-load, no
+outside the database's own folders, no extension install or auto-load, no
 Python replacement scans (frames are registered explicitly), memory and thread limits, then the
 configuration is locked. Each thread works through its own cursor. Every value is a bound
 parameter; identifiers come from code.
@@ -31,6 +31,7 @@ MIGRATIONS = (
     "schema_002_users.sql",
     "schema_003_method.sql",
     "schema_004_scenarios.sql",
+    "schema_003_totp.sql",
 )
 _frame_counter = itertools.count()
 
@@ -67,7 +68,7 @@ class Scope:
 def _lockdown(
     con: duckdb.DuckDBPyConnection, allowed: Sequence[Path], memory_limit: str, threads: int
 ) -> None:
-    dirs = [str(p.resolve()) + "/" for p in allowed]
+    dirs = [str(p.resolve()) + "/" for p in allowed]  # the folders need not exist yet
     con.execute("SET allowed_directories = $dirs", {"dirs": dirs})
     con.execute("SET enable_external_access = false")
     con.execute("SET memory_limit = $m", {"m": memory_limit})
@@ -87,10 +88,15 @@ class Store:
         read_only: bool = False,
     ) -> None:
         self.path = Path(path)
-        self.staging = self.path.parent / "staging"
+        # The product's own folders sit under one data directory named after the database file
+        # (data/resilience.duckdb -> data/resilience.duckdb.files/), never the file's parent:
+        # that may be a shared folder such as /tmp, whose other files SQL must not read. They are
+        # made when something is written there, not when the database opens.
+        self.files = self.path.with_name(self.path.name + ".files")
+        self.data_dir = self.files / "data"
+        self.staging = self.files / "staging"
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.staging.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
@@ -104,7 +110,7 @@ class Store:
                 f"cannot open {self.path}: {exc}. Another process may hold it open for writing; "
                 "close it or use --db to point at another file"
             ) from exc
-        _lockdown(self._con, [self.path.parent, self.staging], memory_limit, threads)
+        _lockdown(self._con, [self.data_dir, self.staging], memory_limit, threads)
         self._local = threading.local()
         self._lock = threading.Lock()
         if not read_only:

@@ -216,14 +216,16 @@ def draft_card(draft: DraftThreat, state: BriefReview, ctx: Context, older: list
     region = draft.main_region or "-"
     added = draft in state.added
     with st.expander(
-        f"{draft.title} · {draft.category.replace('_', ' ')} · {region} · "
-        f"{draft.likelihood.replace('_', ' ')} (“{draft.likelihood_words}”)"
-        + (" · added by you" if added else ""),
+        ui.plain(
+            f"{draft.title} · {draft.category.replace('_', ' ')} · {region} · "
+            f"{draft.likelihood.replace('_', ' ')} (“{draft.likelihood_words}”)"
+            + (" · added by you" if added else "")
+        ),
         expanded=False,
     ):
         st.caption(
             f"Horizon {draft.horizon.from_months:g}–{draft.horizon.to_months:g} months"
-            + (f" (“{draft.horizon_words}”)" if draft.horizon_words else "")
+            + (f" (“{ui.plain(draft.horizon_words)}”)" if draft.horizon_words else "")
             + f" · severity {draft.severity} · extraction confidence "
             f"{draft.extraction_confidence:.2f}"
         )
@@ -231,9 +233,11 @@ def draft_card(draft: DraftThreat, state: BriefReview, ctx: Context, older: list
         st.markdown("**Evidence in the brief**")
         for span in draft.evidence:
             st.markdown(f"> {ui.plain(span.text)}")
-            st.caption(f"{span.section} ¶{span.paragraph} · characters {span.start}–{span.end}")
+            st.caption(
+                f"{ui.plain(span.section)} ¶{span.paragraph} · characters {span.start}–{span.end}"
+            )
         if draft.extraction_reasons:
-            st.caption("Why: " + "; ".join(draft.extraction_reasons))
+            st.caption("Why: " + ui.plain("; ".join(draft.extraction_reasons)))
         decision = st.radio(
             "Decision",
             DECISIONS,
@@ -392,7 +396,7 @@ def preview_and_publish(
                 run = ctx.run(register_version=version)
             except ResilienceError as exc:
                 status.update(label="The drafts could not be scored", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             state.preview_version, state.preview_run = version, run.run_id
             state.preview_before = data.current_run().run_id

@@ -6,6 +6,8 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
+from engine.auth import active_user, scope_for
+from engine.errors import AccessDenied
 from engine.models import Explanation
 
 
@@ -31,8 +33,8 @@ def main() -> None:
                 None,
             )
     r = e.rating
-    st.title(r.name)
-    st.caption(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}")
+    st.title(ui.plain(r.name))
+    st.caption(ui.plain(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}"))
     with st.container(border=True):
         ui.rating_card(r, run, previous)
     ui.expired_note(e.expired_threats)
@@ -46,7 +48,7 @@ def main() -> None:
         st.info("No threat in the register touches this client's exposures.")
     regions = [g for g in e.regions[:6] if g.share >= 0.005]
     if regions:
-        st.caption("Where: " + ", ".join(f"{g.name} {g.share:.0%}" for g in regions))
+        st.caption("Where: " + ui.plain(", ".join(f"{g.name} {g.share:.0%}" for g in regions)))
     st.subheader("Sites and routes by risk")
     with ui.errors_shown():
         md = data.client_map(user.scope, client_id, run.run_id)
@@ -66,19 +68,33 @@ def main() -> None:
 
 
 def report_button(user: session.AppUser, client_id: str, run_id: int) -> None:
+    """The report, made only when this session clicks (no link to it exists on the page before),
+    for a user who is still allowed to see the client then, at a URL that expires soon after."""
     if not data.has_report():
         st.caption("The downloadable client report is not available in this build yet.")
         return
-    if st.button("Prepare the PDF report", key="report_prepare", icon=":material/description:"):
-        with ui.errors_shown():
-            pdf = data.report_for(user.scope, client_id, run_id)
-        st.download_button(
-            "Download the report (PDF)",
-            pdf,
-            file_name=f"{client_id}-resilience-run{run_id}.pdf",
-            mime="application/pdf",
-            key="report_download",
-        )
+    ctx = data.context()
+    username = user.username
+
+    def build() -> bytes:
+        # runs on a server thread when the button is clicked: check the user again from the
+        # database (disabled or moved since the page was drawn: nothing)
+        now = active_user(ctx, username)
+        if now is None:
+            raise AccessDenied("signed out")
+        pdf = data.report_for(scope_for(now), client_id, run_id)
+        data.expire_downloads_soon()
+        return pdf
+
+    st.download_button(
+        "Download the report (PDF)",
+        build,
+        file_name=f"{client_id}-resilience-run{run_id}.pdf",
+        mime="application/pdf",
+        key="report_download",
+        on_click="ignore",
+        icon=":material/description:",
+    )
 
 
 def riskiest_items(e: Explanation) -> None:
@@ -102,7 +118,7 @@ def riskiest_items(e: Explanation) -> None:
         ]
     )
     st.dataframe(
-        frame,
+        ui.text_only(frame),
         hide_index=True,
         width="stretch",
         column_config={
@@ -116,21 +132,24 @@ def threats_that_matter(e: Explanation) -> None:
     st.subheader("The threats that matter, and where the brief says so")
     ctx = data.context()
     headings = data.section_headings(ctx, e.run.register_version)
-    st.caption(f"From: {e.register_title}")
+    st.caption(f"From: {ui.plain(e.register_title)}")
     for t in e.threats[:6]:
         label = (
-            f"{t.share:.0%} · {t.title} — {t.likelihood.replace('_', ' ')} "
-            f"(brief: “{t.likelihood_words}”)"
+            f"{t.share:.0%} · {ui.plain(t.title)} — {ui.plain(t.likelihood.replace('_', ' '))} "
+            f"(brief: “{ui.plain(t.likelihood_words)}”)"
         )
         with st.expander(label, expanded=False):
             st.markdown(
-                f"**Category:** {t.category.replace('_', ' ')} · **bears hardest on:** "
-                f"{t.main_region} · **threat id:** `{t.threat_id}`"
+                f"**Category:** {ui.plain(t.category.replace('_', ' '))} · **bears hardest on:** "
+                f"{ui.plain(t.main_region)} · **threat id:** {ui.plain(t.threat_id)}"
             )
             for ev in t.evidence:
                 section = headings.get((ev.brief, ev.section), ev.section)
                 source = f"{ev.brief_label} · " if ev.brief_label else ""
-                st.markdown(f"- {source}*{section}*, ¶{ev.paragraph}: {ev.summary}")
+                st.markdown(
+                    f"- {ui.plain(source)}*{ui.plain(section)}*, ¶{ev.paragraph}: "
+                    f"{ui.plain(ev.summary)}"
+                )
 
 
 def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
@@ -154,7 +173,7 @@ def what_would_help(user: session.AppUser, client_id: str, run_id: int) -> None:
         ]
     )
     st.dataframe(
-        frame,
+        ui.text_only(frame),
         hide_index=True,
         width="stretch",
         column_config={"gain": st.column_config.NumberColumn(format="%+.1f")},

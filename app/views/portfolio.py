@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
+from engine.text import clean
 
 
 def main() -> None:
@@ -92,7 +93,7 @@ def main() -> None:
         names = dict(zip(shown["id"].to_list(), shown["client"].to_list(), strict=True))
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         chosen = c1.selectbox(
-            "Open a client", ids, format_func=lambda c: names.get(c, c), key="pf_open"
+            "Open a client", ids, format_func=lambda c: clean(names.get(c, c)), key="pf_open"
         )
         if c2.button("Open client page", key="pf_open_btn") and chosen in ids:
             st.switch_page("views/client.py", query_params={"client": chosen})

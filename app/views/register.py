@@ -10,6 +10,7 @@ from app import data, session, ui
 from app.drafts import RegisterDraft, doc_hash
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
+from engine.text import clean
 from scoring_rules.threats import NOT_ASSESSED, Register, Threat
 
 DRAFT_KEY = "register_draft"
@@ -38,8 +39,10 @@ def main() -> None:
     reg = draft.register
     briefs = reg.all_briefs()
     st.caption(
-        f"{reg.title} · as of {reg.as_of} · "
-        + "; ".join(f"{b.title} ({b.label}, {b.source})" for b in briefs)
+        ui.plain(
+            f"{reg.title} · as of {reg.as_of} · "
+            + "; ".join(f"{b.title} ({b.label}, {b.source})" for b in briefs)
+        )
         + f" · published version {current}; the draft starts from version {draft.base_version}"
         + (f" and changes {len(draft.changed)} threat(s)" if draft.changed else "")
         + (f" · {len(reg.retired)} threat(s) retired or superseded" if reg.retired else "")
@@ -63,7 +66,7 @@ def main() -> None:
         )
     ]
     st.dataframe(
-        pl.DataFrame(
+        ui.text_only_rows(
             [
                 {
                     "id": t.id,
@@ -90,7 +93,7 @@ def main() -> None:
         return
     ids = [t.id for t in shown]
     chosen = st.selectbox(
-        "Threat", ids, key="rg_pick", format_func=lambda i: f"{reg.threat(i).title} [{i}]"
+        "Threat", ids, key="rg_pick", format_func=lambda i: clean(f"{reg.threat(i).title} [{i}]")
     )
     if chosen is None:
         return
@@ -105,16 +108,18 @@ def main() -> None:
 def evidence(t: Threat, headings: dict[tuple[str, str], str], reg: Register) -> None:
     with st.container(border=True):
         st.markdown(
-            f"**{t.title}** · {t.category.replace('_', ' ')} · "
-            f"{t.likelihood.replace('_', ' ')} (brief: “{t.likelihood_words}”) · "
-            f"severity {t.severity} · {t.confidence} confidence"
+            f"**{ui.plain(t.title)}** · {ui.plain(t.category.replace('_', ' '))} · "
+            f"{ui.plain(t.likelihood.replace('_', ' '))} (brief: “{ui.plain(t.likelihood_words)}”)"
+            f" · severity {t.severity} · {ui.plain(t.confidence)} confidence"
         )
         brief = reg.brief_of(t)
         st.markdown(f"**Evidence in the brief** “{brief.title}” ({brief.label})")
         for ev in t.evidence:
             heading = headings.get((brief.id, ev.section), ev.section)
-            st.markdown(f"- *{heading}*, ¶{ev.paragraph}: {ev.summary}")
-        st.caption("Regions: " + ", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
+            st.markdown(f"- *{ui.plain(heading)}*, ¶{ev.paragraph}: {ui.plain(ev.summary)}")
+        st.caption(
+            "Regions: " + ui.plain(", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
+        )
 
 
 def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
@@ -159,7 +164,7 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
         for i, ev in enumerate(t.evidence):
             summaries.append(
                 st.text_area(
-                    f"Our summary of ¶{ev.paragraph} ({ev.section})",
+                    f"Our summary of ¶{ev.paragraph} ({ui.plain(ev.section)})",
                     value=ev.summary,
                     key=f"rg_sum_{t.id}_{i}",
                     height=68,
@@ -183,14 +188,14 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
                     ],
                 )
             except RuleError as exc:
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
             else:
                 st.rerun()
 
 
 def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDraft) -> None:
     st.subheader("Draft")
-    st.markdown("Edited: " + ", ".join(f"`{i}`" for i in sorted(draft.changed)))
+    st.markdown("Edited: " + ui.plain(", ".join(sorted(draft.changed))))
     key = doc_hash(draft.doc())
     c1, c2 = st.columns(2)
     if c1.button("Preview the ratings under this draft", key="rg_preview"):
@@ -200,7 +205,7 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
                 run = ctx.run(register_version=version)
             except ResilienceError as exc:
                 status.update(label="The draft could not be scored", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
             status.update(label=f"Scored as draft version {version}", state="complete")

@@ -77,14 +77,14 @@ def main() -> None:
     try:
         doc = draft.candidate(edits)
     except RuleError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
         return
     quick_edit(draft, doc)
 
     try:
         rules = validate(doc)
     except RuleError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
         st.stop()
     diff = changes(base, rules)
     if not diff:
@@ -137,7 +137,7 @@ def preview_and_publish(
                 run = ctx.run(rules_version=version)
             except ResilienceError as exc:
                 status.update(label="The draft could not be scored", state="error")
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
                 return
             draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
             status.update(

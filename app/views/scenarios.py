@@ -14,6 +14,7 @@ import streamlit as st
 from app import charts, data, session, ui
 from engine.context import Context
 from engine.errors import ResilienceError
+from engine.text import clean
 from scoring_rules.scenarios import TEMPLATE
 
 FLASH = "sc_flash"
@@ -45,7 +46,9 @@ def main() -> None:
         st.info("No scenario applies to the published register.")
     else:
         ids = sorted(listed)
-        chosen = st.selectbox("Scenario", ids, format_func=lambda s: listed[s].title, key="sc_pick")
+        chosen = st.selectbox(
+            "Scenario", ids, format_func=lambda s: clean(listed[s].title), key="sc_pick"
+        )
     if chosen is not None:
         info = listed[chosen]
         sc = ctx.scenario(chosen, info.version)
@@ -97,14 +100,17 @@ def before_after(user: session.AppUser, chosen: str) -> None:
     c2.metric("Change a band", moved)
     c3.metric("Largest fall", f"{min(r.delta for r in rows):+.1f}")
     st.dataframe(
-        table,
+        ui.text_only(table),
         hide_index=True,
         width="stretch",
         column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
     )
     st.altair_chart(
         charts.before_after_chart(
-            [{"client": r.name, "before": r.before.score, "after": r.after.score} for r in rows]
+            [
+                {"client": clean(r.name), "before": r.before.score, "after": r.after.score}
+                for r in rows
+            ]
         ),
         width="stretch",
     )

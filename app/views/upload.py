@@ -42,7 +42,7 @@ def main() -> None:
         user.scope.require(client_id)
         spec = ctx.client(client_id, user.scope)
     st.caption(
-        f"For {spec.name}. A new upload replaces the client's current list of that kind "
+        f"For {ui.plain(spec.name)}. A new upload replaces the client's current list of that kind "
         "as a new version; earlier versions are kept."
     )
     kind = st.radio(
@@ -145,7 +145,7 @@ def preview(draft: UploadDraft) -> None:
     )
     frame = draft.prepared.frame
     if isinstance(frame, pl.DataFrame) and frame.height:
-        st.dataframe(frame.head(20), hide_index=True, width="stretch")
+        st.dataframe(ui.text_only(frame.head(20)), hide_index=True, width="stretch")
         st.caption(
             f"The first {min(20, frame.height)} of {frame.height} accepted rows, as they "
             "will be loaded."
@@ -254,7 +254,7 @@ def validation_report(draft: UploadDraft) -> None:
         if len(report.errors()) > 5:
             st.caption(f"... {len(report.errors()) - 5} more in the table below.")
         st.dataframe(
-            pl.DataFrame(
+            ui.text_only_rows(
                 [
                     {
                         "row": p.row,
@@ -374,7 +374,7 @@ def show_diff(diff: Any) -> None:
     )
     if diff.changes:
         st.dataframe(
-            pl.DataFrame(
+            ui.text_only_rows(
                 [
                     {
                         "kind": c.kind,
@@ -399,7 +399,7 @@ def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
     st.subheader("Versions")
     with ui.errors_shown():
         versions = data.exposure_versions(ctx, client_id, user.scope)
-    st.dataframe(versions, hide_index=True, width="stretch")
+    st.dataframe(ui.text_only(versions), hide_index=True, width="stretch")
     if versions.height < 2:
         return
     numbers = versions["version"].to_list()

@@ -1,7 +1,8 @@
 """A client's scores and items as CSV or XLSX, safe to open in a spreadsheet.
 
-Every text cell goes through :func:`engine.report.safe.neutralise` (a leading apostrophe on text
-that could start a formula). The XLSX is written with xlsxwriter told never to turn strings into
+Every text cell loses its control and bidi characters (:func:`engine.text.clean`), then goes
+through :func:`engine.report.safe.neutralise` (a leading apostrophe on text that could start a
+formula). The XLSX is written with xlsxwriter told never to turn strings into
 formulas, links or numbers, and every cell is written with the writer for its type, so numbers
 stay numbers and no cell holds a formula or a hyperlink.
 
@@ -24,6 +25,7 @@ from engine.report.errors import ReportError
 from engine.report.facts import ClientFacts, client_facts, region_name
 from engine.report.fmt import brief_refs
 from engine.report.safe import neutralise
+from engine.text import clean
 
 ExportFormat = Literal["csv", "xlsx"]
 
@@ -175,8 +177,12 @@ def rating_rows(facts: ClientFacts) -> list[tuple[str, Any]]:
 
 
 def _clean(value: Any) -> Any:
+    """A cell as written: non-finite numbers blank; text without control or bidi characters
+    (an ESC sequence or U+202E would act in a terminal or reorder the cell), then neutralised."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        value = clean(value, multiline=True)
     return neutralise(value)
 
 

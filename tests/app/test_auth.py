@@ -27,7 +27,7 @@ from engine.context import Context
 from engine.errors import AccessDenied
 from engine.store import Scope
 
-from .conftest import copy_db
+from .conftest import PASSWORDS, copy_db
 
 
 @pytest.fixture
@@ -37,7 +37,12 @@ def ctx(demo_template: Path, tmp_path: Path) -> Iterator[Context]:
     c.close()
 
 
-def test_demo_users_exist_with_documented_passwords(ctx: Context) -> None:
+def test_demo_users_exist_with_documented_passwords(tmp_path: Path) -> None:
+    from engine.book import load_demo
+
+    ctx = Context(tmp_path / "fresh.duckdb")
+    load_demo(ctx)
+    create_demo_users(ctx)
     for name, password in DEMO_PASSWORDS.items():
         user = authenticate(ctx, name, password)
         assert user is not None and user.username == name
@@ -45,12 +50,15 @@ def test_demo_users_exist_with_documented_passwords(ctx: Context) -> None:
     assert meridian == User("meridian", "client", "meridian-basin-petroleum")
     am = get_user(ctx, "am")
     assert am is not None and am.role == "account_manager" and len(am.book) == 10
+    ctx.close()
 
 
-def test_create_demo_users_again_resets_them(ctx: Context) -> None:
+def test_create_demo_users_again_leaves_existing_users_alone(ctx: Context) -> None:
+    """Regression (issue 13): a second demo run reset the demo users' passwords."""
     auth.set_password(ctx, "am", "something-else-1")
-    create_demo_users(ctx)
-    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is not None
+    assert create_demo_users(ctx) == []
+    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is None
+    assert authenticate(ctx, "am", "something-else-1") is not None
     assert [u.username for u in auth.list_users(ctx)] == ["admin", "am", "analyst", "meridian"]
 
 
@@ -60,9 +68,9 @@ def test_wrong_password_unknown_user_and_disabled_user_are_refused(ctx: Context)
     assert authenticate(ctx, "am", "") is None
     assert authenticate(ctx, "am", "x" * 5000) is None
     set_disabled(ctx, "am")
-    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is None
+    assert authenticate(ctx, "am", PASSWORDS["am"]) is None
     set_disabled(ctx, "am", False)
-    assert authenticate(ctx, "am", DEMO_PASSWORDS["am"]) is not None
+    assert authenticate(ctx, "am", PASSWORDS["am"]) is not None
 
 
 def test_unknown_user_costs_a_hash_verification(
@@ -107,13 +115,14 @@ def test_passwords_are_stored_as_argon2id_and_weak_hashes_upgraded(ctx: Context)
         ({"role": "analyst", "book": ["andes-verde-agro"]}, "--book is for account managers"),
         ({"role": "account_manager", "book": ["ghost"]}, "'ghost' is not in the book"),
         ({"username": "am"}, "user 'am' already exists"),
+        ({"role": "account_manager", "book": None}, "an account manager needs --book"),
     ],
 )
 def test_add_user_refuses_bad_input(ctx: Context, kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {
         "username": "new-user",
         "password": "long-enough-1",
-        "role": "account_manager",
+        "role": "analyst",
     } | kwargs
     with pytest.raises(AuthError, match=message):
         add_user(ctx, **args)  # type: ignore[arg-type]
@@ -186,7 +195,9 @@ def test_cli_add_list_disable(ctx: Context) -> None:
         input="carol-password-1\n",
     )
     assert res.exit_code == 0, res.output
-    assert "User carol saved: account_manager (andes-verde-agro, aurelian-airways)" in res.output
+    assert "User carol saved: account_manager; sees andes-verde-agro, aurelian-airways" in (
+        res.output
+    )
     res = runner.invoke(
         app,
         ["--db", str(db), "users", "add", "dave", "--role", "client", "--password-stdin"],

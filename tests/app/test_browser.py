@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.auth import DEMO_PASSWORDS
-
-from .conftest import APP, OTHER_CLIENTS, copy_db
+from .conftest import APP, OTHER_CLIENTS, PASSWORDS, copy_db
 from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, chromium, settle, streamlit_server
 from .test_editors import BAD_ROW_CSV
 
@@ -55,7 +53,7 @@ def sign_in(browser: Browser, url: str, username: str, path: str = "", height: i
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url + path)
     page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORDS[username])
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("stSidebarNav").wait_for()
     settle(page)

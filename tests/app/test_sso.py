@@ -27,7 +27,7 @@ from engine.auth import (
 from engine.context import Context
 from engine.store import Scope
 
-from .conftest import APP, OTHER_CLIENTS, copy_db, new_app, page_text
+from .conftest import APP, OTHER_CLIENTS, PASSWORDS, copy_db, new_app, page_text
 from .live import (
     CHROMIUM,
     TIMEOUT_MS,
@@ -304,7 +304,7 @@ def test_an_incomplete_auth_section_leaves_single_sign_on_off(app_db: Path, keep
 def test_local_sign_in_still_works_with_auth_configured(app_db: Path) -> None:
     at = sso_app(None)
     at.text_input[0].input("analyst")
-    at.text_input[1].input("demo-analyst-2020")
+    at.text_input[1].input(PASSWORDS["analyst"])
     at.button[0].click()
     at.run()
     assert not at.exception, at.exception

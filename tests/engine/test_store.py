@@ -115,3 +115,40 @@ def test_store_error_is_a_resilience_error() -> None:
     from engine.errors import ResilienceError
 
     assert issubclass(StoreError, ResilienceError)
+
+
+def test_db_in_a_shared_folder_cannot_read_its_neighbours(tmp_path: Path) -> None:
+    """Regression (issue 13): with --db /tmp/x.duckdb, SQL could read any file under /tmp, and
+    the store created /tmp/staging. The allowed folders are the database's own, not its parent's."""
+    shared = tmp_path / "shared"  # stands for /tmp: other programs' files sit beside the database
+    shared.mkdir()
+    (shared / "neighbour.csv").write_text("secret\nhunter2\n", "utf-8")
+    (shared / "sub").mkdir()
+    (shared / "sub" / "deeper.csv").write_text("secret\nhunter3\n", "utf-8")
+    s = Store(shared / "x.duckdb")
+    try:
+        for target in (shared / "neighbour.csv", shared / "sub" / "deeper.csv"):
+            with pytest.raises(duckdb.PermissionException, match="file system operations"):
+                s.execute("SELECT * FROM read_csv($p)", {"p": str(target)})
+        # the database's own data folder is allowed, once the product writes there
+        own = s.data_dir
+        own.mkdir(parents=True)
+        (own / "mine.csv").write_text("a\n1\n", "utf-8")
+        assert s.rows("SELECT a FROM read_csv($p)", {"p": str(own / "mine.csv")}) == [(1,)]
+    finally:
+        s.close()
+    assert s.files == shared / "x.duckdb.files"
+    assert s.staging == shared / "x.duckdb.files" / "staging"
+    assert sorted(p.name for p in shared.iterdir()) == [
+        "neighbour.csv",
+        "sub",
+        "x.duckdb",
+        "x.duckdb.files",
+    ]
+    assert not (shared / "staging").exists()
+
+
+def test_opening_a_database_creates_no_staging_folder_beside_it(tmp_path: Path) -> None:
+    """Regression (issue 13): the product created a 'staging' folder in the database's parent."""
+    Store(tmp_path / "x.duckdb").close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.duckdb"]
