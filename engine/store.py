@@ -26,7 +26,7 @@ from engine.errors import AccessDenied, StoreError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = ("schema_001.sql", "schema_002_users.sql")
+MIGRATIONS = ("schema_001.sql", "schema_002_users.sql", "schema_003_onboarding.sql")
 _frame_counter = itertools.count()
 
 

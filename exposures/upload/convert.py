@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ import polars as pl
 from exposures.upload.mapping import ColumnMap
 from exposures.upload.readers import RawTable
 from exposures.upload.report import value_repr
-from exposures.upload.schema import MITIGATIONS, VALUE_SYNONYMS, ColumnSpec, columns
+from exposures.upload.schema import MITIGATIONS, VALUE_SYNONYMS, ColumnSpec, columns, id_column
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "–", "—"})
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
@@ -133,6 +134,64 @@ def _plain_digits(body: str, decimal_comma: bool) -> str | None:
     return body if body.isdigit() else None
 
 
+def strip_controls(text: str) -> str:
+    """``text`` without control or invisible characters (tabs and line breaks become spaces)."""
+    out = re.sub(r"[\t\r\n\u2028\u2029]+", " ", text)
+    return "".join(ch for ch in out if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+_EVIDENCE_COMMA = re.compile(
+    r"^[+-]?(\d+,\d{1,2}|\d+,\d{4,}|\d{1,3}(\.\d{3})+,\d+|\d{1,3}(\.\d{3}){2,})$"
+)
+_EVIDENCE_DOT = re.compile(
+    r"^[+-]?(\d+\.\d{1,2}|\d+\.\d{4,}|\d{1,3}(,\d{3})+\.\d+|\d{1,3}(,\d{3}){2,})$"
+)
+_AMBIGUOUS = re.compile(r"^[+-]?\d{1,3}[.,]\d{3}$")
+
+
+@dataclass
+class NumberFormat:
+    """The decimal and thousands separators of one file, detected from its number cells."""
+
+    decimal_comma: bool
+    description: str
+    ambiguous: tuple[int, str] | None = None  # (row, cell) of the first 1,234-like cell
+
+
+def detect_number_format(cells: list[tuple[int, str]], delimiter_hint: bool) -> NumberFormat:
+    """Decide the separators from every number cell: ``12,5`` or ``1.234,5`` mean a decimal
+    comma, ``12.5`` or ``1,234.5`` a decimal point; a file with only ``1,234``-like cells reads
+    the separator as thousands (and says so)."""
+    comma = dot = 0
+    ambiguous: tuple[int, str] | None = None
+    for row, raw in cells:
+        text = _SPACES.sub("", _CURRENCY.sub("", raw.strip()))
+        if _EVIDENCE_COMMA.match(text):
+            comma += 1
+        elif _EVIDENCE_DOT.match(text):
+            dot += 1
+        elif ambiguous is None and _AMBIGUOUS.match(text):
+            ambiguous = (row, raw.strip())
+    if comma and not dot:
+        return NumberFormat(True, "decimal comma (12,5), thousands with . or space")
+    if dot and not comma:
+        return NumberFormat(False, "decimal point (12.5), thousands with , or space")
+    if comma and dot:
+        return NumberFormat(
+            delimiter_hint,
+            "mixed: some numbers use a decimal comma and some a decimal point; read with a "
+            + ("decimal comma" if delimiter_hint else "decimal point")
+            + " where a number is ambiguous",
+        )
+    if ambiguous is not None:
+        return NumberFormat(
+            False,
+            "no decimals found; a separator followed by three digits is read as thousands",
+            ambiguous,
+        )
+    return NumberFormat(delimiter_hint, "")
+
+
 def normalise_choice(text: str) -> str:
     """``Data Centre`` -> ``data_centre``; synonyms mapped to the accepted value."""
     key = re.sub(r"[\s\-/]+", "_", text.strip().lower())
@@ -145,20 +204,64 @@ class Converted:
     issues: Issues
 
 
-def convert(raw: RawTable, cmap: ColumnMap) -> Converted:
-    """Typed canonical columns from the raw strings, and the problems converting them."""
+def convert(
+    raw: RawTable, cmap: ColumnMap, values: dict[str, dict[str, str]] | None = None
+) -> Converted:
+    """Typed canonical columns from the raw strings, and the problems converting them.
+
+    ``values`` maps, per column, a value of the file to an accepted value (``{"asset_type":
+    {"Production site": "plant"}}``); it is applied before the value is checked.
+    """
     issues = Issues()
     rows = raw.frame["__row"]
     out: dict[str, pl.Series] = {"__row": rows}
+    fmt = _number_format(raw, cmap)
+    raw.number_format = fmt.description or None
+    if fmt.ambiguous is not None:
+        row, cell = fmt.ambiguous
+        raw.warnings.append(
+            f"numbers such as {cell!r} (row {row}) were read with the separator as thousands "
+            f"({cell.replace(',', '').replace('.', '')}); if it is a decimal separator, write "
+            "the decimals with more or fewer than three digits or use a decimal point"
+        )
+    value_maps = {
+        col: {strip_controls(k).strip().casefold(): v for k, v in m.items()}
+        for col, m in (values or {}).items()
+    }
     for spec in columns(cmap.kind):
         index = cmap.by_canonical.get(spec.name)
+        if index is None and spec.name == "name" and cmap.name_from_id:
+            index = cmap.by_canonical[id_column(cmap.kind)]
         if index is None:
             out[spec.name] = _absent(spec, raw.frame.height)
             continue
         cells = raw.frame[f"c{index}"]
+        if spec.name in value_maps:
+            cells = _apply_value_map(cells, value_maps[spec.name])
         converter = _CONVERTERS[spec.type]
-        out[spec.name] = converter(spec, cells, rows, raw.decimal_comma, issues)
+        out[spec.name] = converter(spec, cells, rows, fmt.decimal_comma, issues)
     return Converted(pl.DataFrame(out), issues)
+
+
+def _apply_value_map(cells: pl.Series, mapping: dict[str, str]) -> pl.Series:
+    keys = cells.str.strip_chars().str.to_lowercase()
+    known = {k: v for k, v in mapping.items()}
+    mapped = keys.replace_strict(known, default=None, return_dtype=pl.String)
+    return pl.select(pl.coalesce(mapped, cells)).to_series().alias(cells.name)
+
+
+def _number_format(raw: RawTable, cmap: ColumnMap) -> NumberFormat:
+    cells: list[tuple[int, str]] = []
+    rows = raw.frame["__row"].to_list()
+    for spec in columns(cmap.kind):
+        index = cmap.by_canonical.get(spec.name)
+        if index is None or spec.type not in ("float", "int"):
+            continue
+        col = raw.frame[f"c{index}"]
+        has_sep = col.str.contains(r"\d[.,]\d").fill_null(False)
+        for i in has_sep.arg_true().head(5000).to_list():
+            cells.append((rows[i], col[i]))
+    return detect_number_format(cells, raw.decimal_comma)
 
 
 def _absent(spec: ColumnSpec, height: int) -> pl.Series:
@@ -191,6 +294,22 @@ def _text(
         issues.add(
             Issue(row, spec.name, "contains a NUL character (\\x00)", "text without NUL characters")
         )
+    controls = s.str.contains(_INVISIBLE).fill_null(False) & ~bad
+    if controls.any():
+        idx = controls.arg_true()
+        cleaned = [strip_controls(t).strip() or None for t in s.gather(idx).to_list()]
+        for row, value in zip(rows.gather(idx).to_list(), cleaned, strict=True):
+            issues.add(
+                Issue(
+                    row,
+                    spec.name,
+                    "contained control or invisible characters (escape codes, tabs, line "
+                    f"breaks, bidi marks), which were removed; kept as {value_repr(value)}",
+                    spec.accepted,
+                    severity="warning",
+                )
+            )
+        s = s.scatter(idx, pl.Series(cleaned, dtype=pl.String))
     return s.alias(spec.name)
 
 
@@ -200,6 +319,11 @@ def _ident(
     stripped = cells.str.strip_chars()
     cleaned = stripped.str.replace_all(_INVISIBLE, "").str.strip_chars()
     changed = (cleaned != stripped).fill_null(False)
+    if not cleaned.str.contains(r"^[\x20-\x7e]*$").fill_null(True).all():
+        # ids are compared in Unicode NFKC form: a full-width ＬＯＮ-01 is LON-01
+        cleaned = cleaned.map_elements(
+            lambda t: unicodedata.normalize("NFKC", t).strip(), return_dtype=pl.String
+        )
     if changed.any():
         for row, value in zip(
             rows.filter(changed).to_list(), cleaned.filter(changed).to_list(), strict=True
@@ -223,6 +347,8 @@ def _numbers(
     s = cells.str.strip_chars()
     fast = s.cast(pl.Float64, strict=False)
     good = fast.is_finite().fill_null(False)
+    if decimal_comma:  # 1.234 means one thousand two hundred and thirty-four here
+        good = good & ~s.str.contains(".", literal=True).fill_null(False)
     missing = s.str.to_lowercase().is_in(list(MISSING_TOKENS)).fill_null(True)
     slow = ~good & ~missing
     values = _null_where(fast, ~good)

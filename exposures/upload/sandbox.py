@@ -1,13 +1,19 @@
 """Run the upload pipeline on untrusted bytes in a child process with memory and time limits.
 
-``prepare_upload`` is the only way the server checks an uploaded file. The child is started
-fresh (``spawn``: no state shared with the server), warms up on the kind's template (imports,
-Great Expectations, geocoder tables), caps its own address space with ``RLIMIT_AS`` (its warmed-up
-size plus ``memory_mb``), and runs
-``exposures.upload.pipeline.check_upload``. The parent watches the child's resident memory and the
-clock and kills it past ``memory_mb`` or ``timeout_s``. Results come back over a pipe: the report as
-JSON, the valid rows as Arrow IPC bytes, the quarantine CSV as bytes. A crash, a memory blow-up or
-a timeout in the child becomes a clean ``ExposureError``; the server process never parses the file.
+``prepare_upload`` is the only way the server checks an uploaded file. Each file is checked by a
+child of its own (``spawn``: no state shared with the server), which warms up on the templates
+(imports, Great Expectations, geocoder and port tables), then waits for its one file, caps its own
+address space with ``RLIMIT_AS`` (its warmed-up size plus ``memory_mb``), arms its own wall-clock
+limit (``SIGALRM``) and runs ``exposures.upload.pipeline.check_upload``. A watchdog thread ends
+the child as soon as its parent is gone (even after a kill -9 of the parent). The parent watches
+the child's resident memory and the clock and kills it past ``memory_mb`` or ``timeout_s``.
+Results come back over a pipe: the report as JSON, the valid rows as Arrow IPC bytes, the
+quarantine CSV as bytes. A crash, a memory blow-up or a timeout in the child becomes a clean
+``ExposureError``; the server process never parses the file.
+
+With ``keep_warm(True)`` (the app, the benchmark) a warmed-up child is always waiting: a file is
+checked in the time the check itself takes, and a new child warms up in the background for the
+next file. Without it (a one-shot CLI command) the child is started for the file.
 
 This module imports nothing heavy at load time, so the child starts lean.
 """
@@ -17,8 +23,11 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import multiprocessing
+import os
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -37,6 +46,7 @@ MB = 1024 * 1024
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 1500
 _POLL_S = 0.05
+_PARENT_POLL_S = 0.2
 
 Pipeline = Callable[..., "PreparedUpload"]
 
@@ -48,12 +58,83 @@ def _oom_message(memory_mb: int) -> str:
     )
 
 
+_spare_lock = threading.Lock()
+_spares: dict[int, _Worker] = {}
+_keep_warm = False
+
+
+def keep_warm(enabled: bool = True, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+    """Keep one warmed-up checker waiting (and start it now), or stop doing so."""
+    global _keep_warm
+    _keep_warm = enabled
+    if enabled:
+        with _spare_lock:
+            if memory_mb not in _spares or not _spares[memory_mb].proc.is_alive():
+                _spares[memory_mb] = _Worker.start(memory_mb)
+    else:
+        with _spare_lock:
+            spares = list(_spares.values())
+            _spares.clear()
+        for w in spares:
+            w.stop()
+
+
+class _Worker:
+    """One sandbox child: started, warming up or waiting for its one file."""
+
+    def __init__(self, proc: Any, jobs: Connection, results: Connection) -> None:
+        self.proc = proc
+        self.jobs = jobs
+        self.results = results
+
+    @classmethod
+    def start(cls, memory_mb: int) -> _Worker:
+        ctx = multiprocessing.get_context("spawn")
+        job_recv, job_send = ctx.Pipe(duplex=False)
+        res_recv, res_send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_child_main,
+            args=(job_recv, res_send, memory_mb, os.getpid()),
+            name="upload-sandbox",
+            daemon=True,
+        )
+        proc.start()
+        job_recv.close()
+        res_send.close()
+        return cls(proc, job_send, res_recv)
+
+    def stop(self) -> None:
+        for conn in (self.jobs, self.results):
+            with contextlib.suppress(OSError):
+                conn.close()
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        with contextlib.suppress(ValueError):
+            self.proc.close()
+
+
+def _take_worker(memory_mb: int) -> _Worker:
+    with _spare_lock:
+        worker = _spares.pop(memory_mb, None)
+        if worker is not None and not worker.proc.is_alive():
+            worker.stop()
+            worker = None
+        if _keep_warm:
+            _spares[memory_mb] = _Worker.start(memory_mb)  # warms up while this file is checked
+    return worker or _Worker.start(memory_mb)
+
+
 def prepare_upload(
     data: bytes,
     filename: str,
     kind: str,
     mapping: dict[str, str | None] | None = None,
     *,
+    values: dict[str, dict[str, str]] | None = None,
+    sheet: str | None = None,
+    ids_only: bool = False,
+    bounds: dict[str, tuple[float | None, float | None]] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_mb: int = DEFAULT_MEMORY_MB,
     max_bytes: int | None = None,
@@ -71,30 +152,21 @@ def prepare_upload(
 
     columns(kind)  # an unknown kind is refused before a process is started
     started = time.perf_counter()
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"values": values, "sheet": sheet, "ids_only": ids_only}
+    if bounds is not None:
+        options["bounds"] = bounds
     if max_bytes is not None:
         options["max_bytes"] = max_bytes
     if max_rows is not None:
         options["max_rows"] = max_rows
-    ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_child_main,
-        args=(sender, data, filename, kind, mapping, options, memory_mb, pipeline),
-        name="upload-sandbox",
-        daemon=True,
-    )
-    proc.start()
-    sender.close()
+    worker = _take_worker(memory_mb)
     try:
-        message = _wait(proc, receiver, timeout_s, memory_mb)
+        worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
+        message = _wait(worker.proc, worker.results, timeout_s, memory_mb)
+    except (BrokenPipeError, EOFError, OSError):
+        message = ("crash", "the sandbox child was gone before it received the file")
     finally:
-        receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        with contextlib.suppress(ValueError):
-            proc.close()
+        worker.stop()
     status, payload = message
     if status == "ok":
         result = _unpack(payload)
@@ -108,6 +180,13 @@ def prepare_upload(
     raise ExposureError(
         "the file could not be processed: an internal error occurred while reading it; "
         "nothing was changed (the error is logged)"
+    )
+
+
+def _timeout_message(timeout_s: float) -> str:
+    return (
+        f"the file could not be processed: it took longer than {timeout_s:g} s; "
+        "split it into smaller files"
     )
 
 
@@ -132,10 +211,7 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
             break
         if time.monotonic() > deadline:
             proc.kill()
-            raise ExposureError(
-                f"the file could not be processed: it took longer than {timeout_s:g} s; "
-                "split it into smaller files"
-            )
+            raise ExposureError(_timeout_message(timeout_s))
         if watched is not None:
             try:
                 rss = watched.memory_info().rss
@@ -148,6 +224,8 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
     code = proc.exitcode
     if code is not None and code < 0:
         sig = -code
+        if sig == signal.SIGALRM:  # the child's own wall-clock limit
+            raise ExposureError(_timeout_message(timeout_s))
         if sig in (signal.SIGKILL, signal.SIGABRT, signal.SIGBUS):
             # SIGABRT: a native allocation failed under RLIMIT_AS; SIGKILL: the kernel's OOM killer
             raise ExposureError(_oom_message(memory_mb))
@@ -203,17 +281,17 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _child_main(
-    conn: Connection,
-    data: bytes,
-    filename: str,
-    kind: str,
-    mapping: dict[str, str | None] | None,
-    options: dict[str, Any],
-    memory_mb: int,
-    pipeline: Pipeline | None,
-) -> None:
-    """Entry point of the sandbox child: warm up, limit memory, run the pipeline, send back."""
+def _watch_parent(parent_pid: int) -> None:
+    """End this process as soon as its parent is gone (the parent may have been kill -9ed)."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(70)
+        time.sleep(_PARENT_POLL_S)
+
+
+def _child_main(jobs: Connection, results: Connection, memory_mb: int, parent_pid: int) -> None:
+    """Entry point of the sandbox child: warm up, wait for one file, limit, run, send back."""
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     entered = time.perf_counter()
     try:
         import resource
@@ -221,19 +299,34 @@ def _child_main(
         from exposures.upload.mapping import template_csv
         from exposures.upload.pipeline import check_upload
 
-        # Warm up on the template before the limit applies: imports, the expectation context,
+        # Warm up on the templates before the limit applies: imports, the expectation context,
         # the geocoder's and the port index's tables and the thread pools reserve address space
         # once; the limit then bounds what this file needs on top of that.
-        check_upload(template_csv(kind), "template.csv", kind)
-        run = pipeline or check_upload
+        for kind in ("assets", "routes"):
+            check_upload(template_csv(kind), "template.csv", kind)
+        check_upload(
+            b"asset_id,name,asset_type,city,country,value_usd,criticality\n"
+            b"a,b,office,Paris,France,1,1\n",
+            "warm.csv",
+            "assets",
+        )
         warmed = time.perf_counter()
+        try:
+            job = jobs.recv()
+        except (EOFError, OSError):
+            return  # the parent closed: no file will come
+        data, filename, kind, mapping, options, timeout_s, pipeline = job
+        waited = time.perf_counter()
+        run = pipeline or check_upload
         _limit_memory(memory_mb)
+        signal.alarm(max(1, math.ceil(timeout_s)))  # default action: the kernel ends the child
         result = run(data, filename, kind, mapping, **options)
         del data
         buffer = io.BytesIO()
         result.frame.write_ipc(buffer)
         stats = dict(result.stats)
         stats["child_warmup_seconds"] = round(warmed - entered, 3)
+        stats["child_check_seconds"] = round(time.perf_counter() - waited, 3)
         stats["child_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
@@ -243,15 +336,16 @@ def _child_main(
             "quarantine": result.quarantine_csv,
             "stats": stats,
         }
-        conn.send(("ok", payload))
+        results.send(("ok", payload))
     except MemoryError:
-        _send(conn, ("oom", None))
+        _send(results, ("oom", None))
     except ExposureError as err:
-        _send(conn, ("refused", str(err)))
+        _send(results, ("refused", str(err)))
     except BaseException:
-        _send(conn, ("crash", traceback.format_exc()))
+        _send(results, ("crash", traceback.format_exc()))
     finally:
-        conn.close()
+        signal.alarm(0)
+        results.close()
     # (a normal return lets the child release what it registered, e.g. tqdm semaphores)
 
 
