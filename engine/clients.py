@@ -242,7 +242,7 @@ def remove_client(ctx: Context, client_id: str, *, confirm: str, actor: str = ""
 def audit_entries(ctx: Context, client_id: str | None = None) -> list[AuditEntry]:
     """The audit log, oldest first (one client's, or everyone's)."""
     rows = ctx.store.rows(
-        "SELECT entry_id, at, actor, action, client_id, detail FROM audit_log "
+        "SELECT entry_id, logged_at, actor, action, client_id, detail FROM audit_log "
         "WHERE $c IS NULL OR client_id = $c ORDER BY entry_id",
         {"c": client_id},
     )

@@ -6,7 +6,7 @@
 
 CREATE TABLE IF NOT EXISTS audit_log (
     entry_id INTEGER PRIMARY KEY,
-    at TIMESTAMP NOT NULL,
+    logged_at TIMESTAMP NOT NULL,
     actor VARCHAR NOT NULL,             -- a username, or 'cli:<os user>' from the command line
     action VARCHAR NOT NULL,            -- client.add | client.edit | client.remove
     client_id VARCHAR NOT NULL,

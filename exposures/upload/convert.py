@@ -240,7 +240,37 @@ def convert(
             cells = _apply_value_map(cells, value_maps[spec.name])
         converter = _CONVERTERS[spec.type]
         out[spec.name] = converter(spec, cells, rows, fmt.decimal_comma, issues)
+    if cmap.flags:
+        out["mitigations"] = _with_flags(out["mitigations"], raw, cmap, rows, issues)
     return Converted(pl.DataFrame(out), issues)
+
+
+_YES = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "ja", "oui", "si", "sí"})
+_NO = frozenset({"no", "n", "false", "0", "", "-", "none", "nein", "non"})
+
+
+def _with_flags(
+    mitigations: pl.Series, raw: RawTable, cmap: ColumnMap, rows: pl.Series, issues: Issues
+) -> pl.Series:
+    """Add the mitigations that yes/no columns state (``Backup site?`` = Yes) to the list."""
+    current = [set(filter(None, (m or "").split(";"))) for m in mitigations.to_list()]
+    for mitigation, index in cmap.flags.items():
+        cells = raw.frame[f"c{index}"].to_list()
+        for i, (row, cell) in enumerate(zip(rows.to_list(), cells, strict=True)):
+            word = (cell or "").strip().casefold()
+            if word in _YES:
+                current[i].add(mitigation)
+            elif word not in _NO:
+                issues.add(
+                    Issue(
+                        row,
+                        "mitigations",
+                        f"{cmap.headers[index]!r} is {cell.strip()[:40]!r}, neither yes nor no",
+                        f"yes or no (whether the site has {mitigation.replace('_', ' ')})",
+                        raw=cell,
+                    )
+                )
+    return pl.Series("mitigations", [";".join(sorted(m)) or None for m in current], dtype=pl.String)
 
 
 def _apply_value_map(cells: pl.Series, mapping: dict[str, str]) -> pl.Series:

@@ -74,14 +74,17 @@ class ColumnMap:
     ignored: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     name_from_id: bool = False  # no name column: the ids are the names
+    flags: dict[str, int] = field(default_factory=dict)  # mitigation -> its yes/no column
 
     def header_of(self, canonical: str) -> str | None:
         index = self.by_canonical.get(canonical)
         return None if index is None else self.headers[index]
 
     def as_dict(self) -> dict[str, str]:
-        """user's header -> canonical column."""
-        return {self.headers[i]: name for name, i in self.by_canonical.items()}
+        """user's header -> canonical column (a yes/no mitigation column -> mitigations:NAME)."""
+        out = {self.headers[i]: name for name, i in self.by_canonical.items()}
+        out.update({self.headers[i]: f"mitigations:{m}" for m, i in self.flags.items()})
+        return out
 
 
 def _aliases(kind: str) -> dict[str, str]:
@@ -91,6 +94,33 @@ def _aliases(kind: str) -> dict[str, str]:
         for alias in spec.aliases:
             table.setdefault(alias, spec.name)
     return table
+
+
+# yes/no columns that state one mitigation ("Backup site?": Yes) -> that mitigation
+MITIGATION_FLAGS: dict[str, str] = {
+    "backupsite": "backup_site",
+    "backup": "backup_site",
+    "hasbackupsite": "backup_site",
+    "backuplocation": "backup_site",
+    "drsite": "backup_site",
+    "continuityplan": "continuity_plan",
+    "bcp": "continuity_plan",
+    "businesscontinuityplan": "continuity_plan",
+    "testedcontinuityplan": "continuity_plan",
+    "cybercertification": "cyber_certification",
+    "cybercertified": "cyber_certification",
+    "iso27001": "cyber_certification",
+    "insured": "insurance",
+    "insurance": "insurance",
+}
+
+
+def mitigation_flag(header: str) -> str | None:
+    """The mitigation a yes/no header states (``Backup site?`` -> backup_site), or None."""
+    for variant in header_variants(header):
+        if variant in MITIGATION_FLAGS:
+            return MITIGATION_FLAGS[variant]
+    return None
 
 
 def unsafe_header_reason(header: str) -> str | None:
@@ -206,6 +236,10 @@ def map_columns(
             continue
         target = _lookup(aliases, header)
         if target is None:
+            flag = mitigation_flag(header) if kind == "assets" else None
+            if flag is not None and flag not in result.flags:
+                result.flags[flag] = i
+                continue
             unknown.append(i)
             continue
         claims.setdefault(target, []).append(i)

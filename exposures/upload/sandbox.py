@@ -24,13 +24,15 @@ import contextlib
 import io
 import logging
 import math
-import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ExposureError
@@ -47,6 +49,10 @@ DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 1500
 _POLL_S = 0.05
 _PARENT_POLL_S = 0.2
+_CITY_WARMUP = (
+    b"asset_id,name,asset_type,city,country,value_usd,criticality\r\n"
+    b"w1,warm-up,office,Paris,France,1,1\r\n"
+)
 
 Pipeline = Callable[..., "PreparedUpload"]
 
@@ -88,20 +94,44 @@ class _Worker:
         self.results = results
 
     @classmethod
-    def start(cls, memory_mb: int) -> _Worker:
-        ctx = multiprocessing.get_context("spawn")
-        job_recv, job_send = ctx.Pipe(duplex=False)
-        res_recv, res_send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(
-            target=_child_main,
-            args=(job_recv, res_send, memory_mb, os.getpid()),
-            name="upload-sandbox",
-            daemon=True,
+    def start(cls, memory_mb: int, kind: str | None = None) -> _Worker:
+        """Start a child; ``kind`` known: it warms up for that kind only (a one-shot check),
+        else for both kinds and city lookups (a spare waiting for any file).
+
+        The child is a new interpreter running this module (``python -m``), not a copy of the
+        server: it imports only the upload modules, never the app or the CLI.
+        """
+        from multiprocessing.connection import Connection as Conn
+
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [root, os.getcwd(), *filter(None, [env.get("PYTHONPATH")])]
         )
-        proc.start()
-        job_recv.close()
-        res_send.close()
-        return cls(proc, job_send, res_recv)
+        env["GX_ANALYTICS_ENABLED"] = "false"
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "exposures.upload.sandbox",
+                    str(job_r),
+                    str(res_w),
+                    str(memory_mb),
+                    str(os.getpid()),
+                    kind or "",
+                ],
+                pass_fds=(job_r, res_w),
+                stdin=subprocess.DEVNULL,
+                env=env,
+                close_fds=True,
+            )
+        finally:
+            os.close(job_r)
+            os.close(res_w)
+        return cls(_Proc(proc), Conn(job_w, readable=False), Conn(res_r, writable=False))
 
     def stop(self) -> None:
         for conn in (self.jobs, self.results):
@@ -110,11 +140,32 @@ class _Worker:
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(5)
-        with contextlib.suppress(ValueError):
-            self.proc.close()
 
 
-def _take_worker(memory_mb: int) -> _Worker:
+class _Proc:
+    """The child process, seen as ``multiprocessing.Process`` shows one."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout)
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.popen.poll()
+
+
+def _take_worker(memory_mb: int, kind: str) -> _Worker:
     with _spare_lock:
         worker = _spares.pop(memory_mb, None)
         if worker is not None and not worker.proc.is_alive():
@@ -122,7 +173,7 @@ def _take_worker(memory_mb: int) -> _Worker:
             worker = None
         if _keep_warm:
             _spares[memory_mb] = _Worker.start(memory_mb)  # warms up while this file is checked
-    return worker or _Worker.start(memory_mb)
+    return worker or _Worker.start(memory_mb, kind)
 
 
 def prepare_upload(
@@ -159,7 +210,7 @@ def prepare_upload(
         options["max_bytes"] = max_bytes
     if max_rows is not None:
         options["max_rows"] = max_rows
-    worker = _take_worker(memory_mb)
+    worker = _take_worker(memory_mb, kind)
     try:
         worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
         message = _wait(worker.proc, worker.results, timeout_s, memory_mb)
@@ -289,7 +340,9 @@ def _watch_parent(parent_pid: int) -> None:
         time.sleep(_PARENT_POLL_S)
 
 
-def _child_main(jobs: Connection, results: Connection, memory_mb: int, parent_pid: int) -> None:
+def _child_main(
+    jobs: Connection, results: Connection, memory_mb: int, parent_pid: int, kind: str | None
+) -> None:
     """Entry point of the sandbox child: warm up, wait for one file, limit, run, send back."""
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     entered = time.perf_counter()
@@ -302,25 +355,21 @@ def _child_main(jobs: Connection, results: Connection, memory_mb: int, parent_pi
         # Warm up on the templates before the limit applies: imports, the expectation context,
         # the geocoder's and the port index's tables and the thread pools reserve address space
         # once; the limit then bounds what this file needs on top of that.
-        for kind in ("assets", "routes"):
-            check_upload(template_csv(kind), "template.csv", kind)
-        check_upload(
-            b"asset_id,name,asset_type,city,country,value_usd,criticality\n"
-            b"a,b,office,Paris,France,1,1\n",
-            "warm.csv",
-            "assets",
-        )
+        for warm_kind in (kind,) if kind else ("assets", "routes"):
+            check_upload(template_csv(warm_kind), "template.csv", warm_kind)
+        if kind is None:  # a spare: also the city tables (a one-shot check loads them if needed)
+            check_upload(_CITY_WARMUP, "warm.csv", "assets")
         warmed = time.perf_counter()
         try:
             job = jobs.recv()
         except (EOFError, OSError):
             return  # the parent closed: no file will come
-        data, filename, kind, mapping, options, timeout_s, pipeline = job
+        data, filename, job_kind, mapping, options, timeout_s, pipeline = job
         waited = time.perf_counter()
         run = pipeline or check_upload
         _limit_memory(memory_mb)
         signal.alarm(max(1, math.ceil(timeout_s)))  # default action: the kernel ends the child
-        result = run(data, filename, kind, mapping, **options)
+        result = run(data, filename, job_kind, mapping, **options)
         del data
         buffer = io.BytesIO()
         result.frame.write_ipc(buffer)
@@ -352,3 +401,18 @@ def _child_main(jobs: Connection, results: Connection, memory_mb: int, parent_pi
 def _send(conn: Connection, message: tuple[str, Any]) -> None:
     with contextlib.suppress(OSError, ValueError, MemoryError):
         conn.send(message)
+
+
+def _worker_entry(argv: list[str]) -> None:
+    """``python -m exposures.upload.sandbox JOB_FD RESULT_FD MEMORY_MB PARENT_PID [KIND]``."""
+    from multiprocessing.connection import Connection as Conn
+
+    job_fd, res_fd, memory_mb, parent_pid = (int(a) for a in argv[:4])
+    kind = argv[4] if len(argv) > 4 and argv[4] else None
+    _child_main(
+        Conn(job_fd, writable=False), Conn(res_fd, readable=False), memory_mb, parent_pid, kind
+    )
+
+
+if __name__ == "__main__":
+    _worker_entry(sys.argv[1:])
