@@ -277,8 +277,10 @@ def map_columns(
         )
 
     key = id_column(kind)
+    unsafe_ignored = any("the column was ignored" in w for w in result.warnings)
     if (
         not ids_only
+        and not unsafe_ignored
         and "name" not in result.by_canonical
         and "name" not in claims
         and key in result.by_canonical

@@ -869,7 +869,7 @@ def _check_extent(scan: SheetScan, max_rows: int, label: str) -> None:
         )
     if scan.max_row * cols > XLSX_MAX_CELLS:
         raise UploadRefused(
-            f"{label}'s cells span {scan.max_row:,} rows x {cols:,} columns (to {far}), "
+            f"{label} has cells spanning {scan.max_row:,} rows x {cols:,} columns (to {far}), "
             f"over {XLSX_MAX_CELLS:,} cells; delete stray cells far below or right of the "
             "table, or save the table alone as CSV"
         )

@@ -265,15 +265,18 @@ def _issue(check: str, spec: ColumnSpec, row: int, value: object, meta: dict[str
     if check == "range":
         number = float(value)  # type: ignore[arg-type]
         lo, hi = meta.get("min", spec.minimum), meta.get("max", spec.maximum)
-        source = f" ({BOUNDS_FILE}: {meta['ruled_key']})" if meta.get("ruled_key") else ""
+        ruled = meta.get("ruled_key") or ""
         if lo is not None and number < lo:
-            what = "is negative" if lo == 0 else f"is below the minimum {_bound(lo)}"
+            what = "is negative" if lo == 0 else f"is below {_bound(lo)}"
         else:
-            what = f"is above the maximum {_bound(hi)}"
-        accepted = spec.accepted
-        if lo is not None and hi is not None and spec.type in ("float", "int"):
-            accepted = f"a number from {_bound(lo)} to {_bound(hi)}"
-        return Issue(row, column, what + source, accepted)
+            what = f"is above {_bound(hi)}"
+        if not ruled:
+            return Issue(row, column, what, spec.accepted)
+        what += f", the bound the rules set ({BOUNDS_FILE}: {ruled})"
+        kind_word = "a whole number" if spec.type == "int" else "a number"
+        low = "" if lo is None else f" from {_bound(lo)}"
+        high = "" if hi is None else f" to {_bound(hi)}"
+        return Issue(row, column, what, f"{kind_word}{low}{high}")
     if check == "allowed":
         hint = _suggestion(value, spec.allowed)
         return Issue(row, column, f"is not an accepted value{hint}", spec.accepted)
