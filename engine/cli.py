@@ -904,7 +904,7 @@ def upload(
         if plan is None:
             _print_report(outcome)
         if outcome.loaded:
-            line = f"Loaded {outcome.rows_loaded} {kind} rows as version {outcome.version}"
+            line = f"Loaded {outcome.rows_loaded} {kind} as version {outcome.version}"
             if outcome.before and outcome.after:
                 line += (
                     f"; rating {outcome.before.band} {outcome.before.score:.1f} -> "
