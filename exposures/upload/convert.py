@@ -72,8 +72,10 @@ class Issues:
         return (row, column) in self._cells
 
 
-def parse_number(text: str, decimal_comma: bool) -> float | str:
-    """The number in ``text``, or a message saying why it is not one (``str``)."""
+def parse_number(text: str, decimal_comma: bool, grouping: bool = True) -> float | str:
+    """The number in ``text``, or a message saying why it is not one (``str``).
+
+    ``grouping=False`` (coordinates): a lone separator is always the decimal one."""
     s = text.strip()
     low = s.lower()
     if low in _NAN_WORDS:
@@ -88,7 +90,7 @@ def parse_number(text: str, decimal_comma: bool) -> float | str:
     if not m:
         return "is not a number"
     sign, body, exponent = m.group(1), m.group(2), m.group(3) or ""
-    plain = _plain_digits(body, decimal_comma)
+    plain = _plain_digits(body, decimal_comma, grouping)
     if plain is None:
         return "is not a number (check the decimal and thousands separators)"
     try:
@@ -107,7 +109,7 @@ def _grouped(part: str, sep: str) -> str | None:
     return "".join(groups)
 
 
-def _plain_digits(body: str, decimal_comma: bool) -> str | None:
+def _plain_digits(body: str, decimal_comma: bool, grouping: bool = True) -> str | None:
     """``body`` (digits with , and .) as plain ``123.45``, or None when the separators clash."""
     if body.count(",") and body.count("."):
         dec = "," if body.rfind(",") > body.rfind(".") else "."
@@ -126,8 +128,8 @@ def _plain_digits(body: str, decimal_comma: bool) -> str | None:
         whole, frac = body.split(sep)
         if not frac:
             return whole if whole.isdigit() else None
-        if sep == "," and len(frac) == 3 and 1 <= len(whole) <= 3 and not decimal_comma:
-            return whole + frac  # 1,234 is one thousand two hundred and thirty-four
+        if grouping and len(frac) == 3 and 1 <= len(whole) <= 3 and (sep == ",") != decimal_comma:
+            return whole + frac  # 1,234 (1.234 in a decimal-comma file) is one thousand ...
         if not frac.isdigit() or (whole and not whole.isdigit()):
             return None
         return f"{whole or '0'}.{frac}"
@@ -158,10 +160,13 @@ class NumberFormat:
     ambiguous: tuple[int, str] | None = None  # (row, cell) of the first 1,234-like cell
 
 
-def detect_number_format(cells: list[tuple[int, str]], delimiter_hint: bool) -> NumberFormat:
-    """Decide the separators from every number cell: ``12,5`` or ``1.234,5`` mean a decimal
-    comma, ``12.5`` or ``1,234.5`` a decimal point; a file with only ``1,234``-like cells reads
-    the separator as thousands (and says so)."""
+def detect_number_format(
+    cells: list[tuple[int, str]], delimiter_hint: bool, grouping: bool = True
+) -> NumberFormat:
+    """Decide one column's separators from its cells: ``12,5`` or ``1.234,5`` mean a decimal
+    comma, ``12.5`` or ``1,234.5`` a decimal point; a column with only ``1,234``-like cells
+    reads the separator as thousands (and says so), except where ``grouping`` is off
+    (coordinates are never grouped in thousands)."""
     comma = dot = 0
     ambiguous: tuple[int, str] | None = None
     for row, raw in cells:
@@ -179,11 +184,9 @@ def detect_number_format(cells: list[tuple[int, str]], delimiter_hint: bool) -> 
     if comma and dot:
         return NumberFormat(
             delimiter_hint,
-            "mixed: some numbers use a decimal comma and some a decimal point; read with a "
-            + ("decimal comma" if delimiter_hint else "decimal point")
-            + " where a number is ambiguous",
+            "mixed: some numbers use a decimal comma and some a decimal point",
         )
-    if ambiguous is not None:
+    if ambiguous is not None and grouping:
         return NumberFormat(
             False,
             "no decimals found; a separator followed by three digits is read as thousands",
@@ -202,6 +205,7 @@ def normalise_choice(text: str) -> str:
 class Converted:
     frame: pl.DataFrame  # canonical columns + "__row"
     issues: Issues
+    warnings: list[str] = field(default_factory=list)  # about the whole file
 
 
 def convert(
@@ -215,15 +219,20 @@ def convert(
     issues = Issues()
     rows = raw.frame["__row"]
     out: dict[str, pl.Series] = {"__row": rows}
-    fmt = _number_format(raw, cmap)
-    raw.number_format = fmt.description or None
-    if fmt.ambiguous is not None:
-        row, cell = fmt.ambiguous
-        raw.warnings.append(
-            f"numbers such as {cell!r} (row {row}) were read with the separator as thousands "
-            f"({cell.replace(',', '').replace('.', '')}); if it is a decimal separator, write "
-            "the decimals with more or fewer than three digits or use a decimal point"
-        )
+    warnings: list[str] = []
+    formats = _number_formats(raw, cmap)
+    described = [f.description for name, f in formats.items() if f.description]
+    raw.number_format = described[0] if described else None
+    for fmt in formats.values():
+        if fmt.ambiguous is not None:
+            row, cell = fmt.ambiguous
+            warnings.append(
+                f"numbers such as {cell!r} (row {row}) were read with the separator as "
+                f"thousands ({cell.replace(',', '').replace('.', '')}); if it is a decimal "
+                "separator, write the decimals with more or fewer than three digits or use a "
+                "decimal point"
+            )
+            break
     value_maps = {
         col: {strip_controls(k).strip().casefold(): v for k, v in m.items()}
         for col, m in (values or {}).items()
@@ -239,10 +248,12 @@ def convert(
         if spec.name in value_maps:
             cells = _apply_value_map(cells, value_maps[spec.name])
         converter = _CONVERTERS[spec.type]
-        out[spec.name] = converter(spec, cells, rows, fmt.decimal_comma, issues)
+        fmt = formats.get(spec.name)
+        decimal_comma = raw.decimal_comma if fmt is None else fmt.decimal_comma
+        out[spec.name] = converter(spec, cells, rows, decimal_comma, issues)
     if cmap.flags:
         out["mitigations"] = _with_flags(out["mitigations"], raw, cmap, rows, issues)
-    return Converted(pl.DataFrame(out), issues)
+    return Converted(pl.DataFrame(out), issues, warnings)
 
 
 _YES = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "ja", "oui", "si", "sí"})
@@ -280,8 +291,12 @@ def _apply_value_map(cells: pl.Series, mapping: dict[str, str]) -> pl.Series:
     return pl.select(pl.coalesce(mapped, cells)).to_series().alias(cells.name)
 
 
-def _number_format(raw: RawTable, cmap: ColumnMap) -> NumberFormat:
-    cells: list[tuple[int, str]] = []
+COORDINATES = ("lat", "lon")
+
+
+def _number_formats(raw: RawTable, cmap: ColumnMap) -> dict[str, NumberFormat]:
+    """The separators of each number column, detected from its own cells."""
+    out: dict[str, NumberFormat] = {}
     rows = raw.frame["__row"].to_list()
     for spec in columns(cmap.kind):
         index = cmap.by_canonical.get(spec.name)
@@ -289,9 +304,11 @@ def _number_format(raw: RawTable, cmap: ColumnMap) -> NumberFormat:
             continue
         col = raw.frame[f"c{index}"]
         has_sep = col.str.contains(r"\d[.,]\d").fill_null(False)
-        for i in has_sep.arg_true().head(5000).to_list():
-            cells.append((rows[i], col[i]))
-    return detect_number_format(cells, raw.decimal_comma)
+        cells = [(rows[i], col[i]) for i in has_sep.arg_true().head(5000).to_list()]
+        out[spec.name] = detect_number_format(
+            cells, raw.decimal_comma, grouping=spec.name not in COORDINATES
+        )
+    return out
 
 
 def _absent(spec: ColumnSpec, height: int) -> pl.Series:
@@ -386,7 +403,7 @@ def _numbers(
         idx = slow.arg_true()
         parsed: list[float | None] = []
         for row, text in zip(rows.gather(idx).to_list(), s.gather(idx).to_list(), strict=True):
-            result = parse_number(text, decimal_comma)
+            result = parse_number(text, decimal_comma, spec.name not in COORDINATES)
             if isinstance(result, str):
                 issues.add(Issue(row, spec.name, result, spec.accepted))
                 parsed.append(None)

@@ -479,7 +479,7 @@ def validate_table(
         return TableResult(
             problems=problems,
             problems_truncated=truncated,
-            warnings=[],
+            warnings=list(converted.warnings),
             rows_total=raw.frame.height,
             rejected_rows=set(issues.error_rows),
             valid=valid,
@@ -498,7 +498,7 @@ def validate_table(
     valid = frame.filter(~pl.col(ROW).is_in(list(issues.error_rows)))
     valid = valid.select([*canonical, pl.col(ROW).alias(ROW_COLUMN)])
     before = set(issues.error_rows)
-    warnings: list[str] = []
+    warnings: list[str] = list(converted.warnings)
     if kind == "assets":
         valid = _geocode(valid, issues, warnings)
     else:

@@ -63,8 +63,10 @@ def test_clients_add_edit_remove_with_audit_entries(db: str) -> None:
         db, "clients", "add", "acme", "--name", "A", "--sector", "oil_gas", "--hq", "Atlantis"
     )
     assert code == 1 and "Error: --hq 'Atlantis' is not a known country" in out
-    code, out = run(db, "clients", "add", "acme", "--name", "A", "--sector", "mining", "--hq", "PER",
-                    "--affiliation", "NATO")  # fmt: skip
+    code, out = run(
+        db, "clients", "add", "acme", "--name", "A", "--sector", "mining", "--hq", "PER",
+        "--affiliation", "NATO",
+    )  # fmt: skip
     assert code == 1 and "affiliation 'NATO' is not known (allowed: US, US_ALLY, GCC" in out
     code, out = run(db, "clients", "edit", NEW, "--name", "Gulfstar Energy Inc.", "--hq", "GBR")
     assert code == 0 and out.strip() == f"Updated client {NEW} (Gulfstar Energy Inc.)"
@@ -87,7 +89,7 @@ def test_clients_add_edit_remove_with_audit_entries(db: str) -> None:
     )
     with Context(db) as ctx:
         for table in ("clients", "services", "assets", "exposure_versions", "exposure_classes"):
-            n = ctx.store.one(f"SELECT count(*) FROM {table} WHERE client_id = $c", {"c": NEW})  # noqa: S608
+            n = ctx.store.one(f"SELECT count(*) FROM {table} WHERE client_id = $c", {"c": NEW})
             assert n == 0, table
         entries = audit_entries(ctx, NEW)
     assert [e.action for e in entries] == ["client.add", "client.edit", "client.remove"]
