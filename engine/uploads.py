@@ -316,7 +316,9 @@ def _compare(
 ) -> tuple[list[str], list[str], list[str], int]:
     key = "asset_id" if kind == "assets" else "route_id"
     fields = _ASSET_FIELDS if kind == "assets" else _ROUTE_FIELDS
-    old_rows = {} if old is None else {r[key]: r for r in old.iter_rows(named=True)}
+    if old is None or old.height == 0:
+        return sorted(new[key].to_list()), [], [], 0
+    old_rows = {r[key]: r for r in old.iter_rows(named=True)}
     new_rows = {r[key]: r for r in new.iter_rows(named=True)}
     added = sorted(new_rows.keys() - old_rows.keys())
     removed = sorted(old_rows.keys() - new_rows.keys())

@@ -92,6 +92,7 @@ class _Worker:
         self.proc = proc
         self.jobs = jobs
         self.results = results
+        self.ready: float | None = None  # warm-up seconds, once the child said it is ready
 
     @classmethod
     def start(cls, memory_mb: int, kind: str | None = None) -> _Worker:
@@ -165,15 +166,39 @@ class _Proc:
         return self.popen.poll()
 
 
+def wait_warm(timeout_s: float = 120.0, memory_mb: int = DEFAULT_MEMORY_MB) -> float:
+    """Wait until the kept-warm checker has warmed up; returns its warm-up seconds.
+
+    The ready message is read here, so the next check does not wait for it."""
+    with _spare_lock:
+        worker = _spares.get(memory_mb)
+    if worker is None:
+        raise ExposureError("no checker is kept warm; call keep_warm(True) first")
+    if worker.ready is not None:
+        return worker.ready
+    if not worker.results.poll(timeout_s):
+        raise ExposureError(f"the upload checker did not warm up within {timeout_s:g} s")
+    status, seconds = worker.results.recv()
+    if status != "ready":
+        raise ExposureError(f"the upload checker failed while warming up ({status})")
+    worker.ready = float(seconds)
+    return worker.ready
+
+
 def _take_worker(memory_mb: int, kind: str) -> _Worker:
     with _spare_lock:
         worker = _spares.pop(memory_mb, None)
         if worker is not None and not worker.proc.is_alive():
             worker.stop()
             worker = None
-        if _keep_warm:
-            _spares[memory_mb] = _Worker.start(memory_mb)  # warms up while this file is checked
     return worker or _Worker.start(memory_mb, kind)
+
+
+def _replace_spare(memory_mb: int) -> None:
+    """Start the next kept-warm checker (after a check: it does not compete with one)."""
+    with _spare_lock:
+        if _keep_warm and memory_mb not in _spares:
+            _spares[memory_mb] = _Worker.start(memory_mb)
 
 
 def prepare_upload(
@@ -218,6 +243,7 @@ def prepare_upload(
         message = ("crash", "the sandbox child was gone before it received the file")
     finally:
         worker.stop()
+        _replace_spare(memory_mb)
     status, payload = message
     if status == "ok":
         result = _unpack(payload)
@@ -253,9 +279,11 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
         if receiver.poll(_POLL_S):
             try:
                 message: tuple[str, Any] = receiver.recv()
-                return message
             except (EOFError, OSError):
                 break  # the child died while sending
+            if message[0] == "ready":  # warmed up (a spare says so before its file comes)
+                continue
+            return message
         if not proc.is_alive():
             if receiver.poll(0):
                 continue
@@ -360,6 +388,7 @@ def _child_main(
         if kind is None:  # a spare: also the city tables (a one-shot check loads them if needed)
             check_upload(_CITY_WARMUP, "warm.csv", "assets")
         warmed = time.perf_counter()
+        results.send(("ready", round(warmed - entered, 3)))
         try:
             job = jobs.recv()
         except (EOFError, OSError):
