@@ -129,9 +129,7 @@ def _median(values: list[float]) -> float:
 def _cli(*args: str, db: Path) -> float:
     exe = Path(sys.executable).with_name("resilience")
     started = time.perf_counter()
-    subprocess.run(
-        [str(exe), "--db", str(db), *args], check=False, capture_output=True
-    )
+    subprocess.run([str(exe), "--db", str(db), *args], check=False, capture_output=True)
     return time.perf_counter() - started
 
 

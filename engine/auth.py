@@ -51,12 +51,15 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
 _hasher = PasswordHasher()
+
+
 # Verified when the username is unknown or disabled, so a failed sign-in costs the same time
 # whether or not the user exists (no username oracle through timing).
 @cache
 def _dummy_hash() -> str:
     # made on first use, not at import: `resilience --help` must not pay for an argon2 hash
     return _hasher.hash("not-a-real-password: timing padding only")
+
 
 # The demo users `resilience demo` creates (documented in README and the app's login page).
 DEMO_CLIENT = "meridian-basin-petroleum"

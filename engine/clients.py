@@ -136,8 +136,11 @@ def add_client(
     services: list[Service] | None = None,
     description: str = "",
     actor: str = "",
+    book_of: str | None = None,
 ) -> ClientSpec:
-    """Create a client; refused if the id is taken. Returns what was stored."""
+    """Create a client; refused if the id is taken. Returns what was stored.
+
+    ``book_of``: an account manager's username; the client joins their book."""
     ctx.init()
     if ctx.store.one("SELECT count(*) FROM clients WHERE client_id = $c", {"c": client_id}):
         raise ClientError(
@@ -147,7 +150,7 @@ def add_client(
     spec = _validated(
         {
             "client_id": client_id,
-            "name": _clean_text(name, "--name"),
+            "name": _clean_text(name, "the name"),
             "sector": sector,
             "hq_country": _hq(hq),
             "affiliations": list(affiliations or []),
@@ -157,6 +160,10 @@ def add_client(
         }
     )
     ctx.upsert_client(spec, audit=(actor or cli_actor(), "client.add", _spec_dict(spec)))
+    if book_of:
+        ctx.store.execute(
+            "INSERT OR IGNORE INTO user_clients VALUES ($u, $c)", {"u": book_of, "c": client_id}
+        )
     return spec
 
 
@@ -176,7 +183,7 @@ def edit_client(
     old = ctx.client(client_id)
     data = old.model_dump()
     if name is not None:
-        data["name"] = _clean_text(name, "--name")
+        data["name"] = _clean_text(name, "the name")
     if sector is not None:
         data["sector"] = sector
     if hq is not None:

@@ -659,6 +659,8 @@ class Context:
             SELECT max(r.run_id) FROM runs r
             WHERE r.register_version = $reg AND r.rules_version = $rules
               AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
+              -- a client's details changed since (sector, affiliations, services): run again
+              AND r.created_at >= coalesce((SELECT max(logged_at) FROM audit_log), r.created_at)
               AND NOT EXISTS (
                   (SELECT client_id, version FROM exposure_current)
                   EXCEPT (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id))

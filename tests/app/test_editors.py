@@ -336,6 +336,9 @@ def test_upload_upsert_previews_counts_and_rating_before_loading(
     assert app_ctx.exposure_version(client) == 1  # the preview stored nothing
     at.button(key="upload_go").click().run()
     assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
-    assert app_ctx.store.one(
-        "SELECT count(*) FROM assets WHERE client_id = $c AND version = 2", {"c": client}
-    ) == 10
+    assert (
+        app_ctx.store.one(
+            "SELECT count(*) FROM assets WHERE client_id = $c AND version = 2", {"c": client}
+        )
+        == 10
+    )

@@ -31,6 +31,7 @@ EXPECTED = {
     "account_manager": {
         "views/portfolio.py",
         "views/client.py",
+        "views/clients.py",
         "views/upload.py",
         "views/scenarios.py",
     },
