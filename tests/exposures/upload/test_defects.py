@@ -12,7 +12,6 @@ import time
 import zipfile
 
 import psutil
-import pytest
 
 from exposures.upload import sandbox
 from exposures.upload.pipeline import check_upload
@@ -337,7 +336,7 @@ def test_sandbox_child_dies_with_its_parent() -> None:
         prepare_upload(b"a\\n1\\n", "a.csv", "assets", pipeline=sandbox_hooks.sleeps)
         """
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())  # noqa: S603
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
     try:
         deadline = time.monotonic() + 60
         children: list[psutil.Process] = []
