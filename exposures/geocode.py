@@ -622,10 +622,10 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         out_lat[good], out_lon[good] = lat[good], lon[good]
         disagree = np.flatnonzero(has_given & ~same & (km <= SUBDIVISION_MAX_KM))
         for j in disagree:
-            i = int(good[j])
+            at = int(good[j])
             near = int(nearest[j])
-            notes[i] = (
-                f"the coordinates ({lat[i]:g}, {lon[i]:g}) are {km[j]:.0f} km from "
+            notes[at] = (
+                f"the coordinates ({lat[at]:g}, {lon[at]:g}) are {km[j]:.0f} km from "
                 f"{cities.name[near]} in {country_name(str(near_iso3[j]))}, not in "
                 f"{country_name(str(g[j]))} as given; the given country was kept (check the "
                 "country, or for swapped lat/lon)"

@@ -19,6 +19,7 @@ from app import data, session, ui
 from app.drafts import UploadDraft
 from engine.context import Context
 from engine.errors import ResilienceError
+from engine.uploads import Kind
 
 DRAFT_KEY = "upload_draft"
 MAX_UPLOAD_MB = 50  # the readers refuse more (exposures.upload.readers.MAX_BYTES)
@@ -324,7 +325,7 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
         st.warning("Nothing can be loaded from this file; fix it and upload it again.")
         return
     st.subheader("Load")
-    kind = "routes" if draft.kind == "routes" else "assets"
+    kind: Kind = "routes" if draft.kind == "routes" else "assets"
     if draft.plan is None:
         try:
             draft.plan = ctx.plan_upload(

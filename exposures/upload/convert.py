@@ -248,8 +248,8 @@ def convert(
         if spec.name in value_maps:
             cells = _apply_value_map(cells, value_maps[spec.name])
         converter = _CONVERTERS[spec.type]
-        fmt = formats.get(spec.name)
-        decimal_comma = raw.decimal_comma if fmt is None else fmt.decimal_comma
+        col_fmt = formats.get(spec.name)
+        decimal_comma = raw.decimal_comma if col_fmt is None else col_fmt.decimal_comma
         out[spec.name] = converter(spec, cells, rows, decimal_comma, issues)
     if cmap.flags:
         out["mitigations"] = _with_flags(out["mitigations"], raw, cmap, rows, issues)

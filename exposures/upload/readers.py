@@ -18,7 +18,8 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 import polars as pl
 
@@ -458,7 +459,11 @@ def _local(name: str) -> str:
     return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
-def _expat(on_start: object, on_end: object = None, on_text: object = None) -> object:
+def _expat(
+    on_start: Callable[..., Any],
+    on_end: Callable[..., Any] | None = None,
+    on_text: Callable[..., Any] | None = None,
+) -> Any:
     """An expat parser that refuses DTDs and entities (the parts were checked already)."""
     from xml.parsers import expat
 
@@ -478,12 +483,12 @@ def _expat(on_start: object, on_end: object = None, on_text: object = None) -> o
     return parser
 
 
-def _parse_part(zf: zipfile.ZipFile, name: str, parser: object) -> None:
+def _parse_part(zf: zipfile.ZipFile, name: str, parser: Any) -> None:
     from xml.parsers import expat
 
     try:
         with zf.open(name) as stream:
-            parser.ParseFile(stream)  # type: ignore[attr-defined]
+            parser.ParseFile(stream)
     except expat.ExpatError:
         raise UploadRefused(
             f"the workbook part {_show(name)} is not well-formed XML (damaged workbook); "
@@ -548,7 +553,7 @@ def scan_sheet(zf: zipfile.ZipFile, name: str) -> SheetScan:
         if local in ("f", "v"):
             state["in"] = None
         elif local == "c" and state["ref"] is not None:
-            row, col = state["ref"]  # type: ignore[misc]
+            row, col = cast(tuple[int, int], state["ref"])
             ref = f"{_col_letters(col)}{row}"
             value = state["v"]
             if state["f"] is not None:

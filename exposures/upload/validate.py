@@ -269,7 +269,7 @@ def _issue(check: str, spec: ColumnSpec, row: int, value: object, meta: dict[str
         if lo is not None and number < lo:
             what = "is negative" if lo == 0 else f"is below {_bound(lo)}"
         else:
-            what = f"is above {_bound(hi)}"
+            what = f"is above {_bound(number if hi is None else hi)}"
         if not ruled:
             return Issue(row, column, what, spec.accepted)
         what += f", the bound the rules set ({BOUNDS_FILE}: {ruled})"
