@@ -17,8 +17,8 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import polars as pl
