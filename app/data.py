@@ -60,6 +60,9 @@ def db_path(argv: list[str] | None = None) -> Path:
 
 @st.cache_resource(show_spinner="Opening the database...")
 def _open(db: str) -> Context:
+    from exposures.upload import sandbox
+
+    sandbox.keep_warm(True)  # a checked-and-waiting sandbox child: an upload is checked at once
     ctx = Context(db)
     try:
         ctx.rules_version()

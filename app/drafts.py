@@ -311,3 +311,5 @@ class UploadDraft:
     mapping: dict[str, str | None] | None
     prepared: Any  # PreparedUpload from the facade
     outcome: Any = None  # UploadOutcome once loaded
+    mode: str = "replace"  # replace | upsert | delete (delete files need only the ids)
+    plan: Any = None  # UploadPlan: what loading would do, worked out before the button

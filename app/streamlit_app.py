@@ -63,6 +63,12 @@ PAGES: tuple[PageSpec, ...] = (
         ("client", "account_manager", "analyst", "admin"),
     ),
     PageSpec(
+        "views/clients.py",
+        "Clients",
+        ":material/group_add:",
+        ("account_manager", "admin"),
+    ),
+    PageSpec(
         "views/upload.py",
         "Upload",
         ":material/upload_file:",

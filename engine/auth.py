@@ -31,16 +31,19 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, cast
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pyotp
 import typer
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from engine.context import Context
 from engine.errors import AccessDenied, NotFoundError, ResilienceError
-from engine.store import Scope
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.store import Scope
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +54,15 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
 _hasher = PasswordHasher()
+
+
 # Verified when the username is unknown or disabled, so a failed sign-in costs the same time
 # whether or not the user exists (no username oracle through timing).
-_DUMMY_HASH = _hasher.hash("not-a-real-password: timing padding only")
+@cache
+def _dummy_hash() -> str:
+    # made on first use, not at import: `resilience --help` must not pay for an argon2 hash
+    return _hasher.hash("not-a-real-password: timing padding only")
+
 
 # The demo users `resilience demo` creates (documented in README and the app's login page).
 DEMO_CLIENT = "meridian-basin-petroleum"
@@ -82,6 +91,8 @@ class User:
 
 def scope_for(user: User) -> Scope:
     """The clients a user may see: the tenant filter for every facade call they make."""
+    from engine.store import Scope
+
     if user.role == "client":
         if not user.client_id:
             return Scope.of()  # a client user without a client sees nothing
@@ -205,13 +216,13 @@ def authenticate(ctx: Context, username: str, password: str) -> User | None:
     if not isinstance(username, str) or not isinstance(password, str):
         return None
     if len(password) > MAX_PASSWORD or len(username) > 64:
-        _verify(_DUMMY_HASH, "x")
+        _verify(_dummy_hash(), "x")
         return None
     row = ctx.store.execute(
         "SELECT password_hash, disabled FROM users WHERE username = $u", {"u": username}
     ).fetchone()
     if row is None or row[1]:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     stored = str(row[0])
     if not _verify(stored, password):
@@ -536,6 +547,7 @@ users_app = typer.Typer(
 
 def _cli_ctx() -> Context:
     from engine.cli import state  # the main callback has parsed --db already
+    from engine.context import Context
 
     return Context(state.db)
 

@@ -9,15 +9,25 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from engine.context import Context, default_db_path
 from engine.errors import ResilienceError
-from engine.models import Explanation, ScenarioRow
 from engine.terminal import CleanFormatter, SafeConsole, styled
+
+if TYPE_CHECKING:  # imported when a command runs: `resilience --help` stays fast
+    from engine.context import Context
+    from engine.models import Explanation, ScenarioRow
+
+
+def default_db_path() -> Path:
+    """data/resilience.duckdb, or $RESILIENCE_DB (engine.context.default_db_path, kept light)."""
+    import os
+
+    return Path(os.environ.get("RESILIENCE_DB", str(Path("data") / "resilience.duckdb")))
+
 
 app = typer.Typer(
     name="resilience",
@@ -74,6 +84,8 @@ def _fail(exc: BaseException) -> None:
 
 
 def _ctx() -> Context:
+    from engine.context import Context
+
     return Context(state.db)
 
 
@@ -376,9 +388,18 @@ def scenario_cmd(
         )
 
 
-@app.command()
-def clients(json_out: JsonOption = False) -> None:
-    """List the clients in the book."""
+clients_app = typer.Typer(
+    help="The clients in the book: list (no subcommand), add, edit, remove, audit.",
+    invoke_without_command=True,
+)
+app.add_typer(clients_app, name="clients")
+
+
+@clients_app.callback()
+def clients(ctx_: typer.Context, json_out: JsonOption = False) -> None:
+    """List the clients in the book (or add, edit, remove one)."""
+    if ctx_.invoked_subcommand is not None:
+        return
     with _session() as ctx:
         book = ctx.clients()
         if json_out:
@@ -397,6 +418,159 @@ def clients(json_out: JsonOption = False) -> None:
                 str(ctx.exposure_version(c.client_id) or "-"),
             )
         out.print(t)
+
+
+def _services(items: list[str]) -> list[Any]:
+    """'ID=Name:DAYS' -> Service (an important business service and its impact tolerance)."""
+    from engine.models import Service
+
+    found = []
+    for item in items:
+        sid, sep, rest = item.partition("=")
+        name, sep2, days = rest.rpartition(":")
+        try:
+            tolerance = float(days)
+        except ValueError:
+            tolerance = -1.0
+        if not sep or not sep2 or not sid.strip() or not name.strip() or tolerance <= 0:
+            _fail(
+                ResilienceError(
+                    f"--service {item!r}: write it as 'ID=Name:DAYS', e.g. "
+                    "'payments=Card payments:2' (DAYS: the impact tolerance, more than 0)"
+                )
+            )
+        found.append(Service(service_id=sid.strip(), name=name.strip(), tolerance_days=tolerance))
+    return found
+
+
+AffiliationOption = Annotated[
+    list[str] | None,
+    typer.Option("--affiliation", help="An affiliation from the rules, e.g. US_ALLY (repeatable)."),
+]
+ServiceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--service",
+        help="An important business service 'ID=Name:DAYS' with its impact tolerance in days "
+        "(repeatable).",
+    ),
+]
+
+
+@clients_app.command("add")
+def clients_add(
+    client_id: Annotated[str, typer.Argument(help="New client id: lower-case, digits, hyphens.")],
+    name: Annotated[str, typer.Option("--name", help="The client's name as shown.")],
+    sector: Annotated[str, typer.Option("--sector", help="A sector from the rules.")],
+    hq: Annotated[str, typer.Option("--hq", help="Home country: ISO3 code or name.")],
+    affiliation: AffiliationOption = None,
+    business_value: Annotated[
+        float | None,
+        typer.Option("--business-value", help="Annual revenue or enterprise value, in USD."),
+    ] = None,
+    service: ServiceOption = None,
+) -> None:
+    """Create a client (recorded in the audit log)."""
+    from engine.clients import add_client
+
+    with _session() as ctx:
+        spec = add_client(
+            ctx,
+            client_id,
+            name=name,
+            sector=sector,
+            hq=hq,
+            affiliations=affiliation or [],
+            business_value_usd=business_value,
+            services=_services(service or []),
+        )
+    out.print(
+        f"Created client {spec.client_id} ({spec.name}, {spec.sector}, {spec.hq_country}); "
+        f"upload its sites with: resilience upload FILE --client {spec.client_id}",
+        markup=False,
+    )
+
+
+@clients_app.command("edit")
+def clients_edit(
+    client_id: Annotated[str, typer.Argument(help="Client id.")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    sector: Annotated[str | None, typer.Option("--sector")] = None,
+    hq: Annotated[str | None, typer.Option("--hq")] = None,
+    affiliation: AffiliationOption = None,
+    no_affiliations: Annotated[
+        bool, typer.Option("--no-affiliations", help="Clear the affiliations.")
+    ] = False,
+    business_value: Annotated[float | None, typer.Option("--business-value")] = None,
+    service: ServiceOption = None,
+) -> None:
+    """Change a client's details (only the options given; recorded in the audit log)."""
+    from engine.clients import _UNSET, edit_client
+
+    affiliations = [] if no_affiliations else (affiliation or None)
+    with _session() as ctx:
+        spec = edit_client(
+            ctx,
+            client_id,
+            name=name,
+            sector=sector,
+            hq=hq,
+            affiliations=affiliations,
+            business_value_usd=_UNSET if business_value is None else business_value,
+            services=_services(service) if service else None,
+        )
+    out.print(f"Updated client {spec.client_id} ({spec.name})", markup=False)
+
+
+@clients_app.command("remove")
+def clients_remove(
+    client_id: Annotated[str, typer.Argument(help="Client id.")],
+    yes: Annotated[
+        str | None,
+        typer.Option("--yes", help="Confirm without a prompt: repeat the client id."),
+    ] = None,
+) -> None:
+    """Remove a client and all its data (versions, results, its users); asks for confirmation."""
+    from engine.clients import removal_counts, remove_client
+
+    with _session() as ctx:
+        counts = removal_counts(ctx, client_id)
+        confirm = yes
+        if confirm is None:
+            out.print(
+                f"Removing {client_id} deletes {counts['versions']} exposure version(s) "
+                f"({counts['assets']} asset and {counts['routes']} route rows) and "
+                f"{counts['users']} client user(s). This cannot be undone.",
+                markup=False,
+            )
+            confirm = typer.prompt("Type the client id to confirm", default="", show_default=False)
+        counts = remove_client(ctx, client_id, confirm=confirm)
+    out.print(
+        f"Removed client {client_id}: {counts['versions']} exposure version(s), "
+        f"{counts['assets']} asset rows, {counts['routes']} route rows, {counts['users']} user(s)",
+        markup=False,
+    )
+
+
+@clients_app.command("audit")
+def clients_audit(
+    client_id: Annotated[str | None, typer.Argument(help="One client (default all).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Who created, changed or removed clients, and when."""
+    from engine.clients import audit_entries
+
+    with _session() as ctx:
+        entries = audit_entries(ctx, client_id)
+    if json_out:
+        _emit([e.__dict__ for e in entries])
+        return
+    for e in entries:
+        out.print(
+            f"{e.at:%Y-%m-%d %H:%M:%S}  {e.actor}  {e.action}  {e.client_id}  "
+            + json.dumps(e.detail, sort_keys=True, default=str),
+            markup=False,
+        )
 
 
 @app.command()
@@ -755,12 +929,93 @@ def _print_report(outcome: Any) -> None:
             console.print(f"  ... and {len(r.problems) - 200} more (use --json for all)")
 
 
+def _pairs(items: list[str], option: str, example: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        left, sep, right = item.rpartition("=")
+        if not sep or not left.strip():
+            _fail(ResilienceError(f"{option} {item!r}: write it as {example}"))
+        out.append((left.strip(), right.strip()))
+    return out
+
+
+def _mapping_options(
+    maps: list[str], value_maps: list[str]
+) -> tuple[dict[str, str | None], dict[str, dict[str, str]]]:
+    columns: dict[str, str | None] = {
+        header: (target or None)
+        for header, target in _pairs(maps, "--map", "'Your header=column' (empty column: ignore)")
+    }
+    values: dict[str, dict[str, str]] = {}
+    for left, accepted in _pairs(value_maps, "--value-map", "'column:Your value=accepted'"):
+        column, sep, value = left.partition(":")
+        if not sep or not column.strip() or not value.strip() or not accepted:
+            _fail(
+                ResilienceError(
+                    f"--value-map {left + '=' + accepted!r}: write it as "
+                    "'column:Your value=accepted value', e.g. 'asset_type:Production site=plant'"
+                )
+            )
+        values.setdefault(column.strip(), {})[value.strip()] = accepted
+    return columns, values
+
+
+def _print_plan(plan: Any) -> None:
+    console.print(
+        f"Preview ({plan.mode}): {plan.summary()}, {plan.unchanged} unchanged; "
+        f"{plan.n_items} {plan.kind} after; {plan.rating_line()}",
+        markup=False,
+    )
+    if plan.not_found:
+        shown = ", ".join(plan.not_found[:10])
+        console.print(f"  not in the current list (nothing to delete): {shown}", markup=False)
+
+
 @app.command()
 def upload(
     file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file.")],
     client: Annotated[str, typer.Option("--client", help="The client the file belongs to.")],
     kind: KindOption = "assets",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; load nothing.")] = False,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="replace: the file is the new list; upsert: add the file's rows and update "
+            "those with a known id; delete: remove the rows with the file's ids.",
+        ),
+    ] = "replace",
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="'Your header=column' (repeatable), e.g. 'Replacement value USD=value_usd'; "
+            "'Header=' ignores a column.",
+        ),
+    ] = None,
+    value_maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--value-map",
+            help="'column:Your value=accepted' (repeatable), e.g. "
+            "'asset_type:Production site=plant'.",
+        ),
+    ] = None,
+    template_name: Annotated[
+        str | None,
+        typer.Option("--template", help="Use the client's saved mapping template NAME."),
+    ] = None,
+    save_template: Annotated[
+        str | None,
+        typer.Option(
+            "--save-template", help="Save this upload's --map/--value-map as template NAME."
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="The workbook sheet to read (XLSX).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and preview only; load nothing.")
+    ] = False,
     valid_only: Annotated[
         bool,
         typer.Option("--valid-only", help="Load the valid rows even if some rows are rejected."),
@@ -771,41 +1026,97 @@ def upload(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Check an asset or route list and load it as the client's new exposure version.
+    """Check an asset or route list, preview what it changes, and load it as a new version.
 
-    Exit code 0 when loaded (or, with --dry-run, when every row is valid), 1 when nothing was.
+    The preview ("N added, M updated, K removed" and the rating change) is printed before
+    anything loads. Exit code 0 when loaded (or, with --dry-run, when every row is valid and the
+    file would change something), 1 when nothing was.
     """
+    from engine import clients as onboarding
+    from engine.uploads import MODES, UploadOutcome, accepted_rows
+
+    if mode not in MODES:
+        _fail(ResilienceError(f"--mode {mode!r}: use {', '.join(MODES)}"))
+    if kind not in ("assets", "routes"):
+        _fail(ResilienceError(f"--kind {kind!r}: use assets or routes"))
+    columns, values = _mapping_options(maps or [], value_maps or [])
     try:
         data = file.read_bytes()
     except OSError as exc:
         _fail(ResilienceError(f"cannot read {file}: {exc.strerror}"))
         return
     with _session() as ctx:
-        prepared = ctx.prepare_upload(client, data, file.name, kind)
+        if template_name:
+            saved = onboarding.load_template(ctx, client, template_name, kind)
+            columns = {**saved.columns, **columns}
+            for col, m in saved.values.items():
+                values[col] = {**m, **values.get(col, {})}
+        prepared = ctx.prepare_upload(
+            client,
+            data,
+            file.name,
+            kind,
+            columns or None,
+            values=values or None,
+            sheet=sheet,
+            mode=mode,
+        )
         if quarantine is not None and prepared.report.rows_rejected:
             quarantine.write_bytes(prepared.quarantine_csv)
-        if dry_run:
-            from engine.uploads import UploadOutcome
-
-            outcome = UploadOutcome(
-                client_id=client,
-                kind=kind,  # type: ignore[arg-type]
-                report=prepared.report,
-                loaded=False,
-                reason="dry run: nothing was loaded",
+        if save_template and prepared.report.ok:
+            onboarding.save_template(ctx, client, save_template, kind, columns, values)
+        plan = None
+        outcome = UploadOutcome(
+            client_id=client,
+            kind=kind,  # type: ignore[arg-type]
+            report=prepared.report,
+            loaded=False,
+            accepted_rows=accepted_rows(prepared),
+        )
+        try:
+            plan = ctx.plan_upload(
+                client,
+                prepared,
+                kind,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[arg-type]
+                valid_only=valid_only,
+            )
+        except ResilienceError as exc:
+            outcome.reason = str(exc)
+        outcome.plan = plan
+        if plan is not None and not json_out:
+            _print_report(outcome)
+            _print_plan(plan)
+        if plan is None:
+            pass
+        elif dry_run:
+            outcome.reason = (
+                "dry run: nothing was loaded"
+                if plan.changes
+                else f"the file changes nothing: its rows match the current version "
+                f"{plan.old_version}; nothing would be loaded"
             )
         else:
             outcome = ctx.commit_upload(
                 client,
                 prepared,
                 kind,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
+                planned=plan,
             )
-    ok = outcome.loaded or (dry_run and outcome.report.ok and not outcome.report.rows_rejected)
+    ok = outcome.loaded or (
+        dry_run
+        and outcome.report.ok
+        and not outcome.report.rows_rejected
+        and plan is not None
+        and plan.changes
+    )
     if json_out:
         _emit(outcome.as_dict())
     else:
-        _print_report(outcome)
+        if plan is None:
+            _print_report(outcome)
         if outcome.loaded:
             line = f" {outcome.rows_loaded} {kind} as version {outcome.version}"
             if outcome.before and outcome.after:
@@ -820,10 +1131,11 @@ def upload(
                 d = outcome.diff
                 console.print(
                     f"Changes from version {d.old_version}: {d.count('added')} added, "
-                    f"{d.count('removed')} removed, {d.count('changed')} changed"
+                    f"{d.count('changed')} updated, {d.count('removed')} removed",
+                    markup=False,
                 )
         else:
-            console.print(f"Nothing loaded: {outcome.reason}")
+            console.print(f"Nothing loaded: {outcome.reason}", markup=False)
     if not ok:
         raise typer.Exit(1)
 

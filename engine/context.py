@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,19 @@ if TYPE_CHECKING:
     from exposures.upload.pipeline import PreparedUpload
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StagedVersion:
+    """The rows of an exposure version not yet written (``Context.stage_exposures``)."""
+
+    client_id: str
+    version: int
+    assets: pl.DataFrame | None
+    routes: pl.DataFrame | None
+    classes: pl.DataFrame
+    regions: list[pl.DataFrame]
+
 
 DEFAULT_DB = Path("data") / "resilience.duckdb"
 EVERYONE = Scope.everything()
@@ -350,7 +364,11 @@ class Context:
 
     # -- clients and exposures -------------------------------------------------------------------
 
-    def upsert_client(self, spec: ClientSpec) -> None:
+    def upsert_client(
+        self, spec: ClientSpec, *, audit: tuple[str, str, dict[str, Any]] | None = None
+    ) -> None:
+        """Create or replace a client (and its services); ``audit`` = (actor, action, detail)
+        writes an audit entry in the same transaction (engine/clients.py)."""
         rules = self.rules()
         if spec.sector not in rules.sectors:
             raise RuleError(
@@ -364,10 +382,14 @@ class Context:
                     f"(allowed: {', '.join(rules.affiliations)})"
                 )
         with self.store.transaction() as cur:
+            made = cur.execute(
+                "SELECT created_at FROM clients WHERE client_id = $c", {"c": spec.client_id}
+            ).fetchone()
             cur.execute("DELETE FROM clients WHERE client_id = $c", {"c": spec.client_id})
             cur.execute("DELETE FROM services WHERE client_id = $c", {"c": spec.client_id})
             cur.execute(
-                "INSERT INTO clients VALUES ($c, $name, $sector, $hq, $aff, $desc, now(), $bv)",
+                "INSERT INTO clients VALUES ($c, $name, $sector, $hq, $aff, $desc, "
+                "coalesce($made, now()), $bv)",
                 {
                     "c": spec.client_id,
                     "name": spec.name,
@@ -376,6 +398,7 @@ class Context:
                     "aff": spec.affiliations,
                     "desc": spec.description,
                     "bv": spec.business_value_usd,
+                    "made": made[0] if made else None,
                 },
             )
             for s in spec.services:
@@ -383,6 +406,10 @@ class Context:
                     "INSERT INTO services VALUES ($c, $s, $n, $t)",
                     {"c": spec.client_id, "s": s.service_id, "n": s.name, "t": s.tolerance_days},
                 )
+            if audit is not None:
+                from engine.clients import _audit
+
+                _audit(cur, audit[0], audit[1], spec.client_id, audit[2])
 
     def clients(self, scope: Scope = EVERYONE) -> list[ClientSpec]:
         where, ids = scope.sql("c.client_id")
@@ -450,6 +477,23 @@ class Context:
         Everything slow or fallible (geocoding, routing) happens before the transaction opens;
         the previous version stays current and complete until the commit.
         """
+        staged = self.stage_exposures(client_id, assets, routes)
+        with self.store.transaction() as cur:
+            self.write_staged(cur, staged, note=note, source=source)
+        return staged.version
+
+    def stage_exposures(
+        self,
+        client_id: str,
+        assets: pl.DataFrame | None = None,
+        routes: pl.DataFrame | None = None,
+    ) -> StagedVersion:
+        """The rows of a new exposure version, ready to write (nothing is written).
+
+        Asset rows that already carry their location (``country_iso3``, ``subdivision``,
+        ``geo_precision``: rows checked by an upload, or kept from the stored version) are not
+        geocoded again, so a site given only by its country stays a country-level site.
+        """
         from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 
         self.client(client_id)
@@ -465,39 +509,45 @@ class Context:
             route_rows, regions = prepare_routes(client_id, version, routes, self.route)
             geo_parts.append(regions)
         classes, asset_rows, route_rows = assign_classes(client_id, version, asset_rows, route_rows)
-        with self.store.transaction() as cur:
-            taken = cur.execute(
-                "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
-                {"c": client_id, "v": version},
-            ).fetchone()
-            if taken and taken[0]:
-                raise StoreError(
-                    f"client {client_id}: version {version} was written by another upload "
-                    "meanwhile; nothing was changed, try again"
-                )
-            cur.execute(
-                "INSERT INTO exposure_versions VALUES ($c, $v, now(), $note, $src, $na, $nr)",
-                {
-                    "c": client_id,
-                    "v": version,
-                    "note": note,
-                    "src": source,
-                    "na": 0 if asset_rows is None else asset_rows.height,
-                    "nr": 0 if route_rows is None else route_rows.height,
-                },
+        return StagedVersion(client_id, version, asset_rows, route_rows, classes, geo_parts)
+
+    def write_staged(
+        self, cur: Any, staged: StagedVersion, *, note: str = "", source: str = ""
+    ) -> None:
+        """Write a staged version and make it current, inside the caller's transaction."""
+        client_id, version = staged.client_id, staged.version
+        asset_rows, route_rows = staged.assets, staged.routes
+        taken = cur.execute(
+            "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
+            {"c": client_id, "v": version},
+        ).fetchone()
+        if taken and taken[0]:
+            raise StoreError(
+                f"client {client_id}: version {version} was written by another upload "
+                "meanwhile; nothing was changed, try again"
             )
-            for regions in geo_parts:
-                self.store.insert_frame(cur, "geo_regions", regions, skip_existing=True)
-            self.store.insert_frame(cur, "exposure_classes", classes)
-            if asset_rows is not None:
-                self.store.insert_frame(cur, "assets", asset_rows)
-            if route_rows is not None:
-                self.store.insert_frame(cur, "routes", route_rows)
-            cur.execute(
-                "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
-                {"c": client_id, "v": version},
-            )
-        return version
+        cur.execute(
+            "INSERT INTO exposure_versions VALUES ($c, $v, now(), $note, $src, $na, $nr)",
+            {
+                "c": client_id,
+                "v": version,
+                "note": note,
+                "src": source,
+                "na": 0 if asset_rows is None else asset_rows.height,
+                "nr": 0 if route_rows is None else route_rows.height,
+            },
+        )
+        for regions in staged.regions:
+            self.store.insert_frame(cur, "geo_regions", regions, skip_existing=True)
+        self.store.insert_frame(cur, "exposure_classes", staged.classes)
+        if asset_rows is not None:
+            self.store.insert_frame(cur, "assets", asset_rows)
+        if route_rows is not None:
+            self.store.insert_frame(cur, "routes", route_rows)
+        cur.execute(
+            "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
+            {"c": client_id, "v": version},
+        )
 
     # -- uploads (engine/uploads.py) ---------------------------------------------------------------
 
@@ -509,11 +559,35 @@ class Context:
         kind: str,
         mapping: dict[str, str | None] | None = None,
         *,
+        values: dict[str, dict[str, str]] | None = None,
+        sheet: str | None = None,
+        mode: str = "replace",
         scope: Scope = EVERYONE,
     ) -> PreparedUpload:
-        """Read and validate an uploaded file in a sandboxed child process; stores nothing."""
+        """Read and validate an uploaded file in a sandboxed child process; stores nothing.
+
+        ``mapping``: the user's header -> canonical column (None: ignore); ``values``: per column,
+        the user's value -> accepted value; ``sheet``: the workbook sheet to read; ``mode``
+        ``delete`` needs only the id column.
+        """
         scope.require(client_id)
-        return uploads.prepare(self, client_id, data, filename, kind, mapping)
+        return uploads.prepare(
+            self, client_id, data, filename, kind, mapping, values=values, sheet=sheet, mode=mode
+        )
+
+    def plan_upload(
+        self,
+        client_id: str,
+        prepared: PreparedUpload,
+        kind: uploads.Kind,
+        *,
+        mode: uploads.Mode = "replace",
+        valid_only: bool = False,
+        scope: Scope = EVERYONE,
+    ) -> uploads.UploadPlan:
+        """What loading a checked upload would do (counts and rating change); stores nothing."""
+        scope.require(client_id)
+        return uploads.plan(self, client_id, prepared, kind, mode=mode, valid_only=valid_only)
 
     def commit_upload(
         self,
@@ -521,13 +595,24 @@ class Context:
         prepared: PreparedUpload,
         kind: uploads.Kind,
         *,
+        mode: uploads.Mode = "replace",
         valid_only: bool = False,
         note: str = "",
+        planned: uploads.UploadPlan | None = None,
         scope: Scope = EVERYONE,
     ) -> uploads.UploadOutcome:
         """Load the valid rows of a checked upload as a new version, or nothing."""
         scope.require(client_id)
-        return uploads.commit(self, client_id, prepared, kind, valid_only=valid_only, note=note)
+        return uploads.commit(
+            self,
+            client_id,
+            prepared,
+            kind,
+            mode=mode,
+            valid_only=valid_only,
+            note=note,
+            planned=planned,
+        )
 
     def exposure_history(
         self, client_id: str, scope: Scope = EVERYONE
@@ -653,6 +738,8 @@ class Context:
             WHERE r.register_version = $reg AND r.rules_version = $rules
               AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
               AND r.scenario_version IS NOT DISTINCT FROM $sc_v AND r.gazetteer_version = $gaz
+              -- a client's details changed since (sector, affiliations, services): run again
+              AND r.created_at >= coalesce((SELECT max(logged_at) FROM audit_log), r.created_at)
               AND NOT EXISTS (
                   (SELECT client_id, version FROM exposure_current)
                   EXCEPT (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id))

@@ -32,6 +32,7 @@ MIGRATIONS = (
     "schema_003_method.sql",
     "schema_004_scenarios.sql",
     "schema_003_totp.sql",
+    "schema_003_onboarding.sql",
 )
 _frame_counter = itertools.count()
 

@@ -10,6 +10,7 @@ the pointer.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,14 +19,17 @@ import polars as pl
 from engine.errors import ExposureError, NotFoundError
 from engine.models import Rating
 from exposures.prepare import ASSET_COLUMNS, ROUTE_COLUMNS
+from exposures.upload.schema import ROW_COLUMN
 
 if TYPE_CHECKING:
-    from engine.context import Context
+    from engine.context import Context, StagedVersion
     from exposures.upload.pipeline import PreparedUpload
     from exposures.upload.report import ValidationReport
 
 Kind = Literal["assets", "routes"]
 KINDS: tuple[Kind, ...] = ("assets", "routes")
+Mode = Literal["replace", "upsert", "delete"]
+MODES: tuple[Mode, ...] = ("replace", "upsert", "delete")
 
 # what distinguishes two versions of an item (besides its id)
 _ASSET_FIELDS = ASSET_COLUMNS[1:]
@@ -99,6 +103,8 @@ class UploadOutcome:
     after: Rating | None = None
     diff: ExposureDiff | None = None
     quarantine_csv: bytes = field(default=b"", repr=False)
+    plan: UploadPlan | None = None
+    accepted_rows: list[int] = field(default_factory=list)  # the file's row numbers, all valid
 
     def as_dict(self) -> dict[str, Any]:
         r = self.report
@@ -118,6 +124,8 @@ class UploadOutcome:
             "before": None if self.before is None else self.before.model_dump(),
             "after": None if self.after is None else self.after.model_dump(),
             "diff": None if self.diff is None else self.diff.as_dict(),
+            "plan": None if self.plan is None else self.plan.as_dict(),
+            "accepted": list(self.accepted_rows),
         }
 
 
@@ -128,24 +136,51 @@ def prepare(
     filename: str,
     kind: str,
     mapping: dict[str, str | None] | None = None,
+    *,
+    values: dict[str, dict[str, str]] | None = None,
+    sheet: str | None = None,
+    mode: str = "replace",
 ) -> PreparedUpload:
     """Read, map and validate an uploaded file in a sandboxed child process. Nothing is stored."""
     from exposures.upload import prepare_upload
 
     if kind not in KINDS:
         raise ExposureError(f"unknown upload kind {kind!r}; use assets or routes")
+    if mode not in MODES:
+        raise ExposureError(f"unknown upload mode {mode!r}; use {', '.join(MODES)}")
     ctx.client(client_id)
-    return prepare_upload(data, filename, kind, mapping)
+    return prepare_upload(
+        data,
+        filename,
+        kind,
+        mapping,
+        values=values,
+        sheet=sheet,
+        ids_only=mode == "delete",
+        bounds=upload_bounds(),
+    )
+
+
+def upload_bounds() -> dict[str, tuple[float | None, float | None]]:
+    """Per canonical column, the (min, max) the current rules allow in an upload."""
+    from scoring_rules.upload_bounds import load_upload_bounds
+
+    return load_upload_bounds().as_dict()
 
 
 def current_frames(ctx: Context, client_id: str, version: int | None) -> dict[str, pl.DataFrame]:
-    """A version's assets and routes as canonical frames (what a new version starts from)."""
+    """A version's assets and routes as canonical frames (what a new version starts from).
+
+    Assets carry where they were placed (``country_iso3``, ``subdivision``, ``geo_precision``),
+    so that rows kept in a new version are not located again.
+    """
     if version is None:
         return {}
     p = {"c": client_id, "v": version}
     assets = ctx.store.frame(
         "SELECT asset_id, name, asset_type, lat, lon, city, country, value_usd, criticality, "
-        "headcount, service_id, array_to_string(mitigations, ';') AS mitigations "
+        "headcount, service_id, array_to_string(mitigations, ';') AS mitigations, "
+        "country_iso3, subdivision, geo_precision "
         "FROM assets WHERE client_id = $c AND version = $v ORDER BY asset_id",
         p,
     )
@@ -158,20 +193,245 @@ def current_frames(ctx: Context, client_id: str, version: int | None) -> dict[st
     return {"assets": assets, "routes": routes}
 
 
+def id_key(item_id: str) -> str:
+    """How two ids are compared: Unicode NFKC, trimmed, case ignored (full-width ``ＬＯＮ-01``
+    and ``lon-01 `` are the same id)."""
+    return unicodedata.normalize("NFKC", item_id).strip().casefold()
+
+
+class _Preview(Exception):
+    """Raised inside the preview transaction so that everything it wrote is rolled back."""
+
+
+@dataclass
+class UploadPlan:
+    """What loading a checked file would do, worked out before anything is stored."""
+
+    client_id: str
+    kind: Kind
+    mode: Mode
+    old_version: int | None
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: int
+    not_found: list[str]  # delete mode: ids of the file the current list does not have
+    n_items: int  # items of the kind in the new list
+    before: dict[str, Any] | None = None  # band, score, score_low, score_high before
+    after: dict[str, Any] | None = None  # the same, after
+    staged: StagedVersion | None = field(default=None, repr=False)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed"
+
+    def rating_line(self) -> str:
+        if self.after is None:
+            return "rating not computed"
+        after = f"{self.after['band']} {self.after['score']:.1f}"
+        if self.before is None:
+            return f"rating {after} (the client's first exposures)"
+        before = f"{self.before['band']} {self.before['score']:.1f}"
+        delta = self.after["score"] - self.before["score"]
+        return f"rating {before} -> {after} ({delta:+.1f})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "old_version": self.old_version,
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "removed": len(self.removed),
+            "unchanged": self.unchanged,
+            "added_ids": list(self.added),
+            "updated_ids": list(self.updated),
+            "removed_ids": list(self.removed),
+            "not_found_ids": list(self.not_found),
+            "items_after": self.n_items,
+            "summary": self.summary(),
+            "rating_before": self.before,
+            "rating_after": self.after,
+        }
+
+
+def _refusal(report: ValidationReport, valid_only: bool) -> str:
+    if report.file_errors:
+        return "the file could not be used: " + "; ".join(report.file_errors)
+    if report.rows_accepted == 0:
+        return "no row of the file is valid"
+    if report.rows_rejected and not valid_only:
+        return (
+            f"{report.rows_rejected} of {report.rows_total} rows have problems; nothing was "
+            "loaded. Fix them and upload again, or choose to load only the valid rows"
+        )
+    return ""
+
+
+def _merged(
+    kind: Kind, mode: Mode, old: pl.DataFrame | None, new: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str]]:
+    """The new list of ``kind`` under ``mode``, and (delete) the ids the old list lacks.
+
+    Ids match after ``id_key``; a matched row keeps the stored id's spelling.
+    """
+    key = "asset_id" if kind == "assets" else "route_id"
+    fields = [c for c in (old.columns if old is not None else new.columns) if c != ROW_COLUMN]
+    upload = new.drop(ROW_COLUMN, strict=False)
+    if old is None or old.height == 0:
+        if mode == "delete":
+            return upload.head(0).select([c for c in fields if c in upload.columns]), sorted(
+                upload[key].to_list()
+            )
+        return upload, []
+    stored = {id_key(i): i for i in old[key].to_list()}
+    upload_keys = [id_key(i) for i in upload[key].to_list()]
+    if mode == "delete":
+        gone = set(upload_keys)
+        missing = sorted(
+            i for i, k in zip(upload[key].to_list(), upload_keys, strict=True) if k not in stored
+        )
+        keep = old.filter(~pl.col(key).map_elements(id_key, return_dtype=pl.String).is_in(gone))
+        return keep, missing
+    upload = upload.with_columns(
+        pl.Series(
+            key,
+            [stored.get(k, i) for k, i in zip(upload_keys, upload[key].to_list(), strict=True)],
+            dtype=pl.String,
+        )
+    )
+    if mode == "replace":
+        return upload, []
+    kept = old.filter(
+        ~pl.col(key).map_elements(id_key, return_dtype=pl.String).is_in(set(upload_keys))
+    )
+    common = [c for c in upload.columns if c in kept.columns]
+    return pl.concat([kept.select(common), upload.select(common)], how="vertical_relaxed"), []
+
+
+def _compare(
+    kind: Kind, old: pl.DataFrame | None, new: pl.DataFrame
+) -> tuple[list[str], list[str], list[str], int]:
+    key = "asset_id" if kind == "assets" else "route_id"
+    fields = _ASSET_FIELDS if kind == "assets" else _ROUTE_FIELDS
+    if old is None or old.height == 0:
+        return sorted(new[key].to_list()), [], [], 0
+    old_rows = {r[key]: r for r in old.iter_rows(named=True)}
+    new_rows = {r[key]: r for r in new.iter_rows(named=True)}
+    added = sorted(new_rows.keys() - old_rows.keys())
+    removed = sorted(old_rows.keys() - new_rows.keys())
+    updated, same = [], 0
+    for item_id in sorted(old_rows.keys() & new_rows.keys()):
+        if any(_differs(old_rows[item_id].get(f), new_rows[item_id].get(f)) for f in fields):
+            updated.append(item_id)
+        else:
+            same += 1
+    return added, updated, removed, same
+
+
+def _differs(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) != float(b)
+    if a in ("", None) and b in ("", None):
+        return False
+    return a != b
+
+
+def plan(
+    ctx: Context,
+    client_id: str,
+    prepared: PreparedUpload,
+    kind: Kind,
+    *,
+    mode: Mode = "replace",
+    valid_only: bool = False,
+    rate: bool = True,
+) -> UploadPlan:
+    """What loading ``prepared`` with ``mode`` would do: counts, ids and the rating change.
+
+    Nothing is stored: the new version is written and scored inside a transaction that is then
+    rolled back. Raises ``ExposureError`` when the file cannot be loaded at all.
+    """
+    if mode not in MODES:
+        raise ExposureError(f"unknown upload mode {mode!r}; use {', '.join(MODES)}")
+    reason = _refusal(prepared.report, valid_only)
+    if reason:
+        raise ExposureError(reason)
+    old_version = ctx.exposure_version(client_id)
+    frames = current_frames(ctx, client_id, old_version)
+    old = frames.get(kind)
+    merged, not_found = _merged(kind, mode, old, prepared.frame)
+    added, updated, removed, same = _compare(kind, old, merged)
+    result = UploadPlan(
+        client_id,
+        kind,
+        mode,
+        old_version,
+        added,
+        updated,
+        removed,
+        same,
+        not_found,
+        merged.height,
+    )
+    if not result.changes:
+        return result
+    frames[kind] = merged
+    if not any(f is not None and f.height for f in frames.values()):
+        return result  # the new version would hold nothing: commit refuses it
+    result.staged = ctx.stage_exposures(client_id, frames.get("assets"), frames.get("routes"))
+    if rate:
+        run = ctx.current_run()
+        if old_version is not None:
+            result.before = _score_dict(ctx.rescore_client(run.run_id, client_id))
+        try:
+            with ctx.store.transaction() as cur:
+                ctx.write_staged(cur, result.staged)
+                result.after = _score_dict(
+                    ctx.rescore_client(run.run_id, client_id, version=result.staged.version)
+                )
+                raise _Preview
+        except _Preview:
+            pass
+    return result
+
+
+def accepted_rows(prepared: PreparedUpload) -> list[int]:
+    """The row numbers (in the user's file) of every valid row."""
+    if ROW_COLUMN not in prepared.frame.columns:
+        return []
+    return [int(n) for n in prepared.frame[ROW_COLUMN].to_list()]
+
+
+def _score_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: row[k] for k in ("band", "score", "band_low", "score_low", "band_high", "score_high")
+    }
+
+
 def commit(
     ctx: Context,
     client_id: str,
     prepared: PreparedUpload,
     kind: Kind,
     *,
+    mode: Mode = "replace",
     valid_only: bool = False,
     note: str = "",
     source: str = "",
+    planned: UploadPlan | None = None,
 ) -> UploadOutcome:
     """Load a checked upload as a new version, or nothing.
 
-    Without ``valid_only`` a file with any rejected row loads nothing; with it, the valid rows
-    replace the client's list of that kind. A file that could not be read loads nothing.
+    ``mode``: ``replace`` (the file is the new list of its kind), ``upsert`` (the file's rows are
+    added or replace the stored rows with the same id; the others stay) or ``delete`` (the rows
+    with the file's ids are removed). The other kind's stored rows are kept exactly as stored.
+    Without ``valid_only`` a file with any rejected row loads nothing; a file that changes
+    nothing loads nothing and says so. ``planned`` reuses a plan made for a preview.
     """
     report = prepared.report
     outcome = UploadOutcome(
@@ -180,30 +440,41 @@ def commit(
         report=report,
         loaded=False,
         quarantine_csv=prepared.quarantine_csv,
+        accepted_rows=accepted_rows(prepared),
     )
-    if report.file_errors:
-        outcome.reason = "the file could not be used: " + "; ".join(report.file_errors)
+    reason = _refusal(report, valid_only)
+    if reason:
+        outcome.reason = reason
         return outcome
-    if report.rows_accepted == 0:
-        outcome.reason = "no row of the file is valid"
-        return outcome
-    if report.rows_rejected and not valid_only:
+    if planned is not None and planned.old_version != ctx.exposure_version(client_id):
+        planned = None  # another upload came first: work it out again
+    p = planned or plan(
+        ctx, client_id, prepared, kind, mode=mode, valid_only=valid_only, rate=False
+    )
+    outcome.plan = p
+    if not p.changes:
         outcome.reason = (
-            f"{report.rows_rejected} of {report.rows_total} rows have problems; nothing was "
-            "loaded. Fix them and upload again, or choose to load only the valid rows"
+            f"the file changes nothing: its rows match the current version {p.old_version}"
+            if mode != "delete"
+            else "none of the file's ids is in the current list"
         )
         return outcome
-    old_version = ctx.exposure_version(client_id)
+    if p.staged is None:
+        outcome.reason = (
+            f"the client would be left with no {kind} and no other exposures; nothing was "
+            "changed (remove the client instead, or upload a new list)"
+        )
+        return outcome
+    old_version = p.old_version
     before = _rating_now(ctx, client_id) if old_version is not None else None
-    frames = current_frames(ctx, client_id, old_version)
-    frames[kind] = prepared.frame
-    version = ctx.load_exposures(
-        client_id,
-        frames.get("assets"),
-        frames.get("routes"),
-        note=note or f"upload of {kind} ({report.rows_accepted} rows)",
-        source=source or report.filename,
-    )
+    with ctx.store.transaction() as cur:
+        ctx.write_staged(
+            cur,
+            p.staged,
+            note=note or f"{mode} of {kind}: {p.summary()}",
+            source=source or report.filename,
+        )
+    version = p.staged.version
     outcome.loaded = True
     outcome.version = version
     outcome.rows_loaded = prepared.frame.height

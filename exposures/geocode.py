@@ -552,6 +552,8 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
       the Gulf states); from the city found, or from the nearest city within
       ``SUBDIVISION_MAX_KM`` when it is in ``country_iso3``
     - ``geo_precision``: ``"coordinates"``, ``"city"``, ``"country"`` or null when not locatable
+    - ``geo_note``: something kept but worth a look (coordinates next to a city of another
+      country than the one given), or null
     - ``geo_error``: what is wrong with the row and how to fix it, or null. A row with an error is
       not located (null ``lat``/``lon``/``geo_precision``) unless its coordinates are valid;
       ``country_iso3`` is still set when the country is known.
@@ -577,6 +579,7 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
     subdivision: ObjArray = np.full(n, None, dtype=object)
     precision: ObjArray = np.full(n, None, dtype=object)
     errors: list[list[str]] = [[] for _ in range(n)]
+    notes: list[str | None] = [None] * n  # kept, but worth a look (each names its own row)
 
     # Countries: resolve each distinct spelling once.
     resolved: dict[str, str | None] = {}
@@ -630,12 +633,15 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         )
         precision[good] = PRECISION_COORDINATES
         out_lat[good], out_lon[good] = lat[good], lon[good]
-        disagree = int(np.count_nonzero(has_given & ~same & (km <= SUBDIVISION_MAX_KM)))
-        if disagree:
-            logger.warning(
-                "%d site(s) have coordinates next to a city in another country than the one "
-                "given; kept the given country (check for swapped lat/lon)",
-                disagree,
+        disagree = np.flatnonzero(has_given & ~same & (km <= SUBDIVISION_MAX_KM))
+        for j in disagree:
+            at = int(good[j])
+            near = int(nearest[j])
+            notes[at] = (
+                f"the coordinates ({lat[at]:g}, {lon[at]:g}) are {km[j]:.0f} km from "
+                f"{cities.name[near]} in {country_name(str(near_iso3[j]))}, not in "
+                f"{country_name(str(g[j]))} as given; the given country was kept (check the "
+                "country, or for swapped lat/lon)"
             )
 
     # No coordinates: city (and country), else country alone. Rows whose country text is unknown
@@ -682,6 +688,7 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         pl.Series("subdivision", subdivision.tolist(), dtype=pl.Utf8),
         pl.Series("geo_precision", precision.tolist(), dtype=pl.Utf8),
         pl.Series("geo_error", [("; ".join(e) if e else None) for e in errors], dtype=pl.Utf8),
+        pl.Series("geo_note", notes, dtype=pl.Utf8),
     )
     n_err = sum(1 for e in errors if e)
     logger.info(

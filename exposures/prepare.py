@@ -33,6 +33,8 @@ ASSET_COLUMNS = [
     "service_id",
     "mitigations",
 ]
+GEO_COLUMNS = ["country_iso3", "subdivision", "geo_precision"]
+"""Where an asset was placed, and how precisely (added by ``exposures.geocode.geocode``)."""
 ROUTE_COLUMNS = [
     "route_id",
     "name",
@@ -129,7 +131,11 @@ def prepare_assets(
     for col in ASSET_COLUMNS:
         if col not in assets.columns:
             assets = assets.with_columns(pl.lit(None).alias(col))
-    base = assets.select(ASSET_COLUMNS).with_columns(
+    located = all(c in assets.columns for c in GEO_COLUMNS) and (
+        assets["geo_precision"].null_count() == 0
+    )
+    keep = ASSET_COLUMNS + (GEO_COLUMNS if located else [])
+    base = assets.select(keep).with_columns(
         pl.col("asset_id").cast(pl.String),
         pl.col("lat").cast(pl.Float64),
         pl.col("lon").cast(pl.Float64),
@@ -141,14 +147,19 @@ def prepare_assets(
         pl.col("service_id").cast(pl.String),
         _mitigation_list(pl.col("mitigations")).alias("mitigations"),
     )
-    geo = geocode(base)
-    bad = geo.filter(pl.col("geo_error").is_not_null())
-    if bad.height:
-        first = bad.row(0, named=True)
-        raise ExposureError(
-            f"asset {first['asset_id']!r}: {first['geo_error']} ({bad.height} asset(s) cannot be "
-            "located)"
-        )
+    if located:
+        # checked by an upload or kept from the stored version: located once, never again (a
+        # country-level site must not become an exact site at the capital)
+        geo = base.with_columns(pl.col(c).cast(pl.String) for c in GEO_COLUMNS)
+    else:
+        geo = geocode(base)
+        bad = geo.filter(pl.col("geo_error").is_not_null())
+        if bad.height:
+            first = bad.row(0, named=True)
+            raise ExposureError(
+                f"asset {first['asset_id']!r}: {first['geo_error']} ({bad.height} asset(s) "
+                "cannot be located)"
+            )
     rows = geo.with_columns(
         pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
     ).select(
@@ -171,7 +182,14 @@ def prepare_assets(
         "mitigations",
     )
     memb = assign_regions(
-        geo.select(pl.col("asset_id").alias("item_id"), "lat", "lon", "country_iso3", "subdivision")
+        geo.select(
+            pl.col("asset_id").alias("item_id"),
+            "lat",
+            "lon",
+            "country_iso3",
+            "subdivision",
+            "geo_precision",
+        )
     ).with_columns(
         pl.lit(None, pl.Float64).alias("extra_days"),
         pl.lit(False).alias("no_alternative"),

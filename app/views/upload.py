@@ -19,10 +19,16 @@ from app import data, session, ui
 from app.drafts import UploadDraft
 from engine.context import Context
 from engine.errors import ResilienceError
+from engine.uploads import Kind
 
 DRAFT_KEY = "upload_draft"
 MAX_UPLOAD_MB = 50  # the readers refuse more (exposures.upload.readers.MAX_BYTES)
 KINDS = {"assets": "Sites (assets)", "routes": "Sea routes"}
+MODES = {
+    "replace": "Replace the list with the file",
+    "upsert": "Add new items and update known ones",
+    "delete": "Remove the items the file lists (ids only)",
+}
 IGNORE = "(ignore this column)"
 FACADE = ("prepare_upload", "commit_upload")
 
@@ -42,8 +48,9 @@ def main() -> None:
         user.scope.require(client_id)
         spec = ctx.client(client_id, user.scope)
     st.caption(
-        f"For {ui.plain(spec.name)}. A new upload replaces the client's current list of that kind "
-        "as a new version; earlier versions are kept."
+        f"For {ui.plain(spec.name)}. Every load is a new version; earlier versions are kept. "
+        "Before anything loads, the page says how many items are added, updated and removed and "
+        "how the rating moves."
     )
     kind = st.radio(
         "What the file lists",
@@ -54,6 +61,15 @@ def main() -> None:
     )
     if kind is None:
         return
+    mode = st.radio(
+        "What the file does to the current list",
+        list(MODES),
+        format_func=lambda m: MODES[m],
+        horizontal=True,
+        key="upload_mode",
+    )
+    if mode is None:
+        return
     templates(kind)
     if not available(ctx):
         st.info(
@@ -62,7 +78,11 @@ def main() -> None:
         )
         return
     draft = st.session_state.get(DRAFT_KEY)
-    if isinstance(draft, UploadDraft) and (draft.client_id != client_id or draft.kind != kind):
+    if isinstance(draft, UploadDraft) and (
+        draft.client_id != client_id
+        or draft.kind != kind
+        or (draft.mode == "delete") != (mode == "delete")
+    ):
         st.session_state.pop(DRAFT_KEY, None)
         draft = None
     file = st.file_uploader(
@@ -82,7 +102,7 @@ def main() -> None:
         with st.status("Checking the file in a sandbox...", expanded=False) as status:
             try:
                 prepared = ctx.prepare_upload(
-                    client_id, payload, file.name, kind, None, scope=user.scope
+                    client_id, payload, file.name, kind, None, mode=mode, scope=user.scope
                 )
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
@@ -97,8 +117,11 @@ def main() -> None:
             payload=payload,
             mapping=None,
             prepared=prepared,
+            mode=mode,
         )
         st.session_state[DRAFT_KEY] = draft
+    if draft.mode != mode:  # replace <-> upsert: the same check, another plan
+        draft.mode, draft.plan, draft.outcome = mode, None, None
     report = draft.prepared.report
     preview(draft)
     mapping_editor(ctx, user, draft)
@@ -200,6 +223,7 @@ def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> N
                     draft.filename,
                     draft.kind,
                     mapping,
+                    mode=draft.mode,
                     scope=user.scope,
                 )
             except ResilienceError as exc:
@@ -209,6 +233,7 @@ def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> N
             status.update(label="File checked", state="complete")
         draft.mapping = mapping
         draft.outcome = None
+        draft.plan = None
         st.rerun()
 
 
@@ -300,10 +325,37 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
         st.warning("Nothing can be loaded from this file; fix it and upload it again.")
         return
     st.subheader("Load")
+    kind: Kind = "routes" if draft.kind == "routes" else "assets"
+    if draft.plan is None:
+        try:
+            draft.plan = ctx.plan_upload(
+                draft.client_id,
+                draft.prepared,
+                kind,
+                mode=draft.mode,  # type: ignore[arg-type]
+                valid_only=True,
+                scope=user.scope,
+            )
+        except ResilienceError as exc:
+            st.error(f"Nothing can be loaded: {ui.plain(str(exc))}")
+            return
+    plan = draft.plan
+    if not plan.changes:
+        st.info(
+            "The file changes nothing: its rows match the current version "
+            f"{plan.old_version}. Nothing will be loaded."
+        )
+        return
+    st.info(f"If loaded: {plan.summary()}; {plan.n_items} {kind} after; {plan.rating_line()}.")
+    if plan.not_found:
+        st.caption(
+            "Not in the current list (nothing to remove): "
+            + ui.plain(", ".join(plan.not_found[:20]))
+        )
     load = f"Load the {report.rows_accepted} valid rows" + (
         f" and leave out the {report.rows_rejected} rejected" if report.rows_rejected else ""
     )
-    choice = st.radio("What to do", [load, "Load nothing"], key="upload_choice")
+    choice = st.radio(f"What to do ({plan.summary()})", [load, "Load nothing"], key="upload_choice")
     if not st.button("Go", key="upload_go", type="primary"):
         return
     if choice != load:
@@ -316,9 +368,11 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
         outcome = ctx.commit_upload(
             draft.client_id,
             draft.prepared,
-            "routes" if draft.kind == "routes" else "assets",
+            kind,
+            mode=draft.mode,  # type: ignore[arg-type]
             valid_only=True,
-            note=f"upload of {draft.filename}",
+            note=f"{draft.mode} upload of {draft.filename}: {plan.summary()}",
+            planned=plan,
             scope=user.scope,
         )
     except ResilienceError as exc:
@@ -369,8 +423,8 @@ def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> Non
 def show_diff(diff: Any) -> None:
     st.markdown(
         f"**What changed from version {diff.old_version} to {diff.new_version}:** "
-        f"{diff.count('added')} added, {diff.count('removed')} removed, "
-        f"{diff.count('changed')} changed"
+        f"{diff.count('added')} added, {diff.count('changed')} updated, "
+        f"{diff.count('removed')} removed"
     )
     if diff.changes:
         st.dataframe(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ import polars as pl
 from exposures.upload.mapping import ColumnMap
 from exposures.upload.readers import RawTable
 from exposures.upload.report import value_repr
-from exposures.upload.schema import MITIGATIONS, VALUE_SYNONYMS, ColumnSpec, columns
+from exposures.upload.schema import MITIGATIONS, VALUE_SYNONYMS, ColumnSpec, columns, id_column
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "#n/a", "null", "none", "-", "–", "—"})
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
@@ -71,8 +72,10 @@ class Issues:
         return (row, column) in self._cells
 
 
-def parse_number(text: str, decimal_comma: bool) -> float | str:
-    """The number in ``text``, or a message saying why it is not one (``str``)."""
+def parse_number(text: str, decimal_comma: bool, grouping: bool = True) -> float | str:
+    """The number in ``text``, or a message saying why it is not one (``str``).
+
+    ``grouping=False`` (coordinates): a lone separator is always the decimal one."""
     s = text.strip()
     low = s.lower()
     if low in _NAN_WORDS:
@@ -87,7 +90,7 @@ def parse_number(text: str, decimal_comma: bool) -> float | str:
     if not m:
         return "is not a number"
     sign, body, exponent = m.group(1), m.group(2), m.group(3) or ""
-    plain = _plain_digits(body, decimal_comma)
+    plain = _plain_digits(body, decimal_comma, grouping)
     if plain is None:
         return "is not a number (check the decimal and thousands separators)"
     try:
@@ -106,7 +109,7 @@ def _grouped(part: str, sep: str) -> str | None:
     return "".join(groups)
 
 
-def _plain_digits(body: str, decimal_comma: bool) -> str | None:
+def _plain_digits(body: str, decimal_comma: bool, grouping: bool = True) -> str | None:
     """``body`` (digits with , and .) as plain ``123.45``, or None when the separators clash."""
     if body.count(",") and body.count("."):
         dec = "," if body.rfind(",") > body.rfind(".") else "."
@@ -125,12 +128,71 @@ def _plain_digits(body: str, decimal_comma: bool) -> str | None:
         whole, frac = body.split(sep)
         if not frac:
             return whole if whole.isdigit() else None
-        if sep == "," and len(frac) == 3 and 1 <= len(whole) <= 3 and not decimal_comma:
-            return whole + frac  # 1,234 is one thousand two hundred and thirty-four
+        if grouping and len(frac) == 3 and 1 <= len(whole) <= 3 and (sep == ",") != decimal_comma:
+            return whole + frac  # 1,234 (1.234 in a decimal-comma file) is one thousand ...
         if not frac.isdigit() or (whole and not whole.isdigit()):
             return None
         return f"{whole or '0'}.{frac}"
     return body if body.isdigit() else None
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control or invisible characters (tabs and line breaks become spaces)."""
+    out = re.sub(r"[\t\r\n\u2028\u2029]+", " ", text)
+    return "".join(ch for ch in out if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+_EVIDENCE_COMMA = re.compile(
+    r"^[+-]?(\d+,\d{1,2}|\d+,\d{4,}|\d{1,3}(\.\d{3})+,\d+|\d{1,3}(\.\d{3}){2,})$"
+)
+_EVIDENCE_DOT = re.compile(
+    r"^[+-]?(\d+\.\d{1,2}|\d+\.\d{4,}|\d{1,3}(,\d{3})+\.\d+|\d{1,3}(,\d{3}){2,})$"
+)
+_AMBIGUOUS = re.compile(r"^[+-]?\d{1,3}[.,]\d{3}$")
+
+
+@dataclass
+class NumberFormat:
+    """The decimal and thousands separators of one file, detected from its number cells."""
+
+    decimal_comma: bool
+    description: str
+    ambiguous: tuple[int, str] | None = None  # (row, cell) of the first 1,234-like cell
+
+
+def detect_number_format(
+    cells: list[tuple[int, str]], delimiter_hint: bool, grouping: bool = True
+) -> NumberFormat:
+    """Decide one column's separators from its cells: ``12,5`` or ``1.234,5`` mean a decimal
+    comma, ``12.5`` or ``1,234.5`` a decimal point; a column with only ``1,234``-like cells
+    reads the separator as thousands (and says so), except where ``grouping`` is off
+    (coordinates are never grouped in thousands)."""
+    comma = dot = 0
+    ambiguous: tuple[int, str] | None = None
+    for row, raw in cells:
+        text = _SPACES.sub("", _CURRENCY.sub("", raw.strip()))
+        if _EVIDENCE_COMMA.match(text):
+            comma += 1
+        elif _EVIDENCE_DOT.match(text):
+            dot += 1
+        elif ambiguous is None and _AMBIGUOUS.match(text):
+            ambiguous = (row, raw.strip())
+    if comma and not dot:
+        return NumberFormat(True, "decimal comma (12,5), thousands with . or space")
+    if dot and not comma:
+        return NumberFormat(False, "decimal point (12.5), thousands with , or space")
+    if comma and dot:
+        return NumberFormat(
+            delimiter_hint,
+            "mixed: some numbers use a decimal comma and some a decimal point",
+        )
+    if ambiguous is not None and grouping:
+        return NumberFormat(
+            False,
+            "no decimals found; a separator followed by three digits is read as thousands",
+            ambiguous,
+        )
+    return NumberFormat(delimiter_hint, "")
 
 
 def normalise_choice(text: str) -> str:
@@ -143,22 +205,110 @@ def normalise_choice(text: str) -> str:
 class Converted:
     frame: pl.DataFrame  # canonical columns + "__row"
     issues: Issues
+    warnings: list[str] = field(default_factory=list)  # about the whole file
 
 
-def convert(raw: RawTable, cmap: ColumnMap) -> Converted:
-    """Typed canonical columns from the raw strings, and the problems converting them."""
+def convert(
+    raw: RawTable, cmap: ColumnMap, values: dict[str, dict[str, str]] | None = None
+) -> Converted:
+    """Typed canonical columns from the raw strings, and the problems converting them.
+
+    ``values`` maps, per column, a value of the file to an accepted value (``{"asset_type":
+    {"Production site": "plant"}}``); it is applied before the value is checked.
+    """
     issues = Issues()
     rows = raw.frame["__row"]
     out: dict[str, pl.Series] = {"__row": rows}
+    warnings: list[str] = []
+    formats = _number_formats(raw, cmap)
+    described = [f.description for name, f in formats.items() if f.description]
+    raw.number_format = described[0] if described else None
+    for fmt in formats.values():
+        if fmt.ambiguous is not None:
+            row, cell = fmt.ambiguous
+            warnings.append(
+                f"numbers such as {cell!r} (row {row}) were read with the separator as "
+                f"thousands ({cell.replace(',', '').replace('.', '')}); if it is a decimal "
+                "separator, write the decimals with more or fewer than three digits or use a "
+                "decimal point"
+            )
+            break
+    value_maps = {
+        col: {strip_controls(k).strip().casefold(): v for k, v in m.items()}
+        for col, m in (values or {}).items()
+    }
     for spec in columns(cmap.kind):
         index = cmap.by_canonical.get(spec.name)
+        if index is None and spec.name == "name" and cmap.name_from_id:
+            index = cmap.by_canonical[id_column(cmap.kind)]
         if index is None:
             out[spec.name] = _absent(spec, raw.frame.height)
             continue
         cells = raw.frame[f"c{index}"]
+        if spec.name in value_maps:
+            cells = _apply_value_map(cells, value_maps[spec.name])
         converter = _CONVERTERS[spec.type]
-        out[spec.name] = converter(spec, cells, rows, raw.decimal_comma, issues)
-    return Converted(pl.DataFrame(out), issues)
+        col_fmt = formats.get(spec.name)
+        decimal_comma = raw.decimal_comma if col_fmt is None else col_fmt.decimal_comma
+        out[spec.name] = converter(spec, cells, rows, decimal_comma, issues)
+    if cmap.flags:
+        out["mitigations"] = _with_flags(out["mitigations"], raw, cmap, rows, issues)
+    return Converted(pl.DataFrame(out), issues, warnings)
+
+
+_YES = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "ja", "oui", "si", "sí"})
+_NO = frozenset({"no", "n", "false", "0", "", "-", "none", "nein", "non"})
+
+
+def _with_flags(
+    mitigations: pl.Series, raw: RawTable, cmap: ColumnMap, rows: pl.Series, issues: Issues
+) -> pl.Series:
+    """Add the mitigations that yes/no columns state (``Backup site?`` = Yes) to the list."""
+    current = [set(filter(None, (m or "").split(";"))) for m in mitigations.to_list()]
+    for mitigation, index in cmap.flags.items():
+        cells = raw.frame[f"c{index}"].to_list()
+        for i, (row, cell) in enumerate(zip(rows.to_list(), cells, strict=True)):
+            word = (cell or "").strip().casefold()
+            if word in _YES:
+                current[i].add(mitigation)
+            elif word not in _NO:
+                issues.add(
+                    Issue(
+                        row,
+                        "mitigations",
+                        f"{cmap.headers[index]!r} is {cell.strip()[:40]!r}, neither yes nor no",
+                        f"yes or no (whether the site has {mitigation.replace('_', ' ')})",
+                        raw=cell,
+                    )
+                )
+    return pl.Series("mitigations", [";".join(sorted(m)) or None for m in current], dtype=pl.String)
+
+
+def _apply_value_map(cells: pl.Series, mapping: dict[str, str]) -> pl.Series:
+    keys = cells.str.strip_chars().str.to_lowercase()
+    known = {k: v for k, v in mapping.items()}
+    mapped = keys.replace_strict(known, default=None, return_dtype=pl.String)
+    return pl.select(pl.coalesce(mapped, cells)).to_series().alias(cells.name)
+
+
+COORDINATES = ("lat", "lon")
+
+
+def _number_formats(raw: RawTable, cmap: ColumnMap) -> dict[str, NumberFormat]:
+    """The separators of each number column, detected from its own cells."""
+    out: dict[str, NumberFormat] = {}
+    rows = raw.frame["__row"].to_list()
+    for spec in columns(cmap.kind):
+        index = cmap.by_canonical.get(spec.name)
+        if index is None or spec.type not in ("float", "int"):
+            continue
+        col = raw.frame[f"c{index}"]
+        has_sep = col.str.contains(r"\d[.,]\d").fill_null(False)
+        cells = [(rows[i], col[i]) for i in has_sep.arg_true().head(5000).to_list()]
+        out[spec.name] = detect_number_format(
+            cells, raw.decimal_comma, grouping=spec.name not in COORDINATES
+        )
+    return out
 
 
 def _absent(spec: ColumnSpec, height: int) -> pl.Series:
@@ -191,6 +341,22 @@ def _text(
         issues.add(
             Issue(row, spec.name, "contains a NUL character (\\x00)", "text without NUL characters")
         )
+    controls = s.str.contains(_INVISIBLE).fill_null(False) & ~bad
+    if controls.any():
+        idx = controls.arg_true()
+        cleaned = [strip_controls(t).strip() or None for t in s.gather(idx).to_list()]
+        for row, value in zip(rows.gather(idx).to_list(), cleaned, strict=True):
+            issues.add(
+                Issue(
+                    row,
+                    spec.name,
+                    "contained control or invisible characters (escape codes, tabs, line "
+                    f"breaks, bidi marks), which were removed; kept as {value_repr(value)}",
+                    spec.accepted,
+                    severity="warning",
+                )
+            )
+        s = s.scatter(idx, pl.Series(cleaned, dtype=pl.String))
     return s.alias(spec.name)
 
 
@@ -200,6 +366,11 @@ def _ident(
     stripped = cells.str.strip_chars()
     cleaned = stripped.str.replace_all(_INVISIBLE, "").str.strip_chars()
     changed = (cleaned != stripped).fill_null(False)
+    if not cleaned.str.contains(r"^[\x20-\x7e]*$").fill_null(True).all():
+        # ids are compared in Unicode NFKC form: a full-width ＬＯＮ-01 is LON-01
+        cleaned = cleaned.map_elements(
+            lambda t: unicodedata.normalize("NFKC", t).strip(), return_dtype=pl.String
+        )
     if changed.any():
         for row, value in zip(
             rows.filter(changed).to_list(), cleaned.filter(changed).to_list(), strict=True
@@ -223,6 +394,8 @@ def _numbers(
     s = cells.str.strip_chars()
     fast = s.cast(pl.Float64, strict=False)
     good = fast.is_finite().fill_null(False)
+    if decimal_comma:  # 1.234 means one thousand two hundred and thirty-four here
+        good = good & ~s.str.contains(".", literal=True).fill_null(False)
     missing = s.str.to_lowercase().is_in(list(MISSING_TOKENS)).fill_null(True)
     slow = ~good & ~missing
     values = _null_where(fast, ~good)
@@ -230,7 +403,7 @@ def _numbers(
         idx = slow.arg_true()
         parsed: list[float | None] = []
         for row, text in zip(rows.gather(idx).to_list(), s.gather(idx).to_list(), strict=True):
-            result = parse_number(text, decimal_comma)
+            result = parse_number(text, decimal_comma, spec.name not in COORDINATES)
             if isinstance(result, str):
                 issues.add(Issue(row, spec.name, result, spec.accepted))
                 parsed.append(None)

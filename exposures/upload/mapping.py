@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from exposures.upload.report import UploadRefused
-from exposures.upload.schema import ColumnSpec, columns
+from exposures.upload.schema import ColumnSpec, columns, id_column
 
 MAX_HEADER_LENGTH = 100
 _UNSAFE_HEADER = re.compile(r"[;\"`\\]|--|/\*|\*/")
@@ -32,6 +32,38 @@ def normalise_header(header: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]|\{[^}]*\}")
+_UNIT_WORDS = re.compile(
+    r"(?:\s|^)(?:in\s+)?(?:usd|us\$|\$|us\s+dollars|dollars|eur|km|deg|degrees|1\s*-\s*5|"
+    r"per\s+cent|%|\?)\s*$"
+)
+_FILLER_WORDS = re.compile(r"\b(?:of|the|a|no|number|num|nr)\b")
+
+
+def header_variants(header: str) -> list[str]:
+    """Normal forms of a header to look up, most literal first: as written; without units in
+    brackets or at the end (``Critical (1-5)``, ``Replacement value USD``); without filler words
+    (``Type of site`` -> ``typesite``)."""
+    text = unicodedata.normalize("NFKC", header).casefold().strip()
+    out = [normalise_header(text)]
+    bare = _BRACKETS.sub(" ", text).strip()
+    for _ in range(3):
+        shorter = _UNIT_WORDS.sub("", bare).strip()
+        if shorter == bare:
+            break
+        bare = shorter
+    out.append(normalise_header(bare))
+    out.append(normalise_header(_FILLER_WORDS.sub(" ", bare)))
+    return [v for i, v in enumerate(out) if v and v not in out[:i]]
+
+
+def _lookup(aliases: dict[str, str], header: str) -> str | None:
+    for variant in header_variants(header):
+        if variant in aliases:
+            return aliases[variant]
+    return None
+
+
 @dataclass
 class ColumnMap:
     """Which column of the user's file feeds each canonical column."""
@@ -41,14 +73,18 @@ class ColumnMap:
     by_canonical: dict[str, int] = field(default_factory=dict)
     ignored: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    name_from_id: bool = False  # no name column: the ids are the names
+    flags: dict[str, int] = field(default_factory=dict)  # mitigation -> its yes/no column
 
     def header_of(self, canonical: str) -> str | None:
         index = self.by_canonical.get(canonical)
         return None if index is None else self.headers[index]
 
     def as_dict(self) -> dict[str, str]:
-        """user's header -> canonical column."""
-        return {self.headers[i]: name for name, i in self.by_canonical.items()}
+        """user's header -> canonical column (a yes/no mitigation column -> mitigations:NAME)."""
+        out = {self.headers[i]: name for name, i in self.by_canonical.items()}
+        out.update({self.headers[i]: f"mitigations:{m}" for m, i in self.flags.items()})
+        return out
 
 
 def _aliases(kind: str) -> dict[str, str]:
@@ -58,6 +94,33 @@ def _aliases(kind: str) -> dict[str, str]:
         for alias in spec.aliases:
             table.setdefault(alias, spec.name)
     return table
+
+
+# yes/no columns that state one mitigation ("Backup site?": Yes) -> that mitigation
+MITIGATION_FLAGS: dict[str, str] = {
+    "backupsite": "backup_site",
+    "backup": "backup_site",
+    "hasbackupsite": "backup_site",
+    "backuplocation": "backup_site",
+    "drsite": "backup_site",
+    "continuityplan": "continuity_plan",
+    "bcp": "continuity_plan",
+    "businesscontinuityplan": "continuity_plan",
+    "testedcontinuityplan": "continuity_plan",
+    "cybercertification": "cyber_certification",
+    "cybercertified": "cyber_certification",
+    "iso27001": "cyber_certification",
+    "insured": "insurance",
+    "insurance": "insurance",
+}
+
+
+def mitigation_flag(header: str) -> str | None:
+    """The mitigation a yes/no header states (``Backup site?`` -> backup_site), or None."""
+    for variant in header_variants(header):
+        if variant in MITIGATION_FLAGS:
+            return MITIGATION_FLAGS[variant]
+    return None
 
 
 def unsafe_header_reason(header: str) -> str | None:
@@ -83,16 +146,36 @@ def suggest(header: str, kind: str) -> str | None:
     """The canonical column a misspelt header most likely means, or None."""
     from rapidfuzz import fuzz, process
 
-    key = normalise_header(header)
+    aliases = _aliases(kind)
+    found = _lookup(aliases, header)
+    if found:
+        return found
+    key = header_variants(header)[-1] if header_variants(header) else ""
     if len(key) < 3:
         return None
-    aliases = _aliases(kind)
     best = process.extractOne(key, list(aliases), scorer=fuzz.ratio, score_cutoff=75)
     return aliases[best[0]] if best else None
 
 
+def suggestions(headers: list[str], cmap: ColumnMap) -> dict[str, str]:
+    """For each header that was not mapped: the canonical column it probably means."""
+    out: dict[str, str] = {}
+    for i in cmap.ignored:
+        header = headers[i]
+        if not header.strip() or unsafe_header_reason(header):
+            continue
+        guess = suggest(header, cmap.kind)
+        if guess and guess not in cmap.by_canonical:
+            out[header] = guess
+    return out
+
+
 def map_columns(
-    headers: list[str], kind: str, mapping: dict[str, str | None] | None = None
+    headers: list[str],
+    kind: str,
+    mapping: dict[str, str | None] | None = None,
+    *,
+    ids_only: bool = False,
 ) -> ColumnMap:
     """Match ``headers`` to the canonical columns of ``kind``.
 
@@ -151,8 +234,12 @@ def map_columns(
             result.ignored.append(i)
             result.warnings.append(f"{col} header {_show(header)} {reason}; the column was ignored")
             continue
-        target = aliases.get(normalise_header(header))
+        target = _lookup(aliases, header)
         if target is None:
+            flag = mitigation_flag(header) if kind == "assets" else None
+            if flag is not None and flag not in result.flags:
+                result.flags[flag] = i
+                continue
             unknown.append(i)
             continue
         claims.setdefault(target, []).append(i)
@@ -183,20 +270,46 @@ def map_columns(
         guess = suggest(headers[i], kind)
         hint = ""
         if guess and guess not in result.by_canonical:
-            hint = f"; did you mean {guess}? (pass the mapping {{{headers[i]!r}: {guess!r}}})"
+            hint = f"; did you mean {guess}? (pass --map {_show(headers[i] + '=' + guess)})"
         result.warnings.append(
             f"column {i + 1} {_show(headers[i])} is not a known {kind} column and was ignored"
             + hint
         )
 
+    key = id_column(kind)
+    unsafe_ignored = any("the column was ignored" in w for w in result.warnings)
+    if (
+        not ids_only
+        and not unsafe_ignored
+        and "name" not in result.by_canonical
+        and "name" not in claims
+        and key in result.by_canonical
+    ):
+        result.name_from_id = True
+        result.warnings.append(
+            f"the file has no name column; each row's {key} "
+            f"({_show(headers[result.by_canonical[key]])}) is used as its name"
+        )
     for spec in specs.values():
+        if ids_only and spec.name != key:
+            continue
+        if spec.name == "name" and result.name_from_id:
+            continue
         if spec.required and spec.name not in result.by_canonical and spec.name not in claims:
             candidates = [headers[i] for i in unknown if suggest(headers[i], kind) == spec.name]
-            hint = (
-                f"; the column {_show(candidates[0])} may be it: rename it or pass a mapping"
-                if candidates
-                else f"; add a column named {spec.name}"
-            )
+            if candidates:
+                hint = (
+                    f"; the column {_show(candidates[0])} may be it: rename it or pass "
+                    f"--map {_show(candidates[0] + '=' + spec.name)}"
+                )
+            elif spec.name == key and "name" in result.by_canonical:
+                named = headers[result.by_canonical["name"]]
+                hint = (
+                    f"; add a column of ids, or use the names as ids with "
+                    f"--map {_show(named + '=' + key)}"
+                )
+            else:
+                hint = f"; add a column named {spec.name}, or pass --map 'HEADER={spec.name}'"
             errors.append(f"the required column {spec.name} is missing{hint}")
     if errors:
         raise UploadRefused(errors, result.warnings)

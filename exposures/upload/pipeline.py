@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from exposures.upload.mapping import map_columns
+from exposures.upload.mapping import map_columns, suggestions
 from exposures.upload.readers import MAX_BYTES, MAX_ROWS, read_table, safe_filename
 from exposures.upload.report import UploadRefused, ValidationReport
 from exposures.upload.schema import ROW_COLUMN, columns
@@ -54,10 +54,21 @@ def check_upload(
     kind: str,
     mapping: dict[str, str | None] | None = None,
     *,
+    values: dict[str, dict[str, str]] | None = None,
+    sheet: str | None = None,
+    ids_only: bool = False,
+    bounds: dict[str, tuple[float | None, float | None]] | None = None,
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
 ) -> PreparedUpload:
-    """Read, map and validate ``data`` as a table of ``kind`` (``assets`` or ``routes``)."""
+    """Read, map and validate ``data`` as a table of ``kind`` (``assets`` or ``routes``).
+
+    ``mapping``: user header -> canonical column (None: ignore the column); ``values``: per
+    canonical column, user value -> accepted value (``{"asset_type": {"Production site":
+    "plant"}}``); ``sheet``: the workbook sheet to read (default the first visible one);
+    ``ids_only``: only the id column is needed and checked (rows to delete); ``bounds``:
+    ``"assets.value_usd" -> (min, max)`` from the rules.
+    """
     started = time.perf_counter()
     columns(kind)  # refuses an unknown kind before anything else
     report = ValidationReport(kind=kind, filename=safe_filename(filename))
@@ -66,13 +77,14 @@ def check_upload(
             f"the file name contained control or invisible characters; shown as {report.filename!r}"
         )
     try:
-        raw = read_table(data, filename, max_bytes=max_bytes, max_rows=max_rows)
+        raw = read_table(data, filename, max_bytes=max_bytes, max_rows=max_rows, sheet=sheet)
         report.format = raw.format
         report.encoding = raw.encoding
         report.delimiter = raw.delimiter
         report.warnings += raw.warnings
         report.headers = list(raw.headers)
-        cmap = map_columns(raw.headers, kind, mapping)
+        cmap = map_columns(raw.headers, kind, mapping, ids_only=ids_only)
+        report.suggestions = suggestions(raw.headers, cmap)
         report.columns = cmap.as_dict()
         report.warnings += cmap.warnings
         if len(raw) == 0:
@@ -82,13 +94,21 @@ def check_upload(
         report.warnings += refused.warnings
         return PreparedUpload(report, empty_frame(kind), stats=_stats(started))
     parsed = time.perf_counter()
-    result = validate_table(raw, cmap)
+    try:
+        result = validate_table(raw, cmap, values=values, bounds=bounds, ids_only=ids_only)
+    except UploadRefused as refused:
+        report.file_errors = refused.errors
+        report.warnings += refused.warnings
+        return PreparedUpload(report, empty_frame(kind), stats=_stats(started))
     report.rows_total = result.rows_total
     report.rows_rejected = len(result.rejected_rows)
     report.rows_accepted = result.rows_total - report.rows_rejected
     report.problems = result.problems
     report.problems_truncated = result.problems_truncated
     report.warnings += result.warnings
+    report.value_suggestions = result.value_suggestions
+    if raw.number_format:
+        report.number_format = raw.number_format
     stats = _stats(started)
     stats["parse_seconds"] = round(parsed - started, 3)
     return PreparedUpload(report, result.valid, result.quarantine_csv, stats)

@@ -17,8 +17,9 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, cast
 
 import polars as pl
 
@@ -63,6 +64,8 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     decimal_comma: bool = False
+    number_format: str | None = None  # set by convert: the separators detected
+    sheet: str | None = None  # the workbook sheet read
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -89,7 +92,12 @@ def safe_filename(filename: str) -> str:
 
 
 def read_table(
-    data: bytes, filename: str, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
+    data: bytes,
+    filename: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    sheet: str | None = None,
 ) -> RawTable:
     """Read an uploaded file (CSV, XLSX or Parquet, sniffed from the bytes) into a ``RawTable``.
 
@@ -108,8 +116,12 @@ def read_table(
     ext = safe_filename(filename).rsplit(".", 1)[-1].lower() if "." in filename else ""
     if kind == "csv" and ext in ("xlsx", "xlsm", "parquet", "pq"):
         warnings.append(f"the file is named .{ext} but holds text; it was read as CSV")
+    if sheet is not None and kind != "xlsx":
+        warnings.append(
+            f"--sheet {sheet!r} was ignored: the file is {kind.upper()}, not a workbook"
+        )
     if kind == "xlsx":
-        table = _read_xlsx(data, max_rows)
+        table = _read_xlsx(data, max_rows, sheet)
     elif kind == "parquet":
         table = _read_parquet(data, max_rows)
     else:
@@ -337,7 +349,14 @@ def _read_csv(data: bytes, max_rows: int) -> RawTable:
                     f"the file has more than {max_rows:,} data rows; split it into smaller files"
                 )
     except csv.Error as err:
-        raise UploadRefused(_csv_error_message(str(err), record + 1, line + 1)) from None
+        message = str(err)
+        if "field larger than field limit" in message and text.count('"') % 2 == 0:
+            raise UploadRefused(
+                f"row {record + 1}: a cell is longer than {CSV_FIELD_LIMIT:,} characters (the "
+                "limit for one cell); no site or route field is that long: check that the "
+                "delimiter and line breaks are right, or remove the oversized cell"
+            ) from None
+        raise UploadRefused(_csv_error_message(message, record + 1, line + 1)) from None
     if headers is None:
         raise UploadRefused("the file holds no text (only blank lines or spaces)")
     if ragged:
@@ -403,20 +422,235 @@ def _col_letters(index: int) -> str:
     return out
 
 
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="([^"]*)"')
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,4})([0-9]{1,8})"')
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]{1,8})"')
+@dataclass
+class SheetInfo:
+    """One sheet as the workbook declares it."""
+
+    name: str
+    state: str  # visible | hidden | veryHidden
+    path: str | None  # the zip part holding its cells, as the reader finds it
+    kind: str = "worksheet"  # worksheet | chartsheet | macrosheet | dialogsheet
 
 
-def check_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[str]:
-    """Refuse a workbook that could hurt the reader; returns warnings.
+@dataclass
+class SheetScan:
+    """What the scan of one sheet's XML found (attributes read as the XML parser reads them)."""
+
+    max_row: int = 0
+    max_col: int = 0
+    min_col: int = EXCEL_MAX_COLS + 1
+    cells: int = 0
+    dimension: str | None = None
+    formulas: list[tuple[str, str, bool]] = field(default_factory=list)  # ref, formula, has value
+    formulas_total: int = 0
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> #N/A
+    shared_refs: list[tuple[str, int]] = field(default_factory=list)  # (ref, index) of t="s"
+    max_shared: int = -1
+    max_shared_ref: str = ""
+
+
+_CELL_RE = re.compile(r"([A-Z]{1,4})([0-9]{1,8})")
+_EXCEL_ERRORS = frozenset(
+    {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!"}
+)
+
+
+def _local(name: str) -> str:
+    return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _expat(
+    on_start: Callable[..., Any],
+    on_end: Callable[..., Any] | None = None,
+    on_text: Callable[..., Any] | None = None,
+) -> Any:
+    """An expat parser that refuses DTDs and entities (the parts were checked already)."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+
+    def refuse(*_args: object) -> None:
+        raise UploadRefused("a workbook part declares a DTD or XML entities (an XML bomb); refused")
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = on_start
+    if on_end is not None:
+        parser.EndElementHandler = on_end
+    if on_text is not None:
+        parser.CharacterDataHandler = on_text
+    return parser
+
+
+def _parse_part(zf: zipfile.ZipFile, name: str, parser: Any) -> None:
+    from xml.parsers import expat
+
+    try:
+        with zf.open(name) as stream:
+            parser.ParseFile(stream)
+    except expat.ExpatError:
+        raise UploadRefused(
+            f"the workbook part {_show(name)} is not well-formed XML (damaged workbook); "
+            "save it again from Excel"
+        ) from None
+
+
+def scan_sheet(zf: zipfile.ZipFile, name: str) -> SheetScan:
+    """Read a sheet part with an XML parser: the extent of its cells, formulas, error cells and
+    shared-string references. Attribute values are read as the parser decodes them (either
+    quote, character references), so a crafted reference cannot slip past."""
+    scan = SheetScan()
+    state: dict[str, object] = {"ref": None, "t": None, "f": None, "v": None, "in": None}
+    next_col = [0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        local = _local(tag)
+        if local == "c":
+            scan.cells += 1
+            ref = attrs.get("r")
+            if ref is not None:
+                m = _CELL_RE.fullmatch(ref.strip().upper().replace("$", ""))
+                if not m:
+                    raise UploadRefused(
+                        f"the sheet {_show(name)} has a cell reference {_show(ref)} that is not "
+                        "a cell address; the workbook is damaged or crafted"
+                    )
+                col, row = _col_index(m.group(1).encode()), int(m.group(2))
+            else:
+                col, row = next_col[0] + 1, max(scan.max_row, 1)
+            next_col[0] = col
+            scan.max_row = max(scan.max_row, row)
+            scan.max_col = max(scan.max_col, col)
+            scan.min_col = min(scan.min_col, col)
+            state.update(ref=(row, col), t=attrs.get("t"), f=None, v=None, **{"in": None})
+        elif local == "row":
+            next_col[0] = 0
+            r = attrs.get("r")
+            if r is not None:
+                if not r.strip().isdigit():
+                    raise UploadRefused(
+                        f"the sheet {_show(name)} has a row number {_show(r)} that is not a "
+                        "number; the workbook is damaged or crafted"
+                    )
+                scan.max_row = max(scan.max_row, int(r))
+        elif local in ("f", "v"):
+            state["in"] = local
+            if local == "f":
+                state["f"] = ""
+        elif local == "dimension" and scan.dimension is None:
+            scan.dimension = attrs.get("ref")
+
+    def text(data: str) -> None:
+        where = state["in"]
+        if where == "f":
+            state["f"] = str(state["f"] or "") + data
+        elif where == "v":
+            state["v"] = str(state["v"] or "") + data
+
+    def end(tag: str) -> None:
+        local = _local(tag)
+        if local in ("f", "v"):
+            state["in"] = None
+        elif local == "c" and state["ref"] is not None:
+            row, col = cast(tuple[int, int], state["ref"])
+            ref = f"{_col_letters(col)}{row}"
+            value = state["v"]
+            if state["f"] is not None:
+                scan.formulas_total += 1
+                if len(scan.formulas) < 10:
+                    scan.formulas.append((ref, str(state["f"]), value not in (None, "")))
+            if state["t"] == "e" and value:
+                scan.errors[(row, col)] = str(value).strip()
+            elif state["t"] == "s" and value is not None:
+                try:
+                    index = int(str(value).strip())
+                except ValueError:
+                    index = 10**12
+                if index > scan.max_shared:
+                    scan.max_shared, scan.max_shared_ref = index, ref
+            state["ref"] = None
+
+    _parse_part(zf, name, _expat(start, end, text))
+    return scan
+
+
+def _count_shared_strings(zf: zipfile.ZipFile, name: str) -> int:
+    count = [0]
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        if _local(tag) == "si":
+            count[0] += 1
+
+    _parse_part(zf, name, _expat(start))
+    return count[0]
+
+
+def _find_part(names: set[str], path: str) -> str | None:
+    """The zip entry the reader opens for ``path``: exact, else ignoring case."""
+    if path in names:
+        return path
+    folded = path.casefold()
+    matches = sorted(n for n in names if n.casefold() == folded)
+    return matches[0] if matches else None
+
+
+def _resolve(base: str, target: str) -> str:
+    path = target.lstrip("/") if target.startswith("/") else base + target
+    parts: list[str] = []
+    for part in path.replace("\\", "/").split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def workbook_sheets(zf: zipfile.ZipFile, names: set[str]) -> list[SheetInfo]:
+    """Every sheet the workbook declares, in tab order, with its state and its part."""
+    import defusedxml.ElementTree as safe_et
+
+    workbook = safe_et.fromstring(
+        zf.read(_find_part(names, "xl/workbook.xml") or ""), forbid_dtd=True
+    )
+    rels: dict[str, tuple[str, str]] = {}
+    rels_part = _find_part(names, "xl/_rels/workbook.xml.rels")
+    if rels_part:
+        for elem in safe_et.fromstring(zf.read(rels_part), forbid_dtd=True).iter():
+            if _local(elem.tag) == "Relationship":
+                kind = _local(elem.attrib.get("Type", "").rsplit("/", 1)[-1])
+                rels[elem.attrib.get("Id", "")] = (elem.attrib.get("Target", ""), kind)
+    sheets: list[SheetInfo] = []
+    for elem in workbook.iter():
+        if _local(elem.tag) != "sheet":
+            continue
+        rel_id = next((v for k, v in elem.attrib.items() if _local(k) == "id"), None)
+        target, kind = rels.get(rel_id or "", ("", "worksheet"))
+        path = _find_part(names, _resolve("xl/", target)) if target else None
+        sheets.append(
+            SheetInfo(
+                name=elem.attrib.get("name", f"Sheet{len(sheets) + 1}"),
+                state=elem.attrib.get("state", "visible"),
+                path=path,
+                kind=kind or "worksheet",
+            )
+        )
+    return sheets
+
+
+def check_xlsx(
+    data: bytes, max_rows: int = MAX_ROWS, sheet: str | None = None
+) -> tuple[list[str], SheetInfo, SheetScan]:
+    """Refuse a workbook that could hurt the reader; returns warnings, the sheet to read and
+    what its scan found.
 
     Checked before any parser runs: the zip's entry count, total and per-member expansion,
-    macros, encryption, DTDs or entities in any XML part (XML bombs), and the real extent of the
-    first sheet's cells (a lone cell at XFD1048576 would make the reader allocate every cell
-    in between). A declared ``<dimension>`` larger than the cells is ignored with a warning: the
-    reader reads only the cells that exist.
+    macros, encryption, DTDs or entities in any XML part (XML bombs), the shared-strings table
+    and the real extent of every worksheet's cells (a lone cell at XFD1048576 would make the
+    reader allocate every cell in between). Parts are found the way the reader finds them
+    (names compared ignoring case). Hidden sheets, formulas, error values, external links and
+    macro sheets are reported as warnings naming the sheet and cell.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -457,7 +691,7 @@ def check_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[str]:
                 "the workbook contains macros (.xlsm, vbaProject.bin); macro-enabled workbooks "
                 "are refused: save it as a plain .xlsx workbook or CSV"
             )
-        if "xl/workbook.xml" not in names:
+        if _find_part(names, "xl/workbook.xml") is None:
             if "content.xml" in lower and "mimetype" in lower:
                 what = "an OpenDocument file (.ods); save it as .xlsx or CSV"
             elif "word/document.xml" in lower:
@@ -471,21 +705,193 @@ def check_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[str]:
             for name in sorted(names):
                 if name.lower().endswith((".xml", ".rels", ".vml")):
                     _check_xml_part(zf, name)
-            content_types = (
-                zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-            )
+            ct_part = _find_part(names, "[Content_Types].xml")
+            content_types = zf.read(ct_part) if ct_part else b""
             if b"macroEnabled" in content_types:
                 raise UploadRefused(
                     "the workbook is macro-enabled (.xlsm); save it as a plain .xlsx "
                     "workbook or CSV"
                 )
-            sheet = _first_sheet_path(zf, names)
-            sheet_xml = zf.read(sheet)
+            sheets = workbook_sheets(zf, names)
+            chosen, warnings = _choose_sheet(sheets, sheet)
+            if chosen.path is None:
+                candidates = sorted(
+                    n
+                    for n in names
+                    if n.lower().startswith("xl/worksheets/") and n.lower().endswith(".xml")
+                )
+                if not candidates:
+                    raise UploadRefused("the workbook has no worksheet; put the table on a sheet")
+                chosen.path = candidates[0]
+            # every worksheet part is checked, whichever the reader ends up opening
+            scans: dict[str, SheetScan] = {}
+            for name in sorted(names):
+                low = name.lower()
+                if low.startswith(
+                    ("xl/worksheets/", "xl/macrosheets/", "xl/dialogsheets/")
+                ) and low.endswith(".xml"):
+                    scans[name] = scan_sheet(zf, name)
+                    _check_extent(scans[name], max_rows, _sheet_label(sheets, name))
+            scan = scans.get(chosen.path) or scan_sheet(zf, chosen.path)
+            shared = _find_part(names, "xl/sharedStrings.xml")
+            n_shared = _count_shared_strings(zf, shared) if shared else 0
+            if scan.max_shared >= n_shared:
+                raise UploadRefused(
+                    f"the workbook's shared-strings table is damaged or crafted: sheet "
+                    f"{chosen.name!r} cell {scan.max_shared_ref} refers to text number "
+                    f"{scan.max_shared + 1:,} but the table holds {n_shared:,}; open the "
+                    "workbook in Excel, save it again and upload that (or save it as CSV)"
+                )
+            warnings += _workbook_warnings(names, sheets, chosen, scan)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, RuntimeError):
             raise UploadRefused(
                 "the workbook is damaged (a part cannot be unpacked); save it again from Excel"
             ) from None
-    return _check_sheet_extent(sheet_xml, max_rows)
+    warnings += _dimension_warning(scan, chosen.name)
+    return warnings, chosen, scan
+
+
+def _sheet_label(sheets: list[SheetInfo], path: str) -> str:
+    for s in sheets:
+        if s.path == path:
+            return f"sheet {s.name!r}"
+    return f"the workbook part {_show(path)}"
+
+
+def _choose_sheet(sheets: list[SheetInfo], wanted: str | None) -> tuple[SheetInfo, list[str]]:
+    warnings: list[str] = []
+    tables = [s for s in sheets if s.kind == "worksheet"]
+    if not tables:
+        raise UploadRefused("the workbook has no worksheet; put the table on a sheet")
+    hidden = [s for s in sheets if s.state != "visible"]
+    if wanted is not None:
+        found = next((s for s in tables if s.name == wanted), None)
+        found = found or next(
+            (s for s in tables if s.name.strip().casefold() == wanted.strip().casefold()), None
+        )
+        if found is None:
+            raise UploadRefused(
+                f"the workbook has no sheet {wanted!r}; its sheets are "
+                + ", ".join(
+                    f"{s.name!r}" + ("" if s.state == "visible" else f" ({s.state})")
+                    for s in tables
+                )
+            )
+        if found.state != "visible":
+            warnings.append(
+                f"sheet {found.name!r} is {_state(found.state)}; it was read because --sheet "
+                "names it"
+            )
+    else:
+        visible = [s for s in tables if s.state == "visible"]
+        if not visible:
+            raise UploadRefused(
+                "every sheet of the workbook is hidden ("
+                + ", ".join(f"{s.name!r}: {_state(s.state)}" for s in tables)
+                + "); unhide the sheet with the table, or name it with --sheet"
+            )
+        found = visible[0]
+    for s in hidden:
+        if s is not found:
+            warnings.append(
+                f"sheet {s.name!r} is {_state(s.state)} and was not read; if the table is on "
+                f"it, unhide it or choose it with --sheet {s.name!r}"
+            )
+    others = [s for s in tables if s is not found and s.state == "visible"]
+    if others:
+        warnings.append(
+            f"the workbook has {len(tables)} sheets; only {found.name!r} was read "
+            f"(the others: {', '.join(repr(s.name) for s in others[:5])}; choose with --sheet)"
+        )
+    return found, warnings
+
+
+def _state(state: str) -> str:
+    return {"hidden": "hidden", "veryHidden": "very hidden (only a macro can show it)"}.get(
+        state, state
+    )
+
+
+def _workbook_warnings(
+    names: set[str], sheets: list[SheetInfo], chosen: SheetInfo, scan: SheetScan
+) -> list[str]:
+    out: list[str] = []
+    for ref, formula, has_value in scan.formulas:
+        if has_value:
+            out.append(
+                f"sheet {chosen.name!r} cell {ref} holds a formula (={formula[:60]}); its saved "
+                "value was read, the formula was not run"
+            )
+        else:
+            out.append(
+                f"sheet {chosen.name!r} cell {ref} holds a formula (={formula[:60]}) with no "
+                "saved value, so it was read as empty: open the workbook in Excel, let it "
+                "calculate, save it and upload again"
+            )
+    if scan.formulas_total > len(scan.formulas):
+        out.append(
+            f"... and {scan.formulas_total - len(scan.formulas):,} more formula cells on sheet "
+            f"{chosen.name!r}"
+        )
+    links = sorted(
+        n for n in names if n.lower().startswith("xl/externallinks/") and n.lower().endswith(".xml")
+    )
+    if links:
+        out.append(
+            f"the workbook links to {len(links)} external workbook(s) "
+            f"({', '.join(_show(n) for n in links[:3])}); the links were not followed: only "
+            "the values saved in this file were read"
+        )
+    for s in sheets:
+        if s.kind in ("macrosheet", "dialogsheet"):
+            out.append(
+                f"sheet {s.name!r} is an Excel 4.0 {s.kind.replace('sheet', ' sheet')}; it was "
+                "neither read nor run"
+            )
+    for (row, col), value in list(scan.errors.items())[:10]:
+        out.append(
+            f"sheet {chosen.name!r} cell {_col_letters(col)}{row} holds the error value {value} "
+            "(a formula that failed in Excel)"
+        )
+    return out
+
+
+def _check_extent(scan: SheetScan, max_rows: int, label: str) -> None:
+    if scan.max_row == 0:
+        return
+    min_col = min(scan.min_col, scan.max_col)
+    cols = max(scan.max_col - min_col + 1, 1)
+    far = f"{_col_letters(scan.max_col)}{scan.max_row}"
+    if scan.max_row > EXCEL_MAX_ROWS or scan.max_col > EXCEL_MAX_COLS:
+        raise UploadRefused(
+            f"{label} has a cell at {far}, beyond Excel's last cell XFD1048576; "
+            "the workbook is damaged or crafted"
+        )
+    if scan.max_row - 1 > max_rows:
+        raise UploadRefused(
+            f"{label} reaches row {scan.max_row:,}, more than {max_rows:,} data rows; "
+            "split it into smaller files (or delete stray cells far below the table)"
+        )
+    if scan.max_row * cols > XLSX_MAX_CELLS:
+        raise UploadRefused(
+            f"{label} has cells spanning {scan.max_row:,} rows x {cols:,} columns (to {far}), "
+            f"over {XLSX_MAX_CELLS:,} cells; delete stray cells far below or right of the "
+            "table, or save the table alone as CSV"
+        )
+
+
+def _dimension_warning(scan: SheetScan, sheet: str) -> list[str]:
+    if not scan.dimension or scan.max_row == 0:
+        return []
+    declared = _area(scan.dimension.strip().upper())
+    cols = max(scan.max_col - min(scan.min_col, scan.max_col) + 1, 1)
+    far = f"{_col_letters(scan.max_col)}{scan.max_row}"
+    if declared is not None and declared > 10 * scan.max_row * cols and declared > 1_000_000:
+        return [
+            f"sheet {sheet!r} declares its used range as {scan.dimension[:40]} ({declared:,} "
+            f"cells) but its cells end at {far}; only the cells that exist were read"
+        ]
+    return []
 
 
 def _show(name: str) -> str:
@@ -515,96 +921,6 @@ def _check_xml_part(zf: zipfile.ZipFile, name: str) -> None:
         ) from None
 
 
-def _first_sheet_path(zf: zipfile.ZipFile, names: set[str]) -> str:
-    import defusedxml.ElementTree as safe_et
-
-    workbook = safe_et.fromstring(zf.read("xl/workbook.xml"), forbid_dtd=True)
-    rel_id = None
-    for elem in workbook.iter():
-        if elem.tag.rsplit("}", 1)[-1] == "sheet":
-            for key, value in elem.attrib.items():
-                if key.rsplit("}", 1)[-1] == "id":
-                    rel_id = value
-            break
-    target = None
-    if rel_id and "xl/_rels/workbook.xml.rels" in names:
-        rels = safe_et.fromstring(zf.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
-        for elem in rels.iter():
-            if elem.attrib.get("Id") == rel_id:
-                target = elem.attrib.get("Target", "")
-    if target:
-        path = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        parts: list[str] = []
-        for part in path.split("/"):
-            if part == "..":
-                if parts:
-                    parts.pop()
-            elif part and part != ".":
-                parts.append(part)
-        path = "/".join(parts)
-        if path in names:
-            return path
-    candidates = sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
-    if not candidates:
-        raise UploadRefused("the workbook has no worksheet; put the table on the first sheet")
-    return candidates[0]
-
-
-def _check_sheet_extent(sheet_xml: bytes, max_rows: int) -> list[str]:
-    warnings: list[str] = []
-    max_row = 0
-    max_col = 0
-    min_col = EXCEL_MAX_COLS + 1
-    refs = 0
-    for col, row in _CELL_REF.findall(sheet_xml):
-        refs += 1
-        r = int(row)
-        if r > max_row:
-            max_row = r
-        c = _col_index(col)
-        if c > max_col:
-            max_col = c
-        if c < min_col:
-            min_col = c
-    for row in _ROW_REF.findall(sheet_xml):
-        max_row = max(max_row, int(row))
-    tags = len(_CELL_TAG.findall(sheet_xml))
-    if tags > refs:  # cells without a reference are placed one after another
-        max_col = max(max_col, tags - refs)
-        min_col = min(min_col, 1)
-    if max_row == 0:
-        return warnings
-    rows = max_row  # the reader pads the sheet from row 1
-    cols = max(max_col - min_col + 1, 1)
-    far = f"{_col_letters(max_col)}{max_row}"
-    if max_row > EXCEL_MAX_ROWS or max_col > EXCEL_MAX_COLS:
-        raise UploadRefused(
-            f"the first sheet has a cell at {far}, beyond Excel's last cell XFD1048576; "
-            "the workbook is damaged or crafted"
-        )
-    if rows - 1 > max_rows:
-        raise UploadRefused(
-            f"the first sheet reaches row {max_row:,}, more than {max_rows:,} data rows; "
-            "split it into smaller files (or delete stray cells far below the table)"
-        )
-    if rows * cols > XLSX_MAX_CELLS:
-        raise UploadRefused(
-            f"the first sheet's cells span {rows:,} rows x {cols:,} columns (to {far}), "
-            f"over {XLSX_MAX_CELLS:,} cells; delete stray cells far below or right of the "
-            "table, or save the table alone as CSV"
-        )
-    dim = _DIMENSION.search(sheet_xml[:65536])
-    if dim:
-        declared = _area(dim.group(1).decode("ascii", "replace"))
-        if declared is not None and declared > 10 * rows * cols and declared > 1_000_000:
-            ref = dim.group(1).decode("ascii", "replace")[:40]
-            warnings.append(
-                f"the first sheet declares its used range as {ref} ({declared:,} cells) but its "
-                f"cells end at {far}; only the cells that exist were read"
-            )
-    return warnings
-
-
 def _area(ref: str) -> int | None:
     m = re.fullmatch(r"\$?([A-Z]{1,4})\$?(\d{1,8})(?::\$?([A-Z]{1,4})\$?(\d{1,8}))?", ref)
     if not m:
@@ -615,27 +931,43 @@ def _area(ref: str) -> int | None:
     return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
 
-def _read_xlsx(data: bytes, max_rows: int) -> RawTable:
-    warnings = check_xlsx(data, max_rows)
+def _read_xlsx(data: bytes, max_rows: int, sheet: str | None = None) -> RawTable:
+    warnings, chosen, scan = check_xlsx(data, max_rows, sheet)
     import fastexcel
 
     try:
         reader = fastexcel.read_excel(data)
         # skip_rows=0: no leading rows are dropped, so index i is the sheet's row i + 1
-        sheet = reader.load_sheet(0, header_row=None, dtypes="string", skip_rows=0)
-        frame = sheet.to_polars()
+        loaded = reader.load_sheet(chosen.name, header_row=None, dtypes="string", skip_rows=0)
+        frame = loaded.to_polars()
     except Exception as err:  # fastexcel raises its own exception tree
         log.info("fastexcel could not read an upload: %s", err)
         raise UploadRefused(
             "the workbook could not be read (damaged, or not a real .xlsx file); "
             "save it again from Excel as .xlsx or CSV"
         ) from None
-    if len(reader.sheet_names) > 1:
-        warnings.append(
-            f"the workbook has {len(reader.sheet_names)} sheets; only the first, "
-            f"{reader.sheet_names[0]!r}, was read"
-        )
-    return _table_from_sheet(frame, max_rows, warnings)
+    if scan.errors and frame.height:
+        frame = _with_error_values(frame, scan.errors)
+    table = _table_from_sheet(frame, max_rows, warnings)
+    table.sheet = chosen.name
+    return table
+
+
+def _with_error_values(frame: pl.DataFrame, errors: dict[tuple[int, int], str]) -> pl.DataFrame:
+    """Put error values (``#N/A``) back in their cells: the reader leaves them empty."""
+    names = frame.columns
+    by_col: dict[int, dict[int, str]] = {}
+    for (row, col), value in errors.items():
+        if 1 <= col <= len(names) and 1 <= row <= frame.height:
+            by_col.setdefault(col, {})[row - 1] = value
+    columns = []
+    for col, cells in by_col.items():
+        name = names[col - 1]
+        values = frame[name].cast(pl.String).to_list()
+        for i, value in cells.items():
+            values[i] = value
+        columns.append(pl.Series(name, values, dtype=pl.String))
+    return frame.with_columns(columns) if columns else frame
 
 
 def _table_from_sheet(sheet: pl.DataFrame, max_rows: int, warnings: list[str]) -> RawTable:

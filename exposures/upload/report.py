@@ -73,6 +73,18 @@ class ValidationReport(BaseModel):
     columns: dict[str, str] = Field(
         default_factory=dict, description="user's header -> canonical column, as mapped"
     )
+    suggestions: dict[str, str] = Field(
+        default_factory=dict,
+        description="header -> the column it probably means, for headers that were not mapped",
+    )
+    value_suggestions: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="column -> {value in the file: accepted value it probably means}; confirm "
+        "with a value map",
+    )
+    number_format: str | None = Field(
+        default=None, description="the decimal and thousands separators detected in the file"
+    )
     rows_total: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0

@@ -1,13 +1,19 @@
 """Run the upload pipeline on untrusted bytes in a child process with memory and time limits.
 
-``prepare_upload`` is the only way the server checks an uploaded file. The child is started
-fresh (``spawn``: no state shared with the server), warms up on the kind's template (imports,
-Great Expectations, geocoder tables), caps its own address space with ``RLIMIT_AS`` (its warmed-up
-size plus ``memory_mb``), and runs
-``exposures.upload.pipeline.check_upload``. The parent watches the child's resident memory and the
-clock and kills it past ``memory_mb`` or ``timeout_s``. Results come back over a pipe: the report as
-JSON, the valid rows as Arrow IPC bytes, the quarantine CSV as bytes. A crash, a memory blow-up or
-a timeout in the child becomes a clean ``ExposureError``; the server process never parses the file.
+``prepare_upload`` is the only way the server checks an uploaded file. Each file is checked by a
+child of its own (``spawn``: no state shared with the server), which warms up on the templates
+(imports, Great Expectations, geocoder and port tables), then waits for its one file, caps its own
+address space with ``RLIMIT_AS`` (its warmed-up size plus ``memory_mb``), arms its own wall-clock
+limit (``SIGALRM``) and runs ``exposures.upload.pipeline.check_upload``. A watchdog thread ends
+the child as soon as its parent is gone (even after a kill -9 of the parent). The parent watches
+the child's resident memory and the clock and kills it past ``memory_mb`` or ``timeout_s``.
+Results come back over a pipe: the report as JSON, the valid rows as Arrow IPC bytes, the
+quarantine CSV as bytes. A crash, a memory blow-up or a timeout in the child becomes a clean
+``ExposureError``; the server process never parses the file.
+
+With ``keep_warm(True)`` (the app, the benchmark) a warmed-up child is always waiting: a file is
+checked in the time the check itself takes, and a new child warms up in the background for the
+next file. Without it (a one-shot CLI command) the child is started for the file.
 
 This module imports nothing heavy at load time, so the child starts lean.
 """
@@ -17,11 +23,16 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import multiprocessing
+import math
+import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ExposureError
@@ -37,6 +48,11 @@ MB = 1024 * 1024
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 1500
 _POLL_S = 0.05
+_PARENT_POLL_S = 0.2
+_CITY_WARMUP = (
+    b"asset_id,name,asset_type,city,country,value_usd,criticality\r\n"
+    b"w1,warm-up,office,Paris,France,1,1\r\n"
+)
 
 Pipeline = Callable[..., "PreparedUpload"]
 
@@ -48,12 +64,153 @@ def _oom_message(memory_mb: int) -> str:
     )
 
 
+_spare_lock = threading.Lock()
+_spares: dict[int, _Worker] = {}
+_keep_warm = False
+
+
+def keep_warm(enabled: bool = True, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+    """Keep one warmed-up checker waiting (and start it now), or stop doing so."""
+    global _keep_warm
+    _keep_warm = enabled
+    if enabled:
+        with _spare_lock:
+            if memory_mb not in _spares or not _spares[memory_mb].proc.is_alive():
+                _spares[memory_mb] = _Worker.start(memory_mb)
+    else:
+        with _spare_lock:
+            spares = list(_spares.values())
+            _spares.clear()
+        for w in spares:
+            w.stop()
+
+
+class _Worker:
+    """One sandbox child: started, warming up or waiting for its one file."""
+
+    def __init__(self, proc: Any, jobs: Connection, results: Connection) -> None:
+        self.proc = proc
+        self.jobs = jobs
+        self.results = results
+        self.ready: float | None = None  # warm-up seconds, once the child said it is ready
+
+    @classmethod
+    def start(cls, memory_mb: int, kind: str | None = None) -> _Worker:
+        """Start a child; ``kind`` known: it warms up for that kind only (a one-shot check),
+        else for both kinds and city lookups (a spare waiting for any file).
+
+        The child is a new interpreter running this module (``python -m``), not a copy of the
+        server: it imports only the upload modules, never the app or the CLI.
+        """
+        from multiprocessing.connection import Connection as Conn
+
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [root, os.getcwd(), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env["GX_ANALYTICS_ENABLED"] = "false"
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "exposures.upload.sandbox",
+                    str(job_r),
+                    str(res_w),
+                    str(memory_mb),
+                    str(os.getpid()),
+                    kind or "",
+                ],
+                pass_fds=(job_r, res_w),
+                stdin=subprocess.DEVNULL,
+                env=env,
+                close_fds=True,
+            )
+        finally:
+            os.close(job_r)
+            os.close(res_w)
+        return cls(_Proc(proc), Conn(job_w, readable=False), Conn(res_r, writable=False))
+
+    def stop(self) -> None:
+        for conn in (self.jobs, self.results):
+            with contextlib.suppress(OSError):
+                conn.close()
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+
+
+class _Proc:
+    """The child process, seen as ``multiprocessing.Process`` shows one."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout)
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.popen.poll()
+
+
+def wait_warm(timeout_s: float = 120.0, memory_mb: int = DEFAULT_MEMORY_MB) -> float:
+    """Wait until the kept-warm checker has warmed up; returns its warm-up seconds.
+
+    The ready message is read here, so the next check does not wait for it."""
+    with _spare_lock:
+        worker = _spares.get(memory_mb)
+    if worker is None:
+        raise ExposureError("no checker is kept warm; call keep_warm(True) first")
+    if worker.ready is not None:
+        return worker.ready
+    if not worker.results.poll(timeout_s):
+        raise ExposureError(f"the upload checker did not warm up within {timeout_s:g} s")
+    status, seconds = worker.results.recv()
+    if status != "ready":
+        raise ExposureError(f"the upload checker failed while warming up ({status})")
+    worker.ready = float(seconds)
+    return worker.ready
+
+
+def _take_worker(memory_mb: int, kind: str) -> _Worker:
+    with _spare_lock:
+        worker = _spares.pop(memory_mb, None)
+        if worker is not None and not worker.proc.is_alive():
+            worker.stop()
+            worker = None
+    return worker or _Worker.start(memory_mb, kind)
+
+
+def _replace_spare(memory_mb: int) -> None:
+    """Start the next kept-warm checker (after a check: it does not compete with one)."""
+    with _spare_lock:
+        if _keep_warm and memory_mb not in _spares:
+            _spares[memory_mb] = _Worker.start(memory_mb)
+
+
 def prepare_upload(
     data: bytes,
     filename: str,
     kind: str,
     mapping: dict[str, str | None] | None = None,
     *,
+    values: dict[str, dict[str, str]] | None = None,
+    sheet: str | None = None,
+    ids_only: bool = False,
+    bounds: dict[str, tuple[float | None, float | None]] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_mb: int = DEFAULT_MEMORY_MB,
     max_bytes: int | None = None,
@@ -71,30 +228,22 @@ def prepare_upload(
 
     columns(kind)  # an unknown kind is refused before a process is started
     started = time.perf_counter()
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"values": values, "sheet": sheet, "ids_only": ids_only}
+    if bounds is not None:
+        options["bounds"] = bounds
     if max_bytes is not None:
         options["max_bytes"] = max_bytes
     if max_rows is not None:
         options["max_rows"] = max_rows
-    ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_child_main,
-        args=(sender, data, filename, kind, mapping, options, memory_mb, pipeline),
-        name="upload-sandbox",
-        daemon=True,
-    )
-    proc.start()
-    sender.close()
+    worker = _take_worker(memory_mb, kind)
     try:
-        message = _wait(proc, receiver, timeout_s, memory_mb)
+        worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
+        message = _wait(worker.proc, worker.results, timeout_s, memory_mb)
+    except (BrokenPipeError, EOFError, OSError):
+        message = ("crash", "the sandbox child was gone before it received the file")
     finally:
-        receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        with contextlib.suppress(ValueError):
-            proc.close()
+        worker.stop()
+        _replace_spare(memory_mb)
     status, payload = message
     if status == "ok":
         result = _unpack(payload)
@@ -111,6 +260,13 @@ def prepare_upload(
     )
 
 
+def _timeout_message(timeout_s: float) -> str:
+    return (
+        f"the file could not be processed: it took longer than {timeout_s:g} s; "
+        "split it into smaller files"
+    )
+
+
 def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> tuple[str, Any]:
     import psutil
 
@@ -123,19 +279,18 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
         if receiver.poll(_POLL_S):
             try:
                 message: tuple[str, Any] = receiver.recv()
-                return message
             except (EOFError, OSError):
                 break  # the child died while sending
+            if message[0] == "ready":  # warmed up (a spare says so before its file comes)
+                continue
+            return message
         if not proc.is_alive():
             if receiver.poll(0):
                 continue
             break
         if time.monotonic() > deadline:
             proc.kill()
-            raise ExposureError(
-                f"the file could not be processed: it took longer than {timeout_s:g} s; "
-                "split it into smaller files"
-            )
+            raise ExposureError(_timeout_message(timeout_s))
         if watched is not None:
             try:
                 rss = watched.memory_info().rss
@@ -148,6 +303,8 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
     code = proc.exitcode
     if code is not None and code < 0:
         sig = -code
+        if sig == signal.SIGALRM:  # the child's own wall-clock limit
+            raise ExposureError(_timeout_message(timeout_s))
         if sig in (signal.SIGKILL, signal.SIGABRT, signal.SIGBUS):
             # SIGABRT: a native allocation failed under RLIMIT_AS; SIGKILL: the kernel's OOM killer
             raise ExposureError(_oom_message(memory_mb))
@@ -203,17 +360,19 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _watch_parent(parent_pid: int) -> None:
+    """End this process as soon as its parent is gone (the parent may have been kill -9ed)."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(70)
+        time.sleep(_PARENT_POLL_S)
+
+
 def _child_main(
-    conn: Connection,
-    data: bytes,
-    filename: str,
-    kind: str,
-    mapping: dict[str, str | None] | None,
-    options: dict[str, Any],
-    memory_mb: int,
-    pipeline: Pipeline | None,
+    jobs: Connection, results: Connection, memory_mb: int, parent_pid: int, kind: str | None
 ) -> None:
-    """Entry point of the sandbox child: warm up, limit memory, run the pipeline, send back."""
+    """Entry point of the sandbox child: warm up, wait for one file, limit, run, send back."""
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     entered = time.perf_counter()
     try:
         import resource
@@ -221,19 +380,31 @@ def _child_main(
         from exposures.upload.mapping import template_csv
         from exposures.upload.pipeline import check_upload
 
-        # Warm up on the template before the limit applies: imports, the expectation context,
+        # Warm up on the templates before the limit applies: imports, the expectation context,
         # the geocoder's and the port index's tables and the thread pools reserve address space
         # once; the limit then bounds what this file needs on top of that.
-        check_upload(template_csv(kind), "template.csv", kind)
-        run = pipeline or check_upload
+        for warm_kind in (kind,) if kind else ("assets", "routes"):
+            check_upload(template_csv(warm_kind), "template.csv", warm_kind)
+        if kind is None:  # a spare: also the city tables (a one-shot check loads them if needed)
+            check_upload(_CITY_WARMUP, "warm.csv", "assets")
         warmed = time.perf_counter()
+        results.send(("ready", round(warmed - entered, 3)))
+        try:
+            job = jobs.recv()
+        except (EOFError, OSError):
+            return  # the parent closed: no file will come
+        data, filename, job_kind, mapping, options, timeout_s, pipeline = job
+        waited = time.perf_counter()
+        run = pipeline or check_upload
         _limit_memory(memory_mb)
-        result = run(data, filename, kind, mapping, **options)
+        signal.alarm(max(1, math.ceil(timeout_s)))  # default action: the kernel ends the child
+        result = run(data, filename, job_kind, mapping, **options)
         del data
         buffer = io.BytesIO()
         result.frame.write_ipc(buffer)
         stats = dict(result.stats)
         stats["child_warmup_seconds"] = round(warmed - entered, 3)
+        stats["child_check_seconds"] = round(time.perf_counter() - waited, 3)
         stats["child_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
@@ -243,18 +414,34 @@ def _child_main(
             "quarantine": result.quarantine_csv,
             "stats": stats,
         }
-        conn.send(("ok", payload))
+        results.send(("ok", payload))
     except MemoryError:
-        _send(conn, ("oom", None))
+        _send(results, ("oom", None))
     except ExposureError as err:
-        _send(conn, ("refused", str(err)))
+        _send(results, ("refused", str(err)))
     except BaseException:
-        _send(conn, ("crash", traceback.format_exc()))
+        _send(results, ("crash", traceback.format_exc()))
     finally:
-        conn.close()
+        signal.alarm(0)
+        results.close()
     # (a normal return lets the child release what it registered, e.g. tqdm semaphores)
 
 
 def _send(conn: Connection, message: tuple[str, Any]) -> None:
     with contextlib.suppress(OSError, ValueError, MemoryError):
         conn.send(message)
+
+
+def _worker_entry(argv: list[str]) -> None:
+    """``python -m exposures.upload.sandbox JOB_FD RESULT_FD MEMORY_MB PARENT_PID [KIND]``."""
+    from multiprocessing.connection import Connection as Conn
+
+    job_fd, res_fd, memory_mb, parent_pid = (int(a) for a in argv[:4])
+    kind = argv[4] if len(argv) > 4 and argv[4] else None
+    _child_main(
+        Conn(job_fd, writable=False), Conn(res_fd, readable=False), memory_mb, parent_pid, kind
+    )
+
+
+if __name__ == "__main__":
+    _worker_entry(sys.argv[1:])

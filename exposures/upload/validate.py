@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -30,7 +30,14 @@ from exposures.upload.convert import Issue, Issues, convert
 from exposures.upload.mapping import ColumnMap
 from exposures.upload.readers import RawTable
 from exposures.upload.report import MAX_PROBLEMS, Problem, value_repr
-from exposures.upload.schema import ROW_COLUMN, VALUE_SYNONYMS, ColumnSpec, column, columns
+from exposures.upload.schema import (
+    ROW_COLUMN,
+    VALUE_SYNONYMS,
+    ColumnSpec,
+    column,
+    columns,
+    id_column,
+)
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -47,7 +54,20 @@ _COORDINATES = re.compile(r"\s*([+-]?\d+(?:\.\d+)?)\s*[,;\s]\s*([+-]?\d+(?:\.\d+
 # The expectation suites
 
 
-def build_suite(kind: str) -> gx.ExpectationSuite:
+def spec_bounds(
+    spec: ColumnSpec, kind: str, bounds: dict[str, tuple[float | None, float | None]] | None
+) -> tuple[float | None, float | None]:
+    """A column's (min, max): the rules' bounds where they give one, else the schema's."""
+    lo, hi = (bounds or {}).get(f"{kind}.{spec.name}", (None, None))
+    return (spec.minimum if lo is None else lo, spec.maximum if hi is None else hi)
+
+
+BOUNDS_FILE = "scoring_rules/data/upload_bounds.yaml"
+
+
+def build_suite(
+    kind: str, bounds: dict[str, tuple[float | None, float | None]] | None = None
+) -> gx.ExpectationSuite:
     """The expectation suite for ``kind``: every check a valid table passes, as code.
 
     Each expectation's ``meta`` says which check it is (``required``, ``type``, ``range``,
@@ -71,13 +91,19 @@ def build_suite(kind: str) -> gx.ExpectationSuite:
                     meta={"check": "type"},
                 )
             )
-        if spec.minimum is not None or spec.maximum is not None:
+        lo, hi = spec_bounds(spec, kind, bounds)
+        if lo is not None or hi is not None:
             suite.add_expectation(
                 expect.ExpectColumnValuesToBeBetween(
                     column=name,
-                    min_value=spec.minimum,
-                    max_value=spec.maximum,
-                    meta={"check": "range"},
+                    min_value=lo,
+                    max_value=hi,
+                    meta={
+                        "check": "range",
+                        "min": lo,
+                        "max": hi,
+                        "ruled_key": f"{kind}.{name}" if f"{kind}.{name}" in (bounds or {}) else "",
+                    },
                 )
             )
         if spec.type == "enum":
@@ -143,13 +169,17 @@ def _batch_definition() -> Any:
     return _GX_STATE["batch"]
 
 
-def run_suite(frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
+def run_suite(
+    frame: pl.DataFrame,
+    kind: str,
+    bounds: dict[str, tuple[float | None, float | None]] | None = None,
+) -> list[dict[str, Any]]:
     """Validate ``frame`` (canonical columns and ``__row``) against the suite for ``kind``.
 
     Returns one dict per failed expectation: ``check``, ``column``, ``meta`` and ``failures``, a
     list of (row, value) pairs for every failing row.
     """
-    suite = build_suite(kind)
+    suite = build_suite(kind, bounds)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame.to_pandas()})
     result = batch.validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
@@ -224,17 +254,29 @@ def _issues_from_suite(failed: list[dict[str, Any]], kind: str, issues: Issues) 
             issues.add(_issue(check, spec, row, value, fail["meta"]))
 
 
+def _bound(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
+
+
 def _issue(check: str, spec: ColumnSpec, row: int, value: object, meta: dict[str, Any]) -> Issue:
     column = spec.name
     if check == "required":
         return Issue(row, column, "is empty but the column is required", spec.accepted)
     if check == "range":
         number = float(value)  # type: ignore[arg-type]
-        if spec.minimum is not None and number < spec.minimum:
-            what = "is negative" if spec.minimum == 0 else f"is below {spec.minimum:g}"
+        lo, hi = meta.get("min", spec.minimum), meta.get("max", spec.maximum)
+        ruled = meta.get("ruled_key") or ""
+        if lo is not None and number < lo:
+            what = "is negative" if lo == 0 else f"is below {_bound(lo)}"
         else:
-            what = f"is above {spec.maximum:g}"
-        return Issue(row, column, what, spec.accepted)
+            what = f"is above {_bound(number if hi is None else hi)}"
+        if not ruled:
+            return Issue(row, column, what, spec.accepted)
+        what += f", the bound the rules set ({BOUNDS_FILE}: {ruled})"
+        kind_word = "a whole number" if spec.type == "int" else "a number"
+        low = "" if lo is None else f" from {_bound(lo)}"
+        high = "" if hi is None else f" to {_bound(hi)}"
+        return Issue(row, column, what, f"{kind_word}{low}{high}")
     if check == "allowed":
         hint = _suggestion(value, spec.allowed)
         return Issue(row, column, f"is not an accepted value{hint}", spec.accepted)
@@ -276,10 +318,11 @@ def _optional(module: str, warnings: list[str]) -> Any:
 
 
 def _geocode(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> pl.DataFrame:
-    """Check every row can be placed (``exposures.geocode``); a ``geo_error`` is a problem.
+    """Locate every row (``exposures.geocode``), once: a ``geo_error`` is a problem of its row,
+    a ``geo_note`` a warning of its row.
 
-    The frame keeps ``lat``/``lon`` as the user gave them (``prepare_assets`` geocodes again when
-    loading); ``country_iso3``, ``subdivision`` and ``geo_precision`` are added for display.
+    The frame comes back with ``lat``/``lon`` filled in and ``country_iso3``, ``subdivision``
+    and ``geo_precision`` added, so that loading does not locate the rows again.
     """
     geo = _optional("exposures.geocode", warnings)
     if geo is None or frame.is_empty():
@@ -317,8 +360,20 @@ def _geocode(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> pl.Dat
                     "a known country name or ISO code (and city), or lat and lon",
                 )
             )
+    if "geo_note" in out.columns:
+        for i in out["geo_note"].is_not_null().arg_true().to_list():
+            rec = frame.row(i, named=True)
+            issues.add(
+                Issue(
+                    int(rec[ROW_COLUMN]),
+                    "country",
+                    out["geo_note"][i],
+                    "coordinates inside the country given, or the country the site is in",
+                    severity="warning",
+                )
+            )
     added = [c for c in ("country_iso3", "subdivision", "geo_precision") if c in out.columns]
-    return frame.with_columns(out.select(added))
+    return frame.with_columns(out.select("lat", "lon", *added))
 
 
 def _ports(frame: pl.DataFrame, issues: Issues, warnings: list[str]) -> None:
@@ -392,21 +447,58 @@ class TableResult:
     rejected_rows: set[int]
     valid: pl.DataFrame
     quarantine_csv: bytes
+    value_suggestions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def validate_table(raw: RawTable, cmap: ColumnMap) -> TableResult:
-    """Convert, run the suite and the hooks, and split the rows into valid and rejected."""
+def validate_table(
+    raw: RawTable,
+    cmap: ColumnMap,
+    *,
+    values: dict[str, dict[str, str]] | None = None,
+    bounds: dict[str, tuple[float | None, float | None]] | None = None,
+    ids_only: bool = False,
+) -> TableResult:
+    """Convert, run the suite and the hooks, and split the rows into valid and rejected.
+
+    With ``ids_only`` (rows to delete) only the id column is converted and checked.
+    """
     kind = cmap.kind
-    converted = convert(raw, cmap)
+    converted = convert(raw, cmap, values)
     issues = converted.issues
     frame = converted.frame
-    _issues_from_suite(run_suite(frame, kind), kind, issues)
+    key = id_column(kind)
+    _same_id_ignoring_case(frame, key, issues)
+    value_suggestions: dict[str, dict[str, str]] = {}
+    if ids_only:
+        for row in frame.filter(pl.col(key).is_null())[ROW].to_list():
+            issues.add(Issue(row, key, "is empty but the column is required", "a non-empty id"))
+        valid = frame.filter(~pl.col(ROW).is_in(list(issues.error_rows))).select(
+            key, pl.col(ROW).alias(ROW_COLUMN)
+        )
+        problems, truncated = _problems(raw, cmap, issues)
+        return TableResult(
+            problems=problems,
+            problems_truncated=truncated,
+            warnings=list(converted.warnings),
+            rows_total=raw.frame.height,
+            rejected_rows=set(issues.error_rows),
+            valid=valid,
+            quarantine_csv=quarantine(raw, cmap, issues),
+        )
+    failed = run_suite(frame, kind, bounds)
+    _issues_from_suite(failed, kind, issues)
+    for fail in failed:
+        if fail["check"] == "allowed":
+            spec = column(kind, fail["column"])
+            guesses = _value_guesses(fail["failures"], spec, raw, cmap)
+            if guesses:
+                value_suggestions[spec.name] = guesses
     _drop_consequential(issues)
     canonical = [s.name for s in columns(kind)]
     valid = frame.filter(~pl.col(ROW).is_in(list(issues.error_rows)))
     valid = valid.select([*canonical, pl.col(ROW).alias(ROW_COLUMN)])
     before = set(issues.error_rows)
-    warnings: list[str] = []
+    warnings: list[str] = list(converted.warnings)
     if kind == "assets":
         valid = _geocode(valid, issues, warnings)
     else:
@@ -422,7 +514,57 @@ def validate_table(raw: RawTable, cmap: ColumnMap) -> TableResult:
         rejected_rows=set(issues.error_rows),
         valid=valid,
         quarantine_csv=quarantine(raw, cmap, issues),
+        value_suggestions=value_suggestions,
     )
+
+
+def _same_id_ignoring_case(frame: pl.DataFrame, key: str, issues: Issues) -> None:
+    """Ids that differ only by case are one id (exact repeats are the suite's unique check)."""
+    ids = frame.select(ROW, key).drop_nulls()
+    folded = ids.with_columns(pl.col(key).str.to_lowercase().alias("_k"))
+    groups = folded.group_by("_k").agg(pl.col(ROW), pl.col(key).n_unique().alias("_n"))
+    for rows in groups.filter(pl.col("_n") > 1)[ROW].to_list():
+        shown = ", ".join(str(r) for r in sorted(rows)[:10])
+        for row in rows:
+            issues.add(
+                Issue(
+                    row,
+                    key,
+                    f"is the same id as another row once case is ignored (rows {shown})",
+                    "an id unique in the file (ids are compared ignoring case and width)",
+                )
+            )
+
+
+def _value_guesses(
+    failures: list[tuple[int, object]], spec: ColumnSpec, raw: RawTable, cmap: ColumnMap
+) -> dict[str, str]:
+    """For values that are not accepted: the accepted value each most likely means."""
+    from rapidfuzz import fuzz, process
+
+    index = cmap.by_canonical.get(spec.name)
+    if index is None:
+        return {}
+    positions = {row: i for i, row in enumerate(raw.frame[ROW].to_list())}
+    cells = raw.frame[f"c{index}"].to_list()
+    choices = {a: a for a in spec.allowed}
+    choices.update({k: v for k, v in VALUE_SYNONYMS.items() if v in spec.allowed})
+    out: dict[str, str] = {}
+    for row, _value in failures:
+        text = cells[positions[row]].strip()
+        if not text or text in out:
+            continue
+        key = re.sub(r"[\s\-/]+", "_", text.lower())
+        words = [w for w in re.split(r"[_\W]+", key) if w]
+        hit = next((choices[w] for w in words if w in choices), None)
+        if hit is None:
+            best = process.extractOne(key, list(choices), scorer=fuzz.WRatio, score_cutoff=75)
+            hit = choices[best[0]] if best else None
+        if hit is not None:
+            out[text] = hit
+        if len(out) >= 50:
+            break
+    return out
 
 
 def _drop_consequential(issues: Issues) -> None:

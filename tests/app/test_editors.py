@@ -310,3 +310,35 @@ def test_rules_tables_are_validated_as_you_type(signed_in: Signed, app_ctx: Cont
         "vulnerability.assets.cyber_attack.data_centre",
     ]
     assert "The draft is valid: 3 change(s)." in [s.value for s in at.success]
+
+
+ONE_NEW_CSV = (
+    b"asset_id,name,asset_type,city,country,value_usd,criticality\r\n"
+    b"NEW-01,Muscat office,office,Muscat,Oman,2500000,2\r\n"
+)
+
+
+def test_upload_upsert_previews_counts_and_rating_before_loading(
+    signed_in: Signed, app_ctx: Context
+) -> None:
+    client = "meridian-basin-petroleum"
+    before = app_ctx.rating(app_ctx.current_run().run_id, client)
+    at = signed_in("meridian")
+    at.switch_page("views/upload.py").run()
+    at.radio(key="upload_mode").set_value("upsert").run()
+    uploader_of(at).upload("one.csv", ONE_NEW_CSV, "text/csv").run()
+    assert not at.exception, at.exception
+    preview = next(i.value for i in at.info if i.value.startswith("If loaded:"))
+    assert preview.startswith(
+        f"If loaded: 1 added, 0 updated, 0 removed; 10 assets after; rating {before.band} "
+        f"{before.score:.1f} -> "
+    )
+    assert app_ctx.exposure_version(client) == 1  # the preview stored nothing
+    at.button(key="upload_go").click().run()
+    assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
+    assert (
+        app_ctx.store.one(
+            "SELECT count(*) FROM assets WHERE client_id = $c AND version = 2", {"c": client}
+        )
+        == 10
+    )

@@ -32,6 +32,7 @@ EXPECTED = {
     "account_manager": {
         "views/portfolio.py",
         "views/client.py",
+        "views/clients.py",
         "views/upload.py",
         "views/scenarios.py",
     },
@@ -308,7 +309,8 @@ def test_a_suggested_mitigation_is_what_the_engine_then_scores(app_ctx: Context)
     mitigation = best.action.removeprefix("add ").replace(" ", "_")
     assets = app_ctx.store.frame(
         "SELECT asset_id, name, asset_type, lat, lon, city, country, value_usd, criticality, "
-        "headcount, service_id, mitigations FROM assets a JOIN exposure_current c "
+        "headcount, service_id, mitigations, country_iso3, subdivision, geo_precision "
+        "FROM assets a JOIN exposure_current c "
         "USING (client_id, version) WHERE a.client_id = $c ORDER BY asset_id",
         {"c": client},
     )
@@ -319,6 +321,7 @@ def test_a_suggested_mitigation_is_what_the_engine_then_scores(app_ctx: Context)
         .list.join(";")
         .alias("mitigations")
     )
+    # the rows as stored, with where they were placed: kept, not located again
     app_ctx.load_exposures(client, assets, None, note="test")
     after = app_ctx.rating(app_ctx.current_run().run_id, client)
     assert after.score == pytest.approx(best.score_after, abs=1e-6)

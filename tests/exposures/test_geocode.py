@@ -430,6 +430,7 @@ def test_geocode_keeps_rows_columns_and_order() -> None:
         "subdivision",
         "geo_precision",
         "geo_error",
+        "geo_note",
     ]
     assert out["asset_id"].to_list() == ["a", "b", "c", "d", "e"]
     assert out["geo_precision"].to_list() == ["city", None, "coordinates", "country", None]

@@ -63,7 +63,12 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "Error: row 3: text follows the closing quote of a cell; put the whole cell in quotes "
         'and double any " inside it'
     ],
-    "embedded_newlines.csv": [f"row 4, column value_usd: 'oops' is not a number; accepted: {USD}"],
+    "embedded_newlines.csv": [
+        "Warning: row 2, column name: 'London office\\nsecond line\\r\\nthird line' contained "
+        "control or invisible characters (escape codes, tabs, line breaks, bidi marks), which "
+        "were removed; kept as 'London office second line third line'; accepted: non-empty text",
+        f"row 4, column value_usd: 'oops' is not a number; accepted: {USD}",
+    ],
     "utf8_bom.csv": [],
     "utf16le_bom.csv": [],
     "utf16be_bom.csv": [],
@@ -112,7 +117,8 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "column name; the column was ignored",
     ],
     "sql_header_instead_of_name.csv": [
-        "Error: the required column name is missing; add a column named name",
+        "Error: the required column name is missing; add a column named name, or pass --map "
+        "'HEADER=name'",
         "Warning: column 2 header 'name; DROP TABLE assets' contains ';', which is not allowed "
         "in a column name; the column was ignored",
     ],
@@ -129,15 +135,18 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "(zero-width, right-to-left marks), which were removed; the id is kept as 'A3'; "
         f"accepted: {ID}",
         f"row 5, column asset_id: 'A1' appears in more than one row (rows 2, 5); accepted: {ID}",
+        "Warning: row 6, column name: '\\u202eeman desrever' contained control or invisible "
+        "characters (escape codes, tabs, line breaks, bidi marks), which were removed; kept as "
+        "'eman desrever'; accepted: non-empty text",
     ],
     "header_variants.csv": [
         "Warning: column 13 'Lattitude note' is not a known assets column and was ignored"
     ],
     "missing_required.csv": [
         "Error: the required column value_usd is missing; the column 'Valeu' may be it: rename "
-        "it or pass a mapping",
+        "it or pass --map 'Valeu=value_usd'",
         "Warning: column 5 'Valeu' is not a known assets column and was ignored; did you mean "
-        "value_usd? (pass the mapping {'Valeu': 'value_usd'})",
+        "value_usd? (pass --map 'Valeu=value_usd')",
     ],
     "not_locatable.csv": [
         "row 2, column country: '' is empty and the row has no coordinates; give lat and lon, "
@@ -172,7 +181,10 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "inside"
     ],
     # binary files
-    "valid.xlsx": ["Warning: the workbook has 2 sheets; only the first, 'Assets', was read"],
+    "valid.xlsx": [
+        "Warning: the workbook has 2 sheets; only 'Assets' was read (the others: 'Notes'; "
+        "choose with --sheet)"
+    ],
     "offset_table.xlsx": [],
     "excel_dates.xlsx": [
         "row 3, column value_usd: '2020-01-03 00:00:00' is a date, not a number (is the cell "
@@ -200,16 +212,17 @@ EXPECTED_LINES: dict[str, list[str]] = {
         "(an XML bomb); refused: save the workbook again from Excel"
     ],
     "huge_dimension.xlsx": [
-        "Warning: the first sheet declares its used range as A1:XFD1048576 (17,179,869,184 "
+        "Warning: the workbook has 2 sheets; only 'Assets' was read (the others: 'Notes'; "
+        "choose with --sheet)",
+        "Warning: sheet 'Assets' declares its used range as A1:XFD1048576 (17,179,869,184 "
         "cells) but its cells end at L3; only the cells that exist were read",
-        "Warning: the workbook has 2 sheets; only the first, 'Assets', was read",
     ],
     "far_cell.xlsx": [
-        "Error: the first sheet reaches row 1,048,576, more than 1,000,000 data rows; split it "
+        "Error: sheet 'Assets' reaches row 1,048,576, more than 1,000,000 data rows; split it "
         "into smaller files (or delete stray cells far below the table)"
     ],
     "wide_far_cell.xlsx": [
-        "Error: the first sheet's cells span 5,000 rows x 16,384 columns (to XFD5000), over "
+        "Error: sheet 'Assets' has cells spanning 5,000 rows x 16,384 columns (to XFD5000), over "
         "20,000,000 cells; delete stray cells far below or right of the table, or save the "
         "table alone as CSV"
     ],
@@ -420,10 +433,8 @@ def test_decimal_commas_and_thousands_separators(check) -> None:  # type: ignore
 
 def test_embedded_newlines_are_one_row_and_rows_keep_file_numbers(check) -> None:  # type: ignore[no-untyped-def]
     result = check("embedded_newlines.csv")
-    assert result.frame["name"].to_list() == [
-        "London office\nsecond line\r\nthird line",
-        "Next row",
-    ]
+    # line breaks are control characters: a name is one line (the report says so)
+    assert result.frame["name"].to_list() == ["London office second line third line", "Next row"]
     assert result.frame["source_row"].to_list() == [2, 3]
 
 
@@ -458,8 +469,8 @@ def test_html_in_names_is_kept_literal(check) -> None:  # type: ignore[no-untype
 def test_ids_lose_invisible_characters(check) -> None:  # type: ignore[no-untyped-def]
     result = check("rtl_zero_width_ids.csv")
     assert result.frame["asset_id"].to_list() == ["A2", "A3", "A5"]
-    # names are data: a right-to-left override in a name is kept
-    assert result.frame["name"].to_list()[2] == "\u202eeman desrever"
+    # a right-to-left override would reorder the name wherever it is shown: it is removed
+    assert result.frame["name"].to_list()[2] == "eman desrever"
 
 
 def test_header_variants_map_to_canonical_columns(check) -> None:  # type: ignore[no-untyped-def]

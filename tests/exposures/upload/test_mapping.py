@@ -196,7 +196,8 @@ def test_xlsx_template(kind: str) -> None:
     result = check_upload(data, f"{kind}.xlsx", kind)
     assert result.report.rows_accepted == 1
     assert result.report.warnings == [
-        f"the workbook has 2 sheets; only the first, {kind!r}, was read"
+        f"the workbook has 2 sheets; only {kind!r} was read (the others: 'columns'; choose with "
+        "--sheet)"
     ]
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == [kind, "columns"]

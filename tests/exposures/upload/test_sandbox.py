@@ -38,7 +38,7 @@ def test_a_hostile_workbook_is_refused_in_the_child(binary_corpus: dict[str, Pat
     data = corpus_bytes("far_cell.xlsx", binary_corpus)
     result = prepare_upload(data, "far_cell.xlsx", "assets")
     assert result.report.file_errors == [
-        "the first sheet reaches row 1,048,576, more than 1,000,000 data rows; split it into "
+        "sheet 'Assets' reaches row 1,048,576, more than 1,000,000 data rows; split it into "
         "smaller files (or delete stray cells far below the table)"
     ]
     assert result.frame.height == 0
