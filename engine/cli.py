@@ -573,7 +573,6 @@ def clients_audit(
         )
 
 
-@app.command()
 # "-33.9, 18.4" is a coordinate, not an option: unknown "options" are kept as arguments
 @app.command(context_settings={"ignore_unknown_options": True})
 def route(

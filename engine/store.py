@@ -31,8 +31,8 @@ MIGRATIONS = (
     "schema_002_users.sql",
     "schema_003_method.sql",
     "schema_004_scenarios.sql",
-    "schema_003_totp.sql",
-    "schema_003_onboarding.sql",
+    "schema_005_totp.sql",
+    "schema_006_onboarding.sql",
 )
 _frame_counter = itertools.count()
 

@@ -1,4 +1,4 @@
--- Migration 003: client onboarding.
+-- Migration 006: client onboarding.
 -- Reads: nothing. Writes: creates audit_log and mapping_templates.
 -- audit_log records who created, changed or removed a client (and its data), when and why; it
 -- is never updated or deleted. mapping_templates keeps a client's saved upload mappings (header

@@ -1,4 +1,4 @@
--- Migration 003: an optional second factor (TOTP, RFC 6238) for analysts and admins.
+-- Migration 005: an optional second factor (TOTP, RFC 6238) for analysts and admins.
 -- Reads: nothing. Writes: creates user_totp.
 -- One row per user who turned it on (`resilience users totp NAME`); last_step is the time step of
 -- the last code accepted, so a code cannot be used twice.
