@@ -792,7 +792,7 @@ class Context:
             SELECT t.threat_id, t.title, t.category, t.likelihood, t.likelihood_words,
                    t.evidence, coalesce(t.status, 'current') AS status,
                    sum(k.value_usd * c.r_central) AS ed,
-                   arg_max(c.region_id, k.value_usd * c.r_central) AS main_region
+                   arg_max(c.region_id, (k.value_usd * c.r_central, c.region_id)) AS main_region
             FROM run_classes k
             JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
             JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id

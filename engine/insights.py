@@ -56,7 +56,7 @@ def top_drivers(ctx: Context, run_id: int, scope: Scope) -> dict[str, tuple[str,
             WHERE k.run_id = $r AND {where}
             GROUP BY ALL
         )
-        SELECT t.client_id, arg_max(t.threat_id, t.ed) AS threat_id,
+        SELECT t.client_id, arg_max(t.threat_id, (t.ed, t.threat_id)) AS threat_id,
                max(t.ed) / nullif(sum(t.ed), 0) AS share
         FROM t GROUP BY t.client_id
         """,  # noqa: S608 - the fragment is the store's tenant filter

@@ -143,12 +143,12 @@ reach AS (
     LEFT JOIN regions h ON h.region_id = g.region_id AND h.kind = 'hotspot'
 ),
 geo_asset AS (
-    SELECT geo_key, threat_id, arg_max(region_id, e) AS region_id, max(e) AS ev
+    SELECT geo_key, threat_id, arg_max(region_id, (e, region_id)) AS region_id, max(e) AS ev
     FROM reach GROUP BY geo_key, threat_id
 ),
 geo_route AS (
     SELECT r.geo_key, u.tol, r.threat_id,
-           arg_max(r.region_id, r.e * d.f) AS region_id, max(r.e * d.f) AS ev
+           arg_max(r.region_id, (r.e * d.f, r.region_id)) AS region_id, max(r.e * d.f) AS ev
     FROM (SELECT DISTINCT geo_key, tol FROM p WHERE item_kind = 'route') u
     JOIN reach r USING (geo_key)
     CROSS JOIN LATERAL (
@@ -307,8 +307,8 @@ cls AS (
 ),
 top AS (
     SELECT k.class_id,
-           arg_max(c.threat_id, c.r_central) AS top_threat,
-           arg_max(c.region_id, c.r_central) AS top_region
+           arg_max(c.threat_id, (c.r_central, c.threat_id)) AS top_threat,
+           arg_max(c.region_id, (c.r_central, c.threat_id, c.region_id)) AS top_region
     FROM cls k
     JOIN run_contributions c ON c.run_id = $r AND c.profile_id = k.profile_id
     GROUP BY k.class_id

@@ -16,6 +16,7 @@ from engine.errors import ExposureError
 from exposures.geocode import assign_regions, geocode
 from exposures.ports import Port, resolve_port
 from exposures.routes import RouteInfo, route_key
+from scoring_rules.upload_bounds import default_criticality
 
 RouteLookup = Callable[[Port, Port], RouteInfo]
 
@@ -142,7 +143,7 @@ def prepare_assets(
         pl.col("city").cast(pl.String),
         pl.col("country").cast(pl.String),
         pl.col("value_usd").cast(pl.Float64).fill_null(0.0),
-        pl.col("criticality").cast(pl.Int32).fill_null(3),
+        pl.col("criticality").cast(pl.Int32).fill_null(default_criticality()),
         pl.col("headcount").cast(pl.Int32).fill_null(0),
         pl.col("service_id").cast(pl.String),
         _mitigation_list(pl.col("mitigations")).alias("mitigations"),
@@ -250,7 +251,7 @@ def prepare_routes(
         pl.col("route_id").cast(pl.String),
         pl.col("annual_value_usd").cast(pl.Float64).fill_null(0.0),
         pl.col("shipments_per_year").cast(pl.Int32).fill_null(0),
-        pl.col("criticality").cast(pl.Int32).fill_null(3),
+        pl.col("criticality").cast(pl.Int32).fill_null(default_criticality()),
         pl.col("service_id").cast(pl.String),
     )
     ports: dict[str, Port] = {}

@@ -48,12 +48,23 @@ class RouteBounds(BaseModel):
     criticality: Bound
 
 
+class Defaults(BaseModel):
+    """Values a row may leave empty, and what they become."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # An item's criticality decides whether it counts as a critical item in the rating (the
+    # rules' worst_item_min_criticality), so its default is an analyst's choice, kept here.
+    criticality: int = Field(ge=1, le=5)
+
+
 class UploadBounds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = Field(ge=1)
     assets: AssetBounds
     routes: RouteBounds
+    defaults: Defaults
 
     def as_dict(self) -> dict[str, tuple[float | None, float | None]]:
         """``"assets.value_usd" -> (min, max)`` for every bounded column."""
@@ -81,3 +92,8 @@ def load_upload_bounds(path: Path = DEFAULT_PATH) -> UploadBounds:
         raise RuleError(
             f"{path}, {where}: {first['msg']} (each bound is {{min: NUMBER, max: NUMBER}})"
         ) from None
+
+
+def default_criticality() -> int:
+    """The criticality of an item whose row gives none (upload_bounds.yaml, defaults)."""
+    return load_upload_bounds().defaults.criticality

@@ -35,7 +35,7 @@ ed AS (
     FROM cls GROUP BY client_id
 ),
 top AS (
-    SELECT k.client_id, arg_max(c.threat_id, k.value_usd * c.r_central) AS top_threat
+    SELECT k.client_id, arg_max(c.threat_id, (k.value_usd * c.r_central, c.threat_id)) AS top_threat
     FROM cls k
     JOIN run_contributions c ON c.run_id = $r AND c.profile_id = k.profile_id
     GROUP BY k.client_id

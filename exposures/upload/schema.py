@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from engine.errors import ExposureError
+from scoring_rules.upload_bounds import default_criticality
 
 Kind = Literal["assets", "routes"]
 KINDS: tuple[Kind, ...] = ("assets", "routes")
@@ -419,7 +420,7 @@ ROUTE_COLUMNS: tuple[ColumnSpec, ...] = (
         minimum=0,
     ),
     _SERVICE,
-    _criticality(3, False),
+    _criticality(default_criticality(), False),
 )
 
 _COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {"assets": ASSET_COLUMNS, "routes": ROUTE_COLUMNS}

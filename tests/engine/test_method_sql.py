@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -343,3 +344,34 @@ def test_removing_a_term_from_the_sql_fails_the_worked_examples(
     monkeypatch.setattr(queries, const, sql.replace(old, new))
     results = examples.run_examples(RULES)
     assert [r.name for r in results if not r.ok], f"no worked example catches the {name} term"
+
+
+def test_a_tie_between_regions_is_broken_the_same_way_every_time(wb: Workbench) -> None:
+    # an item in two zones that a threat reaches at the same intensity: the region the
+    # contribution is attributed to must not depend on how DuckDB happens to scan the rows
+    item = Item("i", "asset", "terminal", 1e9, (Place("zone.a"), Place("zone.b")))
+    threat = Threat("t", "militia_attack", "likely", 3, (("zone.a", 0.6), ("zone.b", 0.6)))
+    seen = set()
+    for _ in range(5):
+        wb.score([Client("c", "shipping", (item,))], [threat])
+        run_id = wb.ctx.store.one("SELECT max(run_id) FROM run_contributions")
+        seen.add(
+            wb.ctx.store.one(
+                "SELECT region_id FROM run_contributions WHERE run_id = $r", {"r": run_id}
+            )
+        )
+    assert seen == {"zone.b"}
+
+
+def test_the_default_criticality_is_an_analysts_setting(tmp_path: Path) -> None:
+    from engine.errors import RuleError
+    from scoring_rules.upload_bounds import DEFAULT_PATH, default_criticality, load_upload_bounds
+
+    assert default_criticality() == 3
+    bad = tmp_path / "bounds.yaml"
+    bad.write_text(
+        DEFAULT_PATH.read_text("utf-8").replace("  criticality: 3\n", "  criticality: 7\n"),
+        "utf-8",
+    )
+    with pytest.raises(RuleError, match=r"defaults\.criticality: Input should be less than or"):
+        load_upload_bounds(bad)
