@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 
 from engine.context import Context
 from engine.report import render_client_report
@@ -43,21 +43,27 @@ def pdf_text(pdf: bytes) -> tuple[str, int, int]:
     return re.sub(r"(\w)- (\w)", r"\1-\2", text), len(reader.pages), images
 
 
+def page_content(page: PageObject) -> tuple[str, int]:
+    """A page's text and how many images it draws (not merely holds in its resources)."""
+    drawn: list[str] = []
+
+    def visit(op: bytes, args: list[object], cm: object, tm: object) -> None:
+        if op == b"Do":
+            drawn.append(str(args[0]))
+
+    text = (page.extract_text(visitor_operand_before=visit) or "").strip()
+    xobjects = page["/Resources"].get("/XObject", {})
+    images = [n for n in drawn if n in xobjects and xobjects[n]["/Subtype"] == "/Image"]
+    return text, len(images)
+
+
 def sparse_pages(pdf: bytes) -> list[tuple[int, int]]:
     """(page number, characters) of every page that draws no image and holds less text than a
     page should: MIN_PAGE_TEXT characters, or MIN_LAST_PAGE_TEXT on the last page."""
     reader = PdfReader(io.BytesIO(pdf))
     out = []
     for number, page in enumerate(reader.pages, start=1):
-        drawn: list[str] = []
-
-        def visit(op: bytes, args: list[object], cm: object, tm: object) -> None:
-            if op == b"Do":
-                drawn.append(str(args[0]))
-
-        text = (page.extract_text(visitor_operand_before=visit) or "").strip()
-        xobjects = page["/Resources"].get("/XObject", {})
-        images = [n for n in drawn if n in xobjects and xobjects[n]["/Subtype"] == "/Image"]
+        text, images = page_content(page)
         floor = MIN_LAST_PAGE_TEXT if number == len(reader.pages) else MIN_PAGE_TEXT
         if not images and len(text) < floor:
             out.append((number, len(text)))
@@ -120,9 +126,7 @@ def test_each_demo_client_gets_a_pdf_that_cites_the_brief(
 
 
 def test_the_oil_company_report_says_what_the_brief_says(report_ctx: Context) -> None:
-    pdf = render_client_report(
-        report_ctx, "meridian-basin-petroleum", fmt="pdf", prepared=PREPARED
-    )
+    pdf = render_client_report(report_ctx, "meridian-basin-petroleum", fmt="pdf", prepared=PREPARED)
     text, _, _ = pdf_text(pdf)
     assert "Band E" in text
     assert "Proxy attacks on merchant vessels in Gulf waters" in text
