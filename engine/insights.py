@@ -45,7 +45,12 @@ def previous_run_id(ctx: Context, run: RunInfo) -> int | None:
 
 
 def top_drivers(ctx: Context, run_id: int, scope: Scope) -> dict[str, tuple[str, str, float]]:
-    """each client's biggest threat driver: (threat id, title, share)."""
+    """each client's biggest threat driver: (threat id, title, share).
+
+    The one definition of a client's top threat, used by the app's portfolio and the portfolio
+    report: the threat with the largest value-weighted contribution summed over the client's
+    items (ties to the first threat id), which is also the first threat of ``Context.explain``.
+    """
     where, ids = scope.sql("k.client_id")
     frame = ctx.store.frame(
         f"""
@@ -56,9 +61,10 @@ def top_drivers(ctx: Context, run_id: int, scope: Scope) -> dict[str, tuple[str,
             WHERE k.run_id = $r AND {where}
             GROUP BY ALL
         )
-        SELECT t.client_id, arg_max(t.threat_id, (t.ed, t.threat_id)) AS threat_id,
-               max(t.ed) / nullif(sum(t.ed), 0) AS share
-        FROM t GROUP BY t.client_id
+        SELECT t.client_id, t.threat_id,
+               t.ed / nullif(sum(t.ed) OVER (PARTITION BY t.client_id), 0) AS share
+        FROM t
+        QUALIFY row_number() OVER (PARTITION BY t.client_id ORDER BY t.ed DESC, t.threat_id) = 1
         """,  # noqa: S608 - the fragment is the store's tenant filter
         {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
     )

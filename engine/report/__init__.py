@@ -1,8 +1,9 @@
 """Client and portfolio reports (PDF and HTML) and spreadsheet exports (CSV and XLSX).
 
 API:
-- :func:`render_client_report` (ctx, client_id, fmt="pdf"|"html", run_id=None) -> bytes
-- :func:`render_portfolio_report` (ctx, fmt="pdf"|"html", client_ids=None) -> bytes
+- :func:`render_client_report` (ctx, client_id, fmt="pdf"|"html", run_id=None, prepared=None)
+  -> bytes; ``prepared`` is the date the report says it was prepared on (today by default)
+- :func:`render_portfolio_report` (ctx, fmt="pdf"|"html", client_ids=None, prepared=None) -> bytes
 - :func:`export_client` (ctx, client_id, fmt="csv"|"xlsx") -> bytes
 - :func:`report_command` / :func:`export_command`: write the file, return its path (for the CLI)
 - :func:`engine.report.safe.neutralise`: the formula-injection neutraliser for exported cells

@@ -268,7 +268,7 @@ def _write(facts: ClientFacts, kind: str, action: str, items: list[Item]) -> Rec
         cut = _mitigation_cut(facts, items, action)
         if cut <= 0:
             return None
-        credit_note = f"Under the rules' credits this cuts expected disruption by about {usd(cut)}."
+        credit_note = f"Under the rules' credits this cuts the value at risk by about {usd(cut)}."
         if action == "backup_site":
             dc = any(i.item_type == "data_centre" for i in items)
             return Recommendation(

@@ -737,7 +737,7 @@ def concentration_chart(regions: list[Concentration], top: int = 10) -> str:
     rows = [r for r in regions if r.ed > 0][:top]
     fig, ax = _bar_figure(len(rows), left=0.3)
     if not rows:
-        return _empty_chart(fig, ax, "No expected disruption in the book")
+        return _empty_chart(fig, ax, "No value at risk of disruption in the book")
     ys = np.arange(len(rows))[::-1]
     values = [r.ed / 1e6 for r in rows]
     colours = [

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.context import Context
 from engine.errors import ExposureError, NotFoundError
+from engine.insights import top_drivers
 from engine.models import ClientSpec, Explanation, Rating, RunInfo, ThreatDriver
 from engine.report import sql
 from engine.store import Scope
@@ -164,6 +165,7 @@ class ClientFacts:
     exposure_loaded_at: dt.datetime | None
     exposure_note: str
     scenarios: list[ScenarioResult] = field(default_factory=list)
+    scenario_title: str | None = None  # the scenario the run assumes, in its own words
 
     @cached_property
     def expected_disruption(self) -> tuple[float, float, float]:
@@ -324,6 +326,11 @@ def client_facts(
         rules=ctx.rules(run.rules_version),
         exposure_loaded_at=loaded[1] if loaded else None,
         exposure_note=str(loaded[2]) if loaded else "",
+        scenario_title=(
+            ctx.scenario(run.scenario_id, run.scenario_version).title
+            if run.scenario_id is not None
+            else None
+        ),
     )
     if scenarios and run.scenario_id is None:
         facts.scenarios = _scenarios(ctx, client_id, run.as_of)
@@ -340,7 +347,9 @@ class BookRow:
     ed_low: float
     ed: float
     ed_high: float
-    top_threat: str | None
+    top_threat: str | None  # id of the client's top threat (engine.insights.top_drivers)
+    top_title: str | None
+    top_share: float  # the top threat's share of the client's value at risk
     previous: dict[str, Any] | None  # band, score, run_id, versions of the previous run
 
 
@@ -406,9 +415,11 @@ def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
     previous = {
         r["client_id"]: r for r in ctx.store.frame(sql.PREVIOUS_RATINGS, p).iter_rows(named=True)
     }
+    drivers = top_drivers(ctx, run.run_id, scope)
     rows = []
     for rank, rating in enumerate(ratings, start=1):
         s = summary.get(rating.client_id, {})
+        top = drivers.get(rating.client_id)
         rows.append(
             BookRow(
                 rank=rank,
@@ -416,7 +427,9 @@ def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
                 ed_low=float(s.get("ed_low") or 0.0),
                 ed=float(s.get("ed") or 0.0),
                 ed_high=float(s.get("ed_high") or 0.0),
-                top_threat=s.get("top_threat"),
+                top_threat=top[0] if top else None,
+                top_title=top[1] if top else None,
+                top_share=top[2] if top else 0.0,
                 previous=previous.get(rating.client_id),
             )
         )

@@ -10,6 +10,19 @@ from scoring_rules.rules import Rules
 
 MODAL_WORDS = {"may", "could", "might", "can", "would"}
 
+# What the reports call the sum over items of value x risk of disruption, and the line that says
+# what it is: a probability-weighted measure of exposure, never a forecast of loss.
+VALUE_AT_RISK = "value at risk of disruption"
+
+
+def value_at_risk_note(outlook_months: float) -> str:
+    """The one-line explanation printed wherever the value at risk of disruption is shown."""
+    return (
+        f"Probability-weighted: each site's value and each route's annual trade, times its "
+        f"chance of disruption over the {outlook_months:.0f}-month outlook, summed. It shows how "
+        f"much of the business the threats bear on; it is not a forecast of loss."
+    )
+
 
 def usd(value: float | None, *, precise: bool = False) -> str:
     """US$ amounts the way a risk report prints them: US$5.2bn, US$310m, US$95k."""

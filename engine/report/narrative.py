@@ -1,9 +1,10 @@
 """The executive summary, written from the drivers in plain English by code.
 
 The summary answers four questions in order: how resilient is the client, what threatens it,
-where, and what it could cost. Every figure comes from the run; every likelihood is quoted in the
-brief's own words. The result is plain text in small pieces: the template escapes it and adds the
-emphasis, so no markup is ever built here.
+where, and how much of the business is at risk of disruption (probability-weighted, never a loss
+forecast). Every figure comes from the run; every likelihood is quoted in the brief's own words.
+The result is plain text in small pieces: the template escapes it and adds the emphasis, so no
+markup is ever built here.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _threats(facts: ClientFacts) -> tuple[str, list[Point]]:
     n = len(chosen)
     intro = (
         f"{'One threat accounts' if n == 1 else f'{_number(n)} threats account'} for "
-        f"{pct(covered)} of the expected disruption:"
+        f"{pct(covered)} of the value at risk of disruption:"
     )
     points = []
     for t in chosen:
@@ -112,7 +113,7 @@ def _threats(facts: ClientFacts) -> tuple[str, list[Point]]:
         points.append(
             Point(
                 title=t.title,
-                text=f"{pct(t.share)} of the expected disruption, {where_text}; {phrase}.",
+                text=f"{pct(t.share)} of the value at risk, {where_text}; {phrase}.",
                 ref=brief_refs(t.evidence, facts.many_briefs),
             )
         )
@@ -134,7 +135,7 @@ def _where(facts: ClientFacts) -> str:
     ]
     if regions[0].region_id != "world":
         parts[0] = parts[0].replace(" in ", " arises in ", 1).replace(" at ", " arises at ", 1)
-    return f"Of the expected disruption, {join_words(parts)}."
+    return f"Of the value at risk, {join_words(parts)}."
 
 
 def _cost(facts: ClientFacts) -> str:
@@ -145,9 +146,12 @@ def _cost(facts: ClientFacts) -> str:
     counted = _counted(n_sites, "site") + (
         f" and {_counted(n_routes, 'sea route')}" if n_routes else ""
     )
+    months = facts.rules.horizon.outlook_months
     text = (
-        f"Expected disrupted value is {usd(central)} (range {usd(low)} to {usd(high)}): the sum, "
-        f"over its {counted}, of each item's value times its risk of disruption. That is "
+        f"{usd(central)} of the business is at risk of disruption, probability-weighted (range "
+        f"{usd(low)} to {usd(high)}): the sum over its {counted} of each one's value times its "
+        f"chance of disruption over the next {months:.0f} months. This measures exposure, not a "
+        f"forecast of loss: a disruption usually costs only part of what it touches. It is "
         f"{pct(central / total if total else 0.0)} of the {usd(total)} exposed"
     )
     if n_routes:
@@ -157,7 +161,7 @@ def _cost(facts: ClientFacts) -> str:
     if top is not None and top.expected_disruption_usd > 0:
         text += (
             f" The largest single exposure is {top.name}: {usd(top.value_usd)} at "
-            f"{pct(top.risk)} risk, {usd(top.expected_disruption_usd)} expected."
+            f"{pct(top.risk)} risk, {usd(top.expected_disruption_usd)} probability-weighted."
         )
     return text
 

@@ -39,6 +39,7 @@ from engine.report.fmt import (
     pct,
     sentence,
     usd,
+    value_at_risk_note,
 )
 from engine.report.narrative import summarise
 from scoring_rules import method
@@ -95,8 +96,13 @@ def _output(template: str, context: dict[str, Any], fmt: Format) -> bytes:
 # -- client report -------------------------------------------------------------------------------
 
 
-def client_context(facts: ClientFacts) -> dict[str, Any]:
-    """What the client template shows, worked out from the facts."""
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def client_context(facts: ClientFacts, prepared: dt.date | None = None) -> dict[str, Any]:
+    """What the client template shows, worked out from the facts; ``prepared`` is the date the
+    report says it was prepared on (today, UTC, by default)."""
     rules = facts.rules
     recs = recommendations(facts)
     ranked = [i for i in facts.items if i.risk > 0] or list(facts.items)
@@ -162,22 +168,28 @@ def client_context(facts: ClientFacts) -> dict[str, Any]:
         "yardstick": sorted(rules.likelihood.terms.items(), key=lambda kv: kv[1].low),
         "business_value": business_value,
         "stated_business_value": facts.client.business_value_usd is not None,
-        "generated": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        "value_at_risk_note": value_at_risk_note(rules.horizon.outlook_months),
+        "prepared": prepared or _today(),
     }
 
 
 def render_client_report(
-    ctx: Context, client_id: str, *, fmt: Format, run_id: int | None = None
+    ctx: Context,
+    client_id: str,
+    *,
+    fmt: Format,
+    run_id: int | None = None,
+    prepared: dt.date | None = None,
 ) -> bytes:
     """A client-ready report on one client's rating, as PDF or HTML bytes."""
     facts = client_facts(ctx, client_id, run_id)
-    return _output("client_report.html", client_context(facts), fmt)
+    return _output("client_report.html", client_context(facts, prepared), fmt)
 
 
 # -- portfolio report ----------------------------------------------------------------------------
 
 
-def book_context(book: BookFacts) -> dict[str, Any]:
+def book_context(book: BookFacts, prepared: dt.date | None = None) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for row in book.rows:
         counts[row.rating.band] = counts.get(row.rating.band, 0) + 1
@@ -199,13 +211,18 @@ def book_context(book: BookFacts) -> dict[str, Any]:
         "regions": [r for r in book.regions if r.kind != "chokepoint"][:10],
         "chokepoints": book.chokepoints[:8],
         "chart_uri": charts.concentration_chart(book.regions),
-        "generated": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        "value_at_risk_note": value_at_risk_note(book.rules.horizon.outlook_months),
+        "prepared": prepared or _today(),
     }
 
 
 def render_portfolio_report(
-    ctx: Context, *, fmt: Format, client_ids: list[str] | None = None
+    ctx: Context,
+    *,
+    fmt: Format,
+    client_ids: list[str] | None = None,
+    prepared: dt.date | None = None,
 ) -> bytes:
     """The account manager's book (or the chosen clients): ranking, movers, concentrations."""
     book = book_facts(ctx, client_ids)
-    return _output("portfolio_report.html", book_context(book), fmt)
+    return _output("portfolio_report.html", book_context(book, prepared), fmt)

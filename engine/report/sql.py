@@ -18,29 +18,20 @@ SELECT threat_id, category, title, likelihood, likelihood_words, p_low, p_centra
 FROM run_threats WHERE run_id = $r ORDER BY threat_id
 """
 
-# Reads: run_classes, run_profiles, run_contributions.
-# Produces: per client of the run: expected disrupted value (sum of value x item risk) at each
-#           end of the likelihood range, and the threat contributing most value x r.
+# Reads: run_classes, run_profiles.
+# Produces: per client of the run: the value at risk of disruption (sum of value x item risk) at
+#           each end of the likelihood range. The top threat is engine.insights.top_drivers'.
 BOOK_SUMMARY = """
 WITH
 cls AS (
-    SELECT k.client_id, k.profile_id, k.value_usd, p.risk_low, p.risk_central, p.risk_high
+    SELECT k.client_id, k.value_usd, p.risk_low, p.risk_central, p.risk_high
     FROM run_classes k
     JOIN run_profiles p ON p.run_id = k.run_id AND p.profile_id = k.profile_id
     WHERE k.run_id = $r AND k.client_id IN (SELECT unnest($ids))
-),
-ed AS (
-    SELECT client_id, sum(value_usd * risk_low) AS ed_low, sum(value_usd * risk_central) AS ed,
-           sum(value_usd * risk_high) AS ed_high
-    FROM cls GROUP BY client_id
-),
-top AS (
-    SELECT k.client_id, arg_max(c.threat_id, (k.value_usd * c.r_central, c.threat_id)) AS top_threat
-    FROM cls k
-    JOIN run_contributions c ON c.run_id = $r AND c.profile_id = k.profile_id
-    GROUP BY k.client_id
 )
-SELECT ed.*, top.top_threat FROM ed LEFT JOIN top USING (client_id)
+SELECT client_id, sum(value_usd * risk_low) AS ed_low, sum(value_usd * risk_central) AS ed,
+       sum(value_usd * risk_high) AS ed_high
+FROM cls GROUP BY client_id
 """
 
 # Reads: run_classes, run_contributions, regions.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from app.session import SESSION_KEY, SignedIn
@@ -14,6 +16,7 @@ from app.streamlit_app import PAGES, pages_for
 from engine import insights
 from engine.auth import add_user, set_disabled
 from engine.context import Context
+from engine.report import render_portfolio_report
 
 from .conftest import OTHER_CLIENTS as OTHER_NAMES
 from .conftest import new_app, page_text, sign_in
@@ -250,6 +253,34 @@ def test_portfolio_ranks_the_book_and_filters(signed_in: Signed, app_ctx: Contex
     assert set(shown["band"]) == {"E"}
     assert len(shown) == sum(r.band == "E" for r in ratings)
     assert at.get("vega_lite_chart"), "the exposure map is drawn"
+
+
+def test_the_app_and_the_portfolio_pdf_name_the_same_top_threat(
+    signed_in: Signed, app_ctx: Context
+) -> None:
+    at = signed_in("am")
+    table = at.dataframe[0].value
+    in_app = dict(zip(table["id"], table["top driver"], strict=True))
+    assert in_app["aurelian-airways"] == (
+        "Global oil price disruption following attacks in the Gulf (32%)"
+    )
+    assert in_app["gulfbridge-logistics"] == (
+        "Proxy attacks on merchant vessels in Gulf waters (24%)"
+    )
+    pdf = render_portfolio_report(app_ctx, fmt="pdf")
+    reader = PdfReader(io.BytesIO(pdf))
+    squeezed = re.sub(r"\s+", "", " ".join(p.extract_text() or "" for p in reader.pages))
+    run = app_ctx.current_run()
+    ratings = app_ctx.ratings(run.run_id)
+    assert len(ratings) == len(in_app) == 10
+    starts = [squeezed.index(re.sub(r"\s+", "", r.name)) for r in ratings]
+    ends = [*starts[1:], squeezed.index("Movers")]
+    for r, start, end in zip(ratings, starts, ends, strict=True):
+        # the PDF's ranking row for the client names the threat the app names, with its share
+        assert re.sub(r"\s+", "", in_app[r.client_id]) in squeezed[start:end], r.client_id
+        # and the client page's drivers chart leads with the same threat
+        top = app_ctx.explain(r.client_id, run.run_id, top=1).threats[0]
+        assert in_app[r.client_id] == f"{top.title} ({top.share:.0%})"
 
 
 def test_portfolio_shows_the_change_since_the_previous_run(

@@ -7,6 +7,7 @@ threat's horizon counts from its own brief, and the client report names both bri
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,22 @@ def test_the_client_report_cites_both_briefs(db: Path, added: dict) -> None:
     assert "against 2 briefs:" in html
     assert "Crisis24, 22 January 2021: event ¶2" in html
     assert "PGI, 14 January 2020: triggers ¶6" in html
-    assert "brief 000_1229fbeb5111b044.txt (PGI) dated 2020-01-14" in html
+    # each brief by title, publisher and date, on the cover and in the record; never its file
+    assert (
+        "<th>Intelligence briefs</th><td>“US-Iran tensions after the killing of Qassem Soleimani "
+        "(January 2020)”, PGI, 14 January 2020<br>“Saudi naval forces intercept two WBIEDs in "
+        "the Red Sea”, Crisis24, 22 January 2021</td>" in html
+    )
+    assert (
+        "from “US-Iran tensions after the killing of Qassem Soleimani (January 2020)” (PGI), "
+        "14 January 2020; “Saudi naval forces intercept two WBIEDs in the Red Sea” (Crisis24), "
+        "22 January 2021</td>" in html
+    )
+    assert (
+        "The assessment is as of 22 January 2021: it rests on what the briefs judged at that "
+        "date, not on later events." in re.sub(r"\s+", " ", html)
+    )
+    assert "000_1229fbeb5111b044.txt" not in html
 
 
 def test_review_adds_a_new_brief_and_supersedes_and_retires(
