@@ -31,7 +31,6 @@ CLIENT_TABLES = (
     "run_clients",
     "run_classes",
     "run_exposures",
-    "class_weights",
     "exposure_classes",
     "assets",
     "routes",

@@ -61,7 +61,7 @@ def sign_in(browser: Browser, url: str, username: str, path: str = "", height: i
 
 
 def go(page: Page, link: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
     settle(page)
 
 

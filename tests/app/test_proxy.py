@@ -342,7 +342,7 @@ def test_markdown_images_in_client_and_brief_text_fetch_nothing(
             assert title.startswith("![x](http://127.0.0.1:")  # shown as the text it is
             assert page.get_by_text("Summary of the paragraph ![x](").count() >= 1
             seen_client = seen_client or title.startswith("![x](")
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True).click()
         settle(page)
     assert seen_client
     assert refused == [], "\n".join(refused)

@@ -312,3 +312,21 @@ def test_bad_mapping_options_are_named(db: str) -> None:
     assert "write it as 'column:Your value=accepted value', e.g. 'asset_type:Production" in out
     code, out = run(db, "upload", str(SITES), "--client", NINE, "--mode", "merge")
     assert code == 1 and "Error: --mode 'merge': use replace, upsert, delete" in out
+
+
+def test_removing_a_client_reaches_every_table_that_holds_its_rows(tmp_path: Path) -> None:
+    """Every table with a client_id column is cleared by `clients remove` (the audit log and
+    users are handled on their own), and every table it names exists."""
+    from engine.clients import CLIENT_TABLES
+
+    with Context(tmp_path / "t" / "r.duckdb") as ctx:
+        ctx.init()
+        with_client = {
+            r[0]
+            for r in ctx.store.rows(
+                "SELECT DISTINCT table_name FROM information_schema.columns "
+                "WHERE column_name = 'client_id'"
+            )
+        }
+    assert set(CLIENT_TABLES) <= with_client
+    assert with_client - set(CLIENT_TABLES) <= {"audit_log", "users"}
