@@ -113,7 +113,9 @@ def evidence(t: Threat, headings: dict[tuple[str, str], str], reg: Register) -> 
             f" · severity {t.severity} · {ui.plain(t.confidence)} confidence"
         )
         brief = reg.brief_of(t)
-        st.markdown(f"**Evidence in the brief** “{ui.plain(brief.title)}” ({ui.plain(brief.label)})")
+        st.markdown(
+            f"**Evidence in the brief** “{ui.plain(brief.title)}” ({ui.plain(brief.label)})"
+        )
         for ev in t.evidence:
             heading = headings.get((brief.id, ev.section), ev.section)
             st.markdown(f"- *{ui.plain(heading)}*, ¶{ev.paragraph}: {ui.plain(ev.summary)}")
