@@ -340,6 +340,17 @@ def explain(
                 out.print(line)
 
 
+def _move_dict(r: ScenarioRow) -> dict[str, Any]:
+    """One client's rating before and after (a scenario, a draft register), for --json."""
+    return {
+        "client_id": r.client_id,
+        "name": r.name,
+        "before": _rating_dict(r.before),
+        "after": _rating_dict(r.after),
+        "delta": round(r.delta, 2),
+    }
+
+
 def _before_after(title: str, rows: list[ScenarioRow]) -> Table:
     t = Table(title=title)
     for col in ("client", "before", "after", "change"):
@@ -369,16 +380,7 @@ def scenario_cmd(
                     "scenario": name,
                     "version": ctx.scenario_version(name),
                     "title": ctx.scenario(name).title,
-                    "clients": [
-                        {
-                            "client_id": r.client_id,
-                            "name": r.name,
-                            "before": _rating_dict(r.before),
-                            "after": _rating_dict(r.after),
-                            "delta": round(r.delta, 2),
-                        }
-                        for r in rows
-                    ],
+                    "clients": [_move_dict(r) for r in rows],
                 }
             )
             return
@@ -700,15 +702,7 @@ def _store_and_preview(
                     {"client_id": f.client_id, "delta": round(f.delta, 2), "reason": f.reason}
                     for f in flags
                 ],
-                "clients": [
-                    {
-                        "client_id": r.client_id,
-                        "before": _rating_dict(r.before),
-                        "after": _rating_dict(r.after),
-                        "delta": round(r.delta, 2),
-                    }
-                    for r in rows
-                ],
+                "clients": [_move_dict(r) for r in rows],
             }
         )
         return

@@ -77,6 +77,18 @@ def default_db_path() -> Path:
     return Path(os.environ.get("RESILIENCE_DB", str(DEFAULT_DB)))
 
 
+# The columns of the regions table (the gazetteer as the scoring SQL reads it).
+REGION_SCHEMA: dict[str, Any] = {
+    "region_id": pl.String,
+    "kind": pl.String,
+    "name": pl.String,
+    "country": pl.String,
+    "lat": pl.Float64,
+    "lon": pl.Float64,
+    "radius_km": pl.Float64,
+}
+
+
 class Context:
     """One open database and everything the product does with it."""
 
@@ -127,18 +139,7 @@ class Context:
             }
             for r in gaz.named.values()
         ]
-        frame = pl.DataFrame(
-            rows,
-            schema={
-                "region_id": pl.String,
-                "kind": pl.String,
-                "name": pl.String,
-                "country": pl.String,
-                "lat": pl.Float64,
-                "lon": pl.Float64,
-                "radius_km": pl.Float64,
-            },
-        )
+        frame = pl.DataFrame(rows, schema=REGION_SCHEMA)
         with self.store.transaction() as cur:
             cur.execute("DELETE FROM regions")
             self.store.insert_frame(cur, "regions", frame)

@@ -21,7 +21,9 @@ from typing import Any
 import polars as pl
 
 from engine import queries
+from engine.context import REGION_SCHEMA
 from engine.scoring import only, score_params, score_run
+from exposures.prepare import GEO_SCHEMA
 from scoring_rules.rules import Example, Rules
 
 
@@ -268,7 +270,7 @@ class Workbench:
                             }
                             for rid, r in regions.items()
                         ],
-                        schema=_REGION_SCHEMA,
+                        schema=REGION_SCHEMA,
                     ),
                 )
             store.insert_frame(cur, "clients", pl.DataFrame(client_rows, schema=_CLIENT_SCHEMA))
@@ -279,7 +281,7 @@ class Workbench:
                     cur, "exposure_classes", pl.DataFrame(class_rows, schema=_CLASS_SCHEMA)
                 )
             if geo_rows:
-                store.insert_frame(cur, "geo_regions", pl.DataFrame(geo_rows, schema=_GEO_SCHEMA))
+                store.insert_frame(cur, "geo_regions", pl.DataFrame(geo_rows, schema=GEO_SCHEMA))
             cur.execute(
                 "INSERT INTO run_exposures SELECT $r, client_id, 1 FROM clients "
                 "WHERE starts_with(client_id, $pre)",
@@ -524,21 +526,4 @@ _CLASS_SCHEMA: dict[str, Any] = {
     "value_usd": pl.Float64,
     "max_criticality": pl.Int32,
     "headcount": pl.Int64,
-}
-_GEO_SCHEMA: dict[str, Any] = {
-    "geo_key": pl.String,
-    "region_id": pl.String,
-    "distance_km": pl.Float64,
-    "extra_days": pl.Float64,
-    "no_alternative": pl.Boolean,
-    "alt_ratio": pl.Float64,
-}
-_REGION_SCHEMA: dict[str, Any] = {
-    "region_id": pl.String,
-    "kind": pl.String,
-    "name": pl.String,
-    "country": pl.String,
-    "lat": pl.Float64,
-    "lon": pl.Float64,
-    "radius_km": pl.Float64,
 }

@@ -139,11 +139,16 @@ def test_versions_diff_rollback_and_upload_report(db: Path, tmp_path: Path) -> N
         f'H-3,Depot,"nonsense {HOSTILE}",29.37,47.98,KWT,1000000,3\n',
         "utf-8",
     )
+    # an earlier test of this module may have loaded a version (tests can run in any order)
+    from engine.context import Context
+
+    with Context(db) as ctx:
+        new = (ctx.exposure_version(CLIENT) or 0) + 1
     out = cli(db, "upload", str(f), "--client", CLIENT, "--valid-only")
-    assert "Loaded 1 assets as version 3" in out
+    assert f"Loaded 1 assets as version {new}" in out
     assert f"'nonsense {MARKUP} ![x](http://127.0..." in out  # the rejected value, literally
     assert "version" in cli(db, "versions", CLIENT)
-    assert "removed" in cli(db, "diff", CLIENT, "1", "3")
+    assert "removed" in cli(db, "diff", CLIENT, "1", str(new))
     assert f"{CLIENT}: version 1 is current" in cli(db, "rollback", CLIENT, "1")
 
 
