@@ -13,6 +13,7 @@ section, else the country the brief talks about most.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,11 @@ class Estimate:
     end: int
     weak: bool = False
     hedge: bool = False
+    limiting: bool = False  # "unable to", "lacks the capability to"
+
+
+LOW_TERMS = frozenset({"unlikely", "highly_unlikely", "remote_chance"})
+ROLES = ("judgement", "quoted_actor", "guidance", "background", "consequence")
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,8 @@ class SentenceInfo:
     time: TimeFrame | None
     targets: list[str]
     continuation: bool
+    role: str = "judgement"  # one of ROLES (consequence is decided per finding)
+    sentence_text: str = ""  # the document text (offsets of tokens index into it)
 
 
 @dataclass
@@ -119,10 +127,18 @@ class Finding:
     targets: list[str]
     key_section: bool
     position: int = field(default=0)
+    role: str = "judgement"  # judgement, quoted_actor, guidance, background or consequence
+    limited: bool = False  # judged unlikely or beyond reach: its places are excluded elsewhere
+    recategorised_from: str = ""  # an attack at sea drafted as shipping disruption
 
     @property
     def assessed(self) -> bool:
         return self.term != NOT_ASSESSED
+
+    @property
+    def judged(self) -> bool:
+        """The brief's own judgement (not background, guidance, an actor's words or an impact)."""
+        return self.role == "judgement"
 
 
 @dataclass
@@ -163,10 +179,37 @@ class Analyzer:
         self.cue_after = {lemma(fold(w)) for w in vocab.target_cues.after}
         self.key_sections = [fold(k) for k in vocab.key_sections]
         self.object_cues = {fold(w) for w in vocab.object_cues}
+        self.limiting: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        self.limiting.add_all(vocab.limiting.phrases, vocab.limiting.term)
+        self.year_end: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        self.year_end.add_all(vocab.horizons.year_end, "")
+        roles = vocab.roles
+        self.role_phrases = {
+            name: [_words(p) for p in getattr(roles, name)]
+            for name in ("judgement", "quoted_actor", "guidance", "background")
+        }
+        self.dated_openers = {fold(w) for w in roles.dated_openers}
+        self.consequence = [_words(p) for p in roles.consequence]
+        self.means = {tuple(lemma(w) for w in _words(p)) for p in vocab.means}
+        self.means_of = set(vocab.means_of)
+        self.place_uses = [_words(p) for p in vocab.place_uses]
+        self.place_words = {
+            cat: {tuple(lemma(w) for w in _words(p)) for p in words.place_words}
+            for cat, words in vocab.categories.items()
+        }
+        self.weak_triggers = {
+            cat: {tuple(lemma(w) for w in _words(p)) for p in words.weak_triggers}
+            for cat, words in vocab.categories.items()
+        }
+        self.at_sea = set(vocab.at_sea.categories)
+        self.at_sea_becomes = vocab.at_sea.becomes
+        self.date: dt.date | None = None
 
     # --- document ---------------------------------------------------------------------------------
 
-    def analyse(self, doc: Document) -> Analysis:
+    def analyse(self, doc: Document, date: dt.date | None = None) -> Analysis:
+        """Findings of a document; ``date`` (the brief's) dates "by year-end" and the like."""
+        self.date = date
         base = [tokenize(doc.text[s.start : s.end], s.start) for s in doc.sentences]
         countries = {
             m.place.country
@@ -192,6 +235,7 @@ class Analyzer:
         where: dict[tuple[str, int], list[str]] = {}  # paragraph -> its last locations
         where_sec: dict[str, list[str]] = {}  # section -> its last locations
         last_targets: dict[tuple[str, int], list[str]] = {}
+        topics: dict[tuple[str, int], set[str]] = {}  # paragraph -> categories it is about
         for info in infos:
             s = info.sentence
             para = (s.section, s.paragraph)
@@ -201,19 +245,33 @@ class Analyzer:
                 section=where_sec.get(s.section, []),
                 anywhere=anywhere.get(s.section, []),
             )
+            here = {
+                c
+                for c, ms in info.triggers.items()
+                if c in self.means_of and not self._means(info.tokens, ms)
+            }
+            about = topics.setdefault(para, set())
+            limited_here = False
             for category, matches in info.triggers.items():
-                findings.append(
-                    self._finding(
-                        doc,
-                        info,
-                        category,
-                        matches,
-                        ctx,
-                        headings.get(s.section),
-                        s.section in key,
-                        last_targets.get(para, []),
-                    )
+                if self._means(info.tokens, matches) and (here | about) - {category}:
+                    continue  # "missiles, rockets and mines" against vessels: the means of it
+                if self._weak_only(info, category, matches):
+                    continue  # "due to crime and kidnapping": listed, not weighed
+                finding = self._finding(
+                    doc,
+                    info,
+                    category,
+                    matches,
+                    ctx,
+                    headings.get(s.section),
+                    s.section in key,
+                    last_targets.get(para, []),
                 )
+                limited_here = limited_here or finding.limited
+                findings.append(finding)
+            about |= here
+            if limited_here:
+                continue  # the places a limiting judgement excludes are no context for others
             named = _named(info, locations_only=False)
             if named:
                 anywhere[s.section] = named
@@ -237,17 +295,91 @@ class Analyzer:
         for m in self.triggers.find(tokens):
             if any(a < m.end and m.start < b for a, b in taken):
                 continue  # part of a place name: "Baghdad International Airport"
+            if self._place_use(tokens, m):
+                continue  # "after leaving the airport": where, not what
             triggers.setdefault(m.payload, []).append(m)
+        estimates = self._estimates(tokens)
         return SentenceInfo(
             sentence=s,
             tokens=tokens,
             mentions=mentions,
             triggers=triggers,
-            estimates=self._estimates(tokens),
+            estimates=estimates,
             time=self._time(doc.text, tokens, None),
             targets=self._targets(tokens),
             continuation=any(_has_stems(tokens, st) for st in self.continuation),
+            role=self._role(tokens, estimates),
+            sentence_text=doc.text,
         )
+
+    # --- sentence roles ---------------------------------------------------------------------------
+
+    def _role(self, tokens: Sequence[Token], estimates: Sequence[Estimate]) -> str:
+        """What the sentence does: the brief's judgement, an actor's words, advice, or history."""
+        words = [t.lower for t in tokens]
+        if _has_phrase(words, self.role_phrases["judgement"]):
+            return "judgement"
+        if _has_phrase(words, self.role_phrases["quoted_actor"]):
+            return "quoted_actor"
+        if _has_phrase(words, self.role_phrases["guidance"]):
+            return "guidance"
+        if any(not e.hedge and not e.weak for e in estimates):
+            return "judgement"  # a yardstick term: "highly likely to expand, as ... last year"
+        if any(
+            w in self.dated_openers
+            and any(x in _MONTHS or _YEAR.match(x) for x in words[k + 1 : k + 6])
+            for k, w in enumerate(words[:2])  # "On 15 September ...", "Issue: On March 15th ..."
+        ) or _has_phrase(words, self.role_phrases["background"]):
+            return "background"
+        if any(
+            w in ("have", "has")
+            and _PARTICIPLE.match(words[k + 1] if words[k + 1] != "also" else words[k + 2])
+            for k, w in enumerate(words[:-2])
+        ):
+            return "background"  # "have attempted to divert", "has fired on": reported events
+        return "judgement"
+
+    def _consequence(self, doc: Document, tokens: Sequence[Token], m: Match[str]) -> bool:
+        """The threat word is the impact of something else: "can cause the shutdown of"."""
+        lo = max(0, m.first - 8)
+        words = [t.lower for t in tokens[lo : m.first]]
+        for ph in self.consequence:
+            at = _find_phrase(words, ph)
+            if at is not None and not _CLAUSE.search(doc.text, tokens[lo + at].end, m.start):
+                return True
+        return False
+
+    def _means(self, tokens: Sequence[Token], matches: Sequence[Match[str]]) -> bool:
+        """Only weapon words: the means of an attack, not a threat named for itself."""
+        return bool(self.means) and all(
+            tuple(t.lemma for t in tokens[m.first : m.last + 1]) in self.means for m in matches
+        )
+
+    def _weak_only(self, info: SentenceInfo, category: str, matches: Sequence[Match[str]]) -> bool:
+        weak = self.weak_triggers.get(category)
+        if not weak or any(
+            tuple(t.lemma for t in info.tokens[m.first : m.last + 1]) not in weak for m in matches
+        ):
+            return False
+        e = self._choose(info.sentence_text, info.estimates, matches)
+        return e is None or e.hedge
+
+    def _place_use(self, tokens: Sequence[Token], m: Match[str]) -> bool:
+        words = self.place_words.get(m.payload)
+        if not words:
+            return False
+        if tuple(t.lemma for t in tokens[m.first : m.last + 1]) not in words:
+            return False
+        i = m.first - 1
+        while i >= 0 and m.first - i <= 6:
+            t = tokens[i]
+            before = [x.lower for x in tokens[max(0, i - 2) : i + 1]]
+            if any(tuple(before[len(before) - len(ph) :]) == ph for ph in self.place_uses if ph):
+                return True
+            if not (t.capitalised or t.lower in _PLACE_FILLERS):
+                return False
+            i -= 1
+        return False
 
     # --- likelihood -------------------------------------------------------------------------------
 
@@ -265,7 +397,11 @@ class Analyzer:
             out.append(
                 Estimate(term, m.first, m.last, start, m.end, weak=words in self.weak, hedge=hedge)
             )
-        return out
+        for m in self.limiting.find(tokens):
+            if any(e.first <= m.last and m.first <= e.last for e in out):
+                continue
+            out.append(Estimate(m.payload, m.first, m.last, m.start, m.end, limiting=True))
+        return sorted(out, key=lambda e: e.first)
 
     def _negation_before(self, tokens: Sequence[Token], first: int) -> int | None:
         for neg in self.negations:
@@ -339,6 +475,15 @@ class Analyzer:
                         Horizon(from_months=0, to_months=months), rm.group(0), rm.start() + base
                     )
                 )
+        if self.date is not None:
+            for m in self.year_end.find(tokens):
+                year_end = dt.date(self.date.year, 12, 31)
+                months = max(0.25, round((year_end - self.date).days / _DAYS_PER_MONTH, 1))
+                found.append(
+                    TimeFrame(
+                        Horizon(from_months=0, to_months=months), source[m.start : m.end], m.start
+                    )
+                )
         return min(found, key=lambda f: f.start) if found else None
 
     # --- targets ----------------------------------------------------------------------------------
@@ -354,9 +499,10 @@ class Analyzer:
             while k >= 0 and tokens[k].lower == "the":
                 k -= 1
             owned = k >= 0 and tokens[k].lower in _AGENT_WORDS  # "withdrawal of US forces"
-            is_target = any(t.lemma in self.cue_before for t in before) or (
-                not owned and any(t.lemma in self.cue_after for t in after)
-            )
+            is_target = not owned and (
+                any(t.lemma in self.cue_before for t in before)
+                or any(t.lemma in self.cue_after for t in after)
+            )  # "attacks by the Houthis": the Houthis are who attacks, not whom
             gap = tokens[prev_end + 1 : m.first] if prev_end >= 0 else []
             if prev_target and gap and all(t.lower in _JOINERS for t in gap):
                 is_target = True  # "against the US and its allies"
@@ -413,6 +559,7 @@ class Analyzer:
             )
             for r in regions:
                 offer(r, weight / (1 + d / 6), False, m.start)
+        _share_lists(info, scores)
         has_location = any(m.role == "location" and m.weight > 0 for m in info.mentions)
         if scores and not has_location:
             # only actors here: the places the text was just talking about count too, lower
@@ -451,7 +598,10 @@ class Analyzer:
         if words.scope == "global":
             rest = [(r, round(min(0.6, i * 0.6), 1)) for r, i in regions if r != "world"]
             return [("world", 1.0), *rest]
-        if category == "shipping_disruption" and not any(r.startswith("sea.") for r, _ in regions):
+        if category == "shipping_disruption" and any(r.startswith("sea.") for r, _ in regions):
+            # the waters named are the places; a coastal country is no more than a neighbour
+            return [(r, i if r.startswith("sea.") else min(i, 0.5)) for r, i in regions]
+        if category == "shipping_disruption":
             seas: dict[str, float] = {}
             for r, i in regions:
                 for sea, w in self.vocab.places.waters.get(region_country(r) or "", {}).items():
@@ -488,6 +638,8 @@ class Analyzer:
                 term = INVERT.get(term, term)
                 words = f"{words} … {inverted_by}"
         time, source = info.time, "sentence"
+        if info.role == "background":
+            time = None  # "this year", "over the last year": when it happened, not a forecast
         if time is None:
             time, source = heading_time, "heading"
         horizon = words_h = None
@@ -496,6 +648,24 @@ class Analyzer:
             if info.continuation and horizon.from_months > 0:
                 horizon = Horizon(from_months=0, to_months=horizon.to_months)
         regions, inferred = self._regions(info, category, matches, ctx)
+        role = info.role
+        if (
+            role == "judgement"
+            and (estimate is None or estimate.hedge)
+            and all(self._consequence(doc, info.tokens, m) for m in matches)
+        ):  # an impact the brief does not weigh: "can cause the shutdown of"
+            role = "consequence"
+        if role == "quoted_actor" and estimate is not None and not estimate.hedge:
+            # the actor's "will" is not the author's: the brief has not weighed it
+            term, words, estimated = NOT_ASSESSED, doc.text[estimate.start : estimate.end], True
+        limited = term in LOW_TERMS and role == "judgement"
+        original = ""
+        if (
+            category in self.at_sea
+            and regions[0][0].startswith("sea.")
+            and self.at_sea_becomes in self.vocab.categories
+        ):
+            original, category = category, self.at_sea_becomes
         targeted = self.vocab.categories[category].targeted
         targets = (info.targets or previous_targets) if targeted else []
         return Finding(
@@ -515,6 +685,9 @@ class Analyzer:
             targets=list(targets),
             key_section=key_section,
             position=s.start,
+            role=role,
+            limited=limited,
+            recategorised_from=original,
         )
 
 
@@ -563,6 +736,84 @@ def _named(info: SentenceInfo, locations_only: bool) -> list[str]:
         and (m.role == "location" or not locations_only)
     ]
     return list(dict.fromkeys(out))
+
+
+_MONTHS = {
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+}
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|seen|fought|shot|hit|seized|stolen)$")
+_DAYS_PER_MONTH = 30.44
+_PLACE_FILLERS = {"the", "a", "an", "international", "main", "nearby", "local", "au", "de", "of"}
+
+
+_LIST_GAP = re.compile(r"^[\s,;/]*(?:(?:and|or|and/or)\s+)?(?:the\s+)?$", re.IGNORECASE)
+
+
+def _share_lists(info: SentenceInfo, scores: dict[str, tuple[float, bool, int]]) -> None:
+    """Places listed together ("the southern Red Sea, Bab el Mandeb Strait, and Gulf of Aden")
+    are one place of the threat: each gets the list's best score, whatever its distance."""
+    text = info.sentence_text
+    ms = [m for m in info.mentions if m.weight > 0 and m.region in scores]
+    runs: list[list[str]] = []
+    for k, m in enumerate(ms):
+        gap = text[ms[k - 1].end : m.start] if k else None
+        if gap is not None and _LIST_GAP.match(_strip_place_words(gap)):
+            runs[-1].append(m.region)
+        else:
+            runs.append([m.region])
+    for run in runs:
+        if len(run) < 2:
+            continue
+        best = max(scores[r][0] for r in run)
+        for r in run:
+            _, ctx, pos = scores[r]
+            scores[r] = (best, ctx, pos)
+
+
+def _strip_place_words(gap: str) -> str:
+    return re.sub(r"\b(?:Strait|Straits|Sea|Gulf|of|southern|northern|eastern|western)\b", "", gap)
+
+
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(fold(w) for w in phrase_words(phrase))
+
+
+def _find_phrase(words: Sequence[str], phrase: tuple[str, ...]) -> int | None:
+    n = len(phrase)
+    if not n:
+        return None
+    for i in range(len(words) - n, -1, -1):  # the nearest occurrence
+        if tuple(words[i : i + n]) == phrase:
+            return i
+    return None
+
+
+def _has_phrase(words: Sequence[str], phrases: Sequence[tuple[str, ...]]) -> bool:
+    return any(_find_phrase(words, ph) is not None for ph in phrases)
 
 
 def _stems(phrase: str) -> tuple[str, ...]:

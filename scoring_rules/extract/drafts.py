@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from exposures.gazetteer import load_gazetteer
 from scoring_rules.extract.analysis import Analysis, Finding
 from scoring_rules.extract.document import Document
-from scoring_rules.extract.places import merge_family, region_family
+from scoring_rules.extract.places import merge_family, region_country, region_family
 from scoring_rules.extract.text import slugify
 from scoring_rules.extract.vocabulary import Vocabulary
 from scoring_rules.threats import (
@@ -253,12 +253,24 @@ class _Group:
     category: str
     main_family: str
     findings: list[Finding] = field(default_factory=list)
+    limited: bool = False  # a limiting judgement's own draft ("unable to threaten X")
+
+    @property
+    def judged(self) -> bool:
+        return any(f.judged for f in self.findings)
 
 
 def group_findings(
     findings: Sequence[Finding], basins: dict[str, list[str]] | None = None
 ) -> list[_Group]:
-    """Findings of one category whose main regions overlap, together (in document order)."""
+    """Findings of one category whose main regions overlap, together (in document order).
+
+    Only the brief's judgements open a group; a limiting judgement opens its own. A finding that
+    names no place of its own joins the category's group (the one for its inferred place if there
+    is one); background, guidance, an actor's words and impacts join a group of their category
+    and place as evidence. Groups that hold no judgement are kept only where the brief judges
+    nothing at all (so that an analyst still has drafts to review).
+    """
     basins = basins or {}
 
     def families(f: Finding) -> tuple[str, set[str]]:
@@ -267,24 +279,65 @@ def group_findings(
 
     full: dict[int, set[str]] = {}
     groups: list[_Group] = []
-    for f in sorted(findings, key=lambda x: x.position):
+
+    def place(f: Finding, may_open: bool) -> bool:
         main, fams = families(f)
-        same = [g for g in groups if g.category == f.category]
+        same = [g for g in groups if g.category == f.category and g.limited == f.limited]
         target = next((g for g in same if g.main_family == main), None)
         if target is None:
             target = next((g for g in same if main in full[id(g)] or g.main_family in fams), None)
+        if target is None and f.region_inferred and same:
+            target = same[0]  # no place of its own: it speaks of the category's threat
         if target is None:
-            target = _Group(f.category, main)
+            if not may_open:
+                return False
+            target = _Group(f.category, main, limited=f.limited)
             groups.append(target)
             full[id(target)] = set()
         target.findings.append(f)
         full[id(target)] |= fams
+        return True
+
+    ordered = sorted(findings, key=lambda x: x.position)
+    judged = [f for f in ordered if f.judged]
+    for f in judged:
+        if not f.region_inferred:
+            place(f, may_open=True)
+    for f in judged:
+        if f.region_inferred:
+            place(f, may_open=True)
+    left = [f for f in ordered if not f.judged and not place(f, may_open=False)]
+    if not groups:
+        for f in left:
+            place(f, may_open=True)
+    for g in groups:
+        g.findings.sort(key=lambda x: x.position)
     return groups
+
+
+def _excluded(groups: Sequence[_Group]) -> dict[str, set[str]]:
+    """Per category, the places a limiting judgement names ("unlikely to spread to Y")."""
+    out: dict[str, set[str]] = {}
+    for g in groups:
+        if not g.limited:
+            continue
+        for f in g.findings:
+            if f.region_inferred:
+                continue
+            out.setdefault(g.category, set()).update(r for r, i in f.regions if i >= 0.75)
+    return out
+
+
+def _inside(region: str, excluded: set[str]) -> bool:
+    """``region`` is one of ``excluded`` or lies in an excluded country."""
+    return region in excluded or (region_country(region) or "") in excluded
 
 
 def _governing(findings: Sequence[Finding]) -> Finding:
     """The finding whose likelihood the draft takes: a key judgement with a yardstick term, else
-    the yardstick term used most often (ties: the earliest), else the first hedge."""
+    the yardstick term used most often (ties: the earliest), else the first hedge; always among
+    the brief's own judgements where it has any (never an actor's words or background)."""
+    findings = [f for f in findings if f.judged] or list(findings)
     assessed = [f for f in findings if f.assessed]
     keyed = [f for f in assessed if f.key_section]
     if keyed:
@@ -297,18 +350,27 @@ def _governing(findings: Sequence[Finding]) -> Finding:
     return (hedged or list(findings))[0]
 
 
-def _merge_regions(findings: Sequence[Finding]) -> list[RegionWeight]:
+def _merge_regions(
+    findings: Sequence[Finding], excluded: set[str] | None = None
+) -> list[RegionWeight]:
+    excluded = excluded or set()
     intensity: dict[str, float] = {}
     support: dict[str, float] = {}
     first: dict[str, int] = {}
     for f in findings:
         for k, (r, i) in enumerate(f.regions):
+            if excluded and _inside(r, excluded):
+                continue  # a limiting judgement takes this place out of the likelier threat
+            if not f.judged:
+                i = min(i, 0.5)  # background and impacts say where, more weakly
             intensity[r] = max(intensity.get(r, 0.0), i)
             support[r] = support.get(r, 0.0) + i * (0.5 if f.region_inferred else 1.0)
             first.setdefault(r, f.position * 100 + k)
     family: dict[str, float] = {}
     for r, sup in support.items():
         family[region_family(r)] = family.get(region_family(r), 0.0) + sup
+    if not intensity:
+        return []
     ordered = sorted(
         intensity,
         key=lambda r: (-intensity[r], -family[region_family(r)], -support[r], first[r]),
@@ -362,17 +424,34 @@ def build_drafts(analysis: Analysis, vocab: Vocabulary) -> list[DraftThreat]:
     doc = analysis.document
     drafts: list[DraftThreat] = []
     used: set[str] = set()
-    for g in group_findings(analysis.findings, vocab.places.sea_basins):
-        drafts.append(_draft(doc, vocab, g, used))
+    groups = group_findings(analysis.findings, vocab.places.sea_basins)
+    excluded = _excluded(groups)
+    for g in groups:
+        draft = _draft(doc, vocab, g, used, set() if g.limited else excluded.get(g.category, set()))
+        if draft is not None:
+            drafts.append(draft)
     drafts.sort(key=lambda d: (-d.extraction_confidence, d.evidence[0].start))
     return drafts
 
 
-def _draft(doc: Document, vocab: Vocabulary, g: _Group, used: set[str]) -> DraftThreat:
+def _draft(
+    doc: Document, vocab: Vocabulary, g: _Group, used: set[str], excluded: set[str]
+) -> DraftThreat | None:
     findings = g.findings
     gov = _governing(findings)
-    regions = _merge_regions(findings)
-    timed = [f for f in findings if f.horizon is not None and f.term == gov.term]
+    if excluded:
+        whole = _merge_regions(findings)
+        if whole and _inside(whole[0].region, excluded):
+            return None  # the brief judges the threat on its main place unlikely, or beyond reach
+    regions = _merge_regions(findings, excluded)
+    if not regions:
+        return None  # every place it named is excluded by a limiting judgement
+    own = gov.regions[0][0] if gov.regions and not gov.region_inferred else ""
+    top = regions[0].intensity
+    if own and any(r.region == own and r.intensity == top for r in regions[1:]):
+        # among equals, the place the governing judgement names first leads
+        regions = [r for r in regions if r.region == own] + [r for r in regions if r.region != own]
+    timed = [f for f in findings if f.horizon is not None and f.term == gov.term and f.judged]
     horizon: Horizon | None
     if gov.horizon is not None:
         horizon, h_words = gov.horizon, gov.horizon_words

@@ -96,6 +96,7 @@ class Mention:
     end: int
     role: Role
     weight: float  # how much it says about where the threat is (0 for actor-only countries)
+    aside: str = ""  # "mention" (a partner, goal, border or flag) or "detour": never a threat place
 
     @property
     def region(self) -> str:
@@ -187,6 +188,11 @@ class PlaceIndex:
         self.modifiers = {fold(w) for w in vocab.places.modifiers} | set(_COMPASS)
         self.actor_only = set(vocab.places.actor_only)
         self.attributive = self.location_nouns | {lemma(fold(w)) for w in vocab.target_cues.after}
+        self.mention_only = [
+            tuple(fold(w) for w in phrase_words(p)) for p in vocab.places.mention_only
+        ]
+        self.mention_after = {fold(w) for w in vocab.places.mention_only_after}
+        self.detour = [tuple(fold(w) for w in phrase_words(p)) for p in vocab.places.detour]
 
     def for_countries(self, countries: Iterable[str]) -> PlaceIndex:
         """This index plus the subdivisions of ``countries`` (those a brief names)."""
@@ -218,8 +224,31 @@ class PlaceIndex:
                     e.place.country in self.actor_only or self._affiliation(e, tokens)
                 ):
                     weight = 0.0
-                out.append(replace(e, role=role, weight=weight))
+                aside = self._aside(e, tokens, out)
+                if aside:
+                    weight = 0.0
+                out.append(replace(e, role=role, weight=weight, aside=aside))
         return out
+
+    def _aside(self, mention: Mention, tokens: Sequence[Token], before: list[Mention]) -> str:
+        """'detour' or 'mention' where the place is not a place of the threat, else ''."""
+        window = [t.lower for t in tokens[max(0, mention.first - _ASIDE_WINDOW) : mention.first]]
+        if _has_phrase(window, self.detour) or _coordinate_cue(window):
+            return "detour"
+        nxt = mention.last + 1
+        if (
+            nxt < len(tokens)
+            and tokens[nxt].lower in self.mention_after
+            and tokens[nxt].start - tokens[mention.last].end <= 1
+        ):
+            return "mention"
+        if _has_phrase(window, self.mention_only):
+            return "mention"
+        if before and before[-1].aside:
+            gap = tokens[before[-1].last + 1 : mention.first]
+            if all(t.lower in ("and", "or", "the") for t in gap):
+                return before[-1].aside  # "the borders with Mali, Niger and Cote d'Ivoire"
+        return ""
 
     def _apply_context_rules(
         self, place: Place, tokens: Sequence[Token], first: int, last: int
@@ -314,6 +343,26 @@ class PlaceIndex:
             i -= 1
             steps += 1
         return "actor"
+
+
+_ASIDE_WINDOW = 6
+_COORDINATE = re.compile(r"^\d{1,3}(?:[nsew]|deg)$")
+
+
+def _has_phrase(words: Sequence[str], phrases: Iterable[tuple[str, ...]]) -> bool:
+    for ph in phrases:
+        n = len(ph)
+        if n and any(tuple(words[i : i + n]) == ph for i in range(len(words) - n + 1)):
+            return True
+    return False
+
+
+def _coordinate_cue(words: Sequence[str]) -> bool:
+    """'north of 18N', 'east of 46E': a position ships are told to keep to."""
+    return any(
+        words[i] in _COMPASS and words[i + 1] == "of" and bool(_COORDINATE.match(words[i + 2]))
+        for i in range(len(words) - 2)
+    )
 
 
 @cache

@@ -31,6 +31,8 @@ class CategoryWords(_Model):
     objects: bool = False
     title: str = "{label} {where}{aimed}"
     triggers: list[str] = Field(min_length=1)
+    place_words: list[str] = Field(default_factory=list)  # triggers that may only name a place
+    weak_triggers: list[str] = Field(default_factory=list)  # count only with a yardstick term
 
 
 class LikelihoodWords(_Model):
@@ -62,6 +64,26 @@ class Horizons(_Model):
     units: dict[str, float] = Field(
         default_factory=lambda: {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
     )
+    year_end: list[str] = Field(default_factory=list)
+
+
+class AtSea(_Model):
+    categories: list[str] = Field(default_factory=list)
+    becomes: str = "shipping_disruption"
+
+
+class Roles(_Model):
+    judgement: list[str] = Field(default_factory=list)
+    quoted_actor: list[str] = Field(default_factory=list)
+    guidance: list[str] = Field(default_factory=list)
+    background: list[str] = Field(default_factory=list)
+    dated_openers: list[str] = Field(default_factory=list)
+    consequence: list[str] = Field(default_factory=list)
+
+
+class Limiting(_Model):
+    phrases: list[str] = Field(default_factory=list)
+    term: str = "highly_unlikely"
 
 
 class ContextRule(_Model):
@@ -87,6 +109,9 @@ class Places(_Model):
     waters: dict[str, dict[str, float]] = Field(default_factory=dict)
     sea_basins: dict[str, list[str]] = Field(default_factory=dict)
     stopwords: list[str] = Field(default_factory=list)
+    mention_only: list[str] = Field(default_factory=list)
+    mention_only_after: list[str] = Field(default_factory=list)
+    detour: list[str] = Field(default_factory=list)
 
 
 class TargetCues(_Model):
@@ -97,6 +122,12 @@ class TargetCues(_Model):
 class Vocabulary(_Model):
     categories: dict[str, CategoryWords] = Field(min_length=1)
     not_triggers: list[str] = Field(default_factory=list)
+    means: list[str] = Field(default_factory=list)
+    means_of: list[str] = Field(default_factory=list)
+    place_uses: list[str] = Field(default_factory=list)
+    at_sea: AtSea = AtSea()
+    roles: Roles = Roles()
+    limiting: Limiting = Limiting()
     likelihood: LikelihoodWords
     horizons: Horizons
     places: Places = Places()
