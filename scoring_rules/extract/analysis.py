@@ -236,6 +236,7 @@ class Analyzer:
         where_sec: dict[str, list[str]] = {}  # section -> its last locations
         last_targets: dict[tuple[str, int], list[str]] = {}
         topics: dict[tuple[str, int], set[str]] = {}  # paragraph -> categories it is about
+        seas: list[str] = []
         for info in infos:
             s = info.sentence
             para = (s.section, s.paragraph)
@@ -244,6 +245,7 @@ class Analyzer:
                 paragraph=where.get(para, []),
                 section=where_sec.get(s.section, []),
                 anywhere=anywhere.get(s.section, []),
+                seas=list(seas),
             )
             here = {
                 c
@@ -276,6 +278,7 @@ class Analyzer:
             if named:
                 anywhere[s.section] = named
             located = _named(info, locations_only=True)
+            seas += [r for r in located if r.startswith("sea.") and r not in seas]
             if located:
                 where[para] = where_sec[s.section] = located
             if info.targets:
@@ -316,7 +319,7 @@ class Analyzer:
 
     def _role(self, tokens: Sequence[Token], estimates: Sequence[Estimate]) -> str:
         """What the sentence does: the brief's judgement, an actor's words, advice, or history."""
-        words = [t.lower for t in tokens]
+        words = [t.lower for t in tokens if t.lower not in _FILLER_ADVERBS]  # "have also been"
         if _has_phrase(words, self.role_phrases["judgement"]):
             return "judgement"
         if _has_phrase(words, self.role_phrases["quoted_actor"]):
@@ -513,10 +516,15 @@ class Analyzer:
 
     # --- regions ----------------------------------------------------------------------------------
 
-    def _region_resolution(self, info: SentenceInfo, ctx: Context) -> list[str]:
+    def _region_resolution(self, info: SentenceInfo, ctx: Context, category: str) -> list[str]:
         """What 'the region' means here: the sentence's places, else its actors' countries, else
-        the places before it, else the brief's main country."""
+        the places before it, else the brief's main country. For a threat to shipping, 'this
+        region' is the waters the text has named (never a coastal country) where it has any."""
         here = _named(info, locations_only=True)
+        if category == self.at_sea_becomes:
+            seas = [r for r in [*here, *ctx.locations, *ctx.seas] if r.startswith("sea.")]
+            if seas:
+                return list(dict.fromkeys(seas))
         if here:
             return here
         actors = [
@@ -552,7 +560,9 @@ class Analyzer:
             if weight <= 0:
                 continue
             regions = (
-                self._region_resolution(info, ctx) if m.place.kind == "the_region" else [m.region]
+                self._region_resolution(info, ctx, category)
+                if m.place.kind == "the_region"
+                else [m.region]
             )
             d = min(
                 (t.first - m.last) if m.last < t.first else abs(m.first - t.last) for t in matches
@@ -567,7 +577,12 @@ class Analyzer:
                 offer(r, _CONTEXT_SCORE, True, info.sentence.end + k)
         inferred = not scores
         if inferred:
-            for k, r in enumerate(ctx.fallback()):
+            fallback = ctx.fallback()
+            if category == self.at_sea_becomes:
+                # a threat to ships with no place of its own is in the waters named before it
+                seas = [r for r in [*ctx.locations, *ctx.seas] if r.startswith("sea.")]
+                fallback = list(dict.fromkeys(seas)) or fallback
+            for k, r in enumerate(fallback):
                 offer(r, 1.0, True, k)
         top = max(sc for sc, _, _ in scores.values())
         ranked = []
@@ -598,10 +613,7 @@ class Analyzer:
         if words.scope == "global":
             rest = [(r, round(min(0.6, i * 0.6), 1)) for r, i in regions if r != "world"]
             return [("world", 1.0), *rest]
-        if category == "shipping_disruption" and any(r.startswith("sea.") for r, _ in regions):
-            # the waters named are the places; a coastal country is no more than a neighbour
-            return [(r, i if r.startswith("sea.") else min(i, 0.5)) for r, i in regions]
-        if category == "shipping_disruption":
+        if category == "shipping_disruption" and not any(r.startswith("sea.") for r, _ in regions):
             seas: dict[str, float] = {}
             for r, i in regions:
                 for sea, w in self.vocab.places.waters.get(region_country(r) or "", {}).items():
@@ -716,6 +728,7 @@ class Context:
     paragraph: list[str]  # the latest places located in this paragraph
     section: list[str]  # the latest places located in this section
     anywhere: list[str]  # the places (any role) of the latest sentence of the section naming any
+    seas: list[str] = field(default_factory=list)  # the sea zones the brief has named so far
 
     @property
     def locations(self) -> list[str]:
@@ -765,8 +778,9 @@ _MONTHS = {
     "dec",
 }
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
-_PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|seen|fought|shot|hit|seized|stolen)$")
+_PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44
+_FILLER_ADVERBS = {"also", "subsequently", "repeatedly", "already", "recently", "reportedly"}
 _PLACE_FILLERS = {"the", "a", "an", "international", "main", "nearby", "local", "au", "de", "of"}
 
 

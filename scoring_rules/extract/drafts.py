@@ -448,7 +448,7 @@ def _draft(
         return None  # every place it named is excluded by a limiting judgement
     own = gov.regions[0][0] if gov.regions and not gov.region_inferred else ""
     top = regions[0].intensity
-    if own and any(r.region == own and r.intensity == top for r in regions[1:]):
+    if own.startswith("sea.") and any(r.region == own and r.intensity == top for r in regions[1:]):
         # among equals, the place the governing judgement names first leads
         regions = [r for r in regions if r.region == own] + [r for r in regions if r.region != own]
     timed = [f for f in findings if f.horizon is not None and f.term == gov.term and f.judged]
