@@ -39,6 +39,7 @@ from scoring_rules.extract.evaluation import (
     seed_brief_path,
     totals,
 )
+from scoring_rules.extract.vocabulary import default_vocabulary
 from scoring_rules.threats import default_register_path, load_register
 
 BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
@@ -100,6 +101,38 @@ def _real_briefs(label: str, directory: Path, min_confidence: float, verbose: bo
     print()
 
 
+def _calibrate(min_confidence: float) -> None:
+    """Share of drafts right per confidence cell, on the development briefs only (never the
+    held-out set), smoothed towards the overall share, beside the vocabulary's current values."""
+    vocab = default_vocabulary()
+    cells: dict[tuple[str, str], list[int]] = {}
+    right = total = 0
+    for directory in (REAL, BRIEFS):
+        for r in evaluate_briefs(directory, min_confidence):
+            for d in r.drafts:
+                stance, support, _place = (d.extraction_basis or "none/single/named").split("/")
+                ok = int(d not in r.extra)
+                cell = cells.setdefault((stance, support), [0, 0])
+                cell[0] += ok
+                cell[1] += 1
+                right += ok
+                total += 1
+    overall = right / total if total else 0.0
+    print(
+        f"Calibration on {REAL.relative_to(ROOT)} and {BRIEFS.relative_to(ROOT)} "
+        f"({total} drafts, {overall:.2f} right on category+place):"
+    )
+    print(f"  {'cell':<22}{'right':>10}{'share':>8}{'to set':>8}{'now':>6}")
+    for (stance, support), (k, n) in sorted(cells.items()):
+        smoothed = (k + 2 * overall) / (n + 2)
+        table = vocab.confidence.cells.get(stance)  # type: ignore[call-overload]
+        now = "-" if table is None else f"{getattr(table, support):.2f}"
+        print(
+            f"  {stance + '/' + support:<22}{f'{k}/{n}':>10}{k / n:>8.2f}{smoothed:>8.2f}{now:>6}"
+        )
+    print()
+
+
 def _clip(text: str, n: int = 110) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -130,7 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         help="which real-brief set to score: dev (bench/briefs), heldout (bench/heldout) or all "
         "(both, in separate blocks; the default)",
     )
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="print the share of drafts right per confidence cell on the development briefs "
+        "(the values to set in extract_vocabulary.yaml, confidence.cells), then stop",
+    )
     args = ap.parse_args(argv)
+    if args.calibrate:
+        _calibrate(args.min_confidence)
+        return 0
 
     for label, directory in SETS[args.set]:
         _real_briefs(label, directory, args.min_confidence, args.verbose)

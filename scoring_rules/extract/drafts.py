@@ -74,6 +74,7 @@ class DraftThreat(BaseModel):
     evidence: list[EvidenceSpan] = Field(min_length=1)
     extraction_confidence: float = Field(ge=0.0, le=1.0)  # how sure the extractor is of this draft
     extraction_reasons: list[str] = Field(default_factory=list)
+    extraction_basis: str = ""  # the evaluation cell its confidence comes from
 
     @field_validator("regions")
     @classmethod
@@ -381,43 +382,59 @@ def _merge_regions(
     ]
 
 
-def _confidence(findings: Sequence[Finding], gov: Finding) -> tuple[float, list[str]]:
-    score = 0.4
+def confidence_basis(findings: Sequence[Finding], gov: Finding) -> str:
+    """The evaluation cell a draft falls in (stance/support/place): ``yardstick/several/named``."""
+    stance = "yardstick" if gov.assessed else ("hedge" if gov.estimated else "none")
+    judged = {f.sentence.start for f in findings if f.judged}
+    support = "several" if len(judged) > 1 else "single"
+    place = "inferred" if all(f.region_inferred for f in findings) else "named"
+    return f"{stance}/{support}/{place}"
+
+
+def _confidence(
+    vocab: Vocabulary, findings: Sequence[Finding], gov: Finding
+) -> tuple[float, str, list[str]]:
+    """The calibrated confidence (from the vocabulary's table), its cell and the reasons."""
+    basis = confidence_basis(findings, gov)
+    stance, support, place = basis.split("/")
+    table = vocab.confidence
+    cell = table.cells.get(stance)  # type: ignore[call-overload]
+    score = 0.5 if cell is None else (cell.several if support == "several" else cell.single)
     reasons: list[str] = []
     if gov.assessed:
-        score += 0.25
         reasons.append(f"the brief uses yardstick language (“{gov.words}”)")
     elif gov.estimated:
-        score += 0.1
         reasons.append(f"the brief only hedges (“{gov.words}”)")
     else:
-        score -= 0.15
         reasons.append("no estimative language: built from reported events only")
-    if all(f.region_inferred for f in findings):
-        score -= 0.1
+    if place == "inferred":
+        score = min(score, table.inferred_place_cap)
         reasons.append("no place named next to the threat: region taken from the surrounding text")
     else:
-        score += 0.1
         reasons.append("places named in the same sentence")
     if any(f.horizon_source == "sentence" for f in findings):
-        score += 0.1
         reasons.append("explicit time frame")
     elif any(f.horizon is not None for f in findings):
-        score += 0.05
         reasons.append("time frame from the section heading")
     else:
         reasons.append("no time frame: default horizon")
-    sentences = {f.sentence.start for f in findings}
-    if len(sentences) > 1:
-        score += 0.05 * min(3, len(sentences) - 1)
-        reasons.append(f"{len(sentences)} sentences support it")
+    judged = {f.sentence.start for f in findings if f.judged}
+    if len(judged) > 1:
+        reasons.append(f"{len(judged)} sentences support it")
     if any(f.key_section for f in findings):
-        score += 0.05
         reasons.append("stated among the key judgements")
     if gov.inverted:
-        score -= 0.05
         reasons.append("likelihood mirrored from a statement about avoiding the threat")
-    return round(max(0.05, min(0.95, score)), 2), reasons
+    if _any_limited(findings):
+        reasons.append("a limiting judgement: the brief rules the threat out here")
+    if any(f.recategorised_from for f in findings):
+        reasons.append("attacks at sea read as a threat to shipping")
+    reasons.append(f"share of such drafts found right in the evaluation: {score:.2f} ({basis})")
+    return round(score, 2), basis, reasons
+
+
+def _any_limited(findings: Sequence[Finding]) -> bool:
+    return any(f.limited for f in findings)
 
 
 def build_drafts(analysis: Analysis, vocab: Vocabulary) -> list[DraftThreat]:
@@ -491,7 +508,7 @@ def _draft(
     while did in used:
         did, n = f"{base}-{n}", n + 1
     used.add(did)
-    conf, reasons = _confidence(findings, gov)
+    conf, basis, reasons = _confidence(vocab, findings, gov)
     return DraftThreat(
         id=did,
         category=g.category,
@@ -507,4 +524,5 @@ def _draft(
         evidence=spans,
         extraction_confidence=conf,
         extraction_reasons=reasons,
+        extraction_basis=basis,
     )

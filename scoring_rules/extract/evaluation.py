@@ -15,6 +15,7 @@ be matched by one draft (the extractor merges threats of one category and place 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,13 +141,25 @@ def load_expected_file(path: Path) -> tuple[str, list[Expected], bool]:
     return str(doc["brief"]), out, bool(doc.get("held_out", False))
 
 
+def brief_date(path: Path) -> dt.date | None:
+    """The brief's date from its labels file (``date: '2024-07-01'``), if it gives one."""
+    doc: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    value = doc.get("date")
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)) if value else None
+
+
 def evaluate_briefs(directory: Path, min_confidence: float = 0.0) -> list[BriefResult]:
     """Every ``*.expected.yaml`` in ``directory`` against the drafts of the brief it names."""
     results = []
     for exp_path in sorted(directory.glob("*.expected.yaml")):
         brief, expected, held_out = load_expected_file(exp_path)
+        date = brief_date(exp_path)
         drafts = [
-            d for d in ingest(directory / brief).drafts if d.extraction_confidence >= min_confidence
+            d
+            for d in ingest(directory / brief, date=date).drafts
+            if d.extraction_confidence >= min_confidence
         ]
         r = score(expected, drafts)
         r.brief = brief

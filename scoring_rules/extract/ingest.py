@@ -77,11 +77,16 @@ def ingest(
     path_or_text: str | Path,
     vocabulary: Vocabulary | None = None,
     fmt: Format | None = None,
+    *,
+    date: dt.date | None = None,
 ) -> IngestResult:
-    """Read a brief and propose draft threats (highest extraction confidence first)."""
+    """Read a brief and propose draft threats (highest extraction confidence first).
+
+    ``date`` is the brief's own date: time frames tied to the calendar ("by year-end") are
+    counted from it; without it they read as the vocabulary's default horizon."""
     vocab = vocabulary or default_vocabulary()
     doc = read_brief(path_or_text, vocab, fmt)
-    analysis = analyzer_for(vocab).analyse(doc)
+    analysis = analyzer_for(vocab).analyse(doc, date)
     return IngestResult(doc, build_drafts(analysis, vocab), analysis)
 
 
@@ -97,7 +102,7 @@ def ingest_to_yaml(
     publisher when given) to a YAML file."""
     from scoring_rules.extract.review import save_drafts
 
-    result = ingest(Path(brief_path), vocabulary)
+    result = ingest(Path(brief_path), vocabulary, date=date)
     save_drafts(
         result.drafts, Path(out_path), document=result.document, date=date, publisher=publisher
     )

@@ -81,6 +81,16 @@ class Roles(_Model):
     consequence: list[str] = Field(default_factory=list)
 
 
+class ConfidenceCell(_Model):
+    single: float = Field(default=0.5, ge=0, le=1)
+    several: float = Field(default=0.7, ge=0, le=1)
+
+
+class ConfidenceTable(_Model):
+    cells: dict[Literal["yardstick", "hedge", "none"], ConfidenceCell] = Field(default_factory=dict)
+    inferred_place_cap: float = Field(default=0.5, ge=0, le=1)
+
+
 class Limiting(_Model):
     phrases: list[str] = Field(default_factory=list)
     term: str = "highly_unlikely"
@@ -128,6 +138,7 @@ class Vocabulary(_Model):
     at_sea: AtSea = AtSea()
     roles: Roles = Roles()
     limiting: Limiting = Limiting()
+    confidence: ConfidenceTable = ConfidenceTable()
     likelihood: LikelihoodWords
     horizons: Horizons
     places: Places = Places()
