@@ -129,6 +129,7 @@ class Finding:
     position: int = field(default=0)
     role: str = "judgement"  # judgement, quoted_actor, guidance, background or consequence
     limited: bool = False  # judged unlikely or beyond reach: its places are excluded elsewhere
+    excludes: list[str] = field(default_factory=list)  # the places it takes out of likelier drafts
     recategorised_from: str = ""  # an attack at sea drafted as shipping disruption
 
     @property
@@ -237,6 +238,7 @@ class Analyzer:
         last_targets: dict[tuple[str, int], list[str]] = {}
         topics: dict[tuple[str, int], set[str]] = {}  # paragraph -> categories it is about
         seas: list[str] = []
+        said: dict[tuple[str, int], list[str]] = {}  # paragraph -> categories of its findings
         for info in infos:
             s = info.sentence
             para = (s.section, s.paragraph)
@@ -254,7 +256,14 @@ class Analyzer:
             }
             about = topics.setdefault(para, set())
             limited_here = False
-            for category, matches in info.triggers.items():
+            triggers = dict(info.triggers)
+            low = [e for e in info.estimates if e.limiting or (e.term in LOW_TERMS and not e.hedge)]
+            if not triggers and low and _named(info, locations_only=False):
+                # "They remain unable to threaten Nampula": the paragraph's threats, limited here
+                e = low[0]
+                for category in said.get(para, []):
+                    triggers[category] = [Match(e.first, e.last, e.start, e.end, category)]
+            for category, matches in triggers.items():
                 if self._means(info.tokens, matches) and (here | about) - {category}:
                     continue  # "missiles, rockets and mines" against vessels: the means of it
                 if self._weak_only(info, category, matches):
@@ -271,6 +280,8 @@ class Analyzer:
                 )
                 limited_here = limited_here or finding.limited
                 findings.append(finding)
+                if category not in said.setdefault(para, []):
+                    said[para].append(category)
             about |= here
             if limited_here:
                 continue  # the places a limiting judgement excludes are no context for others
@@ -400,10 +411,10 @@ class Analyzer:
             out.append(
                 Estimate(term, m.first, m.last, start, m.end, weak=words in self.weak, hedge=hedge)
             )
-        for m in self.limiting.find(tokens):
-            if any(e.first <= m.last and m.first <= e.last for e in out):
+        for lm in self.limiting.find(tokens):
+            if any(e.first <= lm.last and lm.first <= e.last for e in out):
                 continue
-            out.append(Estimate(m.payload, m.first, m.last, m.start, m.end, limiting=True))
+            out.append(Estimate(lm.payload, lm.first, lm.last, lm.start, lm.end, limiting=True))
         return sorted(out, key=lambda e: e.first)
 
     def _negation_before(self, tokens: Sequence[Token], first: int) -> int | None:
@@ -424,7 +435,9 @@ class Analyzer:
         for e in estimates:
             costs = []
             for t in triggers:
-                if e.last < t.first:
+                if e.first <= t.first <= e.last:
+                    costs.append(0.0)  # the estimate stands for the threat ("unable to threaten")
+                elif e.last < t.first:
                     costs.append(float(t.first - e.last))
                 elif (
                     e.first > t.last
@@ -479,12 +492,14 @@ class Analyzer:
                     )
                 )
         if self.date is not None:
-            for m in self.year_end.find(tokens):
+            for ym in self.year_end.find(tokens):
                 year_end = dt.date(self.date.year, 12, 31)
                 months = max(0.25, round((year_end - self.date).days / _DAYS_PER_MONTH, 1))
                 found.append(
                     TimeFrame(
-                        Horizon(from_months=0, to_months=months), source[m.start : m.end], m.start
+                        Horizon(from_months=0, to_months=months),
+                        source[ym.start : ym.end],
+                        ym.start,
                     )
                 )
         return min(found, key=lambda f: f.start) if found else None
@@ -671,6 +686,17 @@ class Analyzer:
             # the actor's "will" is not the author's: the brief has not weighed it
             term, words, estimated = NOT_ASSESSED, doc.text[estimate.start : estimate.end], True
         limited = term in LOW_TERMS and role == "judgement"
+        excludes = (
+            [
+                m.region
+                for m in info.mentions
+                if m.weight > 0
+                and m.place.kind not in ("capital", "city", "demonym", "the_region")
+                and m.region != "world"
+            ]
+            if limited
+            else []
+        )
         original = ""
         if (
             category in self.at_sea
@@ -699,6 +725,7 @@ class Analyzer:
             position=s.start,
             role=role,
             limited=limited,
+            excludes=excludes,
             recategorised_from=original,
         )
 

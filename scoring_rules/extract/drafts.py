@@ -323,15 +323,14 @@ def _excluded(groups: Sequence[_Group]) -> dict[str, set[str]]:
         if not g.limited:
             continue
         for f in g.findings:
-            if f.region_inferred:
-                continue
-            out.setdefault(g.category, set()).update(r for r, i in f.regions if i >= 0.75)
+            out.setdefault(g.category, set()).update(f.excludes)
     return out
 
 
 def _inside(region: str, excluded: set[str]) -> bool:
     """``region`` is one of ``excluded`` or lies in an excluded country."""
-    return region in excluded or (region_country(region) or "") in excluded
+    country = region_country(region)
+    return region in excluded or (country is not None and country != region and country in excluded)
 
 
 def _governing(findings: Sequence[Finding]) -> Finding:

@@ -231,8 +231,19 @@ class PlaceIndex:
         return out
 
     def _aside(self, mention: Mention, tokens: Sequence[Token], before: list[Mention]) -> str:
-        """'detour' or 'mention' where the place is not a place of the threat, else ''."""
-        window = [t.lower for t in tokens[max(0, mention.first - _ASIDE_WINDOW) : mention.first]]
+        """'detour' or 'mention' where the place is not a place of the threat, else ''.
+
+        A cue covers the first place after it (and the places listed with that one), never a
+        place further on: in "vessels linked to Israel in the Red Sea" only Israel is set aside."""
+        lo = max(0, mention.first - _ASIDE_WINDOW)
+        window = [t.lower for t in tokens[lo : mention.first]]
+        if before and before[-1].aside:
+            gap = tokens[before[-1].last + 1 : mention.first]
+            if all(t.lower in ("and", "or", "the") for t in gap):
+                return before[-1].aside  # "the borders with Mali, Niger and Cote d'Ivoire"
+        # the window starts after the last place before this one
+        if before and before[-1].last >= lo:
+            window = window[before[-1].last + 1 - lo :]
         if _has_phrase(window, self.detour) or _coordinate_cue(window):
             return "detour"
         nxt = mention.last + 1
@@ -244,10 +255,6 @@ class PlaceIndex:
             return "mention"
         if _has_phrase(window, self.mention_only):
             return "mention"
-        if before and before[-1].aside:
-            gap = tokens[before[-1].last + 1 : mention.first]
-            if all(t.lower in ("and", "or", "the") for t in gap):
-                return before[-1].aside  # "the borders with Mali, Niger and Cote d'Ivoire"
         return ""
 
     def _apply_context_rules(
