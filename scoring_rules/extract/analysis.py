@@ -692,7 +692,6 @@ class Analyzer:
                 for m in info.mentions
                 if m.weight > 0
                 and m.place.kind not in ("capital", "city", "demonym", "the_region")
-                and m.region != "world"
             ]
             if limited
             else []

@@ -1,0 +1,261 @@
+"""Sentence roles, limiting judgements, places that are not threat places, and time frames.
+
+Each text below is labelled by its test: what a careful analyst records from it, written before
+the extractor was run on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring_rules.extract import DraftThreat, ingest
+
+LIKELY_OR_ABOVE = {"likely", "highly_likely", "almost_certain"}
+
+
+def drafts(text: str, date: dt.date | None = None) -> list[DraftThreat]:
+    return ingest(text, date=date).drafts
+
+
+def regions(d: DraftThreat) -> list[str]:
+    return [r.region for r in d.regions]
+
+
+def by_category(text: str, date: dt.date | None = None) -> dict[str, list[DraftThreat]]:
+    out: dict[str, list[DraftThreat]] = {}
+    for d in drafts(text, date):
+        out.setdefault(d.category, []).append(d)
+    return out
+
+
+# --- limiting and negative judgements -------------------------------------------------------------
+
+
+def test_unlikely_to_spread_leaves_no_likely_threat_on_the_place() -> None:
+    text = (
+        "Insurgent attacks in Cabo Delgado are highly likely to continue over the coming months. "
+        "The insurgency is unlikely to spread to Nampula province."
+    )
+    terror = by_category(text)["terrorism"]
+    assert [(d.main_region, d.likelihood) for d in terror] == [
+        ("MZ-P", "highly_likely"),
+        ("MZ-N", "unlikely"),
+    ]
+    likely = [d for d in terror if d.likelihood in LIKELY_OR_ABOVE]
+    assert all("MZ-N" not in regions(d) for d in likely)
+
+
+def test_unable_to_threaten_limits_the_paragraphs_threat_and_excludes_the_place() -> None:
+    text = (
+        "Militants are highly likely to attack supply convoys in Cabo Delgado in the coming "
+        "months. They remain unable to threaten facilities in Nampula."
+    )
+    terror = by_category(text)["terrorism"]
+    likely = [d for d in terror if d.likelihood in LIKELY_OR_ABOVE]
+    assert [regions(d) for d in likely] == [["MZ-P"]]
+    (limited,) = [d for d in terror if d.main_region == "MZ-N"]
+    assert limited.likelihood == "highly_unlikely"
+    assert "a limiting judgement: the brief rules the threat out here" in limited.extraction_reasons
+
+
+def test_a_threat_judged_unlikely_on_its_only_place_is_not_drafted_likely() -> None:
+    text = (
+        "A significant impact on global crude prices is very unlikely. "
+        "Any outage would very likely be absorbed without a lasting change in oil prices."
+    )
+    (oil,) = by_category(text)["oil_market_shock"]
+    assert oil.likelihood == "highly_unlikely"
+
+
+COUNTRIES = ["Kenya", "Peru", "Ghana", "Chile", "Moldova", "Nepal", "Ecuador", "Senegal"]
+ISO3 = {
+    "Kenya": "KEN",
+    "Peru": "PER",
+    "Ghana": "GHA",
+    "Chile": "CHL",
+    "Moldova": "MDA",
+    "Nepal": "NPL",
+    "Ecuador": "ECU",
+    "Senegal": "SEN",
+}
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(COUNTRIES), st.sampled_from(COUNTRIES))
+def test_no_likely_threat_is_left_on_an_excluded_country(here: str, there: str) -> None:
+    if here == there:
+        return
+    text = (
+        f"Protests in {here} are likely in the coming weeks. "
+        f"The unrest is unlikely to spread to {there}."
+    )
+    unrest = by_category(text)["civil_unrest"]
+    assert any(d.main_region == ISO3[here] and d.likelihood == "likely" for d in unrest)
+    for d in unrest:
+        if d.likelihood in LIKELY_OR_ABOVE:
+            assert ISO3[there] not in regions(d), (text, regions(d))
+
+
+# --- places that are not places of the threat ----------------------------------------------------
+
+
+def test_a_partner_country_is_not_a_place_of_the_threat() -> None:
+    text = (
+        "Burkina Faso contributes to the UN peacekeeping mission in Mali. "
+        "Terrorist attacks in Burkina Faso are likely in the coming months."
+    )
+    (terror,) = by_category(text)["terrorism"]
+    assert regions(terror) == ["BFA"]
+
+
+def test_a_goal_and_a_negotiating_partner_are_not_places() -> None:
+    text = (
+        "Protests in Moldova are likely this week over the government's bid to join the "
+        "European Union and its talks with Romania."
+    )
+    (unrest,) = drafts(text)
+    assert regions(unrest) == ["MDA"]
+
+
+def test_a_flag_state_is_not_a_place() -> None:
+    text = (
+        "Piracy remains a significant threat to vessels in the Gulf of Guinea. "
+        "Pirates kidnapped six crew from a Tuvalu-flagged tanker in the Gulf of Guinea."
+    )
+    (ship,) = drafts(text)
+    assert ship.main_region == "sea.gulf_of_guinea"
+    assert "TUV" not in regions(ship)
+
+
+def test_the_detour_is_never_a_place_of_danger() -> None:
+    text = (
+        "There is a high risk to commercial vessels in the southern Red Sea. Vessels are advised "
+        "to reroute via the Cape of Good Hope or to remain north of 18N in the Red Sea."
+    )
+    (ship,) = drafts(text)
+    assert regions(ship) == ["sea.red_sea"]
+
+
+def test_a_sea_off_a_country_is_the_sea_not_the_coast() -> None:
+    (ship,) = drafts("Piracy off Nigeria remains a significant threat to vessels.")
+    assert ship.main_region == "sea.gulf_of_guinea"
+    (red,) = drafts("Houthi attacks on tankers in the Red Sea are likely to continue.")
+    assert red.main_region == "sea.red_sea"
+    assert "YEM" not in regions(red)
+
+
+def test_attacks_at_sea_are_a_threat_to_shipping() -> None:
+    text = (
+        "Vessels transiting the Gulf of Aden are at high risk from terrorism. "
+        "Potential hostile actions include drone attacks and ballistic missile strikes."
+    )
+    assert [d.category for d in drafts(text)] == ["shipping_disruption"]
+
+
+def test_the_actor_a_threat_comes_from_is_not_its_target() -> None:
+    (ship,) = drafts("Attacks by the Houthis on commercial vessels in the Red Sea are likely.")
+    assert ship.targets.affiliations == []
+
+
+# --- sentence roles --------------------------------------------------------------------------------
+
+
+def test_a_consequence_sentence_is_not_a_threat_of_its_own() -> None:
+    text = (
+        "Protests in Lima are likely this week. They could cause the closure of the airport and "
+        "disrupt flights."
+    )
+    assert [d.category for d in drafts(text)] == ["civil_unrest"]
+
+
+def test_a_consequence_the_brief_judges_is_a_threat() -> None:
+    text = (
+        "Protests in Lima are likely this week. Flights from Lima are likely to be disrupted in "
+        "the coming days."
+    )
+    cats = by_category(text)
+    assert cats["aviation_security"][0].likelihood == "likely"
+
+
+def test_an_actors_announced_intention_is_not_the_authors_judgement() -> None:
+    (ship,) = drafts("The Houthis said they will attack any vessel linked to Israel in the Red Sea.")
+    assert ship.likelihood == "not_assessed"
+    assert regions(ship) == ["sea.red_sea"]  # Israel is whom the ships are linked to
+
+
+def test_background_alone_makes_no_draft_beside_a_judgement() -> None:
+    text = (
+        "Terrorists are likely to try to carry out attacks in Kenya. "
+        "On 15 September 2023, gunmen killed nine people in a clash with police near Lamu."
+    )
+    assert [(d.category, d.main_region) for d in drafts(text)] == [("terrorism", "KEN")]
+
+
+def test_listed_crime_words_are_not_a_terrorist_threat() -> None:
+    text = "Do not travel to Haiti due to crime, civil unrest, and kidnapping."
+    assert [d.category for d in drafts(text)] == ["civil_unrest"]
+
+
+def test_a_weighed_kidnapping_threat_is_drafted() -> None:
+    text = "Kidnapping of oil workers in Rivers state remains highly likely through the year."
+    (d,) = drafts(text)
+    assert (d.category, d.likelihood) == ("terrorism", "highly_likely")
+
+
+# --- time frames against the brief's date ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "to_months"),
+    [("this week", 0.25), ("next week", 0.25), ("this month", 1.0), ("next six months", 6.0)],
+)
+def test_relative_time_frames(words: str, to_months: float) -> None:
+    (d,) = drafts(f"Demonstrations in Lagos are likely {words}.", date=dt.date(2025, 9, 30))
+    assert (d.horizon.from_months, d.horizon.to_months) == (0.0, to_months)
+    assert d.horizon_words == words
+
+
+def test_this_week_is_about_a_week_from_the_briefs_date() -> None:
+    (d,) = drafts("Demonstrations in Lagos are likely this week.", date=dt.date(2024, 7, 1))
+    days = d.horizon.to_months * 30.44
+    assert 6 <= days <= 8
+
+
+def test_by_year_end_counts_from_the_briefs_date() -> None:
+    text = "Protests in Lagos are likely to recur by year-end."
+    (sept,) = drafts(text, date=dt.date(2025, 9, 30))
+    assert sept.horizon.to_months == 3.0
+    (june,) = drafts(text, date=dt.date(2025, 6, 30))
+    assert june.horizon.to_months == 6.0
+    (undated,) = drafts(text)
+    assert undated.horizon_words == "no time frame given; read as the coming months"
+
+
+def test_longer_term_is_a_later_window() -> None:
+    (d,) = drafts("Over the longer term, renewed insurgency in Cabo Delgado is likely.")
+    assert (d.horizon.from_months, d.horizon.to_months) == (3.0, 24.0)
+
+
+def test_a_background_date_is_not_a_forecast_window() -> None:
+    text = (
+        "So far this year there have been 16 kidnappings of crew in the Gulf of Guinea. "
+        "Piracy remains a significant threat to vessels in the Gulf of Guinea."
+    )
+    (ship,) = drafts(text)
+    assert ship.horizon_words == "no time frame given; read as the coming months"
+
+
+# --- calibrated confidence -------------------------------------------------------------------------
+
+
+def test_confidence_comes_from_the_evaluation_table() -> None:
+    (d,) = drafts("Protesters marched through Lima on Friday.")
+    assert d.extraction_basis == "none/single/named"
+    assert d.extraction_confidence == 0.42
+    (j,) = drafts("Protests in Chile are likely this week. Protests in Chile are likely to grow.")
+    assert j.extraction_basis == "yardstick/several/named"
+    assert j.extraction_confidence == 0.85
