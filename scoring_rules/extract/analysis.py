@@ -690,8 +690,7 @@ class Analyzer:
             [
                 m.region
                 for m in info.mentions
-                if m.weight > 0
-                and m.place.kind not in ("capital", "city", "demonym", "the_region")
+                if m.weight > 0 and m.place.kind not in ("capital", "city", "demonym", "the_region")
             ]
             if limited
             else []

@@ -100,7 +100,7 @@ def test_no_likely_threat_is_left_on_an_excluded_country(here: str, there: str) 
             assert ISO3[there] not in regions(d), (text, regions(d))
 
 
-# --- places that are not places of the threat ----------------------------------------------------
+# --- places that are not places of the threat -----------------------------------------------------
 
 
 def test_a_partner_country_is_not_a_place_of_the_threat() -> None:
@@ -161,7 +161,7 @@ def test_the_actor_a_threat_comes_from_is_not_its_target() -> None:
     assert ship.targets.affiliations == []
 
 
-# --- sentence roles --------------------------------------------------------------------------------
+# --- sentence roles -------------------------------------------------------------------------------
 
 
 def test_a_consequence_sentence_is_not_a_threat_of_its_own() -> None:
@@ -182,7 +182,8 @@ def test_a_consequence_the_brief_judges_is_a_threat() -> None:
 
 
 def test_an_actors_announced_intention_is_not_the_authors_judgement() -> None:
-    (ship,) = drafts("The Houthis said they will attack any vessel linked to Israel in the Red Sea.")
+    text = "The Houthis said they will attack any vessel linked to Israel in the Red Sea."
+    (ship,) = drafts(text)
     assert ship.likelihood == "not_assessed"
     assert regions(ship) == ["sea.red_sea"]  # Israel is whom the ships are linked to
 
@@ -206,7 +207,7 @@ def test_a_weighed_kidnapping_threat_is_drafted() -> None:
     assert (d.category, d.likelihood) == ("terrorism", "highly_likely")
 
 
-# --- time frames against the brief's date ----------------------------------------------------------
+# --- time frames against the brief's date ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -249,7 +250,7 @@ def test_a_background_date_is_not_a_forecast_window() -> None:
     assert ship.horizon_words == "no time frame given; read as the coming months"
 
 
-# --- calibrated confidence -------------------------------------------------------------------------
+# --- calibrated confidence ------------------------------------------------------------------------
 
 
 def test_confidence_comes_from_the_evaluation_table() -> None:
