@@ -11,6 +11,7 @@ from scoring_rules.extract.evaluation import load_expected_file
 from scoring_rules.rules import default_rules_path, load_rules
 
 REAL = Path(__file__).resolve().parents[3] / "bench" / "briefs"
+HELDOUT = Path(__file__).resolve().parents[3] / "bench" / "heldout"
 
 
 def test_the_set_has_thirteen_briefs_from_four_publishers() -> None:
@@ -40,3 +41,25 @@ def test_every_label_uses_the_rules_terms_and_known_regions() -> None:
             assert e.category in rules.categories, (path.name, e.category)
             assert e.likelihood in terms, (path.name, e.likelihood)
             assert gaz.is_known(e.region), (path.name, e.region)
+
+
+def test_the_held_out_set_has_four_briefs_from_four_publishers_and_regions() -> None:
+    docs = [yaml.safe_load(p.read_text("utf-8")) for p in sorted(HELDOUT.glob("*.expected.yaml"))]
+    assert len(docs) == 4
+    assert len({d["publisher"] for d in docs}) == 4
+    assert all(d["held_out"] is True and d["date"] for d in docs)
+    assert all(d["source"].startswith("http") and d["licence"] for d in docs)
+    rules = load_rules(default_rules_path())
+    terms = {*rules.likelihood.terms, "not_assessed"}
+    gaz = load_gazetteer()
+    regions = set()
+    for path in sorted(HELDOUT.glob("*.expected.yaml")):
+        brief, expected, held_out = load_expected_file(path)
+        assert held_out and (HELDOUT / brief).is_file(), brief
+        for e in expected:
+            assert e.category in rules.categories and e.likelihood in terms, path.name
+            assert gaz.is_known(e.region), (path.name, e.region)
+            regions.add(e.region)
+    assert regions == {"KEN", "BFA", "sea.gulf_of_mexico", "ECU"}
+    # no held-out brief is also in the development set
+    assert not {p.name for p in HELDOUT.glob("*.md")} & {p.name for p in REAL.glob("*.md")}
