@@ -685,16 +685,23 @@ class Analyzer:
         if role == "quoted_actor" and estimate is not None and not estimate.hedge:
             # the actor's "will" is not the author's: the brief has not weighed it
             term, words, estimated = NOT_ASSESSED, doc.text[estimate.start : estimate.end], True
-        limited = term in LOW_TERMS and role == "judgement"
         excludes = (
             [
                 m.region
                 for m in info.mentions
-                if m.weight > 0 and m.place.kind not in ("capital", "city", "demonym", "the_region")
+                if m.weight > 0
+                and m.place.kind not in ("capital", "city", "demonym", "the_region")
+                and (
+                    m.role == "location"
+                    or (m.first > 0 and info.tokens[m.first - 1].lower in _REACH_WORDS)
+                )
             ]
-            if limited
+            if term in LOW_TERMS and role == "judgement"
             else []
         )
+        # a limiting judgement on named places ("unlikely to spread to Y") excludes them; one
+        # naming none ("further confrontation is unlikely") weighs on the threat itself
+        limited = bool(excludes)
         original = ""
         if (
             category in self.at_sea
@@ -805,6 +812,7 @@ _MONTHS = {
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44
+_REACH_WORDS = {"to", "reach", "reaching", "threaten", "threatening", "into"}
 _FILLER_ADVERBS = {"also", "subsequently", "repeatedly", "already", "recently", "reportedly"}
 _PLACE_FILLERS = {"the", "a", "an", "international", "main", "nearby", "local", "au", "de", "of"}
 
