@@ -601,7 +601,10 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", help="Where to write the draft threats (YAML).")],
     date: Annotated[
         str | None,
-        typer.Option(help="The brief's date, YYYY-MM-DD (kept in the drafts file for review)."),
+        typer.Option(
+            help="The brief's date, YYYY-MM-DD (kept in the drafts file for review; time "
+            "frames such as 'by year-end' count from it)."
+        ),
     ] = None,
     publisher: Annotated[str, typer.Option(help="Who published the brief.")] = "",
     json_out: JsonOption = False,

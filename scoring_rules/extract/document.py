@@ -6,9 +6,11 @@ character offsets into ``Document.text``; for plain text and Markdown that text 
 exactly, for HTML and PDF it is the text we extracted (blocks separated by blank lines).
 
 How the structure is found:
-- Markdown ``#`` lines are headings (the first level-1 heading is the title); a short, title-like
-  line without final punctuation that is followed by a paragraph is a heading too (briefs pasted as
-  plain text have no markup).
+- Markdown is parsed by markdown-it-py (CommonMark): its headings are headings (the first level-1
+  heading is the title), its list items bullets, its paragraphs paragraphs, with offsets from its
+  line map; fenced code and raw HTML are not brief text. In plain text a short, title-like line
+  without final punctuation that is followed by a paragraph is a heading (briefs pasted as plain
+  text have no markup).
 - Each bullet ("•", "-", "*", "1.") is one paragraph; other paragraphs are blocks of lines between
   blank lines.
 - Prose that follows a bulleted section without a heading of its own opens an untitled section,
@@ -26,6 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
 
+from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.errors import ResilienceError
@@ -145,9 +148,64 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _text_blocks(text: str, markdown: bool) -> list[_Block]:
+    if markdown:
+        return _markdown_blocks(text)
+    return _line_blocks(text, _lines(text), markdown=False)
+
+
+_MD = MarkdownIt("commonmark")
+
+
+def _markdown_blocks(text: str) -> list[_Block]:
+    """Headings, list items and paragraphs as markdown-it-py parses them (CommonMark), with
+    offsets from its line map. Inside a paragraph, lines opened by a bullet character CommonMark
+    does not know ("•", "▪") are bullets of their own, as in plain text."""
+    lines = _lines(text)
+    blocks: list[_Block] = []
+    in_item = 0
+    item_first = False
+    tokens = _MD.parse(text)
+    for k, tok in enumerate(tokens):
+        if tok.type == "list_item_open":
+            in_item += 1
+            item_first = True
+            continue
+        if tok.type == "list_item_close":
+            in_item -= 1
+            continue
+        if not tok.map or tok.type not in ("heading_open", "paragraph_open", "code_block"):
+            continue
+        first, last = tok.map[0], min(tok.map[1], len(lines)) - 1
+        if tok.type == "heading_open":
+            level = int(tok.tag[1])
+            ls, le = lines[first]
+            m = _MD_HEADING.match(text[ls:le])
+            if m:
+                s, e = _trim(text, ls + m.start(2), ls + m.end(2))
+            else:  # setext: the text above the underline
+                s, e = _trim(text, ls, lines[max(first, last - 1)][1])
+            if k + 1 < len(tokens) and tokens[k + 1].content.strip() and s < e:
+                blocks.append(_Block("heading", s, e, level))
+            continue
+        span = lines[first : last + 1]
+        if in_item and item_first and tok.type == "paragraph_open":
+            item_first = False
+            ls, le = span[0]
+            b = _BULLET.match(text[ls:le])
+            s, e = _trim(text, ls + (b.end() if b else 0), span[-1][1])
+            inner = _line_blocks(text, [(s, le), *span[1:]], markdown=False)
+            if inner and inner[0].kind == "para":
+                inner[0].kind = "bullet"
+            blocks += inner
+            continue
+        blocks += _line_blocks(text, span, markdown=False)
+    return blocks
+
+
+def _line_blocks(text: str, lines: list[tuple[int, int]], markdown: bool) -> list[_Block]:
+    """Blocks from lines: blank lines and rules end a paragraph, bullet lines open a bullet."""
     blocks: list[_Block] = []
     current: _Block | None = None
-    lines = _lines(text)
     for ls, le in lines:
         line = text[ls:le]
         if not line.strip() or (_RULE.match(line) and not (markdown and _SETEXT.match(line))):

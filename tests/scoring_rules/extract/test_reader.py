@@ -207,3 +207,22 @@ def test_offsets_hold_for_any_arrangement(parts: list[tuple[str, str, str]], fmt
     doc = parse_text(text, "markdown" if fmt == "markdown" else "text")
     assert doc.text == text
     _check_offsets(doc)
+
+
+def test_markdown_structure_comes_from_a_commonmark_parser() -> None:
+    """markdown-it-py reads the structure: a '#' line inside a fenced block is code, not a
+    heading; a setext heading is a heading; list items are paragraphs of their own."""
+    text = (
+        "# Outlook\n\n"
+        "```\n# not a heading\n```\n\n"
+        "Threats\n-------\n\n"
+        "- Protests in Lima are likely this week.\n"
+        "- Strikes in Lima are a realistic possibility.\n"
+    )
+    doc = parse_text(text, "markdown", "<text>")
+    assert [s.heading for s in doc.sections] == ["Threats"]
+    assert doc.title == "Outlook"
+    assert [doc.span(p.start, p.end) for p in doc.paragraphs] == [
+        "Protests in Lima are likely this week.",
+        "Strikes in Lima are a realistic possibility.",
+    ]
