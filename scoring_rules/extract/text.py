@@ -1,4 +1,4 @@
-"""Words with offsets, a small lemmatiser and a phrase matcher: the extractor's only 'NLP'."""
+"""Words with offsets (spaCy's English tokenizer), a small lemmatiser and a phrase matcher."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from spacy.tokenizer import Tokenizer
 
 T = TypeVar("T")
 
@@ -54,25 +58,43 @@ class Token:
         return self.text[:1].isupper()
 
 
+@cache
+def _tokenizer() -> Tokenizer:
+    """spaCy's rule-based English tokenizer (``spacy.blank("en")``: no model, nothing fetched)."""
+    import spacy
+
+    tok: Tokenizer = spacy.blank("en").tokenizer
+    return tok
+
+
 def tokenize(text: str, offset: int = 0) -> list[Token]:
-    """Runs of letters and digits. A possessive 's is dropped; n't becomes 'not'."""
+    """Words with offsets: spaCy's English tokenizer, then runs of letters and digits inside each
+    of its tokens ("U.S.-flag" -> U, S, flag). Punctuation and a possessive 's are dropped; a
+    contraction's n't is the word "not" and its stem the full word ("won't" -> will, not)."""
     out: list[Token] = []
-    for m in _WORD.finditer(text):
-        word = m.group(0)
-        before = text[m.start() - 1] if m.start() > 0 else ""
-        if before in _APOSTROPHES and out and out[-1].end == offset + m.start() - 1:
-            if word.lower() == "s":
-                continue
-            if word.lower() == "t" and out[-1].text.lower().endswith("n"):
-                prev = out[-1]
-                stem = {"won": "will", "can": "can", "shan": "shall"}.get(
-                    prev.text.lower(), prev.text[:-1]
-                )
-                out[-1] = Token(stem, prev.start, prev.end - 1, prev.index)
-                out.append(Token("not", offset + m.start() - 2, offset + m.end(), len(out)))
-                continue
-        out.append(Token(word, offset + m.start(), offset + m.end(), len(out)))
+    doc = _tokenizer()(text)
+    for st in doc:
+        if st.is_space or st.is_punct:
+            continue
+        low = st.text.lower().replace("’", "'")
+        if low in ("'s", "'"):
+            continue
+        if low == "n't":
+            out.append(Token("not", offset + st.idx, offset + st.idx + len(st.text), len(out)))
+            continue
+        nxt = doc[st.i + 1] if st.i + 1 < len(doc) else None
+        if nxt is not None and nxt.text.lower().replace("’", "'") == "n't" and st.norm_:
+            stem = _STEMS.get(low, st.norm_)
+            out.append(Token(stem, offset + st.idx, offset + st.idx + len(st.text), len(out)))
+            continue
+        for m in _WORD.finditer(st.text):
+            out.append(
+                Token(m.group(0), offset + st.idx + m.start(), offset + st.idx + m.end(), len(out))
+            )
     return out
+
+
+_STEMS = {"wo": "will", "ca": "can", "sha": "shall"}
 
 
 def phrase_words(phrase: str) -> list[str]:
