@@ -96,7 +96,9 @@ class Mention:
     end: int
     role: Role
     weight: float  # how much it says about where the threat is (0 for actor-only countries)
-    aside: str = ""  # "mention" (a partner, goal, border or flag) or "detour": never a threat place
+    aside: str = (
+        ""  # "mention" (partner, goal, border, flag), "detour" or "sea": never a threat place
+    )
 
     @property
     def region(self) -> str:
@@ -253,6 +255,16 @@ class PlaceIndex:
             and tokens[nxt].start - tokens[mention.last].end <= 1
         ):
             return "mention"
+        if mention.place.kind in ("country", "capital", "demonym", "city") and (
+            (nxt < len(tokens) and tokens[nxt].capitalised and tokens[nxt].lower in _WATER_NOUNS)
+            or (
+                mention.first >= 2
+                and tokens[mention.first - 2].lower in _WATER_NOUNS
+                and tokens[mention.first - 2].capitalised
+                and tokens[mention.first - 1].lower == "of"
+            )
+        ):
+            return "sea"  # "the Indian Ocean", "the Sea of Japan": a water, not the country
         if _has_phrase(window, self.mention_only):
             return "mention"
         return ""
@@ -353,6 +365,7 @@ class PlaceIndex:
 
 
 _ASIDE_WINDOW = 6
+_WATER_NOUNS = {"ocean", "sea", "seas", "gulf", "bay", "strait", "straits", "channel", "basin"}
 _COORDINATE = re.compile(r"^\d{1,3}(?:[nsew]|deg)$")
 
 

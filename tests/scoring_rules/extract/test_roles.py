@@ -260,3 +260,13 @@ def test_confidence_comes_from_the_evaluation_table() -> None:
     (j,) = drafts("Protests in Chile are likely this week. Protests in Chile are likely to grow.")
     assert j.extraction_basis == "yardstick/several/named"
     assert j.extraction_confidence == 0.85
+
+
+def test_an_ocean_is_not_the_country_it_is_named_after() -> None:
+    text = (
+        "Piracy poses a threat in the Gulf of Aden, Western Arabian Sea, and Western Indian "
+        "Ocean."
+    )
+    (ship,) = drafts(text)
+    assert regions(ship) == ["sea.gulf_of_aden", "sea.arabian_sea"]
+    assert "IND" not in regions(ship)
