@@ -264,8 +264,7 @@ def test_confidence_comes_from_the_evaluation_table() -> None:
 
 def test_an_ocean_is_not_the_country_it_is_named_after() -> None:
     text = (
-        "Piracy poses a threat in the Gulf of Aden, Western Arabian Sea, and Western Indian "
-        "Ocean."
+        "Piracy poses a threat in the Gulf of Aden, Western Arabian Sea, and Western Indian Ocean."
     )
     (ship,) = drafts(text)
     assert regions(ship) == ["sea.gulf_of_aden", "sea.arabian_sea"]
