@@ -8,7 +8,18 @@ Likelihood: the estimative expression nearest before the category's word governs
 is taken when none comes before). Mapping and negation rules are documented in the vocabulary file.
 Regions: places in the sentence weighted by role (location 1, actor 0.5) and by distance to the
 category's word; a sentence without places takes the places of the sentences before it in the same
-section, else the country the brief talks about most.
+section, else the country the brief talks about most. Places listed together share one score; a
+partner, goal, border, flag, detour or a country in a water's name is no place of the threat
+(``scoring_rules.extract.places``); a threat to shipping with no place of its own is in the waters
+named before it, and attacks whose place is a sea zone are drafted as shipping disruption.
+
+Roles: every sentence is a judgement, an actor's words (whose estimative words are not the
+author's), guidance, or background (reported events); a threat word that is the impact of
+something else, unweighed, is a consequence. Only judgements open drafts. Weapons named as the
+means of another category's threat, and crime words the brief lists without weighing them, make
+no finding. A judgement that a threat is unlikely, or beyond an actor's reach, at named places
+is *limited*: those places are excluded from the category's likelier drafts. Time frames tied to
+the calendar ("by year-end") count from the brief's date when it is given.
 """
 
 from __future__ import annotations
