@@ -1,4 +1,5 @@
-"""Words with offsets (spaCy's English tokenizer), a small lemmatiser and a phrase matcher."""
+"""Words with offsets (spaCy's English tokenizer), a small lemmatiser, and a phrase matcher on
+spaCy's ``PhraseMatcher`` (``spacy.blank("en")``: rules only, no model, nothing fetched)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from spacy.language import Language
     from spacy.tokenizer import Tokenizer
+    from spacy.tokens import Doc
 
 T = TypeVar("T")
 
@@ -61,9 +64,7 @@ class Token:
 @cache
 def _tokenizer() -> Tokenizer:
     """spaCy's rule-based English tokenizer (``spacy.blank("en")``: no model, nothing fetched)."""
-    import spacy
-
-    tok: Tokenizer = spacy.blank("en").tokenizer
+    tok: Tokenizer = _nlp().tokenizer
     return tok
 
 
@@ -127,12 +128,47 @@ class Match(Generic[T]):
     payload: T
 
 
+@cache
+def _nlp() -> Language:
+    """spaCy's blank English pipeline: its vocabulary backs the phrase matchers."""
+    import spacy
+
+    nlp: Language = spacy.blank("en")
+    return nlp
+
+
+class _Layer:
+    """One spaCy ``PhraseMatcher`` on lemma keys and the patterns it was given."""
+
+    def __init__(self) -> None:
+        from spacy.matcher import PhraseMatcher as SpacyPhraseMatcher
+
+        self.matcher = SpacyPhraseMatcher(_nlp().vocab, attr="LEMMA")
+        self.patterns: dict[int, tuple[int, Pattern[Any]]] = {}  # match id -> (order, pattern)
+
+
+def _keyed_doc(words: Sequence[str], keys: Sequence[str]) -> Doc:
+    from spacy.tokens import Doc as SpacyDoc
+
+    doc = SpacyDoc(_nlp().vocab, words=list(words))
+    for token, key in zip(doc, keys, strict=True):
+        token.lemma_ = key
+    return doc
+
+
 class PhraseMatcher(Generic[T]):
-    """Finds vocabulary phrases in a token list; the longest match wins, matches do not overlap."""
+    """Finds vocabulary phrases in a token list; the longest match wins, matches do not overlap.
+
+    Candidates come from spaCy's ``PhraseMatcher`` on a key per word (the folded word, or its
+    lemma with ``use_lemma``); the vocabulary's case rules then apply (a word in capitals matches
+    only in capitals, a capitalised place word only capitalised), and among overlapping matches
+    the longest is kept (the first added among equals)."""
 
     def __init__(self, use_lemma: bool = True) -> None:
         self.use_lemma = use_lemma
-        self._by_first: dict[str, list[Pattern[T]]] = {}
+        self._layers: list[_Layer] = []  # shared with the matcher this one was copied from
+        self._own: _Layer | None = None
+        self._count = 0
 
     def _key(self, word: str) -> str:
         return lemma(fold(word)) if self.use_lemma else fold(word)
@@ -141,45 +177,56 @@ class PhraseMatcher(Generic[T]):
         words = tuple(phrase_words(phrase))
         if not words:
             return
-        pattern = Pattern(words, payload, self.use_lemma)
-        self._by_first.setdefault(self._key(words[0]), []).append(pattern)
-        self._by_first[self._key(words[0])].sort(key=lambda p: -len(p.words))
+        if self._own is None:
+            self._own = _Layer()
+            self._layers = [*self._layers, self._own]
+        key = f"{id(self._own)}:{len(self._own.patterns)}"
+        self._own.matcher.add(key, [_keyed_doc(words, [self._key(w) for w in words])])
+        match_id = _nlp().vocab.strings[key]
+        self._own.patterns[match_id] = (self._count, Pattern(words, payload, self.use_lemma))
+        self._count += 1
 
     def add_all(self, phrases: Iterable[str], payload: T) -> None:
         for p in phrases:
             self.add(p, payload)
 
     def copy(self) -> PhraseMatcher[T]:
+        """A matcher that knows these phrases and takes more of its own (this one is unchanged)."""
         clone: PhraseMatcher[T] = PhraseMatcher(self.use_lemma)
-        clone._by_first = {k: list(v) for k, v in self._by_first.items()}
+        clone._layers = list(self._layers)
+        clone._count = self._count
         return clone
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_first.values())
+        return sum(len(layer.patterns) for layer in self._layers)
 
     def find(self, tokens: Sequence[Token]) -> list[Match[T]]:
         """Non-overlapping matches, the longest first where two overlap: in "the Gulf of
         Guinea", "Gulf of Guinea" wins over "the Gulf"."""
-        candidates = [m for i in range(len(tokens)) if (m := self._match_at(tokens, i))]
+        if not tokens or not self._layers:
+            return []
+        doc = _keyed_doc(
+            [t.text for t in tokens],
+            [lemma(t.lower) if self.use_lemma else t.lower for t in tokens],
+        )
+        candidates: list[tuple[int, int, int, Pattern[T]]] = []
+        for layer in self._layers:
+            for match_id, first, end in layer.matcher(doc):
+                order, pattern = layer.patterns[match_id]
+                n = end - first
+                if all(pattern.word_matches(k, tokens[first + k]) for k in range(n)):
+                    candidates.append((first, end - 1, order, pattern))
         taken: set[int] = set()
         out: list[Match[T]] = []
-        for m in sorted(candidates, key=lambda m: (m.first - m.last, m.first)):
-            span = range(m.first, m.last + 1)
+        for first, last, _order, pattern in sorted(
+            candidates, key=lambda c: (c[0] - c[1], c[0], c[2])
+        ):
+            span = range(first, last + 1)
             if any(k in taken for k in span):
                 continue
             taken.update(span)
-            out.append(m)
+            out.append(Match(first, last, tokens[first].start, tokens[last].end, pattern.payload))
         return sorted(out, key=lambda m: m.first)
-
-    def _match_at(self, tokens: Sequence[Token], i: int) -> Match[T] | None:
-        key = lemma(tokens[i].lower) if self.use_lemma else tokens[i].lower
-        for pattern in self._by_first.get(key, []):
-            n = len(pattern.words)
-            if i + n > len(tokens):
-                continue
-            if all(pattern.word_matches(k, tokens[i + k]) for k in range(n)):
-                return Match(i, i + n - 1, tokens[i].start, tokens[i + n - 1].end, pattern.payload)
-        return None
 
 
 def slugify(text: str, max_words: int = 8) -> str:
