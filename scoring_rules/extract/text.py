@@ -4,6 +4,7 @@ spaCy's ``PhraseMatcher`` (``spacy.blank("en")``: rules only, no model, nothing 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def tokenize(text: str, offset: int = 0) -> list[Token]:
     of its tokens ("U.S.-flag" -> U, S, flag). Punctuation and a possessive 's are dropped; a
     contraction's n't is the word "not" and its stem the full word ("won't" -> will, not)."""
     out: list[Token] = []
-    doc = _tokenizer()(text)
+    with _SPACY_LOCK:
+        doc = _tokenizer()(text)
     for st in doc:
         if st.is_space or st.is_punct:
             continue
@@ -126,6 +128,10 @@ class Match(Generic[T]):
     start: int  # character offsets
     end: int
     payload: T
+
+
+# spaCy's shared vocabulary (its string store) grows as words are seen; one reader at a time
+_SPACY_LOCK = threading.RLock()
 
 
 @cache
@@ -181,8 +187,9 @@ class PhraseMatcher(Generic[T]):
             self._own = _Layer()
             self._layers = [*self._layers, self._own]
         key = f"{id(self._own)}:{len(self._own.patterns)}"
-        self._own.matcher.add(key, [_keyed_doc(words, [self._key(w) for w in words])])
-        match_id = _nlp().vocab.strings[key]
+        with _SPACY_LOCK:
+            self._own.matcher.add(key, [_keyed_doc(words, [self._key(w) for w in words])])
+            match_id = _nlp().vocab.strings[key]
         self._own.patterns[match_id] = (self._count, Pattern(words, payload, self.use_lemma))
         self._count += 1
 
@@ -205,17 +212,18 @@ class PhraseMatcher(Generic[T]):
         Guinea", "Gulf of Guinea" wins over "the Gulf"."""
         if not tokens or not self._layers:
             return []
-        doc = _keyed_doc(
-            [t.text for t in tokens],
-            [lemma(t.lower) if self.use_lemma else t.lower for t in tokens],
-        )
         candidates: list[tuple[int, int, int, Pattern[T]]] = []
-        for layer in self._layers:
-            for match_id, first, end in layer.matcher(doc):
-                order, pattern = layer.patterns[match_id]
-                n = end - first
-                if all(pattern.word_matches(k, tokens[first + k]) for k in range(n)):
-                    candidates.append((first, end - 1, order, pattern))
+        with _SPACY_LOCK:
+            doc = _keyed_doc(
+                [t.text for t in tokens],
+                [lemma(t.lower) if self.use_lemma else t.lower for t in tokens],
+            )
+            found = [(layer, m) for layer in self._layers for m in layer.matcher(doc)]
+        for layer, (match_id, first, end) in found:
+            order, pattern = layer.patterns[match_id]
+            n = end - first
+            if all(pattern.word_matches(k, tokens[first + k]) for k in range(n)):
+                candidates.append((first, end - 1, order, pattern))
         taken: set[int] = set()
         out: list[Match[T]] = []
         for first, last, _order, pattern in sorted(
