@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scoring_rules.extract.document import Document, Sentence
 from scoring_rules.extract.places import Mention, PlaceIndex, region_country, region_family
@@ -93,6 +93,7 @@ class Estimate:
     weak: bool = False
     hedge: bool = False
     limiting: bool = False  # "unable to", "lacks the capability to"
+    subordinate: bool = False  # in a clause of its own before the main one ("as X is expected to")
 
 
 LOW_TERMS = frozenset({"unlikely", "highly_unlikely", "remote_chance"})
@@ -180,6 +181,7 @@ class Analyzer:
         self.weak = {tuple(fold(w) for w in phrase_words(p)) for p in lk.weak}
         self.negations = [tuple(fold(w) for w in phrase_words(p)) for p in lk.negations]
         self.avoidance = [_stems(p) for p in lk.avoidance]
+        self.subordinators = [tuple(fold(w) for w in phrase_words(p)) for p in lk.subordinate]
         self.horizons: PhraseMatcher[tuple[float, float]] = PhraseMatcher(use_lemma=False)
         for h in vocab.horizons.phrases:
             self.horizons.add_all(h.words, (h.from_months, h.to_months))
@@ -195,6 +197,12 @@ class Analyzer:
         self.limiting.add_all(vocab.limiting.phrases, vocab.limiting.term)
         self.year_end: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
         self.year_end.add_all(vocab.horizons.year_end, "")
+        self.until: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        self.until.add_all(vocab.horizons.until, "")
+        self.events = sorted(
+            {tuple(fold(w) for w in phrase_words(p)) for p in vocab.horizons.events}, key=len
+        )
+        self.event_dates: dict[tuple[str, ...], dt.date] = {}
         roles = vocab.roles
         self.role_phrases = {
             name: [_words(p) for p in getattr(roles, name)]
@@ -223,6 +231,7 @@ class Analyzer:
         """Findings of a document; ``date`` (the brief's) dates "by year-end" and the like."""
         self.date = date
         base = [tokenize(doc.text[s.start : s.end], s.start) for s in doc.sentences]
+        self.event_dates = self._event_dates(doc, base)
         countries = {
             m.place.country
             for toks in base
@@ -323,7 +332,10 @@ class Analyzer:
             if self._place_use(tokens, m):
                 continue  # "after leaving the airport": where, not what
             triggers.setdefault(m.payload, []).append(m)
-        estimates = self._estimates(tokens)
+        estimates = [
+            replace(e, subordinate=True) if self._subordinate(doc.text, tokens, e) else e
+            for e in self._estimates(tokens)
+        ]
         return SentenceInfo(
             sentence=s,
             tokens=tokens,
@@ -428,6 +440,20 @@ class Analyzer:
             out.append(Estimate(lm.payload, lm.first, lm.last, lm.start, lm.end, limiting=True))
         return sorted(out, key=lambda e: e.first)
 
+    def _subordinate(self, text: str, tokens: Sequence[Token], e: Estimate) -> bool:
+        """The term sits in a clause opened by "as", "because", "while" ... that a main clause
+        follows: it weighs that clause's verb ("as the vote is expected to take place, ...")."""
+        i = e.first
+        while i > 0 and not _CLAUSE.search(text, tokens[i - 1].end, tokens[i].start):
+            i -= 1
+        opener = tuple(t.lower for t in tokens[i : i + 3])
+        if not any(opener[: len(ph)] == ph for ph in self.subordinators if ph):
+            return False
+        j = e.last
+        while j + 1 < len(tokens) and not _CLAUSE.search(text, tokens[j].end, tokens[j + 1].start):
+            j += 1
+        return j + 1 < len(tokens)  # a main clause comes after this one
+
     def _negation_before(self, tokens: Sequence[Token], first: int) -> int | None:
         for neg in self.negations:
             n = len(neg)
@@ -448,6 +474,8 @@ class Analyzer:
             for t in triggers:
                 if e.first <= t.first <= e.last:
                     costs.append(0.0)  # the estimate stands for the threat ("unable to threaten")
+                elif e.subordinate and e.last < t.first and _CLAUSE.search(text, e.end, t.start):
+                    continue  # "as the election is anticipated to occur, protests may ...": its own
                 elif e.last < t.first:
                     costs.append(float(t.first - e.last))
                 elif (
@@ -502,7 +530,8 @@ class Analyzer:
                         Horizon(from_months=0, to_months=months), rm.group(0), rm.start() + base
                     )
                 )
-        if self.date is not None:
+        if self.date is not None and tokens:
+            found += self._dated(source, tokens, own is None)
             for ym in self.year_end.find(tokens):
                 year_end = dt.date(self.date.year, 12, 31)
                 months = max(0.25, round((year_end - self.date).days / _DAYS_PER_MONTH, 1))
@@ -514,6 +543,79 @@ class Analyzer:
                     )
                 )
         return min(found, key=lambda f: f.start) if found else None
+
+    def _event_dates(
+        self, doc: Document, base: Sequence[Sequence[Token]]
+    ) -> dict[tuple[str, ...], dt.date]:
+        """Events the brief dates after its own date: "the election ... in January 2024"."""
+        out: dict[tuple[str, ...], dt.date] = {}
+        if self.date is None:
+            return out
+        for s, toks in zip(doc.sentences, base, strict=True):
+            words = [t.lower for t in toks]
+            named = [ev for ev in self.events if ev and _find_phrase(words, ev) is not None]
+            if not named:
+                continue
+            dates = self._future_dates(doc.text[s.start : s.end], True)
+            if not dates:
+                continue
+            first = min(d for _pos, d in dates)
+            for ev in named:
+                out[ev] = min(out.get(ev, first), first)
+        return out
+
+    def _lead(self, tokens: Sequence[Token]) -> list[Match[str]]:
+        return list(self.until.find(tokens))
+
+    def _future_dates(self, text: str, forward: bool) -> list[tuple[int, dt.date]]:
+        """Dates in ``text`` after the brief's date, as (offset, last day meant). A date without
+        a year is read in the brief's year; if that is past, in the next year only where the
+        sentence looks forward ("until", "ahead of", an event word)."""
+        assert self.date is not None
+        out: list[tuple[int, dt.date]] = []
+        for m in _DATE.finditer(text):
+            day_s = m.group("day") or m.group("day2")
+            year_s = m.group("year")
+            before = text[max(0, m.start() - 12) : m.start()].lower().split()
+            if not (day_s or year_s or (before and before[-1] in _DATE_PREPOSITIONS)):
+                continue  # "May" the verb, a bare month name
+            month = _MONTH_NUMBER[m.group("month").lower()]
+            year = int(year_s) if year_s else self.date.year
+            when = _month_end(year, month, int(day_s) if day_s else None)
+            if when is None:
+                continue
+            if when < self.date and not year_s and forward:
+                when = _month_end(year + 1, month, int(day_s) if day_s else None)
+            if when is not None and when >= self.date:
+                out.append((m.start(), when))
+        return out
+
+    def _dated(self, source: str, tokens: Sequence[Token], in_text: bool) -> list[TimeFrame]:
+        """Frames running to a date after the brief's: one the sentence names, or the date the
+        brief gives an event that "until", "ahead of", "in the run-up to" ... points at."""
+        assert self.date is not None
+        base = tokens[0].start if in_text else 0
+        segment = source[base : tokens[-1].end]
+        words = [t.lower for t in tokens]
+        leads = self._lead(tokens)
+        has_event = any(ev and _find_phrase(words, ev) is not None for ev in self.events)
+        frames = []
+        for pos, when in self._future_dates(segment, bool(leads) or has_event):
+            frames.append(self._frame_to(when, segment[pos:].split(",")[0][:40], base + pos))
+        for lm in leads:
+            after = words[lm.last + 1 : lm.last + 7]
+            for ev in reversed(self.events):  # longest first
+                if ev and ev in self.event_dates and _find_phrase(after, ev) is not None:
+                    words_h = source[lm.start : tokens[min(len(tokens) - 1, lm.last + 6)].end]
+                    frames.append(self._frame_to(self.event_dates[ev], words_h, lm.start))
+                    break
+        return frames
+
+    def _frame_to(self, when: dt.date, words: str, start: int) -> TimeFrame:
+        assert self.date is not None
+        months = round((when - self.date).days / _DAYS_PER_MONTH, 1)
+        months = min(self.vocab.horizons.max_months, max(0.25, months))
+        return TimeFrame(Horizon(from_months=0, to_months=months), words.strip(), start)
 
     # --- targets ----------------------------------------------------------------------------------
 
@@ -821,6 +923,29 @@ _MONTHS = {
     "dec",
 }
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_MONTH_NAMES = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+)
+_MONTH_NUMBER = {name.lower(): k for k, name in enumerate(_MONTH_NAMES.split("|"), start=1)}
+# "7 January 2024", "January 7, 2024", "January 2024", "in January" (month names capitalised)
+_DATE = re.compile(
+    r"\b(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+)?(?P<month>" + _MONTH_NAMES + r")\b"
+    r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?"
+)
+_DATE_PREPOSITIONS = {"in", "on", "by", "until", "till", "before", "through", "of", "mid", "late"}
+
+
+def _month_end(year: int, month: int, day: int | None) -> dt.date | None:
+    """The day meant: the one given, else the month's last day; None for an impossible date."""
+    try:
+        if day is not None:
+            return dt.date(year, month, day)
+        nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+    except ValueError:
+        return None
+
+
 _PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44
 _REACH_WORDS = {"to", "reach", "reaching", "threaten", "threatening", "into"}

@@ -43,6 +43,10 @@ class LikelihoodWords(_Model):
     avoidance: list[str] = Field(default_factory=list)
     not_assessed_words: str = "not assessed in the brief"
     set_aside: list[str] = Field(default_factory=list)
+    # A term in a clause opened by one of these and closed before the sentence ends ("as the
+    # election is anticipated to occur in January, protests may occur") weighs that clause's own
+    # verb, not the threat words of the main clause after it.
+    subordinate: list[str] = Field(default_factory=list)
 
 
 class HorizonPhrase(_Model):
@@ -65,6 +69,11 @@ class Horizons(_Model):
         default_factory=lambda: {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
     )
     year_end: list[str] = Field(default_factory=list)
+    # "until / ahead of / in the run-up to <event>": the window runs to the event's date, named
+    # in the same sentence or in another sentence of the brief that dates the same event word
+    until: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+    max_months: float = 24.0  # a dated frame further off than this is read as this
 
 
 class AtSea(_Model):

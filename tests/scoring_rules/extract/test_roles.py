@@ -269,3 +269,81 @@ def test_an_ocean_is_not_the_country_it_is_named_after() -> None:
     (ship,) = drafts(text)
     assert regions(ship) == ["sea.gulf_of_aden", "sea.arabian_sea"]
     assert "IND" not in regions(ship)
+
+
+# --- clauses of their own, dated events, advisories' cyber words ----------------------------------
+
+
+def test_a_term_in_a_clause_of_its_own_does_not_weigh_the_main_clause() -> None:
+    text = (
+        "As the general election is anticipated to occur in January, rallies, protests and "
+        "strikes may occur in Dhaka."
+    )
+    (d,) = drafts(text)
+    assert d.category == "civil_unrest"
+    assert d.likelihood == "not_assessed"
+    # the same term governing the threat words themselves still counts
+    (same,) = drafts("Protests in Dhaka are anticipated to grow.")
+    assert same.likelihood == "likely"
+    # and a subordinate clause that holds the threat words keeps its term
+    (inside,) = drafts("As protests in Dhaka are expected to grow, travellers should stay home.")
+    assert inside.likelihood == "likely"
+
+
+def test_a_dated_event_in_the_sentence_sets_the_window() -> None:
+    text = "Protests in Lima are likely until the inauguration on 28 July 2026."
+    (d,) = drafts(text, date=dt.date(2026, 5, 1))
+    assert d.horizon.from_months == 0
+    assert 2.8 <= d.horizon.to_months <= 3.0
+    assert "28 July 2026" in d.horizon_words
+    (undated,) = drafts(text)  # no brief date: no count, the default window
+    assert undated.horizon.to_months == 6.0
+
+
+def test_run_up_to_an_event_dated_elsewhere_in_the_brief() -> None:
+    text = (
+        "The presidential election is due on 7 January. "
+        "Protests are likely in Dhaka in the run-up to the election."
+    )
+    (d,) = drafts(text, date=dt.date(2023, 11, 8))
+    assert d.horizon.to_months == 2.0  # 8 November to 7 January of the next year
+    assert d.horizon_words == "in the run-up to the election"
+
+
+def test_a_month_named_without_a_day_runs_to_its_last_day() -> None:
+    text = "Election-related protests in Dhaka may occur until January 2024."
+    (d,) = drafts(text, date=dt.date(2023, 11, 8))
+    assert d.horizon.to_months == 2.8  # to 31 January 2024
+
+
+def test_a_past_date_is_never_a_window() -> None:
+    text = "Protests in Lima in March 2025 turned violent. Protests are likely to continue."
+    for d in drafts(text, date=dt.date(2026, 5, 1)):
+        assert d.horizon.to_months == 6.0
+    (may,) = drafts("Protesters may gather in Lima in May.", date=dt.date(2026, 6, 1))
+    assert may.horizon.to_months == 6.0  # last May is past; no event looks forward to the next
+
+
+def test_advisory_cyber_words_make_a_cyber_threat() -> None:
+    text = (
+        "State-sponsored cyber actors have been pre-positioning on critical infrastructure "
+        "networks. This is an urgent risk for every organization."
+    )
+    (d,) = drafts(text)
+    assert d.category == "cyber_attack"
+    assert [r.region for r in d.regions] == ["world"]
+    assert d.likelihood == "not_assessed"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    days=st.integers(min_value=1, max_value=700),
+    brief=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)),
+)
+def test_a_dated_window_is_never_negative_nor_past_the_cap(days: int, brief: dt.date) -> None:
+    when = brief + dt.timedelta(days=days)
+    text = f"Protests in Lima are likely until {when.day} {when:%B} {when.year}."
+    (d,) = drafts(text, date=brief)
+    assert d.horizon.from_months == 0
+    assert 0.25 <= d.horizon.to_months <= 24
+    assert abs(d.horizon.to_months - min(24, max(0.25, days / 30.44))) <= 0.06
