@@ -52,6 +52,10 @@ class BriefReview:
     preview_version: int | None = None
     preview_run: int | None = None
     preview_before: int | None = None
+    # what was read, so the brief can be read again when its date changes
+    source_bytes: bytes | None = None
+    source_text: str | None = None
+    read_date: dt.date | None = None
 
     def drafts(self) -> list[DraftThreat]:
         return [*self.result.drafts, *self.added]
@@ -67,6 +71,25 @@ class BriefReview:
             elif decision == "accept":
                 rv.accept(draft_id)
         return rv
+
+    def reread(self, date: dt.date) -> bool:
+        """Read the brief again with ``date`` as its date ("by year-end" and dated events count
+        from it). Decisions and edits stay on the drafts that are read again; a draft the new
+        reading does not give is dropped with them. False when the brief's text was not kept."""
+        if self.source_bytes is not None:
+            result = read(self.source_bytes, self.filename, date=date)
+        elif self.source_text is not None:
+            result = read_pasted(self.source_text, date=date)
+        else:
+            return False
+        ids = {d.id for d in result.drafts} | {d.id for d in self.added}
+        self.result = result
+        self.read_date = date
+        self.decisions = {k: v for k, v in self.decisions.items() if k in ids}
+        self.edits = {k: v for k, v in self.edits.items() if k in ids}
+        self.supersede = {k: v for k, v in self.supersede.items() if k in ids}
+        self.preview_version = self.preview_run = self.preview_before = None
+        return True
 
     def accepted_ids(self) -> list[str]:
         return [d for d, v in self.decisions.items() if v == "accept"]
@@ -101,19 +124,20 @@ class BriefReview:
         return publish(rv, register)
 
 
-def read(data_bytes: bytes, filename: str) -> IngestResult:
+def read(data_bytes: bytes, filename: str, date: dt.date | None = None) -> IngestResult:
+    """An uploaded brief; ``date`` is its own date, from which calendar time frames count."""
     suffix = Path(filename).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="brief-") as tmp:
         path = Path(tmp) / f"brief{suffix}"
         path.write_bytes(data_bytes)
-        return ingest(path)
+        return ingest(path, date=date)
 
 
-def read_pasted(text: str) -> IngestResult:
+def read_pasted(text: str, date: dt.date | None = None) -> IngestResult:
     """A pasted brief, read as Markdown (plain text reads the same way)."""
     if not text.strip():
         raise ExtractError("paste the brief's text first")
-    return ingest(text, fmt="markdown")
+    return ingest(text, fmt="markdown", date=date)
 
 
 def parse_regions(text: str) -> dict[str, float]:
@@ -350,11 +374,19 @@ def about_the_brief(state: BriefReview, register: Register) -> None:
     state.brief_title = c1.text_input("Title", state.brief_title or doc.title, key="br_b_title")
     state.publisher = c2.text_input("Publisher", state.publisher, key="br_b_pub")
     c1, c2 = st.columns(2)
-    state.brief_date = c1.date_input(
+    chosen = c1.date_input(
         "Date of the brief (horizons count from it)",
-        state.brief_date or dt.date.today(),
+        state.brief_date or state.read_date or dt.date.today(),
         key="br_b_date",
     )
+    state.brief_date = chosen if isinstance(chosen, dt.date) else state.brief_date
+    if state.brief_date is not None and state.brief_date != state.read_date:
+        with st.spinner("Reading the brief again from its new date..."), ui.errors_shown():
+            if state.reread(state.brief_date):
+                st.info(
+                    f"Read again as of {state.brief_date:%d %B %Y}: time frames such as "
+                    '"by year-end" or "until the election" count from this date.'
+                )
     state.brief_id = c2.text_input(
         "Brief id", state.brief_id or brief_id_for(state.filename), key="br_b_id"
     )
@@ -436,6 +468,12 @@ def main() -> None:
     flash = st.session_state.pop("brief_flash", None)
     if flash:
         st.success(flash)
+    brief_date = st.date_input(
+        'Date of the brief (time frames such as "by year-end" count from it)',
+        dt.date.today(),
+        key="br_date",
+    )
+    read_date = brief_date if isinstance(brief_date, dt.date) else dt.date.today()
     upload_tab, paste_tab = st.tabs(["Upload", "Paste text"])
     with upload_tab:
         upload = st.file_uploader("Brief", type=list(SUFFIXES), key="br_file")
@@ -445,8 +483,15 @@ def main() -> None:
                 st.error(f"The brief is {len(raw) / 2**20:.1f} MB; the limit is 5 MB.")
             else:
                 with st.spinner("Reading the brief..."), ui.errors_shown():
-                    result = read(raw, upload.name)
-                    st.session_state[STATE] = BriefReview(filename=upload.name, result=result)
+                    result = read(raw, upload.name, date=read_date)
+                    st.session_state.pop("br_b_date", None)  # the new brief's own date below
+                    st.session_state[STATE] = BriefReview(
+                        filename=upload.name,
+                        result=result,
+                        source_bytes=raw,
+                        brief_date=read_date,
+                        read_date=read_date,
+                    )
     with paste_tab:
         name = st.text_input("A name for it", "pasted-brief.md", key="br_paste_name")
         text = st.text_area("The brief's text", height=240, key="br_paste")
@@ -455,9 +500,14 @@ def main() -> None:
                 st.error("The text is over 5 MB.")
             else:
                 with st.spinner("Reading the brief..."), ui.errors_shown():
-                    result = read_pasted(text)
+                    result = read_pasted(text, date=read_date)
+                    st.session_state.pop("br_b_date", None)
                     st.session_state[STATE] = BriefReview(
-                        filename=name.strip() or "pasted-brief.md", result=result
+                        filename=name.strip() or "pasted-brief.md",
+                        result=result,
+                        source_text=text,
+                        brief_date=read_date,
+                        read_date=read_date,
                     )
     state: BriefReview | None = st.session_state.get(STATE)
     if state is None:

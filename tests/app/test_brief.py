@@ -222,3 +222,42 @@ def test_a_new_brief_supersedes_retires_flags_and_publishes(
         ("iran-proxy-militia-attacks", militia.id),
         ("us-iran-hostile-rhetoric", None),
     }
+
+
+YEAR_END = "# Lagos outlook\n\nProtests in Lagos are likely to recur by year-end.\n"
+
+
+def test_read_counts_calendar_frames_from_the_briefs_date() -> None:
+    (sept,) = read(YEAR_END.encode(), "lagos.md", date=dt.date(2025, 9, 30)).drafts
+    assert sept.horizon.to_months == 3.0
+    (undated,) = read(YEAR_END.encode(), "lagos.md").drafts
+    assert undated.horizon.to_months == 6.0  # no date: the default window
+
+
+def test_the_page_reads_a_pasted_brief_as_of_its_date_and_again_when_it_changes(
+    signed_in: Callable[[str], AppTest],
+) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/brief.py").run()
+    assert not at.exception, at.exception
+    at.date_input(key="br_date").set_value(dt.date(2025, 9, 30))
+    at.text_area(key="br_paste").input(YEAR_END)
+    at.button(key="br_read_paste").click().run()
+    assert not at.exception, at.exception
+    state = at.session_state[STATE]
+    (draft,) = state.result.drafts
+    assert draft.horizon.to_months == 3.0  # 30 September to 31 December
+    assert "Horizon 0–3 months" in page_text(at)
+    accept = at.radio(key=f"br_dec_{draft.id}")
+    accept.set_value("accept").run()
+    # the analyst corrects the date: the brief is read again and the decision kept
+    at.date_input(key="br_b_date").set_value(dt.date(2025, 6, 30)).run()
+    assert not at.exception, at.exception
+    state = at.session_state[STATE]
+    (again,) = state.result.drafts
+    assert again.horizon.to_months == 6.0  # 30 June to 31 December
+    assert state.read_date == dt.date(2025, 6, 30)
+    assert state.decisions[again.id] == "accept"
+    text = page_text(at)
+    assert "Read again as of 30 June 2025" in text
+    assert "Horizon 0–6 months" in text
