@@ -68,6 +68,9 @@ def _open(db: str) -> Context:
         ctx.rules_version()
     except StoreError:
         ctx.init()  # an empty file: default rules and the seed register
+    from engine.history import ensure_baseline
+
+    ensure_baseline(ctx)  # the ratings a rating history starts from (once)
     return ctx
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, session, ui
+from app import charts, data, session, timeline, ui
 from engine.auth import active_user, scope_for
 from engine.errors import AccessDenied
 from engine.models import Explanation
@@ -65,6 +65,7 @@ def main() -> None:
     riskiest_items(e)
     threats_that_matter(e)
     what_would_help(user, client_id, run.run_id)
+    timeline.history_section(user, client_id)
 
 
 def report_button(user: session.AppUser, client_id: str, run_id: int) -> None:
