@@ -31,13 +31,14 @@ OTHER_CLIENTS = [
 
 ALL_PAGES = {p.file for p in PAGES}
 EXPECTED = {
-    "client": {"views/client.py", "views/upload.py"},
+    "client": {"views/client.py", "views/upload.py", "views/alerts.py"},
     "account_manager": {
         "views/portfolio.py",
         "views/client.py",
         "views/clients.py",
         "views/upload.py",
         "views/scenarios.py",
+        "views/alerts.py",
     },
     "analyst": {
         "views/portfolio.py",
