@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, session, timeline, ui
+from app import charts, data, exports, session, timeline, ui
 from engine.text import clean
 
 
@@ -24,6 +24,7 @@ def main() -> None:
         f"v{run.rules_version}"
         + (f" · change compared with run {prev_id}" if prev_id else " · no earlier run to compare")
     )
+    exports.portfolio_download(user, run.run_id)
     has_change = any(r.change is not None for r in rows)
     table = pl.DataFrame(
         [
