@@ -17,7 +17,8 @@ each file kept per run so a second download is served from memory. Prints ``key:
   client_csv_s            the items CSV
   client_xlsx_s           the workbook
   portfolio_pdf_s         the portfolio PDF of the whole book
-  pdf_speedup_x           cold_first_pdf_s / client_pdf_click_s
+  first_click_speedup_x   cold_first_pdf_s / client_pdf_render_s (a click the moment the page
+                          opens, before the background render is done: warm-up and shared facts)
   target_client_pdf_s     2   (target: client_pdf_click_s <= 2 s)
   target_export_s         3   (target: every other export <= 3 s)
 
@@ -116,7 +117,7 @@ def main() -> None:
     print(f"client_csv_s: {csv_s:.2f}")
     print(f"client_xlsx_s: {xlsx_s:.2f}")
     print(f"portfolio_pdf_s: {portfolio_s:.2f}")
-    print(f"pdf_speedup_x: {cold / max(click_s, 1e-3):.0f}")
+    print(f"first_click_speedup_x: {cold / render_s:.1f}")
     print(f"load_average_1min_end: {os.getloadavg()[0]:.1f}")
     print("target_client_pdf_s: 2")
     print("target_export_s: 3")
