@@ -177,11 +177,14 @@ def ensure_baseline(ctx: Context) -> Publication | None:
 # -- a client's history --------------------------------------------------------------------------
 
 
-def _published_runs(ctx: Context) -> list[Publication]:
+def _published_runs(ctx: Context, scope: Scope = EVERYONE) -> list[Publication]:
     """Publications with a run of their own: a publication that left the baseline run as it was
-    (a scenario's, say) adds no point to anyone's history."""
+    (a scenario's, say) adds no point to anyone's history. Another client's exposure list moves
+    no rating in ``scope`` and is not for its eyes (its name, file, who loaded it): left out."""
     out: list[Publication] = []
     for p in publications(ctx):
+        if p.document == "exposures" and p.subject is not None and not scope.allows(p.subject):
+            continue
         if out and out[-1].run_id == p.run_id:
             continue
         out.append(p)
@@ -195,7 +198,7 @@ def client_history(ctx: Context, client_id: str, scope: Scope = EVERYONE) -> lis
     ctx.client(client_id)
     points: list[HistoryPoint] = []
     runs: list[RunInfo] = []
-    for p in _published_runs(ctx):
+    for p in _published_runs(ctx, Scope.of(client_id)):
         ratings = ctx.ratings(p.run_id, Scope.of(client_id))
         if not ratings:
             continue  # not in the book yet (or no exposures then)
@@ -231,7 +234,7 @@ def movers(
 ) -> tuple[Publication | None, Publication | None, list[Move]]:
     """Clients whose rating moved at the last publication that re-scored the book: (the one
     before, the last, the moves, the biggest fall first)."""
-    pubs = _published_runs(ctx)
+    pubs = _published_runs(ctx, scope)
     if len(pubs) < 2:
         return None, pubs[-1] if pubs else None, []
     before_pub, after_pub = pubs[-2], pubs[-1]

@@ -17,6 +17,7 @@ from engine.book import load_demo
 from engine.cli import app
 from engine.context import Context
 from engine.errors import AccessDenied
+from engine.store import Scope
 from scoring_rules.threats import parse_register
 from tests.mailbox import mailbox
 
@@ -282,3 +283,29 @@ def test_cli_history_follow_and_alerts(db: Path) -> None:
     assert "no SMTP server is configured" in r.output and "band E -> D" in r.output
     r = runner.invoke(app, [*base, "unfollow", OIL, "--user", "am"], env=env)
     assert r.output.strip() == f"am no longer follows {OIL}."
+
+
+def test_another_clients_upload_is_not_in_a_clients_history(ctx: Context) -> None:
+    v = calmer_iraq(ctx)
+    alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+    routes = ctx.store.frame(
+        "SELECT route_id, name, origin, destination, commodity, annual_value_usd, "
+        "shipments_per_year, criticality FROM routes WHERE client_id = $c AND version = 1",
+        {"c": OIL},
+    )
+    ev = ctx.load_exposures(OIL, None, routes, note="routes only")
+    alerts.after_publish(ctx, "exposures", ev, "meridian", subject=OIL, note="secret-file.csv")
+    telecom = history.client_history(ctx, TELECOM)
+    assert [p.published for p in telecom] == [
+        "ratings when history began",
+        "threat register version 2",
+    ]
+    assert OIL not in json.dumps(history.history_json(telecom))
+    # an account manager of the telecom company alone: the last publication it may see is the
+    # register's, and nothing names the oil company's file
+    _, after, moves = history.movers(ctx, Scope.of(TELECOM))
+    assert after is not None and after.document == "register"
+    assert [m.client_id for m in moves] == [TELECOM]
+    oil = history.client_history(ctx, OIL)
+    assert oil[-1].published == f"exposure list version 2 of {OIL}"
+    assert oil[-1].note == "secret-file.csv"
