@@ -277,7 +277,8 @@ def _email_body(n: Notification, publication: history.Publication, causes: list[
         "Why the rating moved:",
         *[f"- {c}" for c in causes],
         "",
-        f"Range now: {n.score_after:.1f} points, band {n.band_after}.",
+        f"Resilience score now {n.score_after:.1f} of 100 (0 critical, 100 resilient), band "
+        f"{n.band_after}.",
         "Open the Client page of the app for the drivers; the Alerts page lists every alert.",
         "You get this email because you follow this client; change that on the Alerts page.",
     ]
