@@ -68,6 +68,12 @@ def _open(db: str) -> Context:
         ctx.rules_version()
     except StoreError:
         ctx.init()  # an empty file: default rules and the seed register
+    from engine.history import ensure_baseline
+
+    ensure_baseline(ctx)  # the ratings a rating history starts from (once)
+    from app import exports
+
+    exports.warm_up()  # the report renderer loads in the background: a first PDF is quick
     return ctx
 
 

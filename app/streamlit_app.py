@@ -33,6 +33,7 @@ from app.session import (
     sso_sign_out,
     sso_state,
 )
+from app.timeline import alerts_badge
 from app.ui import plain
 from engine.auth import Role
 from engine.context import Context
@@ -79,6 +80,12 @@ PAGES: tuple[PageSpec, ...] = (
         "Scenarios",
         ":material/storm:",
         ("account_manager", "analyst", "admin"),
+    ),
+    PageSpec(
+        "views/alerts.py",
+        "Alerts",
+        ":material/notifications:",
+        ("client", "account_manager", "admin"),
     ),
     PageSpec("views/register.py", "Threat register", ":material/menu_book:", ("analyst", "admin")),
     PageSpec("views/rules.py", "Rules", ":material/tune:", ("analyst", "admin")),
@@ -187,6 +194,7 @@ def sidebar(user: AppUser) -> None:
             st.caption(f"Client: {plain(user.client_id)}")
         if user.sso:
             st.caption("Signed in with single sign-on")
+        alerts_badge(user)
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             if user.sso:
                 sso_sign_out()

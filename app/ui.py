@@ -11,7 +11,8 @@ import streamlit as st
 
 from app import data
 from app.charts import BAND_COLOURS
-from app.session import AppUser
+from app.session import AppUser, current_user
+from engine import alerts
 from engine.context import Context
 from engine.errors import AccessDenied, ResilienceError
 from engine.models import PeopleAtRisk, Rating, RunInfo
@@ -210,6 +211,10 @@ def version_history(
         if st.form_submit_button("Roll back") and v is not None:
             with errors_shown():
                 ctx.rollback(kind, int(v))
+                who = current_user(ctx)
+                alerts.after_publish(
+                    ctx, kind, int(v), who.username if who else "app", note="roll-back"
+                )
             reset()
             label = "Register" if kind == "register" else "Rules"
             st.session_state[flash_key] = f"{label} version {v} is current again."

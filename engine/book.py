@@ -81,4 +81,8 @@ def load_demo(ctx: Context, *, reload: bool = False) -> list[str]:
         if wanted <= present:
             log.info("the demo book is already loaded")
             return sorted(wanted)
-    return load_book(ctx, DEMO_DIR)
+    ids = load_book(ctx, DEMO_DIR)
+    from engine.history import ensure_baseline
+
+    ensure_baseline(ctx)  # the ratings a rating history starts from
+    return ids

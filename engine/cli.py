@@ -18,6 +18,7 @@ from engine.errors import ResilienceError
 from engine.terminal import CleanFormatter, SafeConsole, styled
 
 if TYPE_CHECKING:  # imported when a command runs: `resilience --help` stays fast
+    from engine.alerts import PublishOutcome
     from engine.context import Context
     from engine.models import Explanation, ScenarioRow
 
@@ -29,7 +30,7 @@ def default_db_path() -> Path:
     return Path(os.environ.get("RESILIENCE_DB", str(Path("data") / "resilience.duckdb")))
 
 
-app = typer.Typer(
+app: typer.Typer = typer.Typer(
     name="resilience",
     help="Score corporate clients' operational resilience against intelligence-brief threats.",
     no_args_is_help=True,
@@ -111,6 +112,44 @@ def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
 
 def _emit(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _by(by: str | None) -> str:
+    """Who acts from the command line: ``--by``, else $RESILIENCE_USER, else the login name."""
+    if by:
+        return by
+    import getpass
+    import os
+
+    env = os.environ.get("RESILIENCE_USER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _after_publish(ctx: Context, *args: Any, **kwargs: Any) -> PublishOutcome:
+    """engine.alerts.after_publish, imported when a publish happens."""
+    from engine import alerts
+
+    return alerts.after_publish(ctx, *args, **kwargs)
+
+
+def _print_alerted(outcome: PublishOutcome) -> None:
+    """One line on who was told of the moves a publish made (engine/alerts.py)."""
+    n = len(outcome.notified)
+    if not n:
+        out.print("No follower's alert threshold was reached.", markup=False)
+        return
+    sent = sum(1 for x in outcome.notified if x.email_status.startswith("sent"))
+    people = sorted({x.username for x in outcome.notified})
+    out.print(
+        f"Alerted {len(people)} follower(s) ({', '.join(people)}): {n} alert(s) in the app, "
+        f"{sent} by email; {outcome.email}.",
+        markup=False,
+    )
 
 
 @app.command()
@@ -690,8 +729,10 @@ def _store_and_preview(
     rows = ctx.compare_runs(current, draft.run_id)
     new_ids = summary.get("accepted") or summary.get("added") or []
     flags = outside_places(ctx, rows, draft.run_id, register, new_ids)
+    alerted = None
     if publish:
         ctx.rollback("register", version)
+        alerted = _after_publish(ctx, "register", version, _by(None), note=note)
     retired = [r.threat.id for r in register.retired[len(before.retired) :]]
     if json_out:
         _emit(
@@ -706,9 +747,12 @@ def _store_and_preview(
                     for f in flags
                 ],
                 "clients": [_move_dict(r) for r in rows],
+                "alerts": [n.to_dict() for n in alerted.notified] if alerted else [],
             }
         )
         return
+    if alerted is not None:
+        _print_alerted(alerted)
     state_word = "published" if publish else "saved as a draft (not current)"
     counts = ", ".join(f"{len(v)} {k}" for k, v in summary.items() if isinstance(v, list))
     out.print(f"Register version {version} {state_word}: {counts}.")
@@ -1101,6 +1145,12 @@ def upload(
                 valid_only=valid_only,
                 planned=plan,
             )
+            if outcome.loaded:
+                alerted = _after_publish(
+                    ctx, "exposures", outcome.version, _by(None), note=file.name, subject=client
+                )
+                if not json_out:
+                    _print_alerted(alerted)
     ok = outcome.loaded or (
         dry_run
         and outcome.report.ok
@@ -1192,6 +1242,10 @@ def rollback(
     """Make an earlier exposure version current again (nothing is deleted)."""
     with _session() as ctx:
         ctx.rollback_exposures(client, version)
+        alerted = _after_publish(
+            ctx, "exposures", version, _by(None), note="roll-back", subject=client
+        )
+        _print_alerted(alerted)
         run = ctx.current_run()
         r = ctx.rating(run.run_id, client)
     console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")
@@ -1215,6 +1269,7 @@ def template(
     console.print(f"Wrote {target}")
 
 
+from engine import alerts_cli  # noqa: E402, F401 - history, alerts, follow: on this app
 from engine.auth import users_app  # noqa: E402 - the users commands, mounted last
 from engine.scenario_cli import scenarios_app  # noqa: E402 - needs the names above
 

@@ -39,6 +39,8 @@ CLIENT_TABLES = (
     "mapping_templates",
     "user_clients",
     "services",
+    "follows",
+    "notifications",
     "clients",
 )
 _UNSET: Any = object()
@@ -235,6 +237,10 @@ def remove_client(ctx: Context, client_id: str, *, confirm: str, actor: str = ""
         for table in CLIENT_TABLES:
             cur.execute(f'DELETE FROM "{table}" WHERE client_id = $c', {"c": client_id})  # noqa: S608
         cur.execute("DELETE FROM users WHERE client_id = $c", {"c": client_id})
+        cur.execute(  # its exposure publications name it (engine/history.py)
+            "DELETE FROM publications WHERE document = 'exposures' AND subject = $c",
+            {"c": client_id},
+        )
         _audit(
             cur,
             actor or cli_actor(),

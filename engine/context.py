@@ -101,6 +101,9 @@ class Context:
         self._parsed: dict[tuple[str, int], Any] = {}
         self._gazetteer: int | None = None
         self._gazetteer_lock = threading.Lock()
+        # one run scored at a time in this process: run ids are taken as max + 1, and sessions
+        # (or the app's background report thread) may ask for the same run at once
+        self._run_lock = threading.RLock()
 
     def close(self) -> None:
         self.store.close()
@@ -652,6 +655,26 @@ class Context:
         """Score the book (or some clients) and store every result of the run.
 
         A scenario is applied at its current version, or at ``scenario_version``."""
+        with self._run_lock:
+            return self._run(
+                scenario_id,
+                as_of,
+                register_version=register_version,
+                rules_version=rules_version,
+                client_ids=client_ids,
+                scenario_version=scenario_version,
+            )
+
+    def _run(
+        self,
+        scenario_id: str | None,
+        as_of: dt.date | None,
+        *,
+        register_version: int | None,
+        rules_version: int | None,
+        client_ids: Iterable[str] | None,
+        scenario_version: int | None,
+    ) -> RunInfo:
         started = time.perf_counter()
         reg_v, rules_v = self._require_init()
         reg_v = register_version or reg_v
@@ -729,7 +752,11 @@ class Context:
 
     def current_run(self, scenario_id: str | None = None, as_of: dt.date | None = None) -> RunInfo:
         """The latest run on the current register, rules, scenario version, gazetteer and
-        exposures; scored now if none."""
+        exposures; scored now if none (once, when several threads ask at the same time)."""
+        with self._run_lock:
+            return self._current_run(scenario_id, as_of)
+
+    def _current_run(self, scenario_id: str | None, as_of: dt.date | None) -> RunInfo:
         reg_v, rules_v = self._require_init()
         as_of = as_of or self.register(reg_v).as_of
         sc_v = self.scenario_version(scenario_id) if scenario_id else None

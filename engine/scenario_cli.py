@@ -185,6 +185,9 @@ def add(
     """Store a new scenario as its version 1 (checked against the register and rules first)."""
     with cli._session() as ctx:
         stored = ctx.add_scenario(_read(file), note=note, by=_by(by), where=str(file))
+        cli._after_publish(
+            ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
+        )
     cli.out.print(
         f"Stored scenario {_text(stored.scenario_id)} version {stored.version}: "
         f"{_text(stored.title)}"
@@ -201,6 +204,9 @@ def edit(
     """Store a file as the scenario's next version and make it current."""
     with cli._session() as ctx:
         stored = ctx.edit_scenario(scenario_id, _read(file), note=note, by=_by(by), where=str(file))
+        cli._after_publish(
+            ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
+        )
     cli.out.print(f"Stored {_text(stored.scenario_id)} version {stored.version}; it is current")
 
 
@@ -249,6 +255,7 @@ def rollback(
     """Make an earlier version current again (a retired scenario comes back with it)."""
     with cli._session() as ctx:
         ctx.rollback_scenario(scenario_id, version, by=_by(by), note=note)
+        cli._after_publish(ctx, "scenario", version, _by(by), note=note, subject=scenario_id)
     cli.out.print(f"{_text(scenario_id)}: version {version} is current again")
 
 

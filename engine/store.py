@@ -33,6 +33,7 @@ MIGRATIONS = (
     "schema_004_scenarios.sql",
     "schema_005_totp.sql",
     "schema_006_onboarding.sql",
+    "schema_009_history_alerts.sql",
 )
 _frame_counter = itertools.count()
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import streamlit as st
 
-from app import data, session, ui
+from app import data, session, timeline, ui
+from engine import alerts
 from engine.context import Context
 from engine.errors import ResilienceError
 from scoring_rules.extract import DraftThreat, ExtractError, IngestResult, Review, ingest, publish
@@ -451,8 +452,13 @@ def preview_and_publish(
                 return
             with ui.errors_shown():
                 version = ctx.publish_register(state.build(register), note.strip(), publish=True)
+                told = alerts.after_publish(
+                    ctx, "register", version, user.username, note=note.strip()
+                )
             st.session_state.pop(STATE, None)
-            st.session_state["brief_flash"] = f"Published register version {version}."
+            st.session_state["brief_flash"] = (
+                f"Published register version {version}.{timeline.alerted_words(told)}"
+            )
             st.rerun()
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, session, ui
-from engine.auth import active_user, scope_for
-from engine.errors import AccessDenied
+from app import charts, data, exports, session, timeline, ui
 from engine.models import Explanation
 
 
@@ -39,7 +37,7 @@ def main() -> None:
         ui.rating_card(r, run, previous)
     ui.expired_note(e.expired_threats)
     ui.people_note(e.people)
-    report_button(user, client_id, run.run_id)
+    exports.client_downloads(user, client_id, run.run_id)
 
     st.subheader("What drives the rating")
     if e.threats:
@@ -65,36 +63,7 @@ def main() -> None:
     riskiest_items(e)
     threats_that_matter(e)
     what_would_help(user, client_id, run.run_id)
-
-
-def report_button(user: session.AppUser, client_id: str, run_id: int) -> None:
-    """The report, made only when this session clicks (no link to it exists on the page before),
-    for a user who is still allowed to see the client then, at a URL that expires soon after."""
-    if not data.has_report():
-        st.caption("The downloadable client report is not available in this build yet.")
-        return
-    ctx = data.context()
-    username = user.username
-
-    def build() -> bytes:
-        # runs on a server thread when the button is clicked: check the user again from the
-        # database (disabled or moved since the page was drawn: nothing)
-        now = active_user(ctx, username)
-        if now is None:
-            raise AccessDenied("signed out")
-        pdf = data.report_for(scope_for(now), client_id, run_id)
-        data.expire_downloads_soon()
-        return pdf
-
-    st.download_button(
-        "Download the report (PDF)",
-        build,
-        file_name=f"{client_id}-resilience-run{run_id}.pdf",
-        mime="application/pdf",
-        key="report_download",
-        on_click="ignore",
-        icon=":material/description:",
-    )
+    timeline.history_section(user, client_id)
 
 
 def riskiest_items(e: Explanation) -> None:

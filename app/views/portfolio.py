@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, session, ui
+from app import charts, data, exports, session, timeline, ui
 from engine.text import clean
 
 
@@ -24,6 +24,7 @@ def main() -> None:
         f"v{run.rules_version}"
         + (f" · change compared with run {prev_id}" if prev_id else " · no earlier run to compare")
     )
+    exports.portfolio_download(user, run.run_id)
     has_change = any(r.change is not None for r in rows)
     table = pl.DataFrame(
         [
@@ -97,6 +98,7 @@ def main() -> None:
         )
         if c2.button("Open client page", key="pf_open_btn") and chosen in ids:
             st.switch_page("views/client.py", query_params={"client": chosen})
+    timeline.movers_section(user)
     st.subheader("Exposures by risk")
     with ui.errors_shown():
         md = data.map_for(user.scope, run.run_id)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import data, session, ui
+from app import data, session, timeline, ui
 from app.drafts import RegisterDraft, doc_hash
+from engine import alerts
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
 from engine.text import clean
@@ -227,9 +228,14 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
                 return
             with ui.errors_shown():
                 version = ctx.publish_register(draft.register, note.strip(), publish=publish)
+            told = ""
+            if publish:
+                told = timeline.alerted_words(
+                    alerts.after_publish(ctx, "register", version, user.username, note=note.strip())
+                )
             _reset()
             st.session_state["register_flash"] = (
-                f"Published register version {version}."
+                f"Published register version {version}.{told}"
                 if publish
                 else f"Saved draft register version {version} (not published)."
             )

@@ -6,7 +6,7 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from app import data, session, ui
+from app import data, session, timeline, ui
 from app.drafts import (
     TABLES,
     RulesDraft,
@@ -18,6 +18,7 @@ from app.drafts import (
     table_frame,
     validate,
 )
+from engine import alerts
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
 
@@ -159,10 +160,13 @@ def preview_and_publish(
             else:
                 with ui.errors_shown():
                     version = ctx.publish_rules(rules, note=note.strip(), publish=True)
-                    run = ctx.current_run()
+                    told = alerts.after_publish(
+                        ctx, "rules", version, user.username, note=note.strip()
+                    )
                 _reset()
                 st.session_state["rules_flash"] = (
-                    f"Published rules version {version}; ratings re-scored in run {run.run_id}."
+                    f"Published rules version {version}; ratings re-scored in run "
+                    f"{told.publication.run_id}.{timeline.alerted_words(told)}"
                 )
                 st.rerun()
 

@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
+from engine import alerts
 from engine.context import Context
 from engine.errors import ResilienceError
 from engine.text import clean
@@ -143,6 +144,9 @@ def edit_form(ctx: Context, user: session.AppUser, chosen: str, version: int) ->
                 stored = ctx.edit_scenario(
                     chosen, text, note=note, by=user.username, where=f"{chosen} (edited)"
                 )
+                alerts.after_publish(
+                    ctx, "scenario", stored.version, user.username, note=note, subject=chosen
+                )
             except ResilienceError as exc:
                 st.error(ui.plain(str(exc)))
             else:
@@ -193,6 +197,9 @@ def versions(ctx: Context, user: session.AppUser, chosen: str) -> None:
             if st.form_submit_button("Roll back") and v is not None:
                 with ui.errors_shown():
                     ctx.rollback_scenario(chosen, int(v), by=user.username, note=note)
+                    alerts.after_publish(
+                        ctx, "scenario", int(v), user.username, note=note, subject=chosen
+                    )
                 _done(f"{chosen} version {v} is current again.")
     with st.form("sc_retire"):
         note = st.text_input("Why retire it", key="sc_retire_note")

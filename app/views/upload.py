@@ -17,6 +17,7 @@ import streamlit as st
 
 from app import data, session, ui
 from app.drafts import UploadDraft
+from engine import alerts
 from engine.context import Context
 from engine.errors import ResilienceError
 from engine.uploads import Kind
@@ -380,6 +381,15 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
         st.error(f"Nothing was changed: {ui.plain(str(exc))}")
         return
     progress.progress(0.8, text="Re-scoring...")
+    if outcome.loaded:
+        alerts.after_publish(
+            ctx,
+            "exposures",
+            outcome.version,
+            user.username,
+            note=f"{draft.mode} upload of {draft.filename}",
+            subject=draft.client_id,
+        )
     data.current_run()
     progress.progress(1.0, text="Done")
     draft.outcome = outcome
@@ -471,6 +481,9 @@ def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
         if st.form_submit_button("Roll back") and v is not None:
             with ui.errors_shown():
                 ctx.rollback_exposures(client_id, int(v), scope=user.scope)
+                alerts.after_publish(
+                    ctx, "exposures", int(v), user.username, note="roll-back", subject=client_id
+                )
             st.session_state.pop(DRAFT_KEY, None)
             st.rerun()
 

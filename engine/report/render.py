@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections import OrderedDict
 from functools import cache
 from typing import Any, Literal
 
@@ -82,6 +84,24 @@ def _pdf(html: str) -> bytes:
     pdf = HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
     assert isinstance(pdf, bytes)
     return pdf
+
+
+def warm_up() -> float:
+    """Load what a first PDF pays for once per process (WeasyPrint, Pango and fontconfig, the
+    report's fonts in each face, matplotlib), so a user's first report does not; the seconds it
+    took. A server calls it in the background when it starts."""
+    import time
+
+    started = time.perf_counter()
+    import matplotlib.backends.backend_agg  # noqa: F401
+
+    css = environment().get_template("report.css").render()
+    _pdf(
+        f"<html><head><style>{css}</style></head><body><h1>Warm-up</h1><p>Text, <b>bold</b>, "
+        "<i>italic</i> and <code class='formula'>r = p x e</code>.</p><table><tr><th>a</th>"
+        "<td>1</td></tr></table></body></html>"
+    )
+    return time.perf_counter() - started
 
 
 def _output(template: str, context: dict[str, Any], fmt: Format) -> bytes:
@@ -182,8 +202,38 @@ def render_client_report(
     prepared: dt.date | None = None,
 ) -> bytes:
     """A client-ready report on one client's rating, as PDF or HTML bytes."""
-    facts = client_facts(ctx, client_id, run_id)
-    return _output("client_report.html", client_context(facts, prepared), fmt)
+    if run_id is None:
+        facts = client_facts(ctx, client_id, run_id)
+        return _output("client_report.html", client_context(facts, prepared), fmt)
+    return _output("client_report.html", _pinned_context(ctx, client_id, run_id, prepared), fmt)
+
+
+_CONTEXTS: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
+_CONTEXTS_KEEP = 16
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def _pinned_context(
+    ctx: Context, client_id: str, run_id: int, prepared: dt.date | None
+) -> dict[str, Any]:
+    """The template context of one client in one run, worked out once and shared by the PDF and
+    the HTML (the facts and the map and charts are most of a report's time). A run never
+    changes; the scenario results it shows follow the latest scenario change, so that is in the
+    key too. Keyed by the client: callers check the caller's scope first, as for any report."""
+    latest_scenario = ctx.store.one("SELECT max(event_id) FROM scenario_events")
+    day = prepared or _today()
+    key = (str(ctx.db_path.resolve()), run_id, client_id, day, latest_scenario)
+    with _CONTEXTS_LOCK:
+        found = _CONTEXTS.get(key)
+        if found is not None:
+            _CONTEXTS.move_to_end(key)
+            return found
+    made = client_context(client_facts(ctx, client_id, run_id), day)
+    with _CONTEXTS_LOCK:
+        _CONTEXTS[key] = made
+        while len(_CONTEXTS) > _CONTEXTS_KEEP:
+            _CONTEXTS.popitem(last=False)
+    return made
 
 
 # -- portfolio report ----------------------------------------------------------------------------

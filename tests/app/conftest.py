@@ -166,3 +166,6 @@ def page_text(at: AppTest) -> str:
 
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("RESILIENCE_DEBUG", "1")  # show exception details in AppTest failures
+# no background report warm-up competing with the timed sign-in tests (bench/export_bench.py
+# measures what it saves)
+os.environ.setdefault("RESILIENCE_REPORT_WARMUP", "0")

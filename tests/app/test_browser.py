@@ -95,9 +95,9 @@ def test_client_cannot_reach_other_clients(browser: Browser, server: str) -> Non
     for other in OTHER_CLIENTS:
         assert other not in html, other
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
-    assert links.count() == 2
+    assert links.count() == 3
     nav = page.get_by_test_id("stSidebarNav").inner_text()
-    assert "Client" in nav and "Upload" in nav
+    assert "Client" in nav and "Upload" in nav and "Alerts" in nav
     for hidden in ("Portfolio", "Scenarios", "Threat register", "Rules"):
         assert hidden not in nav
     page.context.close()

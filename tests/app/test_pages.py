@@ -31,13 +31,14 @@ OTHER_CLIENTS = [
 
 ALL_PAGES = {p.file for p in PAGES}
 EXPECTED = {
-    "client": {"views/client.py", "views/upload.py"},
+    "client": {"views/client.py", "views/upload.py", "views/alerts.py"},
     "account_manager": {
         "views/portfolio.py",
         "views/client.py",
         "views/clients.py",
         "views/upload.py",
         "views/scenarios.py",
+        "views/alerts.py",
     },
     "analyst": {
         "views/portfolio.py",
@@ -313,7 +314,7 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     assert f"rules v{run.rules_version}" in caption
     subheaders = [s.value for s in at.subheader]
     assert "What would most improve the rating" in subheaders
-    improve = at.dataframe[-1].value
+    improve = next(d.value for d in at.dataframe if "gain" in d.value.columns)
     assert len(improve) > 0 and (improve["gain"] > 0).all()
     assert any("¶" in m.value for m in at.markdown)  # evidence cites the brief's paragraphs
     assert len(at.get("vega_lite_chart")) == 2  # drivers chart and the map
@@ -388,9 +389,14 @@ def test_client_downloads_its_own_report(signed_in: Signed) -> None:
         pytest.skip("engine.report is not in this build")
     at = signed_in("meridian")
     download = at.get("download_button")
-    assert [d.proto.label for d in download] == ["Download the report (PDF)"]
-    # the report is made when the button is clicked: no file (so no link) exists before that
-    assert download[0].proto.deferred_file_id and not download[0].proto.url
+    assert [d.proto.label for d in download] == [
+        "Download the report (PDF)",
+        "Download the report (HTML)",
+        "Download the workbook (XLSX)",
+        "Download the items (CSV)",
+    ]
+    # each file is sent when its button is clicked: no link to it exists before that
+    assert all(d.proto.deferred_file_id and not d.proto.url for d in download)
     pdf = data.report_for(
         data.Scope.of("meridian-basin-petroleum"),
         "meridian-basin-petroleum",

@@ -142,3 +142,11 @@ def test_the_portfolio_explains_value_at_risk_and_its_dates(report_ctx: Context)
     )
     for gone in ("xpected disruption", "Generated", "UTC"):
         assert gone not in text, gone
+
+
+def test_the_portfolio_shows_place_names_not_region_codes(report_ctx: Context) -> None:
+    html = render_portfolio_report(report_ctx, fmt="html").decode("utf-8")
+    assert "Persian Gulf" in html and "Erbil air base and international airport" in html
+    for code in ("sea.", "hotspot.", "sub."):
+        assert code not in html, code
+    assert "Iraq <span" in html  # a country keeps its ISO code beside its name
