@@ -399,6 +399,8 @@ def plan(
     if not any(f is not None and f.height for f in frames.values()):
         return result  # the new version would hold nothing: commit refuses it
     result.staged = ctx.stage_exposures(client_id, frames.get("assets"), frames.get("routes"))
+    if kind == "routes" and mode != "delete":
+        _add_route_notes(ctx, prepared)
     if rate:
         run = ctx.current_run()
         if old_version is not None:
@@ -413,6 +415,38 @@ def plan(
         except _Preview:
             pass
     return result
+
+
+def _add_route_notes(ctx: Context, prepared: PreparedUpload) -> None:
+    """Each note of a file's route (an end port far from the sea lanes, such as an offshore
+    terminal) as a warning of its row and column in the report (routes were just computed and
+    cached by the staging, so this looks them up)."""
+    from exposures.ports import resolve_port
+    from exposures.upload.report import Problem, value_repr
+
+    report = prepared.report
+    headers = {canonical: header for header, canonical in report.columns.items()}
+    frame = prepared.frame
+    if ROW_COLUMN not in frame.columns:
+        return
+    for rec in frame.iter_rows(named=True):
+        try:
+            info = ctx.route(resolve_port(rec["origin"]), resolve_port(rec["destination"]))
+        except ExposureError:
+            continue  # not routable: the plan itself says so
+        for column, note in info.notes():
+            problem = Problem(
+                row=int(rec[ROW_COLUMN]),
+                column=column,
+                header=headers.get(column),
+                value=value_repr(rec[column]),
+                message=f"(route {rec['route_id']}): {note}",
+                accepted="a port on the coast, or the UN/LOCODE of the nearest coastal port",
+                severity="warning",
+            )
+            if problem not in report.problems:
+                report.problems.append(problem)
+    report.problems.sort(key=lambda p: p.row)
 
 
 def accepted_rows(prepared: PreparedUpload) -> list[int]:
