@@ -186,27 +186,46 @@ def _hello(sock: socket.socket, keep_alive_pid: int | None = None) -> dict[str, 
 
 
 def _spawn(folder: Path) -> int:
-    """Start the service for ``folder``, detached (a session of its own), logging to its file."""
-    import subprocess
-
+    """Start the service for ``folder`` as a daemon (a session of its own, its parent gone, so
+    it is nobody's zombie when it ends), logging to its file; returns its pid."""
+    argv = [sys.executable, "-m", "exposures.upload.checker", "serve", str(folder)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env["GX_ANALYTICS_ENABLED"] = "false"
-    fd = os.open(folder / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "exposures.upload.checker", "serve", str(folder)],
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=fd,
-            env=env,
-            cwd=str(_ROOT),
-            close_fds=True,
-            start_new_session=True,
-        )
-    finally:
+    log_fd = os.open(folder / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    pid_r, pid_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # the go-between: a new session, the service, then gone at once
+        try:
+            os.close(pid_r)
+            os.setsid()
+            service = os.fork()
+            if service == 0:
+                os.dup2(null_fd, 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                os.chdir(_ROOT)
+                os.execve(sys.executable, argv, env)  # other descriptors close on exec
+            os.write(pid_w, str(service).encode())
+        finally:
+            os._exit(0)
+    for fd in (pid_w, log_fd, null_fd):
         os.close(fd)
-    return proc.pid
+    os.waitpid(child, 0)
+    try:
+        return int(os.read(pid_r, 32) or b"0")
+    finally:
+        os.close(pid_r)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
 
 
 def _start(folder: Path) -> None:
@@ -230,14 +249,9 @@ def _start(folder: Path) -> None:
             if sock is not None:
                 sock.close()
                 return
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done:
+            if not _alive(pid):
                 raise Unavailable(
-                    f"the upload checker stopped while starting (status {status}); see "
-                    f"{folder / LOG_NAME}"
+                    f"the upload checker stopped while starting; see {folder / LOG_NAME}"
                 )
             time.sleep(0.02)
         raise Unavailable(

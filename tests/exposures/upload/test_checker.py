@@ -31,11 +31,7 @@ SITES_VALUES = {"asset_type": {"Production site": "plant"}}
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return checker._alive(pid)  # a zombie is not alive
 
 
 def _wait_dead(pid: int, timeout_s: float = 20.0) -> bool:
