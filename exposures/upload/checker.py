@@ -390,7 +390,7 @@ def prepare_upload(
     for attempt in (1, 2):
         sock, info = connect(folder)
         # the file's own limit, plus a checker that may still be warming up
-        sock.settimeout(timeout + 240.0)
+        sock.settimeout(timeout + sandbox.WARMUP_LIMIT_S + 60.0)
         try:
             _send(sock, header, (data,))
             answer, blobs = _recv(sock)

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 1500
+WARMUP_LIMIT_S = 300.0
+"""How long a checker may take to warm up (imports, tables) before its file's own time starts."""
 _POLL_S = 0.05
 _PARENT_POLL_S = 0.2
 _CITY_WARMUP = (
@@ -242,7 +244,9 @@ def run_in_child(
     worker = _take_worker(memory_mb, kind)
     try:
         worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
-        message = _wait(worker.proc, worker.results, timeout_s, memory_mb)
+        message = _wait(
+            worker.proc, worker.results, timeout_s, memory_mb, warming=worker.ready is None
+        )
     except (BrokenPipeError, EOFError, OSError):
         message = ("crash", "the sandbox child was gone before it received the file")
     finally:
@@ -341,10 +345,14 @@ def _timeout_message(timeout_s: float) -> str:
     )
 
 
-def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> tuple[str, Any]:
+def _wait(
+    proc: Any, receiver: Connection, timeout_s: float, memory_mb: int, *, warming: bool = False
+) -> tuple[str, Any]:
+    """The child's answer. ``timeout_s`` counts from when the child is warm (a child still
+    warming up, e.g. started for a second file at once, has ``WARMUP_LIMIT_S`` more)."""
     import psutil
 
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + timeout_s + (WARMUP_LIMIT_S if warming else 0.0)
     try:
         watched = psutil.Process(proc.pid)
     except psutil.Error:
@@ -356,6 +364,7 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
             except (EOFError, OSError):
                 break  # the child died while sending
             if message[0] == "ready":  # warmed up (a spare says so before its file comes)
+                deadline = time.monotonic() + timeout_s
                 continue
             return message
         if not proc.is_alive():

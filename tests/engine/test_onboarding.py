@@ -362,7 +362,14 @@ def test_a_port_far_from_the_sea_lanes_is_a_warning_of_its_row(db: str, tmp_path
         }
     ]
     assert "sea network" not in result.stderr
-    code, out = run(db, *args)
-    assert code == 0, out
-    words = " ".join(out.replace("│", " ").split())  # the table wraps its cells
-    assert "(route BGW-RTM): 33.3100, 44.3600 is 496 km from the nearest sea lane" in words
+    wide = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "400"})
+    assert wide.exit_code == 0, wide.output
+    row = next(line for line in wide.output.splitlines() if "BGW-RTM" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "3",
+        "From port",
+        "'33.31, 44.36'",
+        "(route BGW-RTM): 33.3100, 44.3600 is 496 km from the nearest sea lane; the route runs "
+        "straight from the port to that lane, so its length and days are approximate",
+        "a port on the coast, or the UN/LOCODE of the nearest coastal port",
+    ]
