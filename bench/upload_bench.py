@@ -16,7 +16,10 @@ Prints ``key: value`` lines, medians of ``--repeat`` runs measured in this one r
                        loaded as a new version into a fresh database          target <= 5 s
   rows_100k_check_s / rows_100k_load_s   the two parts of rows_100k_s
   checker_warmup_s     how long a new sandboxed checker takes to warm up (in the background)
-  load_average         the machine's 1-minute load when the figures were taken
+  cli_help_cpu_s / cli_small_check_cpu_s   the CPU seconds (user + system) of those CLI
+                       processes: what they cost without waiting for a busy machine's CPU
+  load_average         the machine's 1-minute load when the figures were taken (2 cores: a
+                       load far above 2 makes every wall-clock figure wait)
 
 With ``--detail`` also the old per-kind figures (total, pipeline, peak memory, rejected rows)
 of a 100k-asset and a 10k-route file.
@@ -129,19 +132,33 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system) of each CLI process, per figure: on a shared, loaded machine the
+wall-clock figures wait for the CPU; these do not."""
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _cli(*args: str, db: Path) -> float:
     exe = Path(sys.executable).with_name("resilience")
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     subprocess.run([str(exe), "--db", str(db), *args], check=False, capture_output=True)
+    CPU.setdefault("cli_help", []).append(_children_cpu() - cpu)
     return time.perf_counter() - started
 
 
-def _cli_check(db: Path, small_file: Path) -> float:
+def _cli_check(db: Path, small_file: Path, figure: str = "cli_small_check") -> float:
     exe = Path(sys.executable).with_name("resilience")
     args = [str(exe), "--db", str(db), "upload", str(small_file), "--client", "bench"]
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     done = subprocess.run([*args, "--dry-run"], check=False, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    CPU.setdefault(figure, []).append(_children_cpu() - cpu)
     assert "5 rows, 5 valid, 0 rejected" in done.stdout, done.stdout + done.stderr
     return seconds
 
@@ -173,7 +190,7 @@ def targets(rows: int, repeat: int) -> None:
             small_file = Path(tmp) / "small.csv"
             small_file.write_bytes(SMALL)
             # the very first check: no service runs yet
-            print(f"cli_small_check_cold_s: {_cli_check(db, small_file):.2f}")
+            print(f"cli_small_check_cold_s: {_cli_check(db, small_file, 'cold'):.2f}")
             warmups = [checker.wait_warm(folder)]
             cli_small = []
             for _ in range(repeat):
@@ -193,6 +210,8 @@ def targets(rows: int, repeat: int) -> None:
 
             helps = [_cli("--help", db=db) for _ in range(repeat)]
             print(f"cli_help_s: {_median(helps):.3f}")
+            print(f"cli_help_cpu_s: {_median(CPU['cli_help']):.3f}")
+            print(f"cli_small_check_cpu_s: {_median(CPU['cli_small_check']):.3f}")
 
             big = asset_csv(rows)
             totals, checks, loads = [], [], []
