@@ -502,6 +502,10 @@ class _Service:
         if self.listener is not None:
             self.listener.close()
             self.listener = None
+        self._unlink()
+
+    def _unlink(self) -> None:
+        """Remove the socket (if it is still this service's): no new caller reaches it."""
         with contextlib.suppress(FileNotFoundError):
             if os.stat(self.path).st_ino == self.inode:
                 self.path.unlink()
@@ -546,7 +550,7 @@ class _Service:
             return True
         if op == "stop":
             self.stopping.set()
-            self._close()
+            self._unlink()  # the accept loop sees stopping and closes the listener
             _send(conn, {"stopping": True})
             return False
         if op != "check" or len(blobs) != 1:
