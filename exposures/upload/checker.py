@@ -165,7 +165,8 @@ def _recv(sock: socket.socket) -> tuple[dict[str, Any], list[bytes]]:
 # -- the client ----------------------------------------------------------------------------------
 
 
-def _try_connect(path: Path, timeout_s: float = 5.0) -> socket.socket | None:
+def _try_connect(path: Path, timeout_s: float = 30.0) -> socket.socket | None:
+    """A connection to the socket at ``path``, or None when nobody listens there."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout_s)
     try:
@@ -173,9 +174,9 @@ def _try_connect(path: Path, timeout_s: float = 5.0) -> socket.socket | None:
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
         sock.close()
         return None
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise Unavailable(f"the upload checker's socket {path} cannot be used: {exc}") from exc
     return sock
 
 

@@ -259,3 +259,21 @@ def test_a_cli_check_imports_no_checking_code(tmp_path: Path) -> None:
         assert "IMPORTED []" in done.stdout, done.stdout
     finally:
         checker.stop(checker.service_dir(db))
+
+
+def test_without_a_usable_service_the_file_is_checked_in_a_child_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from engine.context import Context
+    from engine.models import ClientSpec
+
+    monkeypatch.setenv("RESILIENCE_CHECKER", "service")
+    db = tmp_path / "store.duckdb"
+    checker.service_dir(db).write_text("not a folder")  # the service cannot live here
+    data = (BADFILES / "valid_assets.csv").read_bytes()
+    with Context(db) as ctx:
+        ctx.upsert_client(ClientSpec(client_id="c", name="C", sector="retail", hq_country="GBR"))
+        result = ctx.prepare_upload("c", data, "a.csv", "assets")
+    assert result.report == check_upload(data, "a.csv", "assets").report
+    assert "service_pid" not in result.stats
+    assert "checking the file in a sandbox child of this process" in caplog.text
