@@ -272,6 +272,7 @@ def test_without_a_usable_service_the_file_is_checked_in_a_child_of_its_own(
     checker.service_dir(db).write_text("not a folder")  # the service cannot live here
     data = (BADFILES / "valid_assets.csv").read_bytes()
     with Context(db) as ctx:
+        ctx.init()
         ctx.upsert_client(ClientSpec(client_id="c", name="C", sector="retail", hq_country="GBR"))
         result = ctx.prepare_upload("c", data, "a.csv", "assets")
     assert result.report == check_upload(data, "a.csv", "assets").report
