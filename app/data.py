@@ -12,6 +12,7 @@ only caches them and holds no SQL.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -60,9 +61,7 @@ def db_path(argv: list[str] | None = None) -> Path:
 
 @st.cache_resource(show_spinner="Opening the database...")
 def _open(db: str) -> Context:
-    from exposures.upload import sandbox
-
-    sandbox.keep_warm(True)  # a checked-and-waiting sandbox child: an upload is checked at once
+    _start_checker(db)
     ctx = Context(db)
     try:
         ctx.rules_version()
@@ -75,6 +74,24 @@ def _open(db: str) -> Context:
 
     exports.warm_up()  # the report renderer loads in the background: a first PDF is quick
     return ctx
+
+
+def _start_checker(db: str) -> None:
+    """Start the store's upload checker service now (in the background) and keep it alive while
+    this server runs, so that the first upload finds a warmed-up checker waiting."""
+    from exposures.upload import checker, sandbox
+
+    if checker.mode() == "local":
+        sandbox.keep_warm(True)  # a warmed-up sandbox child of this process waits instead
+        return
+
+    def start() -> None:
+        try:
+            checker.ensure_started(checker.service_dir(db), keep_alive_pid=os.getpid())
+        except Exception:  # an upload will say why (or check the file in a child of its own)
+            logging.getLogger(__name__).exception("the upload checker did not start")
+
+    threading.Thread(target=start, name="upload-checker-start", daemon=True).start()
 
 
 def context() -> Context:

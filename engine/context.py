@@ -44,14 +44,14 @@ from engine.models import (
 from engine.scoring import only, score_params, score_run
 from engine.store import Scope, Store
 from exposures.gazetteer import gazetteer_text, load_gazetteer
-from exposures.ports import Port
-from exposures.routes import RouteInfo, compute_route, route_key
 from scoring_rules.briefs import in_force
 from scoring_rules.rules import Rules, check_register, default_rules_path, load_rules, parse_rules
 from scoring_rules.scenarios import Scenario
 from scoring_rules.threats import Register, default_register_path, load_register, parse_register
 
 if TYPE_CHECKING:
+    from exposures.ports import Port
+    from exposures.routes import RouteInfo
     from exposures.upload.pipeline import PreparedUpload
 
 log = logging.getLogger(__name__)
@@ -451,6 +451,8 @@ class Context:
 
     def route(self, origin: Port, destination: Port) -> RouteInfo:
         """The sea route between two ports, from the cache or computed once and cached."""
+        from exposures.routes import RouteInfo, compute_route, route_key  # searoute: heavy
+
         speed = self.rules().routes.speed_knots
         key = route_key(origin, destination, speed)
         cached = self.store.one("SELECT info FROM route_cache WHERE route_key = $k", {"k": key})
@@ -919,6 +921,8 @@ class Context:
             else:
                 detail = f"{r['item_type']}, {r['origin']} -> {r['destination']}"
             if r["info"]:
+                from exposures.routes import RouteInfo
+
                 detail += "; " + describe_route(RouteInfo.from_json(r["info"]))
             out.append(
                 ItemDriver(

@@ -12,17 +12,19 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from engine import cli
 from engine.errors import ResilienceError
-from engine.models import ScenarioInfo
 from engine.terminal import styled
 from engine.text import clean
-from scoring_rules.scenarios import Scenario
+
+if TYPE_CHECKING:  # pydantic models and the gazetteer: `resilience --help` stays fast
+    from engine.models import ScenarioInfo
+    from scoring_rules.scenarios import Scenario
 
 scenarios_app = typer.Typer(
     name="scenarios",

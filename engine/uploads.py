@@ -10,6 +10,7 @@ the pointer.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,7 +19,6 @@ import polars as pl
 
 from engine.errors import ExposureError, NotFoundError
 from engine.models import Rating
-from exposures.prepare import ASSET_COLUMNS, ROUTE_COLUMNS
 from exposures.upload.schema import ROW_COLUMN
 
 if TYPE_CHECKING:
@@ -26,14 +26,19 @@ if TYPE_CHECKING:
     from exposures.upload.pipeline import PreparedUpload
     from exposures.upload.report import ValidationReport
 
+log = logging.getLogger(__name__)
+
 Kind = Literal["assets", "routes"]
 KINDS: tuple[Kind, ...] = ("assets", "routes")
 Mode = Literal["replace", "upsert", "delete"]
 MODES: tuple[Mode, ...] = ("replace", "upsert", "delete")
 
-# what distinguishes two versions of an item (besides its id)
-_ASSET_FIELDS = ASSET_COLUMNS[1:]
-_ROUTE_FIELDS = ROUTE_COLUMNS[1:]
+
+def _fields(kind: str) -> list[str]:
+    """What distinguishes two versions of an item of ``kind`` (besides its id)."""
+    from exposures.prepare import ASSET_COLUMNS, ROUTE_COLUMNS  # heavy: only when comparing
+
+    return ASSET_COLUMNS[1:] if kind in ("assets", "asset") else ROUTE_COLUMNS[1:]
 
 
 @dataclass(frozen=True)
@@ -141,24 +146,34 @@ def prepare(
     sheet: str | None = None,
     mode: str = "replace",
 ) -> PreparedUpload:
-    """Read, map and validate an uploaded file in a sandboxed child process. Nothing is stored."""
-    from exposures.upload import prepare_upload
+    """Read, map and validate an uploaded file in the sandboxed checker. Nothing is stored.
+
+    The checker is the store's checker service (``exposures.upload.checker``: pre-started,
+    shared by the app and every CLI command), or with ``RESILIENCE_CHECKER=local`` a sandbox
+    child of this process's own; both give the same result.
+    """
+    from exposures.upload import checker
 
     if kind not in KINDS:
         raise ExposureError(f"unknown upload kind {kind!r}; use assets or routes")
     if mode not in MODES:
         raise ExposureError(f"unknown upload mode {mode!r}; use {', '.join(MODES)}")
     ctx.client(client_id)
-    return prepare_upload(
-        data,
-        filename,
-        kind,
-        mapping,
-        values=values,
-        sheet=sheet,
-        ids_only=mode == "delete",
-        bounds=upload_bounds(),
-    )
+    options: dict[str, Any] = {
+        "values": values,
+        "sheet": sheet,
+        "ids_only": mode == "delete",
+        "bounds": upload_bounds(),
+    }
+    if checker.mode() == "service":
+        try:
+            folder = checker.service_dir(ctx.db_path)
+            return checker.prepare_upload(folder, data, filename, kind, mapping, **options)
+        except checker.Unavailable as exc:
+            log.warning("%s; checking the file in a sandbox child of this process", exc)
+    from exposures.upload.sandbox import prepare_upload
+
+    return prepare_upload(data, filename, kind, mapping, **options)
 
 
 def upload_bounds() -> dict[str, tuple[float | None, float | None]]:
@@ -315,7 +330,7 @@ def _compare(
     kind: Kind, old: pl.DataFrame | None, new: pl.DataFrame
 ) -> tuple[list[str], list[str], list[str], int]:
     key = "asset_id" if kind == "assets" else "route_id"
-    fields = _ASSET_FIELDS if kind == "assets" else _ROUTE_FIELDS
+    fields = _fields(kind)
     if old is None or old.height == 0:
         return sorted(new[key].to_list()), [], [], 0
     old_rows = {r[key]: r for r in old.iter_rows(named=True)}
@@ -384,6 +399,8 @@ def plan(
     if not any(f is not None and f.height for f in frames.values()):
         return result  # the new version would hold nothing: commit refuses it
     result.staged = ctx.stage_exposures(client_id, frames.get("assets"), frames.get("routes"))
+    if kind == "routes" and mode != "delete":
+        _add_route_notes(ctx, prepared)
     if rate:
         run = ctx.current_run()
         if old_version is not None:
@@ -398,6 +415,38 @@ def plan(
         except _Preview:
             pass
     return result
+
+
+def _add_route_notes(ctx: Context, prepared: PreparedUpload) -> None:
+    """Each note of a file's route (an end port far from the sea lanes, such as an offshore
+    terminal) as a warning of its row and column in the report (routes were just computed and
+    cached by the staging, so this looks them up)."""
+    from exposures.ports import resolve_port
+    from exposures.upload.report import Problem, value_repr
+
+    report = prepared.report
+    headers = {canonical: header for header, canonical in report.columns.items()}
+    frame = prepared.frame
+    if ROW_COLUMN not in frame.columns:
+        return
+    for rec in frame.iter_rows(named=True):
+        try:
+            info = ctx.route(resolve_port(rec["origin"]), resolve_port(rec["destination"]))
+        except ExposureError:
+            continue  # not routable: the plan itself says so
+        for column, note in info.notes():
+            problem = Problem(
+                row=int(rec[ROW_COLUMN]),
+                column=column,
+                header=headers.get(column),
+                value=value_repr(rec[column]),
+                message=f"(route {rec['route_id']}): {note}",
+                accepted="a port on the coast, or the UN/LOCODE of the nearest coastal port",
+                severity="warning",
+            )
+            if problem not in report.problems:
+                report.problems.append(problem)
+    report.problems.sort(key=lambda p: p.row)
 
 
 def accepted_rows(prepared: PreparedUpload) -> list[int]:
@@ -534,8 +583,8 @@ def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
     a, b = current_frames(ctx, client_id, old), current_frames(ctx, client_id, new)
     changes: list[ItemChange] = []
     for kind, key, fields in (
-        ("asset", "asset_id", _ASSET_FIELDS),
-        ("route", "route_id", _ROUTE_FIELDS),
+        ("asset", "asset_id", _fields("assets")),
+        ("route", "route_id", _fields("routes")),
     ):
         fa, fb = a[kind + "s"], b[kind + "s"]
         old_rows = {r[key]: r for r in fa.iter_rows(named=True)}

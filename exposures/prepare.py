@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from engine.errors import ExposureError
 from exposures.geocode import assign_regions, geocode
 from exposures.ports import Port, resolve_port
-from exposures.routes import RouteInfo, route_key
 from scoring_rules.upload_bounds import default_criticality
 
-RouteLookup = Callable[[Port, Port], RouteInfo]
+if TYPE_CHECKING:  # searoute is heavy: imported when routes are prepared, not for assets
+    from exposures.routes import RouteInfo
+
+RouteLookup = Callable[[Port, Port], "RouteInfo"]
 
 ASSET_COLUMNS = [
     "asset_id",
@@ -244,6 +247,8 @@ def prepare_routes(
 
     Each distinct port pair is routed once (and ``lookup`` caches across uploads).
     """
+    from exposures.routes import route_key
+
     for col in ROUTE_COLUMNS:
         if col not in routes.columns:
             routes = routes.with_columns(pl.lit(None).alias(col))

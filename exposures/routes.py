@@ -67,8 +67,11 @@ ALWAYS_CLOSED: tuple[str, ...] = ("northwest",)
 DEFAULT_SPEED_KNOTS = 14.0
 KM_PER_NM = 1.852
 MAX_POINTS = 300
-# in every cache key; v3: detours kept as found (the rules judge them), world seas
-ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v3"
+# in every cache key; v3: detours kept as found (the rules judge them), world seas; v4: how far
+# each port is from the sea-lane network (``RouteInfo.port_gaps_km``)
+ROUTE_MODEL = f"searoute-{searoute.__version__}-{BACKEND}-v4"
+FAR_FROM_NETWORK_KM = 100.0
+"""A port farther than this from searoute's nearest sea-lane node gets a note on its route."""
 
 # Searoute's names for the passages (searoute.classes.passages.Passage).
 PASSAGES: tuple[str, ...] = (
@@ -123,6 +126,26 @@ class RouteInfo:
     detours: tuple[Detour, ...]  # one per passage
     geometry: tuple[tuple[float, float], ...]  # (lon, lat), simplified to <= MAX_POINTS points
     speed_knots: float = DEFAULT_SPEED_KNOTS
+    # km from the origin and from the destination to the nearest node of the sea-lane network
+    port_gaps_km: tuple[float, float] = (0.0, 0.0)
+
+    def notes(self) -> list[tuple[str, str]]:
+        """What a reader of the route should know, as (``origin`` or ``destination``, note): an
+        end port far from the sea lanes (an offshore terminal, a river port), whose leg to the
+        network is a straight line."""
+        out = []
+        ends = (("origin", self.origin), ("destination", self.destination))
+        for (end, port), gap in zip(ends, self.port_gaps_km, strict=True):
+            if gap > FAR_FROM_NETWORK_KM:
+                out.append(
+                    (
+                        end,
+                        f"{port.label()} is {gap:,.0f} km from the nearest sea lane; the route "
+                        "runs straight from the port to that lane, so its length and days are "
+                        "approximate",
+                    )
+                )
+        return out
 
     def detour(self, passage: str) -> Detour | None:
         return next((d for d in self.detours if d.passage == passage), None)
@@ -171,6 +194,7 @@ class RouteInfo:
                 detours=tuple(_detour_from_dict(d) for d in doc["detours"]),
                 geometry=tuple((float(x), float(y)) for x, y in doc["geometry"]),
                 speed_knots=float(doc.get("speed_knots", DEFAULT_SPEED_KNOTS)),
+                port_gaps_km=_gaps(doc.get("port_gaps_km", (0.0, 0.0))),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ExposureError(f"stored route is unreadable ({exc!r}); compute it again") from exc
@@ -198,6 +222,11 @@ class _Path:
     coords: tuple[tuple[float, float], ...]  # (lon, lat), port to port
     length_km: float
     passages: tuple[str, ...]  # in path order
+    gaps_km: tuple[float, float] = (0.0, 0.0)  # origin, destination to the nearest network node
+
+
+def _gaps(value: Sequence[float]) -> tuple[float, float]:
+    return (float(value[0]), float(value[1]))
 
 
 @cache
@@ -333,10 +362,13 @@ def _route(origin: Port, destination: Port, closed: Sequence[str] = ()) -> _Path
         return None
     coords = _with_ports(raw, origin, destination)
     length = float(distance_length(list(coords), units="km"))
-    for port, node in ((origin, raw[0]), (destination, raw[-1])):
-        gap = float(distance_length([(port.lon, port.lat), (_unshift(node[0]), node[1])]))
-        if gap > 100.0:
-            log.warning("%s is %.0f km from searoute's sea network", port.label(), gap)
+    gaps = tuple(
+        float(distance_length([(port.lon, port.lat), (_unshift(node[0]), node[1])]))
+        for port, node in ((origin, raw[0]), (destination, raw[-1]))
+    )
+    for port, gap in zip((origin, destination), gaps, strict=True):
+        if gap > FAR_FROM_NETWORK_KM:  # a note of the route (RouteInfo.notes), shown per row
+            log.debug("%s is %.0f km from searoute's sea network", port.label(), gap)
     log.debug(
         "searoute %s -> %s closed=%s: %.0f km %s in %.1f ms",
         origin.label(),
@@ -346,7 +378,7 @@ def _route(origin: Port, destination: Port, closed: Sequence[str] = ()) -> _Path
         passages,
         (time.perf_counter() - started) * 1000,
     )
-    return _Path(coords, length, passages)
+    return _Path(coords, length, passages, (gaps[0], gaps[1]))
 
 
 # --- geometry -------------------------------------------------------------------------------------
@@ -538,6 +570,7 @@ def compute_route(
         detours=detours,
         geometry=_simplified(base.coords),
         speed_knots=speed_knots,
+        port_gaps_km=base.gaps_km,
     )
     log.info(
         "route %s -> %s: %.0f km, %.1f days, passages %s, in %.0f ms",

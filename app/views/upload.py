@@ -7,6 +7,7 @@ in the server; loading is one transaction (``ctx.commit_upload``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -124,6 +125,18 @@ def main() -> None:
     if draft.mode != mode:  # replace <-> upsert: the same check, another plan
         draft.mode, draft.plan, draft.outcome = mode, None, None
     report = draft.prepared.report
+    if draft.outcome is None and draft.plan is None and report.ok and report.rows_accepted:
+        # planned before the report is shown: routing adds its notes to the rows (a port far
+        # from the sea lanes); if it fails, load_choice says why
+        with contextlib.suppress(ResilienceError):
+            draft.plan = ctx.plan_upload(
+                draft.client_id,
+                draft.prepared,
+                "routes" if draft.kind == "routes" else "assets",
+                mode=draft.mode,  # type: ignore[arg-type]
+                valid_only=True,
+                scope=user.scope,
+            )
     preview(draft)
     mapping_editor(ctx, user, draft)
     validation_report(draft)

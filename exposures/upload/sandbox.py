@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 1500
+WARMUP_LIMIT_S = 300.0
+"""How long a checker may take to warm up (imports, tables) before its file's own time starts."""
 _POLL_S = 0.05
 _PARENT_POLL_S = 0.2
 _CITY_WARMUP = (
@@ -201,6 +203,72 @@ def _replace_spare(memory_mb: int) -> None:
             _spares[memory_mb] = _Worker.start(memory_mb)
 
 
+def job_options(
+    *,
+    values: dict[str, dict[str, str]] | None = None,
+    sheet: str | None = None,
+    ids_only: bool = False,
+    bounds: dict[str, tuple[float | None, float | None]] | None = None,
+    max_bytes: int | None = None,
+    max_rows: int | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``check_upload`` that an upload sets (the rest keep defaults)."""
+    options: dict[str, Any] = {"values": values, "sheet": sheet, "ids_only": ids_only}
+    if bounds is not None:
+        options["bounds"] = bounds
+    if max_bytes is not None:
+        options["max_bytes"] = max_bytes
+    if max_rows is not None:
+        options["max_rows"] = max_rows
+    return options
+
+
+def run_in_child(
+    data: bytes,
+    filename: str,
+    kind: str,
+    mapping: dict[str, str | None] | None,
+    options: dict[str, Any],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    pipeline: Pipeline | None = None,
+) -> dict[str, Any]:
+    """Check one file in a sandbox child of its own; the child's raw answer (``report`` as
+    JSON, ``frame`` as Arrow IPC bytes, ``quarantine`` CSV bytes, ``stats``).
+
+    A file that cannot be used is a report with ``file_errors``; a child that crashes, runs out
+    of memory or time raises ``ExposureError``. Used by ``prepare_upload`` and by the checker
+    service (``exposures.upload.checker``), which sends the answer on without decoding it.
+    """
+    worker = _take_worker(memory_mb, kind)
+    try:
+        worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
+        message = _wait(
+            worker.proc, worker.results, timeout_s, memory_mb, warming=worker.ready is None
+        )
+    except (BrokenPipeError, EOFError, OSError):
+        message = ("crash", "the sandbox child was gone before it received the file")
+    finally:
+        worker.stop()
+        _replace_spare(memory_mb)
+    status, payload = message
+    if status == "ok":
+        return dict(payload)
+    if status == "refused":
+        raise ExposureError(payload)
+    if status == "oom":
+        raise ExposureError(_oom_message(memory_mb))
+    log.error("upload sandbox failed:\n%s", payload)
+    raise ExposureError(INTERNAL_ERROR)
+
+
+INTERNAL_ERROR = (
+    "the file could not be processed: an internal error occurred while reading it; "
+    "nothing was changed (the error is logged)"
+)
+
+
 def prepare_upload(
     data: bytes,
     filename: str,
@@ -217,47 +285,57 @@ def prepare_upload(
     max_rows: int | None = None,
     pipeline: Pipeline | None = None,
 ) -> PreparedUpload:
-    """Read, map and validate an uploaded file in a sandboxed child process.
+    """Read, map and validate an uploaded file in a sandboxed child process of this process.
 
     Returns a ``PreparedUpload`` (report, valid canonical frame, quarantine CSV, stats including
     the child's ``child_peak_rss_mb``). A file that cannot be used gives a report with
     ``file_errors``; only a child that crashes, runs out of memory or time raises
     ``ExposureError``. ``pipeline`` replaces ``check_upload`` (a module-level function, for tests).
+    The CLI and the app use the long-lived checker service instead
+    (``exposures.upload.checker.prepare_upload``), which runs this same sandbox.
     """
     from exposures.upload.schema import columns
 
     columns(kind)  # an unknown kind is refused before a process is started
     started = time.perf_counter()
-    options: dict[str, Any] = {"values": values, "sheet": sheet, "ids_only": ids_only}
-    if bounds is not None:
-        options["bounds"] = bounds
-    if max_bytes is not None:
-        options["max_bytes"] = max_bytes
-    if max_rows is not None:
-        options["max_rows"] = max_rows
-    worker = _take_worker(memory_mb, kind)
-    try:
-        worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
-        message = _wait(worker.proc, worker.results, timeout_s, memory_mb)
-    except (BrokenPipeError, EOFError, OSError):
-        message = ("crash", "the sandbox child was gone before it received the file")
-    finally:
-        worker.stop()
-        _replace_spare(memory_mb)
-    status, payload = message
-    if status == "ok":
-        result = _unpack(payload)
-        result.stats["total_seconds"] = round(time.perf_counter() - started, 3)
-        return result
-    if status == "refused":
-        raise ExposureError(payload)
-    if status == "oom":
-        raise ExposureError(_oom_message(memory_mb))
-    log.error("upload sandbox failed:\n%s", payload)
-    raise ExposureError(
-        "the file could not be processed: an internal error occurred while reading it; "
-        "nothing was changed (the error is logged)"
+    options = job_options(
+        values=values,
+        sheet=sheet,
+        ids_only=ids_only,
+        bounds=bounds,
+        max_bytes=max_bytes,
+        max_rows=max_rows,
     )
+    payload = run_in_child(
+        data,
+        filename,
+        kind,
+        mapping,
+        options,
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+        pipeline=pipeline,
+    )
+    result = unpack(payload)
+    result.stats["total_seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def spare_ready(memory_mb: int = DEFAULT_MEMORY_MB) -> float | None:
+    """The kept-warm checker's warm-up seconds once it is ready, else None (never blocks)."""
+    with _spare_lock:
+        worker = _spares.get(memory_mb)
+        if worker is None or not worker.proc.is_alive():
+            return None
+        if worker.ready is None and worker.results.poll(0):
+            try:
+                status, seconds = worker.results.recv()
+            except (EOFError, OSError):
+                return None
+            if status != "ready":
+                return None
+            worker.ready = float(seconds)
+        return worker.ready
 
 
 def _timeout_message(timeout_s: float) -> str:
@@ -267,10 +345,14 @@ def _timeout_message(timeout_s: float) -> str:
     )
 
 
-def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> tuple[str, Any]:
+def _wait(
+    proc: Any, receiver: Connection, timeout_s: float, memory_mb: int, *, warming: bool = False
+) -> tuple[str, Any]:
+    """The child's answer. ``timeout_s`` counts from when the child is warm (a child still
+    warming up, e.g. started for a second file at once, has ``WARMUP_LIMIT_S`` more)."""
     import psutil
 
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + timeout_s + (WARMUP_LIMIT_S if warming else 0.0)
     try:
         watched = psutil.Process(proc.pid)
     except psutil.Error:
@@ -282,6 +364,7 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
             except (EOFError, OSError):
                 break  # the child died while sending
             if message[0] == "ready":  # warmed up (a spare says so before its file comes)
+                deadline = time.monotonic() + timeout_s
                 continue
             return message
         if not proc.is_alive():
@@ -320,7 +403,7 @@ def _wait(proc: Any, receiver: Connection, timeout_s: float, memory_mb: int) -> 
     )
 
 
-def _unpack(payload: dict[str, Any]) -> PreparedUpload:
+def unpack(payload: dict[str, Any]) -> PreparedUpload:
     import polars as pl
 
     from exposures.upload.pipeline import PreparedUpload
@@ -360,6 +443,86 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+
+
+def _isolate_network() -> bool:
+    """Move this process into a user and network namespace of its own: no interface but a
+    loopback that is down, so nothing the file makes the reader do can reach a network.
+
+    Must run while the process has one thread (the kernel refuses a new user namespace to a
+    threaded process). False where the kernel does not allow it (the audit hook still refuses
+    every socket operation)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+_REFUSED_EVENTS = frozenset(
+    {
+        "socket.connect",
+        "socket.bind",
+        "socket.sendto",
+        "socket.sendmsg",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "ctypes.dlopen",
+        "urllib.Request",
+    }
+)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _readable_roots() -> tuple[str, ...]:
+    """Where the reader may still open files once it holds the file: its own code and the
+    installed packages' data (a module imported late), nothing else."""
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parents[2])}
+    roots.update(p for p in sysconfig.get_paths().values() if p)
+    roots.update(p for p in sys.path if p and os.path.isdir(p))
+    return tuple(sorted(os.path.realpath(r).rstrip("/") + "/" for r in roots))
+
+
+def _confine() -> None:
+    """From now on (the file is in memory), this process writes no file, opens no file outside
+    the installed code, starts no process, loads no library and touches no socket.
+
+    A Python audit hook (it cannot be removed once added): it stops what the pure-Python parts
+    of a reader could be led to do; native code is bounded by the namespace and the limits."""
+    roots = _readable_roots()
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in _REFUSED_EVENTS:
+            raise PermissionError(f"the upload checker may not do {event}")
+        if event == "open":
+            path, mode, flags = (*args, None, None, None)[:3]
+            if isinstance(path, int):
+                return  # an already open descriptor
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            name = os.fsdecode(path) if isinstance(path, (str, bytes)) else str(path)
+            real = os.path.realpath(name)
+            if writes or not real.startswith(roots):
+                raise PermissionError(f"the upload checker may not open {name!r}")
+
+    sys.addaudithook(hook)
+
+
 def _watch_parent(parent_pid: int) -> None:
     """End this process as soon as its parent is gone (the parent may have been kill -9ed)."""
     while True:
@@ -372,6 +535,7 @@ def _child_main(
     jobs: Connection, results: Connection, memory_mb: int, parent_pid: int, kind: str | None
 ) -> None:
     """Entry point of the sandbox child: warm up, wait for one file, limit, run, send back."""
+    isolated = _isolate_network()  # first: the kernel wants a single-threaded process
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     entered = time.perf_counter()
     try:
@@ -397,6 +561,7 @@ def _child_main(
         waited = time.perf_counter()
         run = pipeline or check_upload
         _limit_memory(memory_mb)
+        _confine()
         signal.alarm(max(1, math.ceil(timeout_s)))  # default action: the kernel ends the child
         result = run(data, filename, job_kind, mapping, **options)
         del data
@@ -405,6 +570,7 @@ def _child_main(
         stats = dict(result.stats)
         stats["child_warmup_seconds"] = round(warmed - entered, 3)
         stats["child_check_seconds"] = round(time.perf_counter() - waited, 3)
+        stats["child_network_namespace"] = float(isolated)
         stats["child_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )

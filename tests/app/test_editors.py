@@ -342,3 +342,25 @@ def test_upload_upsert_previews_counts_and_rating_before_loading(
         )
         == 10
     )
+
+
+FAR_LANES = (
+    b"Lane,From port,To port,Cargo,Annual value (USD),Voyages per year\r\n"
+    b'BOT-RTM,Basra Oil Terminal,NLRTM,crude,"2,400,000,000",18\r\n'
+    b'BGW-RTM,"33.31, 44.36",NLRTM,crude,"100,000,000",3\r\n'
+)
+
+
+def test_a_route_note_is_shown_with_its_row_before_loading(signed_in: Signed) -> None:
+    at = signed_in("meridian")
+    at.switch_page("views/upload.py").run()
+    at.radio(key="upload_kind").set_value("routes").run()
+    uploader_of(at).upload("lanes.csv", FAR_LANES, "text/csv").run()
+    assert not at.exception, at.exception
+    problems = next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    assert list(problems["row"]) == [3]
+    assert list(problems["column"]) == ["origin"]
+    assert (
+        "(route BGW-RTM): 33.3100, 44.3600 is 496 km from the nearest sea lane"
+        in problems["problem"][0]
+    )

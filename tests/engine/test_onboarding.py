@@ -330,3 +330,46 @@ def test_removing_a_client_reaches_every_table_that_holds_its_rows(tmp_path: Pat
         }
     assert set(CLIENT_TABLES) <= with_client
     assert with_client - set(CLIENT_TABLES) <= {"audit_log", "users"}
+
+
+def test_a_port_far_from_the_sea_lanes_is_a_warning_of_its_row(db: str, tmp_path: Path) -> None:
+    """A route's note (an end port far from searoute's lanes) names its row, column and route
+    in the JSON report and in the printed one, and is not a rowless log line."""
+    add_new_client(db)
+    lanes = tmp_path / "lanes.csv"
+    lanes.write_text(
+        "Lane,From port,To port,Cargo,Annual value (USD),Voyages per year\n"
+        'BOT-RTM,Basra Oil Terminal,NLRTM,crude,"2,400,000,000",18\n'
+        'BGW-RTM,"33.31, 44.36",NLRTM,crude,"100,000,000",3\n',
+        "utf-8",
+    )
+    args = ("upload", str(lanes), "--client", NEW, "--kind", "routes")
+    result = CliRunner().invoke(app, ["--db", db, *args, "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["accepted"] == [2, 3]
+    assert doc["problems"] == [
+        {
+            "row": 3,
+            "column": "origin",
+            "header": "From port",
+            "value": "'33.31, 44.36'",
+            "message": "(route BGW-RTM): 33.3100, 44.3600 is 496 km from the nearest sea lane; "
+            "the route runs straight from the port to that lane, so its length and days are "
+            "approximate",
+            "accepted": "a port on the coast, or the UN/LOCODE of the nearest coastal port",
+            "severity": "warning",
+        }
+    ]
+    assert "sea network" not in result.stderr
+    wide = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "400"})
+    assert wide.exit_code == 0, wide.output
+    row = next(line for line in wide.output.splitlines() if "BGW-RTM" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "3",
+        "From port",
+        "'33.31, 44.36'",
+        "(route BGW-RTM): 33.3100, 44.3600 is 496 km from the nearest sea lane; the route runs "
+        "straight from the port to that lane, so its length and days are approximate",
+        "a port on the coast, or the UN/LOCODE of the nearest coastal port",
+    ]

@@ -313,3 +313,27 @@ def test_networkx_graph_built_elsewhere_does_not_break_igraph_routes() -> None:
     Marnet(backend="networkx")
     after = compute_route(resolve_port("Jebel Ali"), resolve_port("Mumbai"))
     assert after == before
+
+
+def test_a_port_far_from_the_sea_lanes_is_a_note_of_its_route() -> None:
+    inland = compute_route(resolve_port("33.31, 44.36"), resolve_port("Rotterdam"))  # Baghdad
+    assert inland.port_gaps_km[0] == pytest.approx(496, abs=1)
+    assert inland.port_gaps_km[1] < 5
+    assert inland.notes() == [
+        (
+            "origin",
+            "33.3100, 44.3600 is 496 km from the nearest sea lane; the route runs straight from "
+            "the port to that lane, so its length and days are approximate",
+        )
+    ]
+    assert RouteInfo.from_json(inland.to_json()).notes() == inland.notes()
+    # the offshore Basra Oil Terminal is 14 km from the lanes: no note
+    terminal = compute_route(resolve_port("Basra Oil Terminal"), resolve_port("NLRTM"))
+    assert terminal.port_gaps_km[0] == pytest.approx(13.8, abs=0.5)
+    assert terminal.notes() == []
+
+
+def test_a_cached_route_without_port_gaps_still_reads(santos_rotterdam: RouteInfo) -> None:
+    doc = json.loads(santos_rotterdam.to_json())
+    del doc["port_gaps_km"]  # stored before the gaps were kept
+    assert RouteInfo.from_json(json.dumps(doc)).port_gaps_km == (0.0, 0.0)

@@ -41,3 +41,36 @@ def segfaults(*args: object, **kwargs: object) -> PreparedUpload:
 
 def raises(*args: object, **kwargs: object) -> PreparedUpload:
     raise KeyError("a bug in the reader")
+
+
+def reads_a_file(*args: object, **kwargs: object) -> PreparedUpload:
+    """Open a file of the system, as a reader led by a crafted file might."""
+    with open("/etc/hostname", "rb") as f:
+        f.read()
+    raise AssertionError("not reached")
+
+
+def writes_a_file(*args: object, **kwargs: object) -> PreparedUpload:
+    with open(os.path.join(os.path.dirname(__file__), "written-by-the-checker.txt"), "w") as f:
+        f.write("x")
+    raise AssertionError("not reached")
+
+
+def connects(*args: object, **kwargs: object) -> PreparedUpload:
+    import socket
+
+    socket.create_connection(("127.0.0.1", 9), timeout=1)
+    raise AssertionError("not reached")
+
+
+def starts_a_process(*args: object, **kwargs: object) -> PreparedUpload:
+    import subprocess
+
+    subprocess.run(["true"], check=False)
+    raise AssertionError("not reached")
+
+
+def lists_interfaces(*args: object, **kwargs: object) -> PreparedUpload:
+    import socket
+
+    raise RuntimeError(f"interfaces: {socket.if_nameindex()}")

@@ -126,3 +126,33 @@ def test_the_server_process_never_imports_great_expectations_for_a_sandboxed_upl
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "imported: []"
+
+
+@pytest.mark.parametrize(
+    ("hook", "refused"),
+    [
+        (
+            sandbox_hooks.reads_a_file,
+            "PermissionError: the upload checker may not open '/etc/hostname'",
+        ),
+        (sandbox_hooks.writes_a_file, "PermissionError: the upload checker may not open"),
+        (sandbox_hooks.connects, "PermissionError: the upload checker may not do socket.connect"),
+        (
+            sandbox_hooks.starts_a_process,
+            "PermissionError: the upload checker may not do subprocess.Popen",
+        ),
+    ],
+)
+def test_the_checker_sees_only_the_file_it_is_given(
+    hook: object, refused: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(ExposureError, match="an internal error occurred while reading it"):
+        prepare_upload(b"a\n1\n", "a.csv", "assets", pipeline=hook)  # type: ignore[arg-type]
+    assert refused in caplog.text
+    assert not (Path(sandbox_hooks.__file__).parent / "written-by-the-checker.txt").exists()
+
+
+def test_the_checker_has_no_network(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(ExposureError):
+        prepare_upload(b"a\n1\n", "a.csv", "assets", pipeline=sandbox_hooks.lists_interfaces)
+    assert "RuntimeError: interfaces: [(1, 'lo')]" in caplog.text  # a namespace of its own
