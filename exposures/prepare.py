@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 
 from engine.errors import ExposureError
-from exposures.geocode import assign_regions, geocode
+from exposures.geocode import PRECISION_COUNTRY, assign_regions, geocode, region_hits
 from exposures.ports import Port, resolve_port
 from exposures.routes import RouteInfo, route_key
 from scoring_rules.upload_bounds import default_criticality
@@ -122,6 +123,93 @@ def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     return keyed, regions
 
 
+def asset_geo_keys(geo: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Per geocoded asset row, the key of its geo profile; and the geo_regions rows of those keys.
+
+    ``geo`` has ``lat``, ``lon``, ``country_iso3``, ``subdivision`` and ``geo_precision``. Rows
+    are first grouped by what decides their regions (country, subdivision, the hotspots within
+    reach at 0.1 km and the sea zones around them, found with bulk STRtree queries); one row of
+    each group is then assigned its regions in full (``assign_regions``) and its profile keyed
+    (``geo_profiles``), so the work per row is a few vector operations however large the book.
+    """
+    n = geo.height
+    lat = geo["lat"].cast(pl.Float64)
+    lon = geo["lon"].cast(pl.Float64)
+    precision = geo["geo_precision"].cast(pl.String)
+    located = (
+        (lat.is_not_null() & lon.is_not_null() & (precision != PRECISION_COUNTRY).fill_null(True))
+        .to_numpy()
+        .astype(bool)
+    )
+    loc = np.flatnonzero(located)
+    lat_np = lat.fill_null(np.nan).to_numpy()[loc]
+    lon_np = lon.fill_null(np.nan).to_numpy()[loc]
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(lat_np) & np.isfinite(lon_np))
+        bad |= (np.abs(lat_np) > 90.0) | (np.abs(lon_np) > 180.0)
+    if bad.any():
+        first = int(loc[np.flatnonzero(bad)[0]])
+        raise ExposureError(
+            f"{int(bad.sum())} point(s) have coordinates out of range, e.g. row {first + 1} at "
+            f"({lat[first]}, {lon[first]}); fix them or geocode the rows first"
+        )
+    hits = region_hits(lat_np, lon_np)
+    dist = pl.Series(hits.hot_km, dtype=pl.Float64).round(1)
+    hot_token = (hits.hot_index + 1) * 1_000_000 + (dist * 10).round().cast(pl.Int64).to_numpy()
+    sea_token = (hits.sea_index + 1) * 1_000_000_000
+    tokens = pl.DataFrame(
+        {
+            "row": np.concatenate([loc[hits.hot_point], loc[hits.sea_point]]).astype(np.int64),
+            "token": np.concatenate([hot_token, sea_token]).astype(np.int64),
+        }
+    )
+    reach = (
+        tokens.sort("row", "token")
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("token").cast(pl.String).str.join(",").alias("reach"))
+    )
+    located_s = pl.Series("located", located)
+    frame = (
+        pl.DataFrame(
+            {
+                "row": np.arange(n, dtype=np.int64),
+                "country": geo["country_iso3"].cast(pl.String),
+                "sub": geo["subdivision"].cast(pl.String),
+            }
+        )
+        .with_columns(pl.when(located_s).then(pl.col("sub")).alias("sub"))
+        .join(reach, on="row", how="left", maintain_order="left")
+    )
+    group = ["country", "sub", "reach"]
+    combos = frame.group_by(group, maintain_order=True).agg(pl.col("row").first())
+    combos = combos.with_row_index("combo")
+    rep = geo[combos["row"].to_numpy()].select(
+        pl.Series("item_id", combos["combo"].cast(pl.String)),
+        "lat",
+        "lon",
+        "country_iso3",
+        "subdivision",
+        "geo_precision",
+    )
+    memb = assign_regions(rep).with_columns(
+        pl.lit(None, pl.Float64).alias("extra_days"),
+        pl.lit(False).alias("no_alternative"),
+        pl.lit(None, pl.Float64).alias("alt_ratio"),
+    )
+    keyed, regions = geo_profiles(memb)
+    combos = combos.with_columns(pl.col("combo").cast(pl.String)).join(
+        keyed.rename({"item_id": "combo"}), on="combo"
+    )
+    keys = frame.join(
+        combos.select(*group, "geo_key"),
+        on=group,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )["geo_key"]
+    return keys, regions
+
+
 def prepare_assets(
     client_id: str, version: int, assets: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -182,22 +270,8 @@ def prepare_assets(
         "service_id",
         "mitigations",
     )
-    memb = assign_regions(
-        geo.select(
-            pl.col("asset_id").alias("item_id"),
-            "lat",
-            "lon",
-            "country_iso3",
-            "subdivision",
-            "geo_precision",
-        )
-    ).with_columns(
-        pl.lit(None, pl.Float64).alias("extra_days"),
-        pl.lit(False).alias("no_alternative"),
-        pl.lit(None, pl.Float64).alias("alt_ratio"),
-    )
-    keyed, regions = geo_profiles(memb)
-    rows = rows.join(keyed.rename({"item_id": "asset_id"}), on="asset_id", how="left")
+    keys, regions = asset_geo_keys(geo)
+    rows = rows.with_columns(keys)
     return rows, regions
 
 
