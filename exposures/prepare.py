@@ -328,49 +328,29 @@ def prepare_routes(
         pl.col("criticality").cast(pl.Int32).fill_null(default_criticality()),
         pl.col("service_id").cast(pl.String),
     )
+    pairs = base.select("origin", "destination").unique(maintain_order=True)
     ports: dict[str, Port] = {}
-    for text in set(base["origin"].to_list()) | set(base["destination"].to_list()):
+    for text in set(pairs["origin"].to_list()) | set(pairs["destination"].to_list()):
         ports[text] = resolve_port(str(text))
+    # Every route between the same two ports is routed and placed alike: work per pair.
     keys: list[str] = []
     memberships: list[dict[str, object]] = []
     end_points: list[dict[str, object]] = []
-    infos: dict[tuple[str, str], RouteInfo] = {}
-    for row in base.iter_rows(named=True):
-        o, d = ports[row["origin"]], ports[row["destination"]]
-        pair = (row["origin"], row["destination"])
-        if pair not in infos:
-            infos[pair] = lookup(o, d)
-        info = infos[pair]
+    for pair, (origin, destination) in enumerate(pairs.iter_rows()):
+        o, d = ports[origin], ports[destination]
+        info = lookup(o, d)
         keys.append(route_key(info.origin, info.destination, info.speed_knots))
-        memberships.extend(route_regions(row["route_id"], info))
+        memberships.extend(route_regions(str(pair), info))
         for port in (o, d):
             end_points.append(
                 {
-                    "item_id": row["route_id"],
+                    "item_id": str(pair),
                     "lat": port.lat,
                     "lon": port.lon,
                     "country_iso3": port.country_iso3,
                     "subdivision": None,
                 }
             )
-    rows = base.with_columns(
-        pl.lit(client_id).alias("client_id"),
-        pl.lit(version, pl.Int32).alias("version"),
-        pl.Series("route_key", keys, dtype=pl.String),
-    ).select(
-        "client_id",
-        "version",
-        "route_id",
-        "name",
-        "origin",
-        "destination",
-        "route_key",
-        "commodity",
-        "annual_value_usd",
-        "shipments_per_year",
-        "service_id",
-        "criticality",
-    )
     ends = assign_regions(
         pl.DataFrame(
             end_points,
@@ -400,7 +380,37 @@ def prepare_routes(
     )
     memb = pl.concat([path, ends.select(path.columns)])
     keyed, regions = geo_profiles(memb)
-    rows = rows.join(keyed.rename({"item_id": "route_id"}), on="route_id", how="left")
+    pairs = pairs.with_columns(
+        pl.Series("item_id", [str(i) for i in range(pairs.height)], dtype=pl.String),
+        pl.Series("route_key", keys, dtype=pl.String),
+    ).join(keyed, on="item_id")
+    rows = (
+        base.join(
+            pairs.drop("item_id"),
+            on=["origin", "destination"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.lit(client_id).alias("client_id"),
+            pl.lit(version, pl.Int32).alias("version"),
+        )
+        .select(
+            "client_id",
+            "version",
+            "route_id",
+            "name",
+            "origin",
+            "destination",
+            "route_key",
+            "commodity",
+            "annual_value_usd",
+            "shipments_per_year",
+            "service_id",
+            "criticality",
+            "geo_key",
+        )
+    )
     return rows, regions
 
 
@@ -408,22 +418,29 @@ CLASS_KEY = ["item_kind", "geo_key", "vkey", "asset_type", "commodity", "mitigat
 
 
 def assign_classes(
-    client_id: str,
-    version: int,
+    client_id: str | None,
+    version: int | None,
     assets: pl.DataFrame | None,
     routes: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
-    """Number the exposure classes of one client version and tag each item with its class.
+    """Number the exposure classes of client versions and tag each item with its class.
 
     Items every threat treats alike (same geo profile, asset type or commodity, mitigations and
     business service) share a class; the engine scores classes, not rows. Each class carries its
     item count, value, highest criticality and headcount; its weight in the client's rating
     (value / business value) is worked out by the run, under the run's rules.
+
+    The rows carry ``client_id`` and ``version`` (as ``prepare_assets`` and ``prepare_routes``
+    make them), so one call numbers the classes of many clients at once: per client, from 1, in
+    the order their first item comes (assets before routes). ``client_id`` and ``version`` name
+    the version when there are no rows at all.
     """
     keys = []
+    ident = ["client_id", "version"]
     if assets is not None:
         keys.append(
             assets.select(
+                *ident,
                 pl.lit("asset").alias("item_kind"),
                 "geo_key",
                 pl.col("asset_type").alias("vkey"),
@@ -440,6 +457,7 @@ def assign_classes(
     if routes is not None:
         keys.append(
             routes.select(
+                *ident,
                 pl.lit("route").alias("item_kind"),
                 "geo_key",
                 pl.col("commodity").alias("vkey"),
@@ -457,32 +475,35 @@ def assign_classes(
         return pl.DataFrame(schema={"client_id": pl.String}), assets, routes
     items = pl.concat(keys, how="vertical_relaxed")
     classes = (
-        items.select(CLASS_KEY)
+        items.select(*ident, *CLASS_KEY)
         .unique(maintain_order=True)
-        .with_row_index("class_id", offset=1)
-        .with_columns(pl.col("class_id").cast(pl.Int32))
+        .with_columns((pl.int_range(pl.len()).over(ident) + 1).cast(pl.Int32).alias("class_id"))
     )
-    tagged = items.join(classes, on=CLASS_KEY, how="left", nulls_equal=True)
-    stats = tagged.group_by("class_id").agg(
+    tagged = items.join(
+        classes, on=[*ident, *CLASS_KEY], how="left", nulls_equal=True, maintain_order="left"
+    )
+    stats = tagged.group_by(*ident, "class_id").agg(
         pl.len().cast(pl.Int32).alias("n_items"),
         pl.col("value").sum().alias("value_usd"),
         pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
         pl.col("headcount").sum().cast(pl.Int64).alias("headcount"),
     )
     by_kind = {
-        kind: tagged.filter(pl.col("item_kind") == kind).select("item_id", "class_id")
+        kind: tagged.filter(pl.col("item_kind") == kind).select(*ident, "item_id", "class_id")
         for kind in ("asset", "route")
     }
     if assets is not None:
-        assets = assets.join(by_kind["asset"].rename({"item_id": "asset_id"}), on="asset_id").drop(
-            "geo_key"
-        )
+        assets = assets.join(
+            by_kind["asset"].rename({"item_id": "asset_id"}),
+            on=[*ident, "asset_id"],
+            maintain_order="left",
+        ).drop("geo_key")
     if routes is not None:
-        routes = routes.join(by_kind["route"].rename({"item_id": "route_id"}), on="route_id").drop(
-            "geo_key"
-        )
-    classes = classes.join(stats, on="class_id").with_columns(
-        pl.lit(client_id).alias("client_id"),
-        pl.lit(version, pl.Int32).alias("version"),
-    )
-    return classes, assets, routes
+        routes = routes.join(
+            by_kind["route"].rename({"item_id": "route_id"}),
+            on=[*ident, "route_id"],
+            maintain_order="left",
+        ).drop("geo_key")
+    classes = classes.join(stats, on=[*ident, "class_id"], maintain_order="left")
+    order = ["class_id", *CLASS_KEY, "n_items", "value_usd", "max_criticality", "headcount"]
+    return classes.select(*order, *ident), assets, routes
