@@ -58,6 +58,16 @@ GEO_SCHEMA = {
 }
 
 
+def _with_version(frame: pl.DataFrame, client_id: str | None, version: int | None) -> pl.DataFrame:
+    if client_id is None or version is None:
+        if "client_id" not in frame.columns or "version" not in frame.columns:
+            raise ExposureError("rows of many clients need client_id and version columns")
+        return frame
+    return frame.with_columns(
+        pl.lit(client_id, pl.String).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
+    )
+
+
 def _mitigation_list(col: pl.Expr) -> pl.Expr:
     return (
         col.cast(pl.String)
@@ -211,19 +221,22 @@ def asset_geo_keys(geo: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
 
 
 def prepare_assets(
-    client_id: str, version: int, assets: pl.DataFrame
+    client_id: str | None, version: int | None, assets: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Asset rows (geocoded, with their geo_key) and the geo profiles they use.
 
+    ``client_id`` and ``version`` name the client version the rows are for; when they are None
+    the rows carry ``client_id`` and ``version`` columns themselves (a book of many clients).
     Unlocatable rows are an error (uploads reject them row by row before this point).
     """
+    assets = _with_version(assets, client_id, version)
     for col in ASSET_COLUMNS:
         if col not in assets.columns:
             assets = assets.with_columns(pl.lit(None).alias(col))
     located = all(c in assets.columns for c in GEO_COLUMNS) and (
         assets["geo_precision"].null_count() == 0
     )
-    keep = ASSET_COLUMNS + (GEO_COLUMNS if located else [])
+    keep = ["client_id", "version", *ASSET_COLUMNS, *(GEO_COLUMNS if located else [])]
     base = assets.select(keep).with_columns(
         pl.col("asset_id").cast(pl.String),
         pl.col("lat").cast(pl.Float64),
@@ -249,9 +262,7 @@ def prepare_assets(
                 f"asset {first['asset_id']!r}: {first['geo_error']} ({bad.height} asset(s) "
                 "cannot be located)"
             )
-    rows = geo.with_columns(
-        pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
-    ).select(
+    rows = geo.with_columns(pl.col("version").cast(pl.Int32)).select(
         "client_id",
         "version",
         "asset_id",
@@ -312,16 +323,18 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
 
 
 def prepare_routes(
-    client_id: str, version: int, routes: pl.DataFrame, lookup: RouteLookup
+    client_id: str | None, version: int | None, routes: pl.DataFrame, lookup: RouteLookup
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Route rows (with their geo_key) and the geo profiles they use.
 
-    Each distinct port pair is routed once (and ``lookup`` caches across uploads).
+    Each distinct port pair is routed once (and ``lookup`` caches across uploads). ``client_id``
+    and ``version`` as for ``prepare_assets``.
     """
+    routes = _with_version(routes, client_id, version)
     for col in ROUTE_COLUMNS:
         if col not in routes.columns:
             routes = routes.with_columns(pl.lit(None).alias(col))
-    base = routes.select(ROUTE_COLUMNS).with_columns(
+    base = routes.select("client_id", "version", *ROUTE_COLUMNS).with_columns(
         pl.col("route_id").cast(pl.String),
         pl.col("annual_value_usd").cast(pl.Float64).fill_null(0.0),
         pl.col("shipments_per_year").cast(pl.Int32).fill_null(0),
@@ -391,10 +404,7 @@ def prepare_routes(
             how="left",
             maintain_order="left",
         )
-        .with_columns(
-            pl.lit(client_id).alias("client_id"),
-            pl.lit(version, pl.Int32).alias("version"),
-        )
+        .with_columns(pl.col("version").cast(pl.Int32))
         .select(
             "client_id",
             "version",
