@@ -20,8 +20,8 @@ from engine.context import Context
 from engine.errors import ExposureError, RuleError
 from engine.models import ClientSpec
 from engine.uploads import upload_bounds
-from exposures.bulk import CHUNK_ROWS, ROW, BookChunk, book_chunks, book_file
-from exposures.ports import Port
+from exposures.bulk import CHUNK_ROWS, ROW, BookChunk, book_chunks, book_file, port_pairs
+from exposures.ports import Port, resolve_port
 from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 from exposures.routes import RouteInfo
 from scoring_rules.threats import format_validation_error
@@ -59,6 +59,7 @@ def load_book(ctx: Context, directory: Path, *, chunk_rows: int = CHUNK_ROWS) ->
     assets_path = book_file(directory, "assets")
     routes_path = book_file(directory, "routes")
     staged = stage_book(ctx, specs)
+    route_pairs(ctx, staged, routes_path)
     note, source = f"loaded from {directory.name}", str(directory)
     with ctx.store.transaction() as cur:
         write_book_clients(ctx, cur, staged)
@@ -129,6 +130,19 @@ def stage_book(ctx: Context, specs: list[ClientSpec]) -> StagedBook:
     return StagedBook(specs, versions)
 
 
+def route_pairs(ctx: Context, staged: StagedBook, routes: Path | None) -> None:
+    """Route every port pair of the book (from the cache, else computed and cached) before the
+    load's transaction opens; ports that do not resolve are reported, with their rows, by the
+    chunk checks."""
+    for origin, destination in port_pairs(routes):
+        try:
+            o, d = resolve_port(origin), resolve_port(destination)
+        except ExposureError:
+            continue
+        if (o, d) not in staged.routes:
+            staged.routes[(o, d)] = ctx.route(o, d)
+
+
 def write_book_clients(ctx: Context, cur: Any, staged: StagedBook) -> None:
     """Create or replace the book's clients and their services (inside the caller's transaction)."""
     ids = [s.client_id for s in staged.specs]
@@ -191,10 +205,7 @@ def write_book_chunk(
     )
 
     def lookup(origin: Port, destination: Port) -> RouteInfo:
-        key = (origin, destination)
-        if key not in staged.routes:
-            staged.routes[key] = ctx.route(origin, destination)
-        return staged.routes[key]
+        return staged.routes[(origin, destination)]  # every pair was routed by route_pairs
 
     asset_rows = route_rows = None
     regions = []

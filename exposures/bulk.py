@@ -195,6 +195,21 @@ def book_chunks(
         yield BookChunk(tuple(ids), a_checked, r_checked)
 
 
+def port_pairs(routes: Path | None) -> list[tuple[str, str]]:
+    """The distinct (origin, destination) texts of a routes file, read column by column."""
+    if routes is None:
+        return []
+    if routes.suffix == ".parquet":
+        try:
+            frame = pl.read_parquet(routes, columns=["origin", "destination"])
+        except Exception as exc:  # pyarrow/polars raise several kinds for a bad file
+            raise ExposureError(f"{routes}: cannot read origin and destination ({exc})") from exc
+    else:
+        frame = pl.read_csv(routes, columns=["origin", "destination"], infer_schema=False)
+    pairs = frame.select(_text(frame["origin"]), _text(frame["destination"])).drop_nulls()
+    return [(str(o), str(d)) for o, d in pairs.unique(maintain_order=True).iter_rows()]
+
+
 def _empty(kind: str) -> pl.DataFrame:
     names = ASSET_COLUMNS if kind == "assets" else ROUTE_COLUMNS
     schema = {"client_id": pl.String, **{c: pl.String for c in names}, ROW: pl.UInt32}

@@ -867,10 +867,17 @@ class _CellIndex:
 
     @classmethod
     def of(cls, shapes: list[shapely.Geometry]) -> _CellIndex:
-        """One bulk STRtree query of every cell box against the shapes' tree."""
-        lat0, lon0 = np.meshgrid(np.arange(-90, 90), np.arange(-180, 180), indexing="ij")
-        boxes = shapely.box(lon0.ravel(), lat0.ravel(), lon0.ravel() + 1, lat0.ravel() + 1)
-        cell, shape = shapely.STRtree(shapes).query(boxes, predicate="intersects")
+        """The cells within each shape's bounds, refined by one bulk STRtree query."""
+        cells = set()
+        for x0, y0, x1, y1 in shapely.bounds(shapes):
+            rows = range(max(0, int(np.floor(y0)) + 90), min(179, int(np.floor(y1)) + 90) + 1)
+            cols = range(max(0, int(np.floor(x0)) + 180), min(359, int(np.floor(x1)) + 180) + 1)
+            cells.update(r * 360 + c for r in rows for c in cols)
+        ids = np.array(sorted(cells), dtype=np.int64)
+        lat0, lon0 = ids // 360 - 90, ids % 360 - 180
+        boxes = shapely.box(lon0, lat0, lon0 + 1, lat0 + 1)
+        hit, shape = shapely.STRtree(shapes).query(boxes, predicate="intersects")
+        cell = ids[hit]
         order = np.lexsort((shape, cell))
         counts = np.bincount(cell, minlength=_N_CELLS)
         offsets = np.zeros(_N_CELLS + 1, dtype=np.int64)
