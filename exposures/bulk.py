@@ -88,6 +88,7 @@ class _ClientStream:
 
     def __init__(self, path: Path | None, rows: int) -> None:
         self.path = path
+        self.name = path.name if path is not None else ""
         self._batches = _batches(path, rows)
         self._buffer: list[pl.DataFrame] = []
         self._last: str | None = None
@@ -100,19 +101,19 @@ class _ClientStream:
             self.done = True
             return False
         if "client_id" not in frame.columns:
-            raise ExposureError(f"{self.path}: the required column client_id is missing")
+            raise ExposureError(f"{self.name}: the required column client_id is missing")
         ids = frame["client_id"].cast(pl.String)
         missing = ids.is_null() | (ids.str.strip_chars() == "")
         if missing.any():
             row = frame.filter(missing)[ROW][0]
-            raise ExposureError(f"{self.path} row {row}: client_id is empty; name the client")
+            raise ExposureError(f"{self.name} row {row}: client_id is empty; name the client")
         frame = frame.with_columns(ids.alias("client_id"))
         previous = ids.shift(1, fill_value=self._last)
         back = (ids < previous).fill_null(False)
         if back.any():
             at = frame.filter(back).row(0, named=True)
             raise ExposureError(
-                f"{self.path} row {at[ROW]}: client {at['client_id']!r} comes after a later "
+                f"{self.name} row {at[ROW]}: client {at['client_id']!r} comes after a later "
                 "client; the book's files must list clients in ascending client_id order "
                 "(sort them by client_id)"
             )
@@ -247,7 +248,8 @@ class _Problems:
         shown = pl.DataFrame({"row": frame[ROW], "value": values.cast(pl.String)}).filter(bad)
         for row, value in shown.head(MAX_PROBLEMS).iter_rows():
             text = what.replace("{value}", repr(value)).replace("{text}", str(value))
-            self.lines.append((int(row), f"row {row}, {column}: {text}; {fix}"))
+            tail = f"; {fix}" if fix else ""
+            self.lines.append((int(row), f"row {row}, {column}: {text}{tail}"))
 
     def raise_any(self) -> None:
         if not self.count:
@@ -291,19 +293,17 @@ def _check_column(
         low = spec.minimum if low is None else low
         high = spec.maximum if high is None else high
         if low is not None:
-            problems.add(
-                view, values < low, spec.name, f"{{value}} is below {low:g}", spec.accepted
-            )
+            problems.add(view, values < low, spec.name, f"{{text}} is below {low:g}", spec.accepted)
         if high is not None:
             problems.add(
-                view, values > high, spec.name, f"{{value}} is above {high:g}", spec.accepted
+                view, values > high, spec.name, f"{{text}} is above {high:g}", spec.accepted
             )
         if spec.type == "int":
             problems.add(
                 view,
                 values != values.round(),
                 spec.name,
-                "{value} is not a whole number",
+                "{text} is not a whole number",
                 spec.accepted,
             )
             out = values.round().cast(pl.Int64)
@@ -392,7 +392,7 @@ def check_rows(
                 except ExposureError as exc:
                     bad_ports[text] = str(exc)
             for text, message in bad_ports.items():
-                problems.add(checked, checked[column] == text, column, message, "fix the port")
+                problems.add(checked, checked[column] == text, column, message, "")
         problems.raise_any()
         return checked
     problems.raise_any()

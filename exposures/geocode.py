@@ -568,7 +568,12 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
     codes = _codes()
 
     # Countries: each distinct spelling is resolved once; rows carry an integer code (-1: none).
-    resolved = {t: resolve_country(t) for t in country_text.drop_nulls().unique().to_list()}
+    distinct = country_text.drop_nulls().unique()
+    index = _country_index()
+    resolved = {
+        t: index.get(k)
+        for t, k in zip(distinct.to_list(), _normalize(distinct).to_list(), strict=True)
+    }
     bad_country = {t: _unknown_country_message(t) for t, code in resolved.items() if code is None}
     given = _as_codes(country_text, {t: c for t, c in resolved.items() if c is not None}, codes)
     given_text_bad = (

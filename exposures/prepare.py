@@ -483,37 +483,33 @@ def assign_classes(
         )
     if not keys:
         return pl.DataFrame(schema={"client_id": pl.String}), assets, routes
-    items = pl.concat(keys, how="vertical_relaxed")
+    items = pl.concat(keys, how="vertical_relaxed").with_row_index("_item")
+    # One grouping pass: in the order each class's first item comes, with its statistics and its
+    # items. Mitigations are sorted, unique words without ";", so their joined text is a key;
+    # asset type and commodity follow from the kind and vkey.
+    group = [*ident, "item_kind", "geo_key", "vkey", "_mkey", "service_id"]
     classes = (
-        items.select(*ident, *CLASS_KEY)
-        .unique(maintain_order=True)
+        items.with_columns(pl.col("mitigations").list.join(";").alias("_mkey"))
+        .group_by(group, maintain_order=True)
+        .agg(
+            pl.col("asset_type").first(),
+            pl.col("commodity").first(),
+            pl.col("mitigations").first(),
+            pl.len().cast(pl.Int32).alias("n_items"),
+            pl.col("value").sum().alias("value_usd"),
+            pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
+            pl.col("headcount").sum().cast(pl.Int64).alias("headcount"),
+            pl.col("_item"),
+        )
         .with_columns((pl.int_range(pl.len()).over(ident) + 1).cast(pl.Int32).alias("class_id"))
     )
-    tagged = items.join(
-        classes, on=[*ident, *CLASS_KEY], how="left", nulls_equal=True, maintain_order="left"
-    )
-    stats = tagged.group_by(*ident, "class_id").agg(
-        pl.len().cast(pl.Int32).alias("n_items"),
-        pl.col("value").sum().alias("value_usd"),
-        pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
-        pl.col("headcount").sum().cast(pl.Int64).alias("headcount"),
-    )
-    by_kind = {
-        kind: tagged.filter(pl.col("item_kind") == kind).select(*ident, "item_id", "class_id")
-        for kind in ("asset", "route")
-    }
+    members = classes.select("class_id", "_item").explode("_item")
+    class_of = np.empty(items.height, dtype=np.int32)
+    class_of[members["_item"].to_numpy()] = members["class_id"].to_numpy()
+    n_assets = 0 if assets is None else assets.height
     if assets is not None:
-        assets = assets.join(
-            by_kind["asset"].rename({"item_id": "asset_id"}),
-            on=[*ident, "asset_id"],
-            maintain_order="left",
-        ).drop("geo_key")
+        assets = assets.with_columns(pl.Series("class_id", class_of[:n_assets])).drop("geo_key")
     if routes is not None:
-        routes = routes.join(
-            by_kind["route"].rename({"item_id": "route_id"}),
-            on=[*ident, "route_id"],
-            maintain_order="left",
-        ).drop("geo_key")
-    classes = classes.join(stats, on=[*ident, "class_id"], maintain_order="left")
+        routes = routes.with_columns(pl.Series("class_id", class_of[n_assets:])).drop("geo_key")
     order = ["class_id", *CLASS_KEY, "n_items", "value_usd", "max_criticality", "headcount"]
     return classes.select(*order, *ident), assets, routes
