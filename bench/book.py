@@ -275,8 +275,14 @@ def generate(book: Path, n_assets: int, per_client: int, n_pairs: int, seed: int
 # -- the product -----------------------------------------------------------------------------------
 
 
-def product(book: Path, db: Path, memory_limit: str) -> dict[str, Any]:
-    """Load and score the book with the product; write its ratings and the peers' inputs."""
+def product(book: Path, db: Path, memory_limit: str, profile: Path | None) -> dict[str, Any]:
+    """Load and score the book with the product; write its ratings and the peers' inputs.
+
+    With ``profile``, the load and the run are profiled (cProfile: the work is in vector calls,
+    so its overhead is small) and the statistics written there.
+    """
+    import cProfile
+
     from engine.book import load_book
     from engine.context import Context
     from exposures.ports import resolve_port
@@ -288,6 +294,9 @@ def product(book: Path, db: Path, memory_limit: str) -> dict[str, Any]:
         for origin, destination in json.loads((book / "pairs.json").read_text("utf-8")):
             ctx.route(resolve_port(origin), resolve_port(destination))
         out["route_cache_warm_s"] = time.perf_counter() - started
+        profiler = cProfile.Profile() if profile is not None else None
+        if profiler is not None:
+            profiler.enable()
         started = time.perf_counter()
         load_book(ctx, book)
         out["load_s"] = time.perf_counter() - started
@@ -295,6 +304,9 @@ def product(book: Path, db: Path, memory_limit: str) -> dict[str, Any]:
         run = ctx.run()
         out["score_s"] = time.perf_counter() - started
         out["peak_rss_mb"] = _rss_mb()
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(str(profile))
         _frame(
             ctx,
             "SELECT client_id, band, score, band_low, score_low, band_high, score_high, n_items "
@@ -308,7 +320,7 @@ def product(book: Path, db: Path, memory_limit: str) -> dict[str, Any]:
 
 
 def _frame(ctx: Any, sql: str, params: dict[str, Any]) -> pl.DataFrame:
-    frame = pl.from_arrow(ctx.store.execute(sql, params).to_arrow_table())
+    frame = pl.from_arrow(ctx.store.cursor().sql(sql, params=params).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame
 
@@ -394,6 +406,7 @@ def floor(book: Path) -> dict[str, Any]:
         boxes.append((zone.id, min(xs), min(ys), max(xs), max(ys)))
     con = duckdb.connect()
     con.execute("SET threads = 2")
+    con.execute("SET memory_limit = '4GB'")
     con.execute(
         "CREATE TABLE edges (region_id VARCHAR, x1 DOUBLE, y1 DOUBLE, x2 DOUBLE, y2 DOUBLE)"
     )
@@ -477,6 +490,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="keep the book here")
     parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory limit")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile our load and run")
     parser.add_argument("--stage", choices=["generate", "product", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
@@ -485,7 +499,7 @@ def main() -> None:
             generate(book, args.assets, args.per_client, args.pairs, args.seed)
             print(json.dumps({}))
         elif args.stage == "product":
-            print(json.dumps(product(book, book / "bench.duckdb", args.memory_limit)))
+            print(json.dumps(product(book, book / "bench.duckdb", args.memory_limit, args.profile)))
         else:
             print(json.dumps(floor(book)))
         return
@@ -518,7 +532,8 @@ def main() -> None:
         print(f"clients: {math.ceil(args.assets / args.per_client)}")
         print(f"generate_s: {time.perf_counter() - started:.2f}")
         (book / "bench.duckdb").unlink(missing_ok=True)
-        ours = _child("product", *common, "--memory-limit", args.memory_limit)
+        extra = ["--profile", str(args.profile.resolve())] if args.profile else []
+        ours = _child("product", *common, "--memory-limit", args.memory_limit, *extra)
         e2e = ours["load_s"] + ours["score_s"]
         print(f"route_cache_warm_s: {ours['route_cache_warm_s']:.2f}")
         print(f"load_s: {ours['load_s']:.2f}")

@@ -219,7 +219,7 @@ def _empty(kind: str) -> pl.DataFrame:
 
 def _text(col: pl.Series) -> pl.Series:
     text = col.cast(pl.String).str.strip_chars()
-    return text.set(text == "", None)  # type: ignore[arg-type]
+    return text.set(text == "", None)
 
 
 def _choice(text: pl.Series) -> pl.Series:
@@ -284,7 +284,7 @@ def _check_column(
             text = _text(raw)
             values = text.cast(pl.Float64, strict=False)
             unreadable = text.is_not_null() & values.is_null()
-        values = values.set(~values.is_finite().fill_null(True), None)  # type: ignore[arg-type]
+        values = values.set(~values.is_finite().fill_null(True), None)
         view = frame.with_columns(raw)
         problems.add(view, unreadable, spec.name, "{value} is not a number", spec.accepted)
         if spec.required:

@@ -650,17 +650,17 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
     if len(with_city):
         cc = _gather(codes.iso2, given[with_city])
         asked = pl.DataFrame({"city": city_text.gather(with_city), "cc": cc})
-        distinct = asked.unique(maintain_order=True).with_row_index("q")
-        qid = asked.join(distinct, on=["city", "cc"], how="left", nulls_equal=True)["q"]
-        matches = _lookup_cities(list(distinct.select("city", "cc").iter_rows()))
+        asks = asked.unique(maintain_order=True).with_row_index("q")
+        qid = asked.join(asks, on=["city", "cc"], how="left", nulls_equal=True)["q"]
+        matches = _lookup_cities(list(asks.select("city", "cc").iter_rows()))
         hit = np.array([-1 if m.city is None else m.city for m in matches], dtype=np.int64)
         message = np.full(len(matches), -1, dtype=np.int32)
-        for q, (m, (city, code2)) in enumerate(
-            zip(matches, distinct.select("city", "cc").iter_rows(), strict=True)
+        for k, (m, (city, code2)) in enumerate(
+            zip(matches, asks.select("city", "cc").iter_rows(), strict=True)
         ):
             if m.city is None:
                 code3 = None if code2 is None else codes.countries[codes.by_iso2[code2]]
-                message[q] = len(place_messages)
+                message[k] = len(place_messages)
                 place_messages.append(
                     _city_error(city, code3, m.countries, len(place_messages) <= MAX_CITY_HINTS)
                 )
@@ -691,7 +691,7 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
         .select(pl.concat_str(["a", "b", "c"], separator="; ", ignore_nulls=True))
         .to_series()
     )
-    errors = errors.set(errors == "", None)  # type: ignore[arg-type]
+    errors = errors.set(errors == "", None)
     result = df.with_columns(
         pl.Series("lat", out_lat, dtype=pl.Float64).fill_nan(None),
         pl.Series("lon", out_lon, dtype=pl.Float64).fill_nan(None),
@@ -754,7 +754,7 @@ def _codes() -> _Codes:
 def _clean_column(series: pl.Series) -> pl.Series:
     """Text trimmed, empty text as null."""
     text = series.cast(pl.Utf8).str.strip_chars()
-    return text.set(text == "", None)  # type: ignore[arg-type]
+    return text.set(text == "", None)
 
 
 def _as_codes(text: pl.Series, iso3_of: dict[str, str], codes: _Codes) -> npt.NDArray[np.int32]:
@@ -769,7 +769,7 @@ def _as_codes(text: pl.Series, iso3_of: dict[str, str], codes: _Codes) -> npt.ND
 def _gather(values: Sequence[str | None], code: npt.NDArray[np.integer]) -> pl.Series:
     """``values[code]`` per row, null where the code is negative."""
     index = pl.Series(code.astype(np.int64, copy=False))
-    return pl.Series(values, dtype=pl.Utf8).gather(index.set(index < 0, None))  # type: ignore[arg-type]
+    return pl.Series(values, dtype=pl.Utf8).gather(index.set(index < 0, None))
 
 
 def _from_codes(name: str, code: npt.NDArray[np.integer], values: tuple[str, ...]) -> pl.Series:
@@ -873,7 +873,7 @@ class _CellIndex:
     @classmethod
     def of(cls, shapes: list[shapely.Geometry]) -> _CellIndex:
         """The cells within each shape's bounds, refined by one bulk STRtree query."""
-        cells = set()
+        cells: set[int] = set()
         for x0, y0, x1, y1 in shapely.bounds(shapes):
             rows = range(max(0, int(np.floor(y0)) + 90), min(179, int(np.floor(y1)) + 90) + 1)
             cols = range(max(0, int(np.floor(x0)) + 180), min(359, int(np.floor(x1)) + 180) + 1)
