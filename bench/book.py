@@ -22,6 +22,7 @@ run between ``--pairs`` pairs of major ports. Written as Parquet (``assets.parqu
   pandas_s, polars_s   the same method written as a peer would (bench/peers/), on the same files
   ratio_pandas_to_ours, ratio_polars_to_ours   e2e_s of the peer / ours (> 1: ours is faster)
   peers_match          every client's bands and scores equal ours (to 1e-6)
+  whatif_p50_ms        median time to re-score one client of the loaded book (target <= 20)
 
 ``route_cache_warm_s`` (routing the port pairs into the product's cache before the load, as a
 book that has been loaded before finds them) and ``generate_s`` are printed but not counted.
@@ -384,6 +385,30 @@ def _method_files(ctx: Any, book: Path, run_id: int) -> None:
     (folder / "params.json").write_text(json.dumps(params), "utf-8")
 
 
+def whatif(db: Path, samples: int, memory_limit: str) -> dict[str, Any]:
+    """Median time to re-score one client of the loaded book (the what-if path), in an open
+    connection, over ``samples`` clients."""
+    import statistics
+
+    from engine.context import Context
+
+    with Context(db, memory_limit=memory_limit) as ctx:
+        run = ctx.current_run()
+        clients = [
+            r[0]
+            for r in ctx.store.rows(
+                "SELECT client_id FROM clients ORDER BY hash(client_id) LIMIT $k", {"k": samples}
+            )
+        ]
+        ctx.rescore_client(run.run_id, clients[0])  # plans and caches warm
+        times = []
+        for cid in clients:
+            started = time.perf_counter()
+            ctx.rescore_client(run.run_id, cid)
+            times.append((time.perf_counter() - started) * 1000)
+    return {"whatif_p50_ms": statistics.median(times), "whatif_max_ms": max(times)}
+
+
 # -- the floor ---------------------------------------------------------------------------------
 
 
@@ -491,7 +516,10 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory limit")
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile our load and run")
-    parser.add_argument("--stage", choices=["generate", "product", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--whatif-samples", type=int, default=20)
+    parser.add_argument(
+        "--stage", choices=["generate", "product", "whatif", "floor"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.stage:
         book = args.dir
@@ -500,6 +528,8 @@ def main() -> None:
             print(json.dumps({}))
         elif args.stage == "product":
             print(json.dumps(product(book, book / "bench.duckdb", args.memory_limit, args.profile)))
+        elif args.stage == "whatif":
+            print(json.dumps(whatif(book / "bench.duckdb", args.whatif_samples, args.memory_limit)))
         else:
             print(json.dumps(floor(book)))
         return
@@ -542,6 +572,9 @@ def main() -> None:
         print(f"peak_rss_mb: {ours['peak_rss_mb']:.0f}")
         print(f"exposure_classes: {ours['n_classes']}")
         print(f"geo_profiles: {ours['n_geo_profiles']}")
+        wi = _child("whatif", *common, "--whatif-samples", str(args.whatif_samples))
+        print(f"whatif_p50_ms: {wi['whatif_p50_ms']:.1f}")
+        print(f"whatif_max_ms: {wi['whatif_max_ms']:.1f}")
         fl = _child("floor", *common)
         print(f"floor_s: {fl['floor_s']:.2f}")
         print(f"floor_rows_at_sea: {fl['floor_at_sea_zone']}")

@@ -28,6 +28,9 @@ from scoring_rules.threats import format_validation_error
 
 log = logging.getLogger(__name__)
 
+LOADING = "loading (book load not finished) from "
+"""The note of a version a book load has reserved but not yet made current."""
+
 DEMO_DIR = Path(__file__).parent / "demo"
 
 
@@ -51,9 +54,12 @@ def load_book(ctx: Context, directory: Path, *, chunk_rows: int = CHUNK_ROWS) ->
 
     ``directory`` holds ``clients.yaml`` and ``assets.parquet`` / ``assets.csv`` and
     ``routes.parquet`` / ``routes.csv`` (each with a ``client_id`` column). The files are read
-    in chunks of whole clients (``exposures.bulk``), so a book of millions of rows loads in
-    bounded memory; everything is written in one transaction, so a problem anywhere (reported
-    with its file, row and column) leaves the database as it was.
+    in chunks of whole clients (``exposures.bulk``) and each chunk is written in a transaction of
+    its own, so a book of millions of rows loads in bounded memory. The new versions' numbers
+    are reserved first and made current (with the clients' new details) only in the last
+    transaction: until then no page, run or export sees any of the book. A problem anywhere
+    (reported with its file, row and column) removes what the load wrote, so the database is as
+    it was; a load that was killed leaves reserved versions that the next load removes.
     """
     specs = read_clients(directory)
     assets_path = book_file(directory, "assets")
@@ -61,8 +67,8 @@ def load_book(ctx: Context, directory: Path, *, chunk_rows: int = CHUNK_ROWS) ->
     staged = stage_book(ctx, specs)
     route_pairs(ctx, staged, routes_path)
     note, source = f"loaded from {directory.name}", str(directory)
-    with ctx.store.transaction() as cur:
-        write_book_clients(ctx, cur, staged)
+    reserve_versions(ctx, staged, source)
+    try:
         for chunk in book_chunks(
             assets_path,
             routes_path,
@@ -70,8 +76,14 @@ def load_book(ctx: Context, directory: Path, *, chunk_rows: int = CHUNK_ROWS) ->
             bounds=upload_bounds(),
             rows=chunk_rows,
         ):
-            write_book_chunk(ctx, cur, staged, chunk, note=note, source=source)
-        finish_book(ctx, cur, staged, note=note, source=source)
+            with ctx.store.transaction() as cur:
+                write_book_chunk(ctx, cur, staged, chunk)
+        with ctx.store.transaction() as cur:
+            write_book_clients(ctx, cur, staged)
+            finish_book(ctx, cur, staged, note=note, source=source)
+    except BaseException:
+        discard_versions(ctx, dict(staged.versions))
+        raise
     log.info("loaded the book in %s: %d clients", directory, len(specs))
     return [s.client_id for s in specs]
 
@@ -100,8 +112,9 @@ class StagedBook:
 
     specs: list[ClientSpec]
     versions: dict[str, int]
-    loaded: set[str] = field(default_factory=set)  # clients whose version is written
-    routes: dict[tuple[Port, Port], RouteInfo] = field(default_factory=dict)  # pairs routed
+    assets: dict[str, int] = field(default_factory=dict)  # rows written per client
+    routes: dict[str, int] = field(default_factory=dict)
+    paths: dict[tuple[Port, Port], RouteInfo] = field(default_factory=dict)  # pairs routed
 
 
 def stage_book(ctx: Context, specs: list[ClientSpec]) -> StagedBook:
@@ -123,6 +136,15 @@ def stage_book(ctx: Context, specs: list[ClientSpec]) -> StagedBook:
                     f"client {spec.client_id}: affiliation {a!r} is not known "
                     f"(allowed: {', '.join(rules.affiliations)})"
                 )
+    leftovers = ctx.store.rows(
+        "SELECT client_id, version FROM exposure_versions v WHERE starts_with(note, $mark) "
+        "AND NOT EXISTS (SELECT 1 FROM exposure_current c "
+        "WHERE c.client_id = v.client_id AND c.version = v.version)",
+        {"mark": LOADING},
+    )
+    if leftovers:
+        log.warning("removing %d versions an interrupted book load reserved", len(leftovers))
+        discard_versions(ctx, dict(leftovers))
     latest = dict(
         ctx.store.rows("SELECT client_id, max(version) FROM exposure_versions GROUP BY client_id")
     )
@@ -139,8 +161,8 @@ def route_pairs(ctx: Context, staged: StagedBook, routes: Path | None) -> None:
             o, d = resolve_port(origin), resolve_port(destination)
         except ExposureError:
             continue
-        if (o, d) not in staged.routes:
-            staged.routes[(o, d)] = ctx.route(o, d)
+        if (o, d) not in staged.paths:
+            staged.paths[(o, d)] = ctx.route(o, d)
 
 
 def write_book_clients(ctx: Context, cur: Any, staged: StagedBook) -> None:
@@ -195,17 +217,15 @@ def write_book_clients(ctx: Context, cur: Any, staged: StagedBook) -> None:
         )
 
 
-def write_book_chunk(
-    ctx: Context, cur: Any, staged: StagedBook, chunk: BookChunk, *, note: str, source: str
-) -> None:
-    """Place, class and write one chunk of whole clients as their new versions."""
+def write_book_chunk(ctx: Context, cur: Any, staged: StagedBook, chunk: BookChunk) -> None:
+    """Place, class and write one chunk of whole clients (their reserved versions' rows)."""
     versions = pl.DataFrame(
         {"client_id": list(staged.versions), "version": list(staged.versions.values())},
         schema={"client_id": pl.String, "version": pl.Int32},
     )
 
     def lookup(origin: Port, destination: Port) -> RouteInfo:
-        return staged.routes[(origin, destination)]  # every pair was routed by route_pairs
+        return staged.paths[(origin, destination)]  # every pair was routed by route_pairs
 
     asset_rows = route_rows = None
     regions = []
@@ -218,7 +238,10 @@ def write_book_chunk(
         route_rows, geo = prepare_routes(None, None, routes, lookup)
         regions.append(geo)
     classes, asset_rows, route_rows = assign_classes(None, None, asset_rows, route_rows)
-    _write_versions(ctx, cur, staged, list(chunk.client_ids), asset_rows, route_rows, note, source)
+    for frame, counts in ((asset_rows, staged.assets), (route_rows, staged.routes)):
+        if frame is not None:
+            for client_id, n in frame.group_by("client_id").len().iter_rows():
+                counts[client_id] = counts.get(client_id, 0) + int(n)
     for geo in regions:
         ctx.store.insert_frame(cur, "geo_regions", geo, skip_existing=True)
     ctx.store.insert_frame(cur, "exposure_classes", classes)
@@ -228,46 +251,79 @@ def write_book_chunk(
         ctx.store.insert_frame(cur, "routes", route_rows)
 
 
-def finish_book(ctx: Context, cur: Any, staged: StagedBook, *, note: str, source: str) -> None:
-    """Give the book's clients that have no rows in either file an empty new version."""
-    rest = [s.client_id for s in staged.specs if s.client_id not in staged.loaded]
-    if rest:
-        _write_versions(ctx, cur, staged, rest, None, None, note, source)
+def reserve_versions(ctx: Context, staged: StagedBook, source: str) -> None:
+    """Take the new versions' numbers, so that no upload meanwhile can: rows marked as loading,
+    which nothing shows as current."""
+    rows = pl.DataFrame(
+        {
+            "client_id": list(staged.versions),
+            "version": list(staged.versions.values()),
+            "created_at": [dt.datetime.now()] * len(staged.versions),
+            "note": [LOADING + source] * len(staged.versions),
+            "source": [source] * len(staged.versions),
+            "n_assets": [0] * len(staged.versions),
+            "n_routes": [0] * len(staged.versions),
+        },
+        schema_overrides={
+            "version": pl.Int32,
+            "created_at": pl.Datetime("us"),
+            "n_assets": pl.Int32,
+            "n_routes": pl.Int32,
+        },
+    )
+    with ctx.store.transaction() as cur:
+        ctx.store.insert_frame(cur, "exposure_versions", rows)
 
 
-def _write_versions(
-    ctx: Context,
-    cur: Any,
-    staged: StagedBook,
-    ids: list[str],
-    assets: pl.DataFrame | None,
-    routes: pl.DataFrame | None,
-    note: str,
-    source: str,
-) -> None:
-    def counts(frame: pl.DataFrame | None, name: str) -> pl.DataFrame:
-        if frame is None:
-            return pl.DataFrame(schema={"client_id": pl.String, name: pl.Int32})
-        return frame.group_by("client_id").agg(pl.len().cast(pl.Int32).alias(name))
-
-    rows = (
-        pl.DataFrame({"client_id": ids}, schema={"client_id": pl.String})
-        .join(counts(assets, "n_assets"), on="client_id", how="left")
-        .join(counts(routes, "n_routes"), on="client_id", how="left")
-        .with_columns(
-            pl.col("client_id")
-            .replace_strict(staged.versions, return_dtype=pl.Int32)
-            .alias("version"),
-            pl.lit(dt.datetime.now(), pl.Datetime("us")).alias("created_at"),
-            pl.lit(note).alias("note"),
-            pl.lit(source).alias("source"),
-            pl.col("n_assets").fill_null(0),
-            pl.col("n_routes").fill_null(0),
+def discard_versions(ctx: Context, versions: dict[str, int]) -> None:
+    """Remove every row of these (client, version) pairs that a book load reserved or wrote."""
+    if not versions:
+        return
+    params = {"c": list(versions), "v": list(versions.values()), "mark": LOADING}
+    pairs = "(SELECT unnest($c) AS c, unnest($v) AS v)"
+    with ctx.store.transaction() as cur:
+        for table in ("assets", "routes", "exposure_classes"):
+            cur.execute(
+                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {pairs} k "  # noqa: S608
+                "WHERE k.c = t.client_id AND k.v = t.version)",
+                {"c": params["c"], "v": params["v"]},
+            )
+        cur.execute(
+            f"DELETE FROM exposure_versions t WHERE starts_with(t.note, $mark) AND EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {pairs} k WHERE k.c = t.client_id AND k.v = t.version)",
+            params,
         )
+
+
+def finish_book(ctx: Context, cur: Any, staged: StagedBook, *, note: str, source: str) -> None:
+    """Make every client's new version current, with its counts (inside the caller's
+    transaction); clients without rows in either file get an empty version, as before."""
+    ids = list(staged.versions)
+    rows = pl.DataFrame(
+        {
+            "client_id": ids,
+            "version": [staged.versions[c] for c in ids],
+            "created_at": [dt.datetime.now()] * len(ids),
+            "note": [note] * len(ids),
+            "source": [source] * len(ids),
+            "n_assets": [staged.assets.get(c, 0) for c in ids],
+            "n_routes": [staged.routes.get(c, 0) for c in ids],
+        },
+        schema_overrides={
+            "version": pl.Int32,
+            "created_at": pl.Datetime("us"),
+            "n_assets": pl.Int32,
+            "n_routes": pl.Int32,
+        },
+    )
+    cur.execute(
+        "DELETE FROM exposure_versions t WHERE starts_with(t.note, $mark) AND EXISTS "
+        "(SELECT 1 FROM (SELECT unnest($c) AS c, unnest($v) AS v) k "
+        "WHERE k.c = t.client_id AND k.v = t.version)",
+        {"c": ids, "v": rows["version"].to_list(), "mark": LOADING},
     )
     ctx.store.insert_frame(cur, "exposure_versions", rows)
     cur.execute(
         "DELETE FROM exposure_current WHERE client_id IN (SELECT unnest($ids))", {"ids": ids}
     )
     ctx.store.insert_frame(cur, "exposure_current", rows.select("client_id", "version"))
-    staged.loaded.update(ids)

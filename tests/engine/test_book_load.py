@@ -273,3 +273,67 @@ def test_the_demo_book_loads_from_csv_through_the_same_path(tmp_path: Path) -> N
     meridian = ctx.rating(run.run_id, "meridian-basin-petroleum")
     assert (meridian.band, round(meridian.score, 1)) == ("E", 37.0)
     ctx.close()
+
+
+def test_the_cli_loads_and_scores_a_book(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    book = _book(tmp_path / "book")
+    db = tmp_path / "cli" / "r.duckdb"
+    result = CliRunner().invoke(app, ["--db", str(db), "load-book", str(book)])
+    assert result.exit_code == 0, result.output
+    assert "Loaded 3 clients (9 assets, 3 routes) from" in result.output
+    assert "scored 3 clients as of 2020-01-14" in result.output
+    bad = _book(tmp_path / "bad", assets=ASSETS.with_columns(pl.lit(None).alias("name")))
+    result = CliRunner().invoke(app, ["--db", str(db), "load-book", str(bad), "--no-score"])
+    assert result.exit_code == 1
+    assert "Error: assets.parquet: 9 problem(s), nothing was loaded" in result.output
+    assert "row 1, name: is empty; non-empty text" in result.output
+
+
+def test_a_killed_load_leaves_only_reserved_versions_the_next_load_removes(
+    tmp_path: Path,
+) -> None:
+    from engine.book import LOADING, read_clients, reserve_versions, stage_book
+
+    book = _book(tmp_path / "book")
+    ctx = Context(tmp_path / "db" / "r.duckdb")
+    ctx.init()
+    # what a load killed after reserving its versions leaves behind
+    reserve_versions(ctx, stage_book(ctx, read_clients(book)), "somewhere")
+    assert ctx.store.one("SELECT count(*) FROM exposure_current") == 0
+    assert (
+        ctx.store.one(
+            "SELECT count(*) FROM exposure_versions WHERE starts_with(note, $m)", {"m": LOADING}
+        )
+        == 3
+    )
+    load_book(ctx, book)
+    assert ctx.store.rows("SELECT client_id, version, note FROM exposure_versions ORDER BY 1") == [
+        (c, 1, "loaded from book") for c in ("alpha", "bravo", "charlie")
+    ]
+    ctx.close()
+
+
+def test_a_refused_load_removes_the_versions_it_reserved(tmp_path: Path) -> None:
+    book = _book(tmp_path / "book")
+    ctx = Context(tmp_path / "db" / "r.duckdb")
+    ctx.init()
+    load_book(ctx, book)
+    bad = ASSETS.with_columns(
+        pl.when(pl.col("client_id") == "charlie")
+        .then(pl.lit(9.0))
+        .otherwise("criticality")
+        .alias("criticality")
+    )
+    with pytest.raises(ExposureError, match=r"row 8, criticality: 9.0 is above 5"):
+        load_book(ctx, _book(tmp_path / "bad", assets=bad), chunk_rows=2)
+    # alpha's and bravo's chunks were written before charlie's was refused: all gone again
+    assert ctx.store.rows(
+        "SELECT client_id, max(version), count(*) FROM exposure_versions GROUP BY 1 ORDER BY 1"
+    ) == [("alpha", 1, 1), ("bravo", 1, 1), ("charlie", 1, 1)]
+    assert ctx.store.one("SELECT count(*) FROM assets WHERE version > 1") == 0
+    assert ctx.store.one("SELECT count(*) FROM exposure_classes WHERE version > 1") == 0
+    ctx.close()
