@@ -515,6 +515,9 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="keep the book here")
     parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory limit")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the book files --dir holds from a run before"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="cProfile our load and run")
     parser.add_argument("--whatif-samples", type=int, default=20)
     parser.add_argument(
@@ -544,24 +547,31 @@ def main() -> None:
     try:
         common = ["--dir", str(book)]
         started = time.perf_counter()
-        _child(
-            "generate",
-            *common,
-            "--assets",
-            str(args.assets),
-            "--per-client",
-            str(args.per_client),
-            "--pairs",
-            str(args.pairs),
-            "--seed",
-            str(args.seed),
+        reused = (
+            args.reuse
+            and (book / "assets.parquet").exists()
+            and (pq.ParquetFile(book / "assets.parquet").metadata.num_rows == args.assets)
         )
+        if not reused:
+            _child(
+                "generate",
+                *common,
+                "--assets",
+                str(args.assets),
+                "--per-client",
+                str(args.per_client),
+                "--pairs",
+                str(args.pairs),
+                "--seed",
+                str(args.seed),
+            )
         n_routes = pq.ParquetFile(book / "routes.parquet").metadata.num_rows
         print(f"assets: {args.assets}")
         print(f"routes: {n_routes}")
         print(f"clients: {math.ceil(args.assets / args.per_client)}")
         print(f"generate_s: {time.perf_counter() - started:.2f}")
-        (book / "bench.duckdb").unlink(missing_ok=True)
+        for stale in ("bench.duckdb", "bench.duckdb.wal"):
+            (book / stale).unlink(missing_ok=True)
         extra = ["--profile", str(args.profile.resolve())] if args.profile else []
         ours = _child("product", *common, "--memory-limit", args.memory_limit, *extra)
         e2e = ours["load_s"] + ours["score_s"]
