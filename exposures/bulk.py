@@ -9,6 +9,11 @@ numbers and their bounds (``scoring_rules/data/upload_bounds.yaml``), accepted v
 unique per client, known clients and ports; then geocoded (``exposures.geocode.geocode``).
 Problems name the file, the row, the column and the fix, and stop the load before anything is
 written. Pure: no database access here (``engine.book`` writes the chunks).
+
+The files are read in this process: a book is the operator's own data (the consultancy's
+export of its clients). A client's own upload is untrusted and goes through the sandboxed
+checker instead (``exposures.upload.sandbox``); both reach the store through the same
+placing and classing code (``exposures.prepare``).
 """
 
 from __future__ import annotations
