@@ -207,6 +207,55 @@ def demo(
             err.print(styled((demo_password_warning(public), "bold yellow")))
 
 
+@app.command("load-book")
+def load_book_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder with clients.yaml and assets and routes tables (.parquet or .csv), "
+            "each with a client_id column, clients in ascending order"
+        ),
+    ],
+    score: Annotated[
+        bool, typer.Option("--score/--no-score", help="Score the book once it is loaded.")
+    ] = True,
+) -> None:
+    """Load a book of clients (millions of rows: read in chunks) as new versions, and score it.
+
+    Every row is checked, geocoded and placed; a problem anywhere names its file, row and column
+    and nothing is loaded.
+    """
+    import time
+
+    from engine.book import load_book
+
+    with _session() as ctx:
+        ctx.init()
+        started = time.perf_counter()
+        ids = load_book(ctx, directory)
+        counts = ctx.store.rows(
+            "SELECT coalesce(sum(n_assets), 0), coalesce(sum(n_routes), 0) FROM exposure_versions "
+            "JOIN exposure_current USING (client_id, version) "
+            "WHERE client_id IN (SELECT unnest($ids))",
+            {"ids": ids},
+        )[0]
+        out.print(
+            f"Loaded {len(ids)} clients ({counts[0]:,} assets, {counts[1]:,} routes) from "
+            f"{directory} into {ctx.db_path} in {time.perf_counter() - started:.1f} s"
+        )
+        if score:
+            run = ctx.run()
+            bands = ctx.store.rows(
+                "SELECT band, count(*) FROM run_clients WHERE run_id = $r GROUP BY band "
+                "ORDER BY band",
+                {"r": run.run_id},
+            )
+            out.print(
+                f"Run {run.run_id} scored {run.n_clients} clients as of {run.as_of} in "
+                f"{run.seconds:.1f} s: " + ", ".join(f"{b} {n}" for b, n in bands)
+            )
+
+
 def _rating_dict(r: Any) -> dict[str, Any]:
     return {
         "client_id": r.client_id,

@@ -24,7 +24,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -502,13 +502,6 @@ def _nearest_city(lat: FloatArray, lon: FloatArray) -> tuple[npt.NDArray[np.intp
 _GEOCODE_INPUT: Final = ("lat", "lon", "city", "country")
 
 
-def _clean(text: object) -> str | None:
-    if not isinstance(text, str):
-        return None
-    text = text.strip()
-    return text or None
-
-
 def _float_column(df: pl.DataFrame, name: str) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     try:
         series = df[name].cast(pl.Float64)
@@ -570,131 +563,234 @@ def geocode(df: pl.DataFrame) -> pl.DataFrame:
     n = df.height
     lat, lat_null = _float_column(df, "lat")
     lon, lon_null = _float_column(df, "lon")
-    cities_in = [_clean(v) for v in df["city"].cast(pl.Utf8).to_list()]
-    countries_in = [_clean(v) for v in df["country"].cast(pl.Utf8).to_list()]
+    city_text = _clean_column(df["city"])
+    country_text = _clean_column(df["country"])
+    codes = _codes()
 
+    # Countries: each distinct spelling is resolved once; rows carry an integer code (-1: none).
+    distinct = country_text.drop_nulls().unique()
+    index = _country_index()
+    resolved = {
+        t: index.get(k)
+        for t, k in zip(distinct.to_list(), _normalize(distinct).to_list(), strict=True)
+    }
+    bad_country = {t: _unknown_country_message(t) for t, code in resolved.items() if code is None}
+    given = _as_codes(country_text, {t: c for t, c in resolved.items() if c is not None}, codes)
+    given_text_bad = (
+        country_text.is_in(list(bad_country)).fill_null(False).to_numpy()
+        if bad_country
+        else np.zeros(n, dtype=bool)
+    )
+    country_error = (
+        country_text.replace_strict(bad_country, default=None, return_dtype=pl.Utf8)
+        if bad_country
+        else _nulls(n)
+    )
+
+    iso3 = given.copy()
+    subdivision = np.full(n, -1, dtype=np.int32)
+    precision = np.zeros(n, dtype=np.int8)  # index into _PRECISIONS
     out_lat = np.full(n, np.nan)
     out_lon = np.full(n, np.nan)
-    iso3: ObjArray = np.full(n, None, dtype=object)
-    subdivision: ObjArray = np.full(n, None, dtype=object)
-    precision: ObjArray = np.full(n, None, dtype=object)
-    errors: list[list[str]] = [[] for _ in range(n)]
-    notes: list[str | None] = [None] * n  # kept, but worth a look (each names its own row)
-
-    # Countries: resolve each distinct spelling once.
-    resolved: dict[str, str | None] = {}
-    for text in set(countries_in):
-        if text is not None:
-            resolved[text] = resolve_country(text)
-    bad_country = {t: _unknown_country_message(t) for t, code in resolved.items() if code is None}
-    given: ObjArray = np.array([resolved.get(t) if t else None for t in countries_in], dtype=object)
-    given_text_bad = np.zeros(n, dtype=bool)
-    for row, text in enumerate(countries_in):
-        if text is not None and text in bad_country:
-            given_text_bad[row] = True
-            errors[row].append(bad_country[text])
-    iso3[:] = given
+    coord_errors: dict[int, list[str]] = {}  # rare: each names its own row
+    notes: dict[int, str] = {}
 
     # Coordinates.
     has_lat, has_lon = ~lat_null, ~lon_null
-    partial = has_lat ^ has_lon
-    for i in np.flatnonzero(partial):
-        errors[i].append(
+    for i in np.flatnonzero(has_lat ^ has_lon):
+        coord_errors[int(i)] = [
             f"latitude {lat[i]} given without longitude"
             if has_lat[i]
             else f"longitude {lon[i]} given without latitude"
-        )
+        ]
     both = has_lat & has_lon
     with np.errstate(invalid="ignore"):
         lat_ok = np.isfinite(lat) & (lat >= -90.0) & (lat <= 90.0)
         lon_ok = np.isfinite(lon) & (lon >= -180.0) & (lon <= 180.0)
     for i in np.flatnonzero(both & ~(lat_ok & lon_ok)):
+        messages = coord_errors.setdefault(int(i), [])
         for ok, name, value, bounds in (
             (lat_ok[i], "latitude", lat[i], "-90..90"),
             (lon_ok[i], "longitude", lon[i], "-180..180"),
         ):
             if np.isnan(value):
-                errors[i].append(f"{name} is not a number; give decimal degrees in {bounds}")
+                messages.append(f"{name} is not a number; give decimal degrees in {bounds}")
             elif not ok:
-                errors[i].append(f"{name} {value} is outside {bounds}")
+                messages.append(f"{name} {value} is outside {bounds}")
     good = np.flatnonzero(both & lat_ok & lon_ok)
+    cities = _cities()
     if len(good):
         nearest, km = _nearest_city(lat[good], lon[good])
-        cities = _cities()
-        near_iso3 = cities.iso3[nearest]
+        near = codes.city_country[nearest]
         g = given[good]
-        has_given = np.array([v is not None for v in g], dtype=bool)
-        none: ObjArray = np.full(len(good), None, dtype=object)
-        chosen: ObjArray = np.where(has_given, g, np.where(km <= COUNTRY_MAX_KM, near_iso3, none))
-        same = chosen == near_iso3
+        has_given = g >= 0
+        chosen = np.where(has_given, g, np.where(km <= COUNTRY_MAX_KM, near, -1))
+        same = chosen == near
         iso3[good] = chosen
         subdivision[good] = np.where(
-            same & (km <= SUBDIVISION_MAX_KM), cities.subdivision[nearest], none
+            same & (km <= SUBDIVISION_MAX_KM), codes.city_subdivision[nearest], -1
         )
-        precision[good] = PRECISION_COORDINATES
+        precision[good] = _PRECISION_CODE[PRECISION_COORDINATES]
         out_lat[good], out_lon[good] = lat[good], lon[good]
-        disagree = np.flatnonzero(has_given & ~same & (km <= SUBDIVISION_MAX_KM))
-        for j in disagree:
-            at = int(good[j])
-            near = int(nearest[j])
+        for j in np.flatnonzero(has_given & ~same & (km <= SUBDIVISION_MAX_KM)):
+            at, city = int(good[j]), int(nearest[j])
             notes[at] = (
                 f"the coordinates ({lat[at]:g}, {lon[at]:g}) are {km[j]:.0f} km from "
-                f"{cities.name[near]} in {country_name(str(near_iso3[j]))}, not in "
-                f"{country_name(str(g[j]))} as given; the given country was kept (check the "
-                "country, or for swapped lat/lon)"
+                f"{cities.name[city]} in {_country_or_code(near[j], str(cities.cc[city]))}, not in "
+                f"{country_name(codes.countries[g[j]])} as given; the given country was kept "
+                "(check the country, or for swapped lat/lon)"
             )
 
     # No coordinates: city (and country), else country alone. Rows whose country text is unknown
     # keep just that error: guessing a place for them would hide it.
-    rest = np.flatnonzero(~has_lat & ~has_lon & ~given_text_bad)
-    queries: dict[tuple[str, str | None], int] = {}
-    for i in rest:
-        city = cities_in[i]
-        if city is not None:
-            queries.setdefault((city, _iso2(given[i]) if given[i] else None), len(queries))
-    matches = _lookup_cities(list(queries))
-    city_errors: dict[tuple[str, str | None], str] = {}
-    cities = _cities()
-    for i in rest:
-        city, code = cities_in[i], given[i]
-        if city is not None:
-            match = matches[queries[(city, _iso2(code) if code else None)]]
-            hit = match.city
-            if hit is not None:
-                out_lat[i], out_lon[i] = cities.lat[hit], cities.lon[hit]
-                iso3[i] = code or cities.iso3[hit]
-                subdivision[i] = cities.subdivision[hit]
-                precision[i] = PRECISION_CITY
-                continue
-            key = (city, code)
-            if key not in city_errors:
-                city_errors[key] = _city_error(
-                    city, code, match.countries, len(city_errors) < MAX_CITY_HINTS
+    rest = ~has_lat & ~has_lon & ~given_text_bad
+    place_error = np.full(n, -1, dtype=np.int32)  # index into place_messages
+    place_messages: list[str] = ["no location: give lat/lon, or a country (and a city)"]
+    with_city = np.flatnonzero(rest & city_text.is_not_null().to_numpy())
+    if len(with_city):
+        cc = _gather(codes.iso2, given[with_city])
+        asked = pl.DataFrame({"city": city_text.gather(with_city), "cc": cc})
+        asks = asked.unique(maintain_order=True).with_row_index("q")
+        qid = asked.join(asks, on=["city", "cc"], how="left", nulls_equal=True)["q"]
+        matches = _lookup_cities(list(asks.select("city", "cc").iter_rows()))
+        hit = np.array([-1 if m.city is None else m.city for m in matches], dtype=np.int64)
+        message = np.full(len(matches), -1, dtype=np.int32)
+        for k, (m, (city, code2)) in enumerate(
+            zip(matches, asks.select("city", "cc").iter_rows(), strict=True)
+        ):
+            if m.city is None:
+                code3 = None if code2 is None else codes.countries[codes.by_iso2[code2]]
+                message[k] = len(place_messages)
+                place_messages.append(
+                    _city_error(city, code3, m.countries, len(place_messages) <= MAX_CITY_HINTS)
                 )
-            errors[i].append(city_errors[key])
-            continue  # not located: a capital would pass for the site
-        if code is not None:
-            point = _country_point(code)
-            if point is not None:
-                out_lat[i], out_lon[i] = point
-            precision[i] = PRECISION_COUNTRY
-        else:
-            errors[i].append("no location: give lat/lon, or a country (and a city)")
+        q = qid.to_numpy()
+        rows_hit = hit[q] >= 0
+        at, city_i = with_city[rows_hit], hit[q][rows_hit]
+        out_lat[at], out_lon[at] = cities.lat[city_i], cities.lon[city_i]
+        iso3[at] = np.where(given[at] >= 0, given[at], codes.city_country[city_i])
+        subdivision[at] = codes.city_subdivision[city_i]
+        precision[at] = _PRECISION_CODE[PRECISION_CITY]
+        place_error[with_city[~rows_hit]] = message[q][~rows_hit]  # not located: no capital
+    country_only = rest & city_text.is_null().to_numpy()
+    located_by_country = np.flatnonzero(country_only & (given >= 0))
+    if len(located_by_country):
+        points = np.array(
+            [_country_point(c) or (np.nan, np.nan) for c in codes.countries], dtype=np.float64
+        )
+        code = given[located_by_country]
+        out_lat[located_by_country] = points[code, 0]
+        out_lon[located_by_country] = points[code, 1]
+        precision[located_by_country] = _PRECISION_CODE[PRECISION_COUNTRY]
+    place_error[np.flatnonzero(country_only & (given < 0))] = 0
 
+    coord_error = _sparse_text(coord_errors, n)
+    place = _gather(place_messages, place_error)
+    errors = (
+        pl.DataFrame({"a": country_error, "b": coord_error, "c": place})
+        .select(pl.concat_str(["a", "b", "c"], separator="; ", ignore_nulls=True))
+        .to_series()
+    )
+    errors = errors.set(errors == "", None)
     result = df.with_columns(
         pl.Series("lat", out_lat, dtype=pl.Float64).fill_nan(None),
         pl.Series("lon", out_lon, dtype=pl.Float64).fill_nan(None),
-        pl.Series("country_iso3", iso3.tolist(), dtype=pl.Utf8),
-        pl.Series("subdivision", subdivision.tolist(), dtype=pl.Utf8),
-        pl.Series("geo_precision", precision.tolist(), dtype=pl.Utf8),
-        pl.Series("geo_error", [("; ".join(e) if e else None) for e in errors], dtype=pl.Utf8),
-        pl.Series("geo_note", notes, dtype=pl.Utf8),
+        _from_codes("country_iso3", iso3, codes.countries),
+        _from_codes("subdivision", subdivision, codes.subdivisions),
+        _from_codes("geo_precision", precision.astype(np.int32) - 1, _PRECISIONS),
+        errors.alias("geo_error"),
+        pl.Series("geo_note", _sparse_text({k: [v] for k, v in notes.items()}, n)),
     )
-    n_err = sum(1 for e in errors if e)
+    n_err = n - errors.null_count()
     logger.info(
         "geocoded %d rows in %.2fs (%d with an error)", n, time.perf_counter() - started, n_err
     )
     return result
+
+
+_PRECISIONS: Final = (PRECISION_COORDINATES, PRECISION_CITY, PRECISION_COUNTRY)
+_PRECISION_CODE: Final = {p: i + 1 for i, p in enumerate(_PRECISIONS)}  # 0: not located
+
+
+@dataclass(frozen=True)
+class _Codes:
+    """Countries and subdivisions as integer codes, so that rows are placed with numpy."""
+
+    countries: tuple[str, ...]  # ISO alpha-3 by code
+    iso2: tuple[str | None, ...]  # ISO alpha-2 by country code
+    by_iso3: dict[str, int]
+    by_iso2: dict[str, int]
+    subdivisions: tuple[str, ...]
+    city_country: npt.NDArray[np.int32]  # per city of _cities(): its country code or -1
+    city_subdivision: npt.NDArray[np.int32]
+
+
+@cache
+def _codes() -> _Codes:
+    cities = _cities()
+    names = sorted(
+        {str(c.alpha_3) for c in pycountry.countries}
+        | {str(c) for c in cities.iso3 if c is not None}
+    )
+    by_iso3 = {c: i for i, c in enumerate(names)}
+    iso2 = tuple(_iso2(c) for c in names)
+    subs = sorted({str(s) for s in cities.subdivision if s is not None})
+    by_sub = {s: i for i, s in enumerate(subs)}
+    return _Codes(
+        countries=tuple(names),
+        iso2=iso2,
+        by_iso3=by_iso3,
+        by_iso2={c: i for i, c in enumerate(iso2) if c is not None},
+        subdivisions=tuple(subs),
+        city_country=np.array(
+            [-1 if c is None else by_iso3[str(c)] for c in cities.iso3], dtype=np.int32
+        ),
+        city_subdivision=np.array(
+            [-1 if s is None else by_sub[str(s)] for s in cities.subdivision], dtype=np.int32
+        ),
+    )
+
+
+def _clean_column(series: pl.Series) -> pl.Series:
+    """Text trimmed, empty text as null."""
+    text = series.cast(pl.Utf8).str.strip_chars()
+    return text.set(text == "", None)
+
+
+def _as_codes(text: pl.Series, iso3_of: dict[str, str], codes: _Codes) -> npt.NDArray[np.int32]:
+    """Per row, the code of the country ``iso3_of`` gives its text, or -1."""
+    mapping = {t: codes.by_iso3[c] for t, c in iso3_of.items()}
+    if not mapping:
+        return np.full(text.len(), -1, dtype=np.int32)
+    mapped = text.replace_strict(mapping, default=-1, return_dtype=pl.Int32)
+    return mapped.fill_null(-1).to_numpy().astype(np.int32, copy=False)
+
+
+def _gather(values: Sequence[str | None], code: npt.NDArray[np.integer]) -> pl.Series:
+    """``values[code]`` per row, null where the code is negative."""
+    index = pl.Series(code.astype(np.int64, copy=False))
+    return pl.Series(values, dtype=pl.Utf8).gather(index.set(index < 0, None))
+
+
+def _from_codes(name: str, code: npt.NDArray[np.integer], values: tuple[str, ...]) -> pl.Series:
+    return _gather(values, code).alias(name)
+
+
+def _nulls(n: int) -> pl.Series:
+    return pl.Series(values=[], dtype=pl.Utf8).extend_constant(None, n)
+
+
+def _sparse_text(messages: dict[int, list[str]], n: int) -> pl.Series:
+    """A text column that is null except at the rows ``messages`` names."""
+    column = _nulls(n)
+    if messages:
+        rows = np.fromiter(messages, dtype=np.int64, count=len(messages))
+        column = column.scatter(rows, ["; ".join(t) for t in messages.values()])
+    return column
+
+
+def _country_or_code(code: int, fallback: str) -> str:
+    return country_name(_codes().countries[code]) if code >= 0 else fallback
 
 
 # --------------------------------------------------------------------------------------------
@@ -749,6 +845,159 @@ def _check_known(values: Iterable[str | None], column: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class RegionHits:
+    """Hotspots and sea zones containing each of a set of points, as parallel arrays.
+
+    ``hot_point[k]`` lies ``hot_km[k]`` km from the centre of hotspot ``hot_ids[k]`` (gazetteer
+    position ``hot_index[k]``), within its radius; ``sea_point[k]`` lies inside sea zone
+    ``sea_ids[k]`` (position ``sea_index[k]`` in ``Gazetteer.sea_zones()``).
+    """
+
+    hot_point: npt.NDArray[np.intp]
+    hot_index: npt.NDArray[np.int64]
+    hot_ids: ObjArray
+    hot_km: FloatArray
+    sea_point: npt.NDArray[np.intp]
+    sea_index: npt.NDArray[np.int64]
+    sea_ids: ObjArray
+
+
+@dataclass(frozen=True)
+class _CellIndex:
+    """Which shapes may hold a point of each 1-degree cell (lat, lon), as CSR arrays."""
+
+    offsets: npt.NDArray[np.int64]  # shapes of cell c: shape[offsets[c]:offsets[c + 1]]
+    shape: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, shapes: list[shapely.Geometry]) -> _CellIndex:
+        """The cells within each shape's bounds, refined by one bulk STRtree query."""
+        cells: set[int] = set()
+        for x0, y0, x1, y1 in shapely.bounds(shapes):
+            rows = range(max(0, int(np.floor(y0)) + 90), min(179, int(np.floor(y1)) + 90) + 1)
+            cols = range(max(0, int(np.floor(x0)) + 180), min(359, int(np.floor(x1)) + 180) + 1)
+            cells.update(r * 360 + c for r in rows for c in cols)
+        ids = np.array(sorted(cells), dtype=np.int64)
+        lat0, lon0 = ids // 360 - 90, ids % 360 - 180
+        boxes = shapely.box(lon0, lat0, lon0 + 1, lat0 + 1)
+        hit, shape = shapely.STRtree(shapes).query(boxes, predicate="intersects")
+        cell = ids[hit]
+        order = np.lexsort((shape, cell))
+        counts = np.bincount(cell, minlength=_N_CELLS)
+        offsets = np.zeros(_N_CELLS + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(offsets, shape[order].astype(np.int64))
+
+    def candidates(
+        self, lat: FloatArray, lon: FloatArray
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """(point, shape) pairs whose cell the shape reaches: a superset of the true hits."""
+        row = np.clip(np.floor(lat).astype(np.int64) + 90, 0, 179)
+        col = np.clip(np.floor(lon).astype(np.int64) + 180, 0, 359)
+        cell = row * 360 + col
+        start, stop = self.offsets[cell], self.offsets[cell + 1]
+        count = stop - start
+        some = np.flatnonzero(count)
+        if not len(some):
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int64)
+        point = np.repeat(some, count[some])
+        first = np.repeat(start[some], count[some])
+        within = np.arange(len(point)) - np.repeat(
+            np.cumsum(count[some]) - count[some], count[some]
+        )
+        return point.astype(np.intp), self.shape[first + within]
+
+
+_N_CELLS: Final = 180 * 360
+
+
+@dataclass(frozen=True)
+class _RegionIndex:
+    hot_ids: ObjArray
+    hot_lat: FloatArray
+    hot_lon: FloatArray
+    hot_radius: FloatArray
+    hot_cells: _CellIndex | None  # cells each hotspot's circle may reach
+    sea_ids: ObjArray
+    sea_shapes: list[shapely.Polygon]
+    sea_cells: _CellIndex | None
+
+
+def _circle_box(lat: float, lon: float, radius_km: float) -> shapely.Polygon:
+    """A lon/lat box holding every point within ``radius_km`` of (lat, lon), with a margin."""
+    angle = radius_km / EARTH_RADIUS_KM * 1.001 + 1e-9
+    dlat = float(np.degrees(angle))
+    ratio = np.sin(angle) / max(np.cos(np.radians(lat)), 1e-12)
+    dlon = 180.0 if ratio >= 1.0 else float(np.degrees(np.arcsin(ratio))) * 1.001 + 1e-9
+    west, east = lon - dlon, lon + dlon
+    if west < -180.0 or east > 180.0:  # across the antimeridian: every longitude
+        west, east = -180.0, 180.0
+    return shapely.box(west, max(-90.0, lat - dlat), east, min(90.0, lat + dlat))
+
+
+@cache
+def _region_index() -> _RegionIndex:
+    gazetteer = load_gazetteer()
+    hotspots = gazetteer.hotspots()
+    boxes = [
+        _circle_box(float(h.lat or 0.0), float(h.lon or 0.0), float(h.radius_km or 0.0))
+        for h in hotspots
+    ]
+    zones = [z for z in gazetteer.sea_zones() if z.polygon]
+    shapes = [shapely.Polygon(z.polygon) for z in zones]
+    for shape in shapes:
+        shapely.prepare(shape)
+    return _RegionIndex(
+        hot_ids=np.array([h.id for h in hotspots], dtype=object),
+        hot_lat=np.array([h.lat for h in hotspots], dtype=np.float64),
+        hot_lon=np.array([h.lon for h in hotspots], dtype=np.float64),
+        hot_radius=np.array([h.radius_km for h in hotspots], dtype=np.float64),
+        hot_cells=_CellIndex.of(boxes) if boxes else None,
+        sea_ids=np.array([z.id for z in zones], dtype=object),
+        sea_shapes=shapes,
+        sea_cells=_CellIndex.of(shapes) if shapes else None,
+    )
+
+
+def region_hits(lat: FloatArray, lon: FloatArray) -> RegionHits:
+    """The hotspots and sea zones that contain each point (valid decimal degrees).
+
+    Candidates come from a 1-degree grid whose cells were matched to the shapes once, by a bulk
+    STRtree query; then each sea zone tests its candidates with a prepared point-in-polygon
+    (``shapely.contains_xy``: a point on a zone's edge is not inside) and each hotspot measures
+    the great-circle distance to its centre against its radius.
+    """
+    index = _region_index()
+    hot_point, hot_index, hot_km = np.empty(0, dtype=np.intp), np.empty(0, np.int64), np.empty(0)
+    if index.hot_cells is not None and len(lat):
+        p, h = index.hot_cells.candidates(lat, lon)
+        km = haversine_km(lat[p], lon[p], index.hot_lat[h], index.hot_lon[h])
+        inside = km <= index.hot_radius[h]
+        hot_point, hot_index, hot_km = p[inside], h[inside], km[inside]
+    sea_point, sea_index = np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int64)
+    if index.sea_cells is not None and len(lat):
+        p, z = index.sea_cells.candidates(lat, lon)
+        order = np.argsort(z, kind="stable")
+        p, z = p[order], z[order]
+        bounds = np.searchsorted(z, np.arange(len(index.sea_shapes) + 1))
+        keep = np.zeros(len(p), dtype=bool)
+        for j, shape in enumerate(index.sea_shapes):
+            lo, hi = bounds[j], bounds[j + 1]
+            if hi > lo:
+                keep[lo:hi] = shapely.contains_xy(shape, lon[p[lo:hi]], lat[p[lo:hi]])
+        sea_point, sea_index = p[keep], z[keep]
+    return RegionHits(
+        hot_point=hot_point,
+        hot_index=hot_index,
+        hot_ids=index.hot_ids[hot_index],
+        hot_km=hot_km,
+        sea_point=sea_point,
+        sea_index=sea_index,
+        sea_ids=index.sea_ids[sea_index],
+    )
+
+
 _RANK_WORLD, _RANK_COUNTRY, _RANK_PARENT, _RANK_SUBDIVISION = 0, 1, 2, 3
 _RANK_HOTSPOT, _RANK_SEA = 100, 10_000
 
@@ -782,7 +1031,7 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
     def text_column(name: str) -> list[str | None]:
         if name not in points.columns:
             return [None] * n
-        return [_clean(v) for v in points[name].cast(pl.Utf8).to_list()]
+        return _clean_column(points[name]).to_list()
 
     country = text_column("country_iso3")
     subdivision = text_column("subdivision")
@@ -829,9 +1078,8 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
     has_country = np.array([c is not None for c in country], dtype=bool)
     emit(all_rows[has_country], _RANK_COUNTRY, country_arr[has_country])
 
-    sub_rows = np.array(
-        [i for i in range(n) if subdivision[i] is not None and located[i]], dtype=np.intp
-    )
+    has_sub = np.array([s is not None for s in subdivision], dtype=bool)
+    sub_rows = np.flatnonzero(has_sub & located).astype(np.intp)
     if len(sub_rows):
         sub_arr = np.array(subdivision, dtype=object)
         emit(sub_rows, _RANK_SUBDIVISION, sub_arr[sub_rows])
@@ -842,30 +1090,10 @@ def assign_regions(points: pl.DataFrame) -> pl.DataFrame:
                 for parent in parents:
                     emit(members, _RANK_PARENT, parent)
 
-    gazetteer = load_gazetteer()
     loc = np.flatnonzero(located).astype(np.intp)
-    hotspots = gazetteer.hotspots()
-    if len(loc) and hotspots:
-        h_lat = np.array([h.lat for h in hotspots], dtype=np.float64)
-        h_lon = np.array([h.lon for h in hotspots], dtype=np.float64)
-        h_rad = np.array([h.radius_km for h in hotspots], dtype=np.float64)
-        km = haversine_km(lat[loc, None], lon[loc, None], h_lat[None, :], h_lon[None, :])
-        p, h = np.nonzero(km <= h_rad[None, :])
-        ids = np.array([x.id for x in hotspots], dtype=object)
-        emit(loc[p], _RANK_HOTSPOT + h.astype(np.int64), ids[h], km[p, h])
-
-    for j, zone in enumerate(gazetteer.sea_zones()):
-        shape = zone.shape()
-        if shape is None or not len(loc):
-            continue
-        min_x, min_y, max_x, max_y = shape.bounds
-        x, y = lon[loc], lat[loc]
-        near = loc[(x >= min_x) & (x <= max_x) & (y >= min_y) & (y <= max_y)]
-        if not len(near):
-            continue
-        shapely.prepare(shape)
-        inside = shapely.contains_xy(shape, lon[near], lat[near])
-        emit(near[inside], _RANK_SEA + j, zone.id)
+    hits = region_hits(lat[loc], lon[loc])
+    emit(loc[hits.hot_point], _RANK_HOTSPOT + hits.hot_index, hits.hot_ids, hits.hot_km)
+    emit(loc[hits.sea_point], _RANK_SEA + hits.sea_index, hits.sea_ids)
 
     idx = np.concatenate(rows) if rows else np.empty(0, dtype=np.intp)
     long = pl.DataFrame(

@@ -11,10 +11,11 @@ import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from engine.errors import ExposureError
-from exposures.geocode import assign_regions, geocode
+from exposures.geocode import PRECISION_COUNTRY, assign_regions, geocode, region_hits
 from exposures.ports import Port, resolve_port
 from scoring_rules.upload_bounds import default_criticality
 
@@ -58,6 +59,16 @@ GEO_SCHEMA = {
     "no_alternative": pl.Boolean,
     "alt_ratio": pl.Float64,
 }
+
+
+def _with_version(frame: pl.DataFrame, client_id: str | None, version: int | None) -> pl.DataFrame:
+    if client_id is None or version is None:
+        if "client_id" not in frame.columns or "version" not in frame.columns:
+            raise ExposureError("rows of many clients need client_id and version columns")
+        return frame
+    return frame.with_columns(
+        pl.lit(client_id, pl.String).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
+    )
 
 
 def _mitigation_list(col: pl.Expr) -> pl.Expr:
@@ -125,20 +136,110 @@ def geo_profiles(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     return keyed, regions
 
 
+def asset_geo_keys(geo: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Per geocoded asset row, the key of its geo profile; and the geo_regions rows of those keys.
+
+    ``geo`` has ``lat``, ``lon``, ``country_iso3``, ``subdivision`` and ``geo_precision``. Rows
+    are first grouped by what decides their regions (country, subdivision, the hotspots within
+    reach at 0.1 km and the sea zones around them, found with bulk STRtree queries); one row of
+    each group is then assigned its regions in full (``assign_regions``) and its profile keyed
+    (``geo_profiles``), so the work per row is a few vector operations however large the book.
+    """
+    n = geo.height
+    lat = geo["lat"].cast(pl.Float64)
+    lon = geo["lon"].cast(pl.Float64)
+    precision = geo["geo_precision"].cast(pl.String)
+    located = (
+        (lat.is_not_null() & lon.is_not_null() & (precision != PRECISION_COUNTRY).fill_null(True))
+        .to_numpy()
+        .astype(bool)
+    )
+    loc = np.flatnonzero(located)
+    lat_np = lat.fill_null(np.nan).to_numpy()[loc]
+    lon_np = lon.fill_null(np.nan).to_numpy()[loc]
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(lat_np) & np.isfinite(lon_np))
+        bad |= (np.abs(lat_np) > 90.0) | (np.abs(lon_np) > 180.0)
+    if bad.any():
+        first = int(loc[np.flatnonzero(bad)[0]])
+        raise ExposureError(
+            f"{int(bad.sum())} point(s) have coordinates out of range, e.g. row {first + 1} at "
+            f"({lat[first]}, {lon[first]}); fix them or geocode the rows first"
+        )
+    hits = region_hits(lat_np, lon_np)
+    dist = pl.Series(hits.hot_km, dtype=pl.Float64).round(1)
+    hot_token = (hits.hot_index + 1) * 1_000_000 + (dist * 10).round().cast(pl.Int64).to_numpy()
+    sea_token = (hits.sea_index + 1) * 1_000_000_000
+    tokens = pl.DataFrame(
+        {
+            "row": np.concatenate([loc[hits.hot_point], loc[hits.sea_point]]).astype(np.int64),
+            "token": np.concatenate([hot_token, sea_token]).astype(np.int64),
+        }
+    )
+    reach = (
+        tokens.sort("row", "token")
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("token").cast(pl.String).str.join(",").alias("reach"))
+    )
+    located_s = pl.Series("located", located)
+    frame = (
+        pl.DataFrame(
+            {
+                "row": np.arange(n, dtype=np.int64),
+                "country": geo["country_iso3"].cast(pl.String),
+                "sub": geo["subdivision"].cast(pl.String),
+            }
+        )
+        .with_columns(pl.when(located_s).then(pl.col("sub")).alias("sub"))
+        .join(reach, on="row", how="left", maintain_order="left")
+    )
+    group = ["country", "sub", "reach"]
+    combos = frame.group_by(group, maintain_order=True).agg(pl.col("row").first())
+    combos = combos.with_row_index("combo")
+    rep = geo[combos["row"].to_numpy()].select(
+        pl.Series("item_id", combos["combo"].cast(pl.String)),
+        "lat",
+        "lon",
+        "country_iso3",
+        "subdivision",
+        "geo_precision",
+    )
+    memb = assign_regions(rep).with_columns(
+        pl.lit(None, pl.Float64).alias("extra_days"),
+        pl.lit(False).alias("no_alternative"),
+        pl.lit(None, pl.Float64).alias("alt_ratio"),
+    )
+    keyed, regions = geo_profiles(memb)
+    combos = combos.with_columns(pl.col("combo").cast(pl.String)).join(
+        keyed.rename({"item_id": "combo"}), on="combo"
+    )
+    keys = frame.join(
+        combos.select(*group, "geo_key"),
+        on=group,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )["geo_key"]
+    return keys, regions
+
+
 def prepare_assets(
-    client_id: str, version: int, assets: pl.DataFrame
+    client_id: str | None, version: int | None, assets: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Asset rows (geocoded, with their geo_key) and the geo profiles they use.
 
+    ``client_id`` and ``version`` name the client version the rows are for; when they are None
+    the rows carry ``client_id`` and ``version`` columns themselves (a book of many clients).
     Unlocatable rows are an error (uploads reject them row by row before this point).
     """
+    assets = _with_version(assets, client_id, version)
     for col in ASSET_COLUMNS:
         if col not in assets.columns:
             assets = assets.with_columns(pl.lit(None).alias(col))
     located = all(c in assets.columns for c in GEO_COLUMNS) and (
         assets["geo_precision"].null_count() == 0
     )
-    keep = ASSET_COLUMNS + (GEO_COLUMNS if located else [])
+    keep = ["client_id", "version", *ASSET_COLUMNS, *(GEO_COLUMNS if located else [])]
     base = assets.select(keep).with_columns(
         pl.col("asset_id").cast(pl.String),
         pl.col("lat").cast(pl.Float64),
@@ -164,9 +265,7 @@ def prepare_assets(
                 f"asset {first['asset_id']!r}: {first['geo_error']} ({bad.height} asset(s) "
                 "cannot be located)"
             )
-    rows = geo.with_columns(
-        pl.lit(client_id).alias("client_id"), pl.lit(version, pl.Int32).alias("version")
-    ).select(
+    rows = geo.with_columns(pl.col("version").cast(pl.Int32)).select(
         "client_id",
         "version",
         "asset_id",
@@ -185,22 +284,8 @@ def prepare_assets(
         "service_id",
         "mitigations",
     )
-    memb = assign_regions(
-        geo.select(
-            pl.col("asset_id").alias("item_id"),
-            "lat",
-            "lon",
-            "country_iso3",
-            "subdivision",
-            "geo_precision",
-        )
-    ).with_columns(
-        pl.lit(None, pl.Float64).alias("extra_days"),
-        pl.lit(False).alias("no_alternative"),
-        pl.lit(None, pl.Float64).alias("alt_ratio"),
-    )
-    keyed, regions = geo_profiles(memb)
-    rows = rows.join(keyed.rename({"item_id": "asset_id"}), on="asset_id", how="left")
+    keys, regions = asset_geo_keys(geo)
+    rows = rows.with_columns(keys)
     return rows, regions
 
 
@@ -241,67 +326,49 @@ def route_regions(item_id: str, info: RouteInfo) -> list[dict[str, object]]:
 
 
 def prepare_routes(
-    client_id: str, version: int, routes: pl.DataFrame, lookup: RouteLookup
+    client_id: str | None, version: int | None, routes: pl.DataFrame, lookup: RouteLookup
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Route rows (with their geo_key) and the geo profiles they use.
 
-    Each distinct port pair is routed once (and ``lookup`` caches across uploads).
+    Each distinct port pair is routed once (and ``lookup`` caches across uploads). ``client_id``
+    and ``version`` as for ``prepare_assets``.
     """
     from exposures.routes import route_key
 
+    routes = _with_version(routes, client_id, version)
     for col in ROUTE_COLUMNS:
         if col not in routes.columns:
             routes = routes.with_columns(pl.lit(None).alias(col))
-    base = routes.select(ROUTE_COLUMNS).with_columns(
+    base = routes.select("client_id", "version", *ROUTE_COLUMNS).with_columns(
         pl.col("route_id").cast(pl.String),
         pl.col("annual_value_usd").cast(pl.Float64).fill_null(0.0),
         pl.col("shipments_per_year").cast(pl.Int32).fill_null(0),
         pl.col("criticality").cast(pl.Int32).fill_null(default_criticality()),
         pl.col("service_id").cast(pl.String),
     )
+    pairs = base.select("origin", "destination").unique(maintain_order=True)
     ports: dict[str, Port] = {}
-    for text in set(base["origin"].to_list()) | set(base["destination"].to_list()):
+    for text in set(pairs["origin"].to_list()) | set(pairs["destination"].to_list()):
         ports[text] = resolve_port(str(text))
+    # Every route between the same two ports is routed and placed alike: work per pair.
     keys: list[str] = []
     memberships: list[dict[str, object]] = []
     end_points: list[dict[str, object]] = []
-    infos: dict[tuple[str, str], RouteInfo] = {}
-    for row in base.iter_rows(named=True):
-        o, d = ports[row["origin"]], ports[row["destination"]]
-        pair = (row["origin"], row["destination"])
-        if pair not in infos:
-            infos[pair] = lookup(o, d)
-        info = infos[pair]
+    for pair, (origin, destination) in enumerate(pairs.iter_rows()):
+        o, d = ports[origin], ports[destination]
+        info = lookup(o, d)
         keys.append(route_key(info.origin, info.destination, info.speed_knots))
-        memberships.extend(route_regions(row["route_id"], info))
+        memberships.extend(route_regions(str(pair), info))
         for port in (o, d):
             end_points.append(
                 {
-                    "item_id": row["route_id"],
+                    "item_id": str(pair),
                     "lat": port.lat,
                     "lon": port.lon,
                     "country_iso3": port.country_iso3,
                     "subdivision": None,
                 }
             )
-    rows = base.with_columns(
-        pl.lit(client_id).alias("client_id"),
-        pl.lit(version, pl.Int32).alias("version"),
-        pl.Series("route_key", keys, dtype=pl.String),
-    ).select(
-        "client_id",
-        "version",
-        "route_id",
-        "name",
-        "origin",
-        "destination",
-        "route_key",
-        "commodity",
-        "annual_value_usd",
-        "shipments_per_year",
-        "service_id",
-        "criticality",
-    )
     ends = assign_regions(
         pl.DataFrame(
             end_points,
@@ -331,7 +398,34 @@ def prepare_routes(
     )
     memb = pl.concat([path, ends.select(path.columns)])
     keyed, regions = geo_profiles(memb)
-    rows = rows.join(keyed.rename({"item_id": "route_id"}), on="route_id", how="left")
+    pairs = pairs.with_columns(
+        pl.Series("item_id", [str(i) for i in range(pairs.height)], dtype=pl.String),
+        pl.Series("route_key", keys, dtype=pl.String),
+    ).join(keyed, on="item_id")
+    rows = (
+        base.join(
+            pairs.drop("item_id"),
+            on=["origin", "destination"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(pl.col("version").cast(pl.Int32))
+        .select(
+            "client_id",
+            "version",
+            "route_id",
+            "name",
+            "origin",
+            "destination",
+            "route_key",
+            "commodity",
+            "annual_value_usd",
+            "shipments_per_year",
+            "service_id",
+            "criticality",
+            "geo_key",
+        )
+    )
     return rows, regions
 
 
@@ -339,22 +433,29 @@ CLASS_KEY = ["item_kind", "geo_key", "vkey", "asset_type", "commodity", "mitigat
 
 
 def assign_classes(
-    client_id: str,
-    version: int,
+    client_id: str | None,
+    version: int | None,
     assets: pl.DataFrame | None,
     routes: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
-    """Number the exposure classes of one client version and tag each item with its class.
+    """Number the exposure classes of client versions and tag each item with its class.
 
     Items every threat treats alike (same geo profile, asset type or commodity, mitigations and
     business service) share a class; the engine scores classes, not rows. Each class carries its
     item count, value, highest criticality and headcount; its weight in the client's rating
     (value / business value) is worked out by the run, under the run's rules.
+
+    The rows carry ``client_id`` and ``version`` (as ``prepare_assets`` and ``prepare_routes``
+    make them), so one call numbers the classes of many clients at once: per client, from 1, in
+    the order their first item comes (assets before routes). ``client_id`` and ``version`` name
+    the version when there are no rows at all.
     """
     keys = []
+    ident = ["client_id", "version"]
     if assets is not None:
         keys.append(
             assets.select(
+                *ident,
                 pl.lit("asset").alias("item_kind"),
                 "geo_key",
                 pl.col("asset_type").alias("vkey"),
@@ -371,6 +472,7 @@ def assign_classes(
     if routes is not None:
         keys.append(
             routes.select(
+                *ident,
                 pl.lit("route").alias("item_kind"),
                 "geo_key",
                 pl.col("commodity").alias("vkey"),
@@ -386,34 +488,33 @@ def assign_classes(
         )
     if not keys:
         return pl.DataFrame(schema={"client_id": pl.String}), assets, routes
-    items = pl.concat(keys, how="vertical_relaxed")
+    items = pl.concat(keys, how="vertical_relaxed").with_row_index("_item")
+    # One grouping pass: in the order each class's first item comes, with its statistics and its
+    # items. Mitigations are sorted, unique words without ";", so their joined text is a key;
+    # asset type and commodity follow from the kind and vkey.
+    group = [*ident, "item_kind", "geo_key", "vkey", "_mkey", "service_id"]
     classes = (
-        items.select(CLASS_KEY)
-        .unique(maintain_order=True)
-        .with_row_index("class_id", offset=1)
-        .with_columns(pl.col("class_id").cast(pl.Int32))
+        items.with_columns(pl.col("mitigations").list.join(";").alias("_mkey"))
+        .group_by(group, maintain_order=True)
+        .agg(
+            pl.col("asset_type").first(),
+            pl.col("commodity").first(),
+            pl.col("mitigations").first(),
+            pl.len().cast(pl.Int32).alias("n_items"),
+            pl.col("value").sum().alias("value_usd"),
+            pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
+            pl.col("headcount").sum().cast(pl.Int64).alias("headcount"),
+            pl.col("_item"),
+        )
+        .with_columns((pl.int_range(pl.len()).over(ident) + 1).cast(pl.Int32).alias("class_id"))
     )
-    tagged = items.join(classes, on=CLASS_KEY, how="left", nulls_equal=True)
-    stats = tagged.group_by("class_id").agg(
-        pl.len().cast(pl.Int32).alias("n_items"),
-        pl.col("value").sum().alias("value_usd"),
-        pl.col("criticality").max().cast(pl.Int32).alias("max_criticality"),
-        pl.col("headcount").sum().cast(pl.Int64).alias("headcount"),
-    )
-    by_kind = {
-        kind: tagged.filter(pl.col("item_kind") == kind).select("item_id", "class_id")
-        for kind in ("asset", "route")
-    }
+    members = classes.select("class_id", "_item").explode("_item")
+    class_of = np.empty(items.height, dtype=np.int32)
+    class_of[members["_item"].to_numpy()] = members["class_id"].to_numpy()
+    n_assets = 0 if assets is None else assets.height
     if assets is not None:
-        assets = assets.join(by_kind["asset"].rename({"item_id": "asset_id"}), on="asset_id").drop(
-            "geo_key"
-        )
+        assets = assets.with_columns(pl.Series("class_id", class_of[:n_assets])).drop("geo_key")
     if routes is not None:
-        routes = routes.join(by_kind["route"].rename({"item_id": "route_id"}), on="route_id").drop(
-            "geo_key"
-        )
-    classes = classes.join(stats, on="class_id").with_columns(
-        pl.lit(client_id).alias("client_id"),
-        pl.lit(version, pl.Int32).alias("version"),
-    )
-    return classes, assets, routes
+        routes = routes.with_columns(pl.Series("class_id", class_of[n_assets:])).drop("geo_key")
+    order = ["class_id", *CLASS_KEY, "n_items", "value_usd", "max_criticality", "headcount"]
+    return classes.select(*order, *ident), assets, routes
