@@ -99,7 +99,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
         SELECT a.client_id, c.name AS client, a.asset_id AS item_id, a.name, a.asset_type,
                coalesce(a.city, '') || CASE WHEN a.city IS NULL THEN '' ELSE ', ' END
                    || coalesce(a.country_iso3, '?') AS place,
-               a.lat, a.lon, a.value_usd, a.criticality, p.risk_central AS risk
+               a.lat, a.lon, a.value_usd, a.criticality, p.risk_central AS risk,
+               (SELECT arg_max(c.threat_id, (c.r_central, c.threat_id)) FROM run_contributions c
+                WHERE c.run_id = $r AND c.profile_id = k.profile_id) AS top_threat
         FROM assets a
         JOIN run_exposures x ON x.run_id = $r AND x.client_id = a.client_id
              AND x.version = a.version
@@ -115,7 +117,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
     routes = ctx.store.frame(
         f"""
         SELECT r.client_id, c.name AS client, r.route_id AS item_id, r.name, r.commodity,
-               r.annual_value_usd AS value_usd, p.risk_central AS risk, rc.info
+               r.annual_value_usd AS value_usd, p.risk_central AS risk, rc.info,
+               (SELECT arg_max(c.threat_id, (c.r_central, c.threat_id)) FROM run_contributions c
+                WHERE c.run_id = $r AND c.profile_id = k.profile_id) AS top_threat
         FROM routes r
         JOIN run_exposures x ON x.run_id = $r AND x.client_id = r.client_id
              AND x.version = r.version
@@ -153,6 +157,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
                 "risk": r["risk"],
                 "value_usd": r["value_usd"],
                 "detail": describe_route(info),
+                "client_id": r["client_id"],
+                "item_id": r["item_id"],
+                "top_threat": r["top_threat"],
                 "parts": [p for p in parts if len(p) > 1],
             }
         )
@@ -180,6 +187,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
         "risk": pl.Float64,
         "value_usd": pl.Float64,
         "detail": pl.String,
+        "client_id": pl.String,
+        "item_id": pl.String,
+        "top_threat": pl.String,
         "parts": pl.List(pl.List(pl.List(pl.Float64))),
     }
     cp_schema: dict[str, Any] = {

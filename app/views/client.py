@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, session, ui
+from app import charts, data, mapview, session, ui
 from engine.auth import active_user, scope_for
 from engine.errors import AccessDenied
 from engine.models import Explanation
@@ -49,19 +49,10 @@ def main() -> None:
     regions = [g for g in e.regions[:6] if g.share >= 0.005]
     if regions:
         st.caption("Where: " + ui.plain(", ".join(f"{g.name} {g.share:.0%}" for g in regions)))
-    st.subheader("Sites and routes by risk")
+    st.subheader("Map: sites, sea routes and where the threats bear")
     with ui.errors_shown():
         md = data.client_map(user.scope, client_id, run.run_id)
-    st.vega_lite_chart(
-        spec=charts.exposure_map(
-            md.assets, md.routes, md.chokepoints, height=420, show_client=False
-        ),
-        width="stretch",
-    )
-    st.caption(
-        "Circles are sites (size: value), lines are sea routes; colour is the item's "
-        "central risk. Triangles mark the chokepoints the routes pass."
-    )
+    mapview.show(md, run.register_version, key="client_map", show_client=False, explanation=e)
     riskiest_items(e)
     threats_that_matter(e)
     what_would_help(user, client_id, run.run_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, session, ui
+from app import data, mapview, session, ui
+from engine.insights import MapData
 from engine.text import clean
 
 
@@ -97,17 +98,16 @@ def main() -> None:
         )
         if c2.button("Open client page", key="pf_open_btn") and chosen in ids:
             st.switch_page("views/client.py", query_params={"client": chosen})
-    st.subheader("Exposures by risk")
+    st.subheader("Map: every site and sea route in the book")
     with ui.errors_shown():
         md = data.map_for(user.scope, run.run_id)
-    keep = set(shown["client"].to_list())
-    assets = md.assets.filter(pl.col("client").is_in(keep))
-    routes = md.routes.filter(pl.col("client").is_in(keep))
-    st.vega_lite_chart(spec=charts.exposure_map(assets, routes, md.chokepoints), width="stretch")
-    st.caption(
-        "Circles are sites (size: value), lines are sea routes; colour is the item's "
-        "central risk. Triangles mark chokepoints the routes pass."
+    keep = set(shown["id"].to_list())
+    md = MapData(
+        assets=md.assets.filter(pl.col("client_id").is_in(keep)),
+        routes=md.routes.filter(pl.col("client_id").is_in(keep)),
+        chokepoints=md.chokepoints,
     )
+    mapview.show(md, run.register_version, key="portfolio_map", show_client=True)
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

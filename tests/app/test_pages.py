@@ -252,7 +252,7 @@ def test_portfolio_ranks_the_book_and_filters(signed_in: Signed, app_ctx: Contex
     shown = at.dataframe[0].value
     assert set(shown["band"]) == {"E"}
     assert len(shown) == sum(r.band == "E" for r in ratings)
-    assert at.get("vega_lite_chart"), "the exposure map is drawn"
+    assert at.get("deck_gl_json_chart"), "the exposure map is drawn"
 
 
 def test_the_app_and_the_portfolio_pdf_name_the_same_top_threat(
@@ -316,7 +316,8 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     improve = at.dataframe[-1].value
     assert len(improve) > 0 and (improve["gain"] > 0).all()
     assert any("¶" in m.value for m in at.markdown)  # evidence cites the brief's paragraphs
-    assert len(at.get("vega_lite_chart")) == 2  # drivers chart and the map
+    assert len(at.get("vega_lite_chart")) == 1  # the drivers chart
+    assert len(at.get("deck_gl_json_chart")) == 1  # and the map
 
 
 def test_improvements_reproduce_the_run_before_changing_anything(app_ctx: Context) -> None:
