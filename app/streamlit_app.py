@@ -32,6 +32,7 @@ from app.session import (
     sso_sign_in,
     sso_sign_out,
     sso_state,
+    sync_cookie,
 )
 from app.ui import plain
 from engine.auth import Role
@@ -271,6 +272,7 @@ def main() -> None:
             ]
         )
         sidebar(user)
+    sync_cookie(ctx)
     nav.run()
 
 

@@ -118,12 +118,22 @@ def test_client_cannot_reach_other_clients(browser: Browser, server: str) -> Non
         for other in OTHER_CLIENTS:
             assert other not in html, (path, other)
         page.context.close()
-    # by session: a second tab is a new session and must sign in; nothing shows before that
+    # by session: a second tab is a new session, signed in by the cookie as the same client
+    # (never as anyone else), so another client's address still shows only its own data
     page = sign_in(browser, server, "meridian")
+    page.wait_for_timeout(1000)  # the session cookie is stored by the page's script
     tab = page.context.new_page()
     tab.goto(server + "/client?client=nordhavn-container-lines")
-    tab.get_by_role("textbox", name="Username").wait_for()
-    assert "Meridian" not in tab.content() and "Nordhavn" not in tab.content()
+    tab.get_by_role("heading", name="Meridian Basin Petroleum plc").wait_for()
+    settle(tab)
+    assert "Nordhavn" not in tab.content() and "client=nordhavn" not in tab.url
+    tab.close()
+    # a browser without the cookie must sign in; nothing shows before that
+    fresh = browser.new_context().new_page()
+    fresh.goto(server + "/client?client=nordhavn-container-lines")
+    fresh.get_by_role("textbox", name="Username").wait_for()
+    assert "Meridian" not in fresh.content() and "Nordhavn" not in fresh.content()
+    fresh.context.close()
     # and in the signed-in tab the upload page offers no other client either
     go(page, "Upload")
     assert not page.get_by_test_id("stSelectbox").count()
