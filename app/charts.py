@@ -57,8 +57,9 @@ def before_after_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     data = pl.DataFrame(
         rows, schema={"client": pl.String, "before": pl.Float64, "after": pl.Float64}
     )
+    order = data["client"].to_list()  # the caller's order, stated in the spec itself
     base = alt.Chart(data.to_pandas()).encode(
-        y=alt.Y("client:N", sort=None, title=None, axis=alt.Axis(labelLimit=260))
+        y=alt.Y("client:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
     )
     rule = base.mark_rule(color="#90a4ae").encode(
         x=alt.X("before:Q", title="score (0-100)", scale=alt.Scale(domain=[0, 100])), x2="after:Q"

@@ -7,6 +7,7 @@ reports (``engine.report.fmt``) is reused, so the app and the PDF say the same t
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pycountry
@@ -110,3 +111,42 @@ def likelihood(code: str, words: str) -> str:
     if code == "not_assessed":
         return f"not assessed (the brief says \u201c{clean(words)}\u201d, with no probability)"
     return f"{humanise(code)} (the brief says \u201c{clean(words)}\u201d)"
+
+
+_FIELD_FIXES = {
+    "horizon": "set the horizon's last month after its first month (months after the brief)",
+    "intensity": "give each place an intensity from 0 (no effect) to 1 (full effect)",
+    "regions": "give the threat at least one place, each with an intensity from 0 to 1",
+    "likelihood": "choose a likelihood from the list",
+    "likelihood_words": "quote the brief's own likelihood word(s)",
+    "severity": "choose a severity from 1 (minor) to 5 (severe)",
+    "summary": "write a summary of at least 10 characters in your own words",
+    "title": "give the threat a title of at least 5 characters",
+}
+_RULE_LINE = re.compile(
+    r"^(?:.*?, )?threats\.(\d+)\.([\w.]+): (?:Value error, )?(.*?)(?: \(got [^)]*\))?$"
+)
+
+
+def rule_error(text: str, titles: list[str]) -> str:
+    """A register check's message in the product's words: which threat (by title), what is
+    wrong and how to fix it, instead of "threats.0.horizon: Value error ... (got dict)".
+    ``titles``: the threats' titles in register order. Lines of another shape are kept."""
+    out = []
+    for line in str(text).splitlines():
+        m = _RULE_LINE.match(line.strip())
+        if m is None:
+            out.append(line)
+            continue
+        index, key, message = int(m.group(1)), m.group(2), m.group(3)
+        message = message.replace("to_months", "the last month").replace(
+            "from_months", "the first month"
+        )
+        name = titles[index] if 0 <= index < len(titles) else f"threat {index + 1}"
+        field = next((k for k in reversed(key.split(".")) if not k.isdigit()), key)
+        fix = _FIELD_FIXES.get(field, "correct it in the form and apply again")
+        what = humanise(field)
+        out.append(
+            f"\u201c{clean(name)}\u201d: the {what} is not accepted ({message}). To fix: {fix}."
+        )
+    return "\n".join(out)

@@ -88,6 +88,24 @@ class MapData:
     chokepoints: pl.DataFrame  # region_id, name, lon, lat, routes (count)
 
 
+def exposure_index(ctx: Context, run_id: int, scope: Scope) -> pl.DataFrame:
+    """which threats reach which clients, and where: one row per client, threat and region
+    with a positive central contribution in the run (client_id, threat_id, region_id, title),
+    for the portfolio's filters and search."""
+    where, ids = scope.sql("k.client_id")
+    return ctx.store.frame(
+        f"""
+        SELECT DISTINCT k.client_id, c.threat_id, c.region_id, t.title
+        FROM run_classes k
+        JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
+        JOIN run_threats t ON t.run_id = k.run_id AND t.threat_id = c.threat_id
+        WHERE k.run_id = $r AND c.r_central > 0 AND {where}
+        ORDER BY ALL
+        """,  # noqa: S608 - the fragment is the store's tenant filter
+        {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
+    )
+
+
 def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
     """every site and sea route of the clients in scope in a run, with the
     item's central risk, for a map. Route geometry: routes.route_key -> route_cache.info."""

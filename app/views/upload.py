@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 
 from app import data, session, ui
+from app import words as wording
 from app.drafts import UploadDraft
 from engine.context import Context
 from engine.errors import ResilienceError
@@ -40,7 +41,11 @@ def available(ctx: Context) -> bool:
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "client", "account_manager", "admin")
-    st.title("Upload exposures")
+    st.title(
+        "Upload exposures",
+        help="Send the sites and sea routes as CSV, XLSX or Parquet. Wrong rows are named "
+        "with the column and the fix; nothing loads until you choose.",
+    )
     client_id = ui.pick_client(user, key="upload_client", label="Upload for client")
     if client_id is None:
         return
@@ -48,7 +53,8 @@ def main() -> None:
         user.scope.require(client_id)
         spec = ctx.client(client_id, user.scope)
     st.caption(
-        f"For {ui.plain(spec.name)}. Every load is a new version; earlier versions are kept. "
+        f"For {ui.plain(spec.name.rstrip('.'))}. Every load is a new version; earlier versions "
+        "are kept. "
         "Before anything loads, the page says how many items are added, updated and removed and "
         "how the rating moves."
     )
@@ -352,8 +358,9 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
             "Not in the current list (nothing to remove): "
             + ui.plain(", ".join(plan.not_found[:20]))
         )
-    load = f"Load the {report.rows_accepted} valid rows" + (
-        f" and leave out the {report.rows_rejected} rejected" if report.rows_rejected else ""
+    n_ok, n_bad = report.rows_accepted, report.rows_rejected
+    load = ("Load the valid row" if n_ok == 1 else f"Load the {n_ok:,} valid rows") + (
+        f" and leave out the {wording.plural(n_bad, 'rejected row')}" if n_bad else ""
     )
     choice = st.radio(f"What to do ({plan.summary()})", [load, "Load nothing"], key="upload_choice")
     if not st.button("Go", key="upload_go", type="primary"):

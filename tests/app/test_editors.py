@@ -131,7 +131,7 @@ def test_register_edit_save_draft_publish_and_roll_back(
     at.text_area(key=f"rg_sum_{tid}_0").input("Our own shorter summary of this paragraph.")
     _button(at, "Apply to the draft").click().run()
     assert not at.exception, at.exception
-    assert f"Edited: {tid}" in page_text(at)
+    assert f"Edited: {original.title}" in page_text(at)
     # save as a draft: stored, not current
     at.text_input(key="rg_note").input("severity reviewed")
     _button(at, "Save as a draft version").click().run()
@@ -155,6 +155,12 @@ def test_register_edit_save_draft_publish_and_roll_back(
     assert app_ctx.register_version() == 1
 
 
+def app_ctx_title(at: AppTest, tid: str) -> str:
+    from app import data
+
+    return data.context().register().threat(tid).title
+
+
 def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
     at = signed_in("analyst")
     at.switch_page("views/register.py").run()
@@ -162,7 +168,14 @@ def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
     at.number_input(key=f"rg_hf_{tid}").set_value(5.0)
     at.number_input(key=f"rg_ht_{tid}").set_value(2.0)
     _button(at, "Apply to the draft").click().run()
-    assert "to_months (2.0) must be after from_months (5.0)" in shown(at.error[0].value)
+    title = app_ctx_title(at, tid)
+    message = shown(at.error[0].value)
+    assert message == (
+        f"“{title}”: the horizon is not accepted (the last month (2.0) must be after the first "
+        "month (5.0)). To fix: set the horizon's last month after its first month (months after "
+        "the brief)."
+    )
+    assert "threats." not in message and "Value error" not in message
 
 
 # -- uploads -------------------------------------------------------------------------------------
@@ -223,7 +236,7 @@ def test_upload_flow_with_a_bad_row(
         "Download the report (CSV)",
         "Download the rejected rows (CSV)",
     ]
-    at.radio(key="upload_choice").set_value("Load the 1 valid rows and leave out the 1 rejected")
+    at.radio(key="upload_choice").set_value("Load the valid row and leave out the 1 rejected row")
     at.button(key="upload_go").click().run()
     assert not at.exception, at.exception
     assert calls[-1] == ("commit", ("meridian-basin-petroleum", "assets", True))

@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
+from app import words
 from app.session import SESSION_KEY, SignedIn
 from app.streamlit_app import PAGES, pages_for
 from engine import insights
@@ -31,13 +32,14 @@ OTHER_CLIENTS = [
 
 ALL_PAGES = {p.file for p in PAGES}
 EXPECTED = {
-    "client": {"views/client.py", "views/upload.py"},
+    "client": {"views/client.py", "views/upload.py", "views/glossary.py"},
     "account_manager": {
         "views/portfolio.py",
         "views/client.py",
         "views/clients.py",
         "views/upload.py",
         "views/scenarios.py",
+        "views/glossary.py",
     },
     "analyst": {
         "views/portfolio.py",
@@ -46,6 +48,7 @@ EXPECTED = {
         "views/register.py",
         "views/rules.py",
         "views/brief.py",
+        "views/glossary.py",
     },
     "admin": ALL_PAGES,
 }
@@ -305,8 +308,12 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     r = app_ctx.rating(run.run_id, "meridian-basin-petroleum")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Band"] == r.band
-    assert metrics["Score"] == f"{r.score:.1f}"
-    assert metrics["Range"] == f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})"
+    assert metrics["Score"] == f"{r.score:.1f} / 100"
+    assert metrics["Range"] == (
+        f"{r.band_low} to {r.band_high} ({r.score_low:.0f} to {r.score_high:.0f})"
+    )
+    assert words.range_meaning(r) in page_text(at)
+    assert "out of 100, from the least to the most likely reading" in words.range_meaning(r)
     assert metrics["As of"] == run.as_of.isoformat()
     caption = page_text(at)
     assert f"threat register v{run.register_version}" in caption
