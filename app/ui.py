@@ -89,6 +89,15 @@ def text_only(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def blanks_for_nulls(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table to show as it reads: a missing value is an empty cell, not the word "None" (the
+    grid writes None for a null). Columns with nulls become text; the others keep their type."""
+    holes = [c for c in frame.columns if frame[c].null_count()]
+    if not holes:
+        return frame
+    return frame.with_columns(pl.col(c).cast(pl.String).fill_null("") for c in holes)
+
+
 def text_only_rows(rows: Any, **kwargs: Any) -> pl.DataFrame:
     """``pl.DataFrame(rows, **kwargs)`` with its text cleaned (``text_only``)."""
     return text_only(pl.DataFrame(rows, **kwargs))

@@ -240,6 +240,26 @@ class Improvement:
         return self.score_after - self.score_before
 
 
+# Sites that stay where they are: an oilfield, a refinery or a terminal cannot be moved, so the
+# upper bound for them is protection where they stand, not a move.
+FIXED_SITES = {"oilfield", "refinery", "terminal"}
+
+
+def _out_of_reach(item: dict[str, Any]) -> str:
+    """The action that takes an item out of every threat's reach, in words that fit the item."""
+    if item["kind"] == "route":
+        return "reroute or re-source it away from the threatened regions"
+    kind = item.get("item_type")
+    if kind == "flight_corridor":
+        return "reroute the flights away from the threatened airspace"
+    if kind in FIXED_SITES:
+        return (
+            "protect it where it stands (security, hardening, spare capacity elsewhere) so the "
+            "threats there no longer reach it"
+        )
+    return "move it out of the threatened regions"
+
+
 def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> list[Improvement]:
     """for the items that weigh most on a client's rating, the score the
     client would have if one thing changed and nothing else did, under the run's own rules:
@@ -285,13 +305,8 @@ def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> lis
                             risk,
                         )
                     )
-        away = "reroute or re-source it away from" if item["kind"] == "route" else "move it out of"
         options.append(
-            (
-                f"{away} the threatened regions",
-                "upper bound: the item no longer touched by any threat",
-                0.0,
-            )
+            (_out_of_reach(item), "upper bound: the item no longer touched by any threat", 0.0)
         )
         candidates += [(i, action, why, risk) for action, why, risk in options]
     variants = [model.items]
@@ -390,6 +405,7 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         rows.append(
             {
                 "kind": r["kind"],
+                "item_type": r["item_type"],
                 "item_id": r["item_id"],
                 "name": r["name"],
                 "value": float(r["value"]),

@@ -174,7 +174,9 @@ def preview(draft: UploadDraft) -> None:
     )
     frame = draft.prepared.frame
     if isinstance(frame, pl.DataFrame) and frame.height:
-        st.dataframe(ui.text_only(frame.head(20)), hide_index=True, width="stretch")
+        st.dataframe(
+            ui.blanks_for_nulls(ui.text_only(frame.head(20))), hide_index=True, width="stretch"
+        )
         st.caption(
             f"The first {min(20, frame.height)} of {frame.height} accepted rows, as they "
             "will be loaded."
@@ -291,9 +293,9 @@ def validation_report(draft: UploadDraft) -> None:
                         "row": p.row,
                         "column": p.column,
                         "your header": p.header or "",
-                        "value": p.value,
+                        "value": "" if p.value is None else p.value,
                         "problem": p.message,
-                        "accepted": p.accepted,
+                        "accepted": "" if p.accepted is None else p.accepted,
                         "severity": p.severity,
                     }
                     for p in report.problems
@@ -400,7 +402,10 @@ def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> Non
             f"Nothing was loaded: {ui.plain(getattr(outcome, 'reason', '') or 'no reason given')}"
         )
         return
-    st.success(f"Loaded {outcome.rows_loaded} rows as exposure version {outcome.version}.")
+    st.success(
+        f"Loaded {wording.plural(outcome.rows_loaded, 'row')} as exposure version "
+        f"{outcome.version}."
+    )
     with ui.errors_shown():
         run = data.current_run()
         after = ctx.rating(run.run_id, draft.client_id, user.scope)

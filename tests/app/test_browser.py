@@ -190,7 +190,7 @@ def test_client_uploads_a_file_with_a_bad_row(browser: Browser, server: str) -> 
     page.get_by_text("Load the valid row and leave out the 1 rejected row").click()
     settle(page)
     page.get_by_role("button", name="Go").click()
-    page.get_by_text("Loaded 1 rows as exposure version 2.").wait_for()
+    page.get_by_text("Loaded 1 row as exposure version 2.").wait_for()
     settle(page)
     text = main_text(page)
     assert re.search(r"New score\s+\d+\.\d", text), text

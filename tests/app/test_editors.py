@@ -231,6 +231,9 @@ def test_upload_flow_with_a_bad_row(
     assert metrics == {"Rows": "2", "Accepted": "1", "Rejected": "1"}
     problems = next(d.value for d in at.dataframe if "problem" in d.value.columns)
     assert set(problems["row"]) == {3}
+    preview = next(d.value for d in at.dataframe if "source_row" in d.value.columns)
+    assert list(preview["asset_id"]) == ["LON-01"]
+    assert "None" not in preview.astype(str).to_csv() and not preview.isna().any().any()
     assert "above 90" in " ".join(problems["problem"])
     assert [b.proto.label for b in at.get("download_button")][-2:] == [
         "Download the report (CSV)",
@@ -240,7 +243,7 @@ def test_upload_flow_with_a_bad_row(
     at.button(key="upload_go").click().run()
     assert not at.exception, at.exception
     assert calls[-1] == ("commit", ("meridian-basin-petroleum", "assets", True))
-    assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
+    assert "Loaded 1 row as exposure version 2." in [s.value for s in at.success]
     after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["New score"] == f"{after.score:.1f}"
@@ -348,7 +351,7 @@ def test_upload_upsert_previews_counts_and_rating_before_loading(
     )
     assert app_ctx.exposure_version(client) == 1  # the preview stored nothing
     at.button(key="upload_go").click().run()
-    assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
+    assert "Loaded 1 row as exposure version 2." in [s.value for s in at.success]
     assert (
         app_ctx.store.one(
             "SELECT count(*) FROM assets WHERE client_id = $c AND version = 2", {"c": client}

@@ -220,7 +220,9 @@ def test_account_manager_portfolio_lists_only_the_book(signed_in: Signed, app_ct
     assert "Meridian" not in text and "Nordhavn" not in text
     at.query_params["client"] = "meridian-basin-petroleum"
     at.switch_page("views/client.py").run()
-    assert titles(at) == ["Andes Verde Agro S.A."]
+    # the client most in need of attention opens first (Aurelian is rated D, Andes Verde A),
+    # and the other book's client named in the URL is ignored
+    assert titles(at) == ["Aurelian Airways N.V."]
     assert at.selectbox(key="client_pick").options == [
         "Andes Verde Agro S.A. (andes-verde-agro)",
         "Aurelian Airways N.V. (aurelian-airways)",

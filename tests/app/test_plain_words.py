@@ -43,3 +43,23 @@ def test_every_page_speaks_plain_words(app_db: Path, app_ctx: Context, user: str
         if found:
             bad[page.file] = sorted(set(found))
     assert bad == {}
+
+
+def test_advice_never_tells_a_client_to_move_an_oilfield(app_ctx: Context) -> None:
+    from engine.insights import FIXED_SITES, improvements
+
+    run = app_ctx.current_run()
+    fixed_seen = 0
+    for client in app_ctx.clients():
+        assets = app_ctx.store.frame(
+            "SELECT asset_id, asset_type FROM assets WHERE client_id = $c",
+            {"c": client.client_id},
+        )
+        types = dict(assets.iter_rows())
+        for o in improvements(app_ctx, run.run_id, client.client_id, top=50):
+            if o.item_kind == "asset" and types.get(o.item_id) in FIXED_SITES:
+                fixed_seen += 1
+                assert not o.action.startswith("move"), (client.client_id, o.item_name, o.action)
+                if "threat" not in o.action:
+                    assert o.action.startswith("add ")
+    assert fixed_seen > 0  # the demo book has oilfields, refineries and terminals to advise on
