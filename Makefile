@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DB ?= data/resilience.duckdb
 PORT ?= 8501
 
-.PHONY: install system-deps run demo test lint bench clean
+.PHONY: install system-deps run demo test lint bench screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: install
 ## make test: install, lint, type-check and run every test (slow and browser tests included)
 test: install system-deps lint
 	$(BIN)/python -m pytest -n 2 --timeout 900
+
+## make screenshots: every page for each role, into docs/screenshots/ (needs Debian's chromium)
+screenshots: install system-deps
+	$(BIN)/python -m tests.app.screenshots
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -29,6 +29,7 @@ from engine.insights import (
     ImpactRow,
     Improvement,
     MapData,
+    exposure_index,
     exposure_map,
     impact,
     improvements,
@@ -193,6 +194,16 @@ def _compare(
 def compare_scenario(scenario_id: str, scope: Scope) -> list[ScenarioRow]:
     version = context().scenario_version(scenario_id)
     return _compare(db_key(), scenario_id, version, current_run().run_id, scope_key(scope))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _index(db: str, run_id: int, scope: ScopeKey) -> pl.DataFrame:
+    return exposure_index(_open(db), run_id, scope_from_key(scope))
+
+
+def index_for(scope: Scope, run_id: int) -> pl.DataFrame:
+    """Which threats reach which of the scope's clients, and in which regions."""
+    return _index(db_key(), run_id, scope_key(scope))
 
 
 # -- maps -----------------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ Signing in locally: the password, then (when the user turned it on) an authentic
 owner who signed in from that address or session before. A user still on a public demo password
 must choose a new one before any page opens. A session idle for ``IDLE_TIMEOUT_S`` (30 minutes;
 ``RESILIENCE_IDLE_MINUTES``) is signed out.
+
+A local sign-in survives a browser reload through a signed, expiring cookie (``app.cookie``): a
+new session whose cookie holds a valid token for an active user starts signed in as that user;
+the token lapses after the same idle time, and signing out clears and revokes it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any, Literal
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from app import cookie
 from engine.auth import (
     DEMO_PASSWORDS,
     ClaimsRefused,
@@ -65,6 +70,8 @@ ROLE_LABELS: dict[str, str] = {
 
 SECOND_FACTOR_KEY = "resilience_second_factor"
 NOTICE_KEY = "resilience_sign_in_notice"
+COOKIE_CLEAR_KEY = "resilience_cookie_clear"  # the browser's cookie is to be cleared
+SIGNED_OUT_KEY = "resilience_signed_out"  # this session signed out: ignore the cookie it came with
 SECOND_FACTOR_S = 300.0  # the code must follow the password within five minutes
 
 
@@ -94,6 +101,8 @@ class SignedIn:
     at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
     must_change_password: bool = False
+    sid: str = field(default_factory=cookie.new_sid)  # this sign-in, as its cookie names it
+    token_at: float = 0.0  # when the cookie's token was last issued (0: not yet)
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,7 @@ def sign_in_wait(username: str) -> float:
 def _complete(username: str, must_change: bool) -> None:
     THROTTLE.succeeded(username, source(), _session_id())
     st.session_state.pop(SECOND_FACTOR_KEY, None)
+    st.session_state.pop(SIGNED_OUT_KEY, None)
     st.session_state[SESSION_KEY] = SignedIn(username, must_change_password=must_change)
 
 
@@ -309,13 +319,59 @@ def change_password(ctx: Context, user: AppUser, new: str, again: str) -> str | 
         return str(exc)[:1].upper() + str(exc)[1:] + "."
     signed = st.session_state.get(SESSION_KEY)
     if isinstance(signed, SignedIn):
-        st.session_state[SESSION_KEY] = replace(signed, must_change_password=False)
+        # the old token says a demo password must be replaced: issue a new one now
+        st.session_state[SESSION_KEY] = replace(signed, must_change_password=False, token_at=0.0)
     return None
 
 
 def sign_out() -> None:
-    st.session_state.pop(SESSION_KEY, None)
+    """End the local sign-in: forget it here, revoke its cookie token, clear the cookie."""
+    signed = st.session_state.pop(SESSION_KEY, None)
+    if isinstance(signed, SignedIn):
+        cookie.revoke(signed.sid)
     st.session_state.pop(SECOND_FACTOR_KEY, None)
+    st.session_state[SIGNED_OUT_KEY] = True
+    st.session_state[COOKIE_CLEAR_KEY] = True
+
+
+def _secret(ctx: Context) -> bytes:
+    return cookie.secret_for(ctx.db_path.resolve())
+
+
+def _from_cookie(ctx: Context) -> SignedIn | None:
+    """A sign-in restored from the browser's cookie (a reload, a new tab), or None."""
+    if st.session_state.get(SIGNED_OUT_KEY):
+        return None
+    token = st.context.cookies.get(cookie.COOKIE)
+    if not isinstance(token, str) or not token:  # (AppTest's mocked runtime has no cookies)
+        return None
+    found = cookie.read(_secret(ctx), token, IDLE_TIMEOUT_S)
+    if found is None or active_user(ctx, found.username) is None:
+        st.session_state[COOKIE_CLEAR_KEY] = True  # tampered, expired, revoked or disabled
+        st.session_state[SIGNED_OUT_KEY] = True
+        return None
+    return SignedIn(
+        found.username,
+        must_change_password=found.must_change_password,
+        sid=found.sid,
+        token_at=found.issued_at,
+    )
+
+
+def sync_cookie(ctx: Context) -> None:
+    """Store a fresh token for the signed-in user (at most once a minute), or clear the cookie
+    after a sign-out. Call once per run, after ``current_user``."""
+    signed = st.session_state.get(SESSION_KEY)
+    if isinstance(signed, SignedIn):
+        st.session_state.pop(COOKIE_CLEAR_KEY, None)
+        now = time.time()
+        if now - signed.token_at < cookie.REFRESH_S:
+            return
+        token = cookie.issue(_secret(ctx), signed.username, signed.sid, signed.must_change_password)
+        st.html(cookie.set_script(token, IDLE_TIMEOUT_S), unsafe_allow_javascript=True)
+        st.session_state[SESSION_KEY] = replace(signed, token_at=now)
+    elif st.session_state.pop(COOKIE_CLEAR_KEY, None):
+        st.html(cookie.clear_script(), unsafe_allow_javascript=True)
 
 
 def notice() -> str | None:
@@ -331,8 +387,12 @@ def current_user(ctx: Context) -> AppUser | None:
     if not isinstance(signed, SignedIn):
         if signed is not None:
             sign_out()
-        sso = sso_state(ctx)
-        return sso if isinstance(sso, AppUser) else None
+        restored = _from_cookie(ctx)
+        if restored is None:
+            sso = sso_state(ctx)
+            return sso if isinstance(sso, AppUser) else None
+        signed = restored
+        st.session_state[SESSION_KEY] = signed
     now = time.time()
     if now - signed.last_seen > IDLE_TIMEOUT_S:
         sign_out()

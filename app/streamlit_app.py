@@ -32,6 +32,7 @@ from app.session import (
     sso_sign_in,
     sso_sign_out,
     sso_state,
+    sync_cookie,
 )
 from app.timeline import alerts_badge
 from app.ui import plain
@@ -90,6 +91,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/register.py", "Threat register", ":material/menu_book:", ("analyst", "admin")),
     PageSpec("views/rules.py", "Rules", ":material/tune:", ("analyst", "admin")),
     PageSpec("views/brief.py", "New brief", ":material/article:", ("analyst", "admin")),
+    PageSpec(
+        "views/glossary.py",
+        "Glossary",
+        ":material/help:",
+        ("client", "account_manager", "analyst", "admin"),
+    ),
 )
 
 
@@ -279,6 +286,7 @@ def main() -> None:
             ]
         )
         sidebar(user)
+    sync_cookie(ctx)
     nav.run()
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import polars as pl
 import streamlit as st
 
-from app import data
+from app import data, words
 from app.charts import BAND_COLOURS
 from app.session import AppUser, current_user
 from engine import alerts
@@ -57,7 +57,7 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
     if wanted is not None and st.session_state.get(applied) != wanted:
         st.session_state[key] = wanted
     if st.session_state.get(key) not in ids:
-        st.session_state[key] = ids[0]
+        st.session_state[key] = _most_in_need(user, ids)
     chosen = st.selectbox(label, ids, key=key, format_func=lambda c: clean(names.get(c, c)))
     if chosen is None or not user.scope.allows(chosen):
         return None
@@ -65,6 +65,18 @@ def pick_client(user: AppUser, *, key: str, label: str = "Client") -> str | None
         st.query_params["client"] = chosen
     st.session_state[applied] = chosen
     return str(chosen)
+
+
+def _most_in_need(user: AppUser, ids: list[str]) -> str:
+    """The client to open first: the one with the lowest score in the current run (the
+    portfolio's first row), not the first by name; the first id if nothing is rated."""
+    try:
+        run = data.current_run()
+        rated = data.ratings(data.db_key(), run.run_id, data.scope_key(user.scope))
+    except ResilienceError:
+        return ids[0]
+    worst = next((r.client_id for r in rated if r.client_id in ids), None)
+    return worst or ids[0]
 
 
 def text_only(frame: pl.DataFrame) -> pl.DataFrame:
@@ -76,6 +88,15 @@ def text_only(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         pl.col(text).str.replace_all(POLARS_BREAKS, " ").str.replace_all(POLARS_DROP, "")
     )
+
+
+def blanks_for_nulls(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table to show as it reads: a missing value is an empty cell, not the word "None" (the
+    grid writes None for a null). Columns with nulls become text; the others keep their type."""
+    holes = [c for c in frame.columns if frame[c].null_count()]
+    if not holes:
+        return frame
+    return frame.with_columns(pl.col(c).cast(pl.String).fill_null("") for c in holes)
 
 
 def text_only_rows(rows: Any, **kwargs: Any) -> pl.DataFrame:
@@ -99,18 +120,19 @@ def band_styled(frame: pl.DataFrame, column: str = "band") -> Any:
 def rating_card(r: Rating, run: RunInfo, previous: Rating | None = None) -> None:
     cols = st.columns([1, 1, 1.3, 1.3])
     delta = None if previous is None else f"{r.score - previous.score:+.1f} since last run"
-    cols[0].metric("Band", r.band, help="A resilient ... E critical")
-    cols[1].metric("Score", f"{r.score:.1f}", delta=delta)
+    cols[0].metric("Band", r.band, help="A resilient, B sound, C exposed, D vulnerable, E critical")
+    cols[1].metric("Score", f"{r.score:.1f} / 100", delta=delta, help=words.SCORE_MEANING)
     cols[2].metric(
         "Range",
-        f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})",
-        help=f"scores {r.score_low:.1f}-{r.score_high:.1f} from the likelihood ranges",
+        f"{r.band_low} to {r.band_high} ({r.score_low:.0f} to {r.score_high:.0f})",
+        help=words.range_meaning(r),
     )
     cols[3].metric("As of", run.as_of.isoformat())
+    st.caption(words.range_meaning(r))
     st.caption(
         f"Run {run.run_id} · threat register v{run.register_version} · rules "
         f"v{run.rules_version} · exposure version {r.exposure_version or '-'} · "
-        f"{r.n_items} items worth {r.total_value_usd:,.0f} USD"
+        f"{words.plural(r.n_items, 'item')} worth {r.total_value_usd:,.0f} US$"
     )
 
 

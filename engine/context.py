@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pycountry
 
 from engine import queries, uploads
 from engine import scenarios as scenario_store
-from engine.errors import NotFoundError, RuleError, StoreError
+from engine.errors import NotFoundError, ResilienceError, RuleError, StoreError
 from engine.models import (
     ClientSpec,
     EvidenceRef,
@@ -917,9 +918,13 @@ class Context:
         for r in frame.iter_rows(named=True):
             if r["item_kind"] == "asset":
                 place = f"{r['city']}, " if r["city"] else ""
-                detail = f"{r['item_type']}, {place}{r['country_iso3'] or '?'}"
+                kind = str(r["item_type"]).replace("_", " ")
+                detail = f"{kind}, {place}{country_name(r['country_iso3'])}"
             else:
-                detail = f"{r['item_type']}, {r['origin']} -> {r['destination']}"
+                detail = (
+                    f"{str(r['item_type']).replace('_', ' ')}, {port_name(r['origin'])} to "
+                    f"{port_name(r['destination'])}"
+                )
             if r["info"]:
                 from exposures.routes import RouteInfo
 
@@ -1223,6 +1228,27 @@ def _region_name(region_id: str, name: str) -> str:
         return name
     region = load_gazetteer().get(region_id)
     return region.name if region is not None else region_id
+
+
+def country_name(iso3: str | None) -> str:
+    """GBR -> United Kingdom (pycountry's common name where it has one)."""
+    if not iso3:
+        return "unknown country"
+    found = pycountry.countries.get(alpha_3=iso3)
+    return str(getattr(found, "common_name", None) or found.name) if found else iso3
+
+
+def port_name(text: str | None) -> str:
+    """IQUQR -> Umm Qasr (the port's name where the LOCODE is known; the text as given else)."""
+    if not text:
+        return "-"
+    from exposures.ports import resolve_port
+
+    try:
+        port = resolve_port(text)
+    except ResilienceError:
+        return text
+    return port.name if port.locode == text.strip().upper() else text
 
 
 def describe_route(info: RouteInfo) -> str:

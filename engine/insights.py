@@ -88,6 +88,24 @@ class MapData:
     chokepoints: pl.DataFrame  # region_id, name, lon, lat, routes (count)
 
 
+def exposure_index(ctx: Context, run_id: int, scope: Scope) -> pl.DataFrame:
+    """which threats reach which clients, and where: one row per client, threat and region
+    with a positive central contribution in the run (client_id, threat_id, region_id, title),
+    for the portfolio's filters and search."""
+    where, ids = scope.sql("k.client_id")
+    return ctx.store.frame(
+        f"""
+        SELECT DISTINCT k.client_id, c.threat_id, c.region_id, t.title
+        FROM run_classes k
+        JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
+        JOIN run_threats t ON t.run_id = k.run_id AND t.threat_id = c.threat_id
+        WHERE k.run_id = $r AND c.r_central > 0 AND {where}
+        ORDER BY ALL
+        """,  # noqa: S608 - the fragment is the store's tenant filter
+        {"r": run_id} | ({"scope_ids": ids} if ids is not None else {}),
+    )
+
+
 def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
     """every site and sea route of the clients in scope in a run, with the
     item's central risk, for a map. Route geometry: routes.route_key -> route_cache.info."""
@@ -99,7 +117,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
         SELECT a.client_id, c.name AS client, a.asset_id AS item_id, a.name, a.asset_type,
                coalesce(a.city, '') || CASE WHEN a.city IS NULL THEN '' ELSE ', ' END
                    || coalesce(a.country_iso3, '?') AS place,
-               a.lat, a.lon, a.value_usd, a.criticality, p.risk_central AS risk
+               a.lat, a.lon, a.value_usd, a.criticality, p.risk_central AS risk,
+               (SELECT arg_max(c.threat_id, (c.r_central, c.threat_id)) FROM run_contributions c
+                WHERE c.run_id = $r AND c.profile_id = k.profile_id) AS top_threat
         FROM assets a
         JOIN run_exposures x ON x.run_id = $r AND x.client_id = a.client_id
              AND x.version = a.version
@@ -115,7 +135,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
     routes = ctx.store.frame(
         f"""
         SELECT r.client_id, c.name AS client, r.route_id AS item_id, r.name, r.commodity,
-               r.annual_value_usd AS value_usd, p.risk_central AS risk, rc.info
+               r.annual_value_usd AS value_usd, p.risk_central AS risk, rc.info,
+               (SELECT arg_max(c.threat_id, (c.r_central, c.threat_id)) FROM run_contributions c
+                WHERE c.run_id = $r AND c.profile_id = k.profile_id) AS top_threat
         FROM routes r
         JOIN run_exposures x ON x.run_id = $r AND x.client_id = r.client_id
              AND x.version = r.version
@@ -153,6 +175,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
                 "risk": r["risk"],
                 "value_usd": r["value_usd"],
                 "detail": describe_route(info),
+                "client_id": r["client_id"],
+                "item_id": r["item_id"],
+                "top_threat": r["top_threat"],
                 "parts": [p for p in parts if len(p) > 1],
             }
         )
@@ -180,6 +205,9 @@ def exposure_map(ctx: Context, run_id: int, scope: Scope) -> MapData:
         "risk": pl.Float64,
         "value_usd": pl.Float64,
         "detail": pl.String,
+        "client_id": pl.String,
+        "item_id": pl.String,
+        "top_threat": pl.String,
         "parts": pl.List(pl.List(pl.List(pl.Float64))),
     }
     cp_schema: dict[str, Any] = {
@@ -210,6 +238,26 @@ class Improvement:
     @property
     def gain(self) -> float:
         return self.score_after - self.score_before
+
+
+# Sites that stay where they are: an oilfield, a refinery or a terminal cannot be moved, so the
+# upper bound for them is protection where they stand, not a move.
+FIXED_SITES = {"oilfield", "refinery", "terminal"}
+
+
+def _out_of_reach(item: dict[str, Any]) -> str:
+    """The action that takes an item out of every threat's reach, in words that fit the item."""
+    if item["kind"] == "route":
+        return "reroute or re-source it away from the threatened regions"
+    kind = item.get("item_type")
+    if kind == "flight_corridor":
+        return "reroute the flights away from the threatened airspace"
+    if kind in FIXED_SITES:
+        return (
+            "protect it where it stands (security, hardening, spare capacity elsewhere) so the "
+            "threats there no longer reach it"
+        )
+    return "move it out of the threatened regions"
 
 
 def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> list[Improvement]:
@@ -257,13 +305,8 @@ def improvements(ctx: Context, run_id: int, client_id: str, top: int = 5) -> lis
                             risk,
                         )
                     )
-        away = "reroute or re-source it away from" if item["kind"] == "route" else "move it out of"
         options.append(
-            (
-                f"{away} the threatened regions",
-                "upper bound: the item no longer touched by any threat",
-                0.0,
-            )
+            (_out_of_reach(item), "upper bound: the item no longer touched by any threat", 0.0)
         )
         candidates += [(i, action, why, risk) for action, why, risk in options]
     variants = [model.items]
@@ -362,6 +405,7 @@ def _client_model(ctx: Context, run_id: int, client_id: str) -> _ClientModel | N
         rows.append(
             {
                 "kind": r["kind"],
+                "item_type": r["item_type"],
                 "item_id": r["item_id"],
                 "name": r["name"],
                 "value": float(r["value"]),

@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from app import data, session, timeline, ui
+from app import words as wording
 from engine import alerts
 from engine.context import Context
 from engine.errors import ResilienceError
@@ -131,7 +132,12 @@ def read(data_bytes: bytes, filename: str, date: dt.date | None = None) -> Inges
     with tempfile.TemporaryDirectory(prefix="brief-") as tmp:
         path = Path(tmp) / f"brief{suffix}"
         path.write_bytes(data_bytes)
-        return ingest(path, date=date)
+        try:
+            return ingest(path, date=date)
+        except ResilienceError as exc:  # it names the server's temporary file: name the upload
+            shown = Path(filename).name or "the file"
+            text = str(exc).replace(str(path), shown).replace(tmp, "")
+            raise type(exc)(text) from exc
 
 
 def read_pasted(text: str, date: dt.date | None = None) -> IngestResult:
@@ -465,7 +471,11 @@ def preview_and_publish(
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "analyst", "admin")
-    st.title("New brief")
+    st.title(
+        "New brief",
+        help="Turn a new intelligence brief into draft threats: read it, review each draft "
+        "(accept, edit or reject), see which ratings it would move, then publish.",
+    )
     st.caption(
         "Read a brief (upload text, Markdown, HTML or PDF, or paste its text); each judgement "
         "in it becomes a draft threat with the sentences that support it. Review them, add what "
@@ -521,7 +531,8 @@ def main() -> None:
     doc = state.result.document
     register = ctx.register()
     st.markdown(
-        f"**{ui.plain(doc.title or state.filename)}** · {len(doc.sections)} sections · "
+        f"**{ui.plain(doc.title or state.filename)}** · "
+        f"{wording.plural(len(doc.sections), 'section')} · "
         f"{len(state.result.drafts)} draft threats"
     )
     about_the_brief(state, register)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import charts, data, exports, session, timeline, ui
+from app import charts, data, exports, mapview, session, timeline, ui, words
 from engine.models import Explanation
 
 
@@ -31,8 +31,12 @@ def main() -> None:
                 None,
             )
     r = e.rating
-    st.title(ui.plain(r.name))
-    st.caption(ui.plain(f"{r.sector.replace('_', ' ')} · headquartered in {r.hq_country}"))
+    st.title(
+        ui.plain(r.name),
+        help="The rating, what drives it, where the client is exposed and what would most "
+        "improve it. See the Glossary page for every term.",
+    )
+    st.caption(ui.plain(words.client_line(r)))
     with st.container(border=True):
         ui.rating_card(r, run, previous)
     ui.expired_note(e.expired_threats)
@@ -47,19 +51,10 @@ def main() -> None:
     regions = [g for g in e.regions[:6] if g.share >= 0.005]
     if regions:
         st.caption("Where: " + ui.plain(", ".join(f"{g.name} {g.share:.0%}" for g in regions)))
-    st.subheader("Sites and routes by risk")
+    st.subheader("Map: sites, sea routes and where the threats bear")
     with ui.errors_shown():
         md = data.client_map(user.scope, client_id, run.run_id)
-    st.vega_lite_chart(
-        spec=charts.exposure_map(
-            md.assets, md.routes, md.chokepoints, height=420, show_client=False
-        ),
-        width="stretch",
-    )
-    st.caption(
-        "Circles are sites (size: value), lines are sea routes; colour is the item's "
-        "central risk. Triangles mark the chokepoints the routes pass."
-    )
+    mapview.show(md, run.register_version, key="client_map", show_client=False, explanation=e)
     riskiest_items(e)
     threats_that_matter(e)
     what_would_help(user, client_id, run.run_id)
@@ -71,16 +66,17 @@ def riskiest_items(e: Explanation) -> None:
     if not e.items:
         st.info("No exposures.")
         return
+    titles = {t.threat_id: t.title for t in e.threats}
     frame = pl.DataFrame(
         [
             {
                 "item": f"{i.name} [{i.item_id}]",
-                "kind": i.item_kind,
-                "risk": round(i.risk, 3),
-                "range": f"{i.risk_low:.3f}-{i.risk_high:.3f}",
-                "value USD": i.value_usd,
-                "criticality": i.criticality,
-                "top threat": i.top_threat or "-",
+                "kind": "site" if i.item_kind == "asset" else "sea route",
+                "risk (%)": round(100 * i.risk, 1),
+                "range (%)": f"{100 * i.risk_low:.0f} to {100 * i.risk_high:.0f}",
+                "value (US$)": i.value_usd,
+                "criticality (1-5)": i.criticality,
+                "top threat": titles.get(i.top_threat or "", "none") if i.top_threat else "none",
                 "detail": i.detail,
             }
             for i in e.items
@@ -91,10 +87,19 @@ def riskiest_items(e: Explanation) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "value USD": st.column_config.NumberColumn(format="%,.0f"),
-            "risk": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
+            "value (US$)": st.column_config.NumberColumn(format="%,.0f"),
+            "risk (%)": st.column_config.ProgressColumn(
+                min_value=0.0,
+                max_value=100.0,
+                format="%.1f%%",
+                help=words.RISK_MEANING,
+            ),
+            "range (%)": st.column_config.TextColumn(
+                help="The item's risk at the low and high ends of the brief's likelihood ranges"
+            ),
         },
     )
+    st.caption(words.RISK_MEANING)
 
 
 def threats_that_matter(e: Explanation) -> None:
@@ -104,14 +109,16 @@ def threats_that_matter(e: Explanation) -> None:
     st.caption(f"From: {ui.plain(e.register_title)}")
     for t in e.threats[:6]:
         label = (
-            f"{t.share:.0%} · {ui.plain(t.title)} — {ui.plain(t.likelihood.replace('_', ' '))} "
-            f"(brief: “{ui.plain(t.likelihood_words)}”)"
+            f"{t.share:.0%} of the expected disruption · {ui.plain(t.title)} — "
+            f"{ui.plain(words.likelihood(t.likelihood, t.likelihood_words))}"
         )
         with st.expander(label, expanded=False):
             st.markdown(
-                f"**Category:** {ui.plain(t.category.replace('_', ' '))} · **bears hardest on:** "
-                f"{ui.plain(t.main_region)} · **threat id:** {ui.plain(t.threat_id)}"
+                f"**Category:** {ui.plain(words.kind(t.category))} · **bears hardest on:** "
+                f"{ui.plain(words.region(t.main_region))}"
             )
+            if t.likelihood == "not_assessed":
+                st.caption(words.NOT_ASSESSED)
             for ev in t.evidence:
                 section = headings.get((ev.brief, ev.section), ev.section)
                 source = f"{ev.brief_label} · " if ev.brief_label else ""

@@ -195,7 +195,10 @@ def audit(user: session.AppUser, client_id: str) -> None:
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "account_manager", "admin")
-    st.title("Clients")
+    st.title(
+        "Clients",
+        help="Add a client to your book, correct its details, or remove it with all its data.",
+    )
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from app import data, session, timeline, ui
+from app import words as wording
 from app.drafts import RegisterDraft, doc_hash
 from engine import alerts
 from engine.context import Context
@@ -33,7 +34,11 @@ def _reset() -> None:
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "analyst", "admin")
-    st.title("Threat register")
+    st.title(
+        "Threat register",
+        help="The published threats, each with its evidence in the brief. Edit one, preview "
+        "which ratings move, publish with a note, or roll back to an earlier version.",
+    )
     with ui.errors_shown():
         current = ctx.register_version()
         draft = _draft(ctx)
@@ -54,7 +59,12 @@ def main() -> None:
 
     headings = {(b.id, s.id): s.heading for b in briefs for s in b.outline}
     c1, c2 = st.columns([1, 2])
-    cats = c1.multiselect("Category", sorted({t.category for t in reg.threats}), key="rg_cat")
+    cats = c1.multiselect(
+        "Category",
+        sorted({t.category for t in reg.threats}),
+        key="rg_cat",
+        format_func=wording.kind,
+    )
     text = c2.text_input("Search titles and evidence", key="rg_text").strip().lower()
     shown = [
         t
@@ -70,10 +80,9 @@ def main() -> None:
         ui.text_only_rows(
             [
                 {
-                    "id": t.id,
-                    "category": t.category,
                     "title": t.title,
-                    "likelihood": t.likelihood,
+                    "category": wording.kind(t.category),
+                    "likelihood": wording.kind(t.likelihood),
                     "brief's words": t.likelihood_words,
                     "severity": t.severity,
                     "horizon (months)": f"{t.horizon.from_months:g}-{t.horizon.to_months:g}",
@@ -86,7 +95,7 @@ def main() -> None:
             ]
         )
         if shown
-        else pl.DataFrame({"id": []}),
+        else pl.DataFrame({"title": []}),
         hide_index=True,
         width="stretch",
     )
@@ -94,7 +103,7 @@ def main() -> None:
         return
     ids = [t.id for t in shown]
     chosen = st.selectbox(
-        "Threat", ids, key="rg_pick", format_func=lambda i: clean(f"{reg.threat(i).title} [{i}]")
+        "Threat", ids, key="rg_pick", format_func=lambda i: clean(reg.threat(i).title)
     )
     if chosen is None:
         return
@@ -121,7 +130,10 @@ def evidence(t: Threat, headings: dict[tuple[str, str], str], reg: Register) -> 
             heading = headings.get((brief.id, ev.section), ev.section)
             st.markdown(f"- *{ui.plain(heading)}*, ¶{ev.paragraph}: {ui.plain(ev.summary)}")
         st.caption(
-            "Regions: " + ui.plain(", ".join(f"{r.region} ({r.intensity:g})" for r in t.regions))
+            "Where, with the threat's intensity there (0 to 100%): "
+            + ui.plain(
+                ", ".join(f"{wording.region(r.region)} {r.intensity:.0%}" for r in t.regions)
+            )
         )
 
 
@@ -157,10 +169,10 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
         )
         regions = st.data_editor(
             pl.DataFrame(
-                [{"region": r.region, "intensity": r.intensity} for r in t.regions]
+                [{"place": wording.region(r.region), "intensity": r.intensity} for r in t.regions]
             ).to_pandas(),
             key=f"rg_regions_{t.id}",
-            disabled=["region"],
+            disabled=["place"],
             hide_index=True,
         )
         summaries = []
@@ -182,8 +194,8 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
                     severity=int(severity),
                     horizon={"from_months": float(h_from), "to_months": float(h_to)},
                     regions=[
-                        {"region": str(r["region"]), "intensity": float(r["intensity"])}
-                        for r in regions.to_dict("records")
+                        {"region": rw.region, "intensity": float(r["intensity"])}
+                        for rw, r in zip(t.regions, regions.to_dict("records"), strict=True)
                     ],
                     evidence=[
                         ev.model_dump() | {"summary": s.strip()}
@@ -191,14 +203,23 @@ def edit_form(ctx: Context, draft: RegisterDraft, t: Threat) -> None:
                     ],
                 )
             except RuleError as exc:
-                st.error(ui.plain(str(exc)))
+                titles = [x.title for x in draft.register.threats]
+                st.error(ui.plain(wording.rule_error(str(exc), titles)))
             else:
                 st.rerun()
 
 
+def _title(draft: RegisterDraft, threat_id: str) -> str:
+    """A threat's title in the draft (its id only if the draft no longer has it)."""
+    found = next((t for t in draft.register.threats if t.id == threat_id), None)
+    return found.title if found is not None else threat_id
+
+
 def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDraft) -> None:
     st.subheader("Draft")
-    st.markdown("Edited: " + ui.plain(", ".join(sorted(draft.changed))))
+    st.markdown(
+        "Edited: " + ui.plain(", ".join(sorted(_title(draft, tid) for tid in draft.changed)))
+    )
     key = doc_hash(draft.doc())
     c1, c2 = st.columns(2)
     if c1.button("Preview the ratings under this draft", key="rg_preview"):

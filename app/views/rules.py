@@ -41,7 +41,11 @@ def _reset() -> None:
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "analyst", "admin")
-    st.title("Scoring rules")
+    st.title(
+        "Scoring rules",
+        help="Every number of the method. Change a weight, preview which ratings move, "
+        "publish with a note, or roll back.",
+    )
     with ui.errors_shown():
         current = ctx.rules_version()
         draft = _draft(ctx)

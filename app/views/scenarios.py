@@ -24,7 +24,11 @@ FLASH = "sc_flash"
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "account_manager", "analyst", "admin")
-    st.title("Scenarios")
+    st.title(
+        "Scenarios",
+        help="What if a chokepoint closes or a threat grows? Pick a scenario to see every "
+        "rating before and after; the published ratings are not touched.",
+    )
     flash = st.session_state.pop(FLASH, None)
     if isinstance(flash, str):
         st.success(ui.plain(flash))
@@ -106,14 +110,18 @@ def before_after(user: session.AppUser, chosen: str) -> None:
         width="stretch",
         column_config={"change": st.column_config.NumberColumn(format="%+.1f")},
     )
+    # the order follows this scenario: the largest fall first (an explicit sort and a chart per
+    # scenario, so the browser never keeps the order of the scenario shown before)
+    ordered = sorted(rows, key=lambda r: (r.delta, r.after.score, r.name))
     st.altair_chart(
         charts.before_after_chart(
             [
                 {"client": clean(r.name), "before": r.before.score, "after": r.after.score}
-                for r in rows
+                for r in ordered
             ]
         ),
         width="stretch",
+        key=f"sc_chart_{chosen}",
     )
     st.caption(
         "Grey: the current rating; red: under the scenario. Scenarios change threats for "

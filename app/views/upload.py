@@ -17,6 +17,7 @@ import polars as pl
 import streamlit as st
 
 from app import data, session, ui
+from app import words as wording
 from app.drafts import UploadDraft
 from engine import alerts
 from engine.context import Context
@@ -42,7 +43,11 @@ def available(ctx: Context) -> bool:
 def main() -> None:
     ctx = data.context()
     user = session.require(ctx, "client", "account_manager", "admin")
-    st.title("Upload exposures")
+    st.title(
+        "Upload exposures",
+        help="Send the sites and sea routes as CSV, XLSX or Parquet. Wrong rows are named "
+        "with the column and the fix; nothing loads until you choose.",
+    )
     client_id = ui.pick_client(user, key="upload_client", label="Upload for client")
     if client_id is None:
         return
@@ -50,7 +55,8 @@ def main() -> None:
         user.scope.require(client_id)
         spec = ctx.client(client_id, user.scope)
     st.caption(
-        f"For {ui.plain(spec.name)}. Every load is a new version; earlier versions are kept. "
+        f"For {ui.plain(spec.name.rstrip('.'))}. Every load is a new version; earlier versions "
+        "are kept. "
         "Before anything loads, the page says how many items are added, updated and removed and "
         "how the rating moves."
     )
@@ -182,7 +188,9 @@ def preview(draft: UploadDraft) -> None:
     )
     frame = draft.prepared.frame
     if isinstance(frame, pl.DataFrame) and frame.height:
-        st.dataframe(ui.text_only(frame.head(20)), hide_index=True, width="stretch")
+        st.dataframe(
+            ui.blanks_for_nulls(ui.text_only(frame.head(20))), hide_index=True, width="stretch"
+        )
         st.caption(
             f"The first {min(20, frame.height)} of {frame.height} accepted rows, as they "
             "will be loaded."
@@ -299,9 +307,9 @@ def validation_report(draft: UploadDraft) -> None:
                         "row": p.row,
                         "column": p.column,
                         "your header": p.header or "",
-                        "value": p.value,
+                        "value": "" if p.value is None else p.value,
                         "problem": p.message,
-                        "accepted": p.accepted,
+                        "accepted": "" if p.accepted is None else p.accepted,
                         "severity": p.severity,
                     }
                     for p in report.problems
@@ -366,8 +374,9 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
             "Not in the current list (nothing to remove): "
             + ui.plain(", ".join(plan.not_found[:20]))
         )
-    load = f"Load the {report.rows_accepted} valid rows" + (
-        f" and leave out the {report.rows_rejected} rejected" if report.rows_rejected else ""
+    n_ok, n_bad = report.rows_accepted, report.rows_rejected
+    load = ("Load the valid row" if n_ok == 1 else f"Load the {n_ok:,} valid rows") + (
+        f" and leave out the {wording.plural(n_bad, 'rejected row')}" if n_bad else ""
     )
     choice = st.radio(f"What to do ({plan.summary()})", [load, "Load nothing"], key="upload_choice")
     if not st.button("Go", key="upload_go", type="primary"):
@@ -416,7 +425,10 @@ def show_outcome(ctx: Context, user: session.AppUser, draft: UploadDraft) -> Non
             f"Nothing was loaded: {ui.plain(getattr(outcome, 'reason', '') or 'no reason given')}"
         )
         return
-    st.success(f"Loaded {outcome.rows_loaded} rows as exposure version {outcome.version}.")
+    st.success(
+        f"Loaded {wording.plural(outcome.rows_loaded, 'row')} as exposure version "
+        f"{outcome.version}."
+    )
     with ui.errors_shown():
         run = data.current_run()
         after = ctx.rating(run.run_id, draft.client_id, user.scope)

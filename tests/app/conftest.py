@@ -161,6 +161,8 @@ def page_text(at: AppTest) -> str:
     for chart in at.get("vega_lite_chart"):
         parts.append(str(chart.proto.spec))
         parts += [str(d) for d in getattr(chart.proto, "datasets", [])]
+    for deck in at.get("deck_gl_json_chart"):
+        parts.append(str(deck.proto.json))
     return shown("\n".join(parts))
 
 

@@ -95,7 +95,7 @@ def test_client_cannot_reach_other_clients(browser: Browser, server: str) -> Non
     for other in OTHER_CLIENTS:
         assert other not in html, other
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
-    assert links.count() == 3
+    assert links.count() == 4  # Client, Upload, Alerts and the Glossary
     nav = page.get_by_test_id("stSidebarNav").inner_text()
     assert "Client" in nav and "Upload" in nav and "Alerts" in nav
     for hidden in ("Portfolio", "Scenarios", "Threat register", "Rules"):
@@ -118,12 +118,22 @@ def test_client_cannot_reach_other_clients(browser: Browser, server: str) -> Non
         for other in OTHER_CLIENTS:
             assert other not in html, (path, other)
         page.context.close()
-    # by session: a second tab is a new session and must sign in; nothing shows before that
+    # by session: a second tab is a new session, signed in by the cookie as the same client
+    # (never as anyone else), so another client's address still shows only its own data
     page = sign_in(browser, server, "meridian")
+    page.wait_for_timeout(1000)  # the session cookie is stored by the page's script
     tab = page.context.new_page()
     tab.goto(server + "/client?client=nordhavn-container-lines")
-    tab.get_by_role("textbox", name="Username").wait_for()
-    assert "Meridian" not in tab.content() and "Nordhavn" not in tab.content()
+    tab.get_by_role("heading", name="Meridian Basin Petroleum plc").wait_for()
+    settle(tab)
+    assert "Nordhavn" not in tab.content() and "client=nordhavn" not in tab.url
+    tab.close()
+    # a browser without the cookie must sign in; nothing shows before that
+    fresh = browser.new_context().new_page()
+    fresh.goto(server + "/client?client=nordhavn-container-lines")
+    fresh.get_by_role("textbox", name="Username").wait_for()
+    assert "Meridian" not in fresh.content() and "Nordhavn" not in fresh.content()
+    fresh.context.close()
     # and in the signed-in tab the upload page offers no other client either
     go(page, "Upload")
     assert not page.get_by_test_id("stSelectbox").count()
@@ -143,7 +153,7 @@ def test_screenshots_of_every_page(browser: Browser, server: str) -> None:
     page.context.close()
     page = sign_in(browser, server, "am", height=1500)
     assert page.get_by_role("heading", name="Portfolio").is_visible()
-    page.get_by_test_id("stVegaLiteChart").first.wait_for()
+    page.get_by_test_id("stDeckGlJsonChart").first.wait_for()
     settle(page)
     shot(page, "portfolio")
     go(page, "Scenarios")
@@ -151,7 +161,7 @@ def test_screenshots_of_every_page(browser: Browser, server: str) -> None:
     shot(page, "scenarios")
     page.context.close()
     page = sign_in(browser, server, "meridian", height=1700)
-    page.get_by_test_id("stVegaLiteChart").nth(1).wait_for()
+    page.get_by_test_id("stDeckGlJsonChart").first.wait_for()
     settle(page)
     shot(page, "client")
     page.context.close()
@@ -177,10 +187,10 @@ def test_client_uploads_a_file_with_a_bad_row(browser: Browser, server: str) -> 
     assert "row 3, column lat: '95.5' is above 90" in text
     assert re.search(r"Rejected\s+1", text), text
     shot(page, "upload")
-    page.get_by_text("Load the 1 valid rows and leave out the 1 rejected").click()
+    page.get_by_text("Load the valid row and leave out the 1 rejected row").click()
     settle(page)
     page.get_by_role("button", name="Go").click()
-    page.get_by_text("Loaded 1 rows as exposure version 2.").wait_for()
+    page.get_by_text("Loaded 1 row as exposure version 2.").wait_for()
     settle(page)
     text = main_text(page)
     assert re.search(r"New score\s+\d+\.\d", text), text

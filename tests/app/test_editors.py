@@ -131,7 +131,7 @@ def test_register_edit_save_draft_publish_and_roll_back(
     at.text_area(key=f"rg_sum_{tid}_0").input("Our own shorter summary of this paragraph.")
     _button(at, "Apply to the draft").click().run()
     assert not at.exception, at.exception
-    assert f"Edited: {tid}" in page_text(at)
+    assert f"Edited: {original.title}" in page_text(at)
     # save as a draft: stored, not current
     at.text_input(key="rg_note").input("severity reviewed")
     _button(at, "Save as a draft version").click().run()
@@ -155,6 +155,12 @@ def test_register_edit_save_draft_publish_and_roll_back(
     assert app_ctx.register_version() == 1
 
 
+def app_ctx_title(at: AppTest, tid: str) -> str:
+    from app import data
+
+    return data.context().register().threat(tid).title
+
+
 def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
     at = signed_in("analyst")
     at.switch_page("views/register.py").run()
@@ -162,7 +168,14 @@ def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
     at.number_input(key=f"rg_hf_{tid}").set_value(5.0)
     at.number_input(key=f"rg_ht_{tid}").set_value(2.0)
     _button(at, "Apply to the draft").click().run()
-    assert "to_months (2.0) must be after from_months (5.0)" in shown(at.error[0].value)
+    title = app_ctx_title(at, tid)
+    message = shown(at.error[0].value)
+    assert message == (
+        f"“{title}”: the horizon is not accepted (the last month (2.0) must be after the first "
+        "month (5.0)). To fix: set the horizon's last month after its first month (months after "
+        "the brief)."
+    )
+    assert "threats." not in message and "Value error" not in message
 
 
 # -- uploads -------------------------------------------------------------------------------------
@@ -218,16 +231,19 @@ def test_upload_flow_with_a_bad_row(
     assert metrics == {"Rows": "2", "Accepted": "1", "Rejected": "1"}
     problems = next(d.value for d in at.dataframe if "problem" in d.value.columns)
     assert set(problems["row"]) == {3}
+    preview = next(d.value for d in at.dataframe if "source_row" in d.value.columns)
+    assert list(preview["asset_id"]) == ["LON-01"]
+    assert "None" not in preview.astype(str).to_csv() and not preview.isna().any().any()
     assert "above 90" in " ".join(problems["problem"])
     assert [b.proto.label for b in at.get("download_button")][-2:] == [
         "Download the report (CSV)",
         "Download the rejected rows (CSV)",
     ]
-    at.radio(key="upload_choice").set_value("Load the 1 valid rows and leave out the 1 rejected")
+    at.radio(key="upload_choice").set_value("Load the valid row and leave out the 1 rejected row")
     at.button(key="upload_go").click().run()
     assert not at.exception, at.exception
     assert calls[-1] == ("commit", ("meridian-basin-petroleum", "assets", True))
-    assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
+    assert "Loaded 1 row as exposure version 2." in [s.value for s in at.success]
     after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["New score"] == f"{after.score:.1f}"
@@ -335,7 +351,7 @@ def test_upload_upsert_previews_counts_and_rating_before_loading(
     )
     assert app_ctx.exposure_version(client) == 1  # the preview stored nothing
     at.button(key="upload_go").click().run()
-    assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
+    assert "Loaded 1 row as exposure version 2." in [s.value for s in at.success]
     assert (
         app_ctx.store.one(
             "SELECT count(*) FROM assets WHERE client_id = $c AND version = 2", {"c": client}

@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
+from app import words
 from app.session import SESSION_KEY, SignedIn
 from app.streamlit_app import PAGES, pages_for
 from engine import insights
@@ -31,7 +32,7 @@ OTHER_CLIENTS = [
 
 ALL_PAGES = {p.file for p in PAGES}
 EXPECTED = {
-    "client": {"views/client.py", "views/upload.py", "views/alerts.py"},
+    "client": {"views/client.py", "views/upload.py", "views/alerts.py", "views/glossary.py"},
     "account_manager": {
         "views/portfolio.py",
         "views/client.py",
@@ -39,6 +40,7 @@ EXPECTED = {
         "views/upload.py",
         "views/scenarios.py",
         "views/alerts.py",
+        "views/glossary.py",
     },
     "analyst": {
         "views/portfolio.py",
@@ -47,6 +49,7 @@ EXPECTED = {
         "views/register.py",
         "views/rules.py",
         "views/brief.py",
+        "views/glossary.py",
     },
     "admin": ALL_PAGES,
 }
@@ -218,7 +221,9 @@ def test_account_manager_portfolio_lists_only_the_book(signed_in: Signed, app_ct
     assert "Meridian" not in text and "Nordhavn" not in text
     at.query_params["client"] = "meridian-basin-petroleum"
     at.switch_page("views/client.py").run()
-    assert titles(at) == ["Andes Verde Agro S.A."]
+    # the client most in need of attention opens first (Aurelian is rated D, Andes Verde A),
+    # and the other book's client named in the URL is ignored
+    assert titles(at) == ["Aurelian Airways N.V."]
     assert at.selectbox(key="client_pick").options == [
         "Andes Verde Agro S.A. (andes-verde-agro)",
         "Aurelian Airways N.V. (aurelian-airways)",
@@ -253,7 +258,7 @@ def test_portfolio_ranks_the_book_and_filters(signed_in: Signed, app_ctx: Contex
     shown = at.dataframe[0].value
     assert set(shown["band"]) == {"E"}
     assert len(shown) == sum(r.band == "E" for r in ratings)
-    assert at.get("vega_lite_chart"), "the exposure map is drawn"
+    assert at.get("deck_gl_json_chart"), "the exposure map is drawn"
 
 
 def test_the_app_and_the_portfolio_pdf_name_the_same_top_threat(
@@ -306,8 +311,12 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     r = app_ctx.rating(run.run_id, "meridian-basin-petroleum")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Band"] == r.band
-    assert metrics["Score"] == f"{r.score:.1f}"
-    assert metrics["Range"] == f"{r.band_low}-{r.band_high} ({r.score_low:.0f}-{r.score_high:.0f})"
+    assert metrics["Score"] == f"{r.score:.1f} / 100"
+    assert metrics["Range"] == (
+        f"{r.band_low} to {r.band_high} ({r.score_low:.0f} to {r.score_high:.0f})"
+    )
+    assert words.range_meaning(r) in page_text(at)
+    assert "out of 100, from the least to the most likely reading" in words.range_meaning(r)
     assert metrics["As of"] == run.as_of.isoformat()
     caption = page_text(at)
     assert f"threat register v{run.register_version}" in caption
@@ -317,7 +326,8 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     improve = next(d.value for d in at.dataframe if "gain" in d.value.columns)
     assert len(improve) > 0 and (improve["gain"] > 0).all()
     assert any("¶" in m.value for m in at.markdown)  # evidence cites the brief's paragraphs
-    assert len(at.get("vega_lite_chart")) == 2  # drivers chart and the map
+    assert len(at.get("vega_lite_chart")) == 1  # the drivers chart
+    assert len(at.get("deck_gl_json_chart")) == 1  # and the map
 
 
 def test_improvements_reproduce_the_run_before_changing_anything(app_ctx: Context) -> None:
