@@ -23,7 +23,7 @@ import polars as pl
 
 from engine import queries, uploads
 from engine import scenarios as scenario_store
-from engine.errors import NotFoundError, RuleError, StoreError
+from engine.errors import ConflictError, NotFoundError, RuleError, StoreError
 from engine.models import (
     ClientSpec,
     EvidenceRef,
@@ -191,41 +191,44 @@ class Context:
         check_register(
             register, self.rules(rules_v) if rules_v else load_rules(default_rules_path())
         )
-        version = self.store.next_id("register_versions", "version")
-        threats = pl.DataFrame(
-            [
-                {
-                    "register_version": version,
-                    "threat_id": t.id,
-                    "category": t.category,
-                    "title": t.title,
-                    "likelihood": t.likelihood,
-                    "likelihood_words": t.likelihood_words,
-                    "severity": t.severity,
-                    "horizon_from": t.horizon.from_months,
-                    "horizon_to": t.horizon.to_months,
-                    "confidence": t.confidence,
-                }
-                for t in register.threats
-            ]
-        )
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, $src, "
-                "$as_of, $doc)",
-                {
-                    "v": version,
-                    "note": note,
-                    "status": "published" if publish else "draft",
-                    "title": register.title,
-                    "src": register.source,
-                    "as_of": register.as_of,
-                    "doc": register.model_dump_json(),
-                },
-            )
-            self.store.insert_frame(cur, "threats", threats)
-            if publish:
-                self._set_pointer(cur, "register", version)
+        rows = [
+            {
+                "threat_id": t.id,
+                "category": t.category,
+                "title": t.title,
+                "likelihood": t.likelihood,
+                "likelihood_words": t.likelihood_words,
+                "severity": t.severity,
+                "horizon_from": t.horizon.from_months,
+                "horizon_to": t.horizon.to_months,
+                "confidence": t.confidence,
+            }
+            for t in register.threats
+        ]
+
+        def write() -> int:
+            with self.store.transaction() as cur:
+                version = self.store.next_version(cur, "register_versions")
+                threats = pl.DataFrame([{"register_version": version} | r for r in rows])
+                cur.execute(
+                    "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, "
+                    "$src, $as_of, $doc)",
+                    {
+                        "v": version,
+                        "note": note,
+                        "status": "published" if publish else "draft",
+                        "title": register.title,
+                        "src": register.source,
+                        "as_of": register.as_of,
+                        "doc": register.model_dump_json(),
+                    },
+                )
+                self.store.insert_frame(cur, "threats", threats)
+                if publish:
+                    self._set_pointer(cur, "register", version)
+            return version
+
+        version = self.store.retrying(write)
         return version
 
     def _document(self, kind: str, version: int) -> Any:
@@ -261,22 +264,26 @@ class Context:
         return self._require_init()[0]
 
     def publish_rules(self, rules: Rules, note: str, *, publish: bool = True) -> int:
-        version = self.store.next_id("rules_versions", "version")
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
-                {
-                    "v": version,
-                    "note": note,
-                    "status": "published" if publish else "draft",
-                    "label": rules.version,
-                    "doc": rules.model_dump_json(),
-                },
-            )
-            for table, frame in _rule_tables(version, rules).items():
-                self.store.insert_frame(cur, table, frame)
-            if publish:
-                self._set_pointer(cur, "rules", version)
+        def write() -> int:
+            with self.store.transaction() as cur:
+                version = self.store.next_version(cur, "rules_versions")
+                cur.execute(
+                    "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
+                    {
+                        "v": version,
+                        "note": note,
+                        "status": "published" if publish else "draft",
+                        "label": rules.version,
+                        "doc": rules.model_dump_json(),
+                    },
+                )
+                for table, frame in _rule_tables(version, rules).items():
+                    self.store.insert_frame(cur, table, frame)
+                if publish:
+                    self._set_pointer(cur, "rules", version)
+            return version
+
+        version = self.store.retrying(write)
         return version
 
     def rules(self, version: int | None = None) -> Rules:
@@ -498,9 +505,12 @@ class Context:
         from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 
         self.client(client_id)
-        version = self.store.next_id(
-            "exposure_versions", "version", "client_id = $c", {"c": client_id}
-        )
+        # The number this version will take; ``write_staged`` refuses it, with words, if
+        # another upload for the client took it first.
+        with self.store.transaction() as cur:
+            version = self.store.next_version(
+                cur, "exposure_versions", where="client_id = $c", params={"c": client_id}
+            )
         asset_rows = route_rows = None
         geo_parts = []
         if assets is not None and assets.height:
@@ -666,29 +676,73 @@ class Context:
             check_register(register, rules, f"scenario {scenario_id} v{sc_v}")
         as_of = as_of or register.as_of
         gaz_v = self.gazetteer_version()
-        run_id = self.store.next_id("runs", "run_id")
+        ids = sorted(set(client_ids)) if client_ids is not None else None
+        inputs = {
+            "reg": reg_v,
+            "rules": rules_v,
+            "sc": scenario_id,
+            "sc_v": sc_v,
+            "as_of": as_of.isoformat(),
+            "gaz": gaz_v,
+            "ids": ids,
+        }
+        # One run at a time per set of inputs in this process; across processes, the run_keys
+        # primary key keeps one and the other caller reuses it.
+        with _RUN_LOCKS[hash(json.dumps(inputs, sort_keys=True)) % len(_RUN_LOCKS)]:
+            try:
+                run_id = self._score(inputs, register, rules, scenario, as_of, started)
+            except ConflictError:
+                # another process stored a run with the same key at the same moment: reuse it
+                with self.store.transaction() as cur:
+                    found = cur.execute(
+                        "SELECT run_id FROM run_keys WHERE run_key = $k",
+                        {"k": _run_key(cur, inputs)},
+                    ).fetchone()
+                if found is None:
+                    raise
+                run_id = int(found[0])
+        return self.run_info(run_id)
+
+    def _score(
+        self,
+        inputs: dict[str, Any],
+        register: Register,
+        rules: Rules,
+        scenario: Scenario | None,
+        as_of: dt.date,
+        started: float,
+    ) -> int:
+        """The id of the run for these inputs: the stored one, else scored and stored now, in
+        one transaction with its key (so the exposure versions in the key are the run's own)."""
+        run_id = self.store.next_value("run_ids")
         threats, regions = _run_threats(run_id, register, rules, as_of, scenario)
-        ids = sorted(client_ids) if client_ids is not None else None
-        params = score_params(run_id, rules_v, rules)
+        params = score_params(run_id, inputs["rules"], rules)
         with self.store.transaction() as cur:
+            key = _run_key(cur, inputs)
+            found = cur.execute(
+                "SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key}
+            ).fetchone()
+            if found is not None:
+                return int(found[0])
+            cur.execute("INSERT INTO run_keys VALUES ($k, $r)", {"k": key, "r": run_id})
             cur.execute(
                 "INSERT INTO runs (run_id, created_at, register_version, rules_version, "
                 "scenario_id, as_of, n_clients, seconds, scenario_version, gazetteer_version) "
                 "VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0, $sc_v, $gaz_v)",
                 {
                     "r": run_id,
-                    "reg": reg_v,
-                    "rules": rules_v,
-                    "sc": scenario_id,
+                    "reg": inputs["reg"],
+                    "rules": inputs["rules"],
+                    "sc": inputs["sc"],
                     "as_of": as_of,
-                    "sc_v": sc_v,
-                    "gaz_v": gaz_v,
+                    "sc_v": inputs["sc_v"],
+                    "gaz_v": inputs["gaz"],
                 },
             )
             cur.execute(
                 "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
                 "WHERE $ids IS NULL OR client_id IN (SELECT unnest($ids))",
-                {"r": run_id, "ids": ids},
+                {"r": run_id, "ids": inputs["ids"]},
             )
             self.store.insert_frame(cur, "run_threats", threats)
             self.store.insert_frame(cur, "run_threat_regions", regions)
@@ -700,7 +754,7 @@ class Context:
                 "UPDATE runs SET n_clients = $n, seconds = $s WHERE run_id = $r",
                 {"n": n[0] if n else 0, "s": time.perf_counter() - started, "r": run_id},
             )
-        return self.run_info(run_id)
+        return run_id
 
     def run_info(self, run_id: int) -> RunInfo:
         row = self.store.execute(
@@ -1040,6 +1094,29 @@ class Context:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+# Runs of the same inputs in one process wait for each other (striped: a fixed set of locks).
+_RUN_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+# What a run's results depend on besides its versions: each client's exposure version and the
+# client details the scoring reads (sector, home country, affiliations, value, services).
+_RUN_INPUTS_SQL = """
+SELECT md5(coalesce(string_agg(concat_ws('|', e.client_id, e.version, c.sector, c.hq_country,
+           array_to_string(c.affiliations, ','), c.business_value_usd,
+           (SELECT string_agg(concat_ws(':', s.service_id, s.tolerance_days), ','
+                              ORDER BY s.service_id)
+            FROM services s WHERE s.client_id = e.client_id)), ';' ORDER BY e.client_id), ''))
+FROM exposure_current e JOIN clients c USING (client_id)
+WHERE $ids IS NULL OR e.client_id IN (SELECT unnest($ids))
+"""
+
+
+def _run_key(cur: Any, inputs: dict[str, Any]) -> str:
+    """The key of a run's inputs, read inside the caller's transaction."""
+    row = cur.execute(_RUN_INPUTS_SQL, {"ids": inputs["ids"]}).fetchone()
+    text = json.dumps(inputs | {"book": row[0] if row else ""}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:

@@ -13,16 +13,17 @@ import contextlib
 import itertools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 
-from engine.errors import AccessDenied, StoreError
+from engine.errors import AccessDenied, ConflictError, StoreBusy, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,47 @@ MIGRATIONS = (
     "schema_004_scenarios.sql",
     "schema_005_totp.sql",
     "schema_006_onboarding.sql",
+    "schema_007_concurrency.sql",
 )
+# Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
+# transactions around it do (name -> the table and column whose highest value it starts after).
+SEQUENCES = {"run_ids": ("runs", "run_id")}
+
+CONFLICT = "another change to the same records was saved at the same moment; nothing was changed"
+BUSY = "the database is busy with another program's write; nothing was changed, try again shortly"
+
+
+def product_error(exc: duckdb.Error) -> StoreError:
+    """A database error in plain words: no path, PID or library text reaches a visitor (the
+    details go to the log, and stay chained as ``__cause__`` for ``--debug``)."""
+    text = str(exc)
+    log.warning("database error (%s): %s", type(exc).__name__, text)
+    lowered = text.lower()
+    if isinstance(exc, duckdb.IOException) and "lock" in lowered:
+        return StoreBusy(BUSY)
+    if (
+        isinstance(exc, duckdb.TransactionException)
+        or "conflict" in lowered
+        or "duplicate key" in lowered
+    ):
+        return ConflictError(CONFLICT)
+    if isinstance(exc, duckdb.ConstraintException):
+        return StoreError(
+            "the change breaks a rule of the stored data (a missing or duplicate value); "
+            "nothing was changed"
+        )
+    if isinstance(exc, duckdb.PermissionException):
+        return StoreError("the database may read and write only its own folders; nothing was done")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return StoreError("the database ran out of memory for this request; nothing was changed")
+    return StoreError(
+        "the database could not complete this request; nothing was changed "
+        "(the server log has the details)"
+    )
+
+
 _frame_counter = itertools.count()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -134,20 +174,49 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All or nothing: the body's writes commit together or not at all."""
+        """All or nothing: the body's writes commit together or not at all.
+
+        A database error in the body or at the commit becomes a ``StoreError`` in plain words
+        (``ConflictError`` when another session wrote the same rows at the same moment)."""
         cur = self.cursor()
-        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute("BEGIN TRANSACTION")
+        except duckdb.Error as exc:
+            raise product_error(exc) from exc
         try:
             yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise product_error(exc) from exc
             raise
-        cur.execute("COMMIT")
+        try:
+            cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            raise product_error(exc) from exc
+
+    def retrying(self, unit: Callable[[], T], attempts: int = 4) -> T:
+        """Run a unit of work again when another session wrote the same rows at the same moment
+        (its versions numbered on); after ``attempts`` the ``ConflictError`` stands."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return unit()
+            except ConflictError:
+                if attempt == attempts:
+                    raise
+                time.sleep(0.02 * attempt)
+        raise AssertionError("unreachable")
 
     # -- queries -------------------------------------------------------------------------------
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        return self.cursor().execute(sql, params or {})
+        try:
+            return self.cursor().execute(sql, params or {})
+        except duckdb.Error as exc:
+            raise product_error(exc) from exc
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return self.execute(sql, params).fetchall()
@@ -202,14 +271,40 @@ class Store:
             sql = resources.files("engine").joinpath("sql", name).read_text("utf-8")
             with self.transaction() as tx:
                 tx.execute(sql)
+                if name == "schema_007_concurrency.sql":
+                    self._make_sequences(tx)
                 tx.execute("INSERT INTO schema_migrations VALUES ($n, now())", {"n": name})
             log.info("applied migration %s", name)
 
-    def next_id(
-        self, table: str, column: str, where: str = "TRUE", params: dict[str, Any] | None = None
+    def _make_sequences(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Create each id sequence, starting past the highest id stored (run with migration 007,
+        inside its transaction)."""
+        for seq, (table, column) in SEQUENCES.items():
+            start = cur.execute(
+                f'SELECT coalesce(max("{column}"), 0) + 1 FROM "{table}"'  # noqa: S608
+            ).fetchone()
+            first = int(start[0]) if start else 1
+            # the names and the start value come from code and the database, never a user
+            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} START {first}")
+
+    def next_value(self, sequence: str) -> int:
+        """The sequence's next value: unique across threads, transactions and processes."""
+        if sequence not in SEQUENCES:
+            raise ValueError(f"unknown sequence {sequence!r}")
+        return int(self.one(f"SELECT nextval('{sequence}')"))
+
+    @staticmethod
+    def next_version(
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        column: str = "version",
+        where: str = "TRUE",
+        params: dict[str, Any] | None = None,
     ) -> int:
-        value = self.one(
+        """The next version number, read inside the caller's transaction: a second writer that
+        read the same number fails at its commit (``ConflictError``), never writes a duplicate."""
+        row = cur.execute(
             f'SELECT coalesce(max("{column}"), 0) + 1 FROM "{table}" WHERE {where}',  # noqa: S608
-            params,
-        )
-        return int(value)
+            params or {},
+        ).fetchone()
+        return int(row[0]) if row else 1
