@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from engine import store as store_module
 from engine.errors import ResilienceError
 from engine.terminal import CleanFormatter, SafeConsole, styled
 
@@ -71,6 +72,8 @@ def main(
     global out, console, err
     out = console = SafeConsole()
     err = SafeConsole(stderr=True)
+    # a command that waits for the app (or another command) to finish with the file says so
+    store_module.wait_notice = err.print
     handler = logging.StreamHandler()
     handler.setFormatter(CleanFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])

@@ -1059,38 +1059,38 @@ class Context:
             "version": version,
         }
         source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
-        cur = self.store.cursor()
-        cls_sql = queries.class_rows_sql(one_client=True, source=source)
-        make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
-        cur.execute(make_cls, only(params, cls_sql))
-        gaps = cur.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
-            "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
-            "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
-            {"run_id": run_id},
-        ).fetchone()
-        unscored = gaps[0] if gaps else 0
-        if unscored:  # exposures the run never saw: score their profiles on the spot
-            contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
-            profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
-        else:
-            profiles = (
-                "(SELECT * FROM run_profiles WHERE run_id = $run_id "
-                "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
-            )
-        sql = queries.clients_sql("whatif_cls", profiles, bands=False)
-        frame = self.store.frame(sql, only(params, sql))
-        cur.execute("DROP TABLE whatif_cls")
-        if frame.height == 0:
-            raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
-        row = frame.row(0, named=True)
-        for key, score in (
-            ("band_low", "score_low"),
-            ("band", "score"),
-            ("band_high", "score_high"),
-        ):
-            row[key] = rules.band_for(row[score])
-        return row
+        with self.store.session() as cur:
+            cls_sql = queries.class_rows_sql(one_client=True, source=source)
+            make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
+            cur.execute(make_cls, only(params, cls_sql))
+            gaps = cur.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
+                "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
+                "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
+                {"run_id": run_id},
+            ).fetchone()
+            unscored = gaps[0] if gaps else 0
+            if unscored:  # exposures the run never saw: score their profiles on the spot
+                contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
+                profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
+            else:
+                profiles = (
+                    "(SELECT * FROM run_profiles WHERE run_id = $run_id "
+                    "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
+                )
+            sql = queries.clients_sql("whatif_cls", profiles, bands=False)
+            frame = self.store.frame(sql, only(params, sql))
+            cur.execute("DROP TABLE whatif_cls")
+            if frame.height == 0:
+                raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
+            row = frame.row(0, named=True)
+            for key, score in (
+                ("band_low", "score_low"),
+                ("band", "score"),
+                ("band_high", "score_high"),
+            ):
+                row[key] = rules.band_for(row[score])
+            return row
 
 
 # -- helpers -------------------------------------------------------------------------------------

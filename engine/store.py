@@ -1,10 +1,13 @@
 """The DuckDB store: the only module that opens connections and cursors.
 
-One process writes the database file. The connection is locked down when it opens: no file access
-outside the database's own folders, no extension install or auto-load, no
-Python replacement scans (frames are registered explicitly), memory and thread limits, then the
-configuration is locked. Each thread works through its own cursor. Every value is a bound
-parameter; identifiers come from code.
+DuckDB lets one process at a time open a file for writing, so the file is open only for the
+moment of a unit of work (``Store.session``, ``transaction`` or one query): the app and the CLI
+take turns, a command that must wait says so, and one that waits too long gets a plain error.
+The connection is locked down each time it opens: no file access outside the database's own
+folders, no extension install or auto-load, no Python replacement scans (frames are registered
+explicitly), memory and thread limits, then the configuration is locked. Each unit of work has
+its own cursor. Every value is a bound parameter; identifiers come from code. Database errors
+leave as ``StoreError`` in plain words (``product_error``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -117,8 +121,61 @@ def _lockdown(
     con.execute("SET lock_configuration = true")
 
 
+def _log_wait(message: str) -> None:
+    log.warning("%s", message)
+
+
+# Where a process says that it waits for the file (the CLI prints it; the app logs it).
+wait_notice: Callable[[str], None] = _log_wait
+
+
+def _lock_conflict(exc: duckdb.Error) -> bool:
+    """DuckDB's words when another process holds the file open for writing."""
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def lock_wait_seconds() -> float:
+    """How long a unit of work waits for another process's hold on the file to end."""
+    try:
+        return max(0.0, float(os.environ.get("RESILIENCE_LOCK_WAIT_S", "30")))
+    except ValueError:
+        return 30.0
+
+
+class Result:
+    """The rows of one statement, read whole (the cursor that made them is closed)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], description: Any) -> None:
+        self._rows = rows
+        self._next = 0
+        self.description = description
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+
 class Store:
-    """An open database: the connection, per-thread cursors, migrations and a few helpers."""
+    """A database: short-lived connections, a cursor per unit of work, migrations, helpers.
+
+    The embedded DuckDB file is open only while a unit of work (``session``, ``transaction`` or
+    one query) runs, and a moment after (``LINGER_S``, so that a page's queries share one open):
+    the app and the CLI take turns on the file instead of locking each other out. A process that
+    finds the file held leaves a note in the data folder and waits (``RESILIENCE_LOCK_WAIT_S``,
+    30 s by default), says so once through ``on_wait`` (else ``wait_notice``) when the wait is
+    noticeable, and gives up with a plain ``StoreBusy``. A holder that sees the note closes the
+    file as soon as its current units of work end, and waits a moment before it opens it again.
+    """
+
+    LINGER_S = 0.2  # keep the file open this long after the last unit of work
+    WAIT_NOTICE_S = 0.5  # say that we wait once the wait is this long
 
     def __init__(
         self,
@@ -127,6 +184,7 @@ class Store:
         memory_limit: str = "8GB",
         threads: int = 2,
         read_only: bool = False,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.path = Path(path)
         # The product's own folders sit under one data directory named after the database file
@@ -136,41 +194,155 @@ class Store:
         self.files = self.path.with_name(self.path.name + ".files")
         self.data_dir = self.files / "data"
         self.staging = self.files / "staging"
+        self._knock = self.files / "waiting"
+        self.read_only = read_only
+        self._on_wait = on_wait
+        self._memory_limit, self._threads = memory_limit, threads
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._yield_next = False
+        self._timer: threading.Timer | None = None
+        self._guard = threading.RLock()
+        self._local = threading.local()
+        self.opens = 0  # how many times the file was opened (the benchmarks report it)
+        if not read_only:
+            self.migrate()
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "allow_community_extensions": False,
             "python_enable_replacements": False,
         }
+        con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
+        _lockdown(con, [self.data_dir, self.staging], self._memory_limit, self._threads)
+        return con
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting (bounded) while another process holds it."""
+        if self._yield_next:  # a waiter knocked while we held the file: let it in first
+            self._yield_next = False
+            time.sleep(self.LINGER_S)
+        started = time.monotonic()
+        deadline = started + lock_wait_seconds()
+        told = knocked = False
+        pause = 0.01
+        while True:
+            try:
+                con = self._connect()
+                self.opens += 1
+                if knocked:
+                    self._clear_knock()
+                return con
+            except duckdb.IOException as exc:
+                if not _lock_conflict(exc):
+                    log.error("cannot open the database %s: %s", self.path, exc)
+                    raise StoreError(
+                        "the database cannot be opened (the server log has the details)"
+                    ) from exc
+                now = time.monotonic()
+                if not told and not knocked:
+                    knocked = True
+                    self._leave_knock()
+                if now >= deadline:
+                    self._clear_knock()
+                    log.warning("gave up waiting for %s: %s", self.path, exc)
+                    raise StoreBusy(BUSY) from exc
+                if not told and now - started >= self.WAIT_NOTICE_S:
+                    told = True
+                    (self._on_wait or wait_notice)(
+                        "waiting for another program (the app or another command) to finish "
+                        f"its work on {self.path.name} ..."
+                    )
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+
+    def _leave_knock(self) -> None:
+        with contextlib.suppress(OSError):
+            self._knock.parent.mkdir(parents=True, exist_ok=True)
+            self._knock.write_text(str(time.time()), "utf-8")
+
+    def _clear_knock(self) -> None:
+        with contextlib.suppress(OSError):
+            self._knock.unlink()
+
+    def _someone_waits(self) -> bool:
         try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
-        except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open {self.path}: {exc}. Another process may hold it open for writing; "
-                "close it or use --db to point at another file"
-            ) from exc
-        _lockdown(self._con, [self.data_dir, self.staging], memory_limit, threads)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        if not read_only:
-            self.migrate()
+            return time.time() - self._knock.stat().st_mtime < 60
+        except OSError:
+            return False
 
-    # -- connections ---------------------------------------------------------------------------
+    def _close_db(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(duckdb.Error):
+                db.close()
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor (created on first use)."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            with self._lock:
-                cur = self._con.cursor()
-            self._local.cursor = cur
-        return cur
+    def _release(self) -> None:
+        """The last unit of work ended (called under the guard)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._someone_waits():
+            self._yield_next = True
+            self._close_db()
+            return
+        timer = threading.Timer(self.LINGER_S, self._linger_over)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _linger_over(self) -> None:
+        with self._guard:
+            if self._users == 0:
+                self._timer = None
+                self._close_db()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A unit of work: the file stays open, and this thread keeps one cursor, until it ends.
+
+        Nested sessions in one thread share the outer one's cursor (and its transaction)."""
+        local = self._local
+        outer = getattr(local, "cursor", None)
+        if outer is not None:
+            yield outer
+            return
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._db is None:
+                self._db = self._open()
+            self._users += 1
+            try:
+                cur = self._db.cursor()
+            except duckdb.Error as exc:
+                self._users -= 1
+                raise product_error(exc) from exc
+        local.cursor = cur
+        try:
+            yield cur
+        finally:
+            local.cursor = None
+            with contextlib.suppress(duckdb.Error):
+                cur.close()
+            with self._guard:
+                self._users -= 1
+                if self._users == 0:
+                    self._release()
 
     def close(self) -> None:
-        with contextlib.suppress(duckdb.Error):
-            self._con.close()
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._close_db()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -178,25 +350,25 @@ class Store:
 
         A database error in the body or at the commit becomes a ``StoreError`` in plain words
         (``ConflictError`` when another session wrote the same rows at the same moment)."""
-        cur = self.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
-        except duckdb.Error as exc:
-            raise product_error(exc) from exc
-        try:
-            yield cur
-        except BaseException as exc:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            if isinstance(exc, duckdb.Error):
+        with self.session() as cur:
+            try:
+                cur.execute("BEGIN TRANSACTION")
+            except duckdb.Error as exc:
                 raise product_error(exc) from exc
-            raise
-        try:
-            cur.execute("COMMIT")
-        except duckdb.Error as exc:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            raise product_error(exc) from exc
+            try:
+                yield cur
+            except BaseException as exc:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise product_error(exc) from exc
+                raise
+            try:
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise product_error(exc) from exc
 
     def retrying(self, unit: Callable[[], T], attempts: int = 4) -> T:
         """Run a unit of work again when another session wrote the same rows at the same moment
@@ -212,11 +384,16 @@ class Store:
 
     # -- queries -------------------------------------------------------------------------------
 
-    def execute(self, sql: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        try:
-            return self.cursor().execute(sql, params or {})
-        except duckdb.Error as exc:
-            raise product_error(exc) from exc
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> Result:
+        """Run one statement in its own unit of work; its rows are read before the file closes."""
+        with self.session() as cur:
+            try:
+                cur.execute(sql, params or {})
+                description = cur.description
+                rows = cur.fetchall() if description else []
+            except duckdb.Error as exc:
+                raise product_error(exc) from exc
+        return Result(rows, description)
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return self.execute(sql, params).fetchall()
@@ -226,9 +403,11 @@ class Store:
         return None if row is None else row[0]
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        cur = self.execute(sql, params)
-        columns = [d[0] for d in cur.description or []]
-        frame = pl.DataFrame(cur.fetchall(), schema=columns, orient="row", infer_schema_length=None)
+        result = self.execute(sql, params)
+        columns = [d[0] for d in result.description or []]
+        frame = pl.DataFrame(
+            result.fetchall(), schema=columns, orient="row", infer_schema_length=None
+        )
         assert isinstance(frame, pl.DataFrame)
         return frame
 
@@ -259,7 +438,10 @@ class Store:
     # -- schema --------------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        cur = self.cursor()
+        with self.session() as cur:
+            self._migrate(cur)
+
+    def _migrate(self, cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"

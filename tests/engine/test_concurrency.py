@@ -6,7 +6,11 @@ Issue 10: ``Store.next_id`` computed max+1 outside the transaction, so two threa
 
 from __future__ import annotations
 
+import datetime as dt
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +29,9 @@ def demo_book(tmp_path: Path) -> Iterator[Context]:
     c.close()
 
 
-def _run_in_threads(ctx: Context, n: int = 2) -> tuple[list[RunInfo], list[BaseException]]:
+def _run_in_threads(
+    ctx: Context, as_of: dt.date, n: int = 2
+) -> tuple[list[RunInfo], list[BaseException]]:
     barrier = threading.Barrier(n)
     results: list[RunInfo] = []
     errors: list[BaseException] = []
@@ -33,7 +39,7 @@ def _run_in_threads(ctx: Context, n: int = 2) -> tuple[list[RunInfo], list[BaseE
     def go() -> None:
         barrier.wait()
         try:
-            results.append(ctx.run())
+            results.append(ctx.run(as_of=as_of))
         except BaseException as exc:  # the test reports whatever escaped
             errors.append(exc)
 
@@ -46,8 +52,44 @@ def _run_in_threads(ctx: Context, n: int = 2) -> tuple[list[RunInfo], list[BaseE
 
 
 def test_two_threads_starting_the_same_run_get_one_result(demo_book: Context) -> None:
-    for _ in range(3):
-        results, errors = _run_in_threads(demo_book)
+    for day in (1, 2, 3):  # a new as-of date each time: inputs no run has had yet
+        before = demo_book.store.one("SELECT count(*) FROM runs")
+        results, errors = _run_in_threads(demo_book, dt.date(2020, 2, day))
         assert errors == []
         assert len(results) == 2
         assert results[0].run_id == results[1].run_id
+        assert results[0].as_of == dt.date(2020, 2, day)
+        assert demo_book.store.one("SELECT count(*) FROM runs") == before + 1
+
+
+_RUN_AT = """
+import datetime as dt, sys, time
+from engine.context import Context
+ctx = Context(sys.argv[1])
+ctx.register_version()  # opened and read before the start line
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+print(ctx.run(as_of=dt.date(2020, 3, 1)).run_id)
+"""
+
+
+def test_two_processes_starting_the_same_run_get_one_result(demo_book: Context) -> None:
+    """Each process scores at the same second; the file is shared a unit of work at a time, and
+    the second to get it finds the first's run by its key."""
+    before = demo_book.store.one("SELECT count(*) FROM runs")
+    demo_book.close()
+    start = time.time() + 8  # both children are up and waiting by then
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RUN_AT, str(demo_book.db_path), str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    ids = {o[0].strip() for o in outs}
+    assert len(ids) == 1, outs
+    assert all("Error" not in o[1] and "Traceback" not in o[1] for o in outs), outs
+    assert demo_book.store.one("SELECT count(*) FROM runs") == before + 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from engine.errors import AccessDenied, StoreError
-from engine.store import Scope, Store
+from engine.store import BUSY, Scope, Store
 
 
 @pytest.fixture
@@ -79,26 +83,81 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     s.close()
 
 
-def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+_OTHER_PROCESS = """
+import sys, time
+from engine.store import Store
+from engine.errors import StoreError
+started = time.monotonic()
+try:
+    n = Store(sys.argv[1]).one("SELECT count(*) FROM pointers")
+    print('READ', n, time.monotonic() - started)
+except StoreError as e:
+    print('REFUSED', type(e).__name__, e)
+"""
 
-    path = tmp_path / "lock" / "r.duckdb"
-    s = Store(path)
-    code = (
-        "from engine.store import Store\n"
-        "from engine.errors import StoreError\n"
-        "try:\n"
-        f"    Store({str(path)!r})\n"
-        "except StoreError as e:\n"
-        "    print('REFUSED', e)\n"
+
+def _other_process(path: Path, wait_s: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"RESILIENCE_LOCK_WAIT_S": wait_s}
+    return subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=120,
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+
+
+def test_a_second_process_opens_the_file_while_the_first_is_idle(tmp_path: Path) -> None:
+    """Issue 10: the file is open only for a unit of work, so a store that is idle (as the app is
+    between requests) no longer locks every other process out."""
+    s = Store(tmp_path / "lock" / "r.duckdb")
+    try:
+        assert s.one("SELECT count(*) FROM pointers") == 0
+        out = _other_process(s.path, "30")
+        assert out.stdout.startswith("READ 0 "), out.stdout + out.stderr
+        assert "waiting" not in out.stderr
+        assert s.one("SELECT count(*) FROM pointers") == 0  # and the first one carries on
+    finally:
+        s.close()
+
+
+def _hold(store: Store, seconds: float, holding: threading.Event) -> None:
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO pointers VALUES ('rules', 7)")
+        holding.set()
+        time.sleep(seconds)
+
+
+def test_a_process_waits_for_a_write_in_progress_and_says_so(tmp_path: Path) -> None:
+    s = Store(tmp_path / "lock" / "r.duckdb")
+    holding = threading.Event()
+    writer = threading.Thread(target=_hold, args=(s, 2.0, holding))
+    writer.start()
+    holding.wait(10)
+    out = _other_process(s.path, "60")
+    writer.join()
     s.close()
-    assert out.startswith("REFUSED cannot open")
-    assert "Another process may hold it open for writing" in out
+    assert out.stdout.startswith("READ 1 "), out.stdout + out.stderr  # it saw the committed write
+    assert float(out.stdout.split()[2]) >= 1.0  # it waited for the write to end
+    assert (
+        "waiting for another program (the app or another command) to finish its work on "
+        "r.duckdb ..." in out.stderr
+    )
+
+
+def test_a_wait_that_runs_out_is_a_plain_busy_error(tmp_path: Path) -> None:
+    s = Store(tmp_path / "lock" / "r.duckdb")
+    holding = threading.Event()
+    writer = threading.Thread(target=_hold, args=(s, 4.0, holding))
+    writer.start()
+    holding.wait(10)
+    out = _other_process(s.path, "1")
+    writer.join()
+    s.close()
+    assert out.stdout.strip() == f"REFUSED StoreBusy {BUSY}", out.stdout + out.stderr
+    # no path, PID or library words for a visitor to read
+    assert str(tmp_path) not in out.stdout and "PID" not in out.stdout
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:
