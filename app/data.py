@@ -23,6 +23,7 @@ import polars as pl
 import streamlit as st
 
 from engine.context import Context, default_db_path
+from engine.store import postgres_url
 from engine.errors import StoreError
 from engine.insights import (
     ImpactRow,
@@ -73,11 +74,13 @@ def _open(db: str) -> Context:
 
 def context() -> Context:
     """The one open context of this process (for the database chosen on the command line)."""
-    return _open(str(db_path().resolve()))
+    return _open(db_key())
 
 
 def db_key() -> str:
-    return str(db_path().resolve())
+    """The database file's absolute path, or the PostgreSQL URL (``--db postgresql://...``)."""
+    chosen = db_path()
+    return postgres_url(chosen) or str(chosen.resolve())
 
 
 def scope_key(scope: Scope) -> ScopeKey:

@@ -122,7 +122,7 @@ def init() -> None:
     with _session() as ctx:
         ctx.init()
         out.print(
-            f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
+            f"Initialised {ctx.db_name}: register version {ctx.register_version()}, "
             f"rules version {ctx.rules_version()}"
         )
 
@@ -151,7 +151,7 @@ def demo(
         created = {u.username for u in create_demo_users(ctx)}
         run = ctx.current_run()
         out.print(
-            f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
+            f"Loaded {len(ids)} demo clients into {ctx.db_name}; run {run.run_id} "
             f"scored as of {run.as_of} in {run.seconds:.2f} s"
         )
         _ratings_table(ctx, run.run_id)

@@ -95,8 +95,10 @@ class Context:
     def __init__(
         self, db: Path | str | None = None, *, threads: int = 2, memory_limit: str = "8GB"
     ) -> None:
-        self.db_path = Path(db) if db is not None else default_db_path()
-        self.store = Store(self.db_path, threads=threads, memory_limit=memory_limit)
+        raw = db if db is not None else os.environ.get("RESILIENCE_DB") or DEFAULT_DB
+        self.store = Store(raw, threads=threads, memory_limit=memory_limit)
+        self.db_path = self.store.path
+        self.db_name = self.store.name  # the file, or the PostgreSQL URL without its password
         self._route_lock = threading.Lock()
         self._parsed: dict[tuple[str, int], Any] = {}
         self._gazetteer: int | None = None
@@ -179,7 +181,7 @@ class Context:
         reg, rules = self._pointer("register"), self._pointer("rules")
         if reg is None or rules is None:
             raise StoreError(
-                f"{self.db_path} has no published register or rules yet; run `resilience init`"
+                f"{self.db_name} has no published register or rules yet; run `resilience init`"
             )
         return reg, rules
 
@@ -289,7 +291,7 @@ class Context:
     def rules(self, version: int | None = None) -> Rules:
         v = version if version is not None else self._pointer("rules")
         if v is None:
-            raise StoreError(f"{self.db_path} has no published rules yet; run `resilience init`")
+            raise StoreError(f"{self.db_name} has no published rules yet; run `resilience init`")
         rules: Rules = self._document("rules", v)
         return rules
 
@@ -689,18 +691,23 @@ class Context:
         # One run at a time per set of inputs in this process; across processes, the run_keys
         # primary key keeps one and the other caller reuses it.
         with _RUN_LOCKS[hash(json.dumps(inputs, sort_keys=True)) % len(_RUN_LOCKS)]:
-            try:
-                run_id = self._score(inputs, register, rules, scenario, as_of, started)
-            except ConflictError:
-                # another process stored a run with the same key at the same moment: reuse it
-                with self.store.transaction() as cur:
-                    found = cur.execute(
-                        "SELECT run_id FROM run_keys WHERE run_key = $k",
-                        {"k": _run_key(cur, inputs)},
-                    ).fetchone()
-                if found is None:
-                    raise
-                run_id = int(found[0])
+            for attempt in range(1, 5):
+                try:
+                    run_id = self._score(inputs, register, rules, scenario, as_of, started)
+                    break
+                except ConflictError:
+                    # another process stored a run of the same key at the same moment: reuse
+                    # it; if the book changed meanwhile (no run has the new key), score again
+                    with self.store.transaction() as cur:
+                        found = cur.execute(
+                            "SELECT run_id FROM run_keys WHERE run_key = $k",
+                            {"k": _run_key(cur, inputs)},
+                        ).fetchone()
+                    if found is not None:
+                        run_id = int(found[0])
+                        break
+                    if attempt == 4:
+                        raise
         return self.run_info(run_id)
 
     def _score(

@@ -13,11 +13,15 @@ leave as ``StoreError`` in plain words (``product_error``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import logging
 import os
+import re
+import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -52,16 +56,19 @@ def product_error(exc: duckdb.Error) -> StoreError:
     """A database error in plain words: no path, PID or library text reaches a visitor (the
     details go to the log, and stay chained as ``__cause__`` for ``--debug``)."""
     text = str(exc)
-    log.warning("database error (%s): %s", type(exc).__name__, text)
     lowered = text.lower()
     if isinstance(exc, duckdb.IOException) and "lock" in lowered:
+        log.info("database busy: %s", text)
         return StoreBusy(BUSY)
     if (
         isinstance(exc, duckdb.TransactionException)
         or "conflict" in lowered
         or "duplicate key" in lowered
+        or "could not serialize" in lowered
     ):
+        log.info("concurrent change refused: %s", text)  # the caller retries or says so
         return ConflictError(CONFLICT)
+    log.warning("database error (%s): %s", type(exc).__name__, text)
     if isinstance(exc, duckdb.ConstraintException):
         return StoreError(
             "the change breaks a rule of the stored data (a missing or duplicate value); "
@@ -119,6 +126,70 @@ def _lockdown(
     con.execute("SET memory_limit = $m", {"m": memory_limit})
     con.execute("SET threads = $t", {"t": threads})
     con.execute("SET lock_configuration = true")
+
+
+PG = "pg"  # the name the attached PostgreSQL database has in DuckDB
+
+
+def postgres_url(db: Path | str) -> str | None:
+    """The PostgreSQL URL ``db`` names, or None for a DuckDB file. (A URL that went through
+    ``Path`` lost one slash: ``postgresql:/u@h/db``; it is put back.)"""
+    text = str(db)
+    for scheme in ("postgresql:", "postgres:"):
+        if text.startswith(scheme):
+            rest = text[len(scheme) :].lstrip("/")
+            return f"postgresql://{rest}"
+    return None
+
+
+def display_name(url: str) -> str:
+    """A PostgreSQL URL without its password, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = netloc[-1]
+    user = netloc[0].split(":", 1)[0] + "@" if len(netloc) == 2 else ""
+    return urllib.parse.urlunsplit((parts.scheme, user + host, parts.path, "", ""))
+
+
+def postgres_extension() -> Path:
+    """DuckDB's postgres extension, shipped by the ``duckdb-extension-postgres`` wheel for this
+    DuckDB version: loaded from that file, never installed from the network."""
+    try:
+        import duckdb_extension_postgres
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise StoreError(
+            "a PostgreSQL store needs the duckdb-extension-postgres package "
+            f"(pip install duckdb-extension-postgres=={duckdb.__version__})"
+        ) from exc
+    shipped = (
+        Path(duckdb_extension_postgres.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "postgres.duckdb_extension"
+    )
+    if not shipped.exists():
+        raise StoreError(
+            f"duckdb-extension-postgres does not ship an extension for DuckDB {duckdb.__version__}"
+        )
+    # DuckDB names the entry point after the file; the extension's own name is postgres_scanner
+    folder = Path(tempfile.gettempdir()) / f"resilience-duckdb-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    named = folder / "postgres_scanner.duckdb_extension"
+    with contextlib.suppress(FileExistsError):
+        named.symlink_to(shipped)
+    if named.resolve() != shipped.resolve():
+        named.unlink()
+        named.symlink_to(shipped)
+    return named
+
+
+def attach_postgres(con: duckdb.DuckDBPyConnection, url: str) -> None:
+    """Load the postgres extension from its wheel and make the database the default catalog."""
+    ext = postgres_extension()
+    con.execute(f"LOAD '{ext}'")  # a path this module made, no user text
+    dsn = url.replace("'", "''")
+    con.execute(f"ATTACH '{dsn}' AS {PG} (TYPE postgres)")
+    con.execute(f"USE {PG}")
 
 
 def _log_wait(message: str) -> None:
@@ -186,19 +257,27 @@ class Store:
         read_only: bool = False,
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.url = postgres_url(path)
+        self.path = Path(path) if self.url is None else Path(display_name(self.url))
+        self.name = str(self.path) if self.url is None else display_name(self.url)
         # The product's own folders sit under one data directory named after the database file
         # (data/resilience.duckdb -> data/resilience.duckdb.files/), never the file's parent:
         # that may be a shared folder such as /tmp, whose other files SQL must not read. They are
-        # made when something is written there, not when the database opens.
-        self.files = self.path.with_name(self.path.name + ".files")
+        # made when something is written there, not when the database opens. On PostgreSQL they
+        # are this machine's own, under $RESILIENCE_FILES (default: data/).
+        if self.url is None:
+            self.files = self.path.with_name(self.path.name + ".files")
+        else:
+            digest = hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:12]
+            base = Path(os.environ.get("RESILIENCE_FILES", "data"))
+            self.files = (base / f"postgres-{digest}.files").resolve()
         self.data_dir = self.files / "data"
         self.staging = self.files / "staging"
         self._knock = self.files / "waiting"
         self.read_only = read_only
         self._on_wait = on_wait
         self._memory_limit, self._threads = memory_limit, threads
-        if not read_only:
+        if not read_only and self.url is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db: duckdb.DuckDBPyConnection | None = None
         self._users = 0
@@ -219,7 +298,18 @@ class Store:
             "allow_community_extensions": False,
             "python_enable_replacements": False,
         }
-        con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
+        if self.url is not None:
+            con = duckdb.connect(":memory:", config=config)
+            try:
+                attach_postgres(con, self.url)
+            except duckdb.Error as exc:
+                con.close()
+                log.error("cannot reach %s: %s", self.path, exc)
+                raise StoreError(
+                    "the database server cannot be reached (the server log has the details)"
+                ) from exc
+        else:
+            con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
         _lockdown(con, [self.data_dir, self.staging], self._memory_limit, self._threads)
         return con
 
@@ -288,6 +378,8 @@ class Store:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self.url is not None:
+            return  # a server database: no file to hand over, the connection stays
         if self._someone_waits():
             self._yield_next = True
             self._close_db()
@@ -322,6 +414,8 @@ class Store:
             self._users += 1
             try:
                 cur = self._db.cursor()
+                if self.url is not None:
+                    cur.execute(f"USE {PG}")  # a cursor starts in the in-memory catalog
             except duckdb.Error as exc:
                 self._users -= 1
                 raise product_error(exc) from exc
@@ -452,11 +546,37 @@ class Store:
                 continue
             sql = resources.files("engine").joinpath("sql", name).read_text("utf-8")
             with self.transaction() as tx:
-                tx.execute(sql)
+                if self.url is None:
+                    tx.execute(sql)
+                else:
+                    self._migrate_postgres(tx, sql)
                 if name == "schema_007_concurrency.sql":
                     self._make_sequences(tx)
                 tx.execute("INSERT INTO schema_migrations VALUES ($n, now())", {"n": name})
             log.info("applied migration %s", name)
+
+    def _migrate_postgres(self, cur: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """A migration's statements on PostgreSQL. DuckDB writes a new column's type in its own
+        words (DOUBLE), which PostgreSQL does not know: those statements go to the server as
+        PostgreSQL SQL, and DuckDB's picture of the tables is refreshed after."""
+        altered = False
+        for statement in duckdb.extract_statements(sql):
+            query = "\n".join(
+                line.split("--", 1)[0] for line in statement.query.splitlines()
+            ).strip()
+            if not query:
+                continue
+            if re.match(r"ALTER\s+TABLE\s+\w+\s+ADD\s+COLUMN", query, re.IGNORECASE):
+                native = re.sub(r"\bDOUBLE\b", "DOUBLE PRECISION", query).replace("'", "''")
+                cur.execute(f"CALL postgres_execute('{PG}', '{native}')")
+                altered = True
+            else:
+                if altered:
+                    cur.execute("CALL pg_clear_cache()")
+                    altered = False
+                cur.execute(query)
+        if altered:
+            cur.execute("CALL pg_clear_cache()")
 
     def _make_sequences(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Create each id sequence, starting past the highest id stored (run with migration 007,
@@ -467,13 +587,20 @@ class Store:
             ).fetchone()
             first = int(start[0]) if start else 1
             # the names and the start value come from code and the database, never a user
-            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} START {first}")
+            ddl = f"CREATE SEQUENCE IF NOT EXISTS {seq} START {first}"
+            if self.url is None:
+                cur.execute(ddl)
+            else:  # DuckDB cannot create sequences in an attached PostgreSQL database
+                cur.execute(f"CALL postgres_execute('{PG}', '{ddl}')")
 
     def next_value(self, sequence: str) -> int:
         """The sequence's next value: unique across threads, transactions and processes."""
         if sequence not in SEQUENCES:
             raise ValueError(f"unknown sequence {sequence!r}")
-        return int(self.one(f"SELECT nextval('{sequence}')"))
+        if self.url is None:
+            return int(self.one(f"SELECT nextval('{sequence}')"))
+        inner = f"SELECT nextval(''{sequence}'')"
+        return int(self.one(f"SELECT * FROM postgres_query('{PG}', '{inner}')"))  # noqa: S608
 
     @staticmethod
     def next_version(

@@ -20,10 +20,13 @@ from engine.book import load_demo
 from engine.context import Context
 from engine.models import RunInfo
 
+from .conftest import _database
+
 
 @pytest.fixture
-def demo_book(tmp_path: Path) -> Iterator[Context]:
-    c = Context(tmp_path / "db" / "r.duckdb")
+def demo_book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
+    """A fresh demo book on the store under test (DuckDB, or PostgreSQL in the second pass)."""
+    c = Context(_database(request, tmp_path / "db"))
     load_demo(c)
     yield c
     c.close()
@@ -77,10 +80,11 @@ def test_two_processes_starting_the_same_run_get_one_result(demo_book: Context) 
     the second to get it finds the first's run by its key."""
     before = demo_book.store.one("SELECT count(*) FROM runs")
     demo_book.close()
+    db = demo_book.store.url or str(demo_book.db_path)
     start = time.time() + 8  # both children are up and waiting by then
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _RUN_AT, str(demo_book.db_path), str(start)],
+            [sys.executable, "-c", _RUN_AT, db, str(start)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
