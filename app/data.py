@@ -23,7 +23,6 @@ import polars as pl
 import streamlit as st
 
 from engine.context import Context, default_db_path
-from engine.store import postgres_url
 from engine.errors import StoreError
 from engine.insights import (
     ImpactRow,
@@ -37,7 +36,7 @@ from engine.insights import (
 )
 from engine.models import Explanation, Rating, RunInfo, ScenarioRow
 from engine.review import Flag, outside_places
-from engine.store import Scope
+from engine.store import Scope, postgres_url
 
 ScopeKey = tuple[str, ...] | None
 ReportFormat = Literal["pdf", "html"]
