@@ -19,7 +19,10 @@ from engine.context import Context
 from tests.pgcluster import Cluster, cluster, missing_reason
 
 STORE = os.environ.get("RESILIENCE_TEST_STORE", "duckdb")
-ON_STORE = {"ctx", "demo_ctx", "demo_book"}  # the fixtures that open the store under test
+ON_STORE = {"ctx", "demo_ctx", "demo_book"}
+ON_STORE_IN = {
+    "test_cli.py": {"db"}
+}  # module fixtures of the same kind  # the fixtures that open the store under test
 
 
 def pytest_report_header() -> str:
@@ -29,7 +32,12 @@ def pytest_report_header() -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if STORE != "postgres":
         return
-    kept = [i for i in items if ON_STORE & set(getattr(i, "fixturenames", ()))]
+
+    def on_store(item: pytest.Item) -> bool:
+        wanted = ON_STORE | ON_STORE_IN.get(item.path.name, set())
+        return bool(wanted & set(getattr(item, "fixturenames", ())))
+
+    kept = [i for i in items if on_store(i)]
     dropped = [i for i in items if i not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
