@@ -488,8 +488,13 @@ class Context:
         the previous version stays current and complete until the commit.
         """
         staged = self.stage_exposures(client_id, assets, routes)
-        with self.store.transaction() as cur:
-            self.write_staged(cur, staged, note=note, source=source)
+
+        def write() -> None:
+            with self.store.transaction() as cur:
+                self.write_staged(cur, staged, note=note, source=source)
+
+        # an upload of another client sharing place rows may commit first: write again
+        self.store.retrying(write)
         return staged.version
 
     def stage_exposures(
@@ -696,16 +701,6 @@ class Context:
                     run_id = self._score(inputs, register, rules, scenario, as_of, started)
                     break
                 except ConflictError:
-                    # another process stored a run of the same key at the same moment: reuse
-                    # it; if the book changed meanwhile (no run has the new key), score again
-                    with self.store.transaction() as cur:
-                        found = cur.execute(
-                            "SELECT run_id FROM run_keys WHERE run_key = $k",
-                            {"k": _run_key(cur, inputs)},
-                        ).fetchone()
-                    if found is not None:
-                        run_id = int(found[0])
-                        break
                     if attempt == 4:
                         raise
         return self.run_info(run_id)
@@ -724,44 +719,66 @@ class Context:
         run_id = self.store.next_value("run_ids")
         threats, regions = _run_threats(run_id, register, rules, as_of, scenario)
         params = score_params(run_id, inputs["rules"], rules)
-        with self.store.transaction() as cur:
-            key = _run_key(cur, inputs)
-            found = cur.execute(
-                "SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key}
-            ).fetchone()
-            if found is not None:
-                return int(found[0])
-            cur.execute("INSERT INTO run_keys VALUES ($k, $r)", {"k": key, "r": run_id})
-            cur.execute(
-                "INSERT INTO runs (run_id, created_at, register_version, rules_version, "
-                "scenario_id, as_of, n_clients, seconds, scenario_version, gazetteer_version) "
-                "VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0, $sc_v, $gaz_v)",
-                {
-                    "r": run_id,
-                    "reg": inputs["reg"],
-                    "rules": inputs["rules"],
-                    "sc": inputs["sc"],
-                    "as_of": as_of,
-                    "sc_v": inputs["sc_v"],
-                    "gaz_v": inputs["gaz"],
-                },
-            )
-            cur.execute(
-                "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
-                "WHERE $ids IS NULL OR client_id IN (SELECT unnest($ids))",
-                {"r": run_id, "ids": inputs["ids"]},
-            )
-            self.store.insert_frame(cur, "run_threats", threats)
-            self.store.insert_frame(cur, "run_threat_regions", regions)
-            score_run(cur, params)
-            n = cur.execute(
-                "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
-            ).fetchone()
-            cur.execute(
-                "UPDATE runs SET n_clients = $n, seconds = $s WHERE run_id = $r",
-                {"n": n[0] if n else 0, "s": time.perf_counter() - started, "r": run_id},
-            )
+        key = ""
+        try:
+            with self.store.transaction() as cur:
+                key = _run_key(cur, inputs)
+                found = cur.execute(
+                    "SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key}
+                ).fetchone()
+                if found is not None:
+                    return int(found[0])
+                cur.execute("INSERT INTO run_keys VALUES ($k, $r)", {"k": key, "r": run_id})
+                self._score_in(cur, run_id, inputs, threats, regions, params, as_of, started)
+        except ConflictError:
+            # another process stored the run of the same key at the same moment: reuse it
+            taken = self.store.one("SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key})
+            if taken is None:
+                raise
+            return int(taken)
         return run_id
+
+    def _score_in(
+        self,
+        cur: Any,
+        run_id: int,
+        inputs: dict[str, Any],
+        threats: pl.DataFrame,
+        regions: pl.DataFrame,
+        params: dict[str, Any],
+        as_of: dt.date,
+        started: float,
+    ) -> None:
+        """Store and score a run inside the caller's transaction."""
+        cur.execute(
+            "INSERT INTO runs (run_id, created_at, register_version, rules_version, "
+            "scenario_id, as_of, n_clients, seconds, scenario_version, gazetteer_version) "
+            "VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0, $sc_v, $gaz_v)",
+            {
+                "r": run_id,
+                "reg": inputs["reg"],
+                "rules": inputs["rules"],
+                "sc": inputs["sc"],
+                "as_of": as_of,
+                "sc_v": inputs["sc_v"],
+                "gaz_v": inputs["gaz"],
+            },
+        )
+        cur.execute(
+            "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
+            "WHERE $ids IS NULL OR client_id IN (SELECT unnest($ids))",
+            {"r": run_id, "ids": inputs["ids"]},
+        )
+        self.store.insert_frame(cur, "run_threats", threats)
+        self.store.insert_frame(cur, "run_threat_regions", regions)
+        score_run(cur, params)
+        n = cur.execute(
+            "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
+        ).fetchone()
+        cur.execute(
+            "UPDATE runs SET n_clients = $n, seconds = $s WHERE run_id = $r",
+            {"n": n[0] if n else 0, "s": time.perf_counter() - started, "r": run_id},
+        )
 
     def run_info(self, run_id: int) -> RunInfo:
         row = self.store.execute(
