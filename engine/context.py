@@ -811,32 +811,24 @@ class Context:
         reg_v, rules_v = self._require_init()
         as_of = as_of or self.register(reg_v).as_of
         sc_v = self.scenario_version(scenario_id) if scenario_id else None
-        row = self.store.one(
-            """
-            SELECT max(r.run_id) FROM runs r
-            WHERE r.register_version = $reg AND r.rules_version = $rules
-              AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
-              AND r.scenario_version IS NOT DISTINCT FROM $sc_v AND r.gazetteer_version = $gaz
-              -- a client's details changed since (sector, affiliations, services): run again
-              AND r.created_at >= coalesce((SELECT max(logged_at) FROM audit_log), r.created_at)
-              AND NOT EXISTS (
-                  (SELECT client_id, version FROM exposure_current)
-                  EXCEPT (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id))
-              AND NOT EXISTS (
-                  (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id)
-                  EXCEPT (SELECT client_id, version FROM exposure_current))
-            """,
-            {
-                "reg": reg_v,
-                "rules": rules_v,
-                "sc": scenario_id,
-                "as_of": as_of,
-                "sc_v": sc_v,
-                "gaz": self.gazetteer_version(),
-            },
-        )
+        # the run whose key is that of the current inputs (engine/sql/schema_007_concurrency.sql):
+        # the same versions, clients, exposure versions and client details
+        ids = None
+        inputs = {
+            "reg": reg_v,
+            "rules": rules_v,
+            "sc": scenario_id,
+            "sc_v": sc_v,
+            "as_of": as_of.isoformat(),
+            "gaz": self.gazetteer_version(),
+            "ids": ids,
+        }
+        with self.store.transaction() as cur:
+            row = cur.execute(
+                "SELECT run_id FROM run_keys WHERE run_key = $k", {"k": _run_key(cur, inputs)}
+            ).fetchone()
         if row is not None:
-            return self.run_info(int(row))
+            return self.run_info(int(row[0]))
         return self.run(scenario_id, as_of, scenario_version=sc_v)
 
     def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
