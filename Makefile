@@ -24,24 +24,27 @@ run: install
 demo: install
 	$(BIN)/resilience --db $(DB) demo
 
-## Debian packages the browser tests, report previews and the reverse-proxy test use (chromium,
-## poppler-utils, nginx; installed when running as root)
+## Debian packages the browser tests, report previews, the reverse-proxy test and the PostgreSQL
+## store tests use (chromium, poppler-utils, nginx, postgresql; installed when running as root)
 system-deps:
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 \
-		&& { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }; then :; \
+		&& { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium poppler-utils nginx >/dev/null; \
-	else echo "chromium, poppler-utils or nginx missing and not root: browser tests will be skipped"; fi
+			chromium poppler-utils nginx postgresql >/dev/null; \
+	else echo "chromium, poppler-utils, nginx or postgresql missing and not root: browser and PostgreSQL tests will be skipped"; fi
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## make test: install, lint, type-check and run every test (slow and browser tests included)
+## make test: install, lint, type-check and run every test (slow and browser tests included), then
+## the engine tests that take a store fixture again on a throwaway PostgreSQL cluster
 test: install system-deps lint
 	$(BIN)/python -m pytest -n 2 --timeout 900
+	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --timeout 900 tests/engine
 
 ## make screenshots: every page for each role, into docs/screenshots/ (needs Debian's chromium)
 screenshots: install system-deps

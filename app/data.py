@@ -38,7 +38,7 @@ from engine.insights import (
 )
 from engine.models import Explanation, Rating, RunInfo, ScenarioRow
 from engine.review import Flag, outside_places
-from engine.store import Scope
+from engine.store import Scope, postgres_url
 
 ScopeKey = tuple[str, ...] | None
 ReportFormat = Literal["pdf", "html"]
@@ -97,11 +97,13 @@ def _start_checker(db: str) -> None:
 
 def context() -> Context:
     """The one open context of this process (for the database chosen on the command line)."""
-    return _open(str(db_path().resolve()))
+    return _open(db_key())
 
 
 def db_key() -> str:
-    return str(db_path().resolve())
+    """The database file's absolute path, or the PostgreSQL URL (``--db postgresql://...``)."""
+    chosen = db_path()
+    return postgres_url(chosen) or str(chosen.resolve())
 
 
 def scope_key(scope: Scope) -> ScopeKey:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from engine import store as store_module
 from engine.errors import ResilienceError
 from engine.terminal import CleanFormatter, SafeConsole, styled
 
@@ -72,6 +73,8 @@ def main(
     global out, console, err
     out = console = SafeConsole()
     err = SafeConsole(stderr=True)
+    # a command that waits for the app (or another command) to finish with the file says so
+    store_module.wait_notice = err.print
     handler = logging.StreamHandler()
     handler.setFormatter(CleanFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
@@ -158,7 +161,7 @@ def init() -> None:
     with _session() as ctx:
         ctx.init()
         out.print(
-            f"Initialised {ctx.db_path}: register version {ctx.register_version()}, "
+            f"Initialised {ctx.db_name}: register version {ctx.register_version()}, "
             f"rules version {ctx.rules_version()}"
         )
 
@@ -187,7 +190,7 @@ def demo(
         created = {u.username for u in create_demo_users(ctx)}
         run = ctx.current_run()
         out.print(
-            f"Loaded {len(ids)} demo clients into {ctx.db_path}; run {run.run_id} "
+            f"Loaded {len(ids)} demo clients into {ctx.db_name}; run {run.run_id} "
             f"scored as of {run.as_of} in {run.seconds:.2f} s"
         )
         _ratings_table(ctx, run.run_id)

@@ -24,7 +24,7 @@ import pycountry
 
 from engine import queries, uploads
 from engine import scenarios as scenario_store
-from engine.errors import NotFoundError, ResilienceError, RuleError, StoreError
+from engine.errors import ConflictError, NotFoundError, ResilienceError, RuleError, StoreError
 from engine.models import (
     ClientSpec,
     EvidenceRef,
@@ -96,13 +96,15 @@ class Context:
     def __init__(
         self, db: Path | str | None = None, *, threads: int = 2, memory_limit: str = "8GB"
     ) -> None:
-        self.db_path = Path(db) if db is not None else default_db_path()
-        self.store = Store(self.db_path, threads=threads, memory_limit=memory_limit)
+        raw = db if db is not None else os.environ.get("RESILIENCE_DB") or DEFAULT_DB
+        self.store = Store(raw, threads=threads, memory_limit=memory_limit)
+        self.db_path = self.store.path
+        self.db_name = self.store.name  # the file, or the PostgreSQL URL without its password
         self._route_lock = threading.Lock()
         self._parsed: dict[tuple[str, int], Any] = {}
         self._gazetteer: int | None = None
         self._gazetteer_lock = threading.Lock()
-        # one run scored at a time in this process: run ids are taken as max + 1, and sessions
+        # one run scored at a time in this process: sessions
         # (or the app's background report thread) may ask for the same run at once
         self._run_lock = threading.RLock()
 
@@ -183,7 +185,7 @@ class Context:
         reg, rules = self._pointer("register"), self._pointer("rules")
         if reg is None or rules is None:
             raise StoreError(
-                f"{self.db_path} has no published register or rules yet; run `resilience init`"
+                f"{self.db_name} has no published register or rules yet; run `resilience init`"
             )
         return reg, rules
 
@@ -195,41 +197,44 @@ class Context:
         check_register(
             register, self.rules(rules_v) if rules_v else load_rules(default_rules_path())
         )
-        version = self.store.next_id("register_versions", "version")
-        threats = pl.DataFrame(
-            [
-                {
-                    "register_version": version,
-                    "threat_id": t.id,
-                    "category": t.category,
-                    "title": t.title,
-                    "likelihood": t.likelihood,
-                    "likelihood_words": t.likelihood_words,
-                    "severity": t.severity,
-                    "horizon_from": t.horizon.from_months,
-                    "horizon_to": t.horizon.to_months,
-                    "confidence": t.confidence,
-                }
-                for t in register.threats
-            ]
-        )
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, $src, "
-                "$as_of, $doc)",
-                {
-                    "v": version,
-                    "note": note,
-                    "status": "published" if publish else "draft",
-                    "title": register.title,
-                    "src": register.source,
-                    "as_of": register.as_of,
-                    "doc": register.model_dump_json(),
-                },
-            )
-            self.store.insert_frame(cur, "threats", threats)
-            if publish:
-                self._set_pointer(cur, "register", version)
+        rows = [
+            {
+                "threat_id": t.id,
+                "category": t.category,
+                "title": t.title,
+                "likelihood": t.likelihood,
+                "likelihood_words": t.likelihood_words,
+                "severity": t.severity,
+                "horizon_from": t.horizon.from_months,
+                "horizon_to": t.horizon.to_months,
+                "confidence": t.confidence,
+            }
+            for t in register.threats
+        ]
+
+        def write() -> int:
+            with self.store.transaction() as cur:
+                version = self.store.next_version(cur, "register_versions")
+                threats = pl.DataFrame([{"register_version": version} | r for r in rows])
+                cur.execute(
+                    "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, "
+                    "$src, $as_of, $doc)",
+                    {
+                        "v": version,
+                        "note": note,
+                        "status": "published" if publish else "draft",
+                        "title": register.title,
+                        "src": register.source,
+                        "as_of": register.as_of,
+                        "doc": register.model_dump_json(),
+                    },
+                )
+                self.store.insert_frame(cur, "threats", threats)
+                if publish:
+                    self._set_pointer(cur, "register", version)
+            return version
+
+        version = self.store.retrying(write)
         return version
 
     def _document(self, kind: str, version: int) -> Any:
@@ -265,28 +270,32 @@ class Context:
         return self._require_init()[0]
 
     def publish_rules(self, rules: Rules, note: str, *, publish: bool = True) -> int:
-        version = self.store.next_id("rules_versions", "version")
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
-                {
-                    "v": version,
-                    "note": note,
-                    "status": "published" if publish else "draft",
-                    "label": rules.version,
-                    "doc": rules.model_dump_json(),
-                },
-            )
-            for table, frame in _rule_tables(version, rules).items():
-                self.store.insert_frame(cur, table, frame)
-            if publish:
-                self._set_pointer(cur, "rules", version)
+        def write() -> int:
+            with self.store.transaction() as cur:
+                version = self.store.next_version(cur, "rules_versions")
+                cur.execute(
+                    "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
+                    {
+                        "v": version,
+                        "note": note,
+                        "status": "published" if publish else "draft",
+                        "label": rules.version,
+                        "doc": rules.model_dump_json(),
+                    },
+                )
+                for table, frame in _rule_tables(version, rules).items():
+                    self.store.insert_frame(cur, table, frame)
+                if publish:
+                    self._set_pointer(cur, "rules", version)
+            return version
+
+        version = self.store.retrying(write)
         return version
 
     def rules(self, version: int | None = None) -> Rules:
         v = version if version is not None else self._pointer("rules")
         if v is None:
-            raise StoreError(f"{self.db_path} has no published rules yet; run `resilience init`")
+            raise StoreError(f"{self.db_name} has no published rules yet; run `resilience init`")
         rules: Rules = self._document("rules", v)
         return rules
 
@@ -485,8 +494,13 @@ class Context:
         the previous version stays current and complete until the commit.
         """
         staged = self.stage_exposures(client_id, assets, routes)
-        with self.store.transaction() as cur:
-            self.write_staged(cur, staged, note=note, source=source)
+
+        def write() -> None:
+            with self.store.transaction() as cur:
+                self.write_staged(cur, staged, note=note, source=source)
+
+        # an upload of another client sharing place rows may commit first: write again
+        self.store.retrying(write)
         return staged.version
 
     def stage_exposures(
@@ -504,9 +518,12 @@ class Context:
         from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 
         self.client(client_id)
-        version = self.store.next_id(
-            "exposure_versions", "version", "client_id = $c", {"c": client_id}
-        )
+        # The number this version will take; ``write_staged`` refuses it, with words, if
+        # another upload for the client took it first.
+        with self.store.transaction() as cur:
+            version = self.store.next_version(
+                cur, "exposure_versions", where="client_id = $c", params={"c": client_id}
+            )
         asset_rows = route_rows = None
         geo_parts = []
         if assets is not None and assets.height:
@@ -692,41 +709,102 @@ class Context:
             check_register(register, rules, f"scenario {scenario_id} v{sc_v}")
         as_of = as_of or register.as_of
         gaz_v = self.gazetteer_version()
-        run_id = self.store.next_id("runs", "run_id")
-        threats, regions = _run_threats(run_id, register, rules, as_of, scenario)
-        ids = sorted(client_ids) if client_ids is not None else None
-        params = score_params(run_id, rules_v, rules)
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO runs (run_id, created_at, register_version, rules_version, "
-                "scenario_id, as_of, n_clients, seconds, scenario_version, gazetteer_version) "
-                "VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0, $sc_v, $gaz_v)",
-                {
-                    "r": run_id,
-                    "reg": reg_v,
-                    "rules": rules_v,
-                    "sc": scenario_id,
-                    "as_of": as_of,
-                    "sc_v": sc_v,
-                    "gaz_v": gaz_v,
-                },
-            )
-            cur.execute(
-                "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
-                "WHERE $ids IS NULL OR client_id IN (SELECT unnest($ids))",
-                {"r": run_id, "ids": ids},
-            )
-            self.store.insert_frame(cur, "run_threats", threats)
-            self.store.insert_frame(cur, "run_threat_regions", regions)
-            score_run(cur, params)
-            n = cur.execute(
-                "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
-            ).fetchone()
-            cur.execute(
-                "UPDATE runs SET n_clients = $n, seconds = $s WHERE run_id = $r",
-                {"n": n[0] if n else 0, "s": time.perf_counter() - started, "r": run_id},
-            )
+        ids = sorted(set(client_ids)) if client_ids is not None else None
+        inputs = {
+            "reg": reg_v,
+            "rules": rules_v,
+            "sc": scenario_id,
+            "sc_v": sc_v,
+            "as_of": as_of.isoformat(),
+            "gaz": gaz_v,
+            "ids": ids,
+        }
+        # One run at a time per set of inputs in this process; across processes, the run_keys
+        # primary key keeps one and the other caller reuses it.
+        with _RUN_LOCKS[hash(json.dumps(inputs, sort_keys=True)) % len(_RUN_LOCKS)]:
+            for attempt in range(1, 5):
+                try:
+                    run_id = self._score(inputs, register, rules, scenario, as_of, started)
+                    break
+                except ConflictError:
+                    if attempt == 4:
+                        raise
         return self.run_info(run_id)
+
+    def _score(
+        self,
+        inputs: dict[str, Any],
+        register: Register,
+        rules: Rules,
+        scenario: Scenario | None,
+        as_of: dt.date,
+        started: float,
+    ) -> int:
+        """The id of the run for these inputs: the stored one, else scored and stored now, in
+        one transaction with its key (so the exposure versions in the key are the run's own)."""
+        run_id = self.store.next_value("run_ids")
+        threats, regions = _run_threats(run_id, register, rules, as_of, scenario)
+        params = score_params(run_id, inputs["rules"], rules)
+        key = ""
+        try:
+            with self.store.transaction() as cur:
+                key = _run_key(cur, inputs)
+                found = cur.execute(
+                    "SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key}
+                ).fetchone()
+                if found is not None:
+                    return int(found[0])
+                cur.execute("INSERT INTO run_keys VALUES ($k, $r)", {"k": key, "r": run_id})
+                self._score_in(cur, run_id, inputs, threats, regions, params, as_of, started)
+        except ConflictError:
+            # another process stored the run of the same key at the same moment: reuse it
+            taken = self.store.one("SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key})
+            if taken is None:
+                raise
+            return int(taken)
+        return run_id
+
+    def _score_in(
+        self,
+        cur: Any,
+        run_id: int,
+        inputs: dict[str, Any],
+        threats: pl.DataFrame,
+        regions: pl.DataFrame,
+        params: dict[str, Any],
+        as_of: dt.date,
+        started: float,
+    ) -> None:
+        """Store and score a run inside the caller's transaction."""
+        cur.execute(
+            "INSERT INTO runs (run_id, created_at, register_version, rules_version, "
+            "scenario_id, as_of, n_clients, seconds, scenario_version, gazetteer_version) "
+            "VALUES ($r, now(), $reg, $rules, $sc, $as_of, 0, 0, $sc_v, $gaz_v)",
+            {
+                "r": run_id,
+                "reg": inputs["reg"],
+                "rules": inputs["rules"],
+                "sc": inputs["sc"],
+                "as_of": as_of,
+                "sc_v": inputs["sc_v"],
+                "gaz_v": inputs["gaz"],
+            },
+        )
+        cur.execute(
+            "INSERT INTO run_exposures SELECT $r, client_id, version FROM exposure_current "
+            "WHERE $ids IS NULL OR client_id IN (SELECT unnest($ids))",
+            {"r": run_id, "ids": inputs["ids"]},
+        )
+        self.store.insert_frame(cur, "run_threats", threats)
+        self.store.insert_frame(cur, "run_threat_regions", regions)
+        score_run(cur, params)
+        n = cur.execute(
+            "SELECT count(*) FROM run_clients WHERE run_id = $r", {"r": run_id}
+        ).fetchone()
+        cur.execute(
+            "UPDATE runs SET n_clients = $n, seconds = $s WHERE run_id = $r",
+            {"n": n[0] if n else 0, "s": time.perf_counter() - started, "r": run_id},
+        )
 
     def run_info(self, run_id: int) -> RunInfo:
         row = self.store.execute(
@@ -763,32 +841,24 @@ class Context:
         reg_v, rules_v = self._require_init()
         as_of = as_of or self.register(reg_v).as_of
         sc_v = self.scenario_version(scenario_id) if scenario_id else None
-        row = self.store.one(
-            """
-            SELECT max(r.run_id) FROM runs r
-            WHERE r.register_version = $reg AND r.rules_version = $rules
-              AND r.scenario_id IS NOT DISTINCT FROM $sc AND r.as_of = $as_of
-              AND r.scenario_version IS NOT DISTINCT FROM $sc_v AND r.gazetteer_version = $gaz
-              -- a client's details changed since (sector, affiliations, services): run again
-              AND r.created_at >= coalesce((SELECT max(logged_at) FROM audit_log), r.created_at)
-              AND NOT EXISTS (
-                  (SELECT client_id, version FROM exposure_current)
-                  EXCEPT (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id))
-              AND NOT EXISTS (
-                  (SELECT client_id, version FROM run_exposures x WHERE x.run_id = r.run_id)
-                  EXCEPT (SELECT client_id, version FROM exposure_current))
-            """,
-            {
-                "reg": reg_v,
-                "rules": rules_v,
-                "sc": scenario_id,
-                "as_of": as_of,
-                "sc_v": sc_v,
-                "gaz": self.gazetteer_version(),
-            },
-        )
+        # the run whose key is that of the current inputs (engine/sql/schema_007_concurrency.sql):
+        # the same versions, clients, exposure versions and client details
+        ids = None
+        inputs = {
+            "reg": reg_v,
+            "rules": rules_v,
+            "sc": scenario_id,
+            "sc_v": sc_v,
+            "as_of": as_of.isoformat(),
+            "gaz": self.gazetteer_version(),
+            "ids": ids,
+        }
+        with self.store.transaction() as cur:
+            row = cur.execute(
+                "SELECT run_id FROM run_keys WHERE run_key = $k", {"k": _run_key(cur, inputs)}
+            ).fetchone()
         if row is not None:
-            return self.run_info(int(row))
+            return self.run_info(int(row[0]))
         return self.run(scenario_id, as_of, scenario_version=sc_v)
 
     def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
@@ -1041,41 +1111,64 @@ class Context:
             "version": version,
         }
         source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
-        cur = self.store.cursor()
-        cls_sql = queries.class_rows_sql(one_client=True, source=source)
-        make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
-        cur.execute(make_cls, only(params, cls_sql))
-        gaps = cur.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
-            "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
-            "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
-            {"run_id": run_id},
-        ).fetchone()
-        unscored = gaps[0] if gaps else 0
-        if unscored:  # exposures the run never saw: score their profiles on the spot
-            contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
-            profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
-        else:
-            profiles = (
-                "(SELECT * FROM run_profiles WHERE run_id = $run_id "
-                "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
-            )
-        sql = queries.clients_sql("whatif_cls", profiles, bands=False)
-        frame = self.store.frame(sql, only(params, sql))
-        cur.execute("DROP TABLE whatif_cls")
-        if frame.height == 0:
-            raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
-        row = frame.row(0, named=True)
-        for key, score in (
-            ("band_low", "score_low"),
-            ("band", "score"),
-            ("band_high", "score_high"),
-        ):
-            row[key] = rules.band_for(row[score])
-        return row
+        with self.store.session() as cur:
+            cls_sql = queries.class_rows_sql(one_client=True, source=source)
+            make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
+            cur.execute(make_cls, only(params, cls_sql))
+            gaps = cur.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
+                "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
+                "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
+                {"run_id": run_id},
+            ).fetchone()
+            unscored = gaps[0] if gaps else 0
+            if unscored:  # exposures the run never saw: score their profiles on the spot
+                contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
+                profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
+            else:
+                profiles = (
+                    "(SELECT * FROM run_profiles WHERE run_id = $run_id "
+                    "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
+                )
+            sql = queries.clients_sql("whatif_cls", profiles, bands=False)
+            frame = self.store.frame(sql, only(params, sql))
+            cur.execute("DROP TABLE whatif_cls")
+            if frame.height == 0:
+                raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
+            row = frame.row(0, named=True)
+            for key, score in (
+                ("band_low", "score_low"),
+                ("band", "score"),
+                ("band_high", "score_high"),
+            ):
+                row[key] = rules.band_for(row[score])
+            return row
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+# Runs of the same inputs in one process wait for each other (striped: a fixed set of locks).
+_RUN_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+# What a run's results depend on besides its versions: each client's exposure version and the
+# client details the scoring reads (sector, home country, affiliations, value, services).
+_RUN_INPUTS_SQL = """
+SELECT md5(coalesce(string_agg(concat_ws('|', e.client_id, e.version, c.sector, c.hq_country,
+           array_to_string(c.affiliations, ','), c.business_value_usd,
+           (SELECT string_agg(concat_ws(':', s.service_id, s.tolerance_days), ','
+                              ORDER BY s.service_id)
+            FROM services s WHERE s.client_id = e.client_id)), ';' ORDER BY e.client_id), ''))
+FROM exposure_current e JOIN clients c USING (client_id)
+WHERE $ids IS NULL OR e.client_id IN (SELECT unnest($ids))
+"""
+
+
+def _run_key(cur: Any, inputs: dict[str, Any]) -> str:
+    """The key of a run's inputs, read inside the caller's transaction."""
+    row = cur.execute(_RUN_INPUTS_SQL, {"ids": inputs["ids"]}).fetchone()
+    text = json.dumps(inputs | {"book": row[0] if row else ""}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:

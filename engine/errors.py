@@ -24,6 +24,14 @@ class StoreError(ResilienceError):
     """The database cannot do what was asked (missing client, version, locked file...)."""
 
 
+class ConflictError(StoreError):
+    """Another session changed the same rows at the same moment; nothing was changed."""
+
+
+class StoreBusy(StoreError):
+    """Another program held the database for longer than this one would wait."""
+
+
 class NotFoundError(StoreError):
     """A client, version, run or scenario that does not exist."""
 

@@ -390,20 +390,20 @@ class Workbench:
         return res.contributions.get(("ex", "x"), {}).get("t", {}).get(point, 0.0)
 
     def _item_risk(self, rs: list[float]) -> float:
-        cur = self.ctx.store.cursor()
-        classes = (
-            "(SELECT 1::UBIGINT AS profile_id, 'x' AS sector, ['NEUTRAL'] AS affiliations, "
-            "'asset' AS item_kind, 'g' AS geo_key, 'office' AS vkey, '' AS mkey, NULL AS tol)"
-        )
-        contrib = (
-            "(SELECT 1::UBIGINT AS profile_id, r AS r_low, r AS r_central, r AS r_high "
-            "FROM (SELECT unnest($rs) AS r))"
-        )
-        row = cur.execute(
-            "SELECT risk_central FROM (" + queries.profiles_sql(classes, contrib) + ")",  # noqa: S608
-            {"rs": rs},
-        ).fetchone()
-        return float(row[0]) if row else 0.0
+        with self.ctx.store.session() as cur:
+            classes = (
+                "(SELECT 1::UBIGINT AS profile_id, 'x' AS sector, ['NEUTRAL'] AS affiliations, "
+                "'asset' AS item_kind, 'g' AS geo_key, 'office' AS vkey, '' AS mkey, NULL AS tol)"
+            )
+            contrib = (
+                "(SELECT 1::UBIGINT AS profile_id, r AS r_low, r AS r_central, r AS r_high "
+                "FROM (SELECT unnest($rs) AS r))"
+            )
+            row = cur.execute(
+                "SELECT risk_central FROM (" + queries.profiles_sql(classes, contrib) + ")",  # noqa: S608
+                {"rs": rs},
+            ).fetchone()
+            return float(row[0]) if row else 0.0
 
     def _aggregate(
         self, items: list[tuple[float, float]], critical: list[float], bv: float | None
@@ -463,26 +463,26 @@ class Workbench:
         params = score_params(0, self.rules_version, self.rules) | {"client_id": pre + "agg"}
         source = f"(SELECT '{pre}agg' AS client_id, 1 AS version)"
         cls_sql = queries.class_rows_sql(one_client=True, source=source)
-        cur = store.cursor()
-        cur.execute("CREATE OR REPLACE TEMP TABLE agg_cls AS " + cls_sql, only(params, cls_sql))
-        risks = pl.DataFrame(
-            {"class_id": list(range(1, len(all_items) + 1)), "r": [r for _, r, _ in all_items]}
-        )
-        cur.register("agg_risk", risks.to_arrow())
-        # every item has its own risk here, so each class is its own profile
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE agg_cls AS SELECT * REPLACE (hash(class_id) AS "
-            "profile_id) FROM agg_cls"
-        )
-        profiles = (
-            "(SELECT hash(a.class_id) AS profile_id, a.r AS risk_low, a.r AS risk_central, "
-            "a.r AS risk_high FROM agg_risk a)"
-        )
-        sql = queries.clients_sql("agg_cls", profiles)
-        row = store.frame(sql, only(params, sql)).row(0, named=True)
-        cur.unregister("agg_risk")
-        cur.execute("DROP TABLE agg_cls")
-        return row
+        with store.session() as cur:
+            cur.execute("CREATE OR REPLACE TEMP TABLE agg_cls AS " + cls_sql, only(params, cls_sql))
+            risks = pl.DataFrame(
+                {"class_id": list(range(1, len(all_items) + 1)), "r": [r for _, r, _ in all_items]}
+            )
+            cur.register("agg_risk", risks.to_arrow())
+            # every item has its own risk here, so each class is its own profile
+            cur.execute(
+                "CREATE OR REPLACE TEMP TABLE agg_cls AS SELECT * REPLACE (hash(class_id) AS "
+                "profile_id) FROM agg_cls"
+            )
+            profiles = (
+                "(SELECT hash(a.class_id) AS profile_id, a.r AS risk_low, a.r AS risk_central, "
+                "a.r AS risk_high FROM agg_risk a)"
+            )
+            sql = queries.clients_sql("agg_cls", profiles)
+            row = store.frame(sql, only(params, sql)).row(0, named=True)
+            cur.unregister("agg_risk")
+            cur.execute("DROP TABLE agg_cls")
+            return row
 
 
 def run_examples(rules: Rules) -> list[ExampleResult]:

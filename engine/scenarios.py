@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from engine.errors import NotFoundError, RuleError, StoreError
+from engine.errors import ConflictError, NotFoundError, RuleError, StoreError
 from engine.models import ScenarioEvent, ScenarioInfo, ScenarioVersion
 from scoring_rules.scenarios import Scenario, builtin_files, check_scenario, parse_scenario
 
@@ -224,7 +224,7 @@ def _writing(ctx: Context, scenario_id: str) -> Iterator[duckdb.DuckDBPyConnecti
     try:
         with ctx.store.transaction() as cur:
             yield cur
-    except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
+    except ConflictError as exc:
         raise StoreError(
             f"scenario {scenario_id}: another change was stored at the same moment; nothing "
             "was changed, try again"

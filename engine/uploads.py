@@ -516,14 +516,20 @@ def commit(
         return outcome
     old_version = p.old_version
     before = _rating_now(ctx, client_id) if old_version is not None else None
-    with ctx.store.transaction() as cur:
-        ctx.write_staged(
-            cur,
-            p.staged,
-            note=note or f"{mode} of {kind}: {p.summary()}",
-            source=source or report.filename,
-        )
-    version = p.staged.version
+    staged = p.staged
+
+    def write() -> None:
+        with ctx.store.transaction() as cur:
+            ctx.write_staged(
+                cur,
+                staged,
+                note=note or f"{mode} of {kind}: {p.summary()}",
+                source=source or report.filename,
+            )
+
+    # another upload sharing its place rows may commit first: the version is written again
+    ctx.store.retrying(write)
+    version = staged.version
     outcome.loaded = True
     outcome.version = version
     outcome.rows_loaded = prepared.frame.height

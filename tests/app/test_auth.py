@@ -24,7 +24,7 @@ from engine.auth import (
     users_app,
 )
 from engine.context import Context
-from engine.errors import AccessDenied
+from engine.errors import AccessDenied, StoreError
 from engine.store import Scope
 
 from .conftest import PASSWORDS, copy_db
@@ -132,9 +132,10 @@ def test_add_user_refuses_bad_input(ctx: Context, kwargs: dict[str, object], mes
 def test_the_database_refuses_a_client_user_without_a_client(ctx: Context) -> None:
     import duckdb
 
-    with pytest.raises(duckdb.ConstraintException):
+    with pytest.raises(StoreError, match="breaks a rule of the stored data") as refused:
         ctx.store.execute("INSERT INTO users VALUES ('x', 'h', 'client', NULL, now(), false)")
-    with pytest.raises(duckdb.ConstraintException):
+    assert isinstance(refused.value.__cause__, duckdb.ConstraintException)
+    with pytest.raises(StoreError, match="breaks a rule of the stored data"):
         ctx.store.execute("INSERT INTO users VALUES ('y', 'h', 'root', NULL, now(), false)")
 
 

@@ -143,7 +143,9 @@ def test_versions_diff_rollback_and_upload_report(db: Path, tmp_path: Path) -> N
     from engine.context import Context
 
     with Context(db) as ctx:  # versions are numbered on, even after a rollback
-        new = ctx.store.next_id("exposure_versions", "version", "client_id = $c", {"c": CLIENT})
+        new = 1 + ctx.store.one(
+            "SELECT max(version) FROM exposure_versions WHERE client_id = $c", {"c": CLIENT}
+        )
     out = cli(db, "upload", str(f), "--client", CLIENT, "--valid-only")
     assert f"Loaded 1 assets as version {new}" in out
     assert f"'nonsense {MARKUP} ![x](http://127.0..." in out  # the rejected value, literally

@@ -1,0 +1,337 @@
+"""Many users at once on one PostgreSQL store: errors, lost writes, latency, and a kill -9.
+
+What runs: a throwaway PostgreSQL cluster (tests/pgcluster.py, with fsync on), or ``--db URL``;
+``resilience init`` and the demo book, plus one bench client per simulated session. Then three
+"app server" processes start at once on that store, and 20 simulated sessions are spread over
+them for ``--seconds`` (120 by default).
+
+What a simulated session is, honestly: a thread in one of the three worker processes, driving
+the same engine functions the Streamlit pages call, through one shared ``Context`` per process
+(as ``app/data.py`` keeps one per server process in ``st.cache_resource``, with each browser
+session on its own thread). It is not a browser, and no Streamlit page script or websocket is in
+the loop: this measures the store and the engine under concurrent sessions, not rendering.
+Each session loops, with a short think time, over:
+
+- browse (6 in 10): the current run, the ratings the portfolio page shows and one client's
+  explanation (the client page);
+- upload (3 in 10): a new exposure version for the session's own client, written as an upload's
+  commit writes it (``Context.load_exposures``: staged rows, then one transaction), with a
+  changing number of sites; the upload file parsing sandbox is not part of it;
+- publish (1 in 10): an analyst publishing a register version with a note.
+
+Every write a session saw committed is appended (and fsynced) to a journal before the next one.
+Midway, one worker process is killed with SIGKILL while one of its sessions is inside an upload;
+its sessions stop there, the other two processes carry on.
+
+Printed: ``errors`` (exceptions the sessions of the surviving processes got), ``lost_writes``
+(journaled writes missing or different in the store, those of the killed process included),
+``broken_versions`` (exposure versions whose rows do not match their header: a half-written
+version), ``p95_ms`` (95th percentile of one session operation), the operation counts, and
+whether the kill landed mid-upload. Loopback only: PostgreSQL listens on a Unix socket; the
+session loops are bounded by ``--seconds`` and ``--max-ops``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import polars as pl
+
+from engine.book import load_demo
+from engine.context import Context
+from engine.models import ClientSpec
+from engine.store import Scope
+
+PROCESSES = 3
+BENCH_PREFIX = "bench-session-"
+
+
+def _assets(n: int, salt: int) -> pl.DataFrame:
+    """``n`` sites for a bench client (Gulf and Red Sea places the gazetteer knows)."""
+    places = [
+        ("Kuwait City", "Kuwait", 29.3759, 47.9774),
+        ("Basra", "Iraq", 30.5085, 47.7804),
+        ("Dubai", "United Arab Emirates", 25.2048, 55.2708),
+        ("Jeddah", "Saudi Arabia", 21.4858, 39.1925),
+        ("Doha", "Qatar", 25.2854, 51.5310),
+    ]
+    rows = []
+    for i in range(n):
+        city, country, lat, lon = places[(i + salt) % len(places)]
+        rows.append(
+            {
+                "asset_id": f"S-{i:03d}",
+                "name": f"Site {i} v{salt}",
+                "asset_type": "warehouse" if i % 2 else "office",
+                "lat": str(lat),
+                "lon": str(lon),
+                "city": city,
+                "country": country,
+                "value_usd": str(1_000_000 * (1 + (i + salt) % 7)),
+                "criticality": str(1 + (i + salt) % 5),
+                "headcount": str(10 * (1 + i % 3)),
+                "service_id": "",
+                "mitigations": "insurance" if i % 3 == 0 else "",
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def setup(db: str, sessions: int) -> None:
+    with Context(db) as ctx:
+        load_demo(ctx)
+        for s in range(sessions):
+            cid = f"{BENCH_PREFIX}{s:02d}"
+            ctx.upsert_client(
+                ClientSpec(
+                    client_id=cid,
+                    name=f"Bench client {s}",
+                    sector="logistics",
+                    hq_country="ARE",
+                    affiliations=[],
+                    description="concurrency bench",
+                    services=[],
+                )
+            )
+            ctx.load_exposures(cid, _assets(3, 0), note="bench start")
+        ctx.current_run()
+
+
+class Journal:
+    """Committed writes, one JSON line each, flushed and fsynced before the session goes on."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._f.write(json.dumps(entry) + "\n")
+            self._f.flush()
+            os.fsync(self._f.fileno())
+
+
+def _session(
+    ctx: Context,
+    index: int,
+    deadline: float,
+    max_ops: int,
+    journal: Journal,
+    results: dict[str, Any],
+    uploading: Any,
+) -> None:
+    rnd = random.Random(index)
+    client = f"{BENCH_PREFIX}{index:02d}"
+    demo_clients = [c.client_id for c in ctx.clients() if not c.client_id.startswith(BENCH_PREFIX)]
+    register = ctx.register()
+    for n in range(max_ops):
+        if time.monotonic() >= deadline:
+            break
+        pick = rnd.random()
+        kind = "browse" if pick < 0.6 else "upload" if pick < 0.9 else "publish"
+        started = time.perf_counter()
+        try:
+            if kind == "browse":
+                run = ctx.current_run()
+                ctx.ratings(run.run_id, Scope.everything())
+                ctx.explain(rnd.choice(demo_clients), run.run_id)
+            elif kind == "upload":
+                n_sites = 2 + (n % 6)
+                with uploading.get_lock():
+                    uploading.value += 1
+                try:
+                    version = ctx.load_exposures(
+                        client, _assets(n_sites, n), note=f"bench upload {n}"
+                    )
+                finally:
+                    with uploading.get_lock():
+                        uploading.value -= 1
+                journal.record(
+                    {
+                        "kind": "upload",
+                        "client": client,
+                        "version": version,
+                        "assets": n_sites,
+                        "salt": n,
+                    }
+                )
+            else:
+                version = ctx.publish_register(register, note=f"bench publish {index}/{n}")
+                journal.record(
+                    {"kind": "publish", "version": version, "threats": len(register.threats)}
+                )
+            results["ms"].append((time.perf_counter() - started) * 1000)
+            results["ops"][kind] += 1
+        except Exception as exc:  # the bench counts every failure a session would see
+            frames = [
+                f for f in traceback.extract_tb(exc.__traceback__) if "/engine/" in f.filename
+            ]
+            where = "".join(f" < {Path(f.filename).name}:{f.lineno}" for f in frames[-3:])
+            results["errors"].append(f"{kind}: {type(exc).__name__}: {exc}{where}")
+        time.sleep(rnd.uniform(0.05, 0.3))  # think time
+
+
+def worker(
+    db: str,
+    sessions: list[int],
+    seconds: float,
+    max_ops: int,
+    journal_path: str,
+    out_path: str,
+    uploading: Any,
+) -> None:
+    ctx = Context(db)
+    journal = Journal(Path(journal_path))
+    results: dict[str, Any] = {
+        "ms": [],
+        "errors": [],
+        "ops": {"browse": 0, "upload": 0, "publish": 0},
+    }
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=_session, args=(ctx, i, deadline, max_ops, journal, results, uploading)
+        )
+        for i in sessions
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    Path(out_path).write_text(json.dumps(results), "utf-8")
+    ctx.close()
+
+
+def verify(db: str, journal_paths: list[Path]) -> tuple[int, int, list[str]]:
+    """(lost writes, broken versions, what was wrong)."""
+    problems: list[str] = []
+    lost = broken = 0
+    with Context(db) as ctx:
+        for path in journal_paths:
+            if not path.exists():
+                continue
+            for line in path.read_text("utf-8").splitlines():
+                e = json.loads(line)
+                if e["kind"] == "upload":
+                    rows = ctx.store.rows(
+                        "SELECT v.n_assets, count(a.asset_id), "
+                        "string_agg(a.name, '|' ORDER BY a.asset_id) FROM exposure_versions v "
+                        "LEFT JOIN assets a ON a.client_id = v.client_id AND a.version = v.version "
+                        "WHERE v.client_id = $c AND v.version = $v GROUP BY v.n_assets",
+                        {"c": e["client"], "v": e["version"]},
+                    )
+                    want = "|".join(f"Site {i} v{e['salt']}" for i in range(e["assets"]))
+                    if rows != [(e["assets"], e["assets"], want)]:
+                        lost += 1
+                        problems.append(f"lost upload {e}: found {rows}")
+                else:
+                    n = ctx.store.one(
+                        "SELECT count(*) FROM threats WHERE register_version = $v",
+                        {"v": e["version"]},
+                    )
+                    if n != e["threats"]:
+                        lost += 1
+                        problems.append(f"lost publish {e}: {n} threats")
+        for cid, v, n_assets, found in ctx.store.rows(
+            "SELECT v.client_id, v.version, v.n_assets, count(a.asset_id) FROM exposure_versions v "
+            "LEFT JOIN assets a ON a.client_id = v.client_id AND a.version = v.version "
+            "GROUP BY ALL HAVING count(a.asset_id) <> v.n_assets"
+        ):
+            broken += 1
+            problems.append(f"version {cid} v{v}: header says {n_assets} sites, {found} stored")
+    return lost, broken, problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--max-ops", type=int, default=2000, help="per session, a bound")
+    parser.add_argument("--db", default=None, help="a postgresql:// URL (default: a new cluster)")
+    parser.add_argument("--no-kill", action="store_true", help="do not kill a worker midway")
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        db = args.db
+        if db is None:
+            from tests.pgcluster import cluster
+
+            db = stack.enter_context(cluster(durable=True)).new_database()
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="resilience-conc-")))
+        t0 = time.perf_counter()
+        setup(db, args.sessions)
+        print(f"setup_s: {time.perf_counter() - t0:.1f}")
+        spread = [list(range(args.sessions))[p::PROCESSES] for p in range(PROCESSES)]
+        spawn = mp.get_context("spawn")  # a fresh interpreter per server, as a deployment has
+        uploading = [spawn.Value("i", 0) for _ in range(PROCESSES)]
+        procs = []
+        for p in range(PROCESSES):
+            proc = spawn.Process(
+                target=worker,
+                args=(
+                    db,
+                    spread[p],
+                    args.seconds,
+                    args.max_ops,
+                    str(tmp / f"journal{p}.jsonl"),
+                    str(tmp / f"out{p}.json"),
+                    uploading[p],
+                ),
+            )
+            proc.start()
+            procs.append(proc)
+        killed_mid_upload = False
+        if not args.no_kill:
+            time.sleep(args.seconds / 2)
+            waited = time.monotonic() + args.seconds / 4
+            while time.monotonic() < waited and uploading[0].value == 0:
+                time.sleep(0.005)
+            killed_mid_upload = uploading[0].value > 0
+            os.kill(procs[0].pid or 0, signal.SIGKILL)
+        for proc in procs:
+            proc.join(args.seconds + 300)
+        survivors = range(1 if not args.no_kill else 0, PROCESSES)
+        ms: list[float] = []
+        errors: list[str] = []
+        ops = {"browse": 0, "upload": 0, "publish": 0}
+        for p in survivors:
+            out = json.loads((tmp / f"out{p}.json").read_text("utf-8"))
+            ms += out["ms"]
+            errors += out["errors"]
+            for k, v in out["ops"].items():
+                ops[k] += v
+        lost, broken, problems = verify(db, [tmp / f"journal{p}.jsonl" for p in range(PROCESSES)])
+        p95 = statistics.quantiles(ms, n=20)[18] if len(ms) >= 20 else float("nan")
+        print(f"processes: {PROCESSES}, sessions: {args.sessions}, seconds: {args.seconds:g}")
+        print(f"operations: {sum(ops.values())} ({', '.join(f'{k} {v}' for k, v in ops.items())})")
+        if args.no_kill:
+            kill = "none"
+        else:
+            kill = "process 0 " + ("mid-upload" if killed_mid_upload else "(not mid-upload)")
+        print(f"killed: {kill}")
+        print(f"errors: {len(errors)}")
+        print(f"lost_writes: {lost}")
+        print(f"broken_versions: {broken}")
+        print(f"p95_ms: {p95:.0f}")
+        print(f"median_ms: {statistics.median(ms) if ms else float('nan'):.0f}")
+        for line in (errors + problems)[:20]:
+            print("  " + line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Runs started at the same moment (two threads, two processes) both get the same result.
+
+Issue 10: ``Store.next_id`` computed max+1 outside the transaction, so two threads calling
+``ctx.run()`` at once collided with a raw ``duckdb.TransactionException``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.book import load_demo
+from engine.context import Context
+from engine.models import RunInfo
+
+from .conftest import _database
+
+
+@pytest.fixture
+def demo_book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
+    """A fresh demo book on the store under test (DuckDB, or PostgreSQL in the second pass)."""
+    c = Context(_database(request, tmp_path / "db"))
+    load_demo(c)
+    yield c
+    c.close()
+
+
+def _run_in_threads(
+    ctx: Context, as_of: dt.date, n: int = 2
+) -> tuple[list[RunInfo], list[BaseException]]:
+    barrier = threading.Barrier(n)
+    results: list[RunInfo] = []
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        barrier.wait()
+        try:
+            results.append(ctx.run(as_of=as_of))
+        except BaseException as exc:  # the test reports whatever escaped
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def test_two_threads_starting_the_same_run_get_one_result(demo_book: Context) -> None:
+    for day in (1, 2, 3):  # a new as-of date each time: inputs no run has had yet
+        before = demo_book.store.one("SELECT count(*) FROM runs")
+        results, errors = _run_in_threads(demo_book, dt.date(2020, 2, day))
+        assert errors == []
+        assert len(results) == 2
+        assert results[0].run_id == results[1].run_id
+        assert results[0].as_of == dt.date(2020, 2, day)
+        assert demo_book.store.one("SELECT count(*) FROM runs") == before + 1
+
+
+_RUN_AT = """
+import datetime as dt, sys, time
+from engine.context import Context
+ctx = Context(sys.argv[1])
+ctx.register_version()  # opened and read before the start line
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+print(ctx.run(as_of=dt.date(2020, 3, 1)).run_id)
+"""
+
+
+def test_two_processes_starting_the_same_run_get_one_result(demo_book: Context) -> None:
+    """Each process scores at the same second; the file is shared a unit of work at a time, and
+    the second to get it finds the first's run by its key."""
+    before = demo_book.store.one("SELECT count(*) FROM runs")
+    demo_book.close()
+    db = demo_book.store.url or str(demo_book.db_path)
+    start = time.time() + 8  # both children are up and waiting by then
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RUN_AT, db, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    ids = {o[0].strip() for o in outs}
+    assert len(ids) == 1, outs
+    assert all("Error" not in o[1] and "Traceback" not in o[1] for o in outs), outs
+    assert demo_book.store.one("SELECT count(*) FROM runs") == before + 1

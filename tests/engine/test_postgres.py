@@ -1,0 +1,85 @@
+"""The shared store on PostgreSQL gives the same ratings as the embedded DuckDB file.
+
+``RESILIENCE_DB=postgresql://...`` puts the system of record on a PostgreSQL server; the scoring
+SQL is the same DuckDB SQL, run through DuckDB's postgres extension on the attached database.
+These tests start a throwaway cluster (tests/pgcluster.py) and skip, with the reason, where
+PostgreSQL is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from engine.context import Context
+from engine.errors import StoreError
+from engine.store import display_name, postgres_url
+from tests.pgcluster import Cluster
+
+RESILIENCE = str(Path(sys.executable).parent / "resilience")
+
+
+def cli(*args: str, db: str) -> str:
+    env = os.environ | {"RESILIENCE_DB": db, "COLUMNS": "200"}
+    done = subprocess.run([RESILIENCE, *args], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def sorted_ratings(score_json: str) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in json.loads(score_json)["ratings"])
+
+
+@pytest.mark.slow
+def test_init_demo_score_give_the_embedded_ratings_byte_for_byte(
+    pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    outputs = {}
+    for name, db in (("duckdb", str(tmp_path / "r.duckdb")), ("pg", pg_cluster.new_database())):
+        assert "register version 1, rules version 1" in cli("init", db=db)
+        cli("demo", db=db)
+        outputs[name] = cli("score", "--json", db=db)
+    embedded, shared = sorted_ratings(outputs["duckdb"]), sorted_ratings(outputs["pg"])
+    assert len(embedded) == 10
+    assert shared == embedded
+    run = json.loads(outputs["pg"])["run"]
+    assert (run["register_version"], run["rules_version"], run["n_clients"]) == (1, 1, 10)
+
+
+def test_a_url_keeps_its_slashes_and_messages_hide_the_password() -> None:
+    url = "postgresql://risk:s3cret@db.internal:5432/resilience"
+    assert postgres_url(url) == url
+    assert postgres_url(Path(url)) == url  # a Path collapses '//'; the store puts it back
+    assert postgres_url("data/resilience.duckdb") is None
+    assert display_name(url) == "postgresql://risk@db.internal:5432/resilience"
+
+
+def test_an_unreachable_server_is_a_plain_error(tmp_path: Path) -> None:
+    url = f"postgresql://nobody:pw@/nothing?host={tmp_path}&port=1"
+    with pytest.raises(StoreError) as refused:
+        Context(url)
+    assert str(refused.value) == (
+        "the database server cannot be reached (the server log has the details)"
+    )
+    assert "pw" not in str(refused.value) and str(tmp_path) not in str(refused.value)
+
+
+def test_sequences_and_run_keys_live_on_the_server(pg_cluster: Cluster) -> None:
+    url = pg_cluster.new_database()
+    with Context(url) as ctx:
+        ctx.init()
+        assert ctx.store.next_value("run_ids") == 1
+        assert ctx.store.next_value("run_ids") == 2
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    tables = pg_cluster.psql(
+        "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class "
+        "WHERE relname IN ('run_ids', 'run_keys', 'runs', 'users')",
+        database=name,
+    )
+    assert tables.strip() == "run_ids,run_keys,runs,users"
