@@ -83,9 +83,13 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(app_db: P
     assert [e.value for e in at.error] == ["Unknown username or wrong password."]
 
 
-def test_repeated_failures_slow_the_source_down(app_db: Path) -> None:
+def test_repeated_failures_slow_the_source_down(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine import throttle
 
+    # the throttle's clock stands still: slow sign-ins on a busy machine cannot outlast the wait
+    monkeypatch.setattr(throttle.THROTTLE, "clock", lambda: 1000.0)
     for _ in range(throttle.FREE_FAILURES + 4):  # then 16 s before this source may try again
         sign_in(new_app(), "nobody-at-all", "wrong-password-x")
     at = sign_in(new_app(), "analyst")  # the right password, but this source must wait first
