@@ -129,8 +129,10 @@ def add_user(
     book: Iterable[str] | None = None,
     *,
     replace: bool = False,
+    by: str = "",
 ) -> User:
-    """Create a user (or, with ``replace``, reset an existing one) in one transaction."""
+    """Create a user (or, with ``replace``, reset an existing one) in one transaction, with its
+    audit entry (``by``: who does it; default the operating-system user)."""
     if not USERNAME.match(username):
         raise AuthError(
             f"username {username!r} is not allowed: use 2-64 lower-case letters, digits, "
@@ -172,6 +174,15 @@ def add_user(
         )
         for cid in books:
             cur.execute("INSERT INTO user_clients VALUES ($u, $c)", {"u": username, "c": cid})
+        _audit(
+            cur,
+            by,
+            "user.replace" if exists else "user.add",
+            username,
+            f"{role}"
+            + (f" of {client_id}" if client_id else "")
+            + (f", book {', '.join(books)}" if books else ""),
+        )
     log.info("user %s saved with role %s", username, role)
     user = get_user(ctx, username)
     assert user is not None
@@ -249,25 +260,44 @@ def _needs_rehash(stored: str) -> bool:
         return False
 
 
-def set_password(ctx: Context, username: str, password: str) -> None:
+def _audit(cur: Any, by: str, action: str, username: str, note: str) -> None:
+    """The audit entry of an account change (never a password or a secret)."""
+    from engine import audit
+
+    audit.record(
+        cur, user=by or audit.os_user(), action=action, kind="user", subject=username, note=note
+    )
+
+
+def set_password(ctx: Context, username: str, password: str, *, by: str = "") -> None:
     """Replace a user's password (never with one of the public demo passwords)."""
     _check_password(password)
     if password in DEMO_PASSWORDS.values():
         raise AuthError("that is one of the public demo passwords (README); choose another")
     if get_user(ctx, username) is None:
         raise NotFoundError(f"user {username!r} does not exist")
-    ctx.store.execute(
-        "UPDATE users SET password_hash = $h WHERE username = $u",
-        {"h": _hasher.hash(password), "u": username},
-    )
+    with ctx.store.transaction() as cur:
+        cur.execute(
+            "UPDATE users SET password_hash = $h WHERE username = $u",
+            {"h": _hasher.hash(password), "u": username},
+        )
+        _audit(cur, by, "user.passwd", username, "password changed")
 
 
-def set_disabled(ctx: Context, username: str, disabled: bool = True) -> None:
+def set_disabled(ctx: Context, username: str, disabled: bool = True, *, by: str = "") -> None:
     if get_user(ctx, username) is None:
         raise NotFoundError(f"user {username!r} does not exist")
-    ctx.store.execute(
-        "UPDATE users SET disabled = $d WHERE username = $u", {"d": disabled, "u": username}
-    )
+    with ctx.store.transaction() as cur:
+        cur.execute(
+            "UPDATE users SET disabled = $d WHERE username = $u", {"d": disabled, "u": username}
+        )
+        _audit(
+            cur,
+            by,
+            "user.disable" if disabled else "user.enable",
+            username,
+            "disabled: can no longer sign in" if disabled else "enabled again",
+        )
 
 
 def list_users(ctx: Context) -> list[User]:
@@ -288,7 +318,7 @@ def has_totp(ctx: Context, username: str) -> bool:
     return bool(n)
 
 
-def enable_totp(ctx: Context, username: str) -> str:
+def enable_totp(ctx: Context, username: str, *, by: str = "") -> str:
     """Give an analyst or admin a new TOTP secret (replacing any earlier one); returns the
     ``otpauth://`` URI for their authenticator app. Codes are 6 digits, 30 s steps (RFC 6238)."""
     user = get_user(ctx, username)
@@ -302,14 +332,17 @@ def enable_totp(ctx: Context, username: str) -> str:
     with ctx.store.transaction() as cur:
         cur.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
         cur.execute("INSERT INTO user_totp VALUES ($u, $s, now(), 0)", {"u": username, "s": secret})
+        _audit(cur, by, "user.totp", username, "second factor turned on (new secret)")
     log.info("second factor turned on for %s", username)
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
 
-def disable_totp(ctx: Context, username: str) -> None:
+def disable_totp(ctx: Context, username: str, *, by: str = "") -> None:
     if get_user(ctx, username) is None:
         raise NotFoundError(f"user {username!r} does not exist")
-    ctx.store.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
+    with ctx.store.transaction() as cur:
+        cur.execute("DELETE FROM user_totp WHERE username = $u", {"u": username})
+        _audit(cur, by, "user.totp", username, "second factor turned off")
 
 
 def verify_totp(ctx: Context, username: str, code: str, *, at: float | None = None) -> bool:

@@ -43,6 +43,7 @@ err = SafeConsole(stderr=True)
 class _State:
     db: Path = default_db_path()
     debug: bool = False
+    user: str = ""  # who the audit log names: --as, else the operating-system user
 
 
 state = _State()
@@ -52,6 +53,9 @@ DbOption = Annotated[
     typer.Option("--db", help="Database file (default data/resilience.duckdb or $RESILIENCE_DB)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+NoteOption = Annotated[
+    str, typer.Option("--note", help="What changed and why (required; kept in the audit log).")
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -64,9 +68,20 @@ AsOfOption = Annotated[
 def main(
     db: DbOption = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Who the audit log names for this command's changes (default $RESILIENCE_USER, "
+            "else the login name).",
+        ),
+    ] = None,
 ) -> None:
+    from engine.audit import os_user
+
     state.db = db or default_db_path()
     state.debug = debug
+    state.user = (as_user or "").strip() or os_user()
     # consoles read the terminal width (or $COLUMNS) now, not when the module was imported
     global out, console, err
     out = console = SafeConsole()
@@ -676,19 +691,25 @@ def _store_and_preview(
     json_out: bool,
     summary: dict[str, Any],
 ) -> None:
-    """Store a register version, show the ratings it moves against the current run, and make it
-    current when ``publish``."""
+    """Preview the ratings a register moves against the current run, then publish it (with the
+    note) when ``publish``, else save it as a draft: one workflow (engine/publication.py)."""
+    from engine import publication
     from engine.review import outside_places
+    from engine.store import Scope
 
-    before = ctx.register()
-    version = ctx.publish_register(register, note, publish=False)
-    current = ctx.current_run().run_id
-    draft = ctx.run(register_version=version)
-    rows = ctx.compare_runs(current, draft.run_id)
-    new_ids = summary.get("accepted") or summary.get("added") or []
-    flags = outside_places(ctx, rows, draft.run_id, register, new_ids)
     if publish:
-        ctx.rollback("register", version)
+        publication.required_note(note, "publishing the register (--publish)")
+    before = ctx.register()
+    pv = publication.preview(ctx, "register", register, scope=Scope.everything())
+    new_ids = summary.get("accepted") or summary.get("added") or []
+    flags = outside_places(ctx, pv.rows, pv.after_run, register, new_ids)
+    if publish:
+        version = publication.publish(ctx, "register", register, note=note, by=state.user)
+    else:
+        version = publication.save_draft(
+            ctx, "register", register, note=note or "draft from the command line", by=state.user
+        )
+    rows = pv.rows
     retired = [r.threat.id for r in register.retired[len(before.retired) :]]
     if json_out:
         _emit(
@@ -812,7 +833,7 @@ def review(
             _store_and_preview(
                 ctx,
                 register,
-                note=note or f"reviewed from {drafts.name}",
+                note=note if publish else (note or f"reviewed from {drafts.name}"),
                 publish=publish,
                 json_out=json_out,
                 summary={
@@ -853,7 +874,9 @@ def add_brief_cmd(
             _store_and_preview(
                 ctx,
                 register,
-                note=note or f"brief {brief.id} added from {register_file.name}",
+                note=note
+                if publish
+                else (note or f"brief {brief.id} added from {register_file.name}"),
                 publish=publish,
                 json_out=json_out,
                 summary={"added": [t.id for t in threats]},
@@ -1097,6 +1120,7 @@ def upload(
                 mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
                 planned=plan,
+                by=state.user,
             )
     ok = outcome.loaded or (
         dry_run
@@ -1185,10 +1209,11 @@ def diff(
 def rollback(
     client: Annotated[str, typer.Argument(help="Client id.")],
     version: Annotated[int, typer.Argument(help="The version to make current.")],
+    note: NoteOption = "",
 ) -> None:
     """Make an earlier exposure version current again (nothing is deleted)."""
     with _session() as ctx:
-        ctx.rollback_exposures(client, version)
+        ctx.rollback_exposures(client, version, note=note, by=state.user)
         run = ctx.current_run()
         r = ctx.rating(run.run_id, client)
     console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")
@@ -1218,8 +1243,151 @@ from engine.scenario_cli import scenarios_app  # noqa: E402 - needs the names ab
 app.add_typer(users_app, name="users")
 app.add_typer(scenarios_app, name="scenarios")
 
-rules_app = typer.Typer(help="The scoring rules: check an edited rules file.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="The scoring rules: check, preview and publish a rules file; history; roll back.",
+    no_args_is_help=True,
+)
 app.add_typer(rules_app, name="rules")
+register_app = typer.Typer(
+    help="The threat register: history and roll back (add briefs with `review`, `add-brief`).",
+    no_args_is_help=True,
+)
+app.add_typer(register_app, name="register")
+
+
+def _history(kind: str, json_out: bool) -> None:
+    with _session() as ctx:
+        hist = ctx.history(kind)
+        current = ctx.rules_version() if kind == "rules" else ctx.register_version()
+    rows = [
+        {**r, "created_at": str(r["created_at"]), "current": r["version"] == current}
+        for r in hist.iter_rows(named=True)
+    ]
+    if json_out:
+        _emit(rows)
+        return
+    t = Table(title=f"{kind.capitalize()} versions (drafts are never roll-back targets)")
+    for col in ("version", "", "status", "stored", "note"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            str(r["version"]),
+            "current" if r["current"] else "",
+            r["status"],
+            r["created_at"][:16],
+            r["note"],
+        )
+    out.print(t)
+
+
+def _rollback_doc(kind: str, version: int, note: str) -> None:
+    with _session() as ctx:
+        ctx.rollback(kind, version, note=note, by=state.user)
+        run = ctx.current_run()
+    out.print(
+        f"{kind.capitalize()} version {version} is current again; ratings in run {run.run_id}."
+    )
+
+
+@register_app.command("history")
+def register_history(json_out: JsonOption = False) -> None:
+    """The register's versions: published, drafts (previews left out); the current one marked."""
+    _history("register", json_out)
+
+
+@register_app.command("rollback")
+def register_rollback(
+    version: Annotated[int, typer.Argument(help="A published version to make current again.")],
+    note: NoteOption = "",
+) -> None:
+    """Make an earlier published register version current again."""
+    _rollback_doc("register", version, note)
+
+
+@rules_app.command("history")
+def rules_history(json_out: JsonOption = False) -> None:
+    """The rules' versions: published, drafts (previews left out); the current one marked."""
+    _history("rules", json_out)
+
+
+@rules_app.command("rollback")
+def rules_rollback(
+    version: Annotated[int, typer.Argument(help="A published version to make current again.")],
+    note: NoteOption = "",
+) -> None:
+    """Make an earlier published rules version current again."""
+    _rollback_doc("rules", version, note)
+
+
+@rules_app.command("publish")
+def rules_publish(
+    file: Annotated[Path, typer.Argument(help="A rules YAML file.")],
+    note: NoteOption = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Preview the ratings it moves; publish nothing.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Preview which ratings a rules file moves, then publish it with a note."""
+    from engine import publication
+    from engine.store import Scope
+    from scoring_rules.rules import load_rules
+
+    with _session() as ctx:
+        rules = load_rules(file)
+        if not dry_run:
+            publication.required_note(note, "publishing the rules")
+        pv = ctx.preview_document("rules", rules, scope=Scope.everything())
+        version = None if dry_run else ctx.publish_rules(rules, note, by=state.user)
+    if json_out:
+        _emit(
+            {
+                "rules_version": version,
+                "published": version is not None,
+                "clients": [_move_dict(r) for r in pv.rows],
+            }
+        )
+        return
+    out.print(_before_after("Ratings these rules move", pv.rows))
+    if version is None:
+        out.print("Preview only (--dry-run): nothing was published.")
+    else:
+        out.print(f"Rules version {version} published.")
+
+
+@app.command("audit")
+def audit_cmd(
+    json_out: JsonOption = False,
+    document: Annotated[
+        str | None,
+        typer.Option(
+            "--document",
+            help="Only entries about one kind of document: register, rules, scenario, "
+            "exposures, client or user.",
+        ),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's entries.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, latest first.")] = 100,
+) -> None:
+    """Who published or rolled back what, when and why (and client and account changes)."""
+    with _session() as ctx:
+        entries = ctx.audit_entries(kind=document, user=user, limit=limit)
+    if json_out:
+        _emit([e.as_dict() for e in entries])
+        return
+    t = Table(title="Audit log, latest first")
+    for col in ("at", "user", "action", "document", "version", "note"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.user,
+            e.action,
+            e.document,
+            "" if e.version is None else str(e.version),
+            e.note,
+        )
+    out.print(t)
 
 
 @rules_app.command("examples")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from engine import audit
 from engine.errors import ExposureError, NotFoundError, ResilienceError
 from engine.models import ClientSpec, Service
 
@@ -105,6 +106,14 @@ def _clean_text(value: str, field: str) -> str:
     return cleaned
 
 
+def _done(action: str, detail: dict[str, Any]) -> str:
+    if action == "client.edit":
+        return "changed " + ", ".join(sorted(detail))
+    return {"client.add": "client added", "client.remove": "removed with all its data"}.get(
+        action, action
+    )
+
+
 def _audit(cur: Any, actor: str, action: str, client_id: str, detail: dict[str, Any]) -> None:
     row = cur.execute("SELECT coalesce(max(entry_id), 0) + 1 FROM audit_log").fetchone()
     cur.execute(
@@ -116,6 +125,15 @@ def _audit(cur: Any, actor: str, action: str, client_id: str, detail: dict[str, 
             "c": client_id,
             "detail": json.dumps(detail, sort_keys=True, default=str),
         },
+    )
+    audit.record(
+        cur,
+        user=actor,
+        action=action,
+        kind="client",
+        subject=client_id,
+        note=_done(action, detail),
+        detail=detail,
     )
 
 

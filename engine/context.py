@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from engine import queries, uploads
+from engine import audit, publication, queries, uploads
 from engine import scenarios as scenario_store
 from engine.errors import NotFoundError, RuleError, StoreError
 from engine.models import (
@@ -185,48 +185,14 @@ class Context:
 
     # -- register and rules ----------------------------------------------------------------------
 
-    def publish_register(self, register: Register, note: str, *, publish: bool = True) -> int:
-        """Store a register version; when ``publish``, make it current."""
-        rules_v = self._pointer("rules")
-        check_register(
-            register, self.rules(rules_v) if rules_v else load_rules(default_rules_path())
-        )
-        version = self.store.next_id("register_versions", "version")
-        threats = pl.DataFrame(
-            [
-                {
-                    "register_version": version,
-                    "threat_id": t.id,
-                    "category": t.category,
-                    "title": t.title,
-                    "likelihood": t.likelihood,
-                    "likelihood_words": t.likelihood_words,
-                    "severity": t.severity,
-                    "horizon_from": t.horizon.from_months,
-                    "horizon_to": t.horizon.to_months,
-                    "confidence": t.confidence,
-                }
-                for t in register.threats
-            ]
-        )
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, $src, "
-                "$as_of, $doc)",
-                {
-                    "v": version,
-                    "note": note,
-                    "status": "published" if publish else "draft",
-                    "title": register.title,
-                    "src": register.source,
-                    "as_of": register.as_of,
-                    "doc": register.model_dump_json(),
-                },
-            )
-            self.store.insert_frame(cur, "threats", threats)
-            if publish:
-                self._set_pointer(cur, "register", version)
-        return version
+    def publish_register(
+        self, register: Register, note: str, *, publish: bool = True, by: str = ""
+    ) -> int:
+        """Publish a register version (make it current), or with ``publish=False`` save it as a
+        draft; the same document stored already is reused (engine/publication.py)."""
+        if publish:
+            return publication.publish(self, "register", register, note=note, by=by)
+        return publication.save_draft(self, "register", register, note=note, by=by)
 
     def _document(self, kind: str, version: int) -> Any:
         """A stored register or rules version, parsed once: versions never change."""
@@ -260,24 +226,11 @@ class Context:
     def register_version(self) -> int:
         return self._require_init()[0]
 
-    def publish_rules(self, rules: Rules, note: str, *, publish: bool = True) -> int:
-        version = self.store.next_id("rules_versions", "version")
-        with self.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
-                {
-                    "v": version,
-                    "note": note,
-                    "status": "published" if publish else "draft",
-                    "label": rules.version,
-                    "doc": rules.model_dump_json(),
-                },
-            )
-            for table, frame in _rule_tables(version, rules).items():
-                self.store.insert_frame(cur, table, frame)
-            if publish:
-                self._set_pointer(cur, "rules", version)
-        return version
+    def publish_rules(self, rules: Rules, note: str, *, publish: bool = True, by: str = "") -> int:
+        """Publish a rules version, or with ``publish=False`` save it as a draft."""
+        if publish:
+            return publication.publish(self, "rules", rules, note=note, by=by)
+        return publication.save_draft(self, "rules", rules, note=note, by=by)
 
     def rules(self, version: int | None = None) -> Rules:
         v = version if version is not None else self._pointer("rules")
@@ -290,22 +243,37 @@ class Context:
         return self._require_init()[1]
 
     def history(self, kind: str) -> pl.DataFrame:
-        table = {"register": "register_versions", "rules": "rules_versions"}[kind]
-        return self.store.frame(
-            f"SELECT version, created_at, status, note FROM {table} ORDER BY version"  # noqa: S608
-        )
+        """The register or rules versions (drafts and published; previews left out)."""
+        return publication.history(self, _doc_kind(kind))
 
-    def rollback(self, kind: str, version: int) -> None:
-        """Make an earlier register or rules version current again."""
-        table = {"register": "register_versions", "rules": "rules_versions"}[kind]
-        exists = self.store.one(
-            f"SELECT count(*) FROM {table} WHERE version = $v",  # noqa: S608
-            {"v": version},
-        )
-        if not exists:
-            raise NotFoundError(f"{kind} version {version} does not exist")
-        with self.store.transaction() as cur:
-            self._set_pointer(cur, kind, version)
+    def rollback_targets(self, kind: str) -> list[int]:
+        """The published versions a roll-back may choose, the latest first."""
+        return publication.rollback_targets(self, _doc_kind(kind))
+
+    def preview_document(self, kind: str, doc: Any, *, scope: Scope) -> publication.Preview:
+        """Which ratings a draft register or rules would move (stored as a preview version)."""
+        return publication.preview(self, _doc_kind(kind), doc, scope=scope)
+
+    def rollback(self, kind: str, version: int, *, note: str = "", by: str = "") -> None:
+        """Make an earlier published register or rules version current again (a note is
+        required)."""
+        publication.rollback(self, _doc_kind(kind), version, note=note, by=by)
+
+    def audit_entries(
+        self,
+        *,
+        kind: str | None = None,
+        user: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+    ) -> list[audit.AuditEvent]:
+        """The audit log, latest first (engine/audit.py): who published or rolled back which
+        document and version, when and why; client and account changes too."""
+        return audit.entries(self.store, kind=kind, user=user, action=action, limit=limit)
+
+    def audit_users(self) -> list[str]:
+        """Everyone the audit log names, for a filter."""
+        return [str(r[0]) for r in self.store.rows(audit.USERS)]
 
     # -- scenarios -------------------------------------------------------------------------------
 
@@ -352,6 +320,7 @@ class Context:
         return scenario_store.events(self, scenario_id)
 
     def rollback_scenario(self, scenario_id: str, version: int, *, by: str, note: str = "") -> None:
+        """Make an earlier version current again (a note is required)."""
         scenario_store.rollback(self, scenario_id, version, by=by, note=note)
 
     def retire_scenario(self, scenario_id: str, *, by: str, note: str = "") -> None:
@@ -472,6 +441,7 @@ class Context:
         *,
         note: str = "",
         source: str = "",
+        by: str = "",
     ) -> int:
         """Make a new exposure version current for a client, in one transaction.
 
@@ -480,7 +450,7 @@ class Context:
         """
         staged = self.stage_exposures(client_id, assets, routes)
         with self.store.transaction() as cur:
-            self.write_staged(cur, staged, note=note, source=source)
+            self.write_staged(cur, staged, note=note, source=source, by=by)
         return staged.version
 
     def stage_exposures(
@@ -513,9 +483,10 @@ class Context:
         return StagedVersion(client_id, version, asset_rows, route_rows, classes, geo_parts)
 
     def write_staged(
-        self, cur: Any, staged: StagedVersion, *, note: str = "", source: str = ""
+        self, cur: Any, staged: StagedVersion, *, note: str = "", source: str = "", by: str = ""
     ) -> None:
-        """Write a staged version and make it current, inside the caller's transaction."""
+        """Write a staged version and make it current, inside the caller's transaction, with
+        its audit entry (``by``: who loads it)."""
         client_id, version = staged.client_id, staged.version
         asset_rows, route_rows = staged.assets, staged.routes
         taken = cur.execute(
@@ -545,9 +516,25 @@ class Context:
             self.store.insert_frame(cur, "assets", asset_rows)
         if route_rows is not None:
             self.store.insert_frame(cur, "routes", route_rows)
+        previous = cur.execute(
+            "SELECT version FROM exposure_current WHERE client_id = $c", {"c": client_id}
+        ).fetchone()
         cur.execute(
             "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
             {"c": client_id, "v": version},
+        )
+        publication.record_exposures(
+            cur,
+            client_id,
+            version,
+            note=note or f"exposures loaded from {source or 'the command line'}",
+            by=by,
+            detail={
+                "previous": previous[0] if previous else None,
+                "source": source,
+                "assets": 0 if asset_rows is None else asset_rows.height,
+                "routes": 0 if route_rows is None else route_rows.height,
+            },
         )
 
     # -- uploads (engine/uploads.py) ---------------------------------------------------------------
@@ -601,8 +588,10 @@ class Context:
         note: str = "",
         planned: uploads.UploadPlan | None = None,
         scope: Scope = EVERYONE,
+        by: str = "",
     ) -> uploads.UploadOutcome:
-        """Load the valid rows of a checked upload as a new version, or nothing."""
+        """Load the valid rows of a checked upload as a new version, or nothing (``by``: who
+        uploads it, for the audit log)."""
         scope.require(client_id)
         return uploads.commit(
             self,
@@ -613,6 +602,7 @@ class Context:
             valid_only=valid_only,
             note=note,
             planned=planned,
+            by=by,
         )
 
     def exposure_history(
@@ -627,9 +617,18 @@ class Context:
         scope.require(client_id)
         return uploads.diff(self, client_id, old, new)
 
-    def rollback_exposures(self, client_id: str, version: int, scope: Scope = EVERYONE) -> int:
+    def rollback_exposures(
+        self,
+        client_id: str,
+        version: int,
+        scope: Scope = EVERYONE,
+        *,
+        note: str = "",
+        by: str = "",
+    ) -> int:
+        """Make an earlier exposure version current again (a note is required)."""
         scope.require(client_id)
-        return uploads.rollback(self, client_id, version)
+        return publication.rollback_exposures(self, client_id, version, note=note, by=by)
 
     def exposure_version(self, client_id: str) -> int | None:
         v = self.store.one(
@@ -1040,6 +1039,14 @@ class Context:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _doc_kind(kind: str) -> publication.DocKind:
+    if kind == "register":
+        return "register"
+    if kind == "rules":
+        return "rules"
+    raise RuleError(f"unknown document {kind!r}; use register or rules")
 
 
 def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:

@@ -8,8 +8,6 @@ it takes effect.
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +16,7 @@ import typer
 from rich.table import Table
 
 from engine import cli
+from engine.audit import os_user
 from engine.errors import ResilienceError
 from engine.models import ScenarioInfo
 from engine.terminal import styled
@@ -47,15 +46,8 @@ def _text(value: object) -> str:
 
 
 def _by(by: str | None) -> str:
-    if by:
-        return by
-    env = os.environ.get("RESILIENCE_USER")
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+    """--by, else the command's user (``resilience --as NAME``, $RESILIENCE_USER, the login)."""
+    return by or cli.state.user or os_user()
 
 
 def _read(path: Path) -> str:
@@ -243,7 +235,7 @@ def history(scenario_id: IdArg, json_out: cli.JsonOption = False) -> None:
 def rollback(
     scenario_id: IdArg,
     version: Annotated[int, typer.Argument(help="The version to make current again.")],
-    note: Annotated[str, typer.Option("--note", help="Why.")] = "",
+    note: Annotated[str, typer.Option("--note", help="Why (required).")] = "",
     by: ByOption = None,
 ) -> None:
     """Make an earlier version current again (a retired scenario comes back with it)."""

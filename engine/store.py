@@ -33,6 +33,7 @@ MIGRATIONS = (
     "schema_004_scenarios.sql",
     "schema_005_totp.sql",
     "schema_006_onboarding.sql",
+    "schema_008_audit.sql",
 )
 _frame_counter = itertools.count()
 

@@ -424,6 +424,7 @@ def commit(
     note: str = "",
     source: str = "",
     planned: UploadPlan | None = None,
+    by: str = "",
 ) -> UploadOutcome:
     """Load a checked upload as a new version, or nothing.
 
@@ -473,6 +474,7 @@ def commit(
             p.staged,
             note=note or f"{mode} of {kind}: {p.summary()}",
             source=source or report.filename,
+            by=by,
         )
     version = p.staged.version
     outcome.loaded = True
@@ -515,7 +517,7 @@ def versions(ctx: Context, client_id: str) -> list[VersionInfo]:
     ]
 
 
-def _require_version(ctx: Context, client_id: str, version: int) -> None:
+def require_version(ctx: Context, client_id: str, version: int) -> None:
     found = ctx.store.one(
         "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
         {"c": client_id, "v": version},
@@ -530,7 +532,7 @@ def _require_version(ctx: Context, client_id: str, version: int) -> None:
 def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
     """Items added, removed and changed from one version to another, and how the rating moved."""
     for v in (old, new):
-        _require_version(ctx, client_id, v)
+        require_version(ctx, client_id, v)
     a, b = current_frames(ctx, client_id, old), current_frames(ctx, client_id, new)
     changes: list[ItemChange] = []
     for kind, key, fields in (
@@ -561,14 +563,3 @@ def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
         old_score["band"],
         new_score["band"],
     )
-
-
-def rollback(ctx: Context, client_id: str, version: int) -> int:
-    """Make an earlier version current again (versions are never changed or deleted)."""
-    _require_version(ctx, client_id, version)
-    with ctx.store.transaction() as cur:
-        cur.execute(
-            "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
-            {"c": client_id, "v": version},
-        )
-    return version

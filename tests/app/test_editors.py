@@ -62,17 +62,30 @@ def test_rules_change_preview_publish_and_the_account_manager_sees_it(
     row = impact[impact["client"] == "Hudson Crescent Bancorp"].iloc[0]
     assert row["change"] > 0
     assert "cyber" in row["why"].lower() or "expected disruption" in row["why"]
-    hist = app_ctx.history("rules")
-    assert hist["status"].to_list() == ["published", "draft"]  # the preview stored a draft
-    assert app_ctx.rules_version() == 1  # and published nothing
+    # the preview published nothing and left no version to roll back to
+    assert app_ctx.history("rules")["status"].to_list() == ["published"]
+    assert app_ctx.rollback_targets("rules") == []
+    assert app_ctx.rules_version() == 1
     # publishing needs a note
     _button(at, "Publish these rules").click().run()
     assert "Write a note" in at.error[0].value
     at.text_input(key="rules_note").input("data centres are better defended than assumed")
     _button(at, "Publish these rules").click().run()
     assert not at.exception, at.exception
-    assert app_ctx.rules_version() == 3
-    assert any("Published rules version 3" in s.value for s in at.success)
+    # the previewed version is the one published: no second, identical version
+    assert app_ctx.rules_version() == 2
+    assert app_ctx.history("rules").select("version", "status").rows() == [
+        (1, "published"),
+        (2, "published"),
+    ]
+    assert any("Published rules version 2" in s.value for s in at.success)
+    entry = app_ctx.audit_entries(kind="rules", limit=1)[0]
+    assert (entry.user, entry.action, entry.version, entry.note) == (
+        "analyst",
+        "publish",
+        2,
+        "data centres are better defended than assumed",
+    )
     after = app_ctx.rating(app_ctx.current_run().run_id, "hudson-crescent-bancorp")
     assert after.score > before.score
 
@@ -106,11 +119,23 @@ def test_rules_roll_back(signed_in: Signed, app_ctx: Context) -> None:
     at.button(key="rules_preview").click().run()
     at.text_input(key="rules_note").input("banks less exposed")
     _button(at, "Publish these rules").click().run()
-    assert app_ctx.rules_version() == 3
+    assert app_ctx.rules_version() == 2
+    assert at.selectbox(key="rules_rb_v").options == ["1"]  # published versions only
     at.selectbox(key="rules_rb_v").set_value(1)
+    _button(at, "Roll back").click().run()
+    assert "Write a note saying why you roll back." in [e.value for e in at.error]
+    assert app_ctx.rules_version() == 2
+    at.text_input(key="rules_rb_note").input("banks are exposed after all")
     _button(at, "Roll back").click().run()
     assert app_ctx.rules_version() == 1
     assert any("Rules version 1 is current again" in s.value for s in at.success)
+    entry = app_ctx.audit_entries(kind="rules", limit=1)[0]
+    assert (entry.user, entry.action, entry.version, entry.note) == (
+        "analyst",
+        "rollback",
+        1,
+        "banks are exposed after all",
+    )
 
 
 # -- threat register ------------------------------------------------------------------------------
@@ -148,11 +173,26 @@ def test_register_edit_save_draft_publish_and_roll_back(
     assert not at.exception, at.exception
     at.text_input(key="rg_note").input("severity 2 after review")
     _button(at, "Publish").click().run()
-    assert app_ctx.register_version() == 4  # 3 was the preview draft
+    assert app_ctx.register_version() == 3  # the previewed version, published as stored
     assert app_ctx.register().threat(tid).severity == 2
+    assert app_ctx.history("register").select("version", "status").rows() == [
+        (1, "published"),
+        (2, "draft"),
+        (3, "published"),
+    ]
+    # the saved draft (2) is never offered for a roll-back
+    assert at.selectbox(key="rg_rb_v").options == ["1"]
     at.selectbox(key="rg_rb_v").set_value(1)
+    at.text_input(key="rg_rb_note").input("severity back as the brief says")
     _button(at, "Roll back").click().run()
     assert app_ctx.register_version() == 1
+    assert [(e.user, e.action, e.version, e.note) for e in app_ctx.audit_entries(kind="register")][
+        :3
+    ] == [
+        ("analyst", "rollback", 1, "severity back as the brief says"),
+        ("analyst", "publish", 3, "severity 2 after review"),
+        ("analyst", "draft", 2, "severity reviewed"),
+    ]
 
 
 def test_register_refuses_an_invalid_edit(signed_in: Signed) -> None:
@@ -236,10 +276,28 @@ def test_upload_flow_with_a_bad_row(
     versions = next(d.value for d in at.dataframe if "routes" in d.value.columns)
     assert list(versions["version"]) == [2, 1]
     assert list(versions["routes"]) == [5, 5]  # an asset upload keeps the client's routes
-    # roll back to the first version
+    upload = app_ctx.audit_entries(kind="exposures", limit=1)[0]
+    assert (upload.user, upload.action, upload.document, upload.version) == (
+        "meridian",
+        "publish",
+        "exposures meridian-basin-petroleum",
+        2,
+    )
+    # roll back to the first version: only with a note saying why
     at.selectbox(key="upload_rb_v").set_value(1)
     next(b for b in at.button if b.label == "Roll back").click().run()
+    assert "Write a note saying why you roll back." in [e.value for e in at.error]
+    assert app_ctx.exposure_version("meridian-basin-petroleum") == 2
+    at.text_input(key="upload_rb_note").input("the new list was incomplete")
+    next(b for b in at.button if b.label == "Roll back").click().run()
     assert app_ctx.exposure_version("meridian-basin-petroleum") == 1
+    entry = app_ctx.audit_entries(kind="exposures", limit=1)[0]
+    assert (entry.user, entry.action, entry.version, entry.note) == (
+        "meridian",
+        "rollback",
+        1,
+        "the new list was incomplete",
+    )
 
 
 def test_upload_load_nothing_changes_nothing(

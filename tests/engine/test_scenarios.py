@@ -407,11 +407,23 @@ def test_add_edit_rollback_and_retire_refusals(ctx: Context) -> None:
         ctx.edit_scenario("hormuz-closed", hormuz, note="n", by="ana")
     with pytest.raises(NotFoundError, match="^scenario 'hormuz-closed' is retired; "):
         ctx.retire_scenario("hormuz-closed", by="ana")
-    ctx.rollback_scenario("hormuz-closed", 1, by="ana")  # brings it back
+    with pytest.raises(RuleError) as refused:
+        ctx.rollback_scenario("hormuz-closed", 1, by="ana", note=" ")
+    assert str(refused.value) == (
+        "rolling back scenario hormuz-closed needs a note saying why; nothing was changed"
+    )
+    ctx.rollback_scenario("hormuz-closed", 1, by="ana", note="back in use")  # brings it back
     assert ctx.scenario_version("hormuz-closed") == 1
     assert [(e.action, e.note) for e in ctx.scenario_events("hormuz-closed")][1:] == [
         ("retire", "retired"),
-        ("rollback", "back to v1"),
+        ("rollback", "back in use"),
+    ]
+    assert [
+        (e.user, e.action, e.document, e.version, e.note)
+        for e in ctx.audit_entries(kind="scenario", limit=2)
+    ] == [
+        ("ana", "rollback", "scenario hormuz-closed", 1, "back in use"),
+        ("ana", "retire", "scenario hormuz-closed", 1, "retired"),
     ]
 
 

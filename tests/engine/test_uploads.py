@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from engine.book import load_demo
 from engine.cli import app
 from engine.context import Context
-from engine.errors import NotFoundError
+from engine.errors import NotFoundError, RuleError
 from engine.models import ClientSpec
 from exposures.upload.pipeline import check_upload
 from tests.exposures.badfiles.make_corpus import BINARY_FILES, TEXT_FILES, write_binary_files
@@ -129,7 +129,13 @@ def test_versions_diff_and_rollback(book: Context) -> None:
     assert [(c.item_id, c.change, c.fields) for c in d.changes] == [
         ("N1", "changed", ("value_usd",))
     ]
-    book.rollback_exposures(CLIENT, 1)
+    with pytest.raises(RuleError) as no_note:
+        book.rollback_exposures(CLIENT, 1)
+    assert str(no_note.value) == (
+        f"rolling back the exposures of {CLIENT} needs a note saying why; nothing was changed"
+    )
+    assert book.exposure_version(CLIENT) == 3
+    book.rollback_exposures(CLIENT, 1, note="the new values were wrong", by="am")
     assert book.exposure_version(CLIENT) == 1
     run = book.current_run()
     assert book.rating(run.run_id, CLIENT).n_items == 11  # 8 sites and 3 routes again
@@ -168,7 +174,7 @@ def test_cli_upload_exit_codes_and_json(book: Context, tmp_path: Path) -> None:
     assert [v["version"] for v in json.loads(r.stdout)] == [1, 2]
     r = runner.invoke(app, ["--db", db, "diff", CLIENT, "1", "2", "--json"])
     assert json.loads(r.stdout)["added"] == 2
-    r = runner.invoke(app, ["--db", db, "rollback", CLIENT, "1"])
+    r = runner.invoke(app, ["--db", db, "rollback", CLIENT, "1", "--note", "back"])
     assert r.exit_code == 0 and f"{CLIENT}: version 1 is current" in r.output
     r = runner.invoke(app, ["--db", db, "upload", str(good), "--client", "nobody"])
     assert r.exit_code == 1 and "Error: unknown client 'nobody'" in r.output
