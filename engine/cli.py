@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from engine import cli_base as base
+from engine.cli_base import (
+    AsOption,
+    DbOption,
+    DebugOption,
+    JsonOption,
+    NoteOption,
+    state,
+)
 from engine.errors import ResilienceError
-from engine.terminal import CleanFormatter, SafeConsole, styled
+from engine.scenario_cli import scenarios_app
+from engine.terminal import styled
+from engine.users_cli import users_app
 
 if TYPE_CHECKING:  # imported when a command runs: `resilience --help` stays fast
     from engine.context import Context
     from engine.models import Explanation, ScenarioRow
-
-
-def default_db_path() -> Path:
-    """data/resilience.duckdb, or $RESILIENCE_DB (engine.context.default_db_path, kept light)."""
-    import os
-
-    return Path(os.environ.get("RESILIENCE_DB", str(Path("data") / "resilience.duckdb")))
 
 
 app = typer.Typer(
@@ -35,27 +36,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-# every string printed is shown literally (no Rich markup, no control characters): see terminal.py
-out = console = SafeConsole()
-err = SafeConsole(stderr=True)
-
-
-class _State:
-    db: Path = default_db_path()
-    debug: bool = False
-    user: str = ""  # who the audit log names: --as, else the operating-system user
-
-
-state = _State()
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Database file (default data/resilience.duckdb or $RESILIENCE_DB)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-NoteOption = Annotated[
-    str, typer.Option("--note", help="What changed and why (required; kept in the audit log).")
-]
+out = console = base.out
+err = base.err
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -65,53 +47,17 @@ AsOfOption = Annotated[
 
 
 @app.callback()
-def main(
-    db: DbOption = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
-    as_user: Annotated[
-        str | None,
-        typer.Option(
-            "--as",
-            help="Who the audit log names for this command's changes (default $RESILIENCE_USER, "
-            "else the login name).",
-        ),
-    ] = None,
-) -> None:
-    from engine.audit import os_user
-
-    state.db = db or default_db_path()
-    state.debug = debug
-    state.user = (as_user or "").strip() or os_user()
-    # consoles read the terminal width (or $COLUMNS) now, not when the module was imported
+def main(db: DbOption = None, debug: DebugOption = False, as_user: AsOption = None) -> None:
+    base.configure(db, debug, as_user)
     global out, console, err
-    out = console = SafeConsole()
-    err = SafeConsole(stderr=True)
-    handler = logging.StreamHandler()
-    handler.setFormatter(CleanFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    out = console = base.out
+    err = base.err
 
 
-def _fail(exc: BaseException) -> None:
-    if state.debug:
-        raise exc
-    err.print(styled(("Error:", "bold red"), f" {exc}"))
-    raise typer.Exit(1)
-
-
-def _ctx() -> Context:
-    from engine.context import Context
-
-    return Context(state.db)
-
-
-@contextlib.contextmanager
-def _session() -> Iterator[Context]:
-    """The database for one command; an error the product raises becomes a red Error: line."""
-    try:
-        with _ctx() as ctx:
-            yield ctx
-    except ResilienceError as exc:
-        _fail(exc)
+_fail = base.fail
+_ctx = base.open_context
+_session = base.session
+_emit = base.emit
 
 
 def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
@@ -122,10 +68,6 @@ def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
     except ValueError:
         _fail(ResilienceError(f"{option} {text!r} is not a date; use YYYY-MM-DD"))
     return None
-
-
-def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 @app.command()
@@ -1236,9 +1178,6 @@ def template(
     target.write_bytes(data)
     console.print(f"Wrote {target}")
 
-
-from engine.auth import users_app  # noqa: E402 - the users commands, mounted last
-from engine.scenario_cli import scenarios_app  # noqa: E402 - needs the names above
 
 app.add_typer(users_app, name="users")
 app.add_typer(scenarios_app, name="scenarios")

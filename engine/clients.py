@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from core.errors import ClientError, ExposureError, NotFoundError
 from engine import audit
-from engine.errors import ExposureError, NotFoundError, ResilienceError
 from engine.models import ClientSpec, Service
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ CLIENT_TABLES = (
     "clients",
 )
 _UNSET: Any = object()
-
-
-class ClientError(ResilienceError):
-    """A client cannot be created, changed or removed as asked."""
 
 
 @dataclass(frozen=True)

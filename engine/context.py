@@ -1049,65 +1049,6 @@ def _doc_kind(kind: str) -> publication.DocKind:
     raise RuleError(f"unknown document {kind!r}; use register or rules")
 
 
-def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
-    lk = [
-        {
-            "rules_version": version,
-            "term": term,
-            "p_low": r.low,
-            "p_central": r.central,
-            "p_high": r.high,
-        }
-        for term, r in [
-            *rules.likelihood.terms.items(),
-            ("not_assessed", rules.likelihood.not_assessed),
-        ]
-    ]
-
-    def cross(
-        names: tuple[str, str], rows: list[str], cols: list[str], value: Any, **fixed: str
-    ) -> list[dict[str, Any]]:
-        """Every cell of a rows x cols table, defaults filled in, one dict per cell."""
-        return [
-            {"rules_version": version, **fixed, names[0]: r, names[1]: c, "v": value(r, c)}
-            for r in rows
-            for c in cols
-        ]
-
-    t = rules.targeting.sector_sensitivity
-    sector = cross(("category", "sector"), rules.categories, rules.sectors, t.get)
-    vuln = cross(
-        ("category", "key"),
-        rules.categories,
-        rules.asset_types,
-        rules.vulnerability.assets.get,
-        item_kind="asset",
-    ) + cross(
-        ("category", "key"),
-        rules.categories,
-        rules.commodities,
-        rules.vulnerability.routes.get,
-        item_kind="route",
-    )
-    mit = cross(
-        ("mitigation", "category"),
-        rules.mitigations,
-        rules.categories,
-        rules.mitigation.credits.get,
-    )
-    bands = [
-        {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
-        for b in rules.bands
-    ]
-    return {
-        "rule_likelihood": pl.DataFrame(lk),
-        "rule_sector": pl.DataFrame(sector).rename({"v": "factor"}),
-        "rule_vuln": pl.DataFrame(vuln).rename({"v": "factor"}),
-        "rule_mitigation": pl.DataFrame(mit).rename({"v": "credit"}),
-        "rule_bands": pl.DataFrame(bands),
-    }
-
-
 def _run_threats(
     run_id: int, register: Register, rules: Rules, as_of: dt.date, scenario: Scenario | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -132,8 +132,6 @@ def _stored(cur: Any, kind: DocKind, text: str) -> tuple[int, str] | None:
 def _insert(
     ctx: Context, cur: Any, kind: DocKind, version: int, doc: Any, status: Status, note: str
 ) -> None:
-    from engine.context import _rule_tables
-
     if kind == "register":
         register: Register = doc
         threats = pl.DataFrame(
@@ -179,7 +177,7 @@ def _insert(
                 "doc": rules.model_dump_json(),
             },
         )
-        for table, frame in _rule_tables(version, rules).items():
+        for table, frame in rule_tables(version, rules).items():
             ctx.store.insert_frame(cur, table, frame)
 
 
@@ -347,3 +345,67 @@ def record_exposures(
         note=note,
         detail=detail,
     )
+
+
+# -- the rule tables ------------------------------------------------------------------------------
+
+
+def rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
+    """The rule tables of a rules version, in full (every cell, defaults filled), as the scoring
+    SQL reads them."""
+    lk = [
+        {
+            "rules_version": version,
+            "term": term,
+            "p_low": r.low,
+            "p_central": r.central,
+            "p_high": r.high,
+        }
+        for term, r in [
+            *rules.likelihood.terms.items(),
+            ("not_assessed", rules.likelihood.not_assessed),
+        ]
+    ]
+
+    def cross(
+        names: tuple[str, str], rows: list[str], cols: list[str], value: Any, **fixed: str
+    ) -> list[dict[str, Any]]:
+        """Every cell of a rows x cols table, defaults filled in, one dict per cell."""
+        return [
+            {"rules_version": version, **fixed, names[0]: r, names[1]: c, "v": value(r, c)}
+            for r in rows
+            for c in cols
+        ]
+
+    t = rules.targeting.sector_sensitivity
+    sector = cross(("category", "sector"), rules.categories, rules.sectors, t.get)
+    vuln = cross(
+        ("category", "key"),
+        rules.categories,
+        rules.asset_types,
+        rules.vulnerability.assets.get,
+        item_kind="asset",
+    ) + cross(
+        ("category", "key"),
+        rules.categories,
+        rules.commodities,
+        rules.vulnerability.routes.get,
+        item_kind="route",
+    )
+    mit = cross(
+        ("mitigation", "category"),
+        rules.mitigations,
+        rules.categories,
+        rules.mitigation.credits.get,
+    )
+    bands = [
+        {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
+        for b in rules.bands
+    ]
+    return {
+        "rule_likelihood": pl.DataFrame(lk),
+        "rule_sector": pl.DataFrame(sector).rename({"v": "factor"}),
+        "rule_vuln": pl.DataFrame(vuln).rename({"v": "factor"}),
+        "rule_mitigation": pl.DataFrame(mit).rename({"v": "credit"}),
+        "rule_bands": pl.DataFrame(bands),
+    }

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from engine import cli
+from engine import cli_base as cli
 from engine.audit import os_user
 from engine.errors import ResilienceError
 from engine.models import ScenarioInfo
@@ -74,12 +74,12 @@ def scenarios_list(
     """List the scenarios with their current version (bare `resilience scenarios`)."""
     if typer_ctx.invoked_subcommand is not None:
         return
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         rows = ctx.scenario_list(include_retired=all_)
         register = ctx.register()
         missing = {sid: sc.missing_threats(register) for sid, sc in ctx.scenarios().items()}
     if json_out:
-        cli._emit([_info_dict(i) for i in rows])
+        cli.emit([_info_dict(i) for i in rows])
         return
     if not rows:
         cli.out.print("No scenarios; `resilience init` stores the built-in ones.")
@@ -143,7 +143,7 @@ def show(
     json_out: cli.JsonOption = False,
 ) -> None:
     """One scenario: what it changes, and who stored the version, when and why."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         history = ctx.scenario_history(scenario_id)
         if version is not None:
             ctx.scenario(scenario_id, version)  # an error naming the version when it is not there
@@ -156,7 +156,7 @@ def show(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     if json_out:
-        cli._emit({**stored.model_dump(mode="json"), "scenario": sc.model_dump(mode="json")})
+        cli.emit({**stored.model_dump(mode="json"), "scenario": sc.model_dump(mode="json")})
         return
     state = "current" if stored.current else "not current"
     cli.out.print(styled((sc.id, "bold"), f" v{stored.version} ({state}): {sc.title}"))
@@ -175,7 +175,7 @@ def add(
     by: ByOption = None,
 ) -> None:
     """Store a new scenario as its version 1 (checked against the register and rules first)."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         stored = ctx.add_scenario(_read(file), note=note, by=_by(by), where=str(file))
     cli.out.print(
         f"Stored scenario {_text(stored.scenario_id)} version {stored.version}: "
@@ -191,7 +191,7 @@ def edit(
     by: ByOption = None,
 ) -> None:
     """Store a file as the scenario's next version and make it current."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         stored = ctx.edit_scenario(scenario_id, _read(file), note=note, by=_by(by), where=str(file))
     cli.out.print(f"Stored {_text(stored.scenario_id)} version {stored.version}; it is current")
 
@@ -199,11 +199,11 @@ def edit(
 @scenarios_app.command("history")
 def history(scenario_id: IdArg, json_out: cli.JsonOption = False) -> None:
     """A scenario's versions, and every change to it with who, when and why."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         versions = ctx.scenario_history(scenario_id)
         events = ctx.scenario_events(scenario_id)
     if json_out:
-        cli._emit(
+        cli.emit(
             {
                 "versions": [v.model_dump(mode="json") for v in versions],
                 "changes": [e.model_dump(mode="json") for e in events],
@@ -239,7 +239,7 @@ def rollback(
     by: ByOption = None,
 ) -> None:
     """Make an earlier version current again (a retired scenario comes back with it)."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         ctx.rollback_scenario(scenario_id, version, by=_by(by), note=note)
     cli.out.print(f"{_text(scenario_id)}: version {version} is current again")
 
@@ -251,7 +251,7 @@ def remove(
     by: ByOption = None,
 ) -> None:
     """Retire a scenario: it no longer runs or lists; its history and past runs stay."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         ctx.retire_scenario(scenario_id, by=_by(by), note=note)
         last = ctx.scenario_history(scenario_id)[-1].version
     cli.out.print(

@@ -163,7 +163,7 @@ def prepare(
 
 def upload_bounds() -> dict[str, tuple[float | None, float | None]]:
     """Per canonical column, the (min, max) the current rules allow in an upload."""
-    from scoring_rules.upload_bounds import load_upload_bounds
+    from exposures.upload_bounds import load_upload_bounds
 
     return load_upload_bounds().as_dict()
 

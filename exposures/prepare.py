@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import polars as pl
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 from exposures.geocode import assign_regions, geocode
 from exposures.ports import Port, resolve_port
 from exposures.routes import RouteInfo, route_key
-from scoring_rules.upload_bounds import default_criticality
+from exposures.upload_bounds import default_criticality
 
 RouteLookup = Callable[[Port, Port], RouteInfo]
 
