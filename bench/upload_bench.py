@@ -134,7 +134,7 @@ def _cli(*args: str, db: Path) -> float:
 
 
 def targets(rows: int, repeat: int) -> None:
-    from engine.context import Context
+    from engine.context import EVERYONE, Context
     from engine.models import ClientSpec
     from exposures.upload import sandbox
 
@@ -178,9 +178,11 @@ def targets(rows: int, repeat: int) -> None:
                 ctx.current_run()
                 sandbox.wait_warm()
                 started = time.perf_counter()
-                prepared = ctx.prepare_upload("bench", big, "assets.csv", "assets")
+                prepared = ctx.prepare_upload("bench", big, "assets.csv", "assets", scope=EVERYONE)
                 checked = time.perf_counter()
-                outcome = ctx.commit_upload("bench", prepared, "assets", valid_only=True)
+                outcome = ctx.commit_upload(
+                    "bench", prepared, "assets", valid_only=True, scope=EVERYONE
+                )
                 done = time.perf_counter()
                 assert outcome.loaded, outcome.reason
                 totals.append(done - started)

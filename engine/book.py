@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from engine.context import Context
 from engine.errors import ExposureError
 from engine.models import ClientSpec
+from engine.store import Scope
 from scoring_rules.threats import format_validation_error
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,11 @@ def load_demo(ctx: Context, *, reload: bool = False) -> list[str]:
     ctx.init()
     if not reload:
         wanted = set(demo_client_ids())
-        present = {c.client_id for c in ctx.clients() if ctx.exposure_version(c.client_id)}
+        present = {
+            c.client_id
+            for c in ctx.clients(scope=Scope.everything())
+            if ctx.exposure_version(c.client_id)
+        }
         if wanted <= present:
             log.info("the demo book is already loaded")
             return sorted(wanted)

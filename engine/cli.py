@@ -145,7 +145,7 @@ def _ratings_table(ctx: Context, run_id: int) -> None:
     table = Table(title=f"Resilience ratings (run {run_id})")
     for col in ("rank", "client", "sector", "HQ", "band", "score", "range"):
         table.add_column(col, justify="right" if col in ("rank", "score") else "left")
-    for i, r in enumerate(ctx.ratings(run_id), start=1):
+    for i, r in enumerate(ctx.ratings(run_id, scope=base.everyone()), start=1):
         table.add_row(
             str(i),
             f"{r.name} ({r.client_id})",
@@ -173,7 +173,9 @@ def score(
                 {
                     "run": run.model_dump(mode="json"),
                     "expired_threats": expired,
-                    "ratings": [_rating_dict(r) for r in ctx.ratings(run.run_id)],
+                    "ratings": [
+                        _rating_dict(r) for r in ctx.ratings(run.run_id, scope=base.everyone())
+                    ],
                 }
             )
             return
@@ -231,7 +233,7 @@ def explain(
     """Why a client rates as it does: the threats, items and regions that drive it."""
     with _session() as ctx:
         run = ctx.current_run(scenario, _as_of(as_of))
-        e = ctx.explain(client, run.run_id)
+        e = ctx.explain(client, run.run_id, scope=base.everyone())
         if json_out:
             _emit(_explanation_dict(e))
             return
@@ -330,7 +332,7 @@ def scenario_cmd(
 ) -> None:
     """Every client's rating before and after a scenario."""
     with _session() as ctx:
-        rows = ctx.compare_scenario(name, _as_of(as_of))
+        rows = ctx.compare_scenario(name, _as_of(as_of), scope=base.everyone())
         if json_out:
             _emit(
                 {
@@ -360,7 +362,7 @@ def clients(ctx_: typer.Context, json_out: JsonOption = False) -> None:
     if ctx_.invoked_subcommand is not None:
         return
     with _session() as ctx:
-        book = ctx.clients()
+        book = ctx.clients(scope=base.everyone())
         if json_out:
             _emit([c.model_dump() for c in book])
             return
@@ -644,7 +646,7 @@ def _store_and_preview(
     before = ctx.register()
     pv = publication.preview(ctx, "register", register, scope=Scope.everything())
     new_ids = summary.get("accepted") or summary.get("added") or []
-    flags = outside_places(ctx, pv.rows, pv.after_run, register, new_ids)
+    flags = outside_places(ctx, pv.rows, pv.after_run, register, new_ids, Scope.everything())
     if publish:
         version = publication.publish(ctx, "register", register, note=note, by=state.user)
     else:
@@ -1018,6 +1020,7 @@ def upload(
             values=values or None,
             sheet=sheet,
             mode=mode,
+            scope=base.everyone(),
         )
         if quarantine is not None and prepared.report.rows_rejected:
             quarantine.write_bytes(prepared.quarantine_csv)
@@ -1038,6 +1041,7 @@ def upload(
                 kind,  # type: ignore[arg-type]
                 mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
+                scope=base.everyone(),
             )
         except ResilienceError as exc:
             outcome.reason = str(exc)
@@ -1063,6 +1067,7 @@ def upload(
                 valid_only=valid_only,
                 planned=plan,
                 by=state.user,
+                scope=base.everyone(),
             )
     ok = outcome.loaded or (
         dry_run
@@ -1105,7 +1110,7 @@ def versions(
 ) -> None:
     """A client's exposure versions (the current one marked)."""
     with _session() as ctx:
-        rows = ctx.exposure_history(client)
+        rows = ctx.exposure_history(client, scope=base.everyone())
     if json_out:
         _emit([{**v.__dict__, "created_at": str(v.created_at)} for v in rows])
         return
@@ -1133,7 +1138,7 @@ def diff(
 ) -> None:
     """What changed between two exposure versions, and how the rating moved."""
     with _session() as ctx:
-        d = ctx.diff_versions(client, old, new)
+        d = ctx.diff_versions(client, old, new, scope=base.everyone())
     if json_out:
         _emit(d.as_dict())
         return
@@ -1155,9 +1160,9 @@ def rollback(
 ) -> None:
     """Make an earlier exposure version current again (nothing is deleted)."""
     with _session() as ctx:
-        ctx.rollback_exposures(client, version, note=note, by=state.user)
+        ctx.rollback_exposures(client, version, note=note, by=state.user, scope=base.everyone())
         run = ctx.current_run()
-        r = ctx.rating(run.run_id, client)
+        r = ctx.rating(run.run_id, client, scope=base.everyone())
     console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")
 
 

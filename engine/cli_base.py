@@ -24,6 +24,7 @@ from engine.terminal import CleanFormatter, SafeConsole, styled
 
 if TYPE_CHECKING:  # imported when a command runs: `resilience --help` stays fast
     from engine.context import Context
+    from engine.store import Scope
 
 
 def default_db_path() -> Path:
@@ -99,6 +100,13 @@ def session() -> Iterator[Context]:
             yield ctx
     except ResilienceError as exc:
         fail(exc)
+
+
+def everyone() -> Scope:
+    """The CLI's scope: the whole book (whoever runs a command reads the database file)."""
+    from engine.store import Scope
+
+    return Scope.everything()
 
 
 def emit(data: Any) -> None:

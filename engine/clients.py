@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from core.errors import ClientError, ExposureError, NotFoundError
 from engine import audit
 from engine.models import ClientSpec, Service
+from engine.store import Scope
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -193,7 +194,7 @@ def edit_client(
     actor: str = "",
 ) -> ClientSpec:
     """Change the given fields of a client (``None`` leaves a field as it is)."""
-    old = ctx.client(client_id)
+    old = ctx.client(client_id, Scope.of(client_id))
     data = old.model_dump()
     if name is not None:
         data["name"] = _clean_text(name, "the name")
@@ -219,7 +220,7 @@ def edit_client(
 
 def removal_counts(ctx: Context, client_id: str) -> dict[str, int]:
     """What removing a client would delete: exposure versions, assets, routes, users."""
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     p = {"c": client_id}
     return {
         "versions": int(
@@ -238,7 +239,7 @@ def remove_client(ctx: Context, client_id: str, *, confirm: str, actor: str = ""
 
     ``confirm`` must repeat the client id: removing cannot be undone.
     """
-    spec = ctx.client(client_id)
+    spec = ctx.client(client_id, Scope.of(client_id))
     if confirm != client_id:
         raise ClientError(
             f"removing {client_id!r} deletes all its data and cannot be undone; confirm by "
@@ -291,7 +292,7 @@ def save_template(
     columns: dict[str, str | None],
     values: dict[str, dict[str, str]],
 ) -> MappingTemplate:
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     if not name.strip() or len(name) > 60 or not name.replace("-", "").replace("_", "").isalnum():
         raise ExposureError(
             f"template name {name!r}: use 1 to 60 letters, digits, '-' or '_' (e.g. sites-2026)"
@@ -310,7 +311,7 @@ def save_template(
 
 
 def load_template(ctx: Context, client_id: str, name: str, kind: str) -> MappingTemplate:
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     row = ctx.store.rows(
         'SELECT columns, "values" FROM mapping_templates WHERE client_id = $c AND name = $n '
         "AND kind = $k",

@@ -23,7 +23,7 @@ import polars as pl
 
 from engine import audit, publication, queries, uploads
 from engine import scenarios as scenario_store
-from engine.errors import NotFoundError, RuleError, StoreError
+from engine.errors import AccessDenied, NotFoundError, RuleError, StoreError
 from engine.models import (
     ClientSpec,
     EvidenceRef,
@@ -71,6 +71,33 @@ class StagedVersion:
 
 DEFAULT_DB = Path("data") / "resilience.duckdb"
 EVERYONE = Scope.everything()
+
+
+@dataclass(frozen=True)
+class _NoScope(Scope):
+    """The default of every facade method that reads or changes client data: deny by default.
+
+    A call that does not say whose data it may see fails, with words; a trusted job (the CLI,
+    a benchmark) passes ``EVERYONE`` (``Scope.everything()``), a signed-in user their own scope.
+    """
+
+    def _refuse(self) -> AccessDenied:
+        return AccessDenied(
+            "no scope given: say which clients this call may see (the user's scope, or "
+            "Scope.everything() for a trusted job)"
+        )
+
+    def allows(self, client_id: str) -> bool:
+        raise self._refuse()
+
+    def require(self, client_id: str) -> None:
+        raise self._refuse()
+
+    def sql(self, column: str = "client_id") -> tuple[str, list[str] | None]:
+        raise self._refuse()
+
+
+REQUIRED: Scope = _NoScope(frozenset())
 
 
 def default_db_path() -> Path:
@@ -381,7 +408,7 @@ class Context:
 
                 _audit(cur, audit[0], audit[1], spec.client_id, audit[2])
 
-    def clients(self, scope: Scope = EVERYONE) -> list[ClientSpec]:
+    def clients(self, scope: Scope = REQUIRED) -> list[ClientSpec]:
         where, ids = scope.sql("c.client_id")
         rows = self.store.rows(
             "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description, "  # noqa: S608
@@ -409,7 +436,7 @@ class Context:
             for r in rows
         ]
 
-    def client(self, client_id: str, scope: Scope = EVERYONE) -> ClientSpec:
+    def client(self, client_id: str, scope: Scope = REQUIRED) -> ClientSpec:
         scope.require(client_id)
         for c in self.clients(Scope.of(client_id)):
             return c
@@ -467,7 +494,7 @@ class Context:
         """
         from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 
-        self.client(client_id)
+        self.client(client_id, Scope.of(client_id))
         version = self.store.next_id(
             "exposure_versions", "version", "client_id = $c", {"c": client_id}
         )
@@ -550,7 +577,7 @@ class Context:
         values: dict[str, dict[str, str]] | None = None,
         sheet: str | None = None,
         mode: str = "replace",
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
     ) -> PreparedUpload:
         """Read and validate an uploaded file in a sandboxed child process; stores nothing.
 
@@ -571,7 +598,7 @@ class Context:
         *,
         mode: uploads.Mode = "replace",
         valid_only: bool = False,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
     ) -> uploads.UploadPlan:
         """What loading a checked upload would do (counts and rating change); stores nothing."""
         scope.require(client_id)
@@ -587,7 +614,7 @@ class Context:
         valid_only: bool = False,
         note: str = "",
         planned: uploads.UploadPlan | None = None,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
         by: str = "",
     ) -> uploads.UploadOutcome:
         """Load the valid rows of a checked upload as a new version, or nothing (``by``: who
@@ -606,13 +633,13 @@ class Context:
         )
 
     def exposure_history(
-        self, client_id: str, scope: Scope = EVERYONE
+        self, client_id: str, scope: Scope = REQUIRED
     ) -> list[uploads.VersionInfo]:
         scope.require(client_id)
         return uploads.versions(self, client_id)
 
     def diff_versions(
-        self, client_id: str, old: int, new: int, scope: Scope = EVERYONE
+        self, client_id: str, old: int, new: int, scope: Scope = REQUIRED
     ) -> uploads.ExposureDiff:
         scope.require(client_id)
         return uploads.diff(self, client_id, old, new)
@@ -621,7 +648,7 @@ class Context:
         self,
         client_id: str,
         version: int,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
         *,
         note: str = "",
         by: str = "",
@@ -760,7 +787,7 @@ class Context:
             return self.run_info(int(row))
         return self.run(scenario_id, as_of, scenario_version=sc_v)
 
-    def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
+    def ratings(self, run_id: int, scope: Scope = REQUIRED) -> list[Rating]:
         where, ids = scope.sql("rc.client_id")
         frame = self.store.frame(
             "SELECT rc.client_id, c.name, c.sector, c.hq_country, rc.band, rc.score, "  # noqa: S608
@@ -773,19 +800,19 @@ class Context:
         )
         return [Rating(**row) for row in frame.iter_rows(named=True)]
 
-    def rating(self, run_id: int, client_id: str, scope: Scope = EVERYONE) -> Rating:
+    def rating(self, run_id: int, client_id: str, scope: Scope = REQUIRED) -> Rating:
         scope.require(client_id)
         for r in self.ratings(run_id, Scope.of(client_id)):
             return r
-        self.client(client_id)
+        self.client(client_id, Scope.of(client_id))
         raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
 
     def explain(
-        self, client_id: str, run_id: int | None = None, *, scope: Scope = EVERYONE, top: int = 10
+        self, client_id: str, run_id: int | None = None, *, scope: Scope = REQUIRED, top: int = 10
     ) -> Explanation:
         scope.require(client_id)
         run = self.run_info(run_id) if run_id is not None else self.current_run()
-        rating = self.rating(run.run_id, client_id)
+        rating = self.rating(run.run_id, client_id, Scope.of(client_id))
         p = {"r": run.run_id, "c": client_id}
         threat_rows = self.store.frame(
             """
@@ -909,8 +936,9 @@ class Context:
         return out
 
     def compare_scenario(
-        self, scenario_id: str, as_of: dt.date | None = None, scope: Scope = EVERYONE
+        self, scenario_id: str, as_of: dt.date | None = None, scope: Scope = REQUIRED
     ) -> list[ScenarioRow]:
+        scope.sql()  # no scope given: refused before anything is scored
         self.scenario(scenario_id)
         return self.compare_runs(
             self.current_run(None, as_of).run_id,
@@ -923,15 +951,16 @@ class Context:
         *,
         register_version: int | None = None,
         rules_version: int | None = None,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
     ) -> list[ScenarioRow]:
         """Which ratings a draft register or rules version would move, against the current run."""
+        scope.sql()  # no scope given: refused before anything is scored
         before = self.current_run().run_id
         draft = self.run(register_version=register_version, rules_version=rules_version)
         return self.compare_runs(before, draft.run_id, scope)
 
     def compare_runs(
-        self, before_run: int, after_run: int, scope: Scope = EVERYONE
+        self, before_run: int, after_run: int, scope: Scope = REQUIRED
     ) -> list[ScenarioRow]:
         """Each client's rating in two runs, the biggest fall first."""
         before = {r.client_id: r for r in self.ratings(before_run, scope)}

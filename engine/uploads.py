@@ -18,6 +18,7 @@ import polars as pl
 
 from engine.errors import ExposureError, NotFoundError
 from engine.models import Rating
+from engine.store import Scope
 from exposures.prepare import ASSET_COLUMNS, ROUTE_COLUMNS
 from exposures.upload.schema import ROW_COLUMN
 
@@ -148,7 +149,7 @@ def prepare(
         raise ExposureError(f"unknown upload kind {kind!r}; use assets or routes")
     if mode not in MODES:
         raise ExposureError(f"unknown upload mode {mode!r}; use {', '.join(MODES)}")
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     return prepare_upload(
         data,
         filename,
@@ -490,13 +491,13 @@ def commit(
 def _rating_now(ctx: Context, client_id: str) -> Rating | None:
     try:
         run = ctx.current_run()
-        return ctx.rating(run.run_id, client_id)
+        return ctx.rating(run.run_id, client_id, Scope.of(client_id))
     except NotFoundError:
         return None
 
 
 def versions(ctx: Context, client_id: str) -> list[VersionInfo]:
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     current = ctx.exposure_version(client_id)
     rows = ctx.store.rows(
         "SELECT version, created_at, note, source, n_assets, n_routes FROM exposure_versions "

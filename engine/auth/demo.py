@@ -7,7 +7,15 @@ import logging
 from typing import TYPE_CHECKING
 
 from core.errors import NotFoundError
-from engine.auth.users import DEMO_CLIENT, DEMO_PASSWORDS, User, _verify, add_user, get_user
+from engine.auth.users import (
+    DEMO_CLIENT,
+    DEMO_PASSWORDS,
+    User,
+    _everyone,
+    _verify,
+    add_user,
+    get_user,
+)
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -32,7 +40,7 @@ def create_demo_users(ctx: Context) -> list[User]:
     and am's book is not extended to clients loaded since (real clients are never added to it).
     """
     demo_ids = demo_client_ids()
-    loaded = {c.client_id for c in ctx.clients()}
+    loaded = {c.client_id for c in ctx.clients(scope=_everyone())}
     if DEMO_CLIENT not in loaded:
         raise NotFoundError(f"the demo client {DEMO_CLIENT!r} is not loaded; run the demo load")
     wanted: list[tuple[str, str, str | None, list[str] | None]] = [

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from core.errors import ClaimsRefused
-from engine.auth.users import ROLES, Role, User, get_user
+from engine.auth.users import ROLES, Role, User, _everyone, get_user
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -98,7 +98,7 @@ def user_from_claims(ctx: Context, claims: Mapping[str, Any]) -> User:
     role = cast(Role, raw_role.strip())
     client_id = _claim_str(claims, CLAIM_CLIENT)
     book = _claim_book(claims)
-    known = {c.client_id for c in ctx.clients()}
+    known = {c.client_id for c in ctx.clients(scope=_everyone())}
     if role == "client":
         if client_id is None:
             raise ClaimsRefused(

@@ -104,7 +104,7 @@ def _check_password(password: str) -> None:
 
 
 def _known_clients(ctx: Context, ids: Iterable[str]) -> None:
-    known = {c.client_id for c in ctx.clients()}
+    known = {c.client_id for c in ctx.clients(scope=_everyone())}
     for cid in ids:
         if cid not in known:
             raise AuthError(
@@ -300,3 +300,11 @@ def list_users(ctx: Context) -> list[User]:
 def require_role(user: User, *roles: Role) -> None:
     if user.role not in roles:
         raise AccessDenied(f"this needs one of the roles {', '.join(roles)}")
+
+
+def _everyone() -> Scope:
+    """Checks of client ids against the whole book (the store is imported when needed, so the
+    CLI's `--help` stays fast)."""
+    from engine.store import Scope
+
+    return Scope.everything()

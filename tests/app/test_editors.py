@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import FileUploader
 
 from app.drafts import RulesDraft
-from engine.context import Context
+from engine.context import EVERYONE, Context
 
 from .conftest import page_text, shown
 
@@ -43,7 +43,7 @@ def test_rules_change_preview_publish_and_the_account_manager_sees_it(
     signed_in: Signed, app_ctx: Context
 ) -> None:
     run0 = app_ctx.current_run()
-    before = app_ctx.rating(run0.run_id, "hudson-crescent-bancorp")
+    before = app_ctx.rating(run0.run_id, "hudson-crescent-bancorp", scope=EVERYONE)
     at = signed_in("analyst")
     at.switch_page("views/rules.py").run()
     assert not at.exception
@@ -86,7 +86,7 @@ def test_rules_change_preview_publish_and_the_account_manager_sees_it(
         2,
         "data centres are better defended than assumed",
     )
-    after = app_ctx.rating(app_ctx.current_run().run_id, "hudson-crescent-bancorp")
+    after = app_ctx.rating(app_ctx.current_run().run_id, "hudson-crescent-bancorp", scope=EVERYONE)
     assert after.score > before.score
 
     am = signed_in("am")
@@ -268,7 +268,7 @@ def test_upload_flow_with_a_bad_row(
     assert not at.exception, at.exception
     assert calls[-1] == ("commit", ("meridian-basin-petroleum", "assets", True))
     assert "Loaded 1 rows as exposure version 2." in [s.value for s in at.success]
-    after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum")
+    after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum", scope=EVERYONE)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["New score"] == f"{after.score:.1f}"
     assert app_ctx.exposure_version("meridian-basin-petroleum") == 2
@@ -380,7 +380,7 @@ def test_upload_upsert_previews_counts_and_rating_before_loading(
     signed_in: Signed, app_ctx: Context
 ) -> None:
     client = "meridian-basin-petroleum"
-    before = app_ctx.rating(app_ctx.current_run().run_id, client)
+    before = app_ctx.rating(app_ctx.current_run().run_id, client, scope=EVERYONE)
     at = signed_in("meridian")
     at.switch_page("views/upload.py").run()
     at.radio(key="upload_mode").set_value("upsert").run()

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from engine.book import load_demo
 from engine.cli import app
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.errors import RuleError
 from engine.store import Scope
 from scoring_rules.rules import Rules
@@ -102,7 +102,7 @@ def test_a_preview_is_no_rollback_target_and_publishing_it_writes_no_second_vers
     db: Path,
 ) -> None:
     with Context(db) as c:
-        before = c.rating(c.current_run().run_id, CLIENT)
+        before = c.rating(c.current_run().run_id, CLIENT, scope=EVERYONE)
         draft = _cheaper_cyber(c.rules())
         pv = c.preview_document("rules", draft, scope=Scope.everything())
         moved = {r.client_id: r for r in pv.rows}
@@ -127,7 +127,7 @@ def test_a_preview_is_no_rollback_target_and_publishing_it_writes_no_second_vers
             f"the rules is the same as version {version}, the published one; nothing to publish"
         )
         assert c.rollback_targets("rules") == [1]
-        after = c.rating(c.current_run().run_id, CLIENT)
+        after = c.rating(c.current_run().run_id, CLIENT, scope=EVERYONE)
         assert after.score == pytest.approx(moved[CLIENT].after.score)
 
 
