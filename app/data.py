@@ -176,7 +176,7 @@ def portfolio(db: str, run_id: int, scope: ScopeKey) -> tuple[list[PortfolioRow]
 @st.cache_data(max_entries=256, show_spinner=False)
 def explanation(db: str, run_id: int, client_id: str, top: int = 10) -> Explanation:
     """Cached under the client id (the tenant); callers check the scope first."""
-    return _open(db).explain(client_id, run_id, top=top)
+    return _open(db).explain(client_id, run_id, top=top, scope=Scope.of(client_id))
 
 
 def explain_for(scope: Scope, client_id: str, run_id: int, top: int = 10) -> Explanation:

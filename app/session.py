@@ -314,7 +314,7 @@ def change_password(ctx: Context, user: AppUser, new: str, again: str) -> str | 
     if new != again:
         return "The two passwords differ."
     try:
-        set_password(ctx, user.username, new)
+        set_password(ctx, user.username, new, by=user.username)
     except ResilienceError as exc:
         return str(exc)[:1].upper() + str(exc)[1:] + "."
     signed = st.session_state.get(SESSION_KEY)

@@ -91,6 +91,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/register.py", "Threat register", ":material/menu_book:", ("analyst", "admin")),
     PageSpec("views/rules.py", "Rules", ":material/tune:", ("analyst", "admin")),
     PageSpec("views/brief.py", "New brief", ":material/article:", ("analyst", "admin")),
+    PageSpec("views/audit.py", "Audit log", ":material/history:", ("admin",)),
     PageSpec(
         "views/glossary.py",
         "Glossary",

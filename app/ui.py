@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import data, words
 from app.charts import BAND_COLOURS
-from app.session import AppUser, current_user
+from app.session import AppUser
 from engine import alerts
 from engine.context import Context
 from engine.errors import AccessDenied, ResilienceError
@@ -210,6 +210,7 @@ def plain(text: object) -> str:
 
 def version_history(
     ctx: Context,
+    user: Any,
     kind: Literal["register", "rules"],
     current: int,
     *,
@@ -217,7 +218,8 @@ def version_history(
     flash_key: str,
     reset: Callable[[], None],
 ) -> None:
-    """The versions of the register or the rules, and a form to make another one current."""
+    """The versions of the register or the rules, and a form to make an earlier published one
+    current again, with a note (drafts are never offered)."""
     st.subheader("History")
     hist = ctx.history(kind)
     st.dataframe(
@@ -225,18 +227,20 @@ def version_history(
         hide_index=True,
         width="stretch",
     )
-    others = [v for v in hist["version"].to_list() if v != current]
-    if not others:
+    targets = ctx.rollback_targets(kind)
+    if not targets:
+        st.caption("No earlier published version to roll back to.")
         return
     with st.form(f"{key}_rollback"):
-        v = st.selectbox("Make another version current", others[::-1], key=f"{key}_rb_v")
+        v = st.selectbox("Make an earlier published version current", targets, key=f"{key}_rb_v")
+        note = st.text_input("Why (kept in the audit log)", key=f"{key}_rb_note")
         if st.form_submit_button("Roll back") and v is not None:
+            if not note.strip():
+                st.error("Write a note saying why you roll back.")
+                return
             with errors_shown():
-                ctx.rollback(kind, int(v))
-                who = current_user(ctx)
-                alerts.after_publish(
-                    ctx, kind, int(v), who.username if who else "app", note="roll-back"
-                )
+                ctx.rollback(kind, int(v), note=note.strip(), by=user.username)
+                alerts.after_publish(ctx, kind, int(v), user.username, note=note.strip())
             reset()
             label = "Register" if kind == "register" else "Rules"
             st.session_state[flash_key] = f"{label} version {v} is current again."

@@ -178,7 +178,7 @@ def _new_store(db: Path) -> None:
 def targets(rows: int, repeat: int) -> None:
     import os
 
-    from engine.context import Context
+    from engine.context import EVERYONE, Context
     from exposures.upload import checker
 
     os.environ["RESILIENCE_CHECKER"] = "service"
@@ -200,7 +200,9 @@ def targets(rows: int, repeat: int) -> None:
             with Context(db) as ctx:
                 for _ in range(repeat):
                     started = time.perf_counter()
-                    result = ctx.prepare_upload("bench", SMALL, "small.csv", "assets")
+                    result = ctx.prepare_upload(
+                        "bench", SMALL, "small.csv", "assets", scope=EVERYONE
+                    )
                     small.append(time.perf_counter() - started)
                     assert result.report.rows_accepted == 5, result.report.lines()
                     warmups.append(checker.wait_warm(folder))
@@ -222,9 +224,13 @@ def targets(rows: int, repeat: int) -> None:
                     ctx.current_run()
                     checker.wait_warm(folder)
                     started = time.perf_counter()
-                    prepared = ctx.prepare_upload("bench", big, "assets.csv", "assets")
+                    prepared = ctx.prepare_upload(
+                        "bench", big, "assets.csv", "assets", scope=EVERYONE
+                    )
                     checked = time.perf_counter()
-                    outcome = ctx.commit_upload("bench", prepared, "assets", valid_only=True)
+                    outcome = ctx.commit_upload(
+                        "bench", prepared, "assets", valid_only=True, scope=EVERYONE
+                    )
                     done = time.perf_counter()
                     assert outcome.loaded, outcome.reason
                     totals.append(done - started)

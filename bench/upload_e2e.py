@@ -27,7 +27,7 @@ import psutil
 
 from bench.upload_bench import asset_csv, route_csv
 from engine.book import load_demo
-from engine.context import Context
+from engine.context import EVERYONE, Context
 
 
 def rss_mb() -> float:
@@ -46,9 +46,9 @@ def main() -> None:
         for kind, data in (("assets", asset_csv(args.assets)), ("routes", route_csv(args.routes))):
             base = rss_mb()
             t0 = time.perf_counter()
-            prepared = ctx.prepare_upload(client, data, f"{kind}.csv", kind)
+            prepared = ctx.prepare_upload(client, data, f"{kind}.csv", kind, scope=EVERYONE)
             t1 = time.perf_counter()
-            out = ctx.commit_upload(client, prepared, kind, valid_only=True)  # type: ignore[arg-type]
+            out = ctx.commit_upload(client, prepared, kind, valid_only=True, scope=EVERYONE)  # type: ignore[arg-type]
             t2 = time.perf_counter()
             assert out.loaded, out.reason
             child = prepared.stats.get("child_peak_rss_mb", 0.0)

@@ -13,8 +13,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from engine import cli
+from engine import cli_base as base
 from engine.text import clean
+
+# registered on the main app by engine/cli.py (top-level commands: history, alerts, follow, ...)
+commands = typer.Typer()
 
 UserOption = Annotated[
     str,
@@ -26,22 +29,22 @@ def _t(value: object) -> str:
     return clean(str(value))
 
 
-@cli.app.command("history")
+@commands.command("history")
 def history_cmd(
     client: Annotated[str, typer.Argument(help="Client id (see `resilience clients`).")],
-    json_out: cli.JsonOption = False,
+    json_out: base.JsonOption = False,
 ) -> None:
     """A client's rating at every publication, and why it moved each time."""
     from engine import history
 
-    with cli._session() as ctx:
+    with base.session() as ctx:
         points = history.client_history(ctx, client)
         name = ctx.client(client).name
     if json_out:
-        cli._emit({"client_id": client, "name": name, "history": history.history_json(points)})
+        base.emit({"client_id": client, "name": name, "history": history.history_json(points)})
         return
     if not points:
-        cli.out.print(f"{_t(name)} has no rating in any publication yet.", markup=False)
+        base.out.print(f"{_t(name)} has no rating in any publication yet.", markup=False)
         return
     t = Table(title=f"Rating history of {_t(name)}")
     for col in ("published", "what", "by", "band", "score (range)", "change", "why it moved"):
@@ -60,32 +63,32 @@ def history_cmd(
             change,
             _t(why),
         )
-    cli.out.print(t)
+    base.out.print(t)
 
 
-@cli.app.command("alerts")
+@commands.command("alerts")
 def alerts_cmd(
     user: Annotated[
         str | None, typer.Option("--user", help="Only this user's alerts (default: everyone's).")
     ] = None,
     unread: Annotated[bool, typer.Option("--unread", help="Only alerts not yet read.")] = False,
-    json_out: cli.JsonOption = False,
+    json_out: base.JsonOption = False,
 ) -> None:
     """The alerts publishes sent to followers, newest first, with the cause and the email."""
     from engine import alerts, mail
 
-    with cli._session() as ctx:
+    with base.session() as ctx:
         found = alerts.notifications(ctx, user, unread_only=unread)
     config = mail.smtp_config()
     if json_out:
-        cli._emit(
+        base.emit(
             {
                 "smtp": config.describe() if config else None,
                 "alerts": [n.to_dict() for n in found],
             }
         )
         return
-    cli.out.print(
+    base.out.print(
         f"Email: through {config.describe()}."
         if config
         else "Email: no SMTP server is configured (RESILIENCE_SMTP_HOST); alerts are in the "
@@ -93,7 +96,7 @@ def alerts_cmd(
         markup=False,
     )
     if not found:
-        cli.out.print("No alerts.", markup=False)
+        base.out.print("No alerts.", markup=False)
         return
     t = Table(title="Alerts")
     for col in ("at", "to", "", "client moved", "why", "email"):
@@ -107,10 +110,10 @@ def alerts_cmd(
             _t(n.cause),
             _t(n.email_status),
         )
-    cli.out.print(t)
+    base.out.print(t)
 
 
-@cli.app.command("follow")
+@commands.command("follow")
 def follow_cmd(
     client: Annotated[str, typer.Argument(help="Client id to follow.")],
     user: UserOption,
@@ -128,19 +131,19 @@ def follow_cmd(
     """Follow a client for a user: an alert when a publish moves its band (or score)."""
     from engine import alerts
 
-    with cli._session() as ctx:
+    with base.session() as ctx:
         f = alerts.follow(ctx, user, client, min_points=points)
         if email is not None:
             alerts.set_email(ctx, user, email)
         address = alerts.email_of(ctx, user)
-    cli.out.print(
+    base.out.print(
         f"{_t(user)} follows {_t(f.client_name)}: an alert on a {f.threshold}; "
         + (f"email to {_t(address)}." if address else "in the app only (no email address set)."),
         markup=False,
     )
 
 
-@cli.app.command("unfollow")
+@commands.command("unfollow")
 def unfollow_cmd(
     client: Annotated[str, typer.Argument(help="Client id.")],
     user: UserOption,
@@ -148,9 +151,9 @@ def unfollow_cmd(
     """Stop a user's alerts for a client."""
     from engine import alerts
 
-    with cli._session() as ctx:
+    with base.session() as ctx:
         was = alerts.unfollow(ctx, user, client)
-    cli.out.print(
+    base.out.print(
         f"{_t(user)} no longer follows {_t(client)}."
         if was
         else f"{_t(user)} did not follow {_t(client)}; nothing changed.",
@@ -158,25 +161,25 @@ def unfollow_cmd(
     )
 
 
-@cli.app.command("following")
+@commands.command("following")
 def following_cmd(
     user: Annotated[str | None, typer.Option("--user", help="Only this user.")] = None,
-    json_out: cli.JsonOption = False,
+    json_out: base.JsonOption = False,
 ) -> None:
     """Who follows which client, with each threshold."""
     from engine import alerts
 
-    with cli._session() as ctx:
+    with base.session() as ctx:
         found = alerts.follows(ctx, user)
     if json_out:
-        cli._emit([f.to_dict() for f in found])
+        base.emit([f.to_dict() for f in found])
         return
     if not found:
-        cli.out.print("Nobody follows a client yet.", markup=False)
+        base.out.print("Nobody follows a client yet.", markup=False)
         return
     t = Table(title="Watchlists")
     for col in ("user", "client", "alert on", "since"):
         t.add_column(col)
     for f in found:
         t.add_row(_t(f.username), _t(f.client_name), f.threshold, f"{f.created_at:%Y-%m-%d}")
-    cli.out.print(t)
+    base.out.print(t)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from engine.context import Context
 from engine.errors import ExposureError, RuleError
 from engine.models import ClientSpec
+from engine.store import Scope
 from engine.uploads import upload_bounds
 from exposures.bulk import CHUNK_ROWS, ROW, BookChunk, book_chunks, book_file, port_pairs
 from exposures.ports import Port, resolve_port
@@ -99,7 +100,11 @@ def load_demo(ctx: Context, *, reload: bool = False) -> list[str]:
     ctx.init()
     if not reload:
         wanted = set(demo_client_ids())
-        present = {c.client_id for c in ctx.clients() if ctx.exposure_version(c.client_id)}
+        present = {
+            c.client_id
+            for c in ctx.clients(scope=Scope.everything())
+            if ctx.exposure_version(c.client_id)
+        }
         if wanted <= present:
             log.info("the demo book is already loaded")
             return sorted(wanted)

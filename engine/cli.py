@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from engine import cli_base as base
 from engine import store as store_module
+from engine.cli_base import (
+    AsOption,
+    DbOption,
+    DebugOption,
+    JsonOption,
+    NoteOption,
+    state,
+)
 from engine.errors import ResilienceError
-from engine.terminal import CleanFormatter, SafeConsole, styled
+from engine.scenario_cli import scenarios_app
+from engine.terminal import styled
+from engine.users_cli import users_app
 
 if TYPE_CHECKING:  # imported when a command runs: `resilience --help` stays fast
     from engine.alerts import PublishOutcome
     from engine.context import Context
     from engine.models import Explanation, ScenarioRow
-
-
-def default_db_path() -> Path:
-    """data/resilience.duckdb, or $RESILIENCE_DB (engine.context.default_db_path, kept light)."""
-    import os
-
-    return Path(os.environ.get("RESILIENCE_DB", str(Path("data") / "resilience.duckdb")))
 
 
 app: typer.Typer = typer.Typer(
@@ -37,23 +38,8 @@ app: typer.Typer = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-# every string printed is shown literally (no Rich markup, no control characters): see terminal.py
-out = console = SafeConsole()
-err = SafeConsole(stderr=True)
-
-
-class _State:
-    db: Path = default_db_path()
-    debug: bool = False
-
-
-state = _State()
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Database file (default data/resilience.duckdb or $RESILIENCE_DB)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+out = console = base.out
+err = base.err
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -63,44 +49,19 @@ AsOfOption = Annotated[
 
 
 @app.callback()
-def main(
-    db: DbOption = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
-) -> None:
-    state.db = db or default_db_path()
-    state.debug = debug
-    # consoles read the terminal width (or $COLUMNS) now, not when the module was imported
+def main(db: DbOption = None, debug: DebugOption = False, as_user: AsOption = None) -> None:
+    base.configure(db, debug, as_user)
     global out, console, err
-    out = console = SafeConsole()
-    err = SafeConsole(stderr=True)
+    out = console = base.out
+    err = base.err
     # a command that waits for the app (or another command) to finish with the file says so
     store_module.wait_notice = err.print
-    handler = logging.StreamHandler()
-    handler.setFormatter(CleanFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
 
 
-def _fail(exc: BaseException) -> None:
-    if state.debug:
-        raise exc
-    err.print(styled(("Error:", "bold red"), f" {exc}"))
-    raise typer.Exit(1)
-
-
-def _ctx() -> Context:
-    from engine.context import Context
-
-    return Context(state.db)
-
-
-@contextlib.contextmanager
-def _session() -> Iterator[Context]:
-    """The database for one command; an error the product raises becomes a red Error: line."""
-    try:
-        with _ctx() as ctx:
-            yield ctx
-    except ResilienceError as exc:
-        _fail(exc)
+_fail = base.fail
+_ctx = base.open_context
+_session = base.session
+_emit = base.emit
 
 
 def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
@@ -111,26 +72,6 @@ def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
     except ValueError:
         _fail(ResilienceError(f"{option} {text!r} is not a date; use YYYY-MM-DD"))
     return None
-
-
-def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _by(by: str | None) -> str:
-    """Who acts from the command line: ``--by``, else $RESILIENCE_USER, else the login name."""
-    if by:
-        return by
-    import getpass
-    import os
-
-    env = os.environ.get("RESILIENCE_USER")
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _after_publish(ctx: Context, *args: Any, **kwargs: Any) -> PublishOutcome:
@@ -279,7 +220,7 @@ def _ratings_table(ctx: Context, run_id: int) -> None:
     table = Table(title=f"Resilience ratings (run {run_id})")
     for col in ("rank", "client", "sector", "HQ", "band", "score", "range"):
         table.add_column(col, justify="right" if col in ("rank", "score") else "left")
-    for i, r in enumerate(ctx.ratings(run_id), start=1):
+    for i, r in enumerate(ctx.ratings(run_id, scope=base.everyone()), start=1):
         table.add_row(
             str(i),
             f"{r.name} ({r.client_id})",
@@ -307,7 +248,9 @@ def score(
                 {
                     "run": run.model_dump(mode="json"),
                     "expired_threats": expired,
-                    "ratings": [_rating_dict(r) for r in ctx.ratings(run.run_id)],
+                    "ratings": [
+                        _rating_dict(r) for r in ctx.ratings(run.run_id, scope=base.everyone())
+                    ],
                 }
             )
             return
@@ -365,7 +308,7 @@ def explain(
     """Why a client rates as it does: the threats, items and regions that drive it."""
     with _session() as ctx:
         run = ctx.current_run(scenario, _as_of(as_of))
-        e = ctx.explain(client, run.run_id)
+        e = ctx.explain(client, run.run_id, scope=base.everyone())
         if json_out:
             _emit(_explanation_dict(e))
             return
@@ -464,7 +407,7 @@ def scenario_cmd(
 ) -> None:
     """Every client's rating before and after a scenario."""
     with _session() as ctx:
-        rows = ctx.compare_scenario(name, _as_of(as_of))
+        rows = ctx.compare_scenario(name, _as_of(as_of), scope=base.everyone())
         if json_out:
             _emit(
                 {
@@ -494,7 +437,7 @@ def clients(ctx_: typer.Context, json_out: JsonOption = False) -> None:
     if ctx_.invoked_subcommand is not None:
         return
     with _session() as ctx:
-        book = ctx.clients()
+        book = ctx.clients(scope=base.everyone())
         if json_out:
             _emit([c.model_dump() for c in book])
             return
@@ -770,21 +713,28 @@ def _store_and_preview(
     json_out: bool,
     summary: dict[str, Any],
 ) -> None:
-    """Store a register version, show the ratings it moves against the current run, and make it
-    current when ``publish``."""
+    """Preview the ratings a register moves against the current run, then publish it (with the
+    note) when ``publish``, else save it as a draft: one workflow (engine/publication.py)."""
+    from engine import publication
     from engine.review import outside_places
+    from engine.store import Scope
 
+    if publish:
+        publication.required_note(note, "publishing the register (--publish)")
     before = ctx.register()
-    version = ctx.publish_register(register, note, publish=False)
-    current = ctx.current_run().run_id
-    draft = ctx.run(register_version=version)
-    rows = ctx.compare_runs(current, draft.run_id)
+    pv = publication.preview(ctx, "register", register, scope=Scope.everything())
     new_ids = summary.get("accepted") or summary.get("added") or []
-    flags = outside_places(ctx, rows, draft.run_id, register, new_ids)
+    flags = outside_places(ctx, pv.rows, pv.after_run, register, new_ids, Scope.everything())
+    if publish:
+        version = publication.publish(ctx, "register", register, note=note, by=state.user)
+    else:
+        version = publication.save_draft(
+            ctx, "register", register, note=note or "draft from the command line", by=state.user
+        )
+    rows = pv.rows
     alerted = None
     if publish:
-        ctx.rollback("register", version)
-        alerted = _after_publish(ctx, "register", version, _by(None), note=note)
+        alerted = _after_publish(ctx, "register", version, state.user, note=note)
     retired = [r.threat.id for r in register.retired[len(before.retired) :]]
     if json_out:
         _emit(
@@ -911,7 +861,7 @@ def review(
             _store_and_preview(
                 ctx,
                 register,
-                note=note or f"reviewed from {drafts.name}",
+                note=note if publish else (note or f"reviewed from {drafts.name}"),
                 publish=publish,
                 json_out=json_out,
                 summary={
@@ -952,7 +902,9 @@ def add_brief_cmd(
             _store_and_preview(
                 ctx,
                 register,
-                note=note or f"brief {brief.id} added from {register_file.name}",
+                note=note
+                if publish
+                else (note or f"brief {brief.id} added from {register_file.name}"),
                 publish=publish,
                 json_out=json_out,
                 summary={"added": [t.id for t in threats]},
@@ -1152,6 +1104,7 @@ def upload(
             values=values or None,
             sheet=sheet,
             mode=mode,
+            scope=base.everyone(),
         )
         if quarantine is not None and prepared.report.rows_rejected:
             quarantine.write_bytes(prepared.quarantine_csv)
@@ -1172,6 +1125,7 @@ def upload(
                 kind,  # type: ignore[arg-type]
                 mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
+                scope=base.everyone(),
             )
         except ResilienceError as exc:
             outcome.reason = str(exc)
@@ -1196,10 +1150,12 @@ def upload(
                 mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
                 planned=plan,
+                by=state.user,
+                scope=base.everyone(),
             )
             if outcome.loaded:
                 alerted = _after_publish(
-                    ctx, "exposures", outcome.version, _by(None), note=file.name, subject=client
+                    ctx, "exposures", outcome.version, state.user, note=file.name, subject=client
                 )
                 if not json_out:
                     _print_alerted(alerted)
@@ -1244,7 +1200,7 @@ def versions(
 ) -> None:
     """A client's exposure versions (the current one marked)."""
     with _session() as ctx:
-        rows = ctx.exposure_history(client)
+        rows = ctx.exposure_history(client, scope=base.everyone())
     if json_out:
         _emit([{**v.__dict__, "created_at": str(v.created_at)} for v in rows])
         return
@@ -1272,7 +1228,7 @@ def diff(
 ) -> None:
     """What changed between two exposure versions, and how the rating moved."""
     with _session() as ctx:
-        d = ctx.diff_versions(client, old, new)
+        d = ctx.diff_versions(client, old, new, scope=base.everyone())
     if json_out:
         _emit(d.as_dict())
         return
@@ -1290,16 +1246,15 @@ def diff(
 def rollback(
     client: Annotated[str, typer.Argument(help="Client id.")],
     version: Annotated[int, typer.Argument(help="The version to make current.")],
+    note: NoteOption = "",
 ) -> None:
     """Make an earlier exposure version current again (nothing is deleted)."""
     with _session() as ctx:
-        ctx.rollback_exposures(client, version)
-        alerted = _after_publish(
-            ctx, "exposures", version, _by(None), note="roll-back", subject=client
-        )
+        ctx.rollback_exposures(client, version, note=note, by=state.user, scope=base.everyone())
+        alerted = _after_publish(ctx, "exposures", version, state.user, note=note, subject=client)
         _print_alerted(alerted)
         run = ctx.current_run()
-        r = ctx.rating(run.run_id, client)
+        r = ctx.rating(run.run_id, client, scope=base.everyone())
     console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")
 
 
@@ -1321,15 +1276,157 @@ def template(
     console.print(f"Wrote {target}")
 
 
-from engine import alerts_cli  # noqa: E402, F401 - history, alerts, follow: on this app
-from engine.auth import users_app  # noqa: E402 - the users commands, mounted last
-from engine.scenario_cli import scenarios_app  # noqa: E402 - needs the names above
+from engine import alerts_cli  # noqa: E402 - history, alerts, follow
 
+app.registered_commands.extend(alerts_cli.commands.registered_commands)
 app.add_typer(users_app, name="users")
 app.add_typer(scenarios_app, name="scenarios")
 
-rules_app = typer.Typer(help="The scoring rules: check an edited rules file.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="The scoring rules: check, preview and publish a rules file; history; roll back.",
+    no_args_is_help=True,
+)
 app.add_typer(rules_app, name="rules")
+register_app = typer.Typer(
+    help="The threat register: history and roll back (add briefs with `review`, `add-brief`).",
+    no_args_is_help=True,
+)
+app.add_typer(register_app, name="register")
+
+
+def _history(kind: str, json_out: bool) -> None:
+    with _session() as ctx:
+        hist = ctx.history(kind)
+        current = ctx.rules_version() if kind == "rules" else ctx.register_version()
+    rows = [
+        {**r, "created_at": str(r["created_at"]), "current": r["version"] == current}
+        for r in hist.iter_rows(named=True)
+    ]
+    if json_out:
+        _emit(rows)
+        return
+    t = Table(title=f"{kind.capitalize()} versions (drafts are never roll-back targets)")
+    for col in ("version", "", "status", "stored", "note"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            str(r["version"]),
+            "current" if r["current"] else "",
+            r["status"],
+            r["created_at"][:16],
+            r["note"],
+        )
+    out.print(t)
+
+
+def _rollback_doc(kind: str, version: int, note: str) -> None:
+    with _session() as ctx:
+        ctx.rollback(kind, version, note=note, by=state.user)
+        run = ctx.current_run()
+    out.print(
+        f"{kind.capitalize()} version {version} is current again; ratings in run {run.run_id}."
+    )
+
+
+@register_app.command("history")
+def register_history(json_out: JsonOption = False) -> None:
+    """The register's versions: published, drafts (previews left out); the current one marked."""
+    _history("register", json_out)
+
+
+@register_app.command("rollback")
+def register_rollback(
+    version: Annotated[int, typer.Argument(help="A published version to make current again.")],
+    note: NoteOption = "",
+) -> None:
+    """Make an earlier published register version current again."""
+    _rollback_doc("register", version, note)
+
+
+@rules_app.command("history")
+def rules_history(json_out: JsonOption = False) -> None:
+    """The rules' versions: published, drafts (previews left out); the current one marked."""
+    _history("rules", json_out)
+
+
+@rules_app.command("rollback")
+def rules_rollback(
+    version: Annotated[int, typer.Argument(help="A published version to make current again.")],
+    note: NoteOption = "",
+) -> None:
+    """Make an earlier published rules version current again."""
+    _rollback_doc("rules", version, note)
+
+
+@rules_app.command("publish")
+def rules_publish(
+    file: Annotated[Path, typer.Argument(help="A rules YAML file.")],
+    note: NoteOption = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Preview the ratings it moves; publish nothing.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Preview which ratings a rules file moves, then publish it with a note."""
+    from engine import publication
+    from engine.store import Scope
+    from scoring_rules.rules import load_rules
+
+    with _session() as ctx:
+        rules = load_rules(file)
+        if not dry_run:
+            publication.required_note(note, "publishing the rules")
+        pv = ctx.preview_document("rules", rules, scope=Scope.everything())
+        version = None if dry_run else ctx.publish_rules(rules, note, by=state.user)
+    if json_out:
+        _emit(
+            {
+                "rules_version": version,
+                "published": version is not None,
+                "clients": [_move_dict(r) for r in pv.rows],
+            }
+        )
+        return
+    out.print(_before_after("Ratings these rules move", pv.rows))
+    if version is None:
+        out.print("Preview only (--dry-run): nothing was published.")
+    else:
+        out.print(f"Rules version {version} published.")
+
+
+@app.command("audit")
+def audit_cmd(
+    json_out: JsonOption = False,
+    document: Annotated[
+        str | None,
+        typer.Option(
+            "--document",
+            help="Only entries about one kind of document: register, rules, scenario, "
+            "exposures, client or user.",
+        ),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's entries.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, latest first.")] = 100,
+) -> None:
+    """Who published or rolled back what, when and why (and client and account changes)."""
+    with _session() as ctx:
+        entries = ctx.audit_entries(kind=document, user=user, limit=limit)
+    if json_out:
+        _emit([e.as_dict() for e in entries])
+        return
+    t = Table(title="Audit log, latest first")
+    for col in ("at", "user", "action", "document", "version", "note"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.user,
+            e.action,
+            e.document,
+            "" if e.version is None else str(e.version),
+            e.note,
+        )
+    out.print(t)
 
 
 @rules_app.command("examples")

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from engine.errors import ExposureError, NotFoundError, ResilienceError
+from core.errors import ClientError, ExposureError, NotFoundError
+from engine import audit
 from engine.models import ClientSpec, Service
+from engine.store import Scope
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -44,10 +46,6 @@ CLIENT_TABLES = (
     "clients",
 )
 _UNSET: Any = object()
-
-
-class ClientError(ResilienceError):
-    """A client cannot be created, changed or removed as asked."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +105,14 @@ def _clean_text(value: str, field: str) -> str:
     return cleaned
 
 
+def _done(action: str, detail: dict[str, Any]) -> str:
+    if action == "client.edit":
+        return "changed " + ", ".join(sorted(detail))
+    return {"client.add": "client added", "client.remove": "removed with all its data"}.get(
+        action, action
+    )
+
+
 def _audit(cur: Any, actor: str, action: str, client_id: str, detail: dict[str, Any]) -> None:
     row = cur.execute("SELECT coalesce(max(entry_id), 0) + 1 FROM audit_log").fetchone()
     cur.execute(
@@ -118,6 +124,15 @@ def _audit(cur: Any, actor: str, action: str, client_id: str, detail: dict[str, 
             "c": client_id,
             "detail": json.dumps(detail, sort_keys=True, default=str),
         },
+    )
+    audit.record(
+        cur,
+        user=actor,
+        action=action,
+        kind="client",
+        subject=client_id,
+        note=_done(action, detail),
+        detail=detail,
     )
 
 
@@ -181,7 +196,7 @@ def edit_client(
     actor: str = "",
 ) -> ClientSpec:
     """Change the given fields of a client (``None`` leaves a field as it is)."""
-    old = ctx.client(client_id)
+    old = ctx.client(client_id, Scope.of(client_id))
     data = old.model_dump()
     if name is not None:
         data["name"] = _clean_text(name, "the name")
@@ -207,7 +222,7 @@ def edit_client(
 
 def removal_counts(ctx: Context, client_id: str) -> dict[str, int]:
     """What removing a client would delete: exposure versions, assets, routes, users."""
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     p = {"c": client_id}
     return {
         "versions": int(
@@ -226,7 +241,7 @@ def remove_client(ctx: Context, client_id: str, *, confirm: str, actor: str = ""
 
     ``confirm`` must repeat the client id: removing cannot be undone.
     """
-    spec = ctx.client(client_id)
+    spec = ctx.client(client_id, Scope.of(client_id))
     if confirm != client_id:
         raise ClientError(
             f"removing {client_id!r} deletes all its data and cannot be undone; confirm by "
@@ -283,7 +298,7 @@ def save_template(
     columns: dict[str, str | None],
     values: dict[str, dict[str, str]],
 ) -> MappingTemplate:
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     if not name.strip() or len(name) > 60 or not name.replace("-", "").replace("_", "").isalnum():
         raise ExposureError(
             f"template name {name!r}: use 1 to 60 letters, digits, '-' or '_' (e.g. sites-2026)"
@@ -302,7 +317,7 @@ def save_template(
 
 
 def load_template(ctx: Context, client_id: str, name: str, kind: str) -> MappingTemplate:
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     row = ctx.store.rows(
         'SELECT columns, "values" FROM mapping_templates WHERE client_id = $c AND name = $n '
         "AND kind = $k",

@@ -22,9 +22,16 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pycountry
 
-from engine import queries, uploads
+from engine import audit, publication, queries, uploads
 from engine import scenarios as scenario_store
-from engine.errors import ConflictError, NotFoundError, ResilienceError, RuleError, StoreError
+from engine.errors import (
+    AccessDenied,
+    ConflictError,
+    NotFoundError,
+    ResilienceError,
+    RuleError,
+    StoreError,
+)
 from engine.models import (
     ClientSpec,
     EvidenceRef,
@@ -72,6 +79,33 @@ class StagedVersion:
 
 DEFAULT_DB = Path("data") / "resilience.duckdb"
 EVERYONE = Scope.everything()
+
+
+@dataclass(frozen=True)
+class _NoScope(Scope):
+    """The default of every facade method that reads or changes client data: deny by default.
+
+    A call that does not say whose data it may see fails, with words; a trusted job (the CLI,
+    a benchmark) passes ``EVERYONE`` (``Scope.everything()``), a signed-in user their own scope.
+    """
+
+    def _refuse(self) -> AccessDenied:
+        return AccessDenied(
+            "no scope given: say which clients this call may see (the user's scope, or "
+            "Scope.everything() for a trusted job)"
+        )
+
+    def allows(self, client_id: str) -> bool:
+        raise self._refuse()
+
+    def require(self, client_id: str) -> None:
+        raise self._refuse()
+
+    def sql(self, column: str = "client_id") -> tuple[str, list[str] | None]:
+        raise self._refuse()
+
+
+REQUIRED: Scope = _NoScope(frozenset())
 
 
 def default_db_path() -> Path:
@@ -191,51 +225,14 @@ class Context:
 
     # -- register and rules ----------------------------------------------------------------------
 
-    def publish_register(self, register: Register, note: str, *, publish: bool = True) -> int:
-        """Store a register version; when ``publish``, make it current."""
-        rules_v = self._pointer("rules")
-        check_register(
-            register, self.rules(rules_v) if rules_v else load_rules(default_rules_path())
-        )
-        rows = [
-            {
-                "threat_id": t.id,
-                "category": t.category,
-                "title": t.title,
-                "likelihood": t.likelihood,
-                "likelihood_words": t.likelihood_words,
-                "severity": t.severity,
-                "horizon_from": t.horizon.from_months,
-                "horizon_to": t.horizon.to_months,
-                "confidence": t.confidence,
-            }
-            for t in register.threats
-        ]
-
-        def write() -> int:
-            with self.store.transaction() as cur:
-                version = self.store.next_version(cur, "register_versions")
-                threats = pl.DataFrame([{"register_version": version} | r for r in rows])
-                cur.execute(
-                    "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, "
-                    "$src, $as_of, $doc)",
-                    {
-                        "v": version,
-                        "note": note,
-                        "status": "published" if publish else "draft",
-                        "title": register.title,
-                        "src": register.source,
-                        "as_of": register.as_of,
-                        "doc": register.model_dump_json(),
-                    },
-                )
-                self.store.insert_frame(cur, "threats", threats)
-                if publish:
-                    self._set_pointer(cur, "register", version)
-            return version
-
-        version = self.store.retrying(write)
-        return version
+    def publish_register(
+        self, register: Register, note: str, *, publish: bool = True, by: str = ""
+    ) -> int:
+        """Publish a register version (make it current), or with ``publish=False`` save it as a
+        draft; the same document stored already is reused (engine/publication.py)."""
+        if publish:
+            return publication.publish(self, "register", register, note=note, by=by)
+        return publication.save_draft(self, "register", register, note=note, by=by)
 
     def _document(self, kind: str, version: int) -> Any:
         """A stored register or rules version, parsed once: versions never change."""
@@ -269,28 +266,11 @@ class Context:
     def register_version(self) -> int:
         return self._require_init()[0]
 
-    def publish_rules(self, rules: Rules, note: str, *, publish: bool = True) -> int:
-        def write() -> int:
-            with self.store.transaction() as cur:
-                version = self.store.next_version(cur, "rules_versions")
-                cur.execute(
-                    "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
-                    {
-                        "v": version,
-                        "note": note,
-                        "status": "published" if publish else "draft",
-                        "label": rules.version,
-                        "doc": rules.model_dump_json(),
-                    },
-                )
-                for table, frame in _rule_tables(version, rules).items():
-                    self.store.insert_frame(cur, table, frame)
-                if publish:
-                    self._set_pointer(cur, "rules", version)
-            return version
-
-        version = self.store.retrying(write)
-        return version
+    def publish_rules(self, rules: Rules, note: str, *, publish: bool = True, by: str = "") -> int:
+        """Publish a rules version, or with ``publish=False`` save it as a draft."""
+        if publish:
+            return publication.publish(self, "rules", rules, note=note, by=by)
+        return publication.save_draft(self, "rules", rules, note=note, by=by)
 
     def rules(self, version: int | None = None) -> Rules:
         v = version if version is not None else self._pointer("rules")
@@ -303,22 +283,37 @@ class Context:
         return self._require_init()[1]
 
     def history(self, kind: str) -> pl.DataFrame:
-        table = {"register": "register_versions", "rules": "rules_versions"}[kind]
-        return self.store.frame(
-            f"SELECT version, created_at, status, note FROM {table} ORDER BY version"  # noqa: S608
-        )
+        """The register or rules versions (drafts and published; previews left out)."""
+        return publication.history(self, _doc_kind(kind))
 
-    def rollback(self, kind: str, version: int) -> None:
-        """Make an earlier register or rules version current again."""
-        table = {"register": "register_versions", "rules": "rules_versions"}[kind]
-        exists = self.store.one(
-            f"SELECT count(*) FROM {table} WHERE version = $v",  # noqa: S608
-            {"v": version},
-        )
-        if not exists:
-            raise NotFoundError(f"{kind} version {version} does not exist")
-        with self.store.transaction() as cur:
-            self._set_pointer(cur, kind, version)
+    def rollback_targets(self, kind: str) -> list[int]:
+        """The published versions a roll-back may choose, the latest first."""
+        return publication.rollback_targets(self, _doc_kind(kind))
+
+    def preview_document(self, kind: str, doc: Any, *, scope: Scope) -> publication.Preview:
+        """Which ratings a draft register or rules would move (stored as a preview version)."""
+        return publication.preview(self, _doc_kind(kind), doc, scope=scope)
+
+    def rollback(self, kind: str, version: int, *, note: str = "", by: str = "") -> None:
+        """Make an earlier published register or rules version current again (a note is
+        required)."""
+        publication.rollback(self, _doc_kind(kind), version, note=note, by=by)
+
+    def audit_entries(
+        self,
+        *,
+        kind: str | None = None,
+        user: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+    ) -> list[audit.AuditEvent]:
+        """The audit log, latest first (engine/audit.py): who published or rolled back which
+        document and version, when and why; client and account changes too."""
+        return audit.entries(self.store, kind=kind, user=user, action=action, limit=limit)
+
+    def audit_users(self) -> list[str]:
+        """Everyone the audit log names, for a filter."""
+        return [str(r[0]) for r in self.store.rows(audit.USERS)]
 
     # -- scenarios -------------------------------------------------------------------------------
 
@@ -365,6 +360,7 @@ class Context:
         return scenario_store.events(self, scenario_id)
 
     def rollback_scenario(self, scenario_id: str, version: int, *, by: str, note: str = "") -> None:
+        """Make an earlier version current again (a note is required)."""
         scenario_store.rollback(self, scenario_id, version, by=by, note=note)
 
     def retire_scenario(self, scenario_id: str, *, by: str, note: str = "") -> None:
@@ -425,7 +421,7 @@ class Context:
 
                 _audit(cur, audit[0], audit[1], spec.client_id, audit[2])
 
-    def clients(self, scope: Scope = EVERYONE) -> list[ClientSpec]:
+    def clients(self, scope: Scope = REQUIRED) -> list[ClientSpec]:
         where, ids = scope.sql("c.client_id")
         rows = self.store.rows(
             "SELECT c.client_id, c.name, c.sector, c.hq_country, c.affiliations, c.description, "  # noqa: S608
@@ -453,7 +449,7 @@ class Context:
             for r in rows
         ]
 
-    def client(self, client_id: str, scope: Scope = EVERYONE) -> ClientSpec:
+    def client(self, client_id: str, scope: Scope = REQUIRED) -> ClientSpec:
         scope.require(client_id)
         for c in self.clients(Scope.of(client_id)):
             return c
@@ -487,6 +483,7 @@ class Context:
         *,
         note: str = "",
         source: str = "",
+        by: str = "",
     ) -> int:
         """Make a new exposure version current for a client, in one transaction.
 
@@ -497,7 +494,7 @@ class Context:
 
         def write() -> None:
             with self.store.transaction() as cur:
-                self.write_staged(cur, staged, note=note, source=source)
+                self.write_staged(cur, staged, note=note, source=source, by=by)
 
         # an upload of another client sharing place rows may commit first: write again
         self.store.retrying(write)
@@ -517,7 +514,7 @@ class Context:
         """
         from exposures.prepare import assign_classes, prepare_assets, prepare_routes
 
-        self.client(client_id)
+        self.client(client_id, Scope.of(client_id))
         # The number this version will take; ``write_staged`` refuses it, with words, if
         # another upload for the client took it first.
         with self.store.transaction() as cur:
@@ -536,9 +533,10 @@ class Context:
         return StagedVersion(client_id, version, asset_rows, route_rows, classes, geo_parts)
 
     def write_staged(
-        self, cur: Any, staged: StagedVersion, *, note: str = "", source: str = ""
+        self, cur: Any, staged: StagedVersion, *, note: str = "", source: str = "", by: str = ""
     ) -> None:
-        """Write a staged version and make it current, inside the caller's transaction."""
+        """Write a staged version and make it current, inside the caller's transaction, with
+        its audit entry (``by``: who loads it)."""
         client_id, version = staged.client_id, staged.version
         asset_rows, route_rows = staged.assets, staged.routes
         taken = cur.execute(
@@ -568,9 +566,25 @@ class Context:
             self.store.insert_frame(cur, "assets", asset_rows)
         if route_rows is not None:
             self.store.insert_frame(cur, "routes", route_rows)
+        previous = cur.execute(
+            "SELECT version FROM exposure_current WHERE client_id = $c", {"c": client_id}
+        ).fetchone()
         cur.execute(
             "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
             {"c": client_id, "v": version},
+        )
+        publication.record_exposures(
+            cur,
+            client_id,
+            version,
+            note=note or f"exposures loaded from {source or 'the command line'}",
+            by=by,
+            detail={
+                "previous": previous[0] if previous else None,
+                "source": source,
+                "assets": 0 if asset_rows is None else asset_rows.height,
+                "routes": 0 if route_rows is None else route_rows.height,
+            },
         )
 
     # -- uploads (engine/uploads.py) ---------------------------------------------------------------
@@ -586,7 +600,7 @@ class Context:
         values: dict[str, dict[str, str]] | None = None,
         sheet: str | None = None,
         mode: str = "replace",
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
     ) -> PreparedUpload:
         """Read and validate an uploaded file in a sandboxed child process; stores nothing.
 
@@ -607,7 +621,7 @@ class Context:
         *,
         mode: uploads.Mode = "replace",
         valid_only: bool = False,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
     ) -> uploads.UploadPlan:
         """What loading a checked upload would do (counts and rating change); stores nothing."""
         scope.require(client_id)
@@ -623,9 +637,11 @@ class Context:
         valid_only: bool = False,
         note: str = "",
         planned: uploads.UploadPlan | None = None,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
+        by: str = "",
     ) -> uploads.UploadOutcome:
-        """Load the valid rows of a checked upload as a new version, or nothing."""
+        """Load the valid rows of a checked upload as a new version, or nothing (``by``: who
+        uploads it, for the audit log)."""
         scope.require(client_id)
         return uploads.commit(
             self,
@@ -636,23 +652,33 @@ class Context:
             valid_only=valid_only,
             note=note,
             planned=planned,
+            by=by,
         )
 
     def exposure_history(
-        self, client_id: str, scope: Scope = EVERYONE
+        self, client_id: str, scope: Scope = REQUIRED
     ) -> list[uploads.VersionInfo]:
         scope.require(client_id)
         return uploads.versions(self, client_id)
 
     def diff_versions(
-        self, client_id: str, old: int, new: int, scope: Scope = EVERYONE
+        self, client_id: str, old: int, new: int, scope: Scope = REQUIRED
     ) -> uploads.ExposureDiff:
         scope.require(client_id)
         return uploads.diff(self, client_id, old, new)
 
-    def rollback_exposures(self, client_id: str, version: int, scope: Scope = EVERYONE) -> int:
+    def rollback_exposures(
+        self,
+        client_id: str,
+        version: int,
+        scope: Scope = REQUIRED,
+        *,
+        note: str = "",
+        by: str = "",
+    ) -> int:
+        """Make an earlier exposure version current again (a note is required)."""
         scope.require(client_id)
-        return uploads.rollback(self, client_id, version)
+        return publication.rollback_exposures(self, client_id, version, note=note, by=by)
 
     def exposure_version(self, client_id: str) -> int | None:
         v = self.store.one(
@@ -861,7 +887,7 @@ class Context:
             return self.run_info(int(row[0]))
         return self.run(scenario_id, as_of, scenario_version=sc_v)
 
-    def ratings(self, run_id: int, scope: Scope = EVERYONE) -> list[Rating]:
+    def ratings(self, run_id: int, scope: Scope = REQUIRED) -> list[Rating]:
         where, ids = scope.sql("rc.client_id")
         frame = self.store.frame(
             "SELECT rc.client_id, c.name, c.sector, c.hq_country, rc.band, rc.score, "  # noqa: S608
@@ -874,19 +900,19 @@ class Context:
         )
         return [Rating(**row) for row in frame.iter_rows(named=True)]
 
-    def rating(self, run_id: int, client_id: str, scope: Scope = EVERYONE) -> Rating:
+    def rating(self, run_id: int, client_id: str, scope: Scope = REQUIRED) -> Rating:
         scope.require(client_id)
         for r in self.ratings(run_id, Scope.of(client_id)):
             return r
-        self.client(client_id)
+        self.client(client_id, Scope.of(client_id))
         raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
 
     def explain(
-        self, client_id: str, run_id: int | None = None, *, scope: Scope = EVERYONE, top: int = 10
+        self, client_id: str, run_id: int | None = None, *, scope: Scope = REQUIRED, top: int = 10
     ) -> Explanation:
         scope.require(client_id)
         run = self.run_info(run_id) if run_id is not None else self.current_run()
-        rating = self.rating(run.run_id, client_id)
+        rating = self.rating(run.run_id, client_id, Scope.of(client_id))
         p = {"r": run.run_id, "c": client_id}
         threat_rows = self.store.frame(
             """
@@ -1016,8 +1042,9 @@ class Context:
         return out
 
     def compare_scenario(
-        self, scenario_id: str, as_of: dt.date | None = None, scope: Scope = EVERYONE
+        self, scenario_id: str, as_of: dt.date | None = None, scope: Scope = REQUIRED
     ) -> list[ScenarioRow]:
+        scope.sql()  # no scope given: refused before anything is scored
         self.scenario(scenario_id)
         return self.compare_runs(
             self.current_run(None, as_of).run_id,
@@ -1030,15 +1057,16 @@ class Context:
         *,
         register_version: int | None = None,
         rules_version: int | None = None,
-        scope: Scope = EVERYONE,
+        scope: Scope = REQUIRED,
     ) -> list[ScenarioRow]:
         """Which ratings a draft register or rules version would move, against the current run."""
+        scope.sql()  # no scope given: refused before anything is scored
         before = self.current_run().run_id
         draft = self.run(register_version=register_version, rules_version=rules_version)
         return self.compare_runs(before, draft.run_id, scope)
 
     def compare_runs(
-        self, before_run: int, after_run: int, scope: Scope = EVERYONE
+        self, before_run: int, after_run: int, scope: Scope = REQUIRED
     ) -> list[ScenarioRow]:
         """Each client's rating in two runs, the biggest fall first."""
         before = {r.client_id: r for r in self.ratings(before_run, scope)}
@@ -1171,63 +1199,12 @@ def _run_key(cur: Any, inputs: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
-    lk = [
-        {
-            "rules_version": version,
-            "term": term,
-            "p_low": r.low,
-            "p_central": r.central,
-            "p_high": r.high,
-        }
-        for term, r in [
-            *rules.likelihood.terms.items(),
-            ("not_assessed", rules.likelihood.not_assessed),
-        ]
-    ]
-
-    def cross(
-        names: tuple[str, str], rows: list[str], cols: list[str], value: Any, **fixed: str
-    ) -> list[dict[str, Any]]:
-        """Every cell of a rows x cols table, defaults filled in, one dict per cell."""
-        return [
-            {"rules_version": version, **fixed, names[0]: r, names[1]: c, "v": value(r, c)}
-            for r in rows
-            for c in cols
-        ]
-
-    t = rules.targeting.sector_sensitivity
-    sector = cross(("category", "sector"), rules.categories, rules.sectors, t.get)
-    vuln = cross(
-        ("category", "key"),
-        rules.categories,
-        rules.asset_types,
-        rules.vulnerability.assets.get,
-        item_kind="asset",
-    ) + cross(
-        ("category", "key"),
-        rules.categories,
-        rules.commodities,
-        rules.vulnerability.routes.get,
-        item_kind="route",
-    )
-    mit = cross(
-        ("mitigation", "category"),
-        rules.mitigations,
-        rules.categories,
-        rules.mitigation.credits.get,
-    )
-    bands = [
-        {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
-        for b in rules.bands
-    ]
-    return {
-        "rule_likelihood": pl.DataFrame(lk),
-        "rule_sector": pl.DataFrame(sector).rename({"v": "factor"}),
-        "rule_vuln": pl.DataFrame(vuln).rename({"v": "factor"}),
-        "rule_mitigation": pl.DataFrame(mit).rename({"v": "credit"}),
-        "rule_bands": pl.DataFrame(bands),
-    }
+def _doc_kind(kind: str) -> publication.DocKind:
+    if kind == "register":
+        return "register"
+    if kind == "rules":
+        return "rules"
+    raise RuleError(f"unknown document {kind!r}; use register or rules")
 
 
 def _run_threats(

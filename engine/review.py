@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.context import EVERYONE, Context
+from engine.context import REQUIRED, Context
 from engine.models import ScenarioRow
 from engine.store import Scope
 from exposures.gazetteer import WORLD
@@ -53,7 +53,7 @@ def outside_places(
     after_run: int,
     register: Register,
     threat_ids: Iterable[str],
-    scope: Scope = EVERYONE,
+    scope: Scope = REQUIRED,
 ) -> list[Flag]:
     """The moved clients (``rows``: before/after of a preview) none of whose items lies in a
     place the threats ``threat_ids`` of ``register`` name, the largest move first."""

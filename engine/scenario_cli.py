@@ -8,8 +8,6 @@ it takes effect.
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from engine import cli
+from engine import cli_base as cli
+from engine.audit import os_user
 from engine.errors import ResilienceError
 from engine.terminal import styled
 from engine.text import clean
@@ -49,15 +48,8 @@ def _text(value: object) -> str:
 
 
 def _by(by: str | None) -> str:
-    if by:
-        return by
-    env = os.environ.get("RESILIENCE_USER")
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+    """--by, else the command's user (``resilience --as NAME``, $RESILIENCE_USER, the login)."""
+    return by or cli.state.user or os_user()
 
 
 def _read(path: Path) -> str:
@@ -84,12 +76,12 @@ def scenarios_list(
     """List the scenarios with their current version (bare `resilience scenarios`)."""
     if typer_ctx.invoked_subcommand is not None:
         return
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         rows = ctx.scenario_list(include_retired=all_)
         register = ctx.register()
         missing = {sid: sc.missing_threats(register) for sid, sc in ctx.scenarios().items()}
     if json_out:
-        cli._emit([_info_dict(i) for i in rows])
+        cli.emit([_info_dict(i) for i in rows])
         return
     if not rows:
         cli.out.print("No scenarios; `resilience init` stores the built-in ones.")
@@ -153,7 +145,7 @@ def show(
     json_out: cli.JsonOption = False,
 ) -> None:
     """One scenario: what it changes, and who stored the version, when and why."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         history = ctx.scenario_history(scenario_id)
         if version is not None:
             ctx.scenario(scenario_id, version)  # an error naming the version when it is not there
@@ -166,7 +158,7 @@ def show(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     if json_out:
-        cli._emit({**stored.model_dump(mode="json"), "scenario": sc.model_dump(mode="json")})
+        cli.emit({**stored.model_dump(mode="json"), "scenario": sc.model_dump(mode="json")})
         return
     state = "current" if stored.current else "not current"
     cli.out.print(styled((sc.id, "bold"), f" v{stored.version} ({state}): {sc.title}"))
@@ -178,6 +170,13 @@ def show(
     )
 
 
+def _after_publish(ctx: Any, *args: Any, **kwargs: Any) -> None:
+    """engine.alerts.after_publish (followers told of the ratings a scenario moves)."""
+    from engine import alerts
+
+    alerts.after_publish(ctx, *args, **kwargs)
+
+
 @scenarios_app.command("add")
 def add(
     file: Annotated[Path, typer.Argument(help="The scenario as YAML (see `show ID --yaml`).")],
@@ -185,9 +184,9 @@ def add(
     by: ByOption = None,
 ) -> None:
     """Store a new scenario as its version 1 (checked against the register and rules first)."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         stored = ctx.add_scenario(_read(file), note=note, by=_by(by), where=str(file))
-        cli._after_publish(
+        _after_publish(
             ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
         )
     cli.out.print(
@@ -204,9 +203,9 @@ def edit(
     by: ByOption = None,
 ) -> None:
     """Store a file as the scenario's next version and make it current."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         stored = ctx.edit_scenario(scenario_id, _read(file), note=note, by=_by(by), where=str(file))
-        cli._after_publish(
+        _after_publish(
             ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
         )
     cli.out.print(f"Stored {_text(stored.scenario_id)} version {stored.version}; it is current")
@@ -215,11 +214,11 @@ def edit(
 @scenarios_app.command("history")
 def history(scenario_id: IdArg, json_out: cli.JsonOption = False) -> None:
     """A scenario's versions, and every change to it with who, when and why."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         versions = ctx.scenario_history(scenario_id)
         events = ctx.scenario_events(scenario_id)
     if json_out:
-        cli._emit(
+        cli.emit(
             {
                 "versions": [v.model_dump(mode="json") for v in versions],
                 "changes": [e.model_dump(mode="json") for e in events],
@@ -251,13 +250,13 @@ def history(scenario_id: IdArg, json_out: cli.JsonOption = False) -> None:
 def rollback(
     scenario_id: IdArg,
     version: Annotated[int, typer.Argument(help="The version to make current again.")],
-    note: Annotated[str, typer.Option("--note", help="Why.")] = "",
+    note: Annotated[str, typer.Option("--note", help="Why (required).")] = "",
     by: ByOption = None,
 ) -> None:
     """Make an earlier version current again (a retired scenario comes back with it)."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         ctx.rollback_scenario(scenario_id, version, by=_by(by), note=note)
-        cli._after_publish(ctx, "scenario", version, _by(by), note=note, subject=scenario_id)
+        _after_publish(ctx, "scenario", version, _by(by), note=note, subject=scenario_id)
     cli.out.print(f"{_text(scenario_id)}: version {version} is current again")
 
 
@@ -268,7 +267,7 @@ def remove(
     by: ByOption = None,
 ) -> None:
     """Retire a scenario: it no longer runs or lists; its history and past runs stay."""
-    with cli._session() as ctx:
+    with cli.session() as ctx:
         ctx.retire_scenario(scenario_id, by=_by(by), note=note)
         last = ctx.scenario_history(scenario_id)[-1].version
     cli.out.print(

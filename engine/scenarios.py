@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from engine import audit
 from engine.errors import ConflictError, NotFoundError, RuleError, StoreError
 from engine.models import ScenarioEvent, ScenarioInfo, ScenarioVersion
+from engine.publication import required_note
 from scoring_rules.scenarios import Scenario, builtin_files, check_scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -214,6 +216,16 @@ def _store(
             },
         )
         _event(cur, scenario.id, action, version, by, note)
+        audit.record(
+            cur,
+            user=by,
+            action="publish",
+            kind="scenario",
+            subject=scenario.id,
+            version=version,
+            note=note,
+            detail={"change": action},
+        )
     return version
 
 
@@ -307,15 +319,27 @@ def edit(
 
 
 def rollback(ctx: Context, scenario_id: str, version: int, *, by: str, note: str) -> None:
-    """Make an earlier version current again (a retired scenario comes back with it)."""
+    """Make an earlier version current again (a retired scenario comes back with it); the note
+    says why."""
     by = _required(by, "the author")
     info = state(ctx, scenario_id)
     if not info.retired and info.version == version:
         raise RuleError(f"version {version} of {scenario_id} is already the current one")
     scenario = document(ctx, scenario_id, version)  # a clear error when there is no such version
+    note = required_note(note, f"rolling back scenario {scenario_id}")
     check_scenario(scenario, ctx.register(), ctx.rules(), f"scenario {scenario_id} v{version}")
     with _writing(ctx, scenario_id) as cur:
-        _event(cur, scenario_id, "rollback", version, by, note.strip() or f"back to v{version}")
+        _event(cur, scenario_id, "rollback", version, by, note)
+        audit.record(
+            cur,
+            user=by,
+            action="rollback",
+            kind="scenario",
+            subject=scenario_id,
+            version=version,
+            note=note,
+            detail={"previous": None if info.retired else info.version},
+        )
 
 
 def retire(ctx: Context, scenario_id: str, *, by: str, note: str) -> None:
@@ -324,3 +348,12 @@ def retire(ctx: Context, scenario_id: str, *, by: str, note: str) -> None:
     version = current_version(ctx, scenario_id)
     with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "retire", version, by, note.strip() or "retired")
+        audit.record(
+            cur,
+            user=by,
+            action="retire",
+            kind="scenario",
+            subject=scenario_id,
+            version=version,
+            note=note.strip() or "retired",
+        )

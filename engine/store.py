@@ -43,6 +43,7 @@ MIGRATIONS = (
     "schema_005_totp.sql",
     "schema_006_onboarding.sql",
     "schema_007_concurrency.sql",
+    "schema_008_audit.sql",
     "schema_009_history_alerts.sql",
 )
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the

@@ -19,6 +19,7 @@ import polars as pl
 
 from engine.errors import ExposureError, NotFoundError
 from engine.models import Rating
+from engine.store import Scope
 from exposures.upload.schema import ROW_COLUMN
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def prepare(
         raise ExposureError(f"unknown upload kind {kind!r}; use assets or routes")
     if mode not in MODES:
         raise ExposureError(f"unknown upload mode {mode!r}; use {', '.join(MODES)}")
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     options: dict[str, Any] = {
         "values": values,
         "sheet": sheet,
@@ -178,7 +179,7 @@ def prepare(
 
 def upload_bounds() -> dict[str, tuple[float | None, float | None]]:
     """Per canonical column, the (min, max) the current rules allow in an upload."""
-    from scoring_rules.upload_bounds import load_upload_bounds
+    from exposures.upload_bounds import load_upload_bounds
 
     return load_upload_bounds().as_dict()
 
@@ -473,6 +474,7 @@ def commit(
     note: str = "",
     source: str = "",
     planned: UploadPlan | None = None,
+    by: str = "",
 ) -> UploadOutcome:
     """Load a checked upload as a new version, or nothing.
 
@@ -525,6 +527,7 @@ def commit(
                 staged,
                 note=note or f"{mode} of {kind}: {p.summary()}",
                 source=source or report.filename,
+                by=by,
             )
 
     # another upload sharing its place rows may commit first: the version is written again
@@ -543,13 +546,13 @@ def commit(
 def _rating_now(ctx: Context, client_id: str) -> Rating | None:
     try:
         run = ctx.current_run()
-        return ctx.rating(run.run_id, client_id)
+        return ctx.rating(run.run_id, client_id, Scope.of(client_id))
     except NotFoundError:
         return None
 
 
 def versions(ctx: Context, client_id: str) -> list[VersionInfo]:
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     current = ctx.exposure_version(client_id)
     rows = ctx.store.rows(
         "SELECT version, created_at, note, source, n_assets, n_routes FROM exposure_versions "
@@ -570,7 +573,7 @@ def versions(ctx: Context, client_id: str) -> list[VersionInfo]:
     ]
 
 
-def _require_version(ctx: Context, client_id: str, version: int) -> None:
+def require_version(ctx: Context, client_id: str, version: int) -> None:
     found = ctx.store.one(
         "SELECT count(*) FROM exposure_versions WHERE client_id = $c AND version = $v",
         {"c": client_id, "v": version},
@@ -585,7 +588,7 @@ def _require_version(ctx: Context, client_id: str, version: int) -> None:
 def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
     """Items added, removed and changed from one version to another, and how the rating moved."""
     for v in (old, new):
-        _require_version(ctx, client_id, v)
+        require_version(ctx, client_id, v)
     a, b = current_frames(ctx, client_id, old), current_frames(ctx, client_id, new)
     changes: list[ItemChange] = []
     for kind, key, fields in (
@@ -616,14 +619,3 @@ def diff(ctx: Context, client_id: str, old: int, new: int) -> ExposureDiff:
         old_score["band"],
         new_score["band"],
     )
-
-
-def rollback(ctx: Context, client_id: str, version: int) -> int:
-    """Make an earlier version current again (versions are never changed or deleted)."""
-    _require_version(ctx, client_id, version)
-    with ctx.store.transaction() as cur:
-        cur.execute(
-            "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
-            {"c": client_id, "v": version},
-        )
-    return version

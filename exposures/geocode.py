@@ -39,7 +39,7 @@ import shapely
 from rapidfuzz import fuzz, process
 from scipy.spatial import cKDTree
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 from exposures.gazetteer import WORLD, load_gazetteer
 from exposures.places import ADMIN1_TO_ISO, CITY_ALIASES, COUNTRY_ALIASES, COUNTRY_DISPLAY
 

@@ -28,7 +28,7 @@ from functools import cache
 import pycountry
 from rapidfuzz import fuzz, process
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 from exposures.geocode import PRECISION_COUNTRY, assign_regions, geocode, region_hits
 from exposures.ports import Port, resolve_port
-from scoring_rules.upload_bounds import default_criticality
+from exposures.upload_bounds import default_criticality
 
 if TYPE_CHECKING:  # searoute is heavy: imported when routes are prepared, not for assets
     from exposures.routes import RouteInfo

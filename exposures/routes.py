@@ -53,7 +53,7 @@ from shapely import affinity
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 from exposures.gazetteer import load_gazetteer
 from exposures.ports import Port
 

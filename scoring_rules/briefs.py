@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import ValidationError
 
-from engine.errors import RuleError
+from core.errors import RuleError
 from scoring_rules.threats import Brief, Register, Retired, Threat, format_validation_error
 
 

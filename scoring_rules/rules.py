@@ -30,7 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.errors import RuleError
+from core.errors import RuleError
 from scoring_rules.threats import NOT_ASSESSED, Register, format_validation_error, load_yaml
 
 Unit = float  # a number in 0..1

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.errors import RuleError
+from core.errors import RuleError
 from scoring_rules.threats import (
     NOT_ASSESSED,
     RegionWeight,

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.errors import RuleError
+from core.errors import RuleError
 from exposures.gazetteer import load_gazetteer
 
 NOT_ASSESSED = "not_assessed"

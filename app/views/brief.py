@@ -428,18 +428,16 @@ def preview_and_publish(
     if st.button(
         "Preview the ratings under this register", key="br_preview", disabled=not accepted
     ):
-        with st.status("Storing a draft register version and scoring the book...") as status:
+        with st.status("Scoring the book with the drafts...") as status:
             try:
-                draft = state.build(register)
-                version = ctx.publish_register(draft, f"draft from {state.filename}", publish=False)
-                run = ctx.run(register_version=version)
+                pv = ctx.preview_document("register", state.build(register), scope=user.scope)
             except ResilienceError as exc:
                 status.update(label="The drafts could not be scored", state="error")
                 st.error(ui.plain(str(exc)))
                 return
-            state.preview_version, state.preview_run = version, run.run_id
-            state.preview_before = data.current_run().run_id
-            status.update(label=f"Scored as draft register version {version}", state="complete")
+            state.preview_version, state.preview_run = pv.version, pv.after_run
+            state.preview_before = pv.before_run
+            status.update(label="Scored with the drafts (nothing published)", state="complete")
     if state.preview_run is not None and state.preview_before is not None:
         ui.impact(data.impact_for(user.scope, state.preview_before, state.preview_run))
         assert state.preview_version is not None
@@ -457,7 +455,9 @@ def preview_and_publish(
                 st.error("Write a note saying which brief this is and what changed.")
                 return
             with ui.errors_shown():
-                version = ctx.publish_register(state.build(register), note.strip(), publish=True)
+                version = ctx.publish_register(
+                    state.build(register), note.strip(), publish=True, by=user.username
+                )
                 told = alerts.after_publish(
                     ctx, "register", version, user.username, note=note.strip()
                 )

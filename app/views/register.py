@@ -112,7 +112,7 @@ def main() -> None:
     edit_form(ctx, draft, threat)
     if draft.changed:
         save_preview_publish(ctx, user, draft)
-    history(ctx, current)
+    history(ctx, user, current)
 
 
 def evidence(t: Threat, headings: dict[tuple[str, str], str], reg: Register) -> None:
@@ -223,16 +223,19 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
     key = doc_hash(draft.doc())
     c1, c2 = st.columns(2)
     if c1.button("Preview the ratings under this draft", key="rg_preview"):
-        with st.status("Storing the draft and scoring the book...") as status:
+        with st.status("Scoring the book with the draft...") as status:
             try:
-                version = ctx.publish_register(draft.register, "draft for preview", publish=False)
-                run = ctx.run(register_version=version)
+                pv = ctx.preview_document("register", draft.register, scope=user.scope)
             except ResilienceError as exc:
                 status.update(label="The draft could not be scored", state="error")
                 st.error(ui.plain(str(exc)))
                 return
-            draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
-            status.update(label=f"Scored as draft version {version}", state="complete")
+            draft.preview_hash, draft.preview_version, draft.preview_run = (
+                key,
+                pv.version,
+                pv.after_run,
+            )
+            status.update(label="Scored with the draft (nothing published)", state="complete")
     if c2.button("Discard the draft", key="rg_discard"):
         _reset()
         st.rerun()
@@ -248,7 +251,9 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
                 st.error("Write a note saying what changed and why.")
                 return
             with ui.errors_shown():
-                version = ctx.publish_register(draft.register, note.strip(), publish=publish)
+                version = ctx.publish_register(
+                    draft.register, note.strip(), publish=publish, by=user.username
+                )
             told = ""
             if publish:
                 told = timeline.alerted_words(
@@ -263,8 +268,10 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
             st.rerun()
 
 
-def history(ctx: Context, current: int) -> None:
-    ui.version_history(ctx, "register", current, key="rg", flash_key="register_flash", reset=_reset)
+def history(ctx: Context, user: session.AppUser, current: int) -> None:
+    ui.version_history(
+        ctx, user, "register", current, key="rg", flash_key="register_flash", reset=_reset
+    )
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

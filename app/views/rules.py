@@ -102,7 +102,7 @@ def main() -> None:
             width="stretch",
         )
         preview_and_publish(ctx, user, draft, rules, doc)
-    history(ctx, current)
+    history(ctx, user, current)
 
 
 def quick_edit(draft: RulesDraft, doc: dict[str, object]) -> None:
@@ -136,22 +136,26 @@ def preview_and_publish(
     key = doc_hash(doc)
     st.subheader("What the draft would change")
     if st.button("Preview the ratings under this draft", key="rules_preview", type="primary"):
-        with st.status("Storing the draft and scoring the book...", expanded=False) as status:
+        with st.status("Scoring the book with the draft...", expanded=False) as status:
             try:
-                version = ctx.publish_rules(rules, note="draft for preview", publish=False)
-                run = ctx.run(rules_version=version)
+                pv = ctx.preview_document("rules", rules, scope=user.scope)
             except ResilienceError as exc:
                 status.update(label="The draft could not be scored", state="error")
                 st.error(ui.plain(str(exc)))
                 return
-            draft.preview_hash, draft.preview_version, draft.preview_run = key, version, run.run_id
+            draft.preview_hash, draft.preview_version, draft.preview_run = (
+                key,
+                pv.version,
+                pv.after_run,
+            )
             status.update(
-                label=f"Scored as draft version {version} (run {run.run_id})", state="complete"
+                label=f"Scored with the draft in run {pv.after_run} (nothing published)",
+                state="complete",
             )
     if draft.preview_run is None or draft.preview_hash != key:
         st.caption(
-            "Nothing is published until you say so; the preview stores a draft version "
-            "and scores the book with it."
+            "Nothing is published until you say so; the preview scores the book with the "
+            "draft and shows which ratings move."
         )
         return
     current = data.current_run()
@@ -163,7 +167,9 @@ def preview_and_publish(
                 st.error("Write a note saying what changed and why.")
             else:
                 with ui.errors_shown():
-                    version = ctx.publish_rules(rules, note=note.strip(), publish=True)
+                    version = ctx.publish_rules(
+                        rules, note=note.strip(), publish=True, by=user.username
+                    )
                     told = alerts.after_publish(
                         ctx, "rules", version, user.username, note=note.strip()
                     )
@@ -175,11 +181,13 @@ def preview_and_publish(
                 st.rerun()
 
 
-def history(ctx: Context, current: int) -> None:
+def history(ctx: Context, user: session.AppUser, current: int) -> None:
     flash = st.session_state.pop("rules_flash", None)
     if isinstance(flash, str):
         st.success(flash)
-    ui.version_history(ctx, "rules", current, key="rules", flash_key="rules_flash", reset=_reset)
+    ui.version_history(
+        ctx, user, "rules", current, key="rules", flash_key="rules_flash", reset=_reset
+    )
 
 
 if __name__ == "__main__":  # not when a sandbox child re-imports it

@@ -397,6 +397,7 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
             note=f"{draft.mode} upload of {draft.filename}: {plan.summary()}",
             planned=plan,
             scope=user.scope,
+            by=user.username,
         )
     except ResilienceError as exc:
         progress.empty()
@@ -503,11 +504,17 @@ def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
     others = [v for v in numbers if v != current]
     with st.form("upload_rollback"):
         v = st.selectbox("Make an earlier version current", others, key="upload_rb_v")
+        note = st.text_input("Why (kept in the audit log)", key="upload_rb_note")
         if st.form_submit_button("Roll back") and v is not None:
+            if not note.strip():
+                st.error("Write a note saying why you roll back.")
+                return
             with ui.errors_shown():
-                ctx.rollback_exposures(client_id, int(v), scope=user.scope)
+                ctx.rollback_exposures(
+                    client_id, int(v), scope=user.scope, note=note.strip(), by=user.username
+                )
                 alerts.after_publish(
-                    ctx, "exposures", int(v), user.username, note="roll-back", subject=client_id
+                    ctx, "exposures", int(v), user.username, note=note.strip(), subject=client_id
                 )
             st.session_state.pop(DRAFT_KEY, None)
             st.rerun()

@@ -17,6 +17,7 @@ from engine.context import Context
 from engine.report.errors import ReportError
 from engine.report.exports import ExportFormat, export_client
 from engine.report.render import Format, render_client_report, render_portfolio_report
+from engine.store import Scope
 
 REPORT_FORMATS = ("pdf", "html")
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -77,12 +78,12 @@ def report_command(
     if portfolio:
         ids = [client_id] if client_id else None
         if client_id:
-            ctx.client(client_id)
+            ctx.client(client_id, Scope.of(client_id))
         path = _target(out_path, f"portfolio-report-{as_of}.{fmt}")
         return _write(path, render_portfolio_report(ctx, fmt=report_fmt, client_ids=ids))
     if not client_id:
         raise ReportError("name a client for its report, or ask for the portfolio report")
-    ctx.client(client_id)  # unknown client: NotFoundError before any work
+    ctx.client(client_id, Scope.of(client_id))  # unknown client: NotFoundError before any work
     path = _target(out_path, f"{client_id}-report-{as_of}.{fmt}")
     return _write(path, render_client_report(ctx, client_id, fmt=report_fmt))
 
@@ -92,7 +93,7 @@ def export_command(ctx: Context, client_id: str, fmt: str, out_path: Path | str)
     if fmt not in EXPORT_FORMATS:
         raise ReportError(f"export format {fmt!r} is not known; use one of: csv, xlsx")
     export_fmt: ExportFormat = "csv" if fmt == "csv" else "xlsx"
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     as_of = ctx.current_run().as_of.isoformat()
     path = _target(out_path, f"{client_id}-export-{as_of}.{fmt}")
     return _write(path, export_client(ctx, client_id, export_fmt))

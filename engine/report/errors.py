@@ -1,9 +1,7 @@
-"""Errors of the reports and exports (part of the product's one exception tree)."""
+"""Errors of the reports and exports (``core.errors``, the product's one exception tree)."""
 
 from __future__ import annotations
 
-from engine.errors import ResilienceError
+from core.errors import ReportError
 
-
-class ReportError(ResilienceError):
-    """A report or export cannot be produced or written as asked (format, path...)."""
+__all__ = ["ReportError"]

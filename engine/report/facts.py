@@ -306,7 +306,7 @@ def client_facts(
     ctx: Context, client_id: str, run_id: int | None = None, *, scenarios: bool = True
 ) -> ClientFacts:
     """Everything about one client in one run (the current baseline run by default)."""
-    client = ctx.client(client_id)
+    client = ctx.client(client_id, Scope.of(client_id))
     run = ctx.run_info(run_id) if run_id is not None else ctx.current_run()
     scope = Scope.of(client_id)
     rating = ctx.rating(run.run_id, client_id, scope)
@@ -396,7 +396,7 @@ class BookFacts:
 
 def book_facts(ctx: Context, client_ids: list[str] | None = None) -> BookFacts:
     """The book (or the chosen clients) in the current baseline run."""
-    known = {c.client_id: c for c in ctx.clients()}
+    known = {c.client_id: c for c in ctx.clients(scope=Scope.everything())}
     if client_ids is not None:
         unknown = [c for c in client_ids if c not in known]
         if unknown:

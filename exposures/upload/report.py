@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.errors import ExposureError
+from core.errors import UploadRefused as UploadRefused  # defined in core.errors, raised from here
 
 VALUE_REPR_MAX = 80
 MAX_PROBLEMS = 10_000
@@ -24,15 +24,6 @@ def value_repr(value: object) -> str:
     if len(text) > VALUE_REPR_MAX:
         text = text[: VALUE_REPR_MAX - 3] + "..."
     return text
-
-
-class UploadRefused(ExposureError):
-    """The file as a whole cannot be used; ``errors`` holds one message per problem found."""
-
-    def __init__(self, errors: str | list[str], warnings: list[str] | None = None) -> None:
-        self.errors = [errors] if isinstance(errors, str) else list(errors)
-        self.warnings = list(warnings or [])
-        super().__init__("; ".join(self.errors))
 
 
 class Problem(BaseModel):

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

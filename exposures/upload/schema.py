@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.errors import ExposureError
-from scoring_rules.upload_bounds import default_criticality
+from core.errors import ExposureError
+from exposures.upload_bounds import default_criticality
 
 Kind = Literal["assets", "routes"]
 KINDS: tuple[Kind, ...] = ("assets", "routes")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 from exposures.upload.convert import Issue, Issues, convert
 from exposures.upload.mapping import ColumnMap
 from exposures.upload.readers import RawTable

@@ -31,15 +31,11 @@ from typing import Literal
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.errors import ResilienceError
+from core.errors import ExtractError
 from scoring_rules.extract.text import slugify
 from scoring_rules.threats import OutlineSection
 
 Format = Literal["text", "markdown", "html", "pdf"]
-
-
-class ExtractError(ResilienceError):
-    """A brief cannot be read, or a draft cannot be reviewed or published as asked."""
 
 
 class _Frozen(BaseModel):

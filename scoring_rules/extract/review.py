@@ -27,7 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from engine.errors import RuleError
+from core.errors import RuleError
 from exposures.gazetteer import load_gazetteer
 from scoring_rules.briefs import add_brief
 from scoring_rules.extract.document import Document, ExtractError

@@ -21,11 +21,12 @@ from engine.auth import (
     get_user,
     scope_for,
     set_disabled,
-    users_app,
 )
+from engine.auth import users as auth_users
 from engine.context import Context
 from engine.errors import AccessDenied, StoreError
 from engine.store import Scope
+from engine.users_cli import users_app
 
 from .conftest import PASSWORDS, copy_db
 
@@ -77,13 +78,13 @@ def test_unknown_user_costs_a_hash_verification(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    real = auth._verify
+    real = auth_users._verify
 
     def counting(stored: str, password: str) -> bool:
         calls.append(stored)
         return real(stored, password)
 
-    monkeypatch.setattr(auth, "_verify", counting)
+    monkeypatch.setattr(auth_users, "_verify", counting)
     assert authenticate(ctx, "nobody", "whatever-password") is None
     assert authenticate(ctx, "am", "whatever-password") is None
     set_disabled(ctx, "analyst")

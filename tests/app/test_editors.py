@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import FileUploader
 
 from app.drafts import RulesDraft
-from engine.context import Context
+from engine.context import EVERYONE, Context
 
 from .conftest import page_text, shown
 
@@ -43,7 +43,7 @@ def test_rules_change_preview_publish_and_the_account_manager_sees_it(
     signed_in: Signed, app_ctx: Context
 ) -> None:
     run0 = app_ctx.current_run()
-    before = app_ctx.rating(run0.run_id, "hudson-crescent-bancorp")
+    before = app_ctx.rating(run0.run_id, "hudson-crescent-bancorp", scope=EVERYONE)
     at = signed_in("analyst")
     at.switch_page("views/rules.py").run()
     assert not at.exception
@@ -62,18 +62,31 @@ def test_rules_change_preview_publish_and_the_account_manager_sees_it(
     row = impact[impact["client"] == "Hudson Crescent Bancorp"].iloc[0]
     assert row["change"] > 0
     assert "cyber" in row["why"].lower() or "expected disruption" in row["why"]
-    hist = app_ctx.history("rules")
-    assert hist["status"].to_list() == ["published", "draft"]  # the preview stored a draft
-    assert app_ctx.rules_version() == 1  # and published nothing
+    # the preview published nothing and left no version to roll back to
+    assert app_ctx.history("rules")["status"].to_list() == ["published"]
+    assert app_ctx.rollback_targets("rules") == []
+    assert app_ctx.rules_version() == 1
     # publishing needs a note
     _button(at, "Publish these rules").click().run()
     assert "Write a note" in at.error[0].value
     at.text_input(key="rules_note").input("data centres are better defended than assumed")
     _button(at, "Publish these rules").click().run()
     assert not at.exception, at.exception
-    assert app_ctx.rules_version() == 3
-    assert any("Published rules version 3" in s.value for s in at.success)
-    after = app_ctx.rating(app_ctx.current_run().run_id, "hudson-crescent-bancorp")
+    # the previewed version is the one published: no second, identical version
+    assert app_ctx.rules_version() == 2
+    assert app_ctx.history("rules").select("version", "status").rows() == [
+        (1, "published"),
+        (2, "published"),
+    ]
+    assert any("Published rules version 2" in s.value for s in at.success)
+    entry = app_ctx.audit_entries(kind="rules", limit=1)[0]
+    assert (entry.user, entry.action, entry.version, entry.note) == (
+        "analyst",
+        "publish",
+        2,
+        "data centres are better defended than assumed",
+    )
+    after = app_ctx.rating(app_ctx.current_run().run_id, "hudson-crescent-bancorp", scope=EVERYONE)
     assert after.score > before.score
 
     am = signed_in("am")
@@ -106,11 +119,23 @@ def test_rules_roll_back(signed_in: Signed, app_ctx: Context) -> None:
     at.button(key="rules_preview").click().run()
     at.text_input(key="rules_note").input("banks less exposed")
     _button(at, "Publish these rules").click().run()
-    assert app_ctx.rules_version() == 3
+    assert app_ctx.rules_version() == 2
+    assert at.selectbox(key="rules_rb_v").options == ["1"]  # published versions only
     at.selectbox(key="rules_rb_v").set_value(1)
+    _button(at, "Roll back").click().run()
+    assert "Write a note saying why you roll back." in [e.value for e in at.error]
+    assert app_ctx.rules_version() == 2
+    at.text_input(key="rules_rb_note").input("banks are exposed after all")
     _button(at, "Roll back").click().run()
     assert app_ctx.rules_version() == 1
     assert any("Rules version 1 is current again" in s.value for s in at.success)
+    entry = app_ctx.audit_entries(kind="rules", limit=1)[0]
+    assert (entry.user, entry.action, entry.version, entry.note) == (
+        "analyst",
+        "rollback",
+        1,
+        "banks are exposed after all",
+    )
 
 
 # -- threat register ------------------------------------------------------------------------------
@@ -148,11 +173,26 @@ def test_register_edit_save_draft_publish_and_roll_back(
     assert not at.exception, at.exception
     at.text_input(key="rg_note").input("severity 2 after review")
     _button(at, "Publish").click().run()
-    assert app_ctx.register_version() == 4  # 3 was the preview draft
+    assert app_ctx.register_version() == 3  # the previewed version, published as stored
     assert app_ctx.register().threat(tid).severity == 2
+    assert app_ctx.history("register").select("version", "status").rows() == [
+        (1, "published"),
+        (2, "draft"),
+        (3, "published"),
+    ]
+    # the saved draft (2) is never offered for a roll-back
+    assert at.selectbox(key="rg_rb_v").options == ["1"]
     at.selectbox(key="rg_rb_v").set_value(1)
+    at.text_input(key="rg_rb_note").input("severity back as the brief says")
     _button(at, "Roll back").click().run()
     assert app_ctx.register_version() == 1
+    assert [(e.user, e.action, e.version, e.note) for e in app_ctx.audit_entries(kind="register")][
+        :3
+    ] == [
+        ("analyst", "rollback", 1, "severity back as the brief says"),
+        ("analyst", "publish", 3, "severity 2 after review"),
+        ("analyst", "draft", 2, "severity reviewed"),
+    ]
 
 
 def app_ctx_title(at: AppTest, tid: str) -> str:
@@ -244,7 +284,7 @@ def test_upload_flow_with_a_bad_row(
     assert not at.exception, at.exception
     assert calls[-1] == ("commit", ("meridian-basin-petroleum", "assets", True))
     assert "Loaded 1 row as exposure version 2." in [s.value for s in at.success]
-    after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum")
+    after = app_ctx.rating(app_ctx.current_run().run_id, "meridian-basin-petroleum", scope=EVERYONE)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["New score"] == f"{after.score:.1f}"
     assert app_ctx.exposure_version("meridian-basin-petroleum") == 2
@@ -252,10 +292,28 @@ def test_upload_flow_with_a_bad_row(
     versions = next(d.value for d in at.dataframe if "routes" in d.value.columns)
     assert list(versions["version"]) == [2, 1]
     assert list(versions["routes"]) == [5, 5]  # an asset upload keeps the client's routes
-    # roll back to the first version
+    upload = app_ctx.audit_entries(kind="exposures", limit=1)[0]
+    assert (upload.user, upload.action, upload.document, upload.version) == (
+        "meridian",
+        "publish",
+        "exposures meridian-basin-petroleum",
+        2,
+    )
+    # roll back to the first version: only with a note saying why
     at.selectbox(key="upload_rb_v").set_value(1)
     next(b for b in at.button if b.label == "Roll back").click().run()
+    assert "Write a note saying why you roll back." in [e.value for e in at.error]
+    assert app_ctx.exposure_version("meridian-basin-petroleum") == 2
+    at.text_input(key="upload_rb_note").input("the new list was incomplete")
+    next(b for b in at.button if b.label == "Roll back").click().run()
     assert app_ctx.exposure_version("meridian-basin-petroleum") == 1
+    entry = app_ctx.audit_entries(kind="exposures", limit=1)[0]
+    assert (entry.user, entry.action, entry.version, entry.note) == (
+        "meridian",
+        "rollback",
+        1,
+        "the new list was incomplete",
+    )
 
 
 def test_upload_load_nothing_changes_nothing(
@@ -338,7 +396,7 @@ def test_upload_upsert_previews_counts_and_rating_before_loading(
     signed_in: Signed, app_ctx: Context
 ) -> None:
     client = "meridian-basin-petroleum"
-    before = app_ctx.rating(app_ctx.current_run().run_id, client)
+    before = app_ctx.rating(app_ctx.current_run().run_id, client, scope=EVERYONE)
     at = signed_in("meridian")
     at.switch_page("views/upload.py").run()
     at.radio(key="upload_mode").set_value("upsert").run()

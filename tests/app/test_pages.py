@@ -16,7 +16,7 @@ from app.session import SESSION_KEY, SignedIn
 from app.streamlit_app import PAGES, pages_for
 from engine import insights
 from engine.auth import add_user, set_disabled
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.report import render_portfolio_report
 
 from .conftest import OTHER_CLIENTS as OTHER_NAMES
@@ -253,7 +253,7 @@ def test_portfolio_ranks_the_book_and_filters(signed_in: Signed, app_ctx: Contex
     at = signed_in("am")
     table = at.dataframe[0].value
     run = app_ctx.current_run()
-    ratings = app_ctx.ratings(run.run_id)
+    ratings = app_ctx.ratings(run.run_id, scope=EVERYONE)
     assert list(table["id"]) == [r.client_id for r in ratings]
     assert list(table["rank"]) == list(range(1, 11))
     assert table["score"].iloc[0] == pytest.approx(round(ratings[0].score, 1))
@@ -281,7 +281,7 @@ def test_the_app_and_the_portfolio_pdf_name_the_same_top_threat(
     reader = PdfReader(io.BytesIO(pdf))
     squeezed = re.sub(r"\s+", "", " ".join(p.extract_text() or "" for p in reader.pages))
     run = app_ctx.current_run()
-    ratings = app_ctx.ratings(run.run_id)
+    ratings = app_ctx.ratings(run.run_id, scope=EVERYONE)
     assert len(ratings) == len(in_app) == 10
     starts = [squeezed.index(re.sub(r"\s+", "", r.name)) for r in ratings]
     ends = [*starts[1:], squeezed.index("Movers")]
@@ -289,7 +289,7 @@ def test_the_app_and_the_portfolio_pdf_name_the_same_top_threat(
         # the PDF's ranking row for the client names the threat the app names, with its share
         assert re.sub(r"\s+", "", in_app[r.client_id]) in squeezed[start:end], r.client_id
         # and the client page's drivers chart leads with the same threat
-        top = app_ctx.explain(r.client_id, run.run_id, top=1).threats[0]
+        top = app_ctx.explain(r.client_id, run.run_id, top=1, scope=EVERYONE).threats[0]
         assert in_app[r.client_id] == f"{top.title} ({top.share:.0%})"
 
 
@@ -312,7 +312,7 @@ def test_portfolio_shows_the_change_since_the_previous_run(
 def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
     at = signed_in("meridian")
     run = app_ctx.current_run()
-    r = app_ctx.rating(run.run_id, "meridian-basin-petroleum")
+    r = app_ctx.rating(run.run_id, "meridian-basin-petroleum", scope=EVERYONE)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Band"] == r.band
     assert metrics["Score"] == f"{r.score:.1f} / 100"
@@ -337,7 +337,7 @@ def test_client_page_content(signed_in: Signed, app_ctx: Context) -> None:
 def test_improvements_reproduce_the_run_before_changing_anything(app_ctx: Context) -> None:
 
     run = app_ctx.current_run()
-    for r in app_ctx.ratings(run.run_id):
+    for r in app_ctx.ratings(run.run_id, scope=EVERYONE):
         assert insights.baseline_score(app_ctx, run.run_id, r.client_id) == pytest.approx(
             r.score, abs=1e-6
         )
@@ -369,7 +369,7 @@ def test_a_suggested_mitigation_is_what_the_engine_then_scores(app_ctx: Context)
     )
     # the rows as stored, with where they were placed: kept, not located again
     app_ctx.load_exposures(client, assets, None, note="test")
-    after = app_ctx.rating(app_ctx.current_run().run_id, client)
+    after = app_ctx.rating(app_ctx.current_run().run_id, client, scope=EVERYONE)
     assert after.score == pytest.approx(best.score_after, abs=1e-6)
 
 
@@ -380,7 +380,7 @@ def test_scenario_page_before_and_after(signed_in: Signed, app_ctx: Context) -> 
     assert sc.options
     first = str(sc.value)
     table = at.dataframe[0].value
-    rows = app_ctx.compare_scenario(first)
+    rows = app_ctx.compare_scenario(first, scope=EVERYONE)
     assert list(table["id"]) == [r.client_id for r in rows]
     assert list(table["change"]) == [round(r.delta, 1) for r in rows]
 

@@ -8,7 +8,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from app.ui import plain
-from engine.context import Context
+from engine.context import EVERYONE, Context
 
 Signed = Callable[[str], AppTest]
 
@@ -50,7 +50,9 @@ def _open(signed_in: Signed, who: str, scenario: str) -> AppTest:
 
 
 def test_analyst_edits_a_scenario_and_rolls_it_back(signed_in: Signed, app_ctx: Context) -> None:
-    before = {r.client_id: r for r in app_ctx.compare_scenario("iran-cyber-campaign")}
+    before = {
+        r.client_id: r for r in app_ctx.compare_scenario("iran-cyber-campaign", scope=EVERYONE)
+    }
     at = _open(signed_in, "analyst", "iran-cyber-campaign")
     assert "Version 1 of 1; last changed" in at.caption[0].value
     # a typo in a key is refused with the key, the likely fix and nothing stored
@@ -93,7 +95,9 @@ def test_analyst_edits_a_scenario_and_rolls_it_back(signed_in: Signed, app_ctx: 
     assert "Version 2 of 2; last changed" in at.caption[0].value
     table = at.dataframe[0].value
     bank = table[table["id"] == "hudson-crescent-bancorp"].iloc[0]
-    after = {r.client_id: r for r in app_ctx.compare_scenario("iran-cyber-campaign")}
+    after = {
+        r.client_id: r for r in app_ctx.compare_scenario("iran-cyber-campaign", scope=EVERYONE)
+    }
     assert bank["change"] == round(after["hudson-crescent-bancorp"].delta, 1)
     assert (
         after["hudson-crescent-bancorp"].after.score < before["hudson-crescent-bancorp"].after.score
@@ -167,7 +171,7 @@ def test_an_account_manager_runs_scenarios_but_cannot_edit_them(
 ) -> None:
     at = _open(signed_in, "am", "hormuz-closed")
     assert at.dataframe[0].value["id"].tolist() == [
-        r.client_id for r in app_ctx.compare_scenario("hormuz-closed")
+        r.client_id for r in app_ctx.compare_scenario("hormuz-closed", scope=EVERYONE)
     ]
     assert not at.text_area
     assert not at.tabs

@@ -24,7 +24,7 @@ from engine.auth import (
     set_disabled,
     user_from_claims,
 )
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.store import Scope
 
 from .conftest import APP, OTHER_CLIENTS, PASSWORDS, copy_db, new_app, page_text
@@ -76,7 +76,7 @@ def test_single_sign_on_libraries_are_installed() -> None:
 
 
 def test_the_demo_book_is_what_these_tests_name(ctx: Context) -> None:
-    assert [c.client_id for c in ctx.clients()] == DEMO_BOOK
+    assert [c.client_id for c in ctx.clients(scope=EVERYONE)] == DEMO_BOOK
 
 
 # -- claims -> user (engine.auth.user_from_claims) -----------------------------------------------

@@ -98,7 +98,7 @@ def test_a_bracket_slash_in_an_ignored_header_loads_and_exits_0(db: Path, tmp_pa
     assert "warning: column 9 '[/]' is not a known assets column and was ignored" in out
     assert "'[link=http://x]' is not a known assets column" in out
     assert "Loaded 2 assets as version 2" in out
-    assert f"{CLIENT}: version 1 is current" in cli(db, "rollback", CLIENT, "1")
+    assert f"{CLIENT}: version 1 is current" in cli(db, "rollback", CLIENT, "1", "--note", HOSTILE)
 
 
 @pytest.mark.parametrize("arg", ["[/bold]", "[link=http://x]y[/link]"])
@@ -151,7 +151,7 @@ def test_versions_diff_rollback_and_upload_report(db: Path, tmp_path: Path) -> N
     assert f"'nonsense {MARKUP} ![x](http://127.0..." in out  # the rejected value, literally
     assert "version" in cli(db, "versions", CLIENT)
     assert "removed" in cli(db, "diff", CLIENT, "1", str(new))
-    assert f"{CLIENT}: version 1 is current" in cli(db, "rollback", CLIENT, "1")
+    assert f"{CLIENT}: version 1 is current" in cli(db, "rollback", CLIENT, "1", "--note", HOSTILE)
 
 
 def test_review_prints_threat_text_from_a_brief_literally(db: Path, tmp_path: Path) -> None:

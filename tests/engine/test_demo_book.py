@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.context import Context
+from engine.context import EVERYONE, Context
 
 GULF_ROUTE_CLIENTS = {
     "meridian-basin-petroleum",
@@ -15,7 +15,7 @@ GULF_ROUTE_CLIENTS = {
 
 def test_every_demo_client_is_rated(demo_ctx: Context) -> None:
     run = demo_ctx.current_run()
-    ratings = {r.client_id: r for r in demo_ctx.ratings(run.run_id)}
+    ratings = {r.client_id: r for r in demo_ctx.ratings(run.run_id, scope=EVERYONE)}
     assert len(ratings) == 10
     assert str(run.as_of) == "2020-01-14"
     assert len({r.band for r in ratings.values()}) >= 4  # clear, different ratings
@@ -23,16 +23,16 @@ def test_every_demo_client_is_rated(demo_ctx: Context) -> None:
 
 def test_oil_company_rates_c_or_worse_and_control_a_or_b(demo_ctx: Context) -> None:
     run = demo_ctx.current_run()
-    ratings = {r.client_id: r for r in demo_ctx.ratings(run.run_id)}
+    ratings = {r.client_id: r for r in demo_ctx.ratings(run.run_id, scope=EVERYONE)}
     assert ratings["meridian-basin-petroleum"].band in {"C", "D", "E"}
     assert ratings["andes-verde-agro"].band in {"A", "B"}
-    ranked = [r.client_id for r in demo_ctx.ratings(run.run_id)]
+    ranked = [r.client_id for r in demo_ctx.ratings(run.run_id, scope=EVERYONE)]
     assert ranked[0] == "meridian-basin-petroleum"  # the worst
     assert ranked[-1] == "andes-verde-agro"  # the best
 
 
 def test_oil_company_drivers_cite_the_brief(demo_ctx: Context) -> None:
-    e = demo_ctx.explain("meridian-basin-petroleum")
+    e = demo_ctx.explain("meridian-basin-petroleum", scope=EVERYONE)
     drivers = {t.threat_id: t for t in e.threats}
     assert "gulf-shipping-proxy-attacks" in drivers
     assert "oil-market-shock" in drivers
@@ -62,7 +62,7 @@ def test_oil_company_drivers_cite_the_brief(demo_ctx: Context) -> None:
 def test_hormuz_closed_hits_gulf_routes_and_the_control_only_through_oil(
     demo_ctx: Context,
 ) -> None:
-    rows = {r.client_id: r for r in demo_ctx.compare_scenario("hormuz-closed")}
+    rows = {r.client_id: r for r in demo_ctx.compare_scenario("hormuz-closed", scope=EVERYONE)}
     for cid in GULF_ROUTE_CLIENTS:
         assert rows[cid].after.score < rows[cid].before.score, cid
     # the control has nothing in or through the Gulf: the closure itself misses it, and the
@@ -70,7 +70,7 @@ def test_hormuz_closed_hits_gulf_routes_and_the_control_only_through_oil(
     control = rows["andes-verde-agro"]
     assert control.after.score < control.before.score
     run = demo_ctx.current_run("hormuz-closed")
-    drivers = demo_ctx.explain("andes-verde-agro", run.run_id).threats
+    drivers = demo_ctx.explain("andes-verde-agro", run.run_id, scope=EVERYONE).threats
     assert "scenario-hormuz-closure" not in {t.threat_id for t in drivers}
     assert drivers[0].threat_id == "oil-market-shock"
     assert rows["setouchi-refining"].after.band == "E"
@@ -83,14 +83,18 @@ def test_every_builtin_scenario_runs(demo_ctx: Context) -> None:
         "iran-cyber-campaign",
         "oil-price-shock",
     }
-    cyber = {r.client_id: r for r in demo_ctx.compare_scenario("iran-cyber-campaign")}
+    cyber = {
+        r.client_id: r for r in demo_ctx.compare_scenario("iran-cyber-campaign", scope=EVERYONE)
+    }
     assert (
         cyber["hudson-crescent-bancorp"].after.score < cyber["hudson-crescent-bancorp"].before.score
     )
-    militia = {r.client_id: r for r in demo_ctx.compare_scenario("iraq-militia-escalation")}
+    militia = {
+        r.client_id: r for r in demo_ctx.compare_scenario("iraq-militia-escalation", scope=EVERYONE)
+    }
     assert militia["zagros-link-telecom"].after.score < militia["zagros-link-telecom"].before.score
     assert militia["andes-verde-agro"].delta == 0.0
-    oil = {r.client_id: r for r in demo_ctx.compare_scenario("oil-price-shock")}
+    oil = {r.client_id: r for r in demo_ctx.compare_scenario("oil-price-shock", scope=EVERYONE)}
     assert oil["aurelian-airways"].delta < oil["hudson-crescent-bancorp"].delta
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.models import ClientSpec
 from scoring_rules.threats import load_register
 
@@ -86,7 +86,7 @@ def test_hand_computed_contributions(golden: Context) -> None:
 
 def test_hand_computed_rating(golden: Context) -> None:
     run = golden.run()
-    r = golden.rating(run.run_id, "gold-bank")
+    r = golden.rating(run.run_id, "gold-bank", scope=EVERYONE)
     assert r.score == pytest.approx(82.0808851930117, abs=1e-8)
     assert r.score_low == pytest.approx(79.25573324130, abs=1e-8)
     assert r.score_high == pytest.approx(84.92237561657, abs=1e-8)
@@ -116,9 +116,9 @@ def test_an_expired_threat_counts_as_last_judged_and_is_named(golden: Context) -
     }
     assert threats == {"golden-militia", "golden-oil"}
     assert golden.expired_threats(run.run_id) == ["golden-militia"]
-    r = golden.rating(run.run_id, "gold-bank")
+    r = golden.rating(run.run_id, "gold-bank", scope=EVERYONE)
     assert r.score == pytest.approx(82.0808851930117, abs=1e-8)
-    e = golden.explain("gold-bank", run.run_id)
+    e = golden.explain("gold-bank", run.run_id, scope=EVERYONE)
     status = {t.threat_id: t.status for t in e.threats}
     assert status == {"golden-militia": "expired", "golden-oil": "current"}
 
@@ -148,6 +148,8 @@ def test_whatif_scores_new_exposures_against_an_old_run(golden: Context) -> None
     ead = 1 - ((1 - big_r) * (1 - r12)) ** 0.1
     risk = 1 - (1 - ead) * (1 - 0.6 * big_r)
     assert row["score"] == pytest.approx(100 * (1 - risk), abs=1e-9)
-    assert row["score"] > golden.rating(run.run_id, "gold-bank").score
+    assert row["score"] > golden.rating(run.run_id, "gold-bank", scope=EVERYONE).score
     # the run itself is unchanged
-    assert golden.rating(run.run_id, "gold-bank").score == pytest.approx(82.0808851930117, abs=1e-8)
+    assert golden.rating(run.run_id, "gold-bank", scope=EVERYONE).score == pytest.approx(
+        82.0808851930117, abs=1e-8
+    )

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.models import ClientSpec, Rating
 from scoring_rules.rules import default_rules_path, load_rules
 
@@ -90,7 +90,7 @@ def _score(ctx: Context, spec: dict[str, object], assets: list[dict[str, object]
     ctx.upsert_client(ClientSpec(client_id=cid, name=cid, hq_country="USA", **spec))  # type: ignore[arg-type]
     ctx.load_exposures(cid, _frame(assets))
     run = ctx.run(client_ids=[cid])
-    return ctx.rating(run.run_id, cid)
+    return ctx.rating(run.run_id, cid, scope=EVERYONE)
 
 
 SETTINGS = settings(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from engine.book import load_demo
 from engine.cli import app
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.models import ClientSpec
 
 runner = CliRunner()
@@ -55,7 +55,7 @@ def test_one_plant_as_1_10_or_100_rows_rates_the_same(ctx: Context) -> None:
         )
         ctx.load_exposures(cid, assets=_plant_rows(n))
     run = ctx.run()
-    for r in ctx.ratings(run.run_id):
+    for r in ctx.ratings(run.run_id, scope=EVERYONE):
         scores[r.client_id] = (r.score, r.score_low, r.score_high, r.n_items)
     one, ten, hundred = scores["plant-1"], scores["plant-10"], scores["plant-100"]
     assert (one[3], ten[3], hundred[3]) == (1, 10, 100)
@@ -187,13 +187,13 @@ def test_people_count_in_the_rating_when_the_rules_say_so(ctx: Context) -> None:
         pl.lit("office").alias("asset_type"), pl.lit(2000).alias("headcount")
     )
     ctx.load_exposures("crowded", assets=rows)
-    base = ctx.rating(ctx.run().run_id, "crowded").score
+    base = ctx.rating(ctx.run().run_id, "crowded", scope=EVERYONE).score
     rules = ctx.rules()
     heavier = rules.model_copy(
         update={"people": rules.people.model_copy(update={"value_per_person_usd": 1_000_000.0})}
     )
     v = ctx.publish_rules(heavier, note="people count")
-    with_people = ctx.rating(ctx.run(rules_version=v).run_id, "crowded").score
+    with_people = ctx.rating(ctx.run(rules_version=v).run_id, "crowded", scope=EVERYONE).score
     assert with_people < base - 0.5
 
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from engine.book import load_demo
 from engine.cli import app
 from engine.clients import audit_entries
-from engine.context import Context
+from engine.context import EVERYONE, Context
 
 DATA = Path(__file__).parent / "data"
 SITES = DATA / "client_book_sites.csv"
@@ -82,7 +82,7 @@ def test_clients_add_edit_remove_with_audit_entries(db: str) -> None:
     )
     assert "confirm by typing the client id (gulfstar-energy)" in out
     with Context(db) as ctx:
-        assert ctx.client(NEW).name == "Gulfstar Energy Inc."
+        assert ctx.client(NEW, scope=EVERYONE).name == "Gulfstar Energy Inc."
     code, out = run(db, "clients", "remove", NEW, "--yes", NEW)
     assert code == 0 and out.strip() == (
         f"Removed client {NEW}: 1 exposure version(s), 8 asset rows, 0 route rows, 0 user(s)"

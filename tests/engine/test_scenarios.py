@@ -14,7 +14,7 @@ import yaml
 
 from engine import scenarios as scenario_store
 from engine.book import load_demo
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.errors import NotFoundError, RuleError, StoreError
 from engine.store import Store
 from exposures.gazetteer import gazetteer_text
@@ -140,7 +140,7 @@ def test_hormuz_closed_raises_the_oil_market_shock(book: Context) -> None:
 
 
 def test_the_cascade_lowers_the_airline_that_has_no_gulf_route(book: Context) -> None:
-    rows = {r.client_id: r for r in book.compare_scenario("hormuz-closed")}
+    rows = {r.client_id: r for r in book.compare_scenario("hormuz-closed", scope=EVERYONE)}
     airline = rows["aurelian-airways"]
     assert airline.after.score < airline.before.score
     # the same scenario without the oil-market override: the airline fares better
@@ -148,7 +148,9 @@ def test_the_cascade_lowers_the_airline_that_has_no_gulf_route(book: Context) ->
     doc["id"] = "hormuz-closed-no-cascade"
     doc["overrides"] = [o for o in doc["overrides"] if o["threat"] != "oil-market-shock"]
     book.add_scenario(yaml.safe_dump(doc), note="the closure without the cascade", by="test")
-    without = {r.client_id: r for r in book.compare_scenario("hormuz-closed-no-cascade")}
+    without = {
+        r.client_id: r for r in book.compare_scenario("hormuz-closed-no-cascade", scope=EVERYONE)
+    }
     assert airline.after.score < without["aurelian-airways"].after.score
     assert without["aurelian-airways"].after.score - airline.after.score > 10.0
 
@@ -186,7 +188,10 @@ def test_runs_use_and_record_the_stored_scenario_version(book: Context) -> None:
         5,
     )
     bank = "hudson-crescent-bancorp"
-    assert book.rating(run2.run_id, bank).score < book.rating(run1.run_id, bank).score
+    assert (
+        book.rating(run2.run_id, bank, scope=EVERYONE).score
+        < book.rating(run1.run_id, bank, scope=EVERYONE).score
+    )
 
     book.rollback_scenario("bank-cyber", 1, by="ana", note="not confirmed after all")
     assert book.scenario_version("bank-cyber") == 1
@@ -205,7 +210,10 @@ def test_runs_use_and_record_the_stored_scenario_version(book: Context) -> None:
     # an earlier version can still be run on purpose, and scores as it did
     again = book.run("bank-cyber", scenario_version=2)
     assert again.scenario_version == 2
-    assert book.rating(again.run_id, bank).score == book.rating(run2.run_id, bank).score
+    assert (
+        book.rating(again.run_id, bank, scope=EVERYONE).score
+        == book.rating(run2.run_id, bank, scope=EVERYONE).score
+    )
 
 
 def test_runs_record_the_gazetteer_they_used(ctx: Context) -> None:
@@ -407,11 +415,23 @@ def test_add_edit_rollback_and_retire_refusals(ctx: Context) -> None:
         ctx.edit_scenario("hormuz-closed", hormuz, note="n", by="ana")
     with pytest.raises(NotFoundError, match="^scenario 'hormuz-closed' is retired; "):
         ctx.retire_scenario("hormuz-closed", by="ana")
-    ctx.rollback_scenario("hormuz-closed", 1, by="ana")  # brings it back
+    with pytest.raises(RuleError) as refused:
+        ctx.rollback_scenario("hormuz-closed", 1, by="ana", note=" ")
+    assert str(refused.value) == (
+        "rolling back scenario hormuz-closed needs a note saying why; nothing was changed"
+    )
+    ctx.rollback_scenario("hormuz-closed", 1, by="ana", note="back in use")  # brings it back
     assert ctx.scenario_version("hormuz-closed") == 1
     assert [(e.action, e.note) for e in ctx.scenario_events("hormuz-closed")][1:] == [
         ("retire", "retired"),
-        ("rollback", "back to v1"),
+        ("rollback", "back in use"),
+    ]
+    assert [
+        (e.user, e.action, e.document, e.version, e.note)
+        for e in ctx.audit_entries(kind="scenario", limit=2)
+    ] == [
+        ("ana", "rollback", "scenario hormuz-closed", 1, "back in use"),
+        ("ana", "retire", "scenario hormuz-closed", 1, "retired"),
     ]
 
 

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from engine.book import load_demo
 from engine.cli import app
-from engine.context import Context
-from engine.errors import NotFoundError
+from engine.context import EVERYONE, Context
+from engine.errors import NotFoundError, RuleError
 from engine.models import ClientSpec
 from exposures.upload.pipeline import check_upload
 from tests.exposures.badfiles.make_corpus import BINARY_FILES, TEXT_FILES, write_binary_files
@@ -57,7 +57,7 @@ def _state(ctx: Context) -> tuple[object, ...]:
 
 def test_a_clean_file_becomes_the_new_current_version(book: Context) -> None:
     prepared = check_upload(GOOD.encode(), "sites.csv", "assets")
-    out = book.commit_upload(CLIENT, prepared, "assets")
+    out = book.commit_upload(CLIENT, prepared, "assets", scope=EVERYONE)
     assert out.loaded and out.version == 2 and out.rows_loaded == 2
     assert book.exposure_version(CLIENT) == 2
     # the routes of version 1 are carried over; the assets are replaced
@@ -76,11 +76,11 @@ def test_a_clean_file_becomes_the_new_current_version(book: Context) -> None:
 def test_a_file_with_a_bad_row_loads_nothing_unless_asked(book: Context) -> None:
     before = _state(book)
     prepared = check_upload(ONE_BAD.encode(), "sites.csv", "assets")
-    out = book.commit_upload(CLIENT, prepared, "assets")
+    out = book.commit_upload(CLIENT, prepared, "assets", scope=EVERYONE)
     assert not out.loaded
     assert out.reason.startswith("1 of 3 rows have problems; nothing was loaded")
     assert _state(book) == before
-    out = book.commit_upload(CLIENT, prepared, "assets", valid_only=True)
+    out = book.commit_upload(CLIENT, prepared, "assets", valid_only=True, scope=EVERYONE)
     assert out.loaded and out.rows_loaded == 2
     assert b"N3,Nowhere" in out.quarantine_csv
 
@@ -108,7 +108,7 @@ def test_no_bad_file_changes_the_database(
     kind = "routes" if "route" in name or "port" in name else "assets"
     before = _state(corpus_book)
     prepared = check_upload(data, name, kind)
-    out = corpus_book.commit_upload(CLIENT, prepared, kind)  # type: ignore[arg-type]
+    out = corpus_book.commit_upload(CLIENT, prepared, kind, scope=EVERYONE)  # type: ignore[arg-type]
     if prepared.report.rows_rejected or prepared.report.file_errors or not prepared.frame.height:
         assert not out.loaded, name
         assert _state(corpus_book) == before, name
@@ -120,21 +120,33 @@ def test_no_bad_file_changes_the_database(
 
 
 def test_versions_diff_and_rollback(book: Context) -> None:
-    book.commit_upload(CLIENT, check_upload(GOOD.encode(), "a.csv", "assets"), "assets")
+    book.commit_upload(
+        CLIENT, check_upload(GOOD.encode(), "a.csv", "assets"), "assets", scope=EVERYONE
+    )
     changed = GOOD.replace("5000000", "7000000")
-    book.commit_upload(CLIENT, check_upload(changed.encode(), "b.csv", "assets"), "assets")
-    history = book.exposure_history(CLIENT)
+    book.commit_upload(
+        CLIENT, check_upload(changed.encode(), "b.csv", "assets"), "assets", scope=EVERYONE
+    )
+    history = book.exposure_history(CLIENT, scope=EVERYONE)
     assert [(v.version, v.current) for v in history] == [(1, False), (2, False), (3, True)]
-    d = book.diff_versions(CLIENT, 2, 3)
+    d = book.diff_versions(CLIENT, 2, 3, scope=EVERYONE)
     assert [(c.item_id, c.change, c.fields) for c in d.changes] == [
         ("N1", "changed", ("value_usd",))
     ]
-    book.rollback_exposures(CLIENT, 1)
+    with pytest.raises(RuleError) as no_note:
+        book.rollback_exposures(CLIENT, 1, scope=EVERYONE)
+    assert str(no_note.value) == (
+        f"rolling back the exposures of {CLIENT} needs a note saying why; nothing was changed"
+    )
+    assert book.exposure_version(CLIENT) == 3
+    book.rollback_exposures(CLIENT, 1, note="the new values were wrong", by="am", scope=EVERYONE)
     assert book.exposure_version(CLIENT) == 1
     run = book.current_run()
-    assert book.rating(run.run_id, CLIENT).n_items == 11  # 8 sites and 3 routes again
+    assert (
+        book.rating(run.run_id, CLIENT, scope=EVERYONE).n_items == 11
+    )  # 8 sites and 3 routes again
     with pytest.raises(NotFoundError, match=r"has no exposure version 9 \(versions: 1, 2, 3\)"):
-        book.rollback_exposures(CLIENT, 9)
+        book.rollback_exposures(CLIENT, 9, scope=EVERYONE)
 
 
 def test_cli_upload_exit_codes_and_json(book: Context, tmp_path: Path) -> None:
@@ -168,7 +180,7 @@ def test_cli_upload_exit_codes_and_json(book: Context, tmp_path: Path) -> None:
     assert [v["version"] for v in json.loads(r.stdout)] == [1, 2]
     r = runner.invoke(app, ["--db", db, "diff", CLIENT, "1", "2", "--json"])
     assert json.loads(r.stdout)["added"] == 2
-    r = runner.invoke(app, ["--db", db, "rollback", CLIENT, "1"])
+    r = runner.invoke(app, ["--db", db, "rollback", CLIENT, "1", "--note", "back"])
     assert r.exit_code == 0 and f"{CLIENT}: version 1 is current" in r.output
     r = runner.invoke(app, ["--db", db, "upload", str(good), "--client", "nobody"])
     assert r.exit_code == 1 and "Error: unknown client 'nobody'" in r.output

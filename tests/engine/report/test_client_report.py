@@ -9,7 +9,7 @@ import re
 import pytest
 from pypdf import PageObject, PdfReader
 
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.report import render_client_report
 from engine.report.fmt import long_date
 
@@ -71,7 +71,7 @@ def sparse_pages(pdf: bytes) -> list[tuple[int, int]]:
 
 
 def test_the_demo_book_is_every_client_here(report_ctx: Context) -> None:
-    assert sorted(c.client_id for c in report_ctx.clients()) == sorted(DEMO_CLIENTS)
+    assert sorted(c.client_id for c in report_ctx.clients(scope=EVERYONE)) == sorted(DEMO_CLIENTS)
 
 
 @pytest.mark.slow
@@ -83,8 +83,8 @@ def test_each_demo_client_gets_a_pdf_that_cites_the_brief(
     assert pdf.startswith(b"%PDF-")
     text, pages, images = pdf_text(pdf)
     run = report_ctx.current_run()
-    rating = report_ctx.rating(run.run_id, client_id)
-    explanation = report_ctx.explain(client_id, run.run_id)
+    rating = report_ctx.rating(run.run_id, client_id, scope=EVERYONE)
+    explanation = report_ctx.explain(client_id, run.run_id, scope=EVERYONE)
     rules = report_ctx.rules(run.rules_version)
     register = report_ctx.register(run.register_version)
 
@@ -240,7 +240,7 @@ def test_a_client_without_backup_gets_no_backup_advice_for_sites_that_have_one(
 
 
 def test_a_client_report_names_no_other_client(report_ctx: Context) -> None:
-    others = [c for c in report_ctx.clients() if c.client_id != "cedar-souk-retail"]
+    others = [c for c in report_ctx.clients(scope=EVERYONE) if c.client_id != "cedar-souk-retail"]
     html = render_client_report(report_ctx, "cedar-souk-retail", fmt="html").decode()
     for c in others:
         assert c.client_id not in html

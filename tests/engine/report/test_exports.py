@@ -9,7 +9,7 @@ import re
 import openpyxl
 from pypdf import PdfReader
 
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.report import export_client, render_client_report
 
 from .conftest import HOSTILE_CLIENT_NAME, HOSTILE_ID, HOSTILE_NAMES
@@ -24,7 +24,7 @@ def test_csv_has_every_item_with_its_risk_top_threat_and_region(report_ctx: Cont
     cid = "meridian-basin-petroleum"
     rows = read_csv(export_client(report_ctx, cid, "csv"))
     run = report_ctx.current_run()
-    rating = report_ctx.rating(run.run_id, cid)
+    rating = report_ctx.rating(run.run_id, cid, scope=EVERYONE)
     assert len(rows) == rating.n_items
     first = rows[0]
     assert first["client_id"] == cid

@@ -8,7 +8,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from engine.context import Context
+from engine.context import EVERYONE, Context
 from engine.errors import NotFoundError
 from engine.insights import top_drivers
 from engine.report import render_portfolio_report
@@ -24,7 +24,7 @@ def row_texts(pdf: bytes, ctx: Context) -> dict[str, str]:
     """Each client's row of the ranking, whitespace removed: from its name to the next one's."""
     reader = PdfReader(io.BytesIO(pdf))
     squeezed = re.sub(r"\s+", "", " ".join(p.extract_text() or "" for p in reader.pages))
-    ratings = ctx.ratings(ctx.current_run().run_id)
+    ratings = ctx.ratings(ctx.current_run().run_id, scope=EVERYONE)
     starts = [squeezed.index(re.sub(r"\s+", "", r.name)) for r in ratings]
     ends = [*starts[1:], squeezed.index("Movers")]
     return {r.client_id: squeezed[a:b] for r, a, b in zip(ratings, starts, ends, strict=True)}
@@ -35,7 +35,7 @@ def test_portfolio_pdf_names_every_client_in_rank_order(report_ctx: Context) -> 
     reader = PdfReader(io.BytesIO(pdf))
     text = re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in reader.pages))
     squeezed = re.sub(r"\s+", "", text)  # names may wrap inside the ranking table
-    ratings = report_ctx.ratings(report_ctx.current_run().run_id)
+    ratings = report_ctx.ratings(report_ctx.current_run().run_id, scope=EVERYONE)
     positions = []
     for r in ratings:
         name = re.sub(r"\s+", "", r.name)
@@ -96,7 +96,7 @@ def test_the_portfolio_names_each_clients_top_threat_as_the_client_report_does(
     assert sorted(rows) == sorted(DEMO_CLIENTS)
     for row in book.rows:
         client_id = row.rating.client_id
-        top = report_ctx.explain(client_id, run.run_id, top=1).threats[0]
+        top = report_ctx.explain(client_id, run.run_id, top=1, scope=EVERYONE).threats[0]
         assert (row.top_threat, row.top_title) == (top.threat_id, top.title)
         assert row.top_share == pytest.approx(top.share)
         assert drivers[client_id] == (row.top_threat, row.top_title, row.top_share)

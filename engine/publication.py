@@ -1,0 +1,421 @@
+"""One publication workflow for every versioned document; the CLI and the app both call it.
+
+A document (the threat register, the scoring rules, a scenario, a client's exposure list) moves
+through the same steps:
+
+    draft  ->  preview (which ratings move)  ->  publish, with a note  ->  roll back, with a note
+
+* A **draft** is what an analyst edits. Saved, it is a stored version with the status ``draft``;
+  it is never current and never a roll-back target.
+* A **preview** scores the book with the draft against the current run. The register and the
+  rules are scored from stored versions, so a preview stores the draft once, with the status
+  ``preview`` (the same document previewed again reuses that version); a preview version is not
+  listed in the history and is never a roll-back target.
+* **Publishing** makes a version current and marks it ``published``. The document previewed or
+  saved as a draft is promoted as it is stored (no second, identical version is written); a
+  document that is the same as the current one is refused. A note saying what changed and why is
+  required.
+* **Rolling back** makes an earlier *published* version current again, with a note; a draft or a
+  preview is refused, with the versions that can be chosen.
+
+Every publish and roll-back writes an audit entry (engine/audit.py: who, when, which document and
+version, why) in the same transaction as the change. Scenarios (engine/scenarios.py) and exposure
+lists (engine/uploads.py) keep their own stores; their publish and roll-back steps write the same
+audit entries and follow the same rules (a note, a published target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from engine import audit
+from engine.errors import NotFoundError, RuleError
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.models import ScenarioRow
+    from engine.store import Scope
+    from scoring_rules.rules import Rules
+    from scoring_rules.threats import Register
+
+DocKind = Literal["register", "rules"]
+Status = Literal["preview", "draft", "published"]
+
+TABLES: dict[str, str] = {"register": "register_versions", "rules": "rules_versions"}
+_RANK = {"preview": 0, "draft": 1, "published": 2}
+_NAME = {"register": "register", "rules": "rules"}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What publishing a draft would change: the ratings before (the current run) and after."""
+
+    kind: str
+    version: int  # the stored version the preview scored
+    before_run: int
+    after_run: int
+    rows: list[ScenarioRow]
+
+
+def _table(kind: str) -> str:
+    try:
+        return TABLES[kind]
+    except KeyError:
+        raise RuleError(
+            f"unknown document {kind!r}; the register and the rules are published here "
+            "(scenarios: `resilience scenarios`, exposure lists: `resilience upload`)"
+        ) from None
+
+
+def required_note(note: str, what: str) -> str:
+    text = note.strip()
+    if not text:
+        why = "why" if what.startswith("rolling back") else "what changed and why"
+        raise RuleError(f"{what} needs a note saying {why}; nothing was changed")
+    return text
+
+
+def _who(by: str) -> str:
+    return by.strip() or audit.os_user()
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def status(ctx: Context, kind: DocKind, version: int) -> str:
+    found = ctx.store.one(
+        f"SELECT status FROM {_table(kind)} WHERE version = $v",  # noqa: S608
+        {"v": version},
+    )
+    if found is None:
+        raise NotFoundError(f"{kind} version {version} does not exist")
+    return str(found)
+
+
+def history(ctx: Context, kind: DocKind, *, previews: bool = False) -> pl.DataFrame:
+    """The versions (oldest first) with their status and note; preview versions only when
+    ``previews``."""
+    return ctx.store.frame(
+        f"SELECT version, created_at, status, note FROM {_table(kind)} "  # noqa: S608
+        "WHERE $previews OR status <> 'preview' ORDER BY version",
+        {"previews": previews},
+    )
+
+
+def rollback_targets(ctx: Context, kind: DocKind) -> list[int]:
+    """The published versions other than the current one, the latest first."""
+    current = ctx._pointer(kind)
+    rows = ctx.store.rows(
+        f"SELECT version FROM {_table(kind)} WHERE status = 'published' "  # noqa: S608
+        "AND version IS DISTINCT FROM $cur ORDER BY version DESC",
+        {"cur": current},
+    )
+    return [int(r[0]) for r in rows]
+
+
+def _stored(cur: Any, kind: DocKind, text: str) -> tuple[int, str] | None:
+    """The latest stored version holding exactly this document, and its status."""
+    row = cur.execute(
+        f"SELECT version, status FROM {_table(kind)} "  # noqa: S608
+        "WHERE CAST(document AS VARCHAR) = $doc ORDER BY version DESC LIMIT 1",
+        {"doc": text},
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _insert(
+    ctx: Context, cur: Any, kind: DocKind, version: int, doc: Any, status: Status, note: str
+) -> None:
+    if kind == "register":
+        register: Register = doc
+        threats = pl.DataFrame(
+            [
+                {
+                    "register_version": version,
+                    "threat_id": t.id,
+                    "category": t.category,
+                    "title": t.title,
+                    "likelihood": t.likelihood,
+                    "likelihood_words": t.likelihood_words,
+                    "severity": t.severity,
+                    "horizon_from": t.horizon.from_months,
+                    "horizon_to": t.horizon.to_months,
+                    "confidence": t.confidence,
+                }
+                for t in register.threats
+            ]
+        )
+        cur.execute(
+            "INSERT INTO register_versions VALUES ($v, now(), $note, $status, $title, $src, "
+            "$as_of, $doc)",
+            {
+                "v": version,
+                "note": note,
+                "status": status,
+                "title": register.title,
+                "src": register.source,
+                "as_of": register.as_of,
+                "doc": register.model_dump_json(),
+            },
+        )
+        ctx.store.insert_frame(cur, "threats", threats)
+    else:
+        rules: Rules = doc
+        cur.execute(
+            "INSERT INTO rules_versions VALUES ($v, now(), $note, $status, $label, $doc)",
+            {
+                "v": version,
+                "note": note,
+                "status": status,
+                "label": rules.version,
+                "doc": rules.model_dump_json(),
+            },
+        )
+        for table, frame in rule_tables(version, rules).items():
+            ctx.store.insert_frame(cur, table, frame)
+
+
+def _checked(ctx: Context, kind: DocKind, doc: Any) -> None:
+    """A register is checked against the rules it will be scored with before it is stored."""
+    if kind == "register":
+        from scoring_rules.rules import check_register, default_rules_path, load_rules
+
+        rules_v = ctx._pointer("rules")
+        check_register(doc, ctx.rules(rules_v) if rules_v else load_rules(default_rules_path()))
+
+
+def _stage(ctx: Context, kind: DocKind, doc: Any, status: Status, note: str) -> int:
+    """The version holding ``doc``: the stored one when the document is stored already (its
+    status raised to ``status`` when lower), else a new version."""
+    _checked(ctx, kind, doc)
+    text = doc.model_dump_json()
+
+    def write() -> int:
+        with ctx.store.transaction() as cur:
+            found = _stored(cur, kind, text)
+            if found is not None:
+                old, old_status = found
+                if _RANK[status] > _RANK[old_status]:
+                    cur.execute(
+                        f"UPDATE {_table(kind)} SET status = $s, note = $n WHERE version = $v",  # noqa: S608
+                        {"s": status, "n": note, "v": old},
+                    )
+                return int(old)
+            version = ctx.store.next_version(cur, _table(kind))
+            _insert(ctx, cur, kind, version, doc, status, note)
+        return version
+
+    # a writer that took the same number at the same moment loses at its commit: number again
+    return ctx.store.retrying(write)
+
+
+def save_draft(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "") -> int:
+    """Store a draft version (never current, never a roll-back target)."""
+    note = required_note(note, f"saving a {_NAME[kind]} draft")
+    version = _stage(ctx, kind, doc, "draft", note)
+    with ctx.store.transaction() as cur:
+        audit.record(cur, user=_who(by), action="draft", kind=kind, version=version, note=note)
+    return version
+
+
+def preview(ctx: Context, kind: DocKind, doc: Any, *, scope: Scope) -> Preview:
+    """Score the book with a draft and compare it with the current run; publishes nothing."""
+    before = ctx.current_run().run_id
+    version = _stage(ctx, kind, doc, "preview", "stored to preview the ratings it moves")
+    if kind == "register":
+        after = ctx.run(register_version=version)
+    else:
+        after = ctx.run(rules_version=version)
+    return Preview(
+        kind, version, before, after.run_id, ctx.compare_runs(before, after.run_id, scope)
+    )
+
+
+def publish(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "") -> int:
+    """Make a document current, with a note; the stored draft or preview of the same document is
+    the version published. Returns the version."""
+    note = required_note(note, f"publishing the {_NAME[kind]}")
+    _checked(ctx, kind, doc)
+    text = doc.model_dump_json()
+    current = ctx._pointer(kind)
+    return ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
+
+
+def _publish(
+    ctx: Context, kind: DocKind, doc: Any, text: str, note: str, by: str, current: int | None
+) -> int:
+    with ctx.store.transaction() as cur:
+        found = _stored(cur, kind, text)
+        if found is not None and found[0] == current:
+            raise RuleError(
+                f"the {_NAME[kind]} is the same as version {current}, the published one; "
+                "nothing to publish"
+            )
+        if found is None:
+            version = ctx.store.next_version(cur, _table(kind))
+            _insert(ctx, cur, kind, version, doc, "published", note)
+        else:
+            version = found[0]
+            cur.execute(
+                f"UPDATE {_table(kind)} SET status = 'published', note = $n "  # noqa: S608
+                "WHERE version = $v",
+                {"n": note, "v": version},
+            )
+        cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
+        audit.record(
+            cur,
+            user=_who(by),
+            action="publish",
+            kind=kind,
+            version=version,
+            note=note,
+            detail={"previous": current},
+        )
+    return version
+
+
+def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> None:
+    """Make an earlier published version current again, with a note."""
+    found = status(ctx, kind, version)
+    current = ctx._pointer(kind)
+    if version == current:
+        raise RuleError(f"{kind} version {version} is already the current one")
+    if found != "published":
+        targets = rollback_targets(ctx, kind)
+        raise RuleError(
+            f"{kind} version {version} is a {found} that was never published; roll back only to "
+            "a published version ("
+            + (", ".join(str(v) for v in targets) if targets else "there is none but the current")
+            + ")"
+        )
+    note = required_note(note, f"rolling back the {_NAME[kind]}")
+    with ctx.store.transaction() as cur:
+        cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
+        audit.record(
+            cur,
+            user=_who(by),
+            action="rollback",
+            kind=kind,
+            version=version,
+            note=note,
+            detail={"previous": current},
+        )
+
+
+# -- exposure lists ------------------------------------------------------------------------------
+
+
+def rollback_exposures(
+    ctx: Context, client_id: str, version: int, *, note: str, by: str = ""
+) -> int:
+    """Make an earlier exposure version of a client current again, with a note. Every stored
+    exposure version was published (loaded) once; versions are never changed or deleted."""
+    from engine.uploads import require_version
+
+    require_version(ctx, client_id, version)
+    current = ctx.exposure_version(client_id)
+    if version == current:
+        raise RuleError(f"exposure version {version} of {client_id} is already the current one")
+    note = required_note(note, f"rolling back the exposures of {client_id}")
+    with ctx.store.transaction() as cur:
+        cur.execute(
+            "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
+            {"c": client_id, "v": version},
+        )
+        audit.record(
+            cur,
+            user=_who(by),
+            action="rollback",
+            kind="exposures",
+            subject=client_id,
+            version=version,
+            note=note,
+            detail={"previous": current},
+        )
+    return version
+
+
+def record_exposures(
+    cur: Any, client_id: str, version: int, *, note: str, by: str = "", detail: dict[str, Any]
+) -> None:
+    """The audit entry of a loaded exposure version (inside the load's transaction)."""
+    audit.record(
+        cur,
+        user=_who(by),
+        action="publish",
+        kind="exposures",
+        subject=client_id,
+        version=version,
+        note=note,
+        detail=detail,
+    )
+
+
+# -- the rule tables ------------------------------------------------------------------------------
+
+
+def rule_tables(version: int, rules: Rules) -> dict[str, pl.DataFrame]:
+    """The rule tables of a rules version, in full (every cell, defaults filled), as the scoring
+    SQL reads them."""
+    lk = [
+        {
+            "rules_version": version,
+            "term": term,
+            "p_low": r.low,
+            "p_central": r.central,
+            "p_high": r.high,
+        }
+        for term, r in [
+            *rules.likelihood.terms.items(),
+            ("not_assessed", rules.likelihood.not_assessed),
+        ]
+    ]
+
+    def cross(
+        names: tuple[str, str], rows: list[str], cols: list[str], value: Any, **fixed: str
+    ) -> list[dict[str, Any]]:
+        """Every cell of a rows x cols table, defaults filled in, one dict per cell."""
+        return [
+            {"rules_version": version, **fixed, names[0]: r, names[1]: c, "v": value(r, c)}
+            for r in rows
+            for c in cols
+        ]
+
+    t = rules.targeting.sector_sensitivity
+    sector = cross(("category", "sector"), rules.categories, rules.sectors, t.get)
+    vuln = cross(
+        ("category", "key"),
+        rules.categories,
+        rules.asset_types,
+        rules.vulnerability.assets.get,
+        item_kind="asset",
+    ) + cross(
+        ("category", "key"),
+        rules.categories,
+        rules.commodities,
+        rules.vulnerability.routes.get,
+        item_kind="route",
+    )
+    mit = cross(
+        ("mitigation", "category"),
+        rules.mitigations,
+        rules.categories,
+        rules.mitigation.credits.get,
+    )
+    bands = [
+        {"rules_version": version, "band": b.band, "label": b.label, "min_score": b.min_score}
+        for b in rules.bands
+    ]
+    return {
+        "rule_likelihood": pl.DataFrame(lk),
+        "rule_sector": pl.DataFrame(sector).rename({"v": "factor"}),
+        "rule_vuln": pl.DataFrame(vuln).rename({"v": "factor"}),
+        "rule_mitigation": pl.DataFrame(mit).rename({"v": "credit"}),
+        "rule_bands": pl.DataFrame(bands),
+    }
