@@ -71,9 +71,6 @@ def _open(db: str) -> Context:
     from engine.history import ensure_baseline
 
     ensure_baseline(ctx)  # the ratings a rating history starts from (once)
-    from app import exports
-
-    exports.warm_up()  # the report renderer loads in the background: a first PDF is quick
     return ctx
 
 

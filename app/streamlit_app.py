@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import data
+from app import data, exports
 from app.session import (
     AppUser,
     SignInOutcome,
@@ -234,6 +234,7 @@ def main() -> None:
     except ResilienceError as exc:
         st.error(f"The database cannot be opened: {plain(str(exc))}")
         st.stop()
+    exports.warm_up()  # once per server: the report renderer loads in the background
     user = current_user(ctx)
     if user is not None and user.must_change_password:
         # nothing else opens until the public demo password is replaced, at any address

@@ -138,7 +138,11 @@ def _session(
 ) -> None:
     rnd = random.Random(index)
     client = f"{BENCH_PREFIX}{index:02d}"
-    demo_clients = [c.client_id for c in ctx.clients() if not c.client_id.startswith(BENCH_PREFIX)]
+    demo_clients = [
+        c.client_id
+        for c in ctx.clients(Scope.everything())
+        if not c.client_id.startswith(BENCH_PREFIX)
+    ]
     register = ctx.register()
     for n in range(max_ops):
         if time.monotonic() >= deadline:
@@ -150,7 +154,7 @@ def _session(
             if kind == "browse":
                 run = ctx.current_run()
                 ctx.ratings(run.run_id, Scope.everything())
-                ctx.explain(rnd.choice(demo_clients), run.run_id)
+                ctx.explain(rnd.choice(demo_clients), run.run_id, scope=Scope.everything())
             elif kind == "upload":
                 n_sites = 2 + (n % 6)
                 with uploading.get_lock():

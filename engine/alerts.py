@@ -151,7 +151,7 @@ def follow(
             f"client {client_id!r} is not available to {username}: a client user follows only "
             "its own client, an account manager the clients in its book"
         ) from None
-    ctx.client(client_id)
+    ctx.client(client_id, Scope.of(client_id))
     if min_points is not None and not 0.1 <= min_points <= 100:
         raise AlertError(
             f"a score threshold of {min_points:g} points is outside 0.1-100; give the smallest "
@@ -314,8 +314,8 @@ def after_publish(
     if before is None or before.run_id == pub.run_id:
         return PublishOutcome(pub, [], email_words)
     run_a, run_b = ctx.run_info(before.run_id), ctx.run_info(pub.run_id)
-    ratings_a = {r.client_id: r for r in ctx.ratings(run_a.run_id)}
-    ratings_b = {r.client_id: r for r in ctx.ratings(run_b.run_id)}
+    ratings_a = {r.client_id: r for r in ctx.ratings(run_a.run_id, Scope.everything())}
+    ratings_b = {r.client_id: r for r in ctx.ratings(run_b.run_id, Scope.everything())}
     made: list[Notification] = []
     causes_of: dict[str, list[str]] = {}
     for f in follows(ctx):

@@ -39,7 +39,7 @@ def history_cmd(
 
     with base.session() as ctx:
         points = history.client_history(ctx, client)
-        name = ctx.client(client).name
+        name = ctx.client(client, base.everyone()).name
     if json_out:
         base.emit({"client_id": client, "name": name, "history": history.history_json(points)})
         return

@@ -195,7 +195,7 @@ def client_history(ctx: Context, client_id: str, scope: Scope = EVERYONE) -> lis
     """The client's rating at every publication that scored it, oldest first, with the change
     since the point before and its causes."""
     scope.require(client_id)
-    ctx.client(client_id)
+    ctx.client(client_id, scope)
     points: list[HistoryPoint] = []
     runs: list[RunInfo] = []
     for p in _published_runs(ctx, Scope.of(client_id)):

@@ -11,6 +11,7 @@ import pytest
 
 from app.streamlit_app import pages_for
 from engine.context import Context
+from engine.store import Scope
 
 from .conftest import new_app, page_text, sign_in
 
@@ -50,7 +51,7 @@ def test_advice_never_tells_a_client_to_move_an_oilfield(app_ctx: Context) -> No
 
     run = app_ctx.current_run()
     fixed_seen = 0
-    for client in app_ctx.clients():
+    for client in app_ctx.clients(Scope.everything()):
         assets = app_ctx.store.frame(
             "SELECT asset_id, asset_type FROM assets WHERE client_id = $c",
             {"c": client.client_id},

@@ -67,7 +67,7 @@ def test_filters_by_threat_region_and_score(signed_in: Signed, app_ctx: Context)
     at = portfolio(signed_in)
     run = app_ctx.current_run()
     index = exposure_index(app_ctx, run.run_id, Scope.everything())
-    ratings = {r.client_id: r for r in app_ctx.ratings(run.run_id)}
+    ratings = {r.client_id: r for r in app_ctx.ratings(run.run_id, Scope.everything())}
     at.multiselect(key="pf_threat").set_value(["iran-cyber-attacks"]).run()
     cyber = set(index.filter(pl.col("threat_id") == "iran-cyber-attacks")["client_id"].to_list())
     assert set(at.dataframe[0].value["id"]) == cyber

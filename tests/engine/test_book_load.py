@@ -12,6 +12,7 @@ import yaml
 from engine.book import DEMO_DIR, load_book
 from engine.context import Context
 from engine.errors import ExposureError
+from engine.store import Scope
 
 CLIENTS = [
     {
@@ -105,7 +106,7 @@ def _ratings(ctx: Context) -> list[tuple[str, str, float, float, float]]:
     run = ctx.run()
     return sorted(
         (r.client_id, r.band, round(r.score, 9), round(r.score_low, 9), round(r.score_high, 9))
-        for r in ctx.ratings(run.run_id)
+        for r in ctx.ratings(run.run_id, Scope.everything())
     )
 
 
@@ -270,7 +271,7 @@ def test_the_demo_book_loads_from_csv_through_the_same_path(tmp_path: Path) -> N
     ids = load_book(ctx, folder)
     assert len(ids) == 10
     run = ctx.run()
-    meridian = ctx.rating(run.run_id, "meridian-basin-petroleum")
+    meridian = ctx.rating(run.run_id, "meridian-basin-petroleum", Scope.everything())
     assert (meridian.band, round(meridian.score, 1)) == ("E", 37.0)
     ctx.close()
 

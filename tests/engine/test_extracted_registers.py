@@ -17,6 +17,7 @@ import yaml
 
 from engine.book import load_demo
 from engine.context import Context
+from engine.store import Scope
 from scoring_rules.briefs import add_brief
 from scoring_rules.extract import DraftThreat, ingest
 from scoring_rules.extract.evaluation import brief_date
@@ -64,7 +65,7 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
 
 def _bands(c: Context) -> dict[str, str]:
     run = c.current_run()
-    return {r.client_id: r.band for r in c.ratings(run.run_id)}
+    return {r.client_id: r.band for r in c.ratings(run.run_id, Scope.everything())}
 
 
 def test_the_control_stays_in_band_a_with_every_draft_accepted(ctx: Context) -> None:

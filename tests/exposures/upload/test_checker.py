@@ -266,6 +266,7 @@ def test_without_a_usable_service_the_file_is_checked_in_a_child_of_its_own(
 ) -> None:
     from engine.context import Context
     from engine.models import ClientSpec
+    from engine.store import Scope
 
     monkeypatch.setenv("RESILIENCE_CHECKER", "service")
     db = tmp_path / "store.duckdb"
@@ -274,7 +275,7 @@ def test_without_a_usable_service_the_file_is_checked_in_a_child_of_its_own(
     with Context(db) as ctx:
         ctx.init()
         ctx.upsert_client(ClientSpec(client_id="c", name="C", sector="retail", hq_country="GBR"))
-        result = ctx.prepare_upload("c", data, "a.csv", "assets")
+        result = ctx.prepare_upload("c", data, "a.csv", "assets", scope=Scope.everything())
     assert result.report == check_upload(data, "a.csv", "assets").report
     assert "service_pid" not in result.stats
     assert "checking the file in a sandbox child of this process" in caplog.text
