@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 from exposures.geocode import geocode
 from exposures.ports import resolve_port
 from exposures.prepare import ASSET_COLUMNS, ROUTE_COLUMNS

@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ExposureError
+from core.errors import ExposureError
 
 if TYPE_CHECKING:
     from exposures.upload.pipeline import PreparedUpload

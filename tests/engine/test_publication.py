@@ -223,12 +223,13 @@ def test_the_migration_marks_the_current_register_published(tmp_path: Path) -> N
         from scoring_rules.threats import Register
 
         v = c.preview_document("register", Register.model_validate(doc), scope=Scope.of()).version
-        con = c.store.cursor()
-        con.execute("UPDATE register_versions SET status = 'draft', note = 'draft for preview'")
-        con.execute("UPDATE register_versions SET note = 'seed' WHERE version = 1")
-        con.execute("DROP TABLE audit_events")
-        con.execute("DROP SEQUENCE audit_events_seq")
-        con.execute("DELETE FROM schema_migrations WHERE name = 'schema_008_audit.sql'")
+        with c.store.transaction() as con:
+            con.execute(
+                "UPDATE register_versions SET status = 'draft', note = 'draft for preview'"
+            )
+            con.execute("UPDATE register_versions SET note = 'seed' WHERE version = 1")
+            con.execute("DROP TABLE audit_events")
+            con.execute("DELETE FROM schema_migrations WHERE name = 'schema_008_audit.sql'")
     with Context(path) as c:
         assert c.store.rows("SELECT version, status FROM register_versions ORDER BY 1") == [
             (1, "published"),
