@@ -336,3 +336,17 @@ def finish_book(ctx: Context, cur: Any, staged: StagedBook, *, note: str, source
         "DELETE FROM exposure_current WHERE client_id IN (SELECT unnest($ids))", {"ids": ids}
     )
     ctx.store.insert_frame(cur, "exposure_current", rows.select("client_id", "version"))
+    from engine import publication
+
+    for c in ids:  # who loaded which client's list, as an upload records it
+        publication.record_exposures(
+            cur,
+            c,
+            staged.versions[c],
+            note=note,
+            detail={
+                "source": source,
+                "assets": staged.assets.get(c, 0),
+                "routes": staged.routes.get(c, 0),
+            },
+        )

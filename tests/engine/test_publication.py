@@ -224,9 +224,7 @@ def test_the_migration_marks_the_current_register_published(tmp_path: Path) -> N
 
         v = c.preview_document("register", Register.model_validate(doc), scope=Scope.of()).version
         with c.store.transaction() as con:
-            con.execute(
-                "UPDATE register_versions SET status = 'draft', note = 'draft for preview'"
-            )
+            con.execute("UPDATE register_versions SET status = 'draft', note = 'draft for preview'")
             con.execute("UPDATE register_versions SET note = 'seed' WHERE version = 1")
             con.execute("DROP TABLE audit_events")
             con.execute("DELETE FROM schema_migrations WHERE name = 'schema_008_audit.sql'")
