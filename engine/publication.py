@@ -118,12 +118,16 @@ def rollback_targets(ctx: Context, kind: DocKind) -> list[int]:
 
 def _stored(cur: Any, kind: DocKind, text: str) -> tuple[int, str] | None:
     """The latest stored version holding exactly this document, and its status."""
-    row = cur.execute(
-        f"SELECT version, status FROM {_table(kind)} "  # noqa: S608
-        "WHERE CAST(document AS VARCHAR) = $doc ORDER BY version DESC LIMIT 1",
-        {"doc": text},
-    ).fetchone()
-    return None if row is None else (int(row[0]), str(row[1]))
+    # compared here, not in SQL: PostgreSQL cannot compare its JSON column with text, and a
+    # filter on it would be pushed down to the server
+    rows = cur.execute(
+        f"SELECT version, status, CAST(document AS VARCHAR) FROM {_table(kind)} "  # noqa: S608
+        "ORDER BY version DESC"
+    ).fetchall()
+    for version, status, stored in rows:
+        if stored == text:
+            return int(version), str(status)
+    return None
 
 
 # -- writing -------------------------------------------------------------------------------------

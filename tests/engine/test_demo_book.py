@@ -108,7 +108,7 @@ def test_a_gulf_route_has_no_sea_alternative(demo_ctx: Context) -> None:
 
 
 def test_same_port_pair_is_routed_once(demo_ctx: Context, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import engine.context as context_module
+    import exposures.routes as context_module  # Context.route imports it when it routes
     from exposures.ports import resolve_port
 
     calls = []
