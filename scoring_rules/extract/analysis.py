@@ -182,6 +182,8 @@ class Analyzer:
         self.negations = [tuple(fold(w) for w in phrase_words(p)) for p in lk.negations]
         self.avoidance = [_stems(p) for p in lk.avoidance]
         self.subordinators = [tuple(fold(w) for w in phrase_words(p)) for p in lk.subordinate]
+        self.explains = [_words(p) for p in lk.explains]
+        self.choice = [_words(p) for p in lk.choice]
         self.horizons: PhraseMatcher[tuple[float, float]] = PhraseMatcher(use_lemma=False)
         for h in vocab.horizons.phrases:
             self.horizons.add_all(h.words, (h.from_months, h.to_months))
@@ -431,14 +433,24 @@ class Analyzer:
                 if neg is not None:
                     term = NEGATE.get(term, "unlikely")
                     start = tokens[neg].start
-            out.append(
-                Estimate(term, m.first, m.last, start, m.end, weak=words in self.weak, hedge=hedge)
-            )
+            weak = words in self.weak
+            if not hedge and self._governs_nothing(tokens, m.last, weak):
+                continue  # "likely reflects", "will consider": not a judgement on the threat
+            out.append(Estimate(term, m.first, m.last, start, m.end, weak=weak, hedge=hedge))
         for lm in self.limiting.find(tokens):
             if any(e.first <= lm.last and lm.first <= e.last for e in out):
                 continue
             out.append(Estimate(lm.payload, lm.first, lm.last, lm.start, lm.end, limiting=True))
         return sorted(out, key=lambda e: e.first)
+
+    def _governs_nothing(self, tokens: Sequence[Token], last: int, weak: bool) -> bool:
+        """The term weighs an explanation ("piracy likely reflects the region's prominence",
+        "is probably due to") or, for a weak "will", the actor's choice ("terrorists will
+        consider a wide selection of targets"): it is no judgement that the threat happens."""
+        after = [t.lower for t in tokens[last + 1 : last + 6] if t.lower not in _SOFTENERS]
+        if any(tuple(after[: len(ph)]) == ph for ph in self.explains if ph):
+            return True
+        return weak and any(tuple(after[: len(ph)]) == ph for ph in self.choice if ph)
 
     def _subordinate(self, text: str, tokens: Sequence[Token], e: Estimate) -> bool:
         """The term sits in a clause opened by "as", "because", "while" ... that a main clause
@@ -677,6 +689,18 @@ class Analyzer:
             if old is None or score > old[0]:
                 scores[region] = (score, from_context, pos if old is None else min(old[2], pos))
 
+        def distance(m: Mention) -> int:
+            return min(
+                (t.first - m.last) if m.last < t.first else abs(m.first - t.last) for t in matches
+            )
+
+        # "Cameroon faces ... the insurgency in the north": the subject country is the place of
+        # every threat listed, unless a threat word has a place of its own right by it ("faces
+        # piracy in the Gulf of Guinea")
+        own_place = any(
+            m.weight > 0 and m.role == "location" and not m.subject and distance(m) <= 3
+            for m in info.mentions
+        )
         objects = self.vocab.categories[category].objects
         for m in info.mentions:
             weight = m.weight
@@ -685,6 +709,8 @@ class Analyzer:
                     weight = 1.0  # "sanctions on Iran", "export controls to China"
                 elif weight == 0 and m.place.kind in ("country", "demonym"):
                     weight = 0.5  # "the Russian shadow fleet": whose assets are hit
+            if m.subject and own_place:
+                weight = 0.5  # "Cameroon also faces piracy in the Gulf of Guinea": who, not where
             if weight <= 0:
                 continue
             regions = (
@@ -692,9 +718,7 @@ class Analyzer:
                 if m.place.kind == "the_region"
                 else [m.region]
             )
-            d = min(
-                (t.first - m.last) if m.last < t.first else abs(m.first - t.last) for t in matches
-            )
+            d = 0 if m.subject and not own_place else distance(m)
             for r in regions:
                 offer(r, weight / (1 + d / 6), False, m.start)
         _share_lists(info, scores)
@@ -949,6 +973,7 @@ def _month_end(year: int, month: int, day: int | None) -> dt.date | None:
 _PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44
 _REACH_WORDS = {"to", "reach", "reaching", "threaten", "threatening", "into"}
+_SOFTENERS = {"also", "largely", "partly", "mainly", "mostly", "in", "part", "still", "only"}
 _FILLER_ADVERBS = {"also", "subsequently", "repeatedly", "already", "recently", "reportedly"}
 _PLACE_FILLERS = {"the", "a", "an", "international", "main", "nearby", "local", "au", "de", "of"}
 

@@ -97,8 +97,10 @@ class Mention:
     role: Role
     weight: float  # how much it says about where the threat is (0 for actor-only countries)
     aside: str = (
-        ""  # "mention" (partner, goal, border, flag), "detour" or "sea": never a threat place
+        ""  # "mention" (partner, goal, border, flag), "detour", "sea", "origin" (where an actor
+        # comes from) or "comparison" ("the world's most dangerous"): never a threat place
     )
+    subject: bool = False  # the country that "faces", "endured" ... what the sentence lists
 
     @property
     def region(self) -> str:
@@ -186,6 +188,11 @@ class PlaceIndex:
         self.locative = {fold(w) for w in vocab.places.locative}
         self.strict_locative = {fold(w) for w in vocab.places.strict_locative} or self.locative
         self.suffixes = {fold(w) for w in vocab.places.affiliation_suffixes}
+        self.origin_words = {fold(w) for w in vocab.places.origin_words}
+        self.subject_verbs = [
+            tuple(fold(w) for w in phrase_words(p)) for p in vocab.places.subject_verbs
+        ]
+        self.world_comparison = {fold(w) for w in vocab.places.world_comparison}
         self.location_nouns = {lemma(fold(w)) for w in vocab.places.location_nouns}
         self.modifiers = {fold(w) for w in vocab.places.modifiers} | set(_COMPASS)
         self.actor_only = set(vocab.places.actor_only)
@@ -227,9 +234,12 @@ class PlaceIndex:
                 ):
                     weight = 0.0
                 aside = self._aside(e, tokens, out)
+                subject = False
                 if aside:
                     weight = 0.0
-                out.append(replace(e, role=role, weight=weight, aside=aside))
+                elif self._subject(e, tokens):
+                    role, weight, subject = "location", 1.0, True
+                out.append(replace(e, role=role, weight=weight, aside=aside, subject=subject))
         return out
 
     def _aside(self, mention: Mention, tokens: Sequence[Token], before: list[Mention]) -> str:
@@ -250,6 +260,18 @@ class PlaceIndex:
             return "detour"
         nxt = mention.last + 1
         if (
+            mention.place.kind == "world"
+            and nxt < len(tokens)
+            and tokens[nxt].lower in self.world_comparison
+        ):
+            return "comparison"  # "the world's most dangerous waters": a ranking, not where
+        if (
+            mention.place.kind in ("country", "capital", "demonym")
+            and nxt < len(tokens)
+            and tokens[nxt].lower in self.origin_words
+        ):
+            return "origin"  # "the Nigerian-origin Boko Haram insurgency", "of Afghan origin"
+        if (
             nxt < len(tokens)
             and tokens[nxt].lower in self.mention_after
             and tokens[nxt].start - tokens[mention.last].end <= 1
@@ -268,6 +290,16 @@ class PlaceIndex:
         if _has_phrase(window, self.mention_only):
             return "mention"
         return ""
+
+    def _subject(self, mention: Mention, tokens: Sequence[Token]) -> bool:
+        """The country is the subject of a verb of suffering ("Cameroon faces", "Colombia endured
+        an internal armed conflict"): every threat the verb lists is in it."""
+        if mention.place.kind not in ("country", "capital") or mention.place.country is None:
+            return False
+        after = [t.lower for t in tokens[mention.last + 1 : mention.last + 4]]
+        if after and after[0] in ("also", "still", "now", "has", "have", "continues", "long"):
+            after = after[1:]  # "Cameroon also faces", "Colombia has endured"
+        return any(tuple(after[: len(v)]) == v for v in self.subject_verbs if v)
 
     def _apply_context_rules(
         self, place: Place, tokens: Sequence[Token], first: int, last: int

@@ -47,6 +47,10 @@ class LikelihoodWords(_Model):
     # election is anticipated to occur in January, protests may occur") weighs that clause's own
     # verb, not the threat words of the main clause after it.
     subordinate: list[str] = Field(default_factory=list)
+    # a term right before one of these weighs an explanation ("likely reflects"), not the threat
+    explains: list[str] = Field(default_factory=list)
+    # a weak term ("will") right before one of these is an actor's choice ("will consider")
+    choice: list[str] = Field(default_factory=list)
 
 
 class HorizonPhrase(_Model):
@@ -120,6 +124,9 @@ class Places(_Model):
     locative: list[str] = Field(default_factory=list)
     strict_locative: list[str] = Field(default_factory=list)
     affiliation_suffixes: list[str] = Field(default_factory=list)
+    origin_words: list[str] = Field(default_factory=list)  # "Nigerian-origin": where from
+    subject_verbs: list[str] = Field(default_factory=list)  # "Cameroon faces": the place
+    world_comparison: list[str] = Field(default_factory=list)  # "the world's most": no place
     location_nouns: list[str] = Field(default_factory=list)
     modifiers: list[str] = Field(default_factory=list)
     world: list[str] = Field(default_factory=list)
