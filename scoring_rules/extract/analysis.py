@@ -316,6 +316,7 @@ class Analyzer:
                 where[para] = where_sec[s.section] = located
             if info.targets:
                 last_targets[para] = info.targets
+        _targets_named_later(findings, infos, self.vocab)
         return Analysis(doc, findings, main, infos)
 
     def _sentence(
@@ -577,12 +578,22 @@ class Analyzer:
         return out
 
     def _lead(self, tokens: Sequence[Token]) -> list[Match[str]]:
-        return list(self.until.find(tokens))
+        """"Until", "ahead of" ...; never "up to" a number ("up to 450 personnel")."""
+        return [
+            m
+            for m in self.until.find(tokens)
+            if not (m.last + 1 < len(tokens) and tokens[m.last + 1].lower[:1].isdigit())
+            or _DATE.match(" ".join(t.text for t in tokens[m.last + 1 : m.last + 4])) is not None
+        ]
 
-    def _future_dates(self, text: str, forward: bool) -> list[tuple[int, dt.date]]:
+    def _future_dates(
+        self, text: str, forward: bool, lead_ends: Sequence[int] = ()
+    ) -> list[tuple[int, dt.date]]:
         """Dates in ``text`` after the brief's date, as (offset, last day meant). A date without
-        a year is read in the brief's year; if that is past, in the next year only where the
-        sentence looks forward ("until", "ahead of", an event word)."""
+        a year is read against the brief's date (``yearless_date``): the next such day where it
+        looks forward (the sentence names an event, or "until", "ahead of" ... stands right
+        before the date: ``lead_ends`` are where those words end), else the one nearest the
+        brief's date, which is often a past one ("the September 11 attack")."""
         assert self.date is not None
         out: list[tuple[int, dt.date]] = []
         for m in _DATE.finditer(text):
@@ -592,12 +603,12 @@ class Analyzer:
             if not (day_s or year_s or (before and before[-1] in _DATE_PREPOSITIONS)):
                 continue  # "May" the verb, a bare month name
             month = _MONTH_NUMBER[m.group("month").lower()]
-            year = int(year_s) if year_s else self.date.year
-            when = _month_end(year, month, int(day_s) if day_s else None)
-            if when is None:
-                continue
-            if when < self.date and not year_s and forward:
-                when = _month_end(year + 1, month, int(day_s) if day_s else None)
+            day = int(day_s) if day_s else None
+            if year_s:
+                when = _month_end(int(year_s), month, day)
+            else:
+                ahead = forward or any(0 <= m.start() - end <= _LEAD_REACH for end in lead_ends)
+                when = yearless_date(self.date, month, day, ahead)
             if when is not None and when >= self.date:
                 out.append((m.start(), when))
         return out
@@ -612,7 +623,8 @@ class Analyzer:
         leads = self._lead(tokens)
         has_event = any(ev and _find_phrase(words, ev) is not None for ev in self.events)
         frames = []
-        for pos, when in self._future_dates(segment, bool(leads) or has_event):
+        lead_ends = [tokens[lm.last].end - base for lm in leads]
+        for pos, when in self._future_dates(segment, has_event, lead_ends):
             frames.append(self._frame_to(when, segment[pos:].split(",")[0][:40], base + pos))
         for lm in leads:
             after = words[lm.last + 1 : lm.last + 7]
@@ -747,6 +759,12 @@ class Analyzer:
                 intensity = min(intensity, 0.6)
             ranked.append((r, intensity, from_context, pos))
         ranked.sort(key=lambda x: (-x[1], x[2], x[3]))
+        if self.vocab.categories[category].scope == "local" and any(
+            r != "world" and not from_context for r, _, from_context, _ in ranked
+        ):
+            # "attacks in the Gulf of Guinea ... prominence in global trade": a local threat the
+            # sentence places is there, not worldwide as well
+            ranked = [x for x in ranked if x[0] != "world"]
         return self._shape(category, [(r, i) for r, i, _, _ in ranked]), inferred
 
     def _is_object(self, tokens: Sequence[Token], m: Mention) -> bool:
@@ -909,6 +927,30 @@ class Context:
         return self.paragraph or self.anywhere or self.section or [self.main]
 
 
+def _targets_named_later(
+    findings: Sequence[Finding], infos: Sequence[SentenceInfo], vocab: Vocabulary
+) -> None:
+    """A threat aimed at someone whose sentence names nobody, with no one named before it in
+    its paragraph, is aimed at whom the paragraph's next sentence names ("the urgent risk posed
+    by state-sponsored cyber actors. ... pre-positioning on U.S. critical infrastructure")."""
+    for f in findings:
+        if f.targets or not vocab.categories[f.category].targeted:
+            continue
+        s = f.sentence
+        later = next(
+            (
+                i.targets
+                for i in infos
+                if i.targets
+                and i.sentence.section == s.section
+                and i.sentence.paragraph == s.paragraph
+                and i.sentence.start > s.start
+            ),
+            [],
+        )
+        f.targets = list(later)
+
+
 def _named(info: SentenceInfo, locations_only: bool) -> list[str]:
     out = [
         m.region
@@ -970,6 +1012,22 @@ def _month_end(year: int, month: int, day: int | None) -> dt.date | None:
         return None
 
 
+def yearless_date(brief: dt.date, month: int, day: int | None, forward: bool) -> dt.date | None:
+    """The day a date written without a year means, read against the brief's date: where the
+    sentence looks forward, the first such day on or after the brief's date; otherwise the one
+    nearest the brief's date, before or after (ties: the later one). None for an impossible
+    date."""
+    options = [
+        d for y in (brief.year - 1, brief.year, brief.year + 1) if (d := _month_end(y, month, day))
+    ]
+    if not options:
+        return None
+    if forward:
+        return next((d for d in options if d >= brief), None)
+    return min(options, key=lambda d: (abs((d - brief).days), -d.toordinal()))
+
+
+_LEAD_REACH = 24  # characters from "until", "ahead of" ... to the date they point at
 _PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44
 _REACH_WORDS = {"to", "reach", "reaching", "threaten", "threatening", "into"}

@@ -462,6 +462,11 @@ def _draft(
     regions = _merge_regions(findings, excluded)
     if not regions:
         return None  # every place it named is excluded by a limiting judgement
+    if vocab.categories[g.category].scope == "local" and regions[0].region != "world":
+        # a draft "in Bangladesh" is not also worldwide at full strength because one of its
+        # sentences (a worldwide caution) names the world: a local threat's world is its own
+        # draft, led by the sentence that says so, or none
+        regions = [r for r in regions if r.region != "world"]
     own = gov.regions[0][0] if gov.regions and not gov.region_inferred else ""
     top = regions[0].intensity
     if own.startswith("sea.") and any(r.region == own and r.intensity == top for r in regions[1:]):
