@@ -285,9 +285,16 @@ def draft_card(draft: DraftThreat, state: BriefReview, ctx: Context, older: list
             else [r.region for r in draft.regions]
         )
         if "world" in regions:
+            span = draft.world_evidence
             world_note.warning(
-                "This draft applies to the whole world, so it reaches every client. The sentence "
-                "that justifies it: “" + ui.plain(draft.evidence[0].text) + "”"
+                "This draft applies to the whole world, so it reaches every client. "
+                + (
+                    "The sentence that justifies it: “" + ui.plain(span.text) + "”"
+                    if span is not None
+                    else "No sentence of the brief says the threat is worldwide (a global "
+                    "category, such as an oil-market shock, is worldwide by the vocabulary's "
+                    "scope): check the places before accepting it."
+                )
             )
         state.supersede[draft.id] = st.multiselect(
             "Supersedes (older threats this judgement replaces)",

@@ -143,6 +143,7 @@ class Finding:
     limited: bool = False  # judged unlikely or beyond reach: its places are excluded elsewhere
     excludes: list[str] = field(default_factory=list)  # the places it takes out of likelier drafts
     recategorised_from: str = ""  # an attack at sea drafted as shipping disruption
+    names_world: bool = False  # the sentence places the threat worldwide ("globally")
 
     @property
     def assessed(self) -> bool:
@@ -578,7 +579,8 @@ class Analyzer:
         return out
 
     def _lead(self, tokens: Sequence[Token]) -> list[Match[str]]:
-        """"Until", "ahead of" ...; never "up to" a number ("up to 450 personnel")."""
+        """The words that point at a date ("until", "ahead of" ...); "up to" before a number is a
+        quantity ("up to 450 personnel"), not one of them."""
         return [
             m
             for m in self.until.find(tokens)
@@ -887,6 +889,8 @@ class Analyzer:
             limited=limited,
             excludes=excludes,
             recategorised_from=original,
+            names_world=any(r == "world" for r, _ in regions)
+            and any(m.place.kind == "world" and m.weight > 0 for m in info.mentions),
         )
 
 

@@ -52,6 +52,7 @@ class EvidenceSpan(BaseModel):
     end: int = Field(ge=0)
     text: str
     summary: str = Field(min_length=10)  # what this sentence contributes, in our words
+    names_world: bool = False  # the sentence itself says the threat is worldwide ("globally")
 
 
 class DraftThreat(BaseModel):
@@ -83,6 +84,13 @@ class DraftThreat(BaseModel):
         if len(seen) != len(set(seen)):
             raise ValueError("a region is listed twice")
         return v
+
+    @property
+    def world_evidence(self) -> EvidenceSpan | None:
+        """The first sentence behind the draft that says its threat is worldwide (what a
+        reviewer must see before accepting a draft set to ``world``); None where none does (a
+        global category's draft is worldwide by the category's scope)."""
+        return next((e for e in self.evidence if e.names_world), None)
 
     @property
     def main_region(self) -> str:
@@ -504,6 +512,7 @@ def _draft(
                 end=s.end,
                 text=doc.text[s.start : s.end],
                 summary=span_summary(vocab, f),
+                names_world=f.names_world,
             )
         )
     base = f"{g.category.replace('_', '-')}-{slugify(region_name(_named_region(regions)), 4)}"

@@ -1,10 +1,17 @@
-"""Drafts accepted as they stand, from thirteen real briefs on other regions, beside the seed.
+"""Drafts accepted as they stand, from the 25 real briefs on other regions, beside the seed.
 
 The issue's failure: a consequence sentence drafted as a worldwide, highly likely threat moved a
 control client with no exposure in the brief's region from band A to D. Here every draft of
 every development brief in bench/briefs is accepted unedited and published with the seed
 register: the Chilean control (no site or route in any region those briefs name) stays in band
-A, and a draft set to "world" carries the sentence that says the threat is worldwide.
+A, and a draft that reaches the world shows the sentence that says the threat is worldwide.
+
+What had moved the control to band B (score 85): a Bangladesh civil-unrest draft that also
+carried ``world`` at full strength (a worldwide caution's "demonstrations" merged into it), and a
+worldwide cyber draft aimed at nobody though the brief names whom it is aimed at in the next
+sentence. What reaches it now is what the briefs say is worldwide: two worldwide terrorism
+cautions aimed at US and allied nationals (collateral for a neutral client), cyber attacks aimed
+at the US, and the seed's oil-market shock.
 """
 
 from __future__ import annotations
@@ -68,21 +75,26 @@ def _bands(c: Context) -> dict[str, str]:
     return {r.client_id: r.band for r in c.ratings(run.run_id, Scope.everything())}
 
 
-@pytest.mark.xfail(
-    reason="known defect after the merges, issue 11: see its note",
-    strict=False,
-)
 def test_the_control_stays_in_band_a_with_every_draft_accepted(ctx: Context) -> None:
     assert _bands(ctx)[CONTROL] == "A"
     seed_ids = {t.id for t in ctx.register().threats}
     drafts: list[DraftThreat] = []
     register = _with_every_draft(ctx.register(), drafts)
     added = [t for t in register.threats if t.id not in seed_ids]
-    assert len(added) == len(drafts) >= 13  # at least one threat per brief
+    assert len(added) == len(drafts) >= 25  # at least one threat per brief
     vocab = default_vocabulary()
     for d in drafts:
-        if vocab.categories[d.category].scope == "local" and d.main_region == "world":
-            said = " ".join(e.text.lower() for e in d.evidence)
-            assert any(w in said for w in WORLD_WORDS), (d.id, said)
-    ctx.publish_register(register, note="seed and thirteen real briefs, drafts unedited")
+        if vocab.categories[d.category].scope != "local":
+            continue
+        regions = [r.region for r in d.regions]
+        if "world" in regions:
+            # a local threat reaches the world only as its own draft, led by the world and
+            # shown with the sentence that says so
+            assert d.main_region == "world", (d.id, regions)
+            span = d.world_evidence
+            assert span is not None, d.id
+            assert any(w in span.text.lower() for w in WORLD_WORDS), (d.id, span.text)
+    worldwide = sorted(d.id for d in drafts if any(r.region == "world" for r in d.regions))
+    assert len(worldwide) >= 3, worldwide
+    ctx.publish_register(register, note="seed and 25 real briefs, drafts unedited")
     assert _bands(ctx)[CONTROL] == "A"
