@@ -269,16 +269,24 @@ class _Group:
         return any(f.judged for f in self.findings)
 
 
+def _worldwide(f: Finding) -> bool:
+    return bool(f.regions) and f.regions[0][0] == "world"
+
+
 def group_findings(
-    findings: Sequence[Finding], basins: dict[str, list[str]] | None = None
+    findings: Sequence[Finding],
+    basins: dict[str, list[str]] | None = None,
+    local: set[str] | None = None,
 ) -> list[_Group]:
     """Findings of one category whose main regions overlap, together (in document order).
 
     Only the brief's judgements open a group; a limiting judgement opens its own. A finding that
     names no place of its own joins the category's group (the one for its inferred place if there
     is one); background, guidance, an actor's words and impacts join a group of their category
-    and place as evidence. Groups that hold no judgement are kept only where the brief judges
-    nothing at all (so that an analyst still has drafts to review).
+    and place as evidence. A worldwide judgement of a ``local`` category joins that category's
+    first group where there is one (it opens its own only where the category has none). Groups
+    that hold no judgement are kept only where the brief judges nothing at all (so that an
+    analyst still has drafts to review).
     """
     basins = basins or {}
 
@@ -309,11 +317,23 @@ def group_findings(
 
     ordered = sorted(findings, key=lambda x: x.position)
     judged = [f for f in ordered if f.judged]
+    worldwide = [f for f in judged if local is not None and f.category in local and _worldwide(f)]
     for f in judged:
-        if not f.region_inferred:
+        if not f.region_inferred and f not in worldwide:
             place(f, may_open=True)
     for f in judged:
-        if f.region_inferred:
+        if f.region_inferred and f not in worldwide:
+            place(f, may_open=True)
+    for f in worldwide:
+        # a local category's worldwide sentence ("tensions around the world, and the potential
+        # for ... demonstrations") joins the category's draft where the brief has one, in
+        # whatever order the sentences come: one category's sentences make one draft, not a
+        # second one for the world
+        same = [g for g in groups if g.category == f.category and g.limited == f.limited]
+        if same:
+            same[0].findings.append(f)
+            full[id(same[0])] |= families(f)[1]
+        else:
             place(f, may_open=True)
     left = [f for f in ordered if not f.judged and not place(f, may_open=False)]
     if not groups:
@@ -448,7 +468,8 @@ def build_drafts(analysis: Analysis, vocab: Vocabulary) -> list[DraftThreat]:
     doc = analysis.document
     drafts: list[DraftThreat] = []
     used: set[str] = set()
-    groups = group_findings(analysis.findings, vocab.places.sea_basins)
+    local = {c for c, w in vocab.categories.items() if w.scope == "local"}
+    groups = group_findings(analysis.findings, vocab.places.sea_basins, local)
     excluded = _excluded(groups)
     for g in groups:
         draft = _draft(doc, vocab, g, used, set() if g.limited else excluded.get(g.category, set()))
