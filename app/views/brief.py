@@ -285,15 +285,17 @@ def draft_card(draft: DraftThreat, state: BriefReview, ctx: Context, older: list
             else [r.region for r in draft.regions]
         )
         if "world" in regions:
-            span = draft.world_evidence
+            said = draft.world_evidence
             world_note.warning(
                 "This draft applies to the whole world, so it reaches every client. "
                 + (
-                    "The sentence that justifies it: “" + ui.plain(span.text) + "”"
-                    if span is not None
+                    "The sentence that justifies it: “" + ui.plain(said.text) + "”"
+                    if said is not None
                     else "No sentence of the brief says the threat is worldwide (a global "
                     "category, such as an oil-market shock, is worldwide by the vocabulary's "
-                    "scope): check the places before accepting it."
+                    "scope); its main sentence: “"
+                    + ui.plain(draft.evidence[0].text)
+                    + "”. Check the places before accepting it."
                 )
             )
         state.supersede[draft.id] = st.multiselect(

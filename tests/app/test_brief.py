@@ -111,11 +111,41 @@ def test_a_draft_set_to_world_shows_the_sentence_behind_it(
     assert not [w for w in warnings if militia.evidence[0].text[:20] in w]
     at.text_input(key=f"br_rg_{militia.id}").input("world: 1").run()
     warnings = [w.value for w in at.warning]
+    # no sentence of the brief says the militia threat is worldwide: the warning says so
+    assert militia.world_evidence is None
     assert any(
         w.startswith("This draft applies to the whole world, so it reaches every client.")
+        and "No sentence of the brief says the threat is worldwide" in w
         and "Iran\\-aligned militias are likely" in w
         for w in warnings
     ), warnings
+
+
+WORLDWIDE = b"""# Kenya demonstration alert
+
+Protests continue in Kenya. Demonstrations may also occur with little warning.
+
+Due to tensions in various locations around the world, and the potential for terrorist attacks
+against U.S. citizens, U.S. citizens overseas should exercise increased caution.
+"""
+
+
+def test_a_worldwide_draft_shows_the_sentence_that_says_so(
+    signed_in: Callable[[str], AppTest],
+) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/brief.py").run()
+    state = BriefReview(filename="alert.md", result=read(WORLDWIDE, "alert.md"))
+    terror = next(d for d in state.result.drafts if d.category == "terrorism")
+    assert terror.main_region == "world" and terror.world_evidence is not None
+    unrest = next(d for d in state.result.drafts if d.category == "civil_unrest")
+    assert [r.region for r in unrest.regions] == ["KEN"]
+    at.session_state[STATE] = state
+    at.run()
+    warnings = [w.value for w in at.warning if "applies to the whole world" in w.value]
+    assert len(warnings) == 1, warnings  # the terrorism draft only, not the Kenya one
+    assert "The sentence that justifies it" in warnings[0]
+    assert "locations around the world" in warnings[0]
 
 
 def test_every_field_of_a_draft_can_be_edited(signed_in: Callable[[str], AppTest]) -> None:
