@@ -1,18 +1,19 @@
 """How well the brief -> draft-threats extractor does.
 
-    .venv/bin/python bench/extract_eval.py [--set dev|all] [--verbose]
+    .venv/bin/python bench/extract_eval.py [--set dev|heldout3|all] [--verbose]
                                            [--min-confidence 0.5] [--summary]
 
 First the real public briefs, in blocks that are never pooled: the development set in
 bench/briefs (labels written before the extractor was first run on them; the extraction rules
 have since been changed while looking at its errors; it holds the first and second held-out
 rounds, bench/heldout and bench/heldout2, since their misses were fixed), then each held-out
-round listed in HELDOUT_ROUNDS (none at present: a new round is added there, with its folder,
-once its labels are committed, and scored once with ``--set <its name>``). ``--summary`` prints
-one table row per set and stops. Each block
-prints ``recall_category_place``, ``recall_likelihood``, ``recall_horizon`` and ``precision``
-(drafts that match a labelled threat on category and place), then how often drafts are right in
-each extraction-confidence band; ``--verbose`` lists every missed threat and every false draft
+round listed in HELDOUT_ROUNDS (at present the third, bench/heldout3, labelled by people who never
+ran the extractor, its labels committed before its first run; a new round is added there, with its
+folder, once its labels are committed, and scored once with ``--set <its name>``).
+``--summary`` prints one table row per set and stops. Each block prints
+``recall_category_place``, ``recall_likelihood``, ``recall_horizon`` and ``precision`` (drafts
+that match a labelled threat on category and place), then how often drafts are right in each
+extraction-confidence band; ``--verbose`` lists every missed threat and every false draft
 with the sentence it came from. Then
 per-field precision and recall over the test briefs in tests/scoring_rules/briefs (each with an
 ``.expected.yaml`` beside it), then the recall of the hand-made register
@@ -50,7 +51,9 @@ REAL = ROOT / "bench" / "briefs"
 # Held-out rounds not yet seen while the rules were changed: (``--set`` name, label, folder).
 # The first two rounds (bench/heldout, bench/heldout2) were scored once each, then moved into
 # bench/briefs when their misses were fixed; their READMEs keep the record.
-HELDOUT_ROUNDS: tuple[tuple[str, str, Path], ...] = ()
+HELDOUT_ROUNDS: tuple[tuple[str, str, Path], ...] = (
+    ("heldout3", "third held-out round", ROOT / "bench" / "heldout3"),
+)
 SETS: dict[str, tuple[tuple[str, Path], ...]] = {"dev": (("development set", REAL),)}
 for _name, _label, _folder in HELDOUT_ROUNDS:
     SETS[_name] = ((_label, _folder),)
