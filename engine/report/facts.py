@@ -283,7 +283,7 @@ def _scenarios(ctx: Context, client_id: str, as_of: dt.date) -> list[ScenarioRes
     """The client's rating under each scenario that applies, against the current baseline run
     (its rating, each scenario's run and rating, and the threat driving it there: one query
     each, instead of a whole comparison and explanation per scenario)."""
-    out = []
+    out: list[ScenarioResult] = []
     scope = Scope.of(client_id)
     base = ctx.current_run(None, as_of)
     before = next(iter(ctx.ratings(base.run_id, scope)), None)
