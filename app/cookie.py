@@ -102,21 +102,27 @@ def revoke(sid: str) -> None:
         _revoked.add(sid)
 
 
-def set_script(token: str, max_age_s: float) -> str:
-    """The script that stores the token in the browser (first-party, path /, SameSite=Strict,
-    Secure over HTTPS). ``token`` is checked to hold URL-safe characters only."""
+def set_script(token: str, max_age_s: float, *, secure: bool = False) -> str:
+    """The script that stores the token in the browser (first-party, path /, SameSite=Strict).
+
+    The cookie is Secure when ``secure`` (the server knows the request came over HTTPS: see
+    ``app.session.over_https``), and in any case when the page itself was loaded over HTTPS.
+    ``token`` is checked to hold URL-safe characters only."""
     if not TOKEN_RE.match(token):
         raise ValueError("not a session token")
+    flag = "'; Secure'" if secure else "location.protocol==='https:'?'; Secure':''"
     return (
-        "<script>(function(){var s=location.protocol==='https:'?'; Secure':'';"
+        f"<script>(function(){{var s={flag};"
         f"document.cookie='{COOKIE}={token}; Path=/; Max-Age={max(1, int(max_age_s))}; "
         "SameSite=Strict'+s;})();</script>"
     )
 
 
-def clear_script() -> str:
+def clear_script(*, secure: bool = False) -> str:
+    """The script that removes the cookie (with the same attributes it was set with)."""
+    flag = "'; Secure'" if secure else "location.protocol==='https:'?'; Secure':''"
     return (
-        "<script>(function(){"
-        f"document.cookie='{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict';"
+        f"<script>(function(){{var s={flag};"
+        f"document.cookie='{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict'+s;"
         "})();</script>"
     )

@@ -236,6 +236,29 @@ def source() -> str:
     return "local"
 
 
+def over_https(
+    forwarded_proto: str | None, ip_address: str | None, *, tls_served: bool, configured: str
+) -> bool:
+    """Whether this session's page came over HTTPS, as the server knows it: Streamlit serves
+    TLS itself (``server.sslCertFile``), ``RESILIENCE_COOKIE_SECURE`` says so (``configured``:
+    1/true/yes), or the connection comes from the reverse proxy on this machine (loopback: the
+    address Streamlit reports is None) and that proxy says ``X-Forwarded-Proto: https``. A
+    header from any other address is ignored: a browser could send it."""
+    if tls_served or configured.strip().lower() in {"1", "true", "yes"}:
+        return True
+    proto = (forwarded_proto or "").split(",")[0].strip().lower()
+    return ip_address is None and proto == "https"
+
+
+def _over_https() -> bool:
+    return over_https(
+        st.context.headers.get("X-Forwarded-Proto"),
+        st.context.ip_address,
+        tls_served=bool(st.get_option("server.sslCertFile")),
+        configured=os.environ.get("RESILIENCE_COOKIE_SECURE", ""),
+    )
+
+
 def _session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -368,10 +391,13 @@ def sync_cookie(ctx: Context) -> None:
         if now - signed.token_at < cookie.REFRESH_S:
             return
         token = cookie.issue(_secret(ctx), signed.username, signed.sid, signed.must_change_password)
-        st.html(cookie.set_script(token, IDLE_TIMEOUT_S), unsafe_allow_javascript=True)
+        st.html(
+            cookie.set_script(token, IDLE_TIMEOUT_S, secure=_over_https()),
+            unsafe_allow_javascript=True,
+        )
         st.session_state[SESSION_KEY] = replace(signed, token_at=now)
     elif st.session_state.pop(COOKIE_CLEAR_KEY, None):
-        st.html(cookie.clear_script(), unsafe_allow_javascript=True)
+        st.html(cookie.clear_script(secure=_over_https()), unsafe_allow_javascript=True)
 
 
 def notice() -> str | None:

@@ -12,14 +12,18 @@ each file kept per run so a second download is served from memory. Prints ``key:
   warm_up_s               the server's background warm-up (renderer, fonts, matplotlib)
   client_pdf_render_s     one client PDF rendered after the warm-up (facts, map, layout)
   client_html_render_s    the HTML report of the same run after the PDF (shares its facts/charts)
+  client_pdf_open_click_s a click the moment the Client page opens (its PDF started then, for a
+                          client no report was made for yet): the wait the user sees
   client_pdf_click_s      click to bytes when the page prepared it first (the app's case)
   client_pdf_again_s      a second download of the same file
   client_csv_s            the items CSV
   client_xlsx_s           the workbook
   portfolio_pdf_s         the portfolio PDF of the whole book
+  *_cpu_s, *_wall_to_cpu  the process's CPU seconds for each measure above, and wall / CPU (near
+                          1 on an idle machine; above it, time spent waiting for a core)
   first_click_speedup_x   cold_first_pdf_s / client_pdf_render_s (a click the moment the page
                           opens, before the background render is done: warm-up and shared facts)
-  target_client_pdf_s     2   (target: client_pdf_click_s <= 2 s)
+  target_client_pdf_s     2   (target: client_pdf_open_click_s <= 2 s)
   target_export_s         3   (target: every other export <= 3 s)
 
 The machine is shared: compare the ratios, and read absolute times against the load average,
@@ -52,10 +56,18 @@ print(time.perf_counter() - started)
 """
 
 
-def timed(fn: object) -> tuple[float, object]:
+CPU: dict[str, float] = {}
+
+
+def timed(fn: object, key: str = "") -> tuple[float, object]:
+    """Wall seconds and the result; the process's CPU seconds (every thread) go to CPU[key]."""
+    cpu = time.process_time()
     started = time.perf_counter()
     out = fn()  # type: ignore[operator]
-    return time.perf_counter() - started, out
+    wall = time.perf_counter() - started
+    if key:
+        CPU[key] = time.process_time() - cpu
+    return wall, out
 
 
 def main() -> None:
@@ -89,10 +101,21 @@ def main() -> None:
         pool = ThreadPoolExecutor(max_workers=1)
         warm = pool.submit(warm_up).result()
         render_s, _ = timed(
-            lambda: render_client_report(ctx, args.client, fmt="pdf", run_id=run.run_id)
+            lambda: render_client_report(ctx, args.client, fmt="pdf", run_id=run.run_id),
+            "client_pdf_render_s",
         )
         html_s, _ = timed(
-            lambda: render_client_report(ctx, args.client, fmt="html", run_id=run.run_id)
+            lambda: render_client_report(ctx, args.client, fmt="html", run_id=run.run_id),
+            "client_html_render_s",
+        )
+        # a click the moment the Client page opens: the page starts the PDF in the background
+        # and the click waits for it (a client whose report nobody made yet in this process)
+        fresh = "nordhavn-container-lines"
+        open_click_s, _ = timed(
+            lambda: pool.submit(
+                render_client_report, ctx, fresh, fmt="pdf", run_id=run.run_id
+            ).result(),
+            "client_pdf_open_click_s",
         )
         # the app's case: the page shows, the PDF starts in the background, the user reads the
         # page (the render's own time), then clicks
@@ -102,21 +125,38 @@ def main() -> None:
             time.sleep(0.05)
         click_s, pdf = timed(lambda: job.result())
         again_s, _ = timed(lambda: job.result())
-        csv_s, _ = timed(lambda: export_client(ctx, args.client, "csv", run_id=run.run_id))
-        xlsx_s, _ = timed(lambda: export_client(ctx, args.client, "xlsx", run_id=run.run_id))
-        portfolio_s, _ = timed(lambda: render_portfolio_report(ctx, fmt="pdf"))
+        csv_s, _ = timed(
+            lambda: export_client(ctx, args.client, "csv", run_id=run.run_id), "client_csv_s"
+        )
+        xlsx_s, _ = timed(
+            lambda: export_client(ctx, args.client, "xlsx", run_id=run.run_id), "client_xlsx_s"
+        )
+        portfolio_s, _ = timed(lambda: render_portfolio_report(ctx, fmt="pdf"), "portfolio_pdf_s")
         ctx.close()
         pool.shutdown()
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
     print(f"cold_first_pdf_s: {cold:.2f}")
     print(f"warm_up_s: {warm:.2f}")
-    print(f"client_pdf_render_s: {render_s:.2f}")
-    print(f"client_html_render_s: {html_s:.2f}")
+    walls = {
+        "client_pdf_render_s": render_s,
+        "client_html_render_s": html_s,
+        "client_pdf_open_click_s": open_click_s,
+    }
+    for key, wall in walls.items():
+        print(f"{key}: {wall:.2f}")
     print(f"client_pdf_click_s: {click_s:.3f}")
     print(f"client_pdf_again_s: {again_s:.3f}")
-    print(f"client_csv_s: {csv_s:.2f}")
-    print(f"client_xlsx_s: {xlsx_s:.2f}")
-    print(f"portfolio_pdf_s: {portfolio_s:.2f}")
+    for key, wall in {
+        "client_csv_s": csv_s,
+        "client_xlsx_s": xlsx_s,
+        "portfolio_pdf_s": portfolio_s,
+    }.items():
+        print(f"{key}: {wall:.2f}")
+    walls |= {"client_csv_s": csv_s, "client_xlsx_s": xlsx_s, "portfolio_pdf_s": portfolio_s}
+    # CPU seconds beside wall: on a shared machine wall/CPU above 1 is time spent waiting
+    for key, cpu in CPU.items():
+        print(f"{key.removesuffix('_s')}_cpu_s: {cpu:.2f}")
+        print(f"{key.removesuffix('_s')}_wall_to_cpu: {walls[key] / max(cpu, 1e-6):.2f}")
     print(f"first_click_speedup_x: {cold / render_s:.1f}")
     print(f"load_average_1min_end: {os.getloadavg()[0]:.1f}")
     print("target_client_pdf_s: 2")

@@ -326,7 +326,9 @@ def after_publish(
         if follower is None or not scope_for(follower).allows(f.client_id):
             continue  # disabled, or the client left the book since the follow
         if f.client_id not in causes_of:
-            causes_of[f.client_id] = history.causes(ctx, run_a, run_b, f.client_id)
+            causes_of[f.client_id] = history.causes(
+                ctx, run_a, run_b, f.client_id, until=pub.published_at
+            )
         why = causes_of[f.client_id]
         cause = "; ".join(why) + f" (published by {pub.by_user})"
         address = email_of(ctx, f.username)

@@ -223,7 +223,7 @@ def client_history(ctx: Context, client_id: str, scope: Scope = EVERYONE) -> lis
             before = points[-1]
             point.change = r.score - before.score
             point.band_before = before.band
-            point.causes = causes(ctx, runs[-1], run, client_id)
+            point.causes = causes(ctx, runs[-1], run, client_id, until=p.published_at)
         points.append(point)
         runs.append(run)
     return points
@@ -238,11 +238,19 @@ def movers(
     if len(pubs) < 2:
         return None, pubs[-1] if pubs else None, []
     before_pub, after_pub = pubs[-2], pubs[-1]
-    return before_pub, after_pub, moves_between(ctx, before_pub.run_id, after_pub.run_id, scope)
+    moves = moves_between(
+        ctx, before_pub.run_id, after_pub.run_id, scope, until=after_pub.published_at
+    )
+    return before_pub, after_pub, moves
 
 
 def moves_between(
-    ctx: Context, before_run: int, after_run: int, scope: Scope = EVERYONE
+    ctx: Context,
+    before_run: int,
+    after_run: int,
+    scope: Scope = EVERYONE,
+    *,
+    until: dt.datetime | None = None,
 ) -> list[Move]:
     before = {r.client_id: r for r in ctx.ratings(before_run, scope)}
     run_a, run_b = ctx.run_info(before_run), ctx.run_info(after_run)
@@ -251,7 +259,8 @@ def moves_between(
         b = before.get(a.client_id)
         if b is None or (abs(a.score - b.score) < MOVE_EPS and a.band == b.band):
             continue
-        out.append(Move(a.client_id, a.name, b, a, causes(ctx, run_a, run_b, a.client_id)))
+        why = causes(ctx, run_a, run_b, a.client_id, until=until)
+        out.append(Move(a.client_id, a.name, b, a, why))
     return sorted(out, key=lambda m: (m.change, m.client_id))
 
 
@@ -284,28 +293,61 @@ def _words(term: str) -> str:
     return term.replace("_", " ")
 
 
-def _note(ctx: Context, table: str, version: int) -> str:
+def _made_current(
+    ctx: Context, kind: str, version: int, subject: str, until: dt.datetime | None
+) -> tuple[bool, str] | None:
+    """How ``version`` of a document last became current (at or before ``until``), from the
+    audit log: (whether it was a roll-back, the note given then); None when the log does not say
+    (a database older than the log).
+
+    Read from the log, not from the version numbers: a preview or a draft is a stored version
+    too, so publishing one saved earlier makes a lower number current without any roll-back."""
+    rows = ctx.store.rows(
+        "SELECT action, note FROM audit_events WHERE kind = $k AND subject = $s "
+        "AND version = $v AND action IN ('publish', 'rollback') "
+        "AND ($until IS NULL OR logged_at <= $until) ORDER BY entry_id DESC LIMIT 1",
+        {"k": kind, "s": subject, "v": version, "until": until},
+    )
+    if not rows:
+        return None
+    return str(rows[0][0]) == "rollback", str(rows[0][1] or "")
+
+
+def _version_note(ctx: Context, table: str, version: int) -> str:
     note = ctx.store.one(
         f"SELECT note FROM {table} WHERE version = $v",  # noqa: S608
         {"v": version},
     )
-    return f" ({note})" if note else ""
+    return str(note) if note else ""
 
 
-def _register_causes(ctx: Context, a: RunInfo, b: RunInfo, client_id: str) -> list[str]:
-    out = []
-    reg_a, reg_b = ctx.register(a.register_version), ctx.register(b.register_version)
-    rolled = " (a roll-back)" if b.register_version < a.register_version else ""
-    head = (
-        f"threat register version {a.register_version} -> {b.register_version}{rolled}"
-        f"{_note(ctx, 'register_versions', b.register_version)}"
+def _document_move(ctx: Context, kind: str, va: int, vb: int, until: dt.datetime | None) -> str:
+    """'threat register version 1 -> 3 (why)': the version published before and the one
+    published now, with the note given when it was made current."""
+    table, name = {
+        "register": ("register_versions", "threat register"),
+        "rules": ("rules_versions", "scoring rules"),
+    }[kind]
+    how = _made_current(ctx, kind, vb, "", until)
+    if how is None:
+        rolled, note = vb < va, _version_note(ctx, table, vb)
+    else:
+        rolled, note = how
+    return (
+        f"{name} version {va} -> {vb}"
+        + (" (a roll-back)" if rolled else "")
+        + (f" ({note})" if note else "")
     )
+
+
+def _register_causes(ctx: Context, a: RunInfo, b: RunInfo, until: dt.datetime | None) -> list[str]:
+    reg_a, reg_b = ctx.register(a.register_version), ctx.register(b.register_version)
+    head = _document_move(ctx, "register", a.register_version, b.register_version, until)
     briefs_a = {x.id for x in reg_a.all_briefs()}
     new_briefs = [x.label for x in reg_b.all_briefs() if x.id not in briefs_a]
     if new_briefs:
         head += "; new brief: " + "; ".join(new_briefs)
-    out.append(head)
-    return out
+    return [head]
 
 
 def _threat_causes(ctx: Context, a: RunInfo, b: RunInfo, client_id: str) -> list[str]:
@@ -336,17 +378,17 @@ def _threat_causes(ctx: Context, a: RunInfo, b: RunInfo, client_id: str) -> list
     return out
 
 
-def causes(ctx: Context, a: RunInfo, b: RunInfo, client_id: str) -> list[str]:
-    """What differs between two runs for one client, in words, the inputs first."""
+def causes(
+    ctx: Context, a: RunInfo, b: RunInfo, client_id: str, *, until: dt.datetime | None = None
+) -> list[str]:
+    """What differs between two runs for one client, in words, the inputs first. ``until``: the
+    time of the publication that made run ``b`` the published one (how each document became
+    current is read from the audit log up to then; None: up to now)."""
     out: list[str] = []
     if a.register_version != b.register_version:
-        out += _register_causes(ctx, a, b, client_id)
+        out += _register_causes(ctx, a, b, until)
     if a.rules_version != b.rules_version:
-        rolled = " (a roll-back)" if b.rules_version < a.rules_version else ""
-        out.append(
-            f"scoring rules version {a.rules_version} -> {b.rules_version}{rolled}"
-            f"{_note(ctx, 'rules_versions', b.rules_version)}"
-        )
+        out.append(_document_move(ctx, "rules", a.rules_version, b.rules_version, until))
     va = ctx.store.one(
         "SELECT version FROM run_exposures WHERE run_id = $r AND client_id = $c",
         {"r": a.run_id, "c": client_id},
@@ -365,7 +407,10 @@ def causes(ctx: Context, a: RunInfo, b: RunInfo, client_id: str) -> list[str]:
         if row is not None:
             note = f"{row[0]}; " if row[0] else ""
             detail = f" ({note}{row[1]} sites, {row[2]} routes)"
-        rolled = " (a roll-back)" if va is not None and vb < va else ""
+        how = _made_current(ctx, "exposures", int(vb), client_id, until)
+        rolled = (
+            " (a roll-back)" if (how[0] if how is not None else va is not None and vb < va) else ""
+        )
         out.append(f"exposure list version {va} -> {vb}{rolled}{detail}")
     if a.as_of != b.as_of:
         out.append(f"rated as of {b.as_of} instead of {a.as_of}")

@@ -19,6 +19,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -80,9 +81,19 @@ def category_colour(category: str) -> str:
 
 
 def _png(fig: Figure) -> str:
-    FigureCanvasAgg(fig)
+    """The figure as an opaque RGB PNG data URI (the pixels savefig would give on white).
+
+    Opaque on purpose: the PDF writer (WeasyPrint) splits a PNG with an alpha channel into a
+    colour image and a mask and compresses both again; an RGB PNG is recompressed once."""
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(fig)
+    fig.patch.set_facecolor("white")
+    fig.set_dpi(DPI)
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
+    rgba.convert("RGB").save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -171,30 +182,11 @@ def _draw_land(ax: Axes, extent: Extent, resolution: Resolution, tint: dict[str,
 
 def _country_labels(ax: Axes, extent: Extent, resolution: Resolution) -> None:
     """Country names on a close-up panel, inside the part of each country the panel shows."""
-    frame = box(extent.lon0, extent.lat0, extent.lon1, extent.lat1)
-    inner = frame.buffer(-0.08 * min(extent.width, extent.height))
-    for country in countries(resolution):
-        if not country.name:
-            continue
-        parts = []
-        for ring in country.rings:
-            if len(ring) < 4:
-                continue
-            poly = ShapelyPolygon(ring)
-            if not poly.is_valid:
-                poly = poly.buffer(0)
-            if poly.intersects(inner):
-                parts.append(poly.intersection(inner))
-        if not parts:
-            continue
-        piece = max(parts, key=lambda g: g.area)
-        if piece.area < 0.04 * frame.area:
-            continue
-        point = piece.representative_point()
+    for name, x, y in _label_points(extent, resolution):
         ax.text(
-            float(point.x),
-            float(point.y),
-            country.name.upper(),
+            x,
+            y,
+            name,
             fontsize=5.2,
             color="#8c8779",
             ha="center",
@@ -202,6 +194,49 @@ def _country_labels(ax: Axes, extent: Extent, resolution: Resolution) -> None:
             zorder=1.2,
             parse_math=False,
         )
+
+
+@cache
+def _outlines(resolution: Resolution) -> tuple[tuple[str, tuple[ShapelyPolygon, ...]], ...]:
+    """Each named country's rings as valid shapely polygons, made once per process."""
+    out = []
+    for country in countries(resolution):
+        if not country.name:
+            continue
+        polys = []
+        for ring in country.rings:
+            if len(ring) < 4:
+                continue
+            poly = ShapelyPolygon(ring)
+            polys.append(poly if poly.is_valid else poly.buffer(0))
+        out.append((country.name.upper(), tuple(polys)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _label_points(extent: Extent, resolution: Resolution) -> tuple[tuple[str, float, float], ...]:
+    """Where each country's name goes on a panel of this extent (the largest part of it inside
+    the panel, away from the edges; countries showing too little get none), per extent."""
+    frame = box(extent.lon0, extent.lat0, extent.lon1, extent.lat1)
+    inner = frame.buffer(-0.08 * min(extent.width, extent.height))
+    out = []
+    for name, polys in _outlines(resolution):
+        parts = [p.intersection(inner) for p in polys if p.intersects(inner)]
+        if not parts:
+            continue
+        piece = max(parts, key=lambda g: g.area)
+        if piece.area < 0.04 * frame.area:
+            continue
+        point = piece.representative_point()
+        out.append((name, float(point.x), float(point.y)))
+    return tuple(out)
+
+
+def warm_up() -> None:
+    """Decode the basemaps and make the outline shapes once, before a first map needs them."""
+    for resolution in ("110m", "50m"):
+        countries(resolution)
+    _outlines("50m")
 
 
 def _blend(a: str, b: str, t: float) -> tuple[float, float, float]:

@@ -280,23 +280,31 @@ def _contributions(ctx: Context, run_id: int, client_id: str) -> dict[int, list[
 
 
 def _scenarios(ctx: Context, client_id: str, as_of: dt.date) -> list[ScenarioResult]:
-    out = []
+    """The client's rating under each scenario that applies, against the current baseline run
+    (its rating, each scenario's run and rating, and the threat driving it there: one query
+    each, instead of a whole comparison and explanation per scenario)."""
+    out: list[ScenarioResult] = []
     scope = Scope.of(client_id)
+    base = ctx.current_run(None, as_of)
+    before = next(iter(ctx.ratings(base.run_id, scope)), None)
+    if before is None:
+        return out
     for sid, scenario in sorted(ctx.applicable_scenarios().items()):
-        rows = [r for r in ctx.compare_scenario(sid, as_of, scope) if r.client_id == client_id]
-        if not rows:
-            continue
-        row = rows[0]
         after_run = ctx.current_run(sid, as_of)
-        main = ctx.explain(client_id, after_run.run_id, scope=scope, top=1).threats
+        after = next(iter(ctx.ratings(after_run.run_id, scope)), None)
+        if after is None:
+            continue
+        top = ctx.store.execute(
+            sql.TOP_THREAT_TITLE, {"r": after_run.run_id, "c": client_id}
+        ).fetchone()
         out.append(
             ScenarioResult(
                 scenario_id=sid,
                 title=scenario.title,
                 description=scenario.description,
-                before=row.before,
-                after=row.after,
-                main_threat=main[0].title if main else None,
+                before=before,
+                after=after,
+                main_threat=str(top[0]) if top else None,
             )
         )
     return out

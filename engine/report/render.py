@@ -88,13 +88,14 @@ def _pdf(html: str) -> bytes:
 
 def warm_up() -> float:
     """Load what a first PDF pays for once per process (WeasyPrint, Pango and fontconfig, the
-    report's fonts in each face, matplotlib), so a user's first report does not; the seconds it
-    took. A server calls it in the background when it starts."""
+    report's fonts in each face, matplotlib, the decoded basemaps), so a user's first report
+    does not; the seconds it took. A server calls it in the background when it starts."""
     import time
 
     started = time.perf_counter()
     import matplotlib.backends.backend_agg  # noqa: F401
 
+    charts.warm_up()
     css = environment().get_template("report.css").render()
     _pdf(
         f"<html><head><style>{css}</style></head><body><h1>Warm-up</h1><p>Text, <b>bold</b>, "

@@ -97,3 +97,17 @@ EXPOSURE_VERSION = """
 SELECT version, created_at, note, source, n_assets, n_routes
 FROM exposure_versions WHERE client_id = $c AND version = $v
 """
+
+# Reads: run_classes, run_contributions, run_threats.
+# Produces: the title of the threat that carries most of one client's value at risk in the run
+#           (ties: the lower threat id), as the facade's explanation ranks them.
+TOP_THREAT_TITLE = """
+SELECT t.title
+FROM run_classes k
+JOIN run_contributions c ON c.run_id = k.run_id AND c.profile_id = k.profile_id
+JOIN run_threats t ON t.run_id = c.run_id AND t.threat_id = c.threat_id
+WHERE k.run_id = $r AND k.client_id = $c
+GROUP BY t.threat_id, t.title
+ORDER BY sum(k.value_usd * c.r_central) DESC, t.threat_id
+LIMIT 1
+"""

@@ -71,3 +71,25 @@ def test_the_cookie_script_carries_only_a_token() -> None:
     with pytest.raises(ValueError, match="not a session token"):
         cookie.set_script("x'; alert(1); '", 1800)
     assert "Max-Age=0" in cookie.clear_script()
+    # without word from the server the page's own protocol decides; with it, always Secure
+    assert "var s=location.protocol==='https:'?'; Secure':'';" in script
+    secure = cookie.set_script(token, 1800, secure=True)
+    assert "var s='; Secure';" in secure and "SameSite=Strict'+s;" in secure
+    assert "var s='; Secure';" in cookie.clear_script(secure=True)
+
+
+def test_the_server_knows_a_request_came_over_https() -> None:
+    from app.session import over_https
+
+    plain = {"tls_served": False, "configured": ""}
+    # from the reverse proxy on this machine (Streamlit reports no address for loopback)
+    assert over_https("https", None, **plain)
+    assert over_https("HTTPS, http", None, **plain)
+    assert not over_https("http", None, **plain)
+    assert not over_https(None, None, **plain)
+    # a browser elsewhere that sends the header itself is not believed
+    assert not over_https("https", "203.0.113.9", **plain)
+    # Streamlit serving TLS itself, or the server's setting
+    assert over_https(None, "203.0.113.9", tls_served=True, configured="")
+    assert over_https(None, "203.0.113.9", tls_served=False, configured="true")
+    assert not over_https(None, "203.0.113.9", tls_served=False, configured="no")

@@ -304,17 +304,19 @@ def test_the_proxy_adds_tls_headers_secure_cookies_and_closes_metrics(
         assert r.status == 200
 
 
-@pytest.mark.xfail(
-    reason="known defect after the merges, issue 14: see its note",
-    strict=False,
-)
 def test_signing_in_through_the_proxy_with_secure_cookies(browser: Browser, proxy_url: str) -> None:
     page = sign_in(browser, proxy_url, "am")
     assert page.get_by_role("heading", name="Portfolio").is_visible()
-    cookies = page.context.cookies()
-    xsrf = [c for c in cookies if c["name"] == "_streamlit_xsrf"]
-    assert xsrf, cookies
-    assert all(c["secure"] and c["sameSite"] == "Lax" for c in cookies), cookies
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    # Streamlit's own (the proxy marks them), and the session cookie the page stores
+    assert sorted(cookies) == ["_streamlit_xsrf", "resilience_session"], cookies
+    xsrf, session = cookies["_streamlit_xsrf"], cookies["resilience_session"]
+    assert xsrf["secure"] and xsrf["sameSite"] == "Lax", xsrf
+    assert session["secure"] and session["sameSite"] == "Strict", session
+    assert not session["httpOnly"] and session["path"] == "/"
+    # the server itself knew the page came over TLS (the proxy's X-Forwarded-Proto): the script
+    # it sent sets Secure outright rather than leaving it to the page's protocol
+    assert "var s='; Secure';" in page.content()
     responses: list[dict[str, str]] = []
     page.on(
         "response", lambda r: responses.append(r.all_headers()) if r.url.endswith("/") else None

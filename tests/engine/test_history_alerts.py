@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -148,6 +149,47 @@ def test_an_upload_and_a_rules_change_are_causes(ctx: Context) -> None:
     last = history.client_history(ctx, OIL)[-1]
     assert last.causes[0] == "scoring rules version 1 -> 2 (likely read lower)"
     assert last.change is not None and last.change > 0
+
+
+def test_causes_name_the_published_versions_whatever_previews_were_stored(ctx: Context) -> None:
+    """A preview and a draft are stored versions too: the cause names the version published
+    before and the one published now, and a roll-back only when there was one."""
+    from engine import publication
+    from scoring_rules.rules import parse_rules
+
+    alerts.follow(ctx, "am", OIL, min_points=0.1)
+
+    def likely(low: float, high: float) -> Any:
+        doc = ctx.rules(1).model_dump()
+        doc["likelihood"]["terms"]["likely"] = {"low": low, "high": high}
+        return parse_rules(doc, "test")
+
+    lower, higher = likely(0.4, 0.5), likely(0.8, 0.9)
+    assert publication.preview(ctx, "rules", lower, scope=Scope.everything()).version == 2
+    v3 = ctx.publish_rules(higher, note="likely read higher", by="analyst")
+    assert v3 == 3
+    out = alerts.after_publish(ctx, "rules", v3, "analyst", note="likely read higher")
+    assert out.notified[0].cause.startswith("scoring rules version 1 -> 3 (likely read higher)")
+    # the preview stored before, published now: a lower number, and no roll-back
+    v2 = ctx.publish_rules(lower, note="likely read lower after all", by="analyst")
+    assert v2 == 2
+    out = alerts.after_publish(ctx, "rules", v2, "analyst", note="likely read lower after all")
+    assert out.notified[0].cause.startswith(
+        "scoring rules version 3 -> 2 (likely read lower after all)"
+    )
+    # a real roll-back says so, with its own note (not the one version 3 was published with)
+    ctx.rollback("rules", 3, note="back to the higher reading", by="analyst")
+    out = alerts.after_publish(ctx, "rules", 3, "analyst", note="back to the higher reading")
+    assert out.notified[0].cause.startswith(
+        "scoring rules version 2 -> 3 (a roll-back) (back to the higher reading)"
+    )
+    # the history tells each move the same way, as it was at that publication
+    causes = [p.causes[0] for p in history.client_history(ctx, OIL)[1:]]
+    assert causes == [
+        "scoring rules version 1 -> 3 (likely read higher)",
+        "scoring rules version 3 -> 2 (likely read lower after all)",
+        "scoring rules version 2 -> 3 (a roll-back) (back to the higher reading)",
+    ]
 
 
 def test_follow_rules(ctx: Context) -> None:
