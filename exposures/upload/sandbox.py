@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ExposureError
+from core.errors import ExposureError, ResilienceError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -543,14 +543,22 @@ def _child_main(
 
         from exposures.upload.mapping import template_csv
         from exposures.upload.pipeline import check_upload
+        from exposures.upload_bounds import load_upload_bounds
 
-        # Warm up on the templates before the limit applies: imports, the expectation context,
-        # the geocoder's and the port index's tables and the thread pools reserve address space
-        # once; the limit then bounds what this file needs on top of that.
+        # Warm up on the templates before the limit applies: imports, the expectation context
+        # and the suites of the rules' bounds (what an upload checks against), the geocoder's
+        # and the port index's tables and the thread pools reserve address space once; the
+        # limit then bounds what this file needs on top of that.
+        try:
+            bounds: dict[str, tuple[float | None, float | None]] | None = (
+                load_upload_bounds().as_dict()
+            )
+        except ResilienceError:
+            bounds = None  # the file's own check reports a broken rules file
         for warm_kind in (kind,) if kind else ("assets", "routes"):
-            check_upload(template_csv(warm_kind), "template.csv", warm_kind)
+            check_upload(template_csv(warm_kind), "template.csv", warm_kind, bounds=bounds)
         if kind is None:  # a spare: also the city tables (a one-shot check loads them if needed)
-            check_upload(_CITY_WARMUP, "warm.csv", "assets")
+            check_upload(_CITY_WARMUP, "warm.csv", "assets", bounds=bounds)
         warmed = time.perf_counter()
         results.send(("ready", round(warmed - entered, 3)))
         try:

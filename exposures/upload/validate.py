@@ -138,6 +138,19 @@ def build_suite(
 
 
 _GX_STATE: dict[str, Any] = {}
+_SUITES: dict[tuple[str, tuple[tuple[str, tuple[float | None, float | None]], ...]], Any] = {}
+_SUITES_LOCK = threading.Lock()
+
+
+def _suite(kind: str, bounds: dict[str, tuple[float | None, float | None]] | None) -> Any:
+    """``build_suite(kind, bounds)``, built once per kind and bounds in a process (a warmed-up
+    checker built the suite of the rules' bounds before its file came)."""
+    key = (kind, tuple(sorted((k, (v[0], v[1])) for k, v in (bounds or {}).items())))
+    with _SUITES_LOCK:
+        suite = _SUITES.get(key)
+        if suite is None:
+            suite = _SUITES[key] = build_suite(kind, bounds)
+    return suite
 
 
 def _gx() -> Any:
@@ -179,7 +192,7 @@ def run_suite(
     Returns one dict per failed expectation: ``check``, ``column``, ``meta`` and ``failures``, a
     list of (row, value) pairs for every failing row.
     """
-    suite = build_suite(kind, bounds)
+    suite = _suite(kind, bounds)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame.to_pandas()})
     result = batch.validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
