@@ -567,6 +567,8 @@ def _child_main(
             return  # the parent closed: no file will come
         data, filename, job_kind, mapping, options, timeout_s, pipeline = job
         waited = time.perf_counter()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before = cpu.ru_utime + cpu.ru_stime
         run = pipeline or check_upload
         _limit_memory(memory_mb)
         _confine()
@@ -578,6 +580,8 @@ def _child_main(
         stats = dict(result.stats)
         stats["child_warmup_seconds"] = round(warmed - entered, 3)
         stats["child_check_seconds"] = round(time.perf_counter() - waited, 3)
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        stats["child_check_cpu_seconds"] = round(cpu.ru_utime + cpu.ru_stime - cpu_before, 3)
         stats["child_network_namespace"] = float(isolated)
         stats["child_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
