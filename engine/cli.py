@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from engine import cli_base as base
-from engine import store as store_module
 from engine.cli_base import (
     AsOption,
     DbOption,
@@ -54,8 +53,6 @@ def main(db: DbOption = None, debug: DebugOption = False, as_user: AsOption = No
     global out, console, err
     out = console = base.out
     err = base.err
-    # a command that waits for the app (or another command) to finish with the file says so
-    store_module.wait_notice = err.print
 
 
 _fail = base.fail

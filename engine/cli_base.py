@@ -9,10 +9,12 @@ it imports none of them, so the command line has no import cycle.
 from __future__ import annotations
 
 import contextlib
+import dis
 import json
 import logging
 import os
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -86,9 +88,78 @@ def fail(exc: BaseException) -> None:
     raise typer.Exit(1)
 
 
+class _NoPandasForDuckDB:
+    """An import finder that keeps DuckDB from importing pandas into a command's process.
+
+    DuckDB 1.5's Python client imports pandas the first time it converts a bound parameter
+    (to recognise pandas' missing values), and registering an Arrow table imports
+    ``pyarrow.dataset``, whose set-up imports pandas too: a command would spend up to a second
+    of CPU on pandas, which it never uses (the engine hands DuckDB no pandas object, and none
+    can exist before pandas is imported). Both libraries take a failed import as "pandas is not
+    installed" for that call and try again on the next. So this finder refuses an import of
+    pandas made while the product's own code calls into DuckDB: the innermost Python frame is
+    not an ``import pandas`` statement, and the first function frame above the import machinery
+    and the modules being imported is in one of the product's packages, at a call. Every
+    other import of pandas (by name, ``importlib``, another library's), a lookup
+    (``importlib.util.find_spec``) and every import once pandas is loaded are untouched.
+    """
+
+    _ROOTS = tuple(
+        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), p, "")
+        for p in ("core", "engine", "exposures", "scoring_rules")
+    )
+    _IMPORT_NAME = dis.opmap["IMPORT_NAME"]
+
+    @classmethod
+    def _imported(cls, frame: types.FrameType) -> str | None:
+        """The module an ``import`` statement at ``frame``'s current instruction names."""
+        code = frame.f_code
+        if code.co_code[frame.f_lasti] != cls._IMPORT_NAME:
+            return None
+        for ins in dis.get_instructions(code):
+            if ins.offset == frame.f_lasti:
+                return str(ins.argval)
+        return None
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name != "pandas":
+            return None
+        frame: types.FrameType | None = sys._getframe(1)
+        innermost = True
+        while frame is not None:
+            file = frame.f_code.co_filename
+            if file == "<frozen importlib.util>":
+                return None  # a lookup, not an import
+            if file.startswith("<frozen importlib"):
+                frame = frame.f_back
+                continue
+            wanted = self._imported(frame)
+            if innermost and wanted is not None and wanted.split(".")[0] == "pandas":
+                return None  # asked for by name
+            innermost = False
+            if frame.f_code.co_name != "<module>":
+                break
+            frame = frame.f_back  # a module being imported: who imports it
+        if frame is None or not frame.f_code.co_filename.startswith(self._ROOTS):
+            return None
+        if self._imported(frame) is not None:
+            return None  # the product imports a module that imports pandas
+        raise ModuleNotFoundError("pandas is not imported for DuckDB", name=name)
+
+
+def _keep_pandas_out() -> None:
+    if not any(isinstance(f, _NoPandasForDuckDB) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandasForDuckDB())
+
+
 def open_context() -> Context:
+    from engine import store
     from engine.context import Context
 
+    _keep_pandas_out()
+
+    # a command that waits for the app (or another command) to finish with the file says so
+    store.wait_notice = err.print
     return Context(state.db)
 
 

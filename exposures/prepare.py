@@ -15,12 +15,15 @@ import numpy as np
 import polars as pl
 
 from core.errors import ExposureError
-from exposures.geocode import PRECISION_COUNTRY, assign_regions, geocode, region_hits
 from exposures.ports import Port, resolve_port
 from exposures.upload_bounds import default_criticality
 
 if TYPE_CHECKING:  # searoute is heavy: imported when routes are prepared, not for assets
     from exposures.routes import RouteInfo
+
+# exposures.geocode (the city tables, scipy, the region index) is imported where rows are
+# geocoded or placed, not here: a process that stages rows placed elsewhere (the upload
+# checker service places a CLI command's rows, see ``PLACED``) never loads it.
 
 RouteLookup = Callable[[Port, Port], "RouteInfo"]
 
@@ -40,6 +43,10 @@ ASSET_COLUMNS = [
 ]
 GEO_COLUMNS = ["country_iso3", "subdivision", "geo_precision"]
 """Where an asset was placed, and how precisely (added by ``exposures.geocode.geocode``)."""
+PLACED = "geo_key"
+"""An asset frame with this column (no nulls) beside ``GEO_COLUMNS`` was placed already
+(``asset_geo_keys`` ran on its rows elsewhere, and the caller writes the profiles' region rows
+itself): ``prepare_assets`` keeps the keys instead of placing the rows again."""
 ROUTE_COLUMNS = [
     "route_id",
     "name",
@@ -145,6 +152,8 @@ def asset_geo_keys(geo: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     each group is then assigned its regions in full (``assign_regions``) and its profile keyed
     (``geo_profiles``), so the work per row is a few vector operations however large the book.
     """
+    from exposures.geocode import PRECISION_COUNTRY, assign_regions, region_hits
+
     n = geo.height
     lat = geo["lat"].cast(pl.Float64)
     lon = geo["lon"].cast(pl.Float64)
@@ -230,7 +239,10 @@ def prepare_assets(
 
     ``client_id`` and ``version`` name the client version the rows are for; when they are None
     the rows carry ``client_id`` and ``version`` columns themselves (a book of many clients).
-    Unlocatable rows are an error (uploads reject them row by row before this point).
+    Unlocatable rows are an error (uploads reject them row by row before this point). Rows
+    that carry their location (``GEO_COLUMNS``) are not geocoded again; rows that also carry
+    their profile's key (``PLACED``) are not placed again, and no region rows come back for
+    them (the caller has them).
     """
     assets = _with_version(assets, client_id, version)
     for col in ASSET_COLUMNS:
@@ -239,6 +251,7 @@ def prepare_assets(
     located = all(c in assets.columns for c in GEO_COLUMNS) and (
         assets["geo_precision"].null_count() == 0
     )
+    placed = located and PLACED in assets.columns and assets[PLACED].null_count() == 0
     keep = ["client_id", "version", *ASSET_COLUMNS, *(GEO_COLUMNS if located else [])]
     base = assets.select(keep).with_columns(
         pl.col("asset_id").cast(pl.String),
@@ -257,6 +270,8 @@ def prepare_assets(
         # country-level site must not become an exact site at the capital)
         geo = base.with_columns(pl.col(c).cast(pl.String) for c in GEO_COLUMNS)
     else:
+        from exposures.geocode import geocode
+
         geo = geocode(base)
         bad = geo.filter(pl.col("geo_error").is_not_null())
         if bad.height:
@@ -284,8 +299,12 @@ def prepare_assets(
         "service_id",
         "mitigations",
     )
-    keys, regions = asset_geo_keys(geo)
-    rows = rows.with_columns(keys)
+    if placed:
+        keys = assets[PLACED].cast(pl.String)
+        regions = pl.DataFrame(schema=GEO_SCHEMA)
+    else:
+        keys, regions = asset_geo_keys(geo)
+    rows = rows.with_columns(keys.alias(PLACED))
     return rows, regions
 
 
@@ -369,6 +388,8 @@ def prepare_routes(
                     "subdivision": None,
                 }
             )
+    from exposures.geocode import assign_regions
+
     ends = assign_regions(
         pl.DataFrame(
             end_points,

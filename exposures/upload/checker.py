@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ExposureError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from exposures.upload.pipeline import PreparedUpload
 
 log = logging.getLogger(__name__)
@@ -423,6 +425,87 @@ def prepare_upload(
     raise AssertionError("not reached")
 
 
+PLACE_COLUMNS = ("lat", "lon", "country_iso3", "subdivision", "geo_precision")
+"""What placing an asset needs (``exposures.prepare.asset_geo_keys``)."""
+
+
+def place_assets(folder: Path, assets: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """``exposures.prepare.asset_geo_keys`` of located asset rows, worked out by the service
+    of ``folder``, which keeps the region index and the gazetteer loaded: the key of each row's
+    geo profile (in row order) and the ``geo_regions`` rows of those profiles.
+
+    The rows are the store's own (checked by an upload, or kept from a stored version); a row
+    that cannot be placed is an ``ExposureError`` with the words ``asset_geo_keys`` uses.
+    """
+    import io
+
+    import polars as pl
+
+    buffer = io.BytesIO()
+    assets.select(PLACE_COLUMNS).write_ipc(buffer)
+    sock, info = connect(folder)
+    try:
+        sock.settimeout(120.0)
+        _send(sock, {"op": "place"}, (buffer.getvalue(),))
+        answer, blobs = _recv(sock)
+    except (ConnectionError, OSError, ValueError) as exc:
+        raise Unavailable(
+            f"the upload checker {info.get('pid')} did not place the rows: {exc}"
+        ) from exc
+    finally:
+        sock.close()
+    if answer.get("status") == "refused":
+        raise ExposureError(str(answer.get("message")))
+    if answer.get("status") != "ok" or len(blobs) != 2:
+        raise Unavailable(str(answer.get("message") or "the upload checker placed no rows"))
+    keys = pl.read_ipc(io.BytesIO(blobs[0]))["geo_key"]
+    regions = pl.read_ipc(io.BytesIO(blobs[1]))
+    if keys.len() != assets.height:
+        raise Unavailable(f"the upload checker placed {keys.len()} of {assets.height} rows")
+    return keys, regions
+
+
+def _place(blob: bytes) -> tuple[bytes, bytes]:
+    """The service's side of ``place_assets``."""
+    import io
+
+    import polars as pl
+
+    from exposures.prepare import asset_geo_keys
+
+    keys, regions = asset_geo_keys(pl.read_ipc(io.BytesIO(blob)))
+    out_keys, out_regions = io.BytesIO(), io.BytesIO()
+    pl.DataFrame({"geo_key": keys}).write_ipc(out_keys)
+    regions.write_ipc(out_regions)
+    return out_keys.getvalue(), out_regions.getvalue()
+
+
+def _warm_placement() -> None:
+    """Load the region index and the gazetteer once, before the first rows are placed."""
+    import polars as pl
+
+    started = time.perf_counter()
+    try:
+        from exposures.prepare import asset_geo_keys
+
+        asset_geo_keys(
+            pl.DataFrame(
+                {
+                    "lat": [51.5],
+                    "lon": [-0.12],
+                    "country_iso3": ["GBR"],
+                    "subdivision": [None],
+                    "geo_precision": ["coordinates"],
+                },
+                schema={c: pl.Float64 if c in ("lat", "lon") else pl.String for c in PLACE_COLUMNS},
+            )
+        )
+    except Exception:  # the first request places (and reports) it anyway
+        log.exception("warming up the asset placement failed")
+        return
+    log.info("asset placement warm in %.1f s", time.perf_counter() - started)
+
+
 # -- the service ---------------------------------------------------------------------------------
 
 
@@ -459,6 +542,7 @@ class _Service:
         self.listener = listener
         log.info("upload checker %d serving %s (code %s)", os.getpid(), self.path, self.version)
         sandbox.keep_warm(True)
+        threading.Thread(target=_warm_placement, daemon=True).start()
         try:
             while not self.stopping.is_set():
                 try:
@@ -554,6 +638,18 @@ class _Service:
             self._unlink()  # the accept loop sees stopping and closes the listener
             _send(conn, {"stopping": True})
             return False
+        if op == "place" and len(blobs) == 1:
+            try:
+                keys, regions = _place(blobs[0])
+            except ExposureError as exc:
+                _send(conn, {"status": "refused", "message": str(exc)})
+                return True
+            except Exception as exc:
+                log.exception("placing rows failed")
+                _send(conn, {"status": "error", "message": f"placing the rows failed: {exc}"})
+                return True
+            _send(conn, {"status": "ok"}, (keys, regions))
+            return True
         if op != "check" or len(blobs) != 1:
             _send(conn, {"status": "error", "message": f"unknown request {op!r}"})
             return False

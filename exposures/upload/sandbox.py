@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ExposureError
+from core.errors import ExposureError, ResilienceError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -543,14 +543,22 @@ def _child_main(
 
         from exposures.upload.mapping import template_csv
         from exposures.upload.pipeline import check_upload
+        from exposures.upload_bounds import load_upload_bounds
 
-        # Warm up on the templates before the limit applies: imports, the expectation context,
-        # the geocoder's and the port index's tables and the thread pools reserve address space
-        # once; the limit then bounds what this file needs on top of that.
+        # Warm up on the templates before the limit applies: imports, the expectation context
+        # and the suites of the rules' bounds (what an upload checks against), the geocoder's
+        # and the port index's tables and the thread pools reserve address space once; the
+        # limit then bounds what this file needs on top of that.
+        try:
+            bounds: dict[str, tuple[float | None, float | None]] | None = (
+                load_upload_bounds().as_dict()
+            )
+        except ResilienceError:
+            bounds = None  # the file's own check reports a broken rules file
         for warm_kind in (kind,) if kind else ("assets", "routes"):
-            check_upload(template_csv(warm_kind), "template.csv", warm_kind)
+            check_upload(template_csv(warm_kind), "template.csv", warm_kind, bounds=bounds)
         if kind is None:  # a spare: also the city tables (a one-shot check loads them if needed)
-            check_upload(_CITY_WARMUP, "warm.csv", "assets")
+            check_upload(_CITY_WARMUP, "warm.csv", "assets", bounds=bounds)
         warmed = time.perf_counter()
         results.send(("ready", round(warmed - entered, 3)))
         try:
@@ -559,6 +567,8 @@ def _child_main(
             return  # the parent closed: no file will come
         data, filename, job_kind, mapping, options, timeout_s, pipeline = job
         waited = time.perf_counter()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before = cpu.ru_utime + cpu.ru_stime
         run = pipeline or check_upload
         _limit_memory(memory_mb)
         _confine()
@@ -570,6 +580,8 @@ def _child_main(
         stats = dict(result.stats)
         stats["child_warmup_seconds"] = round(warmed - entered, 3)
         stats["child_check_seconds"] = round(time.perf_counter() - waited, 3)
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        stats["child_check_cpu_seconds"] = round(cpu.ru_utime + cpu.ru_stime - cpu_before, 3)
         stats["child_network_namespace"] = float(isolated)
         stats["child_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1

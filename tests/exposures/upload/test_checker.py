@@ -224,10 +224,6 @@ def test_a_keep_alive_process_keeps_the_service(
         holder.kill()
 
 
-@pytest.mark.xfail(
-    reason="known defect after the merges, issue 12: see its note",
-    strict=False,
-)
 def test_a_cli_check_imports_no_checking_code(tmp_path: Path) -> None:
     """The CLI process sends the file to the service: no Great Expectations, pandas or app."""
     db = tmp_path / "store.duckdb"
@@ -245,7 +241,7 @@ def test_a_cli_check_imports_no_checking_code(tmp_path: Path) -> None:
         "except SystemExit:\n"
         "    pass\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'great_expectations', "
-        "'pandas', 'app', 'streamlit', 'fastexcel', 'searoute'})\n"
+        "'pandas', 'app', 'streamlit', 'fastexcel', 'searoute', 'scipy'})\n"
         "print('IMPORTED', bad)\n"
     )
     env = {**os.environ, "RESILIENCE_CHECKER": "service"}
@@ -261,6 +257,107 @@ def test_a_cli_check_imports_no_checking_code(tmp_path: Path) -> None:
             done.stdout + done.stderr
         )
         assert "IMPORTED []" in done.stdout, done.stdout
+    finally:
+        checker.stop(checker.service_dir(db))
+
+
+def test_the_service_places_rows_as_this_process_would(shared: Path) -> None:
+    import polars as pl
+
+    from exposures.prepare import asset_geo_keys
+
+    rows = pl.DataFrame(
+        {
+            "lat": [26.56, 51.5072, None, 33.3152, 30.4],
+            "lon": [56.25, -0.1276, None, 44.3661, 47.9],
+            "country_iso3": ["OMN", "GBR", "KWT", "IRQ", "IRQ"],
+            "subdivision": [None, None, None, "IQ-BG", "IQ-BA"],
+            "geo_precision": ["coordinates", "city", "country", "coordinates", "coordinates"],
+        }
+    )
+    keys, regions = checker.place_assets(shared, rows)
+    local_keys, local_regions = asset_geo_keys(rows)
+    assert keys.to_list() == local_keys.to_list()
+    assert len(set(keys.to_list())) == 5
+    order = ["geo_key", "region_id"]
+    assert regions.sort(order).equals(local_regions.sort(order))
+    assert "IRQ" in set(regions["region_id"].to_list())
+
+
+def test_rows_the_service_cannot_place_are_refused_with_the_same_words(shared: Path) -> None:
+    import polars as pl
+
+    rows = pl.DataFrame(
+        {
+            "lat": [95.0],
+            "lon": [10.0],
+            "country_iso3": ["GBR"],
+            "subdivision": [None],
+            "geo_precision": ["coordinates"],
+        },
+        schema_overrides={"subdivision": pl.String},
+    )
+    with pytest.raises(ExposureError, match=r"1 point\(s\) have coordinates out of range"):
+        checker.place_assets(shared, rows)
+
+
+def test_a_preview_through_the_service_is_the_preview_of_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service places the rows of the new version (the 9 kept and the 2 new sites); the
+    staged rows, classes, regions and the rating change are those this process works out."""
+    import polars as pl
+
+    from engine.book import load_demo
+    from engine.context import EVERYONE, Context
+
+    nine = "meridian-basin-petroleum"
+    two = (
+        b"asset_id,name,asset_type,lat,lon,city,country,value_usd,criticality\n"
+        b"NEW-1,Muscat office,office,,,Muscat,Oman,2500000,2\n"
+        b"NEW-2,Basra depot,warehouse,30.5,47.8,,Iraq,3000000,3\n"
+    )
+    db = tmp_path / "store.duckdb"
+    with Context(db) as ctx:
+        load_demo(ctx)
+    plans = {}
+    try:
+        for how in ("local", "service"):
+            monkeypatch.setenv("RESILIENCE_CHECKER", how)
+            with Context(db) as ctx:
+                prepared = ctx.prepare_upload(
+                    nine, two, "two.csv", "assets", mode="upsert", scope=EVERYONE
+                )
+                plans[how] = ctx.plan_upload(
+                    nine, prepared, "assets", mode="upsert", scope=EVERYONE
+                )
+        served, local = plans["service"], plans["local"]
+        assert served.summary() == "2 added, 0 updated, 0 removed"
+        assert served.n_items == 11
+        assert served.as_dict() == local.as_dict()  # counts, ids and the rating change
+        assert served.staged is not None and local.staged is not None
+        assert served.staged.assets is not None and local.staged.assets is not None
+        assert served.staged.assets.equals(local.staged.assets)
+        assert served.staged.classes.equals(local.staged.classes)
+
+        def regions(parts: list[pl.DataFrame]) -> pl.DataFrame:
+            return pl.concat(parts).unique().sort(["geo_key", "region_id"])
+
+        assert regions(served.staged.regions).equals(regions(local.staged.regions))
+        with Context(db) as ctx:
+            outcome = ctx.commit_upload(
+                nine, prepared, "assets", mode="upsert", planned=served, scope=EVERYONE
+            )
+            assert outcome.loaded, outcome.reason
+            assert outcome.after is not None and served.after is not None
+            assert outcome.after.score == pytest.approx(served.after["score"])
+            assert (
+                ctx.store.one(
+                    "SELECT count(*) FROM assets WHERE client_id = $c AND version = $v",
+                    {"c": nine, "v": outcome.version},
+                )
+                == 11
+            )
     finally:
         checker.stop(checker.service_dir(db))
 
