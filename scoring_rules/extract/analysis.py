@@ -202,6 +202,9 @@ class Analyzer:
         self.year_end.add_all(vocab.horizons.year_end, "")
         self.until: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
         self.until.add_all(vocab.horizons.until, "")
+        self.validity: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        self.validity.add_all(vocab.horizons.validity, "")
+        self.stated_validity: TimeFrame | None = None
         self.events = sorted(
             {tuple(fold(w) for w in phrase_words(p)) for p in vocab.horizons.events}, key=len
         )
@@ -235,6 +238,7 @@ class Analyzer:
         self.date = date
         base = [tokenize(doc.text[s.start : s.end], s.start) for s in doc.sentences]
         self.event_dates = self._event_dates(doc, base)
+        self.stated_validity = self._stated_validity(doc, base)
         countries = {
             m.place.country
             for toks in base
@@ -573,7 +577,7 @@ class Analyzer:
             dates = self._future_dates(doc.text[s.start : s.end], True)
             if not dates:
                 continue
-            first = min(d for _pos, d in dates)
+            first = min(d for _pos, d, _led in dates)
             for ev in named:
                 out[ev] = min(out.get(ev, first), first)
         return out
@@ -588,46 +592,79 @@ class Analyzer:
             or _DATE.match(" ".join(t.text for t in tokens[m.last + 1 : m.last + 4])) is not None
         ]
 
-    def _future_dates(
+    def _all_dates(
         self, text: str, forward: bool, lead_ends: Sequence[int] = ()
-    ) -> list[tuple[int, dt.date]]:
-        """Dates in ``text`` after the brief's date, as (offset, last day meant). A date without
-        a year is read against the brief's date (``yearless_date``): the next such day where it
-        looks forward (the sentence names an event, or "until", "ahead of" ... stands right
-        before the date: ``lead_ends`` are where those words end), else the one nearest the
-        brief's date, which is often a past one ("the September 11 attack")."""
+    ) -> list[tuple[int, dt.date, bool]]:
+        """Dates in ``text`` as (offset, last day meant, pointed at by "until" ...). A date
+        without a year is read against the brief's date (``yearless_date``): the next such day
+        where it looks forward (the sentence names an event, or "until", "ahead of" ... stands
+        right before the date: ``lead_ends`` are where those words end), else the one nearest the
+        brief's date, which is often a past one ("the September 11 attack"). Month names may be
+        abbreviated or capitals ("19 FEB 2026"); an abbreviation needs a day or a year. A year
+        alone ("scheduled for 2014", "through the end of 2026") is its last day, where the
+        sentence looks forward or a lead word or "end of" points at it."""
         assert self.date is not None
-        out: list[tuple[int, dt.date]] = []
+        out: list[tuple[int, dt.date, bool]] = []
+        spans: list[tuple[int, int]] = []
         for m in _DATE.finditer(text):
+            month_s = m.group("month")
+            if month_s.islower():
+                continue  # "may" the verb
             day_s = m.group("day") or m.group("day2")
             year_s = m.group("year")
             before = text[max(0, m.start() - 12) : m.start()].lower().split()
             if not (day_s or year_s or (before and before[-1] in _DATE_PREPOSITIONS)):
                 continue  # "May" the verb, a bare month name
-            month = _MONTH_NUMBER[m.group("month").lower()]
+            if month_s.rstrip(".").lower() not in _FULL_MONTHS and not (day_s or year_s):
+                continue  # "Mar", "Dec" alone: no date
+            spans.append((m.start(), m.end()))
+            month = _MONTH_NUMBER[month_s.lower()[:3]]
             day = int(day_s) if day_s else None
+            led = any(0 <= m.start() - end <= _LEAD_REACH for end in lead_ends)
             if year_s:
                 when = _month_end(int(year_s), month, day)
             else:
-                ahead = forward or any(0 <= m.start() - end <= _LEAD_REACH for end in lead_ends)
-                when = yearless_date(self.date, month, day, ahead)
-            if when is not None and when >= self.date:
-                out.append((m.start(), when))
-        return out
+                when = yearless_date(self.date, month, day, forward or led)
+            if when is not None:
+                out.append((m.start(), when, led))
+        for ym in _YEAR_ALONE.finditer(text):
+            if any(a <= ym.start("year") < b for a, b in spans):
+                continue  # the year of a full date
+            led = any(0 <= ym.start() - end <= _LEAD_REACH for end in lead_ends)
+            if forward or led or ym.group("end"):
+                out.append((ym.start("year"), dt.date(int(ym.group("year")), 12, 31), led))
+        return sorted(out)
+
+    def _future_dates(
+        self, text: str, forward: bool, lead_ends: Sequence[int] = ()
+    ) -> list[tuple[int, dt.date, bool]]:
+        """The dates of ``_all_dates`` on or after the brief's date."""
+        assert self.date is not None
+        return [x for x in self._all_dates(text, forward, lead_ends) if x[1] >= self.date]
 
     def _dated(self, source: str, tokens: Sequence[Token], in_text: bool) -> list[TimeFrame]:
         """Frames running to a date after the brief's: one the sentence names, or the date the
-        brief gives an event that "until", "ahead of", "in the run-up to" ... points at."""
+        brief gives an event that "until", "ahead of", "in the run-up to" ... points at. Where
+        "until" ... points at a date, the other dates of the sentence are where the period
+        starts or what it replaces ("from January 7, 2023, until January 7, 2027"), not its end.
+        A stated expiry ("extends the expiration date ... until") may run further than the
+        ordinary cap, up to ``validity_max_months``."""
         assert self.date is not None
         base = tokens[0].start if in_text else 0
         segment = source[base : tokens[-1].end]
         words = [t.lower for t in tokens]
         leads = self._lead(tokens)
         has_event = any(ev and _find_phrase(words, ev) is not None for ev in self.events)
-        frames = []
+        stated = bool(self.validity.find(tokens))
+        cap = self.vocab.horizons.validity_max_months if stated else None
         lead_ends = [tokens[lm.last].end - base for lm in leads]
-        for pos, when in self._future_dates(segment, has_event, lead_ends):
-            frames.append(self._frame_to(when, segment[pos:].split(",")[0][:40], base + pos))
+        dates = self._future_dates(segment, has_event, lead_ends)
+        if any(led for _p, _w, led in dates):
+            dates = [x for x in dates if x[2]]
+        frames = [
+            self._frame_to(when, segment[pos:].split(",")[0][:40], base + pos, cap)
+            for pos, when, _led in dates
+        ]
         for lm in leads:
             after = words[lm.last + 1 : lm.last + 7]
             for ev in reversed(self.events):  # longest first
@@ -637,10 +674,39 @@ class Analyzer:
                     break
         return frames
 
-    def _frame_to(self, when: dt.date, words: str, start: int) -> TimeFrame:
+    def _stated_validity(self, doc: Document, base: Sequence[Sequence[Token]]) -> TimeFrame | None:
+        """The brief's stated validity: the first sentence that gives one (a validity word and a
+        later date "until" ... points at, or a period running from the brief's date or before
+        "until" a later date), as a frame to the latest such date. None without a brief's date."""
+        if self.date is None:
+            return None
+        for s, toks in zip(doc.sentences, base, strict=True):
+            if not toks:
+                continue
+            text = doc.text[s.start : s.end]
+            lead_ends = [toks[lm.last].end - s.start for lm in self._lead(toks)]
+            if not lead_ends:
+                continue
+            dates = self._all_dates(text, False, lead_ends)
+            ends = [(p, w) for p, w, led in dates if led and w > self.date]
+            if not ends:
+                continue
+            began = any(not led and w <= self.date for _p, w, led in dates)
+            if not (began or self.validity.find(toks)):
+                continue
+            pos, when = max(ends, key=lambda x: x[1])
+            words = text[pos:].split(",")[0][:40]
+            return self._frame_to(
+                when, words, s.start + pos, self.vocab.horizons.validity_max_months
+            )
+        return None
+
+    def _frame_to(
+        self, when: dt.date, words: str, start: int, cap: float | None = None
+    ) -> TimeFrame:
         assert self.date is not None
         months = round((when - self.date).days / _DAYS_PER_MONTH, 1)
-        months = min(self.vocab.horizons.max_months, max(0.25, months))
+        months = min(cap or self.vocab.horizons.max_months, max(0.25, months))
         return TimeFrame(Horizon(from_months=0, to_months=months), words.strip(), start)
 
     # --- targets ----------------------------------------------------------------------------------
@@ -826,6 +892,8 @@ class Analyzer:
             time = None  # "this year", "over the last year": when it happened, not a forecast
         if time is None:
             time, source = heading_time, "heading"
+        if time is None and self.stated_validity is not None:
+            time, source = self.stated_validity, "validity"  # the notice's own expiry
         horizon = words_h = None
         if time is not None:
             horizon, words_h = time.horizon, time.words
@@ -996,11 +1064,25 @@ _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _MONTH_NAMES = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
 )
-_MONTH_NUMBER = {name.lower(): k for k, name in enumerate(_MONTH_NAMES.split("|"), start=1)}
-# "7 January 2024", "January 7, 2024", "January 2024", "in January" (month names capitalised)
+_FULL_MONTHS = frozenset(_MONTH_NAMES.lower().split("|"))
+_MONTH_ABBREVIATIONS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+_MONTH_NUMBER = {name.lower()[:3]: k for k, name in enumerate(_MONTH_NAMES.split("|"), start=1)}
+# "7 January 2024", "January 7, 2024", "January 2024", "in January", "19 FEB 2026" (month names
+# capitalised or in capitals; lower-case ones are skipped where the date is read)
 _DATE = re.compile(
-    r"\b(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+)?(?P<month>" + _MONTH_NAMES + r")\b"
-    r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?"
+    r"\b(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+)?(?P<month>"
+    + _MONTH_NAMES
+    + "|"
+    + _MONTH_ABBREVIATIONS
+    + r")\b\.?"
+    r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?",
+    re.IGNORECASE,
+)
+# a year alone: "scheduled for 2014", "through the end of 2026", "ahead of elections in 2014"
+_YEAR_ALONE = re.compile(
+    r"\b(?:(?P<end>end\s+of)|in|for|by|until|till|through|before)\s+"
+    r"(?P<year>(?:19|20)\d\d)\b(?![-/]\d)",
+    re.IGNORECASE,
 )
 _DATE_PREPOSITIONS = {"in", "on", "by", "until", "till", "before", "through", "of", "mid", "late"}
 

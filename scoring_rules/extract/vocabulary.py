@@ -78,6 +78,10 @@ class Horizons(_Model):
     until: list[str] = Field(default_factory=list)
     events: list[str] = Field(default_factory=list)
     max_months: float = 24.0  # a dated frame further off than this is read as this
+    # a rule's or notice's stated validity ("valid until", "extends the expiration date ...
+    # until"): the horizon of every threat of the brief that gives no time frame of its own
+    validity: list[str] = Field(default_factory=list)
+    validity_max_months: float = 120.0  # a stated expiry further off than this is read as this
 
 
 class AtSea(_Model):
