@@ -662,7 +662,7 @@ class Analyzer:
         if any(led for _p, _w, led in dates):
             dates = [x for x in dates if x[2]]
         frames = [
-            self._frame_to(when, segment[pos:].split(",")[0][:40], base + pos, cap)
+            self._frame_to(when, _date_words(segment, pos), base + pos, cap)
             for pos, when, _led in dates
         ]
         for lm in leads:
@@ -695,7 +695,7 @@ class Analyzer:
             if not (began or self.validity.find(toks)):
                 continue
             pos, when = max(ends, key=lambda x: x[1])
-            words = text[pos:].split(",")[0][:40]
+            words = f"until {_date_words(text, pos)} (the brief's stated validity)"
             return self._frame_to(
                 when, words, s.start + pos, self.vocab.horizons.validity_max_months
             )
@@ -1085,6 +1085,19 @@ _YEAR_ALONE = re.compile(
     re.IGNORECASE,
 )
 _DATE_PREPOSITIONS = {"in", "on", "by", "until", "till", "before", "through", "of", "mid", "late"}
+
+
+def _date_words(text: str, pos: int) -> str:
+    """The date written at ``pos`` ("January 7, 2027", "19 FEB 23:59 UTC 2026", "2014")."""
+    m = _DATE.match(text, pos)
+    if m is None:
+        return text[pos : pos + 4]
+    words = m.group(0)
+    if not m.group("year"):  # "19 FEB 23:59 UTC 2026": the year further on
+        tail = re.match(r"[\d:\sA-Z]{0,16}?\b((?:19|20)\d\d)\b", text[m.end() : m.end() + 20])
+        if tail:
+            words = text[pos : m.end() + tail.end()]
+    return words.strip().rstrip(".")
 
 
 def _month_end(year: int, month: int, day: int | None) -> dt.date | None:
