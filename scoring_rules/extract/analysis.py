@@ -322,6 +322,7 @@ class Analyzer:
             if info.targets:
                 last_targets[para] = info.targets
         _targets_named_later(findings, infos, self.vocab)
+        _unplaced_asides(findings)
         return Analysis(doc, findings, main, infos)
 
     def _sentence(
@@ -1021,6 +1022,28 @@ def _targets_named_later(
             [],
         )
         f.targets = list(later)
+
+
+def _unplaced_asides(findings: Sequence[Finding]) -> None:
+    """A sentence that neither weighs a threat with a yardstick term nor names a place of its
+    own, in a paragraph where the brief judges another category at a named place, describes the
+    actors of that judgement ("They also contribute to regime instability and internal conflict
+    by engaging in high levels of violence", "Extremist groups remain active and might target
+    aviation facilities"): background, not a threat of its own category."""
+    for f in findings:
+        if f.role != "judgement" or f.assessed or not f.region_inferred:
+            continue
+        para = (f.sentence.section, f.sentence.paragraph)
+        if any(g.category == f.category and g.judged and not g.region_inferred for g in findings):
+            continue  # the category's own placed judgement: this sentence adds to it
+        if any(
+            g.category != f.category
+            and g.judged
+            and not g.region_inferred
+            and (g.sentence.section, g.sentence.paragraph) == para
+            for g in findings
+        ):
+            f.role = "background"
 
 
 def _named(info: SentenceInfo, locations_only: bool) -> list[str]:
