@@ -503,6 +503,14 @@ class Analyzer:
                     and not _CLAUSE.search(text, t.end, e.start)
                 ):
                     costs.append((e.first - t.last) * 2.0 + 3)
+                elif (
+                    e.first > t.last
+                    and e.first - t.last <= 25
+                    and _coordinated(text, t.end, e.start)
+                ):
+                    # "extremists have made advances in Syria, and will probably continue to do
+                    # so": the same subject's next verb, weighed
+                    costs.append((e.first - t.last) * 2.0 + 3)
             if not costs:
                 continue
             cost = min(costs)
@@ -1022,6 +1030,18 @@ def _targets_named_later(
             [],
         )
         f.targets = list(later)
+
+
+_COORDINATED = re.compile(r",\s*(?:and|but)\s*$", re.IGNORECASE)
+
+
+def _coordinated(text: str, start: int, end: int) -> bool:
+    """An estimative term right after ", and" (or ", but") that follows a threat word, with no
+    sentence-like break (";", ":", a dash) between: a second verb of the same subject ("...
+    advances, seen in Syria and Iraq, and will probably continue to do so")."""
+    between = text[start:end]
+    m = _COORDINATED.search(between)
+    return m is not None and not re.search(r"[;:—–()]", between)
 
 
 def _unplaced_asides(findings: Sequence[Finding]) -> None:

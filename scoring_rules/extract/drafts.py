@@ -537,8 +537,13 @@ def _draft(
         regions = [r for r in regions if r.region != "world"]
     own = gov.regions[0][0] if gov.regions and not gov.region_inferred else ""
     top = regions[0].intensity
-    if own.startswith("sea.") and any(r.region == own and r.intensity == top for r in regions[1:]):
-        # among equals, the place the governing judgement names first leads
+    if (
+        own
+        and region_family(own) != region_family(regions[0].region)
+        and any(r.region == own and r.intensity == top for r in regions[1:])
+    ):
+        # among equals, the place the governing judgement names first leads (not the one that
+        # sentences without a place of their own add support to)
         regions = [r for r in regions if r.region == own] + [r for r in regions if r.region != own]
     timed = [f for f in findings if f.horizon is not None and f.term == gov.term and f.judged]
     horizon: Horizon | None
