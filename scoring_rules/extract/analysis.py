@@ -215,6 +215,8 @@ class Analyzer:
             for name in ("judgement", "quoted_actor", "guidance", "background")
         }
         self.dated_openers = {fold(w) for w in roles.dated_openers}
+        self.reasons = [_words(p) for p in roles.reason]
+        self.absent = [_words(p) for p in roles.absent]
         self.consequence = [_words(p) for p in roles.consequence]
         self.means = {tuple(lemma(w) for w in _words(p)) for p in vocab.means}
         self.means_of = set(vocab.means_of)
@@ -293,6 +295,8 @@ class Analyzer:
             for category, matches in triggers.items():
                 if self._means(info.tokens, matches) and (here | about) - {category}:
                     continue  # "missiles, rockets and mines" against vessels: the means of it
+                if self._reason_only(info, category, triggers):
+                    continue  # "due to the security situation ..., a threat to aviation"
                 if self._weak_only(info, category, matches):
                     continue  # "due to crime and kidnapping": listed, not weighed
                 finding = self._finding(
@@ -394,6 +398,55 @@ class Analyzer:
             if at is not None and not _CLAUSE.search(doc.text, tokens[lo + at].end, m.start):
                 return True
         return False
+
+    def _reason_spans(self, info: SentenceInfo) -> list[tuple[int, int]]:
+        """Token ranges of the sentence's reason clauses ("due to ..." up to the clause's end)."""
+        words = [t.lower for t in info.tokens]
+        spans = []
+        for ph in self.reasons:
+            n = len(ph)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i : i + n]) != ph:
+                    continue
+                j = i + n
+                while j < len(info.tokens) and not _CLAUSE.search(
+                    info.sentence_text, info.tokens[j - 1].end, info.tokens[j].start
+                ):
+                    j += 1
+                spans.append((i + n, j))
+        return spans
+
+    def _reason_only(
+        self, info: SentenceInfo, category: str, triggers: dict[str, list[Match[str]]]
+    ) -> bool:
+        """Every word of ``category`` is in a reason clause, and another category's threat is
+        stated outside that clause or before them in it: they give that threat's reason."""
+        for lo, hi in self._reason_spans(info):
+            mine = triggers[category]
+            if not all(lo <= m.first < hi for m in mine):
+                continue
+            first = min(m.first for m in mine)
+            for other, ms in triggers.items():
+                if other != category and any(
+                    not (lo <= m.first < hi) or m.first < first for m in ms
+                ):
+                    return True
+        return False
+
+    def _absent(self, info: SentenceInfo, matches: Sequence[Match[str]]) -> tuple[int, int] | None:
+        """Character span of "no ... <threat>" ("no specific, credible terrorist threats")."""
+        for m in matches:
+            lo = max(0, m.first - 6)
+            words = [t.lower for t in info.tokens[lo : m.first]]
+            for ph in self.absent:
+                at = _find_phrase(words, ph)
+                if at is None or len(words) - at - len(ph) > 4:
+                    continue
+                start = info.tokens[lo + at]
+                if re.search(r"[;:.()]", info.sentence_text[start.end : m.start]):
+                    continue
+                return start.start, m.end
+        return None
 
     def _means(self, tokens: Sequence[Token], matches: Sequence[Match[str]]) -> bool:
         """Only weapon words: the means of an attack, not a threat named for itself."""
@@ -697,7 +750,8 @@ class Analyzer:
             if not lead_ends:
                 continue
             dates = self._all_dates(text, False, lead_ends)
-            ends = [(p, w) for p, w, led in dates if led and w > self.date]
+            soon = self.date + dt.timedelta(days=_VALIDITY_MIN_DAYS)
+            ends = [(p, w) for p, w, led in dates if led and w > soon]
             if not ends:
                 continue
             began = any(not led and w <= self.date for _p, w, led in dates)
@@ -896,6 +950,9 @@ class Analyzer:
             if inverted_by:
                 term = INVERT.get(term, term)
                 words = f"{words} … {inverted_by}"
+        absent = self._absent(info, matches) if estimate is None or estimate.hedge else None
+        if absent is not None:
+            term, words, estimated = "unlikely", doc.text[absent[0] : absent[1]], True
         time, source = info.time, "sentence"
         if info.role == "background":
             time = None  # "this year", "over the last year": when it happened, not a forecast
@@ -938,7 +995,9 @@ class Analyzer:
         limited = bool(excludes)
         original = ""
         if (
-            category in self.at_sea
+            absent is None
+            and not inferred
+            and category in self.at_sea
             and regions[0][0].startswith("sea.")
             and self.at_sea_becomes in self.vocab.categories
         ):
@@ -1169,6 +1228,7 @@ def yearless_date(brief: dt.date, month: int, day: int | None, forward: bool) ->
     return min(options, key=lambda d: (abs((d - brief).days), -d.toordinal()))
 
 
+_VALIDITY_MIN_DAYS = 14  # a stated period ending within two weeks is a report's, not a validity
 _LEAD_REACH = 24  # characters from "until", "ahead of" ... to the date they point at
 _PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44

@@ -95,6 +95,10 @@ class Roles(_Model):
     guidance: list[str] = Field(default_factory=list)
     background: list[str] = Field(default_factory=list)
     dated_openers: list[str] = Field(default_factory=list)
+    # "due to X, there is a threat to Y": X is the reason of Y, not a threat of its own
+    reason: list[str] = Field(default_factory=list)
+    # "no specific, credible terrorist threats ... exist": the category judged absent
+    absent: list[str] = Field(default_factory=list)
     consequence: list[str] = Field(default_factory=list)
 
 
