@@ -297,6 +297,8 @@ class Analyzer:
                     continue  # "missiles, rockets and mines" against vessels: the means of it
                 if self._reason_only(info, category, triggers):
                     continue  # "due to the security situation ..., a threat to aviation"
+                if self._under_absent(info, category, triggers):
+                    continue  # "no known terrorist threats to shipping": judged absent, not drafted
                 if self._weak_only(info, category, matches):
                     continue  # "due to crime and kidnapping": listed, not weighed
                 finding = self._finding(
@@ -447,6 +449,24 @@ class Analyzer:
                     continue
                 return start.start, m.end
         return None
+
+    def _under_absent(
+        self, info: SentenceInfo, category: str, triggers: dict[str, list[Match[str]]]
+    ) -> bool:
+        """Another category is judged absent before every word of ``category`` in the same
+        clause ("no known terrorist threats to shipping"): the absence covers them too."""
+        first = min(m.start for m in triggers[category])
+        for other, ms in triggers.items():
+            if other == category:
+                continue
+            span = self._absent(info, ms)
+            if (
+                span is not None
+                and span[1] <= first
+                and not _CLAUSE.search(info.sentence_text, span[1], first)
+            ):
+                return True
+        return False
 
     def _means(self, tokens: Sequence[Token], matches: Sequence[Match[str]]) -> bool:
         """Only weapon words: the means of an attack, not a threat named for itself."""

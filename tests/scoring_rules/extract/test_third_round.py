@@ -144,3 +144,98 @@ def test_a_compass_word_before_a_city_is_not_the_countrys_east() -> None:
     text = "Fighting continues to the east and west of Kyiv."
     (d,) = by_category(text)["armed_conflict"]
     assert [r.region for r in d.regions] == ["UKR"]
+
+
+# --- permissions, exceptions, reasons and background are no threats of their own ------------------
+
+
+def test_a_place_in_a_permission_is_no_threat_place() -> None:
+    text = (
+        "Militant activity poses a high risk to civil aviation in Somalia. The agency is "
+        "amending the prohibition to permit flights into Djibouti."
+    )
+    aviation = by_category(text)["aviation_security"]
+    assert [d.regions[0].region for d in aviation] == ["SOM"]
+    assert all(r.region != "DJI" or r.intensity <= 0.5 for d in aviation for r in d.regions)
+
+
+def test_a_reason_clause_is_the_reason_of_the_stated_threat() -> None:
+    text = (
+        "Due to the security situation in Afghanistan since the withdrawal of western military "
+        "forces, there is a continued possible threat to civil aviation."
+    )
+    assert sorted(by_category(text)) == ["aviation_security"]
+
+
+def test_a_reason_clause_alone_is_still_weighed() -> None:
+    text = "Due to the risk of terrorism in Mali, travellers face a high risk."
+    assert "terrorism" in by_category(text)
+
+
+def test_background_on_a_groups_behaviour_is_no_threat_of_its_own() -> None:
+    text = (
+        "Violent extremists have made territorial advances in Syria and will probably continue "
+        "to do so. They also contribute to internal conflict by engaging in violence."
+    )
+    got = by_category(text)
+    assert sorted(got) == ["terrorism"]
+    (d,) = got["terrorism"]
+    assert (d.regions[0].region, d.likelihood) == ("SYR", "likely")
+
+
+# --- a negative judgement lowers the named category --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Intelligence sources report that no specific, credible terrorist threats to ports "
+        "exist in the Caribbean Sea.",
+        "There are no known terrorist threats to shipping in the Caribbean Sea.",
+    ],
+)
+def test_no_threats_is_the_category_unlikely_and_no_other(sentence: str) -> None:
+    got = by_category(sentence)
+    assert sorted(got) == ["terrorism"]
+    (d,) = got["terrorism"]
+    assert (d.regions[0].region, d.likelihood) == ("sea.caribbean", "unlikely")
+
+
+# --- a limiting "balanced by", a possession, a place from the threat's own clause -----------------
+
+
+@pytest.mark.parametrize("verb", ["balanced", "offset", "tempered"])
+def test_a_limit_on_the_threat_is_no_likely_threat(verb: str) -> None:
+    text = f"The growth of extremist groups in Iraq will probably be {verb} by a lack of cohesion."
+    (d,) = by_category(text)["terrorism"]
+    assert d.likelihood == "not_assessed"
+
+
+def test_what_a_judgement_depends_on_is_no_threat() -> None:
+    text = (
+        "The threat to allies will probably increase, but its extent will depend on the success "
+        "that terrorist groups achieve, and on the coalition in Iraq."
+    )
+    assert "terrorism" not in by_category(text)
+
+
+def test_likely_possession_is_not_the_threats_likelihood() -> None:
+    text = (
+        "Armed groups pose a high risk to civil aviation in Mali. The groups are in likely "
+        "possession of surface-to-air missiles, which creates risks for civil aviation."
+    )
+    (d,) = by_category(text)["aviation_security"]
+    assert d.likelihood == "not_assessed"
+
+
+# --- no sea carried into a sentence that names none -----------------------------------------------
+
+
+def test_a_sea_from_another_sentence_does_not_make_terrorism_shipping() -> None:
+    text = (
+        "Terrorist attacks in Iraq are likely.\n\nCriminal groups exploit weak states around "
+        "the Caribbean Sea.\n\nTerrorists will use the Internet to raise funds."
+    )
+    got = by_category(text)
+    assert "shipping_disruption" not in got
+    assert [d.regions[0].region for d in got["terrorism"]] == ["IRQ"]
