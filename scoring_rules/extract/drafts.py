@@ -302,7 +302,8 @@ def group_findings(
     and place as evidence. A worldwide judgement of a ``local`` category joins that category's
     first group where there is one (it opens its own only where the category has none). A
     judgement with a short outlook of its own (``short_outlook``) and one without share a group
-    only where the latter names no place and follows in the same paragraph ("Protests are
+    only where both name the same place, or the latter names no place and follows in the same
+    paragraph ("Protests are
     expected to continue this week in Kenya. Even protests that seem peaceful can turn
     violent"): the days-long outlook does not spread to the rest of the brief's reports. Groups
     that hold no judgement are kept only where the brief judges nothing at all (so that an
@@ -366,13 +367,24 @@ def group_findings(
 
 
 def _fits(g: _Group, f: Finding) -> bool:
-    """``f`` may join ``g``: the same kind of judgement (limiting or not), and an outlook of
-    days only with what its paragraph goes on to say without a place of its own."""
+    """``f`` may join ``g``: the same kind of judgement (limiting or not); and an outlook of days
+    only with what speaks of the same place it names itself, or with what its paragraph goes on
+    to say without a place of its own."""
     if g.limited != f.limited:
         return False
     short = short_outlook(f)
     if not f.judged or g.short == short:
         return True
+    judged = [x for x in g.findings if x.judged and short_outlook(x) != short]
+    shorts, others = (judged, [f]) if g.short else ([f], judged)
+    for s in shorts:
+        for o in others:
+            if (
+                not s.region_inferred
+                and not o.region_inferred
+                and region_family(s.regions[0][0]) == region_family(o.regions[0][0])
+            ):
+                return True  # "Protests in Chile are likely this week ... likely to grow"
     if short or not f.region_inferred:
         return False
     return any(
