@@ -800,6 +800,8 @@ class Analyzer:
         prev_target = False
         for m in self.affiliations.find(tokens):
             before = tokens[max(0, m.first - 3) : m.first]
+            if m.first >= 4 and [t.lower for t in tokens[m.first - 2 : m.first]] == ["in", "the"]:
+                before = tokens[m.first - 4 : m.first]  # "target entities in the United States"
             after = tokens[m.last + 1 : m.last + 3]
             k = m.first - 1
             while k >= 0 and tokens[k].lower == "the":
