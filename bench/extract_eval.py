@@ -1,14 +1,13 @@
 """How well the brief -> draft-threats extractor does.
 
-    .venv/bin/python bench/extract_eval.py [--set dev|heldout3|all] [--verbose]
+    .venv/bin/python bench/extract_eval.py [--set dev|all] [--verbose]
                                            [--min-confidence 0.5] [--summary]
 
 First the real public briefs, in blocks that are never pooled: the development set in
 bench/briefs (labels written before the extractor was first run on them; the extraction rules
-have since been changed while looking at its errors; it holds the first and second held-out
-rounds, bench/heldout and bench/heldout2, since their misses were fixed), then each held-out
-round listed in HELDOUT_ROUNDS (at present the third, bench/heldout3, labelled by people who never
-ran the extractor, its labels committed before its first run; a new round is added there, with its
+have since been changed while looking at its errors; it holds the first three held-out rounds,
+bench/heldout, bench/heldout2 and bench/heldout3, since their misses were fixed), then each
+held-out round listed in HELDOUT_ROUNDS (none at present: a new round is added there, with its
 folder, once its labels are committed, and scored once with ``--set <its name>``).
 ``--summary`` prints one table row per set and stops. Each block prints
 ``recall_category_place``, ``recall_likelihood``, ``recall_horizon`` and ``precision`` (drafts
@@ -49,11 +48,9 @@ from scoring_rules.threats import default_register_path, load_register
 BRIEFS = ROOT / "tests" / "scoring_rules" / "briefs"
 REAL = ROOT / "bench" / "briefs"
 # Held-out rounds not yet seen while the rules were changed: (``--set`` name, label, folder).
-# The first two rounds (bench/heldout, bench/heldout2) were scored once each, then moved into
-# bench/briefs when their misses were fixed; their READMEs keep the record.
-HELDOUT_ROUNDS: tuple[tuple[str, str, Path], ...] = (
-    ("heldout3", "third held-out round", ROOT / "bench" / "heldout3"),
-)
+# The first three rounds (bench/heldout, bench/heldout2, bench/heldout3) were scored once each,
+# then moved into bench/briefs when their misses were fixed; their READMEs keep the record.
+HELDOUT_ROUNDS: tuple[tuple[str, str, Path], ...] = ()
 SETS: dict[str, tuple[tuple[str, Path], ...]] = {"dev": (("development set", REAL),)}
 for _name, _label, _folder in HELDOUT_ROUNDS:
     SETS[_name] = ((_label, _folder),)
@@ -188,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "--set",
         choices=sorted(SETS),
         default="all",
-        help="which real-brief set to score: dev (bench/briefs, which now holds both earlier "
+        help="which real-brief set to score: dev (bench/briefs, which now holds the three earlier "
         "held-out rounds), a held-out round named in HELDOUT_ROUNDS, or all (each in its own "
         "block; the default)",
     )

@@ -202,6 +202,9 @@ class Analyzer:
         self.year_end.add_all(vocab.horizons.year_end, "")
         self.until: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
         self.until.add_all(vocab.horizons.until, "")
+        self.validity: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        self.validity.add_all(vocab.horizons.validity, "")
+        self.stated_validity: TimeFrame | None = None
         self.events = sorted(
             {tuple(fold(w) for w in phrase_words(p)) for p in vocab.horizons.events}, key=len
         )
@@ -212,6 +215,8 @@ class Analyzer:
             for name in ("judgement", "quoted_actor", "guidance", "background")
         }
         self.dated_openers = {fold(w) for w in roles.dated_openers}
+        self.reasons = [_words(p) for p in roles.reason]
+        self.absent = [_words(p) for p in roles.absent]
         self.consequence = [_words(p) for p in roles.consequence]
         self.means = {tuple(lemma(w) for w in _words(p)) for p in vocab.means}
         self.means_of = set(vocab.means_of)
@@ -235,6 +240,7 @@ class Analyzer:
         self.date = date
         base = [tokenize(doc.text[s.start : s.end], s.start) for s in doc.sentences]
         self.event_dates = self._event_dates(doc, base)
+        self.stated_validity = self._stated_validity(doc, base)
         countries = {
             m.place.country
             for toks in base
@@ -289,6 +295,10 @@ class Analyzer:
             for category, matches in triggers.items():
                 if self._means(info.tokens, matches) and (here | about) - {category}:
                     continue  # "missiles, rockets and mines" against vessels: the means of it
+                if self._reason_only(info, category, triggers):
+                    continue  # "due to the security situation ..., a threat to aviation"
+                if self._under_absent(info, category, triggers):
+                    continue  # "no known terrorist threats to shipping": judged absent, not drafted
                 if self._weak_only(info, category, matches):
                     continue  # "due to crime and kidnapping": listed, not weighed
                 finding = self._finding(
@@ -318,6 +328,7 @@ class Analyzer:
             if info.targets:
                 last_targets[para] = info.targets
         _targets_named_later(findings, infos, self.vocab)
+        _unplaced_asides(findings)
         return Analysis(doc, findings, main, infos)
 
     def _sentence(
@@ -387,6 +398,73 @@ class Analyzer:
         for ph in self.consequence:
             at = _find_phrase(words, ph)
             if at is not None and not _CLAUSE.search(doc.text, tokens[lo + at].end, m.start):
+                return True
+        return False
+
+    def _reason_spans(self, info: SentenceInfo) -> list[tuple[int, int]]:
+        """Token ranges of the sentence's reason clauses ("due to ..." up to the clause's end)."""
+        words = [t.lower for t in info.tokens]
+        spans = []
+        for ph in self.reasons:
+            n = len(ph)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i : i + n]) != ph:
+                    continue
+                j = i + n
+                while j < len(info.tokens) and not _CLAUSE.search(
+                    info.sentence_text, info.tokens[j - 1].end, info.tokens[j].start
+                ):
+                    j += 1
+                spans.append((i + n, j))
+        return spans
+
+    def _reason_only(
+        self, info: SentenceInfo, category: str, triggers: dict[str, list[Match[str]]]
+    ) -> bool:
+        """Every word of ``category`` is in a reason clause, and another category's threat is
+        stated outside that clause or before them in it: they give that threat's reason."""
+        for lo, hi in self._reason_spans(info):
+            mine = triggers[category]
+            if not all(lo <= m.first < hi for m in mine):
+                continue
+            first = min(m.first for m in mine)
+            for other, ms in triggers.items():
+                if other != category and any(
+                    not (lo <= m.first < hi) or m.first < first for m in ms
+                ):
+                    return True
+        return False
+
+    def _absent(self, info: SentenceInfo, matches: Sequence[Match[str]]) -> tuple[int, int] | None:
+        """Character span of "no ... <threat>" ("no specific, credible terrorist threats")."""
+        for m in matches:
+            lo = max(0, m.first - 6)
+            words = [t.lower for t in info.tokens[lo : m.first]]
+            for ph in self.absent:
+                at = _find_phrase(words, ph)
+                if at is None or len(words) - at - len(ph) > 4:
+                    continue
+                start = info.tokens[lo + at]
+                if re.search(r"[;:.()]", info.sentence_text[start.end : m.start]):
+                    continue
+                return start.start, m.end
+        return None
+
+    def _under_absent(
+        self, info: SentenceInfo, category: str, triggers: dict[str, list[Match[str]]]
+    ) -> bool:
+        """Another category is judged absent before every word of ``category`` in the same
+        clause ("no known terrorist threats to shipping"): the absence covers them too."""
+        first = min(m.start for m in triggers[category])
+        for other, ms in triggers.items():
+            if other == category:
+                continue
+            span = self._absent(info, ms)
+            if (
+                span is not None
+                and span[1] <= first
+                and not _CLAUSE.search(info.sentence_text, span[1], first)
+            ):
                 return True
         return False
 
@@ -498,6 +576,14 @@ class Analyzer:
                     and not _CLAUSE.search(text, t.end, e.start)
                 ):
                     costs.append((e.first - t.last) * 2.0 + 3)
+                elif (
+                    e.first > t.last
+                    and e.first - t.last <= 25
+                    and _coordinated(text, t.end, e.start)
+                ):
+                    # "extremists have made advances in Syria, and will probably continue to do
+                    # so": the same subject's next verb, weighed
+                    costs.append((e.first - t.last) * 2.0 + 3)
             if not costs:
                 continue
             cost = min(costs)
@@ -573,7 +659,7 @@ class Analyzer:
             dates = self._future_dates(doc.text[s.start : s.end], True)
             if not dates:
                 continue
-            first = min(d for _pos, d in dates)
+            first = min(d for _pos, d, _led in dates)
             for ev in named:
                 out[ev] = min(out.get(ev, first), first)
         return out
@@ -588,46 +674,79 @@ class Analyzer:
             or _DATE.match(" ".join(t.text for t in tokens[m.last + 1 : m.last + 4])) is not None
         ]
 
-    def _future_dates(
+    def _all_dates(
         self, text: str, forward: bool, lead_ends: Sequence[int] = ()
-    ) -> list[tuple[int, dt.date]]:
-        """Dates in ``text`` after the brief's date, as (offset, last day meant). A date without
-        a year is read against the brief's date (``yearless_date``): the next such day where it
-        looks forward (the sentence names an event, or "until", "ahead of" ... stands right
-        before the date: ``lead_ends`` are where those words end), else the one nearest the
-        brief's date, which is often a past one ("the September 11 attack")."""
+    ) -> list[tuple[int, dt.date, bool]]:
+        """Dates in ``text`` as (offset, last day meant, pointed at by "until" ...). A date
+        without a year is read against the brief's date (``yearless_date``): the next such day
+        where it looks forward (the sentence names an event, or "until", "ahead of" ... stands
+        right before the date: ``lead_ends`` are where those words end), else the one nearest the
+        brief's date, which is often a past one ("the September 11 attack"). Month names may be
+        abbreviated or capitals ("19 FEB 2026"); an abbreviation needs a day or a year. A year
+        alone ("scheduled for 2014", "through the end of 2026") is its last day, where the
+        sentence looks forward or a lead word or "end of" points at it."""
         assert self.date is not None
-        out: list[tuple[int, dt.date]] = []
+        out: list[tuple[int, dt.date, bool]] = []
+        spans: list[tuple[int, int]] = []
         for m in _DATE.finditer(text):
+            month_s = m.group("month")
+            if month_s.islower():
+                continue  # "may" the verb
             day_s = m.group("day") or m.group("day2")
             year_s = m.group("year")
             before = text[max(0, m.start() - 12) : m.start()].lower().split()
             if not (day_s or year_s or (before and before[-1] in _DATE_PREPOSITIONS)):
                 continue  # "May" the verb, a bare month name
-            month = _MONTH_NUMBER[m.group("month").lower()]
+            if month_s.rstrip(".").lower() not in _FULL_MONTHS and not (day_s or year_s):
+                continue  # "Mar", "Dec" alone: no date
+            spans.append((m.start(), m.end()))
+            month = _MONTH_NUMBER[month_s.lower()[:3]]
             day = int(day_s) if day_s else None
+            led = any(0 <= m.start() - end <= _LEAD_REACH for end in lead_ends)
             if year_s:
                 when = _month_end(int(year_s), month, day)
             else:
-                ahead = forward or any(0 <= m.start() - end <= _LEAD_REACH for end in lead_ends)
-                when = yearless_date(self.date, month, day, ahead)
-            if when is not None and when >= self.date:
-                out.append((m.start(), when))
-        return out
+                when = yearless_date(self.date, month, day, forward or led)
+            if when is not None:
+                out.append((m.start(), when, led))
+        for ym in _YEAR_ALONE.finditer(text):
+            if any(a <= ym.start("year") < b for a, b in spans):
+                continue  # the year of a full date
+            led = any(0 <= ym.start() - end <= _LEAD_REACH for end in lead_ends)
+            if forward or led or ym.group("end"):
+                out.append((ym.start("year"), dt.date(int(ym.group("year")), 12, 31), led))
+        return sorted(out)
+
+    def _future_dates(
+        self, text: str, forward: bool, lead_ends: Sequence[int] = ()
+    ) -> list[tuple[int, dt.date, bool]]:
+        """The dates of ``_all_dates`` on or after the brief's date."""
+        assert self.date is not None
+        return [x for x in self._all_dates(text, forward, lead_ends) if x[1] >= self.date]
 
     def _dated(self, source: str, tokens: Sequence[Token], in_text: bool) -> list[TimeFrame]:
         """Frames running to a date after the brief's: one the sentence names, or the date the
-        brief gives an event that "until", "ahead of", "in the run-up to" ... points at."""
+        brief gives an event that "until", "ahead of", "in the run-up to" ... points at. Where
+        "until" ... points at a date, the other dates of the sentence are where the period
+        starts or what it replaces ("from January 7, 2023, until January 7, 2027"), not its end.
+        A stated expiry ("extends the expiration date ... until") may run further than the
+        ordinary cap, up to ``validity_max_months``."""
         assert self.date is not None
         base = tokens[0].start if in_text else 0
         segment = source[base : tokens[-1].end]
         words = [t.lower for t in tokens]
         leads = self._lead(tokens)
         has_event = any(ev and _find_phrase(words, ev) is not None for ev in self.events)
-        frames = []
+        stated = bool(self.validity.find(tokens))
+        cap = self.vocab.horizons.validity_max_months if stated else None
         lead_ends = [tokens[lm.last].end - base for lm in leads]
-        for pos, when in self._future_dates(segment, has_event, lead_ends):
-            frames.append(self._frame_to(when, segment[pos:].split(",")[0][:40], base + pos))
+        dates = self._future_dates(segment, has_event, lead_ends)
+        if any(led for _p, _w, led in dates):
+            dates = [x for x in dates if x[2]]
+        frames = [
+            self._frame_to(when, _date_words(segment, pos), base + pos, cap)
+            for pos, when, _led in dates
+        ]
         for lm in leads:
             after = words[lm.last + 1 : lm.last + 7]
             for ev in reversed(self.events):  # longest first
@@ -637,10 +756,40 @@ class Analyzer:
                     break
         return frames
 
-    def _frame_to(self, when: dt.date, words: str, start: int) -> TimeFrame:
+    def _stated_validity(self, doc: Document, base: Sequence[Sequence[Token]]) -> TimeFrame | None:
+        """The brief's stated validity: the first sentence that gives one (a validity word and a
+        later date "until" ... points at, or a period running from the brief's date or before
+        "until" a later date), as a frame to the latest such date. None without a brief's date."""
+        if self.date is None:
+            return None
+        for s, toks in zip(doc.sentences, base, strict=True):
+            if not toks:
+                continue
+            text = doc.text[s.start : s.end]
+            lead_ends = [toks[lm.last].end - s.start for lm in self._lead(toks)]
+            if not lead_ends:
+                continue
+            dates = self._all_dates(text, False, lead_ends)
+            soon = self.date + dt.timedelta(days=_VALIDITY_MIN_DAYS)
+            ends = [(p, w) for p, w, led in dates if led and w > soon]
+            if not ends:
+                continue
+            began = any(not led and w <= self.date for _p, w, led in dates)
+            if not (began or self.validity.find(toks)):
+                continue
+            pos, when = max(ends, key=lambda x: x[1])
+            words = f"until {_date_words(text, pos)} (the brief's stated validity)"
+            return self._frame_to(
+                when, words, s.start + pos, self.vocab.horizons.validity_max_months
+            )
+        return None
+
+    def _frame_to(
+        self, when: dt.date, words: str, start: int, cap: float | None = None
+    ) -> TimeFrame:
         assert self.date is not None
         months = round((when - self.date).days / _DAYS_PER_MONTH, 1)
-        months = min(self.vocab.horizons.max_months, max(0.25, months))
+        months = min(cap or self.vocab.horizons.max_months, max(0.25, months))
         return TimeFrame(Horizon(from_months=0, to_months=months), words.strip(), start)
 
     # --- targets ----------------------------------------------------------------------------------
@@ -651,6 +800,8 @@ class Analyzer:
         prev_target = False
         for m in self.affiliations.find(tokens):
             before = tokens[max(0, m.first - 3) : m.first]
+            if m.first >= 4 and [t.lower for t in tokens[m.first - 2 : m.first]] == ["in", "the"]:
+                before = tokens[m.first - 4 : m.first]  # "target entities in the United States"
             after = tokens[m.last + 1 : m.last + 3]
             k = m.first - 1
             while k >= 0 and tokens[k].lower == "the":
@@ -821,11 +972,16 @@ class Analyzer:
             if inverted_by:
                 term = INVERT.get(term, term)
                 words = f"{words} … {inverted_by}"
+        absent = self._absent(info, matches) if estimate is None or estimate.hedge else None
+        if absent is not None:
+            term, words, estimated = "unlikely", doc.text[absent[0] : absent[1]], True
         time, source = info.time, "sentence"
         if info.role == "background":
             time = None  # "this year", "over the last year": when it happened, not a forecast
         if time is None:
             time, source = heading_time, "heading"
+        if time is None and self.stated_validity is not None:
+            time, source = self.stated_validity, "validity"  # the notice's own expiry
         horizon = words_h = None
         if time is not None:
             horizon, words_h = time.horizon, time.words
@@ -861,7 +1017,9 @@ class Analyzer:
         limited = bool(excludes)
         original = ""
         if (
-            category in self.at_sea
+            absent is None
+            and not inferred
+            and category in self.at_sea
             and regions[0][0].startswith("sea.")
             and self.at_sea_becomes in self.vocab.categories
         ):
@@ -955,6 +1113,40 @@ def _targets_named_later(
         f.targets = list(later)
 
 
+_COORDINATED = re.compile(r",\s*(?:and|but)\s*$", re.IGNORECASE)
+
+
+def _coordinated(text: str, start: int, end: int) -> bool:
+    """An estimative term right after ", and" (or ", but") that follows a threat word, with no
+    sentence-like break (";", ":", a dash) between: a second verb of the same subject ("...
+    advances, seen in Syria and Iraq, and will probably continue to do so")."""
+    between = text[start:end]
+    m = _COORDINATED.search(between)
+    return m is not None and not re.search(r"[;:—–()]", between)
+
+
+def _unplaced_asides(findings: Sequence[Finding]) -> None:
+    """A sentence that neither weighs a threat with a yardstick term nor names a place of its
+    own, in a paragraph where the brief judges another category at a named place, describes the
+    actors of that judgement ("They also contribute to regime instability and internal conflict
+    by engaging in high levels of violence", "Extremist groups remain active and might target
+    aviation facilities"): background, not a threat of its own category."""
+    for f in findings:
+        if f.role != "judgement" or f.assessed or not f.region_inferred:
+            continue
+        para = (f.sentence.section, f.sentence.paragraph)
+        if any(g.category == f.category and g.judged and not g.region_inferred for g in findings):
+            continue  # the category's own placed judgement: this sentence adds to it
+        if any(
+            g.category != f.category
+            and g.judged
+            and not g.region_inferred
+            and (g.sentence.section, g.sentence.paragraph) == para
+            for g in findings
+        ):
+            f.role = "background"
+
+
 def _named(info: SentenceInfo, locations_only: bool) -> list[str]:
     out = [
         m.region
@@ -996,13 +1188,40 @@ _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _MONTH_NAMES = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
 )
-_MONTH_NUMBER = {name.lower(): k for k, name in enumerate(_MONTH_NAMES.split("|"), start=1)}
-# "7 January 2024", "January 7, 2024", "January 2024", "in January" (month names capitalised)
+_FULL_MONTHS = frozenset(_MONTH_NAMES.lower().split("|"))
+_MONTH_ABBREVIATIONS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+_MONTH_NUMBER = {name.lower()[:3]: k for k, name in enumerate(_MONTH_NAMES.split("|"), start=1)}
+# "7 January 2024", "January 7, 2024", "January 2024", "in January", "19 FEB 2026" (month names
+# capitalised or in capitals; lower-case ones are skipped where the date is read)
 _DATE = re.compile(
-    r"\b(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+)?(?P<month>" + _MONTH_NAMES + r")\b"
-    r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?"
+    r"\b(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+)?(?P<month>"
+    + _MONTH_NAMES
+    + "|"
+    + _MONTH_ABBREVIATIONS
+    + r")\b\.?"
+    r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?",
+    re.IGNORECASE,
+)
+# a year alone: "scheduled for 2014", "through the end of 2026", "ahead of elections in 2014"
+_YEAR_ALONE = re.compile(
+    r"\b(?:(?P<end>end\s+of)|in|for|by|until|till|through|before)\s+"
+    r"(?P<year>(?:19|20)\d\d)\b(?![-/]\d)",
+    re.IGNORECASE,
 )
 _DATE_PREPOSITIONS = {"in", "on", "by", "until", "till", "before", "through", "of", "mid", "late"}
+
+
+def _date_words(text: str, pos: int) -> str:
+    """The date written at ``pos`` ("January 7, 2027", "19 FEB 23:59 UTC 2026", "2014")."""
+    m = _DATE.match(text, pos)
+    if m is None:
+        return text[pos : pos + 4]
+    words = m.group(0)
+    if not m.group("year"):  # "19 FEB 23:59 UTC 2026": the year further on
+        tail = re.match(r"[\d:\sA-Z]{0,16}?\b((?:19|20)\d\d)\b", text[m.end() : m.end() + 20])
+        if tail:
+            words = text[pos : m.end() + tail.end()]
+    return words.strip().rstrip(".")
 
 
 def _month_end(year: int, month: int, day: int | None) -> dt.date | None:
@@ -1031,6 +1250,7 @@ def yearless_date(brief: dt.date, month: int, day: int | None, forward: bool) ->
     return min(options, key=lambda d: (abs((d - brief).days), -d.toordinal()))
 
 
+_VALIDITY_MIN_DAYS = 14  # a stated period ending within two weeks is a report's, not a validity
 _LEAD_REACH = 24  # characters from "until", "ahead of" ... to the date they point at
 _PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
 _DAYS_PER_MONTH = 30.44

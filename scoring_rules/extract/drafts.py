@@ -263,6 +263,7 @@ class _Group:
     main_family: str
     findings: list[Finding] = field(default_factory=list)
     limited: bool = False  # a limiting judgement's own draft ("unable to threaten X")
+    short: bool = False  # an outlook of days or weeks its own sentence gives ("in coming days")
 
     @property
     def judged(self) -> bool:
@@ -271,6 +272,21 @@ class _Group:
 
 def _worldwide(f: Finding) -> bool:
     return bool(f.regions) and f.regions[0][0] == "world"
+
+
+SHORT_OUTLOOK_MONTHS = 1.0
+
+
+def short_outlook(f: Finding) -> bool:
+    """The finding's own sentence gives an outlook of days or weeks ("heavy fighting will likely
+    take place ... in coming days"): it holds for what that sentence covers, not for the other
+    places and threats of the same category the brief reports without one."""
+    return (
+        f.judged
+        and f.horizon_source == "sentence"
+        and f.horizon is not None
+        and f.horizon.to_months <= SHORT_OUTLOOK_MONTHS
+    )
 
 
 def group_findings(
@@ -284,7 +300,12 @@ def group_findings(
     names no place of its own joins the category's group (the one for its inferred place if there
     is one); background, guidance, an actor's words and impacts join a group of their category
     and place as evidence. A worldwide judgement of a ``local`` category joins that category's
-    first group where there is one (it opens its own only where the category has none). Groups
+    first group where there is one (it opens its own only where the category has none). A
+    judgement with a short outlook of its own (``short_outlook``) and one without share a group
+    only where both name the same place, or the latter names no place and follows in the same
+    paragraph ("Protests are
+    expected to continue this week in Kenya. Even protests that seem peaceful can turn
+    violent"): the days-long outlook does not spread to the rest of the brief's reports. Groups
     that hold no judgement are kept only where the brief judges nothing at all (so that an
     analyst still has drafts to review).
     """
@@ -299,7 +320,8 @@ def group_findings(
 
     def place(f: Finding, may_open: bool) -> bool:
         main, fams = families(f)
-        same = [g for g in groups if g.category == f.category and g.limited == f.limited]
+        short = short_outlook(f)
+        same = [g for g in groups if g.category == f.category and _fits(g, f)]
         target = next((g for g in same if g.main_family == main), None)
         if target is None:
             target = next((g for g in same if main in full[id(g)] or g.main_family in fams), None)
@@ -308,7 +330,7 @@ def group_findings(
         if target is None:
             if not may_open:
                 return False
-            target = _Group(f.category, main, limited=f.limited)
+            target = _Group(f.category, main, limited=f.limited, short=short)
             groups.append(target)
             full[id(target)] = set()
         target.findings.append(f)
@@ -329,7 +351,7 @@ def group_findings(
         # for ... demonstrations") joins the category's draft where the brief has one, in
         # whatever order the sentences come: one category's sentences make one draft, not a
         # second one for the world
-        same = [g for g in groups if g.category == f.category and g.limited == f.limited]
+        same = [g for g in groups if g.category == f.category and _fits(g, f)]
         if same:
             same[0].findings.append(f)
             full[id(same[0])] |= families(f)[1]
@@ -342,6 +364,35 @@ def group_findings(
     for g in groups:
         g.findings.sort(key=lambda x: x.position)
     return groups
+
+
+def _fits(g: _Group, f: Finding) -> bool:
+    """``f`` may join ``g``: the same kind of judgement (limiting or not); and an outlook of days
+    only with what speaks of the same place it names itself, or with what its paragraph goes on
+    to say without a place of its own."""
+    if g.limited != f.limited:
+        return False
+    short = short_outlook(f)
+    if not f.judged or g.short == short:
+        return True
+    judged = [x for x in g.findings if x.judged and short_outlook(x) != short]
+    shorts, others = (judged, [f]) if g.short else ([f], judged)
+    for s in shorts:
+        for o in others:
+            if (
+                not s.region_inferred
+                and not o.region_inferred
+                and region_family(s.regions[0][0]) == region_family(o.regions[0][0])
+            ):
+                return True  # "Protests in Chile are likely this week ... likely to grow"
+    if short or not f.region_inferred:
+        return False
+    return any(
+        (x.sentence.section, x.sentence.paragraph) == (f.sentence.section, f.sentence.paragraph)
+        and x.position < f.position
+        for x in g.findings
+        if short_outlook(x)
+    )
 
 
 def _excluded(groups: Sequence[_Group]) -> dict[str, set[str]]:
@@ -498,8 +549,13 @@ def _draft(
         regions = [r for r in regions if r.region != "world"]
     own = gov.regions[0][0] if gov.regions and not gov.region_inferred else ""
     top = regions[0].intensity
-    if own.startswith("sea.") and any(r.region == own and r.intensity == top for r in regions[1:]):
-        # among equals, the place the governing judgement names first leads
+    if (
+        own
+        and region_family(own) != region_family(regions[0].region)
+        and any(r.region == own and r.intensity == top for r in regions[1:])
+    ):
+        # among equals, the place the governing judgement names first leads (not the one that
+        # sentences without a place of their own add support to)
         regions = [r for r in regions if r.region == own] + [r for r in regions if r.region != own]
     timed = [f for f in findings if f.horizon is not None and f.term == gov.term and f.judged]
     horizon: Horizon | None

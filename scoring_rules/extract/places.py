@@ -319,9 +319,11 @@ class PlaceIndex:
         return place
 
     def _compass(self, mention: Mention, tokens: Sequence[Token]) -> list[Mention]:
-        """'north and northeast regions of Iraq', 'northern Mali' -> the subdivisions meant."""
+        """'north and northeast regions of Iraq', 'northern Mali' -> the subdivisions meant. A
+        compass word before a city ("to the east and west of Kyiv") places it around that city,
+        never in the country's east or west: the city stays the mention."""
         place = mention.place
-        if place.kind not in ("country", "capital") or place.country is None:
+        if place.kind != "country" or place.country is None:
             return [mention]
         table = self.vocab.places.compass.get(place.country)
         if not table:

@@ -78,6 +78,10 @@ class Horizons(_Model):
     until: list[str] = Field(default_factory=list)
     events: list[str] = Field(default_factory=list)
     max_months: float = 24.0  # a dated frame further off than this is read as this
+    # a rule's or notice's stated validity ("valid until", "extends the expiration date ...
+    # until"): the horizon of every threat of the brief that gives no time frame of its own
+    validity: list[str] = Field(default_factory=list)
+    validity_max_months: float = 120.0  # a stated expiry further off than this is read as this
 
 
 class AtSea(_Model):
@@ -91,6 +95,10 @@ class Roles(_Model):
     guidance: list[str] = Field(default_factory=list)
     background: list[str] = Field(default_factory=list)
     dated_openers: list[str] = Field(default_factory=list)
+    # "due to X, there is a threat to Y": X is the reason of Y, not a threat of its own
+    reason: list[str] = Field(default_factory=list)
+    # "no specific, credible terrorist threats ... exist": the category judged absent
+    absent: list[str] = Field(default_factory=list)
     consequence: list[str] = Field(default_factory=list)
 
 

@@ -12,11 +12,12 @@ from scoring_rules.rules import default_rules_path, load_rules
 
 REAL = Path(__file__).resolve().parents[3] / "bench" / "briefs"
 HELDOUT = Path(__file__).resolve().parents[3] / "bench" / "heldout2"
+HELDOUT3 = Path(__file__).resolve().parents[3] / "bench" / "heldout3"
 
 
-def test_the_set_has_twenty_five_briefs_with_both_held_out_rounds() -> None:
+def test_the_set_has_thirty_nine_briefs_with_three_held_out_rounds() -> None:
     docs = [yaml.safe_load(p.read_text("utf-8")) for p in sorted(REAL.glob("*.expected.yaml"))]
-    assert len(docs) == 25
+    assert len(docs) == 39
     assert {d["publisher"] for d in docs} == {
         "U.S. Department of Homeland Security (National Terrorism Advisory System)",
         "U.S. Office of Naval Intelligence (U.S. Navy)",
@@ -29,10 +30,24 @@ def test_the_set_has_twenty_five_briefs_with_both_held_out_rounds() -> None:
         "UK Foreign and Commonwealth Office",
         "UK Foreign, Commonwealth & Development Office",  # the FCO's successor
         "Australian Department of Foreign Affairs and Trade (Smartraveller)",
+        # the third held-out round
+        "European Union Aviation Safety Agency (EASA)",
+        "U.S. Central Intelligence Agency (The World Factbook)",
+        "U.S. Federal Aviation Administration",
+        "U.S. Federal Aviation Administration (Federal Register final rule 2018-22853)",
+        "U.S. Federal Aviation Administration (Federal Register final rule 2022-28134)",
+        "U.S. Federal Bureau of Investigation",
+        "U.S. Government Accountability Office (GAO-07-804R)",
+        "U.S. Office of the Director of National Intelligence (Worldwide Threat Assessment, 2018)",
+        "U.S. Office of the Director of National Intelligence (Worldwide Threat Assessment, "
+        "statement for the record to the Senate Armed Services Committee)",
+        "U.S. Office of the Director of National Intelligence (Worldwide Threat Assessment, "
+        "statement for the record to the Senate Select Committee on Intelligence)",
+        "UK Ministry of Defence (Defence Intelligence)",
     }
     assert all(d["held_out"] is False for d in docs)  # the development set
     assert all(d["source"].startswith("http") and d["licence"] for d in docs)
-    assert sum(len(d["threats"]) for d in docs) == 33
+    assert sum(len(d["threats"]) for d in docs) == 50
 
 
 def test_every_label_uses_the_rules_terms_and_known_regions() -> None:
@@ -72,9 +87,40 @@ def test_the_second_held_out_round_moved_into_the_development_set_as_labelled() 
         assert all(e.likelihood == "not_assessed" for e in expected), name
 
 
+def test_the_third_held_out_round_moved_into_the_development_set_as_labelled() -> None:
+    """Scored once, then moved (bench/heldout3/README.md): its folder keeps the record (the README
+    and the one run's output), and its fourteen briefs are in bench/briefs with their labels."""
+    assert sorted(p.name for p in HELDOUT3.iterdir()) == ["README.md", "first_run.txt"]
+    assert "Seen, and moved on 1 December 2026" in (HELDOUT3 / "README.md").read_text("utf-8")
+    moved = {
+        "cia_factbook_2018_indian_ocean": 1,
+        "cia_factbook_2019_pacific_ocean": 1,
+        "easa_2025_01_afghanistan_czib": 1,
+        "easa_2025_04_mali_czib": 1,
+        "faa_2018_10_ukraine_sfar": 1,
+        "faa_2022_12_somalia_sfar": 1,
+        "faa_2025_11_venezuela_notam": 1,
+        "fbi_2025_08_fsb_center16": 1,
+        "gao_2007_06_caribbean_ports": 1,
+        "odni_2014_01_wta_haiti": 1,
+        "odni_2015_02_wta_terrorism": 1,
+        "odni_2018_02_wta_terrorism": 2,
+        "ukmod_2022_03_kyiv_di_update": 3,
+        "ukmod_2023_07_black_sea_di_update": 1,
+    }
+    for name, count in moved.items():
+        path = REAL / f"{name}.expected.yaml"
+        doc = yaml.safe_load(path.read_text("utf-8"))
+        assert doc["held_out"] is False and doc["date"], name
+        brief, expected, _ = load_expected_file(path)
+        assert (REAL / brief).is_file(), brief
+        assert len(expected) == count, name
+
+
 def test_the_eval_script_offers_the_development_set_and_no_seen_round() -> None:
     import bench.extract_eval as ev
 
     assert "dev" in ev.SETS and "all" in ev.SETS
-    assert not {"heldout", "heldout2"} & set(ev.SETS)
+    assert not {"heldout", "heldout2", "heldout3"} & set(ev.SETS)
+    assert ev.HELDOUT_ROUNDS == ()
     assert ev.SETS["dev"] == (("development set", REAL),)
