@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from engine import audit
+from engine import audit, versions
 from engine.errors import NotFoundError, RuleError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def history(ctx: Context, kind: DocKind, *, previews: bool = False) -> pl.DataFr
 
 def rollback_targets(ctx: Context, kind: DocKind) -> list[int]:
     """The published versions other than the current one, the latest first."""
-    current = ctx._pointer(kind)
+    current = versions.pointer(ctx, kind)
     rows = ctx.store.rows(
         f"SELECT version FROM {_table(kind)} WHERE status = 'published' "  # noqa: S608
         "AND version IS DISTINCT FROM $cur ORDER BY version DESC",
@@ -190,7 +190,7 @@ def _checked(ctx: Context, kind: DocKind, doc: Any) -> None:
     if kind == "register":
         from scoring_rules.rules import check_register, default_rules_path, load_rules
 
-        rules_v = ctx._pointer("rules")
+        rules_v = versions.pointer(ctx, "rules")
         check_register(doc, ctx.rules(rules_v) if rules_v else load_rules(default_rules_path()))
 
 
@@ -247,7 +247,7 @@ def publish(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "") -
     note = required_note(note, f"publishing the {_NAME[kind]}")
     _checked(ctx, kind, doc)
     text = doc.model_dump_json()
-    current = ctx._pointer(kind)
+    current = versions.pointer(ctx, kind)
     return ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
 
 
@@ -287,7 +287,7 @@ def _publish(
 def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> None:
     """Make an earlier published version current again, with a note."""
     found = status(ctx, kind, version)
-    current = ctx._pointer(kind)
+    current = versions.pointer(ctx, kind)
     if version == current:
         raise RuleError(f"{kind} version {version} is already the current one")
     if found != "published":
