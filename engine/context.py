@@ -84,6 +84,9 @@ class Context:
         self.db_path = self.store.path
         self.db_name = self.store.name  # the file, or the PostgreSQL URL without its password
         self._cache = versions.DocumentCache()
+        # the runs this context scored itself (a run another caller stored, or was scoring, is
+        # reused and not listed): what the concurrency tests and benchmarks count
+        self.scored_runs: list[int] = []
 
     def close(self) -> None:
         self.store.close()

@@ -26,6 +26,24 @@ RUN_OF_KEY = "SELECT run_id FROM run_keys WHERE run_key = $k"
 # Writes: run_keys (key $k is run $r's).
 INSERT_KEY = "INSERT INTO run_keys VALUES ($k, $r)"
 
+# Reads: run_claims. Produces: who claimed key $k for which run, and when it last renewed it.
+CLAIM_OF_KEY = "SELECT run_id, owner, heartbeat FROM run_claims WHERE run_key = $k"
+
+# Writes: run_claims (key $k claimed for run $r by $o at $t, seconds since 1970).
+INSERT_CLAIM = "INSERT INTO run_claims VALUES ($k, $r, $o, $t)"
+
+# Writes: run_claims (the expired claim of run $old on key $k becomes run $r's).
+TAKE_OVER_CLAIM = (
+    "UPDATE run_claims SET run_id = $r, owner = $o, heartbeat = $t "
+    "WHERE run_key = $k AND run_id = $old"
+)
+
+# Writes: run_claims (the scorer of run $r says at $t that it still works on key $k).
+RENEW_CLAIM = "UPDATE run_claims SET heartbeat = $t WHERE run_key = $k AND run_id = $r"
+
+# Writes: run_claims (run $r's claim on key $k ends).
+RELEASE_CLAIM = "DELETE FROM run_claims WHERE run_key = $k AND run_id = $r"
+
 # Writes: runs (run $r's record; its client count and time are set when it is scored).
 INSERT_RUN = (
     "INSERT INTO runs (run_id, created_at, register_version, rules_version, scenario_id, as_of, "
