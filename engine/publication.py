@@ -82,6 +82,31 @@ def _who(by: str) -> str:
     return by.strip() or audit.os_user()
 
 
+def record_step(
+    cur: Any,
+    action: str,
+    kind: str,
+    version: int | None,
+    *,
+    note: str,
+    by: str,
+    subject: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry of one step of the workflow (draft, publish, roll-back, retire), written
+    inside the step's own transaction: who (``by``, else the command's user), what, why."""
+    audit.record(
+        cur,
+        user=_who(by),
+        action=action,
+        kind=kind,
+        subject=subject,
+        version=version,
+        note=note,
+        detail=detail,
+    )
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 
@@ -224,7 +249,7 @@ def save_draft(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = ""
     note = required_note(note, f"saving a {_NAME[kind]} draft")
     version = _stage(ctx, kind, doc, "draft", note)
     with ctx.store.transaction() as cur:
-        audit.record(cur, user=_who(by), action="draft", kind=kind, version=version, note=note)
+        record_step(cur, "draft", kind, version, note=note, by=by)
     return version
 
 
@@ -272,15 +297,7 @@ def _publish(
                 {"n": note, "v": version},
             )
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
-        audit.record(
-            cur,
-            user=_who(by),
-            action="publish",
-            kind=kind,
-            version=version,
-            note=note,
-            detail={"previous": current},
-        )
+        record_step(cur, "publish", kind, version, note=note, by=by, detail={"previous": current})
     return version
 
 
@@ -301,15 +318,7 @@ def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = 
     note = required_note(note, f"rolling back the {_NAME[kind]}")
     with ctx.store.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
-        audit.record(
-            cur,
-            user=_who(by),
-            action="rollback",
-            kind=kind,
-            version=version,
-            note=note,
-            detail={"previous": current},
-        )
+        record_step(cur, "rollback", kind, version, note=note, by=by, detail={"previous": current})
 
 
 # -- exposure lists ------------------------------------------------------------------------------
@@ -332,14 +341,14 @@ def rollback_exposures(
             "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
             {"c": client_id, "v": version},
         )
-        audit.record(
+        record_step(
             cur,
-            user=_who(by),
-            action="rollback",
-            kind="exposures",
-            subject=client_id,
-            version=version,
+            "rollback",
+            "exposures",
+            version,
             note=note,
+            by=by,
+            subject=client_id,
             detail={"previous": current},
         )
     return version
@@ -349,15 +358,8 @@ def record_exposures(
     cur: Any, client_id: str, version: int, *, note: str, by: str = "", detail: dict[str, Any]
 ) -> None:
     """The audit entry of a loaded exposure version (inside the load's transaction)."""
-    audit.record(
-        cur,
-        user=_who(by),
-        action="publish",
-        kind="exposures",
-        subject=client_id,
-        version=version,
-        note=note,
-        detail=detail,
+    record_step(
+        cur, "publish", "exposures", version, note=note, by=by, subject=client_id, detail=detail
     )
 
 

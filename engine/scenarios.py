@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from engine import audit
 from engine.errors import ConflictError, NotFoundError, RuleError, StoreError
 from engine.models import ScenarioEvent, ScenarioInfo, ScenarioVersion
-from engine.publication import required_note
+from engine.publication import record_step, required_note
 from scoring_rules.scenarios import Scenario, builtin_files, check_scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -216,14 +215,14 @@ def _store(
             },
         )
         _event(cur, scenario.id, action, version, by, note)
-        audit.record(
+        record_step(
             cur,
-            user=by,
-            action="publish",
-            kind="scenario",
-            subject=scenario.id,
-            version=version,
+            "publish",
+            "scenario",
+            version,
             note=note,
+            by=by,
+            subject=scenario.id,
             detail={"change": action},
         )
     return version
@@ -330,14 +329,14 @@ def rollback(ctx: Context, scenario_id: str, version: int, *, by: str, note: str
     check_scenario(scenario, ctx.register(), ctx.rules(), f"scenario {scenario_id} v{version}")
     with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "rollback", version, by, note)
-        audit.record(
+        record_step(
             cur,
-            user=by,
-            action="rollback",
-            kind="scenario",
-            subject=scenario_id,
-            version=version,
+            "rollback",
+            "scenario",
+            version,
             note=note,
+            by=by,
+            subject=scenario_id,
             detail={"previous": None if info.retired else info.version},
         )
 
@@ -348,12 +347,12 @@ def retire(ctx: Context, scenario_id: str, *, by: str, note: str) -> None:
     version = current_version(ctx, scenario_id)
     with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "retire", version, by, note.strip() or "retired")
-        audit.record(
+        record_step(
             cur,
-            user=by,
-            action="retire",
-            kind="scenario",
-            subject=scenario_id,
-            version=version,
+            "retire",
+            "scenario",
+            version,
             note=note.strip() or "retired",
+            by=by,
+            subject=scenario_id,
         )
