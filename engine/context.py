@@ -223,8 +223,8 @@ class Context:
         return scenario_store.events(self, scenario_id)
 
     def rollback_scenario(self, scenario_id: str, version: int, *, by: str, note: str = "") -> None:
-        """Make an earlier version current again (a note is required)."""
-        scenario_store.rollback(self, scenario_id, version, by=by, note=note)
+        """Make an earlier published version current again (a note is required)."""
+        publication.rollback_scenario(self, scenario_id, version, note=note, by=by)
 
     def retire_scenario(self, scenario_id: str, *, by: str, note: str = "") -> None:
         scenario_store.retire(self, scenario_id, by=by, note=note)

@@ -18,10 +18,13 @@ through the same steps:
 * **Rolling back** makes an earlier *published* version current again, with a note; a draft or a
   preview is refused, with the versions that can be chosen.
 
-Every publish and roll-back writes an audit entry (engine/audit.py: who, when, which document and
-version, why) in the same transaction as the change. Scenarios (engine/scenarios.py) and exposure
-lists (engine/uploads.py) keep their own stores; their publish and roll-back steps write the same
-audit entries and follow the same rules (a note, a published target).
+Every draft, publish and roll-back writes an audit entry (engine/audit.py: who, when, which
+document and version, why) in the same transaction as the change. Scenarios (stored by
+engine/scenarios.py) follow the same steps through the ``scenario`` functions below, which the
+CLI (engine/scenario_cli.py) and the app's scenarios page both call: a draft is a stored version
+with the status ``draft``, its preview scores the book with it against the scenario's current
+version, publishing makes it current. Exposure lists (engine/uploads.py) keep their own store;
+their publish and roll-back steps write the same audit entries and follow the same rules.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from engine import audit, versions
+from engine import scenarios as scenario_store
+from engine import versions
+from engine.audit import record_step, required_note
 from engine.errors import NotFoundError, RuleError
 
 if TYPE_CHECKING:
     from engine.context import Context
-    from engine.models import ScenarioRow
+    from engine.models import ScenarioRow, ScenarioVersion
     from engine.store import Scope
     from scoring_rules.rules import Rules
     from scoring_rules.threats import Register
@@ -68,43 +73,6 @@ def _table(kind: str) -> str:
             f"unknown document {kind!r}; the register and the rules are published here "
             "(scenarios: `resilience scenarios`, exposure lists: `resilience upload`)"
         ) from None
-
-
-def required_note(note: str, what: str) -> str:
-    text = note.strip()
-    if not text:
-        why = "why" if what.startswith("rolling back") else "what changed and why"
-        raise RuleError(f"{what} needs a note saying {why}; nothing was changed")
-    return text
-
-
-def _who(by: str) -> str:
-    return by.strip() or audit.os_user()
-
-
-def record_step(
-    cur: Any,
-    action: str,
-    kind: str,
-    version: int | None,
-    *,
-    note: str,
-    by: str,
-    subject: str = "",
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """The audit entry of one step of the workflow (draft, publish, roll-back, retire), written
-    inside the step's own transaction: who (``by``, else the command's user), what, why."""
-    audit.record(
-        cur,
-        user=_who(by),
-        action=action,
-        kind=kind,
-        subject=subject,
-        version=version,
-        note=note,
-        detail=detail,
-    )
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -319,6 +287,53 @@ def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = 
     with ctx.store.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
         record_step(cur, "rollback", kind, version, note=note, by=by, detail={"previous": current})
+
+
+# -- scenarios -----------------------------------------------------------------------------------
+
+
+def save_scenario_draft(
+    ctx: Context, text: str, *, note: str, by: str, where: str = "scenario draft"
+) -> ScenarioVersion:
+    """Store a scenario's YAML (a new scenario, or a change to the one its id names) as a draft:
+    checked against the register and rules, never current, never a roll-back target."""
+    return scenario_store.save_draft(ctx, text, where=where, note=note, by=by)
+
+
+def preview_scenario(ctx: Context, scenario_id: str, version: int, *, scope: Scope) -> Preview:
+    """Which ratings publishing a stored scenario version would move: the book under that version
+    against the book under the scenario's current version (for a new or retired scenario, against
+    the ratings without it). Publishes nothing."""
+    scope.sql()  # no scope given: refused before anything is scored
+    scenario_store.document(ctx, scenario_id, version)  # a clear error when there is none
+    found = scenario_store.listing(ctx, scenario_id)
+    if found and not found[0].retired:
+        before = ctx.current_run(scenario_id).run_id
+    else:
+        before = ctx.current_run().run_id
+    after = ctx.run(scenario_id, scenario_version=version).run_id
+    return Preview("scenario", version, before, after, ctx.compare_runs(before, after, scope))
+
+
+def publish_scenario(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
+    """Make a draft scenario version current, with a note."""
+    scenario_store.publish_draft(ctx, scenario_id, version, note=note, by=by)
+
+
+def rollback_scenario(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
+    """Make an earlier published scenario version current again, with a note (a draft is
+    refused, with the versions that can be chosen)."""
+    scenario_store.rollback(ctx, scenario_id, version, by=by, note=note)
+
+
+def scenario_drafts(ctx: Context) -> list[ScenarioVersion]:
+    """Every draft scenario version (new scenarios too), to preview and publish."""
+    return scenario_store.drafts(ctx)
+
+
+def scenario_rollback_targets(ctx: Context, scenario_id: str) -> list[int]:
+    """The published versions of a scenario a roll-back may choose, the latest first."""
+    return scenario_store.rollback_targets(ctx, scenario_id)
 
 
 # -- exposure lists ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ holds one run per key, so every caller asking for the same inputs gets the same 
 (engine/sql/schema_007_concurrency.sql). The ``Context``'s run methods call these.
 
 A caller about to score first claims the key, in a short transaction of its own (``run_claims``,
-engine/sql/schema_010_run_claims.sql); a second caller with the same key, in this process or
+engine/sql/schema_010_claims_drafts.sql); a second caller with the same key, in this process or
 another, finds the claim and waits for the run instead of scoring it too, then reuses it. The
 scorer renews its claim while it works; a claim not renewed for ``CLAIM_TTL_S`` (its process was
 killed) is taken over. Runs of different keys go ahead side by side.
