@@ -104,11 +104,14 @@ class Context:
         each built-in scenario the database has never held (as its version 1)."""
         versions.sync_regions(self)
         self.gazetteer_version()
+        # the first publications: no history or follower to tell yet (engine/history.py)
         if versions.pointer(self, "rules") is None:
-            self.publish_rules(load_rules(default_rules_path()), note="default rules")
+            rules = load_rules(default_rules_path())
+            publication.publish(self, "rules", rules, note="default rules", alert=False)
         if versions.pointer(self, "register") is None:
             register = load_register(default_register_path())
-            self.publish_register(register, note="register from the seed brief")
+            note = "register from the seed brief"
+            publication.publish(self, "register", register, note=note, alert=False)
         scenario_store.seed(self)
 
     def gazetteer_version(self) -> int:
@@ -138,15 +141,15 @@ class Context:
         self, register: Register, note: str, *, publish: bool = True, by: str = ""
     ) -> int:
         """Publish a register version (make it current), or with ``publish=False`` save it as a
-        draft; the same document stored already is reused."""
+        draft; the same document stored already is reused. Followers are told of a publish."""
         if publish:
-            return publication.publish(self, "register", register, note=note, by=by)
+            return publication.publish(self, "register", register, note=note, by=by).version
         return publication.save_draft(self, "register", register, note=note, by=by)
 
     def publish_rules(self, rules: Rules, note: str, *, publish: bool = True, by: str = "") -> int:
         """Publish a rules version, or with ``publish=False`` save it as a draft."""
         if publish:
-            return publication.publish(self, "rules", rules, note=note, by=by)
+            return publication.publish(self, "rules", rules, note=note, by=by).version
         return publication.save_draft(self, "rules", rules, note=note, by=by)
 
     def history(self, kind: str) -> pl.DataFrame:
@@ -208,13 +211,13 @@ class Context:
         self, text: str, *, note: str, by: str, where: str = "new scenario"
     ) -> ScenarioVersion:
         """Store a new scenario from YAML text as its version 1; nothing when it is refused."""
-        return scenario_store.add(self, text, where=where, note=note, by=by)
+        return publication.add_scenario(self, text, where=where, note=note, by=by)
 
     def edit_scenario(
         self, scenario_id: str, text: str, *, note: str, by: str, where: str = "scenario text"
     ) -> ScenarioVersion:
         """Store YAML text as the scenario's next version and make it current."""
-        return scenario_store.edit(self, scenario_id, text, where=where, note=note, by=by)
+        return publication.edit_scenario(self, scenario_id, text, where=where, note=note, by=by)
 
     def scenario_history(self, scenario_id: str) -> list[ScenarioVersion]:
         return scenario_store.history(self, scenario_id)
@@ -227,7 +230,7 @@ class Context:
         publication.rollback_scenario(self, scenario_id, version, note=note, by=by)
 
     def retire_scenario(self, scenario_id: str, *, by: str, note: str = "") -> None:
-        scenario_store.retire(self, scenario_id, by=by, note=note)
+        publication.retire_scenario(self, scenario_id, note=note, by=by)
 
     def applicable_scenarios(self, register_version: int | None = None) -> dict[str, Scenario]:
         """The scenarios whose overrides name only threats of a register version (the current
@@ -359,7 +362,7 @@ class Context:
     ) -> int:
         """Make an earlier exposure version current again (a note is required)."""
         scope.require(client_id)
-        return publication.rollback_exposures(self, client_id, version, note=note, by=by)
+        return publication.rollback_exposures(self, client_id, version, note=note, by=by).version
 
     # -- runs and ratings (engine/runs.py, engine/ratings.py, engine/explanations.py) --------------
 

@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from engine import audit, versions
 from engine import scenarios as scenario_store
-from engine import versions
 from engine.audit import record_step, required_note
 from engine.errors import NotFoundError, RuleError
 
 if TYPE_CHECKING:
+    from engine.alerts import PublishOutcome
     from engine.context import Context
     from engine.models import ScenarioRow, ScenarioVersion
     from engine.store import Scope
@@ -63,6 +64,14 @@ class Preview:
     before_run: int
     after_run: int
     rows: list[ScenarioRow]
+
+
+@dataclass(frozen=True)
+class Published:
+    """A version made current, and whom its alerts told (none when alerts were not asked for)."""
+
+    version: int
+    alerts: PublishOutcome | None
 
 
 def _table(kind: str) -> str:
@@ -234,14 +243,17 @@ def preview(ctx: Context, kind: DocKind, doc: Any, *, scope: Scope) -> Preview:
     )
 
 
-def publish(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "") -> int:
+def publish(
+    ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "", alert: bool = True
+) -> Published:
     """Make a document current, with a note; the stored draft or preview of the same document is
-    the version published. Returns the version."""
+    the version published. Then (``alert``) the publication is recorded and followers told."""
     note = required_note(note, f"publishing the {_NAME[kind]}")
     _checked(ctx, kind, doc)
     text = doc.model_dump_json()
     current = versions.pointer(ctx, kind)
-    return ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
+    version = ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
+    return Published(version, announce(ctx, kind, version, by, note=note) if alert else None)
 
 
 def _publish(
@@ -269,8 +281,8 @@ def _publish(
     return version
 
 
-def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> None:
-    """Make an earlier published version current again, with a note."""
+def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> Published:
+    """Make an earlier published version current again, with a note; followers are told."""
     found = status(ctx, kind, version)
     current = versions.pointer(ctx, kind)
     if version == current:
@@ -287,9 +299,53 @@ def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = 
     with ctx.store.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
         record_step(cur, "rollback", kind, version, note=note, by=by, detail={"previous": current})
+    return Published(version, announce(ctx, kind, version, by, note=note))
+
+
+# -- alerts --------------------------------------------------------------------------------------
+
+
+def announce(
+    ctx: Context,
+    document: str,
+    version: int | None,
+    by: str,
+    *,
+    note: str = "",
+    subject: str | None = None,
+) -> PublishOutcome:
+    """Record a publication in the rating history and alert the followers whose threshold its
+    moves reach (engine/alerts.py); called once a publish or roll-back has committed."""
+    from engine import alerts  # mail, accounts: imported only when something is published
+
+    user = by.strip() or audit.os_user()
+    return alerts.after_publish(ctx, document, version, user, note=note, subject=subject)
 
 
 # -- scenarios -----------------------------------------------------------------------------------
+
+
+def add_scenario(ctx: Context, text: str, *, note: str, by: str, where: str) -> ScenarioVersion:
+    """Store a new scenario as its version 1 and make it current (published), with a note."""
+    stored = scenario_store.add(ctx, text, where=where, note=note, by=by)
+    announce(ctx, "scenario", stored.version, by, note=note, subject=stored.scenario_id)
+    return stored
+
+
+def edit_scenario(
+    ctx: Context, scenario_id: str, text: str, *, note: str, by: str, where: str
+) -> ScenarioVersion:
+    """Store a scenario's next version and make it current (published), with a note."""
+    stored = scenario_store.edit(ctx, scenario_id, text, where=where, note=note, by=by)
+    announce(ctx, "scenario", stored.version, by, note=note, subject=scenario_id)
+    return stored
+
+
+def retire_scenario(ctx: Context, scenario_id: str, *, note: str, by: str) -> None:
+    """Take a scenario out of use; its versions and past runs stay."""
+    scenario_store.retire(ctx, scenario_id, by=by, note=note)
+    version = scenario_store.state(ctx, scenario_id).version
+    announce(ctx, "scenario", version, by, note=note.strip() or "retired", subject=scenario_id)
 
 
 def save_scenario_draft(
@@ -318,12 +374,14 @@ def preview_scenario(ctx: Context, scenario_id: str, version: int, *, scope: Sco
 def publish_scenario(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
     """Make a draft scenario version current, with a note."""
     scenario_store.publish_draft(ctx, scenario_id, version, note=note, by=by)
+    announce(ctx, "scenario", version, by, note=note, subject=scenario_id)
 
 
 def rollback_scenario(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
     """Make an earlier published scenario version current again, with a note (a draft is
     refused, with the versions that can be chosen)."""
     scenario_store.rollback(ctx, scenario_id, version, by=by, note=note)
+    announce(ctx, "scenario", version, by, note=note, subject=scenario_id)
 
 
 def scenario_drafts(ctx: Context) -> list[ScenarioVersion]:
@@ -341,7 +399,7 @@ def scenario_rollback_targets(ctx: Context, scenario_id: str) -> list[int]:
 
 def rollback_exposures(
     ctx: Context, client_id: str, version: int, *, note: str, by: str = ""
-) -> int:
+) -> Published:
     """Make an earlier exposure version of a client current again, with a note. Every stored
     exposure version was published (loaded) once; versions are never changed or deleted."""
     from engine.uploads import require_version
@@ -366,7 +424,8 @@ def rollback_exposures(
             subject=client_id,
             detail={"previous": current},
         )
-    return version
+    announced = announce(ctx, "exposures", version, by, note=note, subject=client_id)
+    return Published(version, announced)
 
 
 def record_exposures(

@@ -175,13 +175,6 @@ def show(
     )
 
 
-def _after_publish(ctx: Any, *args: Any, **kwargs: Any) -> None:
-    """engine.alerts.after_publish (followers told of the ratings a scenario moves)."""
-    from engine import alerts
-
-    alerts.after_publish(ctx, *args, **kwargs)
-
-
 @scenarios_app.command("add")
 def add(
     file: Annotated[Path, typer.Argument(help="The scenario as YAML (see `show ID --yaml`).")],
@@ -191,9 +184,6 @@ def add(
     """Store a new scenario as its version 1 (checked against the register and rules first)."""
     with cli.session() as ctx:
         stored = ctx.add_scenario(_read(file), note=note, by=_by(by), where=str(file))
-        _after_publish(
-            ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
-        )
     cli.out.print(
         f"Stored scenario {_text(stored.scenario_id)} version {stored.version}: "
         f"{_text(stored.title)}"
@@ -210,9 +200,6 @@ def edit(
     """Store a file as the scenario's next version and make it current."""
     with cli.session() as ctx:
         stored = ctx.edit_scenario(scenario_id, _read(file), note=note, by=_by(by), where=str(file))
-        _after_publish(
-            ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
-        )
     cli.out.print(f"Stored {_text(stored.scenario_id)} version {stored.version}; it is current")
 
 
@@ -293,7 +280,6 @@ def publish(
 
     with cli.session() as ctx:
         publication.publish_scenario(ctx, scenario_id, version, note=note, by=_by(by))
-        _after_publish(ctx, "scenario", version, _by(by), note=note, subject=scenario_id)
     cli.out.print(f"Published {_text(scenario_id)} version {version}; it is current")
 
 
@@ -342,7 +328,6 @@ def rollback(
     """Make an earlier version current again (a retired scenario comes back with it)."""
     with cli.session() as ctx:
         ctx.rollback_scenario(scenario_id, version, by=_by(by), note=note)
-        _after_publish(ctx, "scenario", version, _by(by), note=note, subject=scenario_id)
     cli.out.print(f"{_text(scenario_id)}: version {version} is current again")
 
 

@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
-from engine import alerts, publication
+from engine import publication
 from engine.context import Context
 from engine.errors import ResilienceError
 from engine.text import clean
@@ -160,9 +160,6 @@ def edit_form(ctx: Context, user: session.AppUser, chosen: str, version: int) ->
                 stored = ctx.edit_scenario(
                     chosen, text, note=note, by=user.username, where=f"{chosen} (edited)"
                 )
-                alerts.after_publish(
-                    ctx, "scenario", stored.version, user.username, note=note, subject=chosen
-                )
             except ResilienceError as exc:
                 st.error(ui.plain(str(exc)))
             else:
@@ -214,9 +211,6 @@ def versions(ctx: Context, user: session.AppUser, chosen: str) -> None:
             if st.form_submit_button("Roll back") and v is not None:
                 with ui.errors_shown():
                     publication.rollback_scenario(ctx, chosen, int(v), note=note, by=user.username)
-                    alerts.after_publish(
-                        ctx, "scenario", int(v), user.username, note=note, subject=chosen
-                    )
                 _done(f"{chosen} version {v} is current again.")
     with st.form("sc_retire"):
         note = st.text_input("Why retire it", key="sc_retire_note")
@@ -308,9 +302,6 @@ def drafts(ctx: Context, user: session.AppUser) -> None:
             with ui.errors_shown():
                 publication.publish_scenario(
                     ctx, d.scenario_id, d.version, note=note, by=user.username
-                )
-                alerts.after_publish(
-                    ctx, "scenario", d.version, user.username, note=note, subject=d.scenario_id
                 )
             _done(f"Published {d.scenario_id} version {d.version}; it is current.")
 

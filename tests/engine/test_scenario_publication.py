@@ -134,3 +134,29 @@ def test_a_preview_needs_a_scope(book: Context) -> None:
         publication.preview_scenario(book, CYBER, 1, scope=REQUIRED)
     only_bank = publication.preview_scenario(book, CYBER, 1, scope=Scope.of(BANK))
     assert [r.client_id for r in only_bank.rows] == [BANK]
+
+
+def test_every_scenario_change_is_recorded_for_the_alerts(book: Context) -> None:
+    """Add, edit, publish, roll back and retire each record a publication (engine/alerts.py
+    compares the ratings around it and tells the followers); a draft records none."""
+    from engine import history
+
+    def latest() -> tuple[object, ...]:
+        p = history.latest(book)
+        assert p is not None
+        return (p.document, p.subject, p.version, p.by_user, p.note)
+
+    text = NEW.replace("id: bank-campaign", "id: bank-campaign-2")
+    stored = book.add_scenario(text, note="a second campaign", by="ana")
+    assert latest() == ("scenario", "bank-campaign-2", 1, "ana", "a second campaign")
+    n = len(history.publications(book))
+    draft = publication.save_scenario_draft(
+        book, text.replace("severity: 5", "severity: 3"), note="milder", by="ana"
+    )
+    assert len(history.publications(book)) == n  # a draft is not published
+    publication.publish_scenario(book, "bank-campaign-2", draft.version, note="milder", by="bo")
+    assert latest() == ("scenario", "bank-campaign-2", 2, "bo", "milder")
+    book.rollback_scenario("bank-campaign-2", stored.version, by="bo", note="back to v1")
+    assert latest() == ("scenario", "bank-campaign-2", 1, "bo", "back to v1")
+    book.retire_scenario("bank-campaign-2", by="bo", note="not needed")
+    assert latest() == ("scenario", "bank-campaign-2", 1, "bo", "not needed")
