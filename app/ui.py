@@ -12,7 +12,6 @@ import streamlit as st
 from app import data, words
 from app.charts import BAND_COLOURS
 from app.session import AppUser
-from engine import alerts
 from engine.context import Context
 from engine.errors import AccessDenied, ResilienceError
 from engine.models import PeopleAtRisk, Rating, RunInfo
@@ -239,8 +238,8 @@ def version_history(
                 st.error("Write a note saying why you roll back.")
                 return
             with errors_shown():
+                # the roll-back tells the followers (engine/publication.py)
                 ctx.rollback(kind, int(v), note=note.strip(), by=user.username)
-                alerts.after_publish(ctx, kind, int(v), user.username, note=note.strip())
             reset()
             label = "Register" if kind == "register" else "Rules"
             st.session_state[flash_key] = f"{label} version {v} is current again."

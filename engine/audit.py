@@ -20,9 +20,19 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ResilienceError
+from engine.errors import ResilienceError, RuleError
 
-__all__ = ["ACTIONS", "KINDS", "USERS", "AuditEvent", "entries", "os_user", "record"]
+__all__ = [
+    "ACTIONS",
+    "KINDS",
+    "USERS",
+    "AuditEvent",
+    "entries",
+    "os_user",
+    "record",
+    "record_step",
+    "required_note",
+]
 
 if TYPE_CHECKING:
     from engine.store import Store
@@ -165,3 +175,36 @@ def entries(
         )
         for r in rows
     ]
+
+
+def required_note(note: str, what: str) -> str:
+    text = note.strip()
+    if not text:
+        why = "why" if what.startswith("rolling back") else "what changed and why"
+        raise RuleError(f"{what} needs a note saying {why}; nothing was changed")
+    return text
+
+
+def record_step(
+    cur: Any,
+    action: str,
+    kind: str,
+    version: int | None,
+    *,
+    note: str,
+    by: str,
+    subject: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry of one step of the workflow (draft, publish, roll-back, retire), written
+    inside the step's own transaction: who (``by``, else the command's user), what, why."""
+    record(
+        cur,
+        user=by.strip() or os_user(),
+        action=action,
+        kind=kind,
+        subject=subject,
+        version=version,
+        note=note,
+        detail=detail,
+    )

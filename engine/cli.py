@@ -71,13 +71,6 @@ def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
     return None
 
 
-def _after_publish(ctx: Context, *args: Any, **kwargs: Any) -> PublishOutcome:
-    """engine.alerts.after_publish, imported when a publish happens."""
-    from engine import alerts
-
-    return alerts.after_publish(ctx, *args, **kwargs)
-
-
 def _print_alerted(outcome: PublishOutcome) -> None:
     """One line on who was told of the moves a publish made (engine/alerts.py)."""
     n = len(outcome.notified)
@@ -722,16 +715,15 @@ def _store_and_preview(
     pv = publication.preview(ctx, "register", register, scope=Scope.everything())
     new_ids = summary.get("accepted") or summary.get("added") or []
     flags = outside_places(ctx, pv.rows, pv.after_run, register, new_ids, Scope.everything())
+    alerted = None
     if publish:
-        version = publication.publish(ctx, "register", register, note=note, by=state.user)
+        done = publication.publish(ctx, "register", register, note=note, by=state.user)
+        version, alerted = done.version, done.alerts
     else:
         version = publication.save_draft(
             ctx, "register", register, note=note or "draft from the command line", by=state.user
         )
     rows = pv.rows
-    alerted = None
-    if publish:
-        alerted = _after_publish(ctx, "register", version, state.user, note=note)
     retired = [r.threat.id for r in register.retired[len(before.retired) :]]
     if json_out:
         _emit(
@@ -1151,7 +1143,9 @@ def upload(
                 scope=base.everyone(),
             )
             if outcome.loaded:
-                alerted = _after_publish(
+                from engine import publication
+
+                alerted = publication.announce(
                     ctx, "exposures", outcome.version, state.user, note=file.name, subject=client
                 )
                 if not json_out:
@@ -1247,9 +1241,11 @@ def rollback(
 ) -> None:
     """Make an earlier exposure version current again (nothing is deleted)."""
     with _session() as ctx:
-        ctx.rollback_exposures(client, version, note=note, by=state.user, scope=base.everyone())
-        alerted = _after_publish(ctx, "exposures", version, state.user, note=note, subject=client)
-        _print_alerted(alerted)
+        from engine import publication
+
+        done = publication.rollback_exposures(ctx, client, version, note=note, by=state.user)
+        assert done.alerts is not None
+        _print_alerted(done.alerts)
         run = ctx.current_run()
         r = ctx.rating(run.run_id, client, scope=base.everyone())
     console.print(f"{client}: version {version} is current; rating {r.band} {r.score:.1f}")

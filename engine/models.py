@@ -173,6 +173,7 @@ class ScenarioVersion(_Strict):
     title: str
     sha256: str
     current: bool
+    status: str = "published"  # or "draft": saved, never current, never a roll-back target
 
 
 class ScenarioEvent(_Strict):

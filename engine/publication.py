@@ -18,10 +18,13 @@ through the same steps:
 * **Rolling back** makes an earlier *published* version current again, with a note; a draft or a
   preview is refused, with the versions that can be chosen.
 
-Every publish and roll-back writes an audit entry (engine/audit.py: who, when, which document and
-version, why) in the same transaction as the change. Scenarios (engine/scenarios.py) and exposure
-lists (engine/uploads.py) keep their own stores; their publish and roll-back steps write the same
-audit entries and follow the same rules (a note, a published target).
+Every draft, publish and roll-back writes an audit entry (engine/audit.py: who, when, which
+document and version, why) in the same transaction as the change. Scenarios (stored by
+engine/scenarios.py) follow the same steps through the ``scenario`` functions below, which the
+CLI (engine/scenario_cli.py) and the app's scenarios page both call: a draft is a stored version
+with the status ``draft``, its preview scores the book with it against the scenario's current
+version, publishing makes it current. Exposure lists (engine/uploads.py) keep their own store;
+their publish and roll-back steps write the same audit entries and follow the same rules.
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from engine import audit
+from engine import audit, versions
+from engine import scenarios as scenario_store
+from engine.audit import record_step, required_note
 from engine.errors import NotFoundError, RuleError
 
 if TYPE_CHECKING:
+    from engine.alerts import PublishOutcome
     from engine.context import Context
-    from engine.models import ScenarioRow
+    from engine.models import ScenarioRow, ScenarioVersion
     from engine.store import Scope
     from scoring_rules.rules import Rules
     from scoring_rules.threats import Register
@@ -60,6 +66,14 @@ class Preview:
     rows: list[ScenarioRow]
 
 
+@dataclass(frozen=True)
+class Published:
+    """A version made current, and whom its alerts told (none when alerts were not asked for)."""
+
+    version: int
+    alerts: PublishOutcome | None
+
+
 def _table(kind: str) -> str:
     try:
         return TABLES[kind]
@@ -68,18 +82,6 @@ def _table(kind: str) -> str:
             f"unknown document {kind!r}; the register and the rules are published here "
             "(scenarios: `resilience scenarios`, exposure lists: `resilience upload`)"
         ) from None
-
-
-def required_note(note: str, what: str) -> str:
-    text = note.strip()
-    if not text:
-        why = "why" if what.startswith("rolling back") else "what changed and why"
-        raise RuleError(f"{what} needs a note saying {why}; nothing was changed")
-    return text
-
-
-def _who(by: str) -> str:
-    return by.strip() or audit.os_user()
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ def history(ctx: Context, kind: DocKind, *, previews: bool = False) -> pl.DataFr
 
 def rollback_targets(ctx: Context, kind: DocKind) -> list[int]:
     """The published versions other than the current one, the latest first."""
-    current = ctx._pointer(kind)
+    current = versions.pointer(ctx, kind)
     rows = ctx.store.rows(
         f"SELECT version FROM {_table(kind)} WHERE status = 'published' "  # noqa: S608
         "AND version IS DISTINCT FROM $cur ORDER BY version DESC",
@@ -190,7 +192,7 @@ def _checked(ctx: Context, kind: DocKind, doc: Any) -> None:
     if kind == "register":
         from scoring_rules.rules import check_register, default_rules_path, load_rules
 
-        rules_v = ctx._pointer("rules")
+        rules_v = versions.pointer(ctx, "rules")
         check_register(doc, ctx.rules(rules_v) if rules_v else load_rules(default_rules_path()))
 
 
@@ -224,7 +226,7 @@ def save_draft(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = ""
     note = required_note(note, f"saving a {_NAME[kind]} draft")
     version = _stage(ctx, kind, doc, "draft", note)
     with ctx.store.transaction() as cur:
-        audit.record(cur, user=_who(by), action="draft", kind=kind, version=version, note=note)
+        record_step(cur, "draft", kind, version, note=note, by=by)
     return version
 
 
@@ -241,14 +243,17 @@ def preview(ctx: Context, kind: DocKind, doc: Any, *, scope: Scope) -> Preview:
     )
 
 
-def publish(ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "") -> int:
+def publish(
+    ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "", alert: bool = True
+) -> Published:
     """Make a document current, with a note; the stored draft or preview of the same document is
-    the version published. Returns the version."""
+    the version published. Then (``alert``) the publication is recorded and followers told."""
     note = required_note(note, f"publishing the {_NAME[kind]}")
     _checked(ctx, kind, doc)
     text = doc.model_dump_json()
-    current = ctx._pointer(kind)
-    return ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
+    current = versions.pointer(ctx, kind)
+    version = ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
+    return Published(version, announce(ctx, kind, version, by, note=note) if alert else None)
 
 
 def _publish(
@@ -272,22 +277,14 @@ def _publish(
                 {"n": note, "v": version},
             )
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
-        audit.record(
-            cur,
-            user=_who(by),
-            action="publish",
-            kind=kind,
-            version=version,
-            note=note,
-            detail={"previous": current},
-        )
+        record_step(cur, "publish", kind, version, note=note, by=by, detail={"previous": current})
     return version
 
 
-def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> None:
-    """Make an earlier published version current again, with a note."""
+def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> Published:
+    """Make an earlier published version current again, with a note; followers are told."""
     found = status(ctx, kind, version)
-    current = ctx._pointer(kind)
+    current = versions.pointer(ctx, kind)
     if version == current:
         raise RuleError(f"{kind} version {version} is already the current one")
     if found != "published":
@@ -301,15 +298,100 @@ def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = 
     note = required_note(note, f"rolling back the {_NAME[kind]}")
     with ctx.store.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
-        audit.record(
-            cur,
-            user=_who(by),
-            action="rollback",
-            kind=kind,
-            version=version,
-            note=note,
-            detail={"previous": current},
-        )
+        record_step(cur, "rollback", kind, version, note=note, by=by, detail={"previous": current})
+    return Published(version, announce(ctx, kind, version, by, note=note))
+
+
+# -- alerts --------------------------------------------------------------------------------------
+
+
+def announce(
+    ctx: Context,
+    document: str,
+    version: int | None,
+    by: str,
+    *,
+    note: str = "",
+    subject: str | None = None,
+) -> PublishOutcome:
+    """Record a publication in the rating history and alert the followers whose threshold its
+    moves reach (engine/alerts.py); called once a publish or roll-back has committed."""
+    from engine import alerts  # mail, accounts: imported only when something is published
+
+    user = by.strip() or audit.os_user()
+    return alerts.after_publish(ctx, document, version, user, note=note, subject=subject)
+
+
+# -- scenarios -----------------------------------------------------------------------------------
+
+
+def add_scenario(ctx: Context, text: str, *, note: str, by: str, where: str) -> ScenarioVersion:
+    """Store a new scenario as its version 1 and make it current (published), with a note."""
+    stored = scenario_store.add(ctx, text, where=where, note=note, by=by)
+    announce(ctx, "scenario", stored.version, by, note=note, subject=stored.scenario_id)
+    return stored
+
+
+def edit_scenario(
+    ctx: Context, scenario_id: str, text: str, *, note: str, by: str, where: str
+) -> ScenarioVersion:
+    """Store a scenario's next version and make it current (published), with a note."""
+    stored = scenario_store.edit(ctx, scenario_id, text, where=where, note=note, by=by)
+    announce(ctx, "scenario", stored.version, by, note=note, subject=scenario_id)
+    return stored
+
+
+def retire_scenario(ctx: Context, scenario_id: str, *, note: str, by: str) -> None:
+    """Take a scenario out of use; its versions and past runs stay."""
+    scenario_store.retire(ctx, scenario_id, by=by, note=note)
+    version = scenario_store.state(ctx, scenario_id).version
+    announce(ctx, "scenario", version, by, note=note.strip() or "retired", subject=scenario_id)
+
+
+def save_scenario_draft(
+    ctx: Context, text: str, *, note: str, by: str, where: str = "scenario draft"
+) -> ScenarioVersion:
+    """Store a scenario's YAML (a new scenario, or a change to the one its id names) as a draft:
+    checked against the register and rules, never current, never a roll-back target."""
+    return scenario_store.save_draft(ctx, text, where=where, note=note, by=by)
+
+
+def preview_scenario(ctx: Context, scenario_id: str, version: int, *, scope: Scope) -> Preview:
+    """Which ratings publishing a stored scenario version would move: the book under that version
+    against the book under the scenario's current version (for a new or retired scenario, against
+    the ratings without it). Publishes nothing."""
+    scope.sql()  # no scope given: refused before anything is scored
+    scenario_store.document(ctx, scenario_id, version)  # a clear error when there is none
+    found = scenario_store.listing(ctx, scenario_id)
+    if found and not found[0].retired:
+        before = ctx.current_run(scenario_id).run_id
+    else:
+        before = ctx.current_run().run_id
+    after = ctx.run(scenario_id, scenario_version=version).run_id
+    return Preview("scenario", version, before, after, ctx.compare_runs(before, after, scope))
+
+
+def publish_scenario(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
+    """Make a draft scenario version current, with a note."""
+    scenario_store.publish_draft(ctx, scenario_id, version, note=note, by=by)
+    announce(ctx, "scenario", version, by, note=note, subject=scenario_id)
+
+
+def rollback_scenario(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
+    """Make an earlier published scenario version current again, with a note (a draft is
+    refused, with the versions that can be chosen)."""
+    scenario_store.rollback(ctx, scenario_id, version, by=by, note=note)
+    announce(ctx, "scenario", version, by, note=note, subject=scenario_id)
+
+
+def scenario_drafts(ctx: Context) -> list[ScenarioVersion]:
+    """Every draft scenario version (new scenarios too), to preview and publish."""
+    return scenario_store.drafts(ctx)
+
+
+def scenario_rollback_targets(ctx: Context, scenario_id: str) -> list[int]:
+    """The published versions of a scenario a roll-back may choose, the latest first."""
+    return scenario_store.rollback_targets(ctx, scenario_id)
 
 
 # -- exposure lists ------------------------------------------------------------------------------
@@ -317,7 +399,7 @@ def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = 
 
 def rollback_exposures(
     ctx: Context, client_id: str, version: int, *, note: str, by: str = ""
-) -> int:
+) -> Published:
     """Make an earlier exposure version of a client current again, with a note. Every stored
     exposure version was published (loaded) once; versions are never changed or deleted."""
     from engine.uploads import require_version
@@ -332,32 +414,26 @@ def rollback_exposures(
             "INSERT OR REPLACE INTO exposure_current VALUES ($c, $v)",
             {"c": client_id, "v": version},
         )
-        audit.record(
+        record_step(
             cur,
-            user=_who(by),
-            action="rollback",
-            kind="exposures",
-            subject=client_id,
-            version=version,
+            "rollback",
+            "exposures",
+            version,
             note=note,
+            by=by,
+            subject=client_id,
             detail={"previous": current},
         )
-    return version
+    announced = announce(ctx, "exposures", version, by, note=note, subject=client_id)
+    return Published(version, announced)
 
 
 def record_exposures(
     cur: Any, client_id: str, version: int, *, note: str, by: str = "", detail: dict[str, Any]
 ) -> None:
     """The audit entry of a loaded exposure version (inside the load's transaction)."""
-    audit.record(
-        cur,
-        user=_who(by),
-        action="publish",
-        kind="exposures",
-        subject=client_id,
-        version=version,
-        note=note,
-        detail=detail,
+    record_step(
+        cur, "publish", "exposures", version, note=note, by=by, subject=client_id, detail=detail
     )
 
 

@@ -1,6 +1,10 @@
-"""The `resilience scenarios` command group: list, show, add, edit, history, rollback, remove.
+"""The `resilience scenarios` command group: list, show, add, edit, draft, preview, publish,
+history, rollback, remove.
 
-Bare ``resilience scenarios`` lists them. Each command parses its arguments and calls the
+Bare ``resilience scenarios`` lists them. ``add`` and ``edit`` publish at once; ``draft`` stores a
+version that is not current, ``preview`` shows which ratings it would move and ``publish`` makes
+it current (the publication workflow of engine/publication.py, which the app's scenarios page
+calls too). Each command parses its arguments and calls the
 ``Context``; engine/cli.py mounts the group with ``app.add_typer(scenarios_app, ...)``. Text an
 analyst wrote (titles, notes, YAML) is printed as text: no console markup or control character in
 it takes effect.
@@ -27,7 +31,8 @@ if TYPE_CHECKING:  # pydantic models and the gazetteer: `resilience --help` stay
 
 scenarios_app = typer.Typer(
     name="scenarios",
-    help="The scenarios a run can apply: list, show, add, edit, history, rollback, remove.",
+    help="The scenarios a run can apply: list, show, add, edit, draft, preview, publish, history, "
+    "rollback, remove.",
     invoke_without_command=True,
 )
 
@@ -170,13 +175,6 @@ def show(
     )
 
 
-def _after_publish(ctx: Any, *args: Any, **kwargs: Any) -> None:
-    """engine.alerts.after_publish (followers told of the ratings a scenario moves)."""
-    from engine import alerts
-
-    alerts.after_publish(ctx, *args, **kwargs)
-
-
 @scenarios_app.command("add")
 def add(
     file: Annotated[Path, typer.Argument(help="The scenario as YAML (see `show ID --yaml`).")],
@@ -186,9 +184,6 @@ def add(
     """Store a new scenario as its version 1 (checked against the register and rules first)."""
     with cli.session() as ctx:
         stored = ctx.add_scenario(_read(file), note=note, by=_by(by), where=str(file))
-        _after_publish(
-            ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
-        )
     cli.out.print(
         f"Stored scenario {_text(stored.scenario_id)} version {stored.version}: "
         f"{_text(stored.title)}"
@@ -205,10 +200,87 @@ def edit(
     """Store a file as the scenario's next version and make it current."""
     with cli.session() as ctx:
         stored = ctx.edit_scenario(scenario_id, _read(file), note=note, by=_by(by), where=str(file))
-        _after_publish(
-            ctx, "scenario", stored.version, _by(by), note=note, subject=stored.scenario_id
-        )
     cli.out.print(f"Stored {_text(stored.scenario_id)} version {stored.version}; it is current")
+
+
+@scenarios_app.command("draft")
+def draft(
+    file: Annotated[Path, typer.Argument(help="The scenario as YAML (a new one, or a change).")],
+    note: NoteOption,
+    by: ByOption = None,
+) -> None:
+    """Store a file as a draft version: checked, not current, not a roll-back target."""
+    from engine import publication
+
+    with cli.session() as ctx:
+        stored = publication.save_scenario_draft(
+            ctx, _read(file), note=note, by=_by(by), where=str(file)
+        )
+    sid = _text(stored.scenario_id)
+    cli.out.print(
+        f"Saved draft {sid} version {stored.version} (not published); "
+        f"`resilience scenarios preview {sid} {stored.version}` shows the ratings it moves"
+    )
+
+
+@scenarios_app.command("preview")
+def preview(
+    scenario_id: IdArg,
+    version: Annotated[int, typer.Argument(help="The stored version (a draft) to preview.")],
+    json_out: cli.JsonOption = False,
+) -> None:
+    """Which ratings publishing a version would move, against the scenario's current version."""
+    from engine import publication
+
+    with cli.session() as ctx:
+        pv = publication.preview_scenario(ctx, scenario_id, version, scope=cli.everyone())
+    if json_out:
+        cli.emit(
+            {
+                "scenario_id": scenario_id,
+                "version": pv.version,
+                "before_run": pv.before_run,
+                "after_run": pv.after_run,
+                "clients": [
+                    {
+                        "client_id": r.client_id,
+                        "before": {"band": r.before.band, "score": round(r.before.score, 2)},
+                        "after": {"band": r.after.band, "score": round(r.after.score, 2)},
+                        "delta": round(r.delta, 2),
+                    }
+                    for r in pv.rows
+                ],
+            }
+        )
+        return
+    t = Table(title=f"Ratings version {version} of {_text(scenario_id)} would move")
+    for col in ("client", "now", "with this version", "change"):
+        t.add_column(col)
+    for r in pv.rows:
+        t.add_row(
+            _text(r.name),
+            f"{r.before.band} {r.before.score:.1f}",
+            f"{r.after.band} {r.after.score:.1f}",
+            f"{r.delta:+.1f}",
+        )
+    cli.out.print(t)
+    moved = sum(1 for r in pv.rows if r.before.band != r.after.band)
+    cli.out.print(f"{moved} of {len(pv.rows)} clients change band. Nothing was published.")
+
+
+@scenarios_app.command("publish")
+def publish(
+    scenario_id: IdArg,
+    version: Annotated[int, typer.Argument(help="The draft version to make current.")],
+    note: NoteOption,
+    by: ByOption = None,
+) -> None:
+    """Make a draft version current (the audit log records who, when and why)."""
+    from engine import publication
+
+    with cli.session() as ctx:
+        publication.publish_scenario(ctx, scenario_id, version, note=note, by=_by(by))
+    cli.out.print(f"Published {_text(scenario_id)} version {version}; it is current")
 
 
 @scenarios_app.command("history")
@@ -231,7 +303,7 @@ def history(scenario_id: IdArg, json_out: cli.JsonOption = False) -> None:
     for v in versions:
         t.add_row(
             str(v.version),
-            "current" if v.current else "",
+            "current" if v.current else ("draft" if v.status == "draft" else ""),
             f"{v.created_at:%Y-%m-%d %H:%M}",
             _text(v.created_by),
             _text(v.title),
@@ -256,7 +328,6 @@ def rollback(
     """Make an earlier version current again (a retired scenario comes back with it)."""
     with cli.session() as ctx:
         ctx.rollback_scenario(scenario_id, version, by=_by(by), note=note)
-        _after_publish(ctx, "scenario", version, _by(by), note=note, subject=scenario_id)
     cli.out.print(f"{_text(scenario_id)}: version {version} is current again")
 
 

@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from engine import audit
+from engine.audit import record_step, required_note
 from engine.errors import ConflictError, NotFoundError, RuleError, StoreError
 from engine.models import ScenarioEvent, ScenarioInfo, ScenarioVersion
-from engine.publication import required_note
 from scoring_rules.scenarios import Scenario, builtin_files, check_scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -143,21 +142,50 @@ def active(ctx: Context) -> dict[str, Scenario]:
     }
 
 
+_VERSIONS = (
+    "SELECT scenario_id, version, created_at, created_by, note, title, sha256, status "
+    "FROM scenario_versions WHERE $id IS NULL OR scenario_id = $id ORDER BY scenario_id, version"
+)
+
+
 def history(ctx: Context, scenario_id: str) -> list[ScenarioVersion]:
-    info = state(ctx, scenario_id)
-    rows = ctx.store.frame(
-        "SELECT scenario_id, version, created_at, created_by, note, title, sha256 "
-        "FROM scenario_versions WHERE scenario_id = $id ORDER BY version",
-        {"id": scenario_id},
-    )
+    """Every stored version, drafts included (a new scenario may have only drafts so far)."""
+    found = listing(ctx, scenario_id)
+    rows = ctx.store.frame(_VERSIONS, {"id": scenario_id})
+    if not found and rows.height == 0:
+        state(ctx, scenario_id)  # unknown: the error names the known ones
+    info = found[0] if found else None
     return [
-        ScenarioVersion(**r, current=not info.retired and r["version"] == info.version)
+        ScenarioVersion(
+            **r, current=info is not None and not info.retired and r["version"] == info.version
+        )
         for r in rows.iter_rows(named=True)
     ]
 
 
+def drafts(ctx: Context) -> list[ScenarioVersion]:
+    """Every draft version of every scenario (new ones too), oldest first per scenario."""
+    rows = ctx.store.frame(_VERSIONS, {"id": None})
+    return [
+        ScenarioVersion(**r, current=False)
+        for r in rows.iter_rows(named=True)
+        if r["status"] == "draft"
+    ]
+
+
+def rollback_targets(ctx: Context, scenario_id: str) -> list[int]:
+    """The published versions a roll-back may make current (not the current one; drafts never),
+    the latest first."""
+    return [
+        v.version
+        for v in reversed(history(ctx, scenario_id))
+        if v.status == "published" and not v.current
+    ]
+
+
 def events(ctx: Context, scenario_id: str) -> list[ScenarioEvent]:
-    state(ctx, scenario_id)
+    if not _stored_any(ctx, scenario_id):
+        state(ctx, scenario_id)  # unknown: the error names the known ones
     rows = ctx.store.frame(
         "SELECT scenario_id, changed_at, by_user, action, version, note FROM scenario_events "
         "WHERE scenario_id = $id ORDER BY event_id",
@@ -184,10 +212,11 @@ def _store(
     note: str,
     by: str,
     expect_version: int,
+    status: str = "published",
 ) -> int:
-    """Insert the next version and its event in one transaction; ``expect_version`` is the
-    version the caller saw as the latest (0 for a new scenario), so that two edits made at once
-    cannot both become current."""
+    """Insert the next version and (published) its event in one transaction; ``expect_version``
+    is the version the caller saw as the latest (0 for a new scenario), so that two edits made at
+    once cannot both become current. A draft is stored with no event: it is not current."""
     params = {"id": scenario.id}
     with _writing(ctx, scenario.id) as cur:  # the version and its event, or neither
         found = cur.execute(
@@ -203,7 +232,7 @@ def _store(
         version = latest + 1
         cur.execute(
             "INSERT INTO scenario_versions VALUES ($id, $v, now(), $by, $note, $title, $src, "
-            "$doc, $sha)",
+            "$doc, $sha, $status)",
             params
             | {
                 "v": version,
@@ -213,17 +242,21 @@ def _store(
                 "src": text,
                 "doc": scenario.model_dump_json(),
                 "sha": _sha256(scenario),
+                "status": status,
             },
         )
+        if status == "draft":
+            record_step(cur, "draft", "scenario", version, note=note, by=by, subject=scenario.id)
+            return version
         _event(cur, scenario.id, action, version, by, note)
-        audit.record(
+        record_step(
             cur,
-            user=by,
-            action="publish",
-            kind="scenario",
-            subject=scenario.id,
-            version=version,
+            "publish",
+            "scenario",
+            version,
             note=note,
+            by=by,
+            subject=scenario.id,
             detail={"change": action},
         )
     return version
@@ -326,18 +359,27 @@ def rollback(ctx: Context, scenario_id: str, version: int, *, by: str, note: str
     if not info.retired and info.version == version:
         raise RuleError(f"version {version} of {scenario_id} is already the current one")
     scenario = document(ctx, scenario_id, version)  # a clear error when there is no such version
+    if _status(ctx, scenario_id, version) != "published":
+        targets = rollback_targets(ctx, scenario_id)
+        raise RuleError(
+            f"version {version} of {scenario_id} is a draft that was never published; roll back "
+            "only to a published version ("
+            + (", ".join(str(v) for v in targets) if targets else "there is none but the current")
+            + f"), or publish the draft with `resilience scenarios publish {scenario_id} "
+            f"{version}`"
+        )
     note = required_note(note, f"rolling back scenario {scenario_id}")
     check_scenario(scenario, ctx.register(), ctx.rules(), f"scenario {scenario_id} v{version}")
     with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "rollback", version, by, note)
-        audit.record(
+        record_step(
             cur,
-            user=by,
-            action="rollback",
-            kind="scenario",
-            subject=scenario_id,
-            version=version,
+            "rollback",
+            "scenario",
+            version,
             note=note,
+            by=by,
+            subject=scenario_id,
             detail={"previous": None if info.retired else info.version},
         )
 
@@ -348,12 +390,97 @@ def retire(ctx: Context, scenario_id: str, *, by: str, note: str) -> None:
     version = current_version(ctx, scenario_id)
     with _writing(ctx, scenario_id) as cur:
         _event(cur, scenario_id, "retire", version, by, note.strip() or "retired")
-        audit.record(
+        record_step(
             cur,
-            user=by,
-            action="retire",
-            kind="scenario",
-            subject=scenario_id,
-            version=version,
+            "retire",
+            "scenario",
+            version,
             note=note.strip() or "retired",
+            by=by,
+            subject=scenario_id,
+        )
+
+
+def _status(ctx: Context, scenario_id: str, version: int) -> str:
+    return str(
+        ctx.store.one(
+            "SELECT status FROM scenario_versions WHERE scenario_id = $id AND version = $v",
+            {"id": scenario_id, "v": version},
+        )
+    )
+
+
+# -- drafts --------------------------------------------------------------------------------------
+
+
+def save_draft(ctx: Context, text: str, *, where: str, note: str, by: str) -> ScenarioVersion:
+    """Store a scenario's YAML as a draft version (of a new scenario, or of the one its id
+    names): checked like any version, never current until it is published. The same text saved
+    as a draft already is that draft."""
+    note, by = _required(note, "the note"), _required(by, "the author")
+    scenario = _checked(ctx, text, where)
+    known = history(ctx, scenario.id) if _stored_any(ctx, scenario.id) else []
+    sha = _sha256(scenario)
+    for v in reversed(known):
+        if v.sha256 == sha and v.current:
+            raise RuleError(
+                f"{where}: the same as version {v.version} of {scenario.id}, the current one; "
+                "nothing to store"
+            )
+        if v.sha256 == sha and v.status == "draft":
+            return v
+    latest = max((v.version for v in known), default=0)
+    version = _store(
+        ctx,
+        scenario,
+        text,
+        action="edit" if known else "create",
+        note=note,
+        by=by,
+        expect_version=latest,
+        status="draft",
+    )
+    return _stored(ctx, scenario.id, version)
+
+
+def _stored_any(ctx: Context, scenario_id: str) -> bool:
+    return bool(
+        ctx.store.one(
+            "SELECT count(*) FROM scenario_versions WHERE scenario_id = $id", {"id": scenario_id}
+        )
+    )
+
+
+def publish_draft(ctx: Context, scenario_id: str, version: int, *, note: str, by: str) -> None:
+    """Make a draft version current, with a note saying what changed and why; it is a published
+    version from then on (a roll-back target once another is current)."""
+    by = _required(by, "the author")
+    if not _stored_any(ctx, scenario_id):
+        state(ctx, scenario_id)  # unknown: the error names the known ones
+    scenario = document(ctx, scenario_id, version)  # a clear error when there is no such version
+    if _status(ctx, scenario_id, version) != "draft":
+        raise RuleError(
+            f"version {version} of {scenario_id} is published already; to make it current "
+            f"again, roll back to it (`resilience scenarios rollback {scenario_id} {version}`)"
+        )
+    note = required_note(note, f"publishing scenario {scenario_id}")
+    check_scenario(scenario, ctx.register(), ctx.rules(), f"scenario {scenario_id} v{version}")
+    found = listing(ctx, scenario_id)
+    previous = found[0].version if found and not found[0].retired else None
+    with _writing(ctx, scenario_id) as cur:
+        cur.execute(
+            "UPDATE scenario_versions SET status = 'published', note = $note "
+            "WHERE scenario_id = $id AND version = $v",
+            {"id": scenario_id, "v": version, "note": note},
+        )
+        _event(cur, scenario_id, "edit" if found else "create", version, by, note)
+        record_step(
+            cur,
+            "publish",
+            "scenario",
+            version,
+            note=note,
+            by=by,
+            subject=scenario_id,
+            detail={"previous": previous, "change": "draft published"},
         )

@@ -45,6 +45,7 @@ MIGRATIONS = (
     "schema_007_concurrency.sql",
     "schema_008_audit.sql",
     "schema_009_history_alerts.sql",
+    "schema_010_claims_drafts.sql",
 )
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
 # transactions around it do (name -> the table and column whose highest value it starts after).

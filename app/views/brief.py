@@ -21,7 +21,7 @@ import streamlit as st
 
 from app import data, session, timeline, ui
 from app import words as wording
-from engine import alerts
+from engine import publication
 from engine.context import Context
 from engine.errors import ResilienceError
 from scoring_rules.extract import DraftThreat, ExtractError, IngestResult, Review, ingest, publish
@@ -463,13 +463,12 @@ def preview_and_publish(
             if not note.strip():
                 st.error("Write a note saying which brief this is and what changed.")
                 return
-            with ui.errors_shown():
-                version = ctx.publish_register(
-                    state.build(register), note.strip(), publish=True, by=user.username
+            with ui.errors_shown():  # the publish tells the followers
+                done = publication.publish(
+                    ctx, "register", state.build(register), note=note.strip(), by=user.username
                 )
-                told = alerts.after_publish(
-                    ctx, "register", version, user.username, note=note.strip()
-                )
+                version, told = done.version, done.alerts
+                assert told is not None
             st.session_state.pop(STATE, None)
             st.session_state["brief_flash"] = (
                 f"Published register version {version}.{timeline.alerted_words(told)}"

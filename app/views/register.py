@@ -9,7 +9,7 @@ import streamlit as st
 from app import data, session, timeline, ui
 from app import words as wording
 from app.drafts import RegisterDraft, doc_hash
-from engine import alerts
+from engine import publication
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
 from engine.text import clean
@@ -250,15 +250,18 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
             if not note.strip():
                 st.error("Write a note saying what changed and why.")
                 return
-            with ui.errors_shown():
-                version = ctx.publish_register(
-                    draft.register, note.strip(), publish=publish, by=user.username
-                )
             told = ""
-            if publish:
-                told = timeline.alerted_words(
-                    alerts.after_publish(ctx, "register", version, user.username, note=note.strip())
-                )
+            with ui.errors_shown():
+                if publish:  # the publish tells the followers (engine/publication.py)
+                    done = publication.publish(
+                        ctx, "register", draft.register, note=note.strip(), by=user.username
+                    )
+                    version = done.version
+                    told = timeline.alerted_words(done.alerts) if done.alerts else ""
+                else:
+                    version = ctx.publish_register(
+                        draft.register, note.strip(), publish=False, by=user.username
+                    )
             _reset()
             st.session_state["register_flash"] = (
                 f"Published register version {version}.{told}"

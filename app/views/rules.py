@@ -18,7 +18,7 @@ from app.drafts import (
     table_frame,
     validate,
 )
-from engine import alerts
+from engine import publication
 from engine.context import Context
 from engine.errors import ResilienceError, RuleError
 
@@ -166,13 +166,12 @@ def preview_and_publish(
             if not note.strip():
                 st.error("Write a note saying what changed and why.")
             else:
-                with ui.errors_shown():
-                    version = ctx.publish_rules(
-                        rules, note=note.strip(), publish=True, by=user.username
+                with ui.errors_shown():  # the publish tells the followers
+                    done = publication.publish(
+                        ctx, "rules", rules, note=note.strip(), by=user.username
                     )
-                    told = alerts.after_publish(
-                        ctx, "rules", version, user.username, note=note.strip()
-                    )
+                    version, told = done.version, done.alerts
+                    assert told is not None
                 _reset()
                 st.session_state["rules_flash"] = (
                     f"Published rules version {version}; ratings re-scored in run "

@@ -1,9 +1,11 @@
 """Scenarios: every client's rating before and after a scenario ("Hormuz closed").
 
 Account managers run them. Analysts (and admins) also write them: edit a scenario's YAML as a new
-version, create one, see its versions and roll back, retire one or bring it back. Every change
-goes through the engine's facade, which checks the text against the register and rules and
-records who, when and why; a refused text changes nothing and its error is shown as plain text.
+version, or save it as a draft, preview which ratings the draft moves and publish it with a note;
+create one, see its versions and roll back (to a published version only), retire one or bring it
+back. Every change goes through the engine (engine/publication.py, the code the CLI calls too),
+which checks the text against the register and rules and records who, when and why; a refused
+text changes nothing and its error is shown as plain text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from app import charts, data, session, ui
-from engine import alerts
+from engine import publication
 from engine.context import Context
 from engine.errors import ResilienceError
 from engine.text import clean
@@ -68,7 +70,7 @@ def main() -> None:
         return
     st.divider()
     st.subheader("Write scenarios")
-    tabs = st.tabs(["Edit this scenario", "Versions", "New scenario", "Retired"])
+    tabs = st.tabs(["Edit this scenario", "Versions", "New scenario", "Drafts", "Retired"])
     if chosen is not None:
         with tabs[0]:
             edit_form(ctx, user, chosen, listed[chosen].version)
@@ -77,6 +79,8 @@ def main() -> None:
     with tabs[2]:
         new_form(ctx, user)
     with tabs[3]:
+        drafts(ctx, user)
+    with tabs[4]:
         retired(ctx, user)
 
 
@@ -147,13 +151,14 @@ def edit_form(ctx: Context, user: session.AppUser, chosen: str, version: int) ->
             key=f"sc_yaml_{chosen}_{version}",
         )
         note = st.text_input("Note (what changed and why)", key=f"sc_note_{chosen}_{version}")
-        if st.form_submit_button("Save as a new version", type="primary"):
+        c1, c2 = st.columns(2)
+        publish = c1.form_submit_button("Save as a new version", type="primary")
+        if c2.form_submit_button("Save as a draft"):
+            _save_draft(ctx, user, text, note, where=f"{chosen} (edited)")
+        if publish:
             try:
                 stored = ctx.edit_scenario(
                     chosen, text, note=note, by=user.username, where=f"{chosen} (edited)"
-                )
-                alerts.after_publish(
-                    ctx, "scenario", stored.version, user.username, note=note, subject=chosen
                 )
             except ResilienceError as exc:
                 st.error(ui.plain(str(exc)))
@@ -172,6 +177,7 @@ def versions(ctx: Context, user: session.AppUser, chosen: str) -> None:
                     "stored": f"{v.created_at:%Y-%m-%d %H:%M}",
                     "by": v.created_by,
                     "title": v.title,
+                    "status": v.status,
                     "note": v.note,
                 }
                 for v in history
@@ -197,17 +203,14 @@ def versions(ctx: Context, user: session.AppUser, chosen: str) -> None:
             hide_index=True,
             width="stretch",
         )
-    others = [v.version for v in history if not v.current]
-    if others:
+    targets = publication.scenario_rollback_targets(ctx, chosen)  # published ones, never drafts
+    if targets:
         with st.form("sc_rollback"):
-            v = st.selectbox("Make another version current", others[::-1], key="sc_rb_v")
+            v = st.selectbox("Make an earlier published version current", targets, key="sc_rb_v")
             note = st.text_input("Why", key="sc_rb_note")
             if st.form_submit_button("Roll back") and v is not None:
                 with ui.errors_shown():
-                    ctx.rollback_scenario(chosen, int(v), by=user.username, note=note)
-                    alerts.after_publish(
-                        ctx, "scenario", int(v), user.username, note=note, subject=chosen
-                    )
+                    publication.rollback_scenario(ctx, chosen, int(v), note=note, by=user.username)
                 _done(f"{chosen} version {v} is current again.")
     with st.form("sc_retire"):
         note = st.text_input("Why retire it", key="sc_retire_note")
@@ -222,13 +225,85 @@ def new_form(ctx: Context, user: session.AppUser) -> None:
     with st.form("sc_new"):
         text = st.text_area("New scenario (YAML)", value=TEMPLATE, height=420, key="sc_new_yaml")
         note = st.text_input("Note (why this scenario)", key="sc_new_note")
-        if st.form_submit_button("Create scenario", type="primary"):
+        c1, c2 = st.columns(2)
+        create = c1.form_submit_button("Create scenario", type="primary")
+        if c2.form_submit_button("Save as a draft"):
+            _save_draft(ctx, user, text, note, where="new scenario")
+        if create:
             try:
                 stored = ctx.add_scenario(text, note=note, by=user.username, where="new scenario")
             except ResilienceError as exc:
                 st.error(ui.plain(str(exc)))
             else:
                 _done(f"Stored scenario {stored.scenario_id} version {stored.version}.")
+
+
+def _save_draft(ctx: Context, user: session.AppUser, text: str, note: str, *, where: str) -> None:
+    try:
+        stored = publication.save_scenario_draft(
+            ctx, text, note=note, by=user.username, where=where
+        )
+    except ResilienceError as exc:
+        st.error(ui.plain(str(exc)))
+    else:
+        _done(
+            f"Saved draft {stored.scenario_id} version {stored.version} (not published); "
+            "preview and publish it on the Drafts tab."
+        )
+
+
+def drafts(ctx: Context, user: session.AppUser) -> None:
+    """Drafts: preview which ratings one moves, then publish it with a note."""
+    found = {f"{d.scenario_id} v{d.version}": d for d in publication.scenario_drafts(ctx)}
+    if not found:
+        st.caption(
+            "No drafts. Save one from the Edit or New scenario tab: a draft is not current, and "
+            "runs nothing, until it is published."
+        )
+        return
+    pick = st.selectbox(
+        "Draft",
+        list(found),
+        format_func=lambda k: f"{k}: {clean(found[k].title)} (by {clean(found[k].created_by)})",
+        key="sc_draft_pick",
+    )
+    d = found[str(pick)]
+    st.caption(ui.plain(f"Saved {d.created_at:%Y-%m-%d %H:%M} by {d.created_by}: {d.note}"))
+    if st.button("Preview the ratings it moves", key="sc_draft_preview"):
+        with st.spinner("Scoring the draft..."), ui.errors_shown():
+            pv = publication.preview_scenario(ctx, d.scenario_id, d.version, scope=user.scope)
+        moved = sum(1 for r in pv.rows if r.before.band != r.after.band)
+        st.caption(
+            f"{moved} of {len(pv.rows)} clients change band against the scenario as published "
+            "now (a new scenario: against the ratings without it). Nothing is published."
+        )
+        st.dataframe(
+            ui.text_only(
+                pl.DataFrame(
+                    [
+                        {
+                            "client": r.name,
+                            "id": r.client_id,
+                            "now": f"{r.before.band} {r.before.score:.1f}",
+                            "with this draft": f"{r.after.band} {r.after.score:.1f}",
+                            "change": round(r.delta, 1),
+                        }
+                        for r in pv.rows
+                    ]
+                )
+            ),
+            hide_index=True,
+            width="stretch",
+            key="sc_draft_moves",
+        )
+    with st.form("sc_publish"):
+        note = st.text_input("Note (what changed and why)", key="sc_pub_note")
+        if st.form_submit_button("Publish this draft", type="primary"):
+            with ui.errors_shown():
+                publication.publish_scenario(
+                    ctx, d.scenario_id, d.version, note=note, by=user.username
+                )
+            _done(f"Published {d.scenario_id} version {d.version}; it is current.")
 
 
 def retired(ctx: Context, user: session.AppUser) -> None:

@@ -19,7 +19,7 @@ import streamlit as st
 from app import data, session, ui
 from app import words as wording
 from app.drafts import UploadDraft
-from engine import alerts
+from engine import publication
 from engine.context import Context
 from engine.errors import ResilienceError
 from engine.uploads import Kind
@@ -405,7 +405,7 @@ def load_choice(ctx: Context, user: session.AppUser, draft: UploadDraft) -> None
         return
     progress.progress(0.8, text="Re-scoring...")
     if outcome.loaded:
-        alerts.after_publish(
+        publication.announce(
             ctx,
             "exposures",
             outcome.version,
@@ -510,11 +510,8 @@ def history(ctx: Context, user: session.AppUser, client_id: str) -> None:
                 st.error("Write a note saying why you roll back.")
                 return
             with ui.errors_shown():
-                ctx.rollback_exposures(
+                ctx.rollback_exposures(  # the roll-back tells the followers
                     client_id, int(v), scope=user.scope, note=note.strip(), by=user.username
-                )
-                alerts.after_publish(
-                    ctx, "exposures", int(v), user.username, note=note.strip(), subject=client_id
                 )
             st.session_state.pop(DRAFT_KEY, None)
             st.rerun()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
-from engine import alerts
+from engine import alerts, publication
 from engine.context import Context
 from scoring_rules.threats import parse_register
 
@@ -22,8 +22,8 @@ def calmer_iraq(ctx: Context) -> None:
     for t in doc["threats"]:
         if t["id"] == "iraq-security-volatility":
             t["likelihood"] = "remote_chance"
-    v = ctx.publish_register(parse_register(doc, "test"), "Iraq calmer", publish=True)
-    alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+    register = parse_register(doc, "test")
+    publication.publish(ctx, "register", register, note="Iraq calmer", by="analyst")
 
 
 def test_client_page_history_after_a_publish(signed_in: Signed, app_ctx: Context) -> None:

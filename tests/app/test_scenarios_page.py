@@ -182,3 +182,61 @@ def test_an_account_manager_runs_scenarios_but_cannot_edit_them(
         c.value for c in at.caption
     ]
     assert app_ctx.scenario_version("hormuz-closed") == 1
+
+
+def test_analyst_drafts_previews_and_publishes_a_scenario(
+    signed_in: Signed, app_ctx: Context
+) -> None:
+    sid = "iran-cyber-campaign"
+    before = {r.client_id: r for r in app_ctx.compare_scenario(sid, scope=EVERYONE)}
+    start = app_ctx.scenario_version(sid)
+    at = _open(signed_in, "analyst", sid)
+    at.text_area(key=f"sc_yaml_{sid}_{start}").input(CYBER_V2.replace("severity: 5", "severity: 4"))
+    at.text_input(key=f"sc_note_{sid}_{start}").input("banks hit, a little less")
+    _button(at, "Save as a draft").click().run()
+    assert not at.exception, at.exception
+    draft = app_ctx.scenario_history(sid)[-1]
+    assert (draft.status, draft.created_by) == ("draft", "analyst")
+    assert [s.value for s in at.success] == [
+        plain(
+            f"Saved draft {sid} version {draft.version} (not published); preview and publish "
+            "it on the Drafts tab."
+        )
+    ]
+    assert app_ctx.scenario_version(sid) == start  # a draft is not current
+    # the draft is no roll-back target: version 1 is the only published one, and current, so
+    # the page offers no roll-back at all
+    assert start == 1
+    assert [b for b in at.selectbox if b.key == "sc_rb_v"] == []
+
+    at.selectbox(key="sc_draft_pick").set_value(f"{sid} v{draft.version}").run()
+    _button(at, "Preview the ratings it moves").click().run()
+    assert not at.exception, at.exception
+    moves = next(d.value for d in at.dataframe if "with this draft" in d.value.columns)
+    bank = moves[moves["id"] == "hudson-crescent-bancorp"].iloc[0]
+    assert bank["now"] == (
+        f"{before['hudson-crescent-bancorp'].after.band} "
+        f"{before['hudson-crescent-bancorp'].after.score:.1f}"
+    )
+    assert app_ctx.scenario_version(sid) == start  # a preview publishes nothing
+
+    at.text_input(key="sc_pub_note").input("campaign hits banks")
+    _button(at, "Publish this draft").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [
+        plain(f"Published {sid} version {draft.version}; it is current.")
+    ]
+    assert app_ctx.scenario_version(sid) == draft.version
+    entry = next(e for e in app_ctx.audit_entries(kind="scenario") if e.subject == sid)
+    assert (entry.action, entry.version, entry.user, entry.note) == (
+        "publish",
+        draft.version,
+        "analyst",
+        "campaign hits banks",
+    )
+    after = {r.client_id: r for r in app_ctx.compare_scenario(sid, scope=EVERYONE)}
+    assert bank["with this draft"] == (
+        f"{after['hudson-crescent-bancorp'].after.band} "
+        f"{after['hudson-crescent-bancorp'].after.score:.1f}"
+    )
+    assert "No drafts." in " ".join(c.value for c in at.caption)

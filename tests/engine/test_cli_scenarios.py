@@ -135,3 +135,52 @@ def test_a_bad_file_is_an_error_line_and_stores_nothing(db: Path, tmp_path: Path
     assert len(json.loads(output)) == 4
     code, output = invoke(db, "scenarios", "add", str(bad))
     assert code == 2 and "Missing option '--note'" in output
+
+
+def test_draft_preview_publish_and_roll_back_only_to_a_published_version(
+    db: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "bank.yaml"
+    src.write_text(CYBER.format(likelihood="likely"), "utf-8")
+    code, output = invoke(db, "scenarios", "draft", str(src), "--note", "banks", "--by", "ana")
+    assert code == 0, output
+    assert "Saved draft bank-cyber version 1 (not published)" in output
+    assert "`resilience scenarios preview bank-cyber 1`" in output
+    code, output = invoke(db, "scenarios", "--json")
+    assert "bank-cyber" not in {r["scenario_id"] for r in json.loads(output)}  # not current
+
+    code, output = invoke(db, "scenarios", "preview", "bank-cyber", "1", "--json")
+    assert code == 0, output
+    shown = json.loads(output)
+    assert (shown["scenario_id"], shown["version"], shown["clients"]) == ("bank-cyber", 1, [])
+    code, output = invoke(db, "scenarios", "preview", "bank-cyber", "1")
+    assert "0 of 0 clients change band. Nothing was published." in output
+
+    code, output = invoke(db, "scenarios", "publish", "bank-cyber", "1", "--note", " ")
+    assert code == 1
+    assert "publishing scenario bank-cyber needs a note" in output
+    code, output = invoke(
+        db, "scenarios", "publish", "bank-cyber", "1", "--note", "banks targeted", "--by", "ana"
+    )
+    assert code == 0, output
+    assert "Published bank-cyber version 1; it is current" in output
+
+    src.write_text(CYBER.format(likelihood="almost_certain"), "utf-8")
+    code, output = invoke(db, "scenarios", "draft", str(src), "--note", "worse", "--by", "ana")
+    assert "Saved draft bank-cyber version 2" in output
+    code, output = invoke(db, "scenarios", "history", "bank-cyber")
+    rows = [[c.strip() for c in line.split("│")] for line in output.splitlines() if "│" in line]
+    assert next(r for r in rows if r[1] == "2")[2] == "draft"
+    assert next(r for r in rows if r[1] == "1")[2] == "current"
+    code, output = invoke(db, "scenarios", "rollback", "bank-cyber", "2", "--note", "try it")
+    assert code == 1
+    assert "version 2 of bank-cyber is a draft that was never published" in output
+    assert "`resilience scenarios publish bank-cyber 2`" in output
+
+    code, output = invoke(db, "audit", "--json")
+    entries = [e for e in json.loads(output) if e["document"] == "scenario bank-cyber"]
+    assert [(e["action"], e["version"], e["user"], e["note"]) for e in entries] == [
+        ("draft", 2, "ana", "worse"),
+        ("publish", 1, "ana", "banks targeted"),
+        ("draft", 1, "ana", "banks"),
+    ]

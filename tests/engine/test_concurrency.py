@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import runs
 from engine.book import load_demo
 from engine.context import Context
 from engine.models import RunInfo
@@ -71,7 +72,7 @@ from engine.context import Context
 ctx = Context(sys.argv[1])
 ctx.register_version()  # opened and read before the start line
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
-print(ctx.run(as_of=dt.date(2020, 3, 1)).run_id)
+print(ctx.run(as_of=dt.date(2020, 3, 1)).run_id, len(ctx.scored_runs))
 """
 
 
@@ -93,7 +94,85 @@ def test_two_processes_starting_the_same_run_get_one_result(demo_book: Context) 
     ]
     outs = [p.communicate(timeout=240) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    ids = {o[0].strip() for o in outs}
+    ids = {o[0].split()[0] for o in outs}
     assert len(ids) == 1, outs
+    # the second process found the first's claim and waited: the run was scored once in all
+    assert sum(int(o[0].split()[1]) for o in outs) == 1, outs
     assert all("Error" not in o[1] and "Traceback" not in o[1] for o in outs), outs
     assert demo_book.store.one("SELECT count(*) FROM runs") == before + 1
+
+
+def test_two_threads_with_different_keys_score_side_by_side(demo_book: Context) -> None:
+    """No process-wide lock: runs of different inputs are not queued behind each other."""
+    scored = len(demo_book.scored_runs)
+    barrier = threading.Barrier(2)
+    spans: dict[int, tuple[float, float]] = {}
+
+    def go(day: int) -> None:
+        barrier.wait()
+        began = time.monotonic()
+        demo_book.run(as_of=dt.date(2020, 4, day))
+        spans[day] = (began, time.monotonic())
+
+    threads = [threading.Thread(target=go, args=(d,)) for d in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(spans) == [1, 2]
+    (a0, a1), (b0, b1) = spans[1], spans[2]
+    assert max(a0, b0) < min(a1, b1)  # the two runs were in progress at the same moment
+    assert len(demo_book.scored_runs) == scored + 2
+
+
+def _key(ctx: Context, as_of: dt.date) -> str:
+    inputs = runs._inputs(ctx, ctx.register_version(), ctx.rules_version(), None, None, as_of, None)
+    with ctx.store.transaction() as cur:
+        return runs.run_key(cur, inputs)
+
+
+def test_a_live_claim_is_waited_for_and_a_dead_one_taken_over(
+    demo_book: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim another process holds makes a caller wait; once it is not renewed for the bound
+    (that process was killed mid-run), the caller takes it over and scores the run itself."""
+    monkeypatch.setattr(runs, "CLAIM_TTL_S", 1.5)
+    as_of = dt.date(2020, 5, 1)
+    key = _key(demo_book, as_of)
+    scored = len(demo_book.scored_runs)
+    demo_book.store.execute(
+        "INSERT INTO run_claims VALUES ($k, 999999, 'otherhost:4242:1', $t)",
+        {"k": key, "t": time.time()},
+    )
+    began = time.monotonic()
+    run = demo_book.run(as_of=as_of)
+    waited = time.monotonic() - began
+    assert waited >= 1.4  # it waited for the other claim to go stale
+    assert run.as_of == as_of and run.run_id != 999999
+    assert demo_book.scored_runs[scored:] == [run.run_id]
+    assert demo_book.store.one("SELECT run_id FROM run_keys WHERE run_key = $k", {"k": key}) == (
+        run.run_id
+    )
+    assert demo_book.store.one("SELECT count(*) FROM run_claims") == 0  # released once stored
+    assert demo_book.run(as_of=as_of).run_id == run.run_id  # reused, not scored again
+    assert demo_book.scored_runs[scored:] == [run.run_id]
+
+
+def test_a_claim_is_released_when_scoring_fails(
+    demo_book: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that fails leaves no claim behind: the next caller scores at once."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr(runs, "score_run", broken)
+    before = demo_book.store.one("SELECT count(*) FROM run_keys")
+    with pytest.raises(RuntimeError, match="scoring broke"):
+        demo_book.run(as_of=dt.date(2020, 6, 1))
+    assert demo_book.store.one("SELECT count(*) FROM run_claims") == 0
+    assert demo_book.store.one("SELECT count(*) FROM run_keys") == before  # nothing stored
+    monkeypatch.undo()
+    began = time.monotonic()
+    assert demo_book.run(as_of=dt.date(2020, 6, 1)).as_of == dt.date(2020, 6, 1)
+    assert time.monotonic() - began < 60

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from engine import alerts, history
+from engine import alerts, history, publication
 from engine.auth import create_demo_users, get_user, scope_for
 from engine.book import load_demo
 from engine.cli import app
@@ -51,13 +51,17 @@ def ctx(db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
         yield c
 
 
-def calmer_iraq(ctx: Context, term: str = "remote_chance") -> int:
-    """Publish a register where Iraq's security outlook is judged ``term`` (from 'likely')."""
+def calmer_iraq(ctx: Context, term: str = "remote_chance") -> tuple[int, alerts.PublishOutcome]:
+    """Publish (as the analyst) a register where Iraq's security outlook is judged ``term``
+    (from 'likely'): the version, and whom the publish's alerts told."""
     doc = ctx.register().model_dump()
     for t in doc["threats"]:
         if t["id"] == IRAQ:
             t["likelihood"] = term
-    return ctx.publish_register(parse_register(doc, "test"), "Iraq calmer", publish=True)
+    register = parse_register(doc, "test")
+    done = publication.publish(ctx, "register", register, note="Iraq calmer", by="analyst")
+    assert done.alerts is not None
+    return done.version, done.alerts
 
 
 def test_the_demo_load_starts_the_history(ctx: Context) -> None:
@@ -69,8 +73,7 @@ def test_the_demo_load_starts_the_history(ctx: Context) -> None:
 
 
 def test_a_register_publish_moves_the_oil_company_and_says_why(ctx: Context) -> None:
-    v = calmer_iraq(ctx)
-    outcome = alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+    v, outcome = calmer_iraq(ctx)
     assert outcome.publication.document == "register" and outcome.publication.version == v
     points = history.client_history(ctx, OIL)
     assert [(p.band, round(p.score, 1)) for p in points] == [("E", 37.0), ("D", 46.3)]
@@ -90,8 +93,7 @@ def test_a_register_publish_moves_the_oil_company_and_says_why(ctx: Context) -> 
 
 def test_movers_since_the_last_publication(ctx: Context) -> None:
     assert history.movers(ctx)[2] == []  # one publication: nothing to compare
-    v = calmer_iraq(ctx)
-    alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+    v, _ = calmer_iraq(ctx)
     before, after, moves = history.movers(ctx)
     assert before is not None and before.document == "baseline"
     assert after is not None and after.version == v
@@ -144,8 +146,9 @@ def test_an_upload_and_a_rules_change_are_causes(ctx: Context) -> None:
     rules["likelihood"]["terms"]["likely"] = {"low": 0.4, "high": 0.5}
     from scoring_rules.rules import parse_rules
 
-    rv = ctx.publish_rules(parse_rules(rules, "test"), note="likely read lower")
-    alerts.after_publish(ctx, "rules", rv, "analyst", note="likely read lower")
+    publication.publish(
+        ctx, "rules", parse_rules(rules, "test"), note="likely read lower", by="analyst"
+    )
     last = history.client_history(ctx, OIL)[-1]
     assert last.causes[0] == "scoring rules version 1 -> 2 (likely read lower)"
     assert last.change is not None and last.change > 0
@@ -215,8 +218,7 @@ def test_thresholds_and_in_app_only_without_smtp(ctx: Context) -> None:
     alerts.follow(ctx, "am", TELECOM)  # band: D -> D does not
     alerts.follow(ctx, "meridian", OIL, min_points=10)  # 9.4 points: below
     alerts.follow(ctx, "admin", TELECOM, min_points=9)  # 9.4 points: reached
-    v = calmer_iraq(ctx)
-    out = alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+    _, out = calmer_iraq(ctx)
     got = sorted((n.username, n.client_id) for n in out.notified)
     assert got == [("admin", TELECOM), ("am", OIL)]
     am = alerts.notifications(ctx, "am")
@@ -243,8 +245,7 @@ def test_alert_email_through_a_local_smtp_server(
     with mailbox() as box:
         for k, val in box.env().items():
             monkeypatch.setenv(k, val)
-        v = calmer_iraq(ctx)
-        out = alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+        _, out = calmer_iraq(ctx)
     assert out.email == f"email through 127.0.0.1:{box.port} from alerts@resilience.test"
     by_user = {n.username: n for n in out.notified}
     assert by_user["am"].email_status == "sent to am@example.com"
@@ -276,16 +277,14 @@ def test_a_dead_smtp_server_never_undoes_the_publish(
     monkeypatch.setenv("RESILIENCE_SMTP_PORT", str(port))
     alerts.follow(ctx, "am", OIL)
     alerts.set_email(ctx, "am", "am@example.com")
-    v = calmer_iraq(ctx)
-    out = alerts.after_publish(ctx, "register", v, "analyst")
+    v, out = calmer_iraq(ctx)
     assert ctx.register_version() == v
     (n,) = out.notified
     assert n.email_status.startswith(
         f"not sent to am@example.com: the SMTP server 127.0.0.1:{port}"
     )
     monkeypatch.setenv("RESILIENCE_SMTP_PORT", "twenty-five")
-    v2 = calmer_iraq(ctx, "likely")
-    out = alerts.after_publish(ctx, "register", v2, "analyst")
+    _, out = calmer_iraq(ctx, "likely")
     assert out.notified[0].email_status.startswith(
         "in-app only: the SMTP setting is wrong (RESILIENCE_SMTP_PORT='twenty-five' is not a port"
     )
@@ -304,8 +303,7 @@ def test_cli_history_follow_and_alerts(db: Path) -> None:
     assert r.exit_code == 1
     assert "not available to meridian" in r.output
     with Context(db) as c:
-        v = calmer_iraq(c)
-        alerts.after_publish(c, "register", v, "analyst", note="Iraq calmer")
+        calmer_iraq(c)
     r = runner.invoke(app, [*base, "history", OIL, "--json"], env=env)
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
@@ -328,8 +326,7 @@ def test_cli_history_follow_and_alerts(db: Path) -> None:
 
 
 def test_another_clients_upload_is_not_in_a_clients_history(ctx: Context) -> None:
-    v = calmer_iraq(ctx)
-    alerts.after_publish(ctx, "register", v, "analyst", note="Iraq calmer")
+    calmer_iraq(ctx)
     routes = ctx.store.frame(
         "SELECT route_id, name, origin, destination, commodity, annual_value_usd, "
         "shipments_per_year, criticality FROM routes WHERE client_id = $c AND version = 1",
