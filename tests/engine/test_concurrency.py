@@ -19,14 +19,13 @@ import pytest
 from engine.book import load_demo
 from engine.context import Context
 from engine.models import RunInfo
-
-from .conftest import _database
+from tests.conftest import Stores
 
 
 @pytest.fixture
-def demo_book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
+def demo_book(stores: Stores, tmp_path: Path) -> Iterator[Context]:
     """A fresh demo book on the store under test (DuckDB, or PostgreSQL in the second pass)."""
-    c = Context(_database(request, tmp_path / "db"))
+    c = Context(stores.new(tmp_path / "db"))
     load_demo(c)
     yield c
     c.close()
