@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STEP_TIMEOUT_MS = 120_000  # one operation may take this long before it counts as a failed load
+STEP_TIMEOUT_MS = 180_000  # one step may take this long before it counts as a failed load
 PASSWORD = "bench-session-password-1"
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 CLIENT_PAGES = ("Client", "Alerts", "Glossary")
@@ -52,6 +52,7 @@ ANALYST_PAGES = ("Portfolio", "Threat register", "Alerts", "Rules")
 # the cells of the asset-vulnerability table each analyst session changes (one row each, so two
 # analysts never publish the same cell)
 ANALYST_COLUMN = "office"
+VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))  # each operation on stdout as it ends
 
 
 def csv_for(n_sites: int, salt: int) -> bytes:
@@ -330,9 +331,30 @@ async def _publish(page: Any, s: Session, n: int, tally: Tally, journal: Journal
     await _check(page, "publish result")
 
 
+async def open_session(browser: Any, s: Session, tally: Tally) -> tuple[Any, Any] | None:
+    """A browser context for the session, signed in (before the clock starts: a server's first
+    sign-in opens the store and scores the current run)."""
+    context = await browser.new_context(viewport={"width": 1300, "height": 1100})
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = await context.new_page()
+    try:
+        signing = time.perf_counter()
+        await _sign_in(page, s)
+        if VERBOSE:
+            print(
+                f"{s.username}@{s.server.index} signed in in {time.perf_counter() - signing:.1f} s"
+            )
+    except Exception as exc:
+        tally.errors.append(f"{s.username} on server {s.server.index}: sign-in: {exc!r}"[:300])
+        await context.close()
+        return None
+    return context, page
+
+
 async def run_session(
     browser: Any,
     s: Session,
+    opened: tuple[Any, Any],
     servers: list[Server],
     deadline: float,
     max_ops: int,
@@ -340,15 +362,7 @@ async def run_session(
     journal: Journal,
 ) -> None:
     rnd = random.Random(s.seed)
-    context = await browser.new_context(viewport={"width": 1300, "height": 1100})
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    page = await context.new_page()
-    try:
-        await _sign_in(page, s)
-    except Exception as exc:
-        tally.errors.append(f"{s.username} on server {s.server.index}: sign-in: {exc!r}"[:300])
-        await context.close()
-        return
+    context, page = opened
     for n in range(max_ops):
         if time.monotonic() >= deadline:
             break
@@ -368,24 +382,25 @@ async def run_session(
                 await _publish(page, s, n, tally, journal)
             tally.ms.append((time.perf_counter() - started) * 1000)
             tally.ops[kind] += 1
+            if VERBOSE:
+                print(f"{s.username}@{s.server.index} {kind} {tally.ms[-1]:.0f} ms", flush=True)
         except Exception as exc:
             if not server.alive():  # killed under this operation: cut off, then move on
                 tally.cut_off += 1
                 alive = [x for x in servers if x.alive()]
                 s.server = alive[s.index % len(alive)]
-                await context.close()
-                context = await browser.new_context(viewport={"width": 1300, "height": 1100})
-                context.set_default_timeout(STEP_TIMEOUT_MS)
-                page = await context.new_page()
-                try:
-                    await _sign_in(page, s)
-                    tally.moved += 1
-                except Exception as again:
-                    tally.errors.append(f"{s.username}: sign-in after the kill: {again!r}"[:300])
+                with contextlib.suppress(Exception):
+                    await context.close()
+                again = await open_session(browser, s, tally)
+                if again is None:
                     break
+                context, page = again
+                tally.moved += 1
                 continue
             where = f"{s.username} on server {server.index}, {kind} {n}"
             tally.errors.append(f"{where}: {type(exc).__name__}: {exc}"[:400])
+            if VERBOSE:
+                print(f"ERROR {tally.errors[-1]}", flush=True)
             with contextlib.suppress(Exception):  # start the next operation from a fresh page
                 await page.goto(s.server.url, timeout=STEP_TIMEOUT_MS)
                 await _settle(page)
@@ -425,13 +440,17 @@ async def drive(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
+            t0 = time.perf_counter()
+            opened = await asyncio.gather(*(open_session(browser, s, tally) for s in sessions))
+            killed["sign_in_s"] = time.perf_counter() - t0
             start = time.monotonic()
             deadline = start + seconds
             tasks = [
                 asyncio.create_task(
-                    run_session(browser, s, servers, deadline, max_ops, tally, journal)
+                    run_session(browser, s, o, servers, deadline, max_ops, tally, journal)
                 )
-                for s in sessions
+                for s, o in zip(sessions, opened, strict=True)
+                if o is not None
             ]
             if kill:
                 tasks.append(

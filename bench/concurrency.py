@@ -451,6 +451,10 @@ def servers_main(args: argparse.Namespace) -> None:
                 f"server 0 {where}; {tally.cut_off} operations cut off, "
                 f"{tally.moved} sessions signed in again on the other servers"
             )
+        print(
+            f"sign_in_s: {killed.get('sign_in_s', float('nan')):.1f} "
+            "(all sessions, before the clock)"
+        )
         print(f"killed: {kill}")
         print(f"errors: {len(tally.errors)}")
         print(f"lost_writes: {lost}")

@@ -96,3 +96,46 @@ def test_two_processes_starting_the_same_run_get_one_result(demo_book: Context) 
     assert len(ids) == 1, outs
     assert all("Error" not in o[1] and "Traceback" not in o[1] for o in outs), outs
     assert demo_book.store.one("SELECT count(*) FROM runs") == before + 1
+
+
+def test_one_sessions_unit_of_work_does_not_hold_up_another_session(ctx: Context) -> None:
+    """An app process serves every browser session through one ``Store``. The store's guard
+    covers only opening the database and handing out a cursor: while one session is inside a
+    long unit of work (a transaction held open), another session's queries and writes run and
+    finish, on both stores."""
+    store = ctx.store
+    inside, release = threading.Event(), threading.Event()
+    first: list[object] = []
+
+    def long_unit() -> None:
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO pointers VALUES ('bench-a', 1)")
+            inside.set()
+            release.wait(120)
+            first.append(
+                cur.execute("SELECT version FROM pointers WHERE name = 'bench-a'").fetchone()
+            )
+
+    holder = threading.Thread(target=long_unit)
+    holder.start()
+    try:
+        assert inside.wait(120)
+        seen: list[object] = []
+
+        def other_session() -> None:
+            seen.append(store.one("SELECT count(*) FROM pointers WHERE name = 'bench-a'"))
+            with store.transaction() as cur:
+                cur.execute("INSERT INTO pointers VALUES ('bench-b', 2)")
+            seen.append(store.one("SELECT version FROM pointers WHERE name = 'bench-b'"))
+
+        other = threading.Thread(target=other_session)
+        other.start()
+        other.join(60)
+        assert not other.is_alive(), "the second session waited for the first one's unit of work"
+        # it ran while the first transaction was open: it did not see that uncommitted row
+        assert seen == [0, 2]
+    finally:
+        release.set()
+        holder.join(120)
+    assert first == [(1,)]
+    assert store.one("SELECT count(*) FROM pointers WHERE name LIKE 'bench-%'") == 2
