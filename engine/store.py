@@ -74,7 +74,9 @@ def product_error(exc: duckdb.Error) -> StoreError:
         log.info("concurrent change refused: %s", text)  # the caller retries or says so
         return ConflictError(CONFLICT)
     log.warning("database error (%s): %s", type(exc).__name__, text)
-    if isinstance(exc, duckdb.ConstraintException):
+    if isinstance(exc, duckdb.ConstraintException) or re.search(
+        r"violates (check|not-null|foreign key) constraint", lowered
+    ):  # DuckDB's own, or PostgreSQL's words through the postgres extension
         return StoreError(
             "the change breaks a rule of the stored data (a missing or duplicate value); "
             "nothing was changed"
