@@ -69,7 +69,8 @@ def demo_template(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> P
     """The demo database the app tests copy: a DuckDB file, or (``RESILIENCE_TEST_STORE=postgres``)
     a PostgreSQL database that ``copy_db`` uses as a template."""
     path = stores.new(tmp_path_factory.mktemp("template"))
-    subprocess.run([sys.executable, "-c", _BUILD, str(path)], check=True, timeout=300)
+    # a loaded CI machine may take minutes to build it on PostgreSQL
+    subprocess.run([sys.executable, "-c", _BUILD, str(path)], check=True, timeout=900)
     return Path(path)  # a URL as a Path loses a slash; the store and copy_db put it back
 
 
