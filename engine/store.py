@@ -178,15 +178,20 @@ def postgres_extension() -> Path:
         raise StoreError(
             f"duckdb-extension-postgres does not ship an extension for DuckDB {duckdb.__version__}"
         )
-    # DuckDB names the entry point after the file; the extension's own name is postgres_scanner
-    folder = Path(tempfile.gettempdir()) / f"resilience-duckdb-{os.getuid()}"
+    # DuckDB names the entry point after the file; the extension's own name is postgres_scanner.
+    # One folder per installed wheel (several installs on one machine never share a link), and
+    # the link is made under a name of its own, then renamed into place: processes starting at
+    # once never see a missing or half-made link.
+    tag = hashlib.sha256(str(shipped.resolve()).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"resilience-duckdb-{os.getuid()}-{tag}"
     folder.mkdir(mode=0o700, exist_ok=True)
     named = folder / "postgres_scanner.duckdb_extension"
-    with contextlib.suppress(FileExistsError):
-        named.symlink_to(shipped)
-    if named.resolve() != shipped.resolve():
-        named.unlink()
-        named.symlink_to(shipped)
+    if not named.exists() or named.resolve() != shipped.resolve():
+        draft = folder / f".link-{os.getpid()}-{threading.get_ident()}"
+        with contextlib.suppress(FileNotFoundError):
+            draft.unlink()
+        draft.symlink_to(shipped)
+        os.replace(draft, named)
     return named
 
 
