@@ -41,10 +41,11 @@ lint: install
 	$(BIN)/mypy
 
 ## make test: install, lint, type-check and run every test (slow and browser tests included), then
-## the engine tests that take a store fixture again on a throwaway PostgreSQL cluster
+## every test that opens a store through a fixture again on a throwaway PostgreSQL cluster (the
+## browser tests once, on the DuckDB file: docs/store.md)
 test: install system-deps lint
 	$(BIN)/python -m pytest -n 2 --timeout 900
-	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --timeout 900 tests/engine
+	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --timeout 900 -m "not browser" tests
 
 ## make screenshots: every page for each role, into docs/screenshots/ (needs Debian's chromium)
 screenshots: install system-deps

@@ -15,7 +15,10 @@ Signing out clears the cookie in the browser and revokes the token's session id 
 or signature) makes it invalid, and the sign-in page shows.
 
 The secret is ``RESILIENCE_SESSION_SECRET`` when set (give every app process of a deployment the
-same one), else a random key created once beside the database (``<db>.session-key``, mode 600).
+same one), else a random key created once beside the database file (``<db>.session-key``, mode
+600), or on a PostgreSQL store in this machine's folder for it (``$RESILIENCE_FILES/postgres-<hash>
+.files/session-key``): app processes on one machine share it; give processes on several machines
+the same ``RESILIENCE_SESSION_SECRET``.
 """
 
 from __future__ import annotations
@@ -50,15 +53,28 @@ class Remembered:
 
 
 def secret_for(db: Path) -> bytes:
-    """The signing key: the environment's, else the one beside the database (made once)."""
+    """The signing key: the environment's, else the one beside the database file (made once)."""
+    return secret_in(db.with_name(db.name + ".session-key"))
+
+
+def secret_in(path: Path) -> bytes:
+    """The signing key: the environment's, else the one in ``path`` (made once, mode 600). App
+    processes that start together make it once between them: the key is written whole to a file
+    of its own, then linked into place, so a process never reads a half-written key."""
     env = os.environ.get("RESILIENCE_SESSION_SECRET")
     if env:
         return env.encode()
-    path = db.with_name(db.name + ".session-key")
-    with contextlib.suppress(FileExistsError):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):  # another process's key came first
+                os.link(draft, path)
+        finally:
+            draft.unlink()
     return path.read_text().strip().encode()
 
 

@@ -358,6 +358,8 @@ def sign_out() -> None:
 
 
 def _secret(ctx: Context) -> bytes:
+    if ctx.store.url is not None:  # a PostgreSQL store: no database file to keep it beside
+        return cookie.secret_in(ctx.store.files / "session-key")
     return cookie.secret_for(ctx.db_path.resolve())
 
 

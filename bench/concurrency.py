@@ -1,34 +1,37 @@
 """Many users at once on one PostgreSQL store: errors, lost writes, latency, and a kill -9.
 
 What runs: a throwaway PostgreSQL cluster (tests/pgcluster.py, with fsync on), or ``--db URL``;
-``resilience init`` and the demo book, plus one bench client per simulated session. Then three
-"app server" processes start at once on that store, and 20 simulated sessions are spread over
-them for ``--seconds`` (120 by default).
+the demo book, one bench client per client session, and the bench users. Then, by default
+(``--mode servers``), three real app servers, ``streamlit run app/streamlit_app.py`` on loopback
+ports, all on that store, and ``--sessions`` (20) browser sessions spread over them
+(bench/app_sessions.py): Playwright contexts in one headless Debian Chromium, each its own
+Streamlit session over its own websocket, signed in with its own user before the clock starts,
+then for ``--seconds`` (120):
 
-What a simulated session is, honestly: a thread in one of the three worker processes, driving
-the same engine functions the Streamlit pages call, through one shared ``Context`` per process
-(as ``app/data.py`` keeps one per server process in ``st.cache_resource``, with each browser
-session on its own thread). It is not a browser, and no Streamlit page script or websocket is in
-the loop: this measures the store and the engine under concurrent sessions, not rendering.
-Each session loops, with a short think time, over:
+- client users (16 of 20) browse their pages (Client, Alerts, Glossary) and upload a small CSV
+  of their client's sites through the Upload page (check, then "Go"), 4 in 10 operations;
+- analysts (``--analysts``, 4) browse the Portfolio, Threat register, Alerts and Rules pages and
+  publish: change their own cell of the asset-vulnerability table on the Rules page, preview
+  which ratings move, publish with a note, about 1 in 3 operations.
 
-- browse (6 in 10): the current run, the ratings the portfolio page shows and one client's
-  explanation (the client page);
-- upload (3 in 10): a new exposure version for the session's own client, written as an upload's
-  commit writes it (``Context.load_exposures``: staged rows, then one transaction), with a
-  changing number of sites; the upload file parsing sandbox is not part of it;
-- publish (1 in 10): an analyst publishing a register version with a note.
+An error is an exception box or error message on a page, a step that did not load within
+``STEP_TIMEOUT_MS``, or a result other than the one asked for. Every write a page acknowledged
+("Loaded N rows as exposure version V", "Published rules version V") is journaled (fsynced)
+before the session goes on. Midway, server 0 is killed with SIGKILL while one of its sessions
+has clicked "Go" on an upload and waits for its acknowledgement; the operations that kill cut
+off are counted apart, and those sessions sign in again on the other servers and go on.
 
-Every write a session saw committed is appended (and fsynced) to a journal before the next one.
-Midway, one worker process is killed with SIGKILL while one of its sessions is inside an upload;
-its sessions stop there, the other two processes carry on.
+``--mode workers`` keeps the earlier, lighter measure: three engine worker processes whose
+session threads call the engine functions the pages call, through one ``Context`` per process
+(no Streamlit, no browser): it measures the store and the engine alone.
 
-Printed: ``errors`` (exceptions the sessions of the surviving processes got), ``lost_writes``
-(journaled writes missing or different in the store, those of the killed process included),
+Printed: ``errors``, ``lost_writes`` (journaled writes missing or different in the store: an
+upload's version without exactly its sites, a rules version without the published cell),
 ``broken_versions`` (exposure versions whose rows do not match their header: a half-written
-version), ``p95_ms`` (95th percentile of one session operation), the operation counts, and
-whether the kill landed mid-upload. Loopback only: PostgreSQL listens on a Unix socket; the
-session loops are bounded by ``--seconds`` and ``--max-ops``.
+version), ``p95_ms`` and ``median_ms`` of one operation (from the click to the result shown),
+the operation counts and whether the kill landed mid-upload. Loopback only: PostgreSQL listens
+on a Unix socket and the app servers on 127.0.0.1; the sessions are bounded by ``--seconds``
+and ``--max-ops``.
 """
 
 from __future__ import annotations
@@ -262,14 +265,7 @@ def verify(db: str, journal_paths: list[Path]) -> tuple[int, int, list[str]]:
     return lost, broken, problems
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=120.0)
-    parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--max-ops", type=int, default=2000, help="per session, a bound")
-    parser.add_argument("--db", default=None, help="a postgresql:// URL (default: a new cluster)")
-    parser.add_argument("--no-kill", action="store_true", help="do not kill a worker midway")
-    args = parser.parse_args()
+def workers_main(args: argparse.Namespace) -> None:
     with contextlib.ExitStack() as stack:
         db = args.db
         if db is None:
@@ -335,6 +331,170 @@ def main() -> None:
         print(f"median_ms: {statistics.median(ms) if ms else float('nan'):.0f}")
         for line in (errors + problems)[:20]:
             print("  " + line)
+
+
+# -- three real app servers, sessions in a browser (the default) ----------------------------------
+
+
+def setup_servers(db: str, clients: int, analysts: int) -> list[tuple[str, str, str | None]]:
+    """The demo book, one bench client per client session with its client user, and the analyst
+    users; (username, role, client id or the analyst's row of the vulnerability table)."""
+    from app.drafts import TABLES  # noqa: F401  (the table the analysts edit exists)
+    from bench.app_sessions import PASSWORD
+    from engine.auth.users import add_user
+
+    setup(db, clients)
+    users: list[tuple[str, str, str | None]] = []
+    with Context(db) as ctx:
+        rows = list(ctx.rules().model_dump()["vulnerability"]["assets"]["values"])
+        if analysts > len(rows):
+            raise SystemExit(f"at most {len(rows)} analyst sessions (one table row each)")
+        for i in range(clients):
+            name = f"bench-client-{i:02d}"
+            add_user(ctx, name, PASSWORD, "client", client_id=f"{BENCH_PREFIX}{i:02d}")
+            users.append((name, "client", f"{BENCH_PREFIX}{i:02d}"))
+        for i in range(analysts):
+            name = f"bench-analyst-{i:02d}"
+            add_user(ctx, name, PASSWORD, "analyst")
+            users.append((name, "analyst", rows[i]))
+    return users
+
+
+def verify_servers(db: str, journal: Path) -> tuple[int, int, list[str]]:
+    """(lost writes, broken versions, what was wrong): every acknowledged upload is stored whole
+    with its rows (as in ``verify``), every acknowledged rules version holds the cell its
+    analyst published, and every exposure version's rows match its header."""
+    from app.drafts import _get
+
+    problems: list[str] = []
+    lost = 0
+    uploads = journal.with_name("uploads.jsonl")
+    with uploads.open("w", encoding="utf-8") as only_uploads, Context(db) as ctx:
+        for line in journal.read_text("utf-8").splitlines() if journal.exists() else []:
+            e = json.loads(line)
+            if e["kind"] == "upload":
+                only_uploads.write(line + "\n")
+                continue
+            try:
+                doc = ctx.rules(e["version"]).model_dump()
+                got = _get(doc, "vulnerability.assets")["values"][e["row"]][e["column"]]
+            except Exception as exc:  # a missing or unreadable version is a lost write
+                got = f"unreadable ({type(exc).__name__}: {exc})"
+            if got != e["value"]:
+                lost += 1
+                problems.append(f"lost publish {e}: found {got}")
+    lost_uploads, broken, more = verify(db, [uploads])
+    return lost + lost_uploads, broken, problems + more
+
+
+def servers_main(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from bench.app_sessions import Journal as AckJournal
+    from bench.app_sessions import Session, drive, start_servers, stop_servers
+
+    if args.analysts >= args.sessions:
+        raise SystemExit("--analysts must leave some client sessions")
+    with contextlib.ExitStack() as stack:
+        db = args.db
+        if db is None:
+            from tests.pgcluster import cluster
+
+            db = stack.enter_context(cluster(durable=True)).new_database()
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="resilience-conc-")))
+        t0 = time.perf_counter()
+        users = setup_servers(db, args.sessions - args.analysts, args.analysts)
+        print(f"setup_s: {time.perf_counter() - t0:.1f}")
+        env = os.environ | {
+            "RESILIENCE_FILES": str(tmp / "files"),  # this machine's folders for the store
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+        env.pop("RESILIENCE_DEBUG", None)
+        t0 = time.perf_counter()
+        servers = start_servers(db, PROCESSES, tmp, env)
+        stack.callback(stop_servers, servers)
+        print(f"servers_up_s: {time.perf_counter() - t0:.1f}")
+        sessions = [
+            Session(
+                index=i,
+                username=name,
+                role=role,
+                client_id=extra if role == "client" else None,
+                row=extra if role == "analyst" else None,
+                value=None,
+                server=servers[i % PROCESSES],
+                seed=i,
+            )
+            for i, (name, role, extra) in enumerate(users)
+        ]
+        journal = AckJournal(tmp / "acknowledged.jsonl")
+        tally, killed = asyncio.run(
+            drive(sessions, servers, args.seconds, args.max_ops, journal, not args.no_kill)
+        )
+        journal.close()
+        stop_servers(servers)
+        lost, broken, problems = verify_servers(db, journal.path)
+        ms = tally.ms
+        p95 = (
+            statistics.quantiles(ms, n=20, method="inclusive")[18]
+            if len(ms) > 1
+            else ms[0]
+            if ms
+            else float("nan")
+        )
+        print(
+            f"servers: {PROCESSES} (streamlit run), sessions: {args.sessions} "
+            f"({args.sessions - args.analysts} client users uploading, {args.analysts} analysts "
+            f"publishing; all browsing), seconds: {args.seconds:g}"
+        )
+        print(
+            f"operations: {sum(tally.ops.values())} "
+            f"({', '.join(f'{k} {v}' for k, v in tally.ops.items())})"
+        )
+        if args.no_kill:
+            kill = "none"
+        else:
+            where = "mid-upload" if killed.get("mid_upload") else "(no upload in flight)"
+            kill = (
+                f"server 0 {where}; {tally.cut_off} operations cut off, "
+                f"{tally.moved} sessions signed in again on the other servers"
+            )
+        print(
+            f"sign_in_s: {killed.get('sign_in_s', float('nan')):.1f} "
+            "(all sessions, before the clock)"
+        )
+        print(f"killed: {kill}")
+        print(f"errors: {len(tally.errors)}")
+        print(f"lost_writes: {lost}")
+        print(f"broken_versions: {broken}")
+        print(f"p95_ms: {p95:.0f}")
+        print(f"median_ms: {statistics.median(ms) if ms else float('nan'):.0f}")
+        print(f"stale_drafts_published: {tally.stale_publishes}")
+        for line in (tally.errors + problems)[:30]:
+            print("  " + line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mode",
+        choices=("servers", "workers"),
+        default="servers",
+        help="servers: three `streamlit run` app servers driven by browser sessions (default); "
+        "workers: three engine worker processes with session threads (no Streamlit)",
+    )
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--analysts", type=int, default=4, help="servers mode: publishing users")
+    parser.add_argument("--max-ops", type=int, default=2000, help="per session, a bound")
+    parser.add_argument("--db", default=None, help="a postgresql:// URL (default: a new cluster)")
+    parser.add_argument("--no-kill", action="store_true", help="do not kill a server midway")
+    args = parser.parse_args()
+    if args.mode == "workers":
+        workers_main(args)
+    else:
+        servers_main(args)
 
 
 if __name__ == "__main__":

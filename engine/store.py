@@ -50,6 +50,9 @@ MIGRATIONS = (
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
 # transactions around it do (name -> the table and column whose highest value it starts after).
 SEQUENCES = {"run_ids": ("runs", "run_id")}
+# The PostgreSQL advisory lock key that processes migrating one database at once share (any
+# 64-bit number the product uses for nothing else: "resilmig" in ASCII).
+MIGRATION_LOCK = int.from_bytes(b"resilmig", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 CONFLICT = "another change to the same records was saved at the same moment; nothing was changed"
 BUSY = "the database is busy with another program's write; nothing was changed, try again shortly"
@@ -72,7 +75,9 @@ def product_error(exc: duckdb.Error) -> StoreError:
         log.info("concurrent change refused: %s", text)  # the caller retries or says so
         return ConflictError(CONFLICT)
     log.warning("database error (%s): %s", type(exc).__name__, text)
-    if isinstance(exc, duckdb.ConstraintException):
+    if isinstance(exc, duckdb.ConstraintException) or re.search(
+        r"violates (check|not-null|foreign key) constraint", lowered
+    ):  # DuckDB's own, or PostgreSQL's words through the postgres extension
         return StoreError(
             "the change breaks a rule of the stored data (a missing or duplicate value); "
             "nothing was changed"
@@ -174,15 +179,20 @@ def postgres_extension() -> Path:
         raise StoreError(
             f"duckdb-extension-postgres does not ship an extension for DuckDB {duckdb.__version__}"
         )
-    # DuckDB names the entry point after the file; the extension's own name is postgres_scanner
-    folder = Path(tempfile.gettempdir()) / f"resilience-duckdb-{os.getuid()}"
+    # DuckDB names the entry point after the file; the extension's own name is postgres_scanner.
+    # One folder per installed wheel (several installs on one machine never share a link), and
+    # the link is made under a name of its own, then renamed into place: processes starting at
+    # once never see a missing or half-made link.
+    tag = hashlib.sha256(str(shipped.resolve()).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"resilience-duckdb-{os.getuid()}-{tag}"
     folder.mkdir(mode=0o700, exist_ok=True)
     named = folder / "postgres_scanner.duckdb_extension"
-    with contextlib.suppress(FileExistsError):
-        named.symlink_to(shipped)
-    if named.resolve() != shipped.resolve():
-        named.unlink()
-        named.symlink_to(shipped)
+    if not named.exists() or named.resolve() != shipped.resolve():
+        draft = folder / f".link-{os.getpid()}-{threading.get_ident()}"
+        with contextlib.suppress(FileNotFoundError):
+            draft.unlink()
+        draft.symlink_to(shipped)
+        os.replace(draft, named)
     return named
 
 
@@ -289,8 +299,9 @@ class Store:
         self._guard = threading.RLock()
         self._local = threading.local()
         self.opens = 0  # how many times the file was opened (the benchmarks report it)
-        if not read_only:
-            self.migrate()
+        # the migrations this process applied when it opened the database (none when another
+        # process had applied them)
+        self.migrations_applied: list[str] = [] if read_only else self.migrate()
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -534,16 +545,64 @@ class Store:
 
     # -- schema --------------------------------------------------------------------------------
 
-    def migrate(self) -> None:
-        with self.session() as cur:
-            self._migrate(cur)
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database lacks; their names, in order.
 
-    def _migrate(self, cur: duckdb.DuckDBPyConnection) -> None:
+        A DuckDB file is this process's alone while it is open. On PostgreSQL several processes
+        (app servers started together on a new database, the CLI) may open it at the same moment:
+        the one that finds migrations missing takes an advisory lock on the server, then reads
+        again which are applied, so each migration runs once and the others wait for it."""
+        with self.session() as cur:
+            if self.url is None:
+                return self._migrate(cur)
+            if not self._pending(cur):
+                return []
+            with self._migration_lock():
+                cur.execute("CALL pg_clear_cache()")  # tables another process made meanwhile
+                return self._migrate(cur)
+
+    def _pending(self, cur: duckdb.DuckDBPyConnection) -> list[str]:
+        """The migrations not applied yet (all of them on a new database)."""
+        try:
+            rows = cur.execute("SELECT name FROM schema_migrations").fetchall()
+        except duckdb.CatalogException:
+            return list(MIGRATIONS)
+        except duckdb.Error as exc:
+            raise product_error(exc) from exc
+        done = {r[0] for r in rows}
+        return [m for m in MIGRATIONS if m not in done]
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """PostgreSQL's transaction advisory lock ``MIGRATION_LOCK``, held by a transaction on a
+        cursor (a server connection) of its own while the body migrates on another; the lock
+        ends with that transaction, also when this process dies."""
+        assert self._db is not None  # inside a session
+        holder = self._db.cursor()
+        try:
+            holder.execute(f"USE {PG}")
+            holder.execute("BEGIN TRANSACTION")
+            inner = f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})::text"
+            holder.execute(f"SELECT * FROM postgres_query('{PG}', '{inner}')").fetchall()  # noqa: S608
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                holder.close()
+            raise product_error(exc) from exc
+        try:
+            yield
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                holder.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):
+                holder.close()
+
+    def _migrate(self, cur: duckdb.DuckDBPyConnection) -> list[str]:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
         )
         done = {r[0] for r in cur.execute("SELECT name FROM schema_migrations").fetchall()}
+        applied: list[str] = []
         for name in MIGRATIONS:
             if name in done:
                 continue
@@ -557,6 +616,8 @@ class Store:
                     self._make_sequences(tx)
                 tx.execute("INSERT INTO schema_migrations VALUES ($n, now())", {"n": name})
             log.info("applied migration %s", name)
+            applied.append(name)
+        return applied
 
     def _migrate_postgres(self, cur: duckdb.DuckDBPyConnection, sql: str) -> None:
         """A migration's statements on PostgreSQL. DuckDB writes a new column's type in its own

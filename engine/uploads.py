@@ -168,7 +168,7 @@ def prepare(
     }
     if checker.mode() == "service":
         try:
-            folder = checker.service_dir(ctx.db_path)
+            folder = checker.service_dir(ctx.store.url or ctx.db_path)
             return checker.prepare_upload(folder, data, filename, kind, mapping, **options)
         except checker.Unavailable as exc:
             log.warning("%s; checking the file in a sandbox child of this process", exc)

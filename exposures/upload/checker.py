@@ -103,7 +103,12 @@ def code_version() -> str:
 def service_dir(db_path: Path | str) -> Path:
     """The owner-only folder of the checker service of the store ``db_path`` (one service for
     the stores of one folder: it reads no store; see the module docstring)."""
-    store_folder = Path(os.path.abspath(db_path)).parent
+    if str(db_path).startswith(("postgresql:", "postgres:")):
+        # a PostgreSQL store has no folder of its own: this machine's folder for the store's
+        # files ($RESILIENCE_FILES, default data/), whichever form of the URL names it
+        store_folder = Path(os.environ.get("RESILIENCE_FILES", "data")).resolve()
+    else:
+        store_folder = Path(os.path.abspath(db_path)).parent
     folder = store_folder / ".resilience-checker"
     if len(os.fsencode(folder / SOCKET_NAME)) > _SUN_PATH_MAX:
         base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.auth import DEMO_PASSWORDS
 from engine.context import Context
+from tests.conftest import Stores, copy_store, db_key
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 # names of the demo clients other than Meridian (the demo client user's own)
@@ -65,28 +65,29 @@ def _fresh_sign_in_limits() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "r.duckdb"
-    subprocess.run([sys.executable, "-c", _BUILD, str(path)], check=True, timeout=300)
-    return path
+def demo_template(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database the app tests copy: a DuckDB file, or (``RESILIENCE_TEST_STORE=postgres``)
+    a PostgreSQL database that ``copy_db`` uses as a template."""
+    path = stores.new(tmp_path_factory.mktemp("template"))
+    # a loaded CI machine may take minutes to build it on PostgreSQL
+    subprocess.run([sys.executable, "-c", _BUILD, str(path)], check=True, timeout=900)
+    return Path(path)  # a URL as a Path loses a slash; the store and copy_db put it back
 
 
 def copy_db(template: Path, target_dir: Path) -> Path:
-    target_dir.mkdir(parents=True, exist_ok=True)
-    db = target_dir / "r.duckdb"
-    shutil.copyfile(template, db)
-    return db
+    """A copy of the template on the store under test (``Path`` of a PostgreSQL URL there)."""
+    return Path(copy_store(template, target_dir))
 
 
 @pytest.fixture
 def app_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh copy of the demo database, the one the app under test opens."""
     db = copy_db(demo_template, tmp_path / "db")
-    monkeypatch.setenv("RESILIENCE_DB", str(db))
+    monkeypatch.setenv("RESILIENCE_DB", db_key(db))
     yield db
     from app import data
 
-    ctx = data._open(str(db.resolve()))
+    ctx = data._open(db_key(db))
     ctx.close()
     data._open.clear()
 
@@ -96,7 +97,7 @@ def app_ctx(app_db: Path) -> Context:
     """The context the app uses for ``app_db`` (the same object: one per process and file)."""
     from app import data
 
-    return data._open(str(app_db.resolve()))
+    return data._open(db_key(app_db))
 
 
 def new_app() -> AppTest:

@@ -9,17 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from tests.conftest import Stores
 from tests.seed import seed_path
-
-from .conftest import _database
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+def db(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
     """The demo book on the store under test (a DuckDB file, or a PostgreSQL URL)."""
-    path = _database(request, tmp_path_factory.mktemp("cli"))
+    path = stores.new(tmp_path_factory.mktemp("cli"))
     result = runner.invoke(app, ["--db", str(path), "demo"])
     assert result.exit_code == 0, result.output
     assert "Loaded 10 demo clients" in result.output

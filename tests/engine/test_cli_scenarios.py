@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from scoring_rules.scenarios import scenario_dir
+from tests.conftest import Stores
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -31,8 +32,8 @@ def invoke(db: Path, *args: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "r.duckdb"
+def db(stores: Stores, tmp_path: Path) -> Path | str:
+    path = stores.new(tmp_path)
     code, output = invoke(path, "init")
     assert code == 0, output
     return path

@@ -24,6 +24,7 @@ from engine.cli import app
 from engine.context import Context
 from engine.models import ClientSpec, Service
 from engine.text import BIDI_CONTROLS
+from tests.conftest import Stores
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "1000"}
@@ -57,9 +58,9 @@ def cli(db: Path, *args: str, exit_code: int = 0) -> str:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def db(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
     base = tmp_path_factory.mktemp("hostile")
-    path = base / "r.duckdb"
+    path = stores.new(base)
     cli(path, "demo")
     with Context(path) as ctx:
         ctx.upsert_client(

@@ -20,14 +20,13 @@ from engine import runs
 from engine.book import load_demo
 from engine.context import Context
 from engine.models import RunInfo
-
-from .conftest import _database
+from tests.conftest import Stores
 
 
 @pytest.fixture
-def demo_book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
+def demo_book(stores: Stores, tmp_path: Path) -> Iterator[Context]:
     """A fresh demo book on the store under test (DuckDB, or PostgreSQL in the second pass)."""
-    c = Context(_database(request, tmp_path / "db"))
+    c = Context(stores.new(tmp_path / "db"))
     load_demo(c)
     yield c
     c.close()
@@ -176,3 +175,46 @@ def test_a_claim_is_released_when_scoring_fails(
     began = time.monotonic()
     assert demo_book.run(as_of=dt.date(2020, 6, 1)).as_of == dt.date(2020, 6, 1)
     assert time.monotonic() - began < 60
+
+
+def test_one_sessions_unit_of_work_does_not_hold_up_another_session(ctx: Context) -> None:
+    """An app process serves every browser session through one ``Store``. The store's guard
+    covers only opening the database and handing out a cursor: while one session is inside a
+    long unit of work (a transaction held open), another session's queries and writes run and
+    finish, on both stores."""
+    store = ctx.store
+    inside, release = threading.Event(), threading.Event()
+    first: list[object] = []
+
+    def long_unit() -> None:
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO pointers VALUES ('bench-a', 1)")
+            inside.set()
+            release.wait(120)
+            first.append(
+                cur.execute("SELECT version FROM pointers WHERE name = 'bench-a'").fetchone()
+            )
+
+    holder = threading.Thread(target=long_unit)
+    holder.start()
+    try:
+        assert inside.wait(120)
+        seen: list[object] = []
+
+        def other_session() -> None:
+            seen.append(store.one("SELECT count(*) FROM pointers WHERE name = 'bench-a'"))
+            with store.transaction() as cur:
+                cur.execute("INSERT INTO pointers VALUES ('bench-b', 2)")
+            seen.append(store.one("SELECT version FROM pointers WHERE name = 'bench-b'"))
+
+        other = threading.Thread(target=other_session)
+        other.start()
+        other.join(60)
+        assert not other.is_alive(), "the second session waited for the first one's unit of work"
+        # it ran while the first transaction was open: it did not see that uncommitted row
+        assert seen == [0, 2]
+    finally:
+        release.set()
+        holder.join(120)
+    assert first == [(1,)]
+    assert store.one("SELECT count(*) FROM pointers WHERE name LIKE 'bench-%'") == 2

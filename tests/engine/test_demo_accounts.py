@@ -13,6 +13,7 @@ from engine.book import demo_client_ids
 from engine.cli import app
 from engine.context import Context
 from engine.models import ClientSpec
+from tests.conftest import Stores
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "300"}
@@ -26,8 +27,8 @@ def run(db: Path, *args: str, stdin: str | None = None, code: int = 0) -> str:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "r.duckdb"
+def db(stores: Stores, tmp_path: Path) -> Path | str:
+    path = stores.new(tmp_path)
     out = run(path, "demo")
     assert "am / demo-am-2020 / account manager" in out
     assert f"Warning: admin, am, analyst, meridian {WARNING}s" in out

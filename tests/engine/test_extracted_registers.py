@@ -34,6 +34,7 @@ from scoring_rules.extract.evaluation import brief_date
 from scoring_rules.extract.text import slugify
 from scoring_rules.extract.vocabulary import default_vocabulary
 from scoring_rules.threats import Brief, Register
+from tests.conftest import Stores
 
 REAL = Path(__file__).resolve().parents[2] / "bench" / "briefs"
 CONTROL = "andes-verde-agro"
@@ -65,8 +66,8 @@ def _with_every_draft(base: Register, seen: list[DraftThreat]) -> Register:
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    c = Context(tmp_path_factory.mktemp("extracted") / "r.duckdb")
+def ctx(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    c = Context(stores.new(tmp_path_factory.mktemp("extracted")))
     load_demo(c)
     c.current_run()
     yield c

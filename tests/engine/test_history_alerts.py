@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from engine.context import Context
 from engine.errors import AccessDenied
 from engine.store import Scope
 from scoring_rules.threats import parse_register
+from tests.conftest import Stores
 from tests.mailbox import mailbox
 
 OIL = "meridian-basin-petroleum"
@@ -29,8 +29,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hist") / "r.duckdb"
+def template(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    path = stores.new(tmp_path_factory.mktemp("hist"))
     with Context(path) as c:
         load_demo(c)
         create_demo_users(c)
@@ -38,14 +38,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "r.duckdb"
-    shutil.copyfile(template, target)
-    return target
+def db(stores: Stores, template: Path | str, tmp_path: Path) -> Path | str:
+    return stores.copy(template, tmp_path)
 
 
 @pytest.fixture
-def ctx(db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
+def ctx(db: Path | str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
     monkeypatch.delenv("RESILIENCE_SMTP_HOST", raising=False)
     with Context(db) as c:
         yield c

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from engine.context import EVERYONE, Context
 from engine.models import ClientSpec, Rating
 from scoring_rules.rules import default_rules_path, load_rules
+from tests.conftest import Stores
 
 # (lat, lon, country): places the default register threatens, and places it barely touches
 PLACES = [
@@ -42,8 +42,8 @@ _ids = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    c = Context(Path(tmp_path_factory.mktemp("inv")) / "r.duckdb")
+def book(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    c = Context(stores.new(tmp_path_factory.mktemp("inv")))
     c.init()
     yield c
     c.close()

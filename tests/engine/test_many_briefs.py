@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.context import Context
 from engine.report import render_client_report
+from tests.conftest import Stores
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +32,8 @@ def _cli(db: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("many-briefs") / "r.duckdb"
+def db(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    path = stores.new(tmp_path_factory.mktemp("many-briefs"))
     _cli(path, "demo")
     return path
 

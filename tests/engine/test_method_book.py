@@ -15,6 +15,7 @@ from engine.book import load_demo
 from engine.cli import app
 from engine.context import EVERYONE, Context
 from engine.models import ClientSpec
+from tests.conftest import Stores
 
 runner = CliRunner()
 
@@ -66,8 +67,8 @@ def test_one_plant_as_1_10_or_100_rows_rates_the_same(ctx: Context) -> None:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("method-book") / "r.duckdb"
+def book(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    db = stores.new(tmp_path_factory.mktemp("method-book"))
     with Context(db) as c:
         load_demo(c)
     return db

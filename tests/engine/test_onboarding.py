@@ -19,6 +19,7 @@ from engine.book import load_demo
 from engine.cli import app
 from engine.clients import audit_entries
 from engine.context import EVERYONE, Context
+from tests.conftest import Stores
 
 DATA = Path(__file__).parent / "data"
 SITES = DATA / "client_book_sites.csv"
@@ -29,8 +30,8 @@ SITE_MAP = ["--map", "Site=asset_id", "--value-map", "asset_type:Production site
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[str]:
-    path = tmp_path / "db" / "r.duckdb"
+def db(stores: Stores, tmp_path: Path) -> Iterator[str]:
+    path = stores.new(tmp_path / "db")
     with Context(path) as ctx:
         load_demo(ctx)
     yield str(path)

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -83,3 +84,48 @@ def test_sequences_and_run_keys_live_on_the_server(pg_cluster: Cluster) -> None:
         database=name,
     )
     assert tables.strip() == "run_ids,run_keys,runs,users"
+
+
+_OPEN_AT = """
+import json, sys, time
+from engine.store import Store
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+store = Store(sys.argv[1])
+print(json.dumps(store.migrations_applied))
+"""
+
+
+def test_servers_opening_a_new_database_at_once_apply_each_migration_once(
+    pg_cluster: Cluster,
+) -> None:
+    """Several app servers started together on a brand-new database: every one opens it, and
+    the migrations run once between them (the others wait on the advisory lock, then find them
+    applied)."""
+    from engine.store import MIGRATIONS
+
+    url = pg_cluster.new_database()
+    start = time.time() + 3.0  # after the interpreters have started and imported
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT, url, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    applied: list[str] = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        applied += json.loads(out)
+    assert sorted(applied) == sorted(MIGRATIONS)  # each once, by exactly one of the processes
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    stored = pg_cluster.psql(
+        "SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations", database=name
+    )
+    assert stored.strip() == ",".join(sorted(MIGRATIONS))
+    with Context(url) as ctx:  # the schema is whole: a new book can be loaded and scored
+        assert ctx.store.migrations_applied == []
+        ctx.init()
+        assert ctx.rules_version() == 1

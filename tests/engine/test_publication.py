@@ -9,7 +9,6 @@ published or rolled back anything.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from engine.context import EVERYONE, Context
 from engine.errors import RuleError
 from engine.store import Scope
 from scoring_rules.rules import Rules
+from tests.conftest import Stores
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +35,8 @@ def _cli(db: Path, *args: str, code: int = 0) -> str:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("publication") / "r.duckdb"
+def template(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    path = stores.new(tmp_path_factory.mktemp("publication"))
     with Context(path) as c:
         load_demo(c)
         c.current_run()
@@ -44,10 +44,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "r.duckdb"
-    shutil.copyfile(template, target)
-    return target
+def db(stores: Stores, template: Path | str, tmp_path: Path) -> Path | str:
+    return stores.copy(template, tmp_path)
 
 
 def _cheaper_cyber(rules: Rules) -> Rules:

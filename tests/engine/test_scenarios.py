@@ -26,6 +26,7 @@ from scoring_rules.scenarios import (
     parse_scenario,
     scenario_dir,
 )
+from tests.conftest import Stores
 
 BUILTIN = ["hormuz-closed", "iran-cyber-campaign", "iraq-militia-escalation", "oil-price-shock"]
 HORMUZ = scenario_dir() / "hormuz-closed.yaml"
@@ -47,9 +48,9 @@ def bank_cyber(likelihood: str = "likely", severity: int = 3) -> str:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+def book(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     """The demo book in its own database: these tests add and edit scenarios."""
-    c = Context(tmp_path_factory.mktemp("scenarios") / "r.duckdb")
+    c = Context(stores.new(tmp_path_factory.mktemp("scenarios")))
     load_demo(c)
     yield c
     c.close()

@@ -24,6 +24,7 @@ from engine.context import EVERYONE, Context
 from engine.errors import NotFoundError, RuleError
 from engine.models import ClientSpec
 from exposures.upload.pipeline import check_upload
+from tests.conftest import Stores
 from tests.exposures.badfiles.make_corpus import BINARY_FILES, TEXT_FILES, write_binary_files
 
 BADFILES = Path(__file__).resolve().parents[1] / "exposures" / "badfiles"
@@ -37,8 +38,8 @@ ONE_BAD = GOOD + "N3,Nowhere,warehouse,95,47.8,Iraq,10,3\n"
 
 
 @pytest.fixture
-def book(tmp_path: Path) -> Iterator[Context]:
-    c = Context(tmp_path / "db" / "r.duckdb")
+def book(stores: Stores, tmp_path: Path) -> Iterator[Context]:
+    c = Context(stores.new(tmp_path / "db"))
     load_demo(c)
     yield c
     c.close()
@@ -91,8 +92,8 @@ def binary_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def corpus_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    c = Context(tmp_path_factory.mktemp("corpus") / "r.duckdb")
+def corpus_book(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    c = Context(stores.new(tmp_path_factory.mktemp("corpus")))
     load_demo(c)
     yield c
     c.close()

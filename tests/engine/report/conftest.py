@@ -12,6 +12,7 @@ import pytest
 from engine.book import load_demo
 from engine.context import Context
 from engine.models import ClientSpec
+from tests.conftest import Stores
 
 HOSTILE_ID = "hostile-trading"
 HOSTILE_CLIENT_NAME = "@Hostile <i>Trading</i> & Co"
@@ -24,8 +25,8 @@ HOSTILE_NAMES = [
 
 
 @pytest.fixture(scope="session")
-def report_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    c = Context(tmp_path_factory.mktemp("report-demo") / "r.duckdb")
+def report_ctx(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    c = Context(stores.new(tmp_path_factory.mktemp("report-demo")))
     load_demo(c)
     c.current_run()
     yield c
@@ -48,10 +49,10 @@ def hostile_assets(value_scale: float = 1.0) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def hostile_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+def hostile_ctx(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     """A book of one client whose site names are formula and script payloads, loaded twice
     (exposure versions 1 and 2, each scored) so the portfolio report has a mover."""
-    c = Context(tmp_path_factory.mktemp("hostile") / "r.duckdb")
+    c = Context(stores.new(tmp_path_factory.mktemp("hostile")))
     c.init()
     c.upsert_client(
         ClientSpec(

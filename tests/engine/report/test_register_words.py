@@ -21,6 +21,7 @@ from engine.report.advice import recommendations
 from engine.report.facts import ClientFacts, client_facts
 from scoring_rules import method
 from scoring_rules.extract import Review, ingest, publish
+from tests.conftest import Stores
 
 from .test_client_report import DEMO_CLIENTS
 
@@ -30,9 +31,9 @@ IMAGES = re.compile(r'src="data:image/[a-z]+;base64,[A-Za-z0-9+/=]+"')
 
 
 @pytest.fixture(scope="module")
-def black_sea_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+def black_sea_ctx(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     """The demo book scored against a register holding only the Black Sea brief's threats."""
-    c = Context(tmp_path_factory.mktemp("black-sea") / "r.duckdb")
+    c = Context(stores.new(tmp_path_factory.mktemp("black-sea")))
     load_demo(c)
     review = Review.from_result(ingest(BRIEFS / "black_sea_grain.html"))
     for draft in review.drafts:
