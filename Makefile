@@ -11,8 +11,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+## the product's modules compiled once here: with PYTHONDONTWRITEBYTECODE set, each command would
+## otherwise compile them again at every start
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q -j 0 app core engine exposures scoring_rules >/dev/null
 
 ## make run: install, load the demo book into an embedded DuckDB, serve the app on :8501
 run: install
