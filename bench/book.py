@@ -321,8 +321,7 @@ def product(book: Path, db: Path, memory_limit: str, profile: Path | None) -> di
 
 
 def _frame(ctx: Any, sql: str, params: dict[str, Any]) -> pl.DataFrame:
-    frame = pl.from_arrow(ctx.store.execute(sql, params).to_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
+    frame: pl.DataFrame = ctx.store.frame(sql, params)
     return frame
 
 
