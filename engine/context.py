@@ -49,7 +49,7 @@ from engine.models import (
     Service,
     ThreatDriver,
 )
-from engine.scoring import only, score_params, score_run
+from engine.scoring import only, rescore_one, score_params, score_run
 from engine.store import Scope, Store
 from exposures.gazetteer import gazetteer_text, load_gazetteer
 from scoring_rules.briefs import in_force
@@ -1129,8 +1129,8 @@ class Context:
         """Re-score one client's exposures against a run's threats and rules (what-if).
 
         Scores the client's current exposure version, or ``version``. Nothing is written. Risk
-        profiles the run already scored are reused; any the client has that the run did not
-        (its exposures changed since) are scored on the spot.
+        profiles the client had in the run are reused; any it has that the run did not (its
+        exposures changed since) are scored on the spot (``engine.scoring.rescore_one``).
         """
         run = self.run_info(run_id)
         rules = self.rules(run.rules_version)
@@ -1140,27 +1140,7 @@ class Context:
         }
         source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
         with self.store.session() as cur:
-            cls_sql = queries.class_rows_sql(one_client=True, source=source)
-            make_cls = "CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql
-            cur.execute(make_cls, only(params, cls_sql))
-            gaps = cur.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
-                "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
-                "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)",
-                {"run_id": run_id},
-            ).fetchone()
-            unscored = gaps[0] if gaps else 0
-            if unscored:  # exposures the run never saw: score their profiles on the spot
-                contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
-                profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
-            else:
-                profiles = (
-                    "(SELECT * FROM run_profiles WHERE run_id = $run_id "
-                    "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
-                )
-            sql = queries.clients_sql("whatif_cls", profiles, bands=False)
-            frame = self.store.frame(sql, only(params, sql))
-            cur.execute("DROP TABLE whatif_cls")
+            frame = rescore_one(cur, params, source)
             if frame.height == 0:
                 raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
             row = frame.row(0, named=True)

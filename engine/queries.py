@@ -3,8 +3,9 @@
 Scoring works at two levels of sharing:
 
 - an exposure class is the set of a client version's items that every threat treats alike (same
-  geo profile, asset type or commodity, mitigations and business service); it is formed when the
-  exposures are loaded, with its item count, value, headcount and highest criticality;
+  geo profile, asset type or commodity, mitigations and, for routes, business service); it is
+  formed when the exposures are loaded, with its item count, value, headcount and highest
+  criticality;
 - a risk profile is what a class looks like to the threats: the client's sector and affiliations
   plus the class's geo profile, type, mitigations and impact tolerance. Classes of different
   clients share a profile when those agree. Contributions r(x,t) and item risk R(x) are worked out
@@ -236,7 +237,8 @@ SELECT p.profile_id, p.sector, p.affiliations, p.item_kind, p.geo_key, p.vkey, p
 FROM prof p LEFT JOIN agg a USING (profile_id)
 """
 
-# Reads: {classes} (CLASS_ROWS), {profiles} (PROFILES), rule_bands.
+# Reads: {classes} (CLASS_ROWS), {profiles} (PROFILES) unless the classes carry their risks
+#        (run_classes), rule_bands.
 # Produces: one row per client: the expected disruption (share of business value B)
 #           ead = 1 - prod over items (1 - R)^(value / B), the worst critical item,
 #           risk = 1 - (1 - ead)(1 - w * worst), score = 100 (1 - risk)^k and bands, at each end
@@ -245,8 +247,8 @@ CLIENTS = """
 WITH
 k AS (
     SELECT c.client_id, c.n_items, c.value_usd, c.weight, c.max_criticality,
-           p.risk_low, p.risk_central, p.risk_high
-    FROM {classes} c JOIN {profiles} p USING (profile_id)
+           {risks}
+    FROM {classes} c {profile_join}
 ),
 c AS (
     SELECT client_id, sum(n_items)::INTEGER AS n_items, sum(value_usd) AS total_value_usd,
@@ -417,8 +419,17 @@ def profiles_sql(classes: str, contrib: str) -> str:
     return PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
 
 
-def clients_sql(classes: str, profiles: str, *, bands: bool = True) -> str:
-    """Client ratings; without ``bands`` the caller maps scores to bands itself (one client)."""
-    sql = CLIENTS.replace("{classes}", classes).replace("{profiles}", profiles)
+def clients_sql(classes: str, profiles: str | None, *, bands: bool = True) -> str:
+    """Client ratings; without ``bands`` the caller maps scores to bands itself (one client).
+
+    ``profiles`` gives each class's risk by its profile_id; None when the classes carry their
+    risks themselves (run_classes of a scored run)."""
+    if profiles is None:
+        sql = CLIENTS.replace("{risks}", "c.risk_low, c.risk_central, c.risk_high")
+        sql = sql.replace("{profile_join}", "")
+    else:
+        sql = CLIENTS.replace("{risks}", "p.risk_low, p.risk_central, p.risk_high")
+        sql = sql.replace("{profile_join}", f"JOIN {profiles} p USING (profile_id)")
+    sql = sql.replace("{classes}", classes)
     sql = sql.replace("{bands_cte}", _BANDS_CTE if bands else "b AS (SELECT 1)")
     return sql.replace("{band_columns}", _BAND_COLUMNS if bands else "")
