@@ -102,8 +102,8 @@ WHERE {client_filter_k}
 CONTRIBUTIONS = """
 WITH
 prof AS (
-    SELECT DISTINCT profile_id, sector, affiliations, item_kind, geo_key, vkey, mkey, tol
-    FROM {classes}
+    SELECT profile_id, {profile_attributes}
+    FROM {classes} GROUP BY profile_id
 ),
 combos AS (
     SELECT item_kind, vkey, mkey, row_number() OVER () AS combo
@@ -219,8 +219,8 @@ WHERE egvi * p_high > 0
 PROFILES = """
 WITH
 prof AS (
-    SELECT DISTINCT profile_id, sector, affiliations, item_kind, geo_key, vkey, mkey, tol
-    FROM {classes}
+    SELECT profile_id, {profile_attributes}
+    FROM {classes} GROUP BY profile_id
 ),
 agg AS (
     SELECT profile_id,
@@ -411,12 +411,22 @@ def class_rows_sql(*, one_client: bool = False, source: str = RUN_EXPOSURES) -> 
     return _client_filters(CLASS_ROWS.replace("{exposure_source}", source), one_client)
 
 
+# A profile's attributes, from any of its classes: profile_id is their hash, so grouping by it
+# alone gives one row per profile (cheaper than DISTINCT over the attributes, a list among them).
+_PROFILE_ATTRIBUTES = ", ".join(
+    f"any_value({c}) AS {c}"
+    for c in ("sector", "affiliations", "item_kind", "geo_key", "vkey", "mkey", "tol")
+)
+
+
 def contributions_sql(classes: str) -> str:
-    return CONTRIBUTIONS.replace("{classes}", classes)
+    sql = CONTRIBUTIONS.replace("{classes}", classes)
+    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
 
 
 def profiles_sql(classes: str, contrib: str) -> str:
-    return PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
+    sql = PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
+    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
 
 
 def clients_sql(classes: str, profiles: str | None, *, bands: bool = True) -> str:
