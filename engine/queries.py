@@ -37,7 +37,8 @@ exp AS (
     WHERE {client_filter_x}
 ),
 bv AS (
-    SELECT client_id, coalesce(c.business_value_usd, $default_bv) AS b
+    SELECT client_id, coalesce(c.business_value_usd, $default_bv) AS b, c.sector,
+           list_sort(c.affiliations) AS affiliations
     FROM clients c JOIN exp USING (client_id)
 )"""
 
@@ -74,11 +75,11 @@ CLASS_ROWS = (
     + _EXP
     + """
 SELECT k.client_id, k.class_id,
-       hash(c.sector, list_sort(c.affiliations), k.item_kind, k.geo_key, k.vkey,
+       hash(bv.sector, bv.affiliations, k.item_kind, k.geo_key, k.vkey,
             array_to_string(k.mitigations, ';'),
             CASE WHEN k.item_kind = 'route'
                  THEN coalesce(sv.tolerance_days, $default_tol) END) AS profile_id,
-       c.sector, list_sort(c.affiliations) AS affiliations, k.item_kind, k.geo_key, k.vkey,
+       bv.sector, bv.affiliations, k.item_kind, k.geo_key, k.vkey,
        array_to_string(k.mitigations, ';') AS mkey,
        CASE WHEN k.item_kind = 'route' THEN coalesce(sv.tolerance_days, $default_tol) END AS tol,
        k.n_items, k.value_usd, k.max_criticality,
@@ -87,7 +88,6 @@ SELECT k.client_id, k.class_id,
 FROM exposure_classes k
 JOIN exp USING (client_id, version)
 JOIN bv USING (client_id)
-JOIN clients c USING (client_id)
 LEFT JOIN services sv ON sv.client_id = k.client_id AND sv.service_id = k.service_id
 WHERE {client_filter_k}
 """
