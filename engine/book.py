@@ -70,18 +70,22 @@ def load_book(ctx: Context, directory: Path, *, chunk_rows: int = CHUNK_ROWS) ->
     note, source = f"loaded from {directory.name}", str(directory)
     reserve_versions(ctx, staged, source)
     try:
-        for chunk in book_chunks(
-            assets_path,
-            routes_path,
-            set(staged.versions),
-            bounds=upload_bounds(),
-            rows=chunk_rows,
-        ):
+        # the file stays open from chunk to chunk (no close, checkpoint and open between them)
+        # unless another process asks for it
+        with ctx.store.held() as hand_over:
+            for chunk in book_chunks(
+                assets_path,
+                routes_path,
+                set(staged.versions),
+                bounds=upload_bounds(),
+                rows=chunk_rows,
+            ):
+                with ctx.store.transaction() as cur:
+                    write_book_chunk(ctx, cur, staged, chunk)
+                hand_over()
             with ctx.store.transaction() as cur:
-                write_book_chunk(ctx, cur, staged, chunk)
-        with ctx.store.transaction() as cur:
-            write_book_clients(ctx, cur, staged)
-            finish_book(ctx, cur, staged, note=note, source=source)
+                write_book_clients(ctx, cur, staged)
+                finish_book(ctx, cur, staged, note=note, source=source)
     except BaseException:
         discard_versions(ctx, dict(staged.versions))
         raise

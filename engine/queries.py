@@ -3,8 +3,9 @@
 Scoring works at two levels of sharing:
 
 - an exposure class is the set of a client version's items that every threat treats alike (same
-  geo profile, asset type or commodity, mitigations and business service); it is formed when the
-  exposures are loaded, with its item count, value, headcount and highest criticality;
+  geo profile, asset type or commodity, mitigations and, for routes, business service); it is
+  formed when the exposures are loaded, with its item count, value, headcount and highest
+  criticality;
 - a risk profile is what a class looks like to the threats: the client's sector and affiliations
   plus the class's geo profile, type, mitigations and impact tolerance. Classes of different
   clients share a profile when those agree. Contributions r(x,t) and item risk R(x) are worked out
@@ -36,7 +37,8 @@ exp AS (
     WHERE {client_filter_x}
 ),
 bv AS (
-    SELECT client_id, coalesce(c.business_value_usd, $default_bv) AS b
+    SELECT client_id, coalesce(c.business_value_usd, $default_bv) AS b, c.sector,
+           list_sort(c.affiliations) AS affiliations
     FROM clients c JOIN exp USING (client_id)
 )"""
 
@@ -73,11 +75,11 @@ CLASS_ROWS = (
     + _EXP
     + """
 SELECT k.client_id, k.class_id,
-       hash(c.sector, list_sort(c.affiliations), k.item_kind, k.geo_key, k.vkey,
+       hash(bv.sector, bv.affiliations, k.item_kind, k.geo_key, k.vkey,
             array_to_string(k.mitigations, ';'),
             CASE WHEN k.item_kind = 'route'
                  THEN coalesce(sv.tolerance_days, $default_tol) END) AS profile_id,
-       c.sector, list_sort(c.affiliations) AS affiliations, k.item_kind, k.geo_key, k.vkey,
+       bv.sector, bv.affiliations, k.item_kind, k.geo_key, k.vkey,
        array_to_string(k.mitigations, ';') AS mkey,
        CASE WHEN k.item_kind = 'route' THEN coalesce(sv.tolerance_days, $default_tol) END AS tol,
        k.n_items, k.value_usd, k.max_criticality,
@@ -86,7 +88,6 @@ SELECT k.client_id, k.class_id,
 FROM exposure_classes k
 JOIN exp USING (client_id, version)
 JOIN bv USING (client_id)
-JOIN clients c USING (client_id)
 LEFT JOIN services sv ON sv.client_id = k.client_id AND sv.service_id = k.service_id
 WHERE {client_filter_k}
 """
@@ -101,8 +102,8 @@ WHERE {client_filter_k}
 CONTRIBUTIONS = """
 WITH
 prof AS (
-    SELECT DISTINCT profile_id, sector, affiliations, item_kind, geo_key, vkey, mkey, tol
-    FROM {classes}
+    SELECT profile_id, {profile_attributes}
+    FROM {classes} GROUP BY profile_id
 ),
 combos AS (
     SELECT item_kind, vkey, mkey, row_number() OVER () AS combo
@@ -218,8 +219,8 @@ WHERE egvi * p_high > 0
 PROFILES = """
 WITH
 prof AS (
-    SELECT DISTINCT profile_id, sector, affiliations, item_kind, geo_key, vkey, mkey, tol
-    FROM {classes}
+    SELECT profile_id, {profile_attributes}
+    FROM {classes} GROUP BY profile_id
 ),
 agg AS (
     SELECT profile_id,
@@ -236,7 +237,8 @@ SELECT p.profile_id, p.sector, p.affiliations, p.item_kind, p.geo_key, p.vkey, p
 FROM prof p LEFT JOIN agg a USING (profile_id)
 """
 
-# Reads: {classes} (CLASS_ROWS), {profiles} (PROFILES), rule_bands.
+# Reads: {classes} (CLASS_ROWS), {profiles} (PROFILES) unless the classes carry their risks
+#        (run_classes), rule_bands.
 # Produces: one row per client: the expected disruption (share of business value B)
 #           ead = 1 - prod over items (1 - R)^(value / B), the worst critical item,
 #           risk = 1 - (1 - ead)(1 - w * worst), score = 100 (1 - risk)^k and bands, at each end
@@ -245,8 +247,8 @@ CLIENTS = """
 WITH
 k AS (
     SELECT c.client_id, c.n_items, c.value_usd, c.weight, c.max_criticality,
-           p.risk_low, p.risk_central, p.risk_high
-    FROM {classes} c JOIN {profiles} p USING (profile_id)
+           {risks}
+    FROM {classes} c {profile_join}
 ),
 c AS (
     SELECT client_id, sum(n_items)::INTEGER AS n_items, sum(value_usd) AS total_value_usd,
@@ -409,16 +411,35 @@ def class_rows_sql(*, one_client: bool = False, source: str = RUN_EXPOSURES) -> 
     return _client_filters(CLASS_ROWS.replace("{exposure_source}", source), one_client)
 
 
+# A profile's attributes, from any of its classes: profile_id is their hash, so grouping by it
+# alone gives one row per profile (cheaper than DISTINCT over the attributes, a list among them).
+_PROFILE_ATTRIBUTES = ", ".join(
+    f"any_value({c}) AS {c}"
+    for c in ("sector", "affiliations", "item_kind", "geo_key", "vkey", "mkey", "tol")
+)
+
+
 def contributions_sql(classes: str) -> str:
-    return CONTRIBUTIONS.replace("{classes}", classes)
+    sql = CONTRIBUTIONS.replace("{classes}", classes)
+    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
 
 
 def profiles_sql(classes: str, contrib: str) -> str:
-    return PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
+    sql = PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
+    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
 
 
-def clients_sql(classes: str, profiles: str, *, bands: bool = True) -> str:
-    """Client ratings; without ``bands`` the caller maps scores to bands itself (one client)."""
-    sql = CLIENTS.replace("{classes}", classes).replace("{profiles}", profiles)
+def clients_sql(classes: str, profiles: str | None, *, bands: bool = True) -> str:
+    """Client ratings; without ``bands`` the caller maps scores to bands itself (one client).
+
+    ``profiles`` gives each class's risk by its profile_id; None when the classes carry their
+    risks themselves (run_classes of a scored run)."""
+    if profiles is None:
+        sql = CLIENTS.replace("{risks}", "c.risk_low, c.risk_central, c.risk_high")
+        sql = sql.replace("{profile_join}", "")
+    else:
+        sql = CLIENTS.replace("{risks}", "p.risk_low, p.risk_central, p.risk_high")
+        sql = sql.replace("{profile_join}", f"JOIN {profiles} p USING (profile_id)")
+    sql = sql.replace("{classes}", classes)
     sql = sql.replace("{bands_cte}", _BANDS_CTE if bands else "b AS (SELECT 1)")
     return sql.replace("{band_columns}", _BAND_COLUMNS if bands else "")

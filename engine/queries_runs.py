@@ -140,16 +140,3 @@ VARIANT_PROFILES = (
     "(SELECT hash(variant, idx) AS profile_id, risk AS risk_low, risk AS risk_central, "
     "risk AS risk_high FROM score_variants)"
 )
-
-# Reads: whatif_cls, run_profiles. Produces: how many of the what-if classes' risk profiles
-# run $run_id never scored.
-WHATIF_GAPS = (
-    "SELECT count(*) FROM (SELECT DISTINCT profile_id FROM whatif_cls) k "
-    "WHERE NOT EXISTS (SELECT 1 FROM run_profiles p "
-    "WHERE p.run_id = $run_id AND p.profile_id = k.profile_id)"
-)
-# Reads: run_profiles, whatif_cls. Produces: the profiles of run $run_id the what-if reuses.
-WHATIF_PROFILES = (
-    "(SELECT * FROM run_profiles WHERE run_id = $run_id "
-    "AND profile_id IN (SELECT profile_id FROM whatif_cls))"
-)

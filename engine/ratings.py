@@ -15,7 +15,7 @@ import polars as pl
 from engine import queries, queries_runs
 from engine.errors import NotFoundError
 from engine.models import Rating, ScenarioRow
-from engine.scoring import only, score_params
+from engine.scoring import only, rescore_one, score_params
 from engine.store import Scope
 
 if TYPE_CHECKING:
@@ -115,8 +115,8 @@ def rescore_client(
     """Re-score one client's exposures against a run's threats and rules (what-if).
 
     Scores the client's current exposure version, or ``version``. Nothing is written. Risk
-    profiles the run already scored are reused; any the client has that the run did not (its
-    exposures changed since) are scored on the spot.
+    profiles the client had in the run are reused; any it has that the run did not (its
+    exposures changed since) are scored on the spot (``engine.scoring.rescore_one``).
     """
     run = ctx.run_info(run_id)
     rules = ctx.rules(run.rules_version)
@@ -126,17 +126,7 @@ def rescore_client(
     }
     source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
     with ctx.store.session() as cur:
-        cls_sql = queries.class_rows_sql(one_client=True, source=source)
-        cur.execute("CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql, only(params, cls_sql))
-        gaps = cur.execute(queries_runs.WHATIF_GAPS, {"run_id": run_id}).fetchone()
-        if gaps and gaps[0]:  # exposures the run never saw: score their profiles on the spot
-            contrib = "(" + queries.contributions_sql("whatif_cls") + ")"
-            profiles = "(" + queries.profiles_sql("whatif_cls", contrib) + ")"
-        else:
-            profiles = queries_runs.WHATIF_PROFILES
-        sql = queries.clients_sql("whatif_cls", profiles, bands=False)
-        frame = ctx.store.frame(sql, only(params, sql))
-        cur.execute("DROP TABLE whatif_cls")
+        frame = rescore_one(cur, params, source)
     if frame.height == 0:
         raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")
     row = frame.row(0, named=True)

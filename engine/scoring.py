@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from engine import queries
 from scoring_rules.rules import Rules
@@ -48,8 +49,8 @@ def score_run(cur: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
 
     Reads: run_exposures, run_threats, run_threat_regions, clients, services, exposure_classes,
     geo_regions, regions and the rule tables. Writes: run_threats (window share and status),
-    run_contributions, run_profiles, run_classes, run_clients. Runs inside the caller's
-    transaction.
+    run_contributions, run_profiles, run_classes (in client order, each with its profile's
+    risk), run_clients. Runs inside the caller's transaction.
     """
     cur.execute(queries.THREAT_WINDOW, only(params, queries.THREAT_WINDOW))
     cls_sql = queries.class_rows_sql()
@@ -62,12 +63,65 @@ def score_run(cur: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
         "INSERT INTO run_profiles SELECT $run_id, * FROM ("  # noqa: S608
         + queries.profiles_sql("run_cls", this_run)
         + ")",
-        "INSERT INTO run_classes BY NAME SELECT $run_id AS run_id, client_id, class_id, "
-        "profile_id, n_items, value_usd, max_criticality, weight, headcount FROM run_cls",
+        "INSERT INTO run_classes BY NAME SELECT $run_id AS run_id, k.client_id, k.class_id, "
+        "k.profile_id, k.n_items, k.value_usd, k.max_criticality, k.weight, k.headcount, "
+        "p.risk_low, p.risk_central, p.risk_high FROM run_cls k "
+        "JOIN (SELECT profile_id, risk_low, risk_central, risk_high FROM run_profiles "
+        "WHERE run_id = $run_id) p USING (profile_id) ORDER BY k.client_id, k.class_id",
         "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
-        + queries.clients_sql("run_cls", "(SELECT * FROM run_profiles WHERE run_id = $run_id)")
+        + queries.clients_sql(RUN_CLASSES, None)
         + ")",
     ]
     for sql in statements:
         cur.execute(sql, only(params, sql))
     cur.execute("DROP TABLE run_cls")
+
+
+RUN_CLASSES = "(SELECT * FROM run_classes WHERE run_id = $run_id)"
+
+
+def rescore_one(
+    cur: duckdb.DuckDBPyConnection, params: dict[str, Any], source: str
+) -> pl.DataFrame:
+    """Rate one client's exposures (``params["client_id"]``; ``source`` names the version, as
+    ``queries.class_rows_sql`` takes it) against a run's threats and rules; nothing is written.
+
+    The work is the client's, not the book's: its classes are read by client (the tables are
+    stored in client order), each class whose risk profile the client already had in the run
+    takes that risk from its own run classes, and only the profiles it did not have (its
+    exposures changed since the run) are scored, against the run's threats. Returns the
+    client's row as ``queries.clients_sql`` makes it (scores, no bands); no row when the client
+    has no exposures.
+    """
+    cls_sql = queries.class_rows_sql(one_client=True, source=source)
+    cur.execute("CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql, only(params, cls_sql))
+    known_sql = (
+        "CREATE OR REPLACE TEMP TABLE whatif_known AS "
+        "SELECT DISTINCT profile_id, risk_low, risk_central, risk_high FROM run_classes "
+        "WHERE run_id = $run_id AND client_id = $client_id AND risk_low IS NOT NULL "
+        "AND profile_id IN (SELECT profile_id FROM whatif_cls)"
+    )
+    cur.execute(known_sql, only(params, known_sql))
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE whatif_new AS SELECT * FROM whatif_cls "
+        "WHERE profile_id NOT IN (SELECT profile_id FROM whatif_known)"
+    )
+    row = cur.execute("SELECT count(*) FROM whatif_new").fetchone()
+    profiles = "(SELECT profile_id, risk_low, risk_central, risk_high FROM whatif_known"
+    if row and row[0]:  # exposures the run never saw for this client: score them now
+        contrib = "(" + queries.contributions_sql("whatif_new") + ")"
+        profiles += (
+            " UNION ALL SELECT profile_id, risk_low, risk_central, risk_high FROM ("  # noqa: S608
+            + queries.profiles_sql("whatif_new", contrib)
+            + ")"
+        )
+    profiles += ")"
+    sql = queries.clients_sql("whatif_cls", profiles, bands=False)
+    try:
+        result = cur.execute(sql, only(params, sql))
+        columns = [d[0] for d in result.description or []]
+        rows = result.fetchall()
+    finally:
+        for table in ("whatif_new", "whatif_known", "whatif_cls"):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+    return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)

@@ -46,6 +46,7 @@ MIGRATIONS = (
     "schema_008_audit.sql",
     "schema_009_history_alerts.sql",
     "schema_010_claims_drafts.sql",
+    "schema_015_class_risk.sql",
 )
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
 # transactions around it do (name -> the table and column whose highest value it starts after).
@@ -451,6 +452,38 @@ class Store:
                 self._timer.cancel()
                 self._timer = None
             self._close_db()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[Callable[[], bool]]:
+        """Keep the file open across the units of work of a long job (a book load in chunks),
+        instead of closing it (and checkpointing) and opening it again between them.
+
+        Yields ``hand_over()``: called between units of work, it closes the file when another
+        process waits for it (which then goes first; the next unit of work opens it again) and
+        says whether it did, so a long job never locks the others out."""
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._db is None:
+                self._db = self._open()
+            self._users += 1
+
+        def hand_over() -> bool:
+            with self._guard:
+                if self.url is not None or self._users != 1 or not self._someone_waits():
+                    return False
+                self._yield_next = True
+                self._close_db()
+                return True
+
+        try:
+            yield hand_over
+        finally:
+            with self._guard:
+                self._users -= 1
+                if self._users == 0:
+                    self._release()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

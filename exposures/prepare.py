@@ -461,10 +461,11 @@ def assign_classes(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """Number the exposure classes of client versions and tag each item with its class.
 
-    Items every threat treats alike (same geo profile, asset type or commodity, mitigations and
-    business service) share a class; the engine scores classes, not rows. Each class carries its
-    item count, value, highest criticality and headcount; its weight in the client's rating
-    (value / business value) is worked out by the run, under the run's rules.
+    Items every threat treats alike (same geo profile, asset type or commodity, mitigations and,
+    for routes, business service: its impact tolerance sets the detour factor) share a class;
+    the engine scores classes, not rows. Each class carries its item count, value, highest
+    criticality and headcount; its weight in the client's rating (value / business value) is
+    worked out by the run, under the run's rules.
 
     The rows carry ``client_id`` and ``version`` (as ``prepare_assets`` and ``prepare_routes``
     make them), so one call numbers the classes of many clients at once: per client, from 1, in
@@ -483,7 +484,9 @@ def assign_classes(
                 "asset_type",
                 pl.lit(None, pl.String).alias("commodity"),
                 "mitigations",
-                "service_id",
+                # a site's business service changes nothing its threats do (only a route's
+                # service sets its detour tolerance): sites of several services share a class
+                pl.lit(None, pl.String).alias("service_id"),
                 pl.col("asset_id").alias("item_id"),
                 pl.col("value_usd").alias("value"),
                 "criticality",

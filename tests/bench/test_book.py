@@ -16,7 +16,6 @@ from bench.peers import pandas_peer, polars_peer
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="known defect after the merges, issue 15: see its note", strict=False)
 def test_product_and_peers_rate_the_synthetic_book_alike(tmp_path: Path) -> None:
     folder = tmp_path / "book"
     bench_book.generate(folder, n_assets=2000, per_client=200, n_pairs=4, seed=7)

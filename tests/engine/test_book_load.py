@@ -164,6 +164,87 @@ def test_book_equals_one_client_at_a_time(tmp_path: Path) -> None:
     single.close()
 
 
+def test_sites_of_different_services_share_a_class_routes_do_not(tmp_path: Path) -> None:
+    """A site's business service changes nothing its threats do, so sites that differ only in
+    it are one class; a route's service sets its detour tolerance, so routes keep theirs apart.
+    The ratings are those of the same book with one service everywhere (sites)."""
+    twin = ASSETS.filter(pl.col("client_id") == "alpha").head(1)
+    assets = pl.concat(
+        [
+            ASSETS,
+            twin.with_columns(
+                pl.lit("A5").alias("asset_id"),
+                pl.lit(None, pl.String).alias("service_id"),
+            ),
+        ]
+    ).sort("client_id", maintain_order=True)
+    routes = pl.concat(
+        [
+            ROUTES,
+            ROUTES.head(1).with_columns(
+                pl.lit("R3").alias("route_id"), pl.lit(None, pl.String).alias("service_id")
+            ),
+        ]
+    ).sort("client_id", maintain_order=True)
+    ctx = Context(tmp_path / "r.duckdb")
+    ctx.init()
+    load_book(ctx, _book(tmp_path / "book", assets, routes))
+    members = dict(
+        ctx.store.rows(
+            "SELECT asset_id, class_id FROM assets WHERE client_id = 'alpha' "
+            "AND asset_id IN ('A1', 'A5')"
+        )
+    )
+    assert members["A1"] == members["A5"]
+    n_items, service = ctx.store.rows(
+        "SELECT n_items, service_id FROM exposure_classes WHERE client_id = 'alpha' "
+        "AND class_id = $k",
+        {"k": members["A1"]},
+    )[0]
+    assert (n_items, service) == (2, None)
+    lanes = dict(
+        ctx.store.rows(
+            "SELECT r.route_id, k.service_id FROM routes r JOIN exposure_classes k "
+            "USING (client_id, version, class_id) WHERE client_id = 'alpha' "
+            "AND route_id IN ('R1', 'R3')"
+        )
+    )
+    assert lanes == {"R1": "crude", "R3": None}
+    ratings = _ratings(ctx)
+    same = Context(tmp_path / "same" / "r.duckdb")
+    same.init()
+    load_book(
+        same,
+        _book(
+            tmp_path / "same_book",
+            assets.with_columns(
+                pl.when(pl.col("asset_id") == "A5")
+                .then(pl.lit("crude"))
+                .otherwise(pl.col("service_id"))
+                .alias("service_id")
+            ),
+            routes,
+        ),
+    )
+    assert _ratings(same) == ratings
+    # each class of the run carries its profile's risk, for the one-client paths
+    run = ctx.current_run()
+    differ = ctx.store.one(
+        "SELECT count(*) FROM run_classes k JOIN run_profiles p USING (run_id, profile_id) "
+        "WHERE run_id = $r AND (k.risk_low, k.risk_central, k.risk_high) "
+        "IS DISTINCT FROM (p.risk_low, p.risk_central, p.risk_high)",
+        {"r": run.run_id},
+    )
+    assert differ == 0
+    for client in ("alpha", "bravo", "charlie"):
+        rating = ctx.rating(run.run_id, client, scope=Scope.everything())
+        assert ctx.rescore_client(run.run_id, client)["score"] == pytest.approx(
+            rating.score, abs=1e-12
+        )
+    ctx.close()
+    same.close()
+
+
 def test_chunk_size_changes_nothing(tmp_path: Path) -> None:
     book = _book(tmp_path / "book")
     stored = []
