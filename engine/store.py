@@ -59,10 +59,19 @@ CONFLICT = "another change to the same records was saved at the same moment; not
 BUSY = "the database is busy with another program's write; nothing was changed, try again shortly"
 
 
+def for_log(text: str) -> str:
+    """A database message fit for the log: PostgreSQL quotes the values of a row that broke a
+    constraint ("Failing row contains (...)", "Key (col)=(...)"), and a row can hold a password
+    hash or a client's figures; those values are withheld, the constraint and columns kept."""
+    text = re.sub(r"Failing row contains .*", "Failing row contains (values withheld)", text)
+    return re.sub(r"(Key \([^)\n]*\))=.*", r"\1=(values withheld)", text)
+
+
 def product_error(exc: duckdb.Error) -> StoreError:
     """A database error in plain words: no path, PID or library text reaches a visitor (the
-    details go to the log, and stay chained as ``__cause__`` for ``--debug``)."""
-    text = str(exc)
+    details go to the log, without the values of the rows involved, and stay chained as
+    ``__cause__`` for ``--debug``)."""
+    text = for_log(str(exc))
     lowered = text.lower()
     if isinstance(exc, duckdb.IOException) and "lock" in lowered:
         log.info("database busy: %s", text)

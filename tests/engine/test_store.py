@@ -218,3 +218,26 @@ def test_opening_a_database_creates_no_staging_folder_beside_it(tmp_path: Path) 
     """Regression (issue 13): the product created a 'staging' folder in the database's parent."""
     Store(tmp_path / "x.duckdb").close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.duckdb"]
+
+
+def test_a_constraint_error_logs_no_values_of_the_row(caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL quotes the failing row (a user's password hash, a client's figures) in its
+    message: the log keeps the constraint and the columns, never the values."""
+    from engine.store import product_error
+
+    message = (
+        'Constraint Error: new row for relation "users" violates check constraint '
+        '"users_role_check"\nDETAIL:  Failing row contains (meridian, scrypt$16384$8$1$c2FsdA, '
+        "boss).\nKey (username)=(meridian) already exists."
+    )
+    with caplog.at_level("INFO", logger="engine.store"):
+        err = product_error(duckdb.ConstraintException(message))
+    assert str(err) == (
+        "the change breaks a rule of the stored data (a missing or duplicate value); "
+        "nothing was changed"
+    )
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert 'violates check constraint "users_role_check"' in logged
+    assert "Failing row contains (values withheld)" in logged
+    assert "Key (username)=(values withheld)" in logged
+    assert "scrypt" not in logged and "meridian" not in logged and "boss" not in logged
