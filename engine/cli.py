@@ -71,8 +71,10 @@ def _as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
     return None
 
 
-def _print_alerted(outcome: PublishOutcome) -> None:
+def _print_alerted(outcome: PublishOutcome | None) -> None:
     """One line on who was told of the moves a publish made (engine/alerts.py)."""
+    if outcome is None:
+        return  # no register or rules yet: nothing is rated, nobody to tell
     n = len(outcome.notified)
     if not n:
         out.print("No follower's alert threshold was reached.", markup=False)

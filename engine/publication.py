@@ -313,11 +313,14 @@ def announce(
     *,
     note: str = "",
     subject: str | None = None,
-) -> PublishOutcome:
+) -> PublishOutcome | None:
     """Record a publication in the rating history and alert the followers whose threshold its
-    moves reach (engine/alerts.py); called once a publish or roll-back has committed."""
+    moves reach (engine/alerts.py); called once a publish or roll-back has committed. None while
+    the store has no register or no rules yet: there are no ratings to move."""
     from engine import alerts  # mail, accounts: imported only when something is published
 
+    if versions.pointer(ctx, "register") is None or versions.pointer(ctx, "rules") is None:
+        return None  # a store still being set up (rules before any register): nothing is rated
     user = by.strip() or audit.os_user()
     return alerts.after_publish(ctx, document, version, user, note=note, subject=subject)
 

@@ -167,20 +167,26 @@ def test_causes_name_the_published_versions_whatever_previews_were_stored(ctx: C
 
     lower, higher = likely(0.4, 0.5), likely(0.8, 0.9)
     assert publication.preview(ctx, "rules", lower, scope=Scope.everything()).version == 2
-    v3 = ctx.publish_rules(higher, note="likely read higher", by="analyst")
-    assert v3 == 3
-    out = alerts.after_publish(ctx, "rules", v3, "analyst", note="likely read higher")
+    published = publication.publish(ctx, "rules", higher, note="likely read higher", by="analyst")
+    assert published.version == 3
+    out = published.alerts
+    assert out is not None
     assert out.notified[0].cause.startswith("scoring rules version 1 -> 3 (likely read higher)")
     # the preview stored before, published now: a lower number, and no roll-back
-    v2 = ctx.publish_rules(lower, note="likely read lower after all", by="analyst")
-    assert v2 == 2
-    out = alerts.after_publish(ctx, "rules", v2, "analyst", note="likely read lower after all")
+    published = publication.publish(
+        ctx, "rules", lower, note="likely read lower after all", by="analyst"
+    )
+    assert published.version == 2
+    out = published.alerts
+    assert out is not None
     assert out.notified[0].cause.startswith(
         "scoring rules version 3 -> 2 (likely read lower after all)"
     )
     # a real roll-back says so, with its own note (not the one version 3 was published with)
-    ctx.rollback("rules", 3, note="back to the higher reading", by="analyst")
-    out = alerts.after_publish(ctx, "rules", 3, "analyst", note="back to the higher reading")
+    out = publication.rollback(
+        ctx, "rules", 3, note="back to the higher reading", by="analyst"
+    ).alerts
+    assert out is not None
     assert out.notified[0].cause.startswith(
         "scoring rules version 2 -> 3 (a roll-back) (back to the higher reading)"
     )
