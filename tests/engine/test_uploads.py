@@ -151,7 +151,7 @@ def test_versions_diff_and_rollback(book: Context) -> None:
 
 
 def test_cli_upload_exit_codes_and_json(book: Context, tmp_path: Path) -> None:
-    db = str(book.db_path)
+    db = book.store.url or str(book.db_path)  # the PostgreSQL URL, or the DuckDB file
     book.close()
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text(GOOD, "utf-8")
