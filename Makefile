@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DB ?= data/resilience.duckdb
 PORT ?= 8501
 
-.PHONY: install system-deps run demo test lint bench screenshots clean
+.PHONY: install system-deps run demo test test-postgres lint bench screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,10 +44,15 @@ lint: install
 	$(BIN)/mypy
 
 ## make test: install, lint, type-check and run every test (slow and browser tests included), then
-## every test that opens a store through a fixture again on a throwaway PostgreSQL cluster (the
-## browser tests once, on the DuckDB file: docs/store.md)
+## the engine, CLI, upload and report tests that open a store again on a throwaway PostgreSQL
+## cluster (what fits CI's 30 minutes on two cores: docs/store.md)
 test: install system-deps lint
 	$(BIN)/python -m pytest -n 2 --timeout 900
+	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --timeout 900 -m "not browser" tests/engine
+
+## make test-postgres: every test that opens a store through a fixture, the AppTest pages too, on
+## a throwaway PostgreSQL cluster (about 9 minutes more than make test's PostgreSQL pass)
+test-postgres: install system-deps
 	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --timeout 900 -m "not browser" tests
 
 ## make screenshots: every page for each role, into docs/screenshots/ (needs Debian's chromium)
