@@ -8,11 +8,10 @@ command's user (``resilience --as NAME``, else $RESILIENCE_USER, else the login 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from core.errors import ResilienceError
 from engine import cli_base as base
 from engine.auth import (
     ROLES,
@@ -26,22 +25,11 @@ from engine.auth import (
     set_password,
 )
 
-if TYPE_CHECKING:
-    from engine.context import Context
-
 users_app = typer.Typer(
     name="users",
     help="Manage the people who sign in to the app: add, list, passwd, totp, disable.",
     no_args_is_help=True,
 )
-
-
-def _cli_ctx() -> Context:
-    return base.open_context()  # the main callback has parsed --db already
-
-
-def _cli_fail(exc: BaseException) -> None:
-    base.fail(exc)
 
 
 def _sees(user: User) -> str:
@@ -79,37 +67,29 @@ def cli_add(
     ] = False,
 ) -> None:
     """Add a user (the password is prompted for, or read from stdin)."""
-    out = base.out
-    try:
+    ids = [b.strip() for b in book.split(",") if b.strip()] if book else None
+    with base.session() as ctx:
         password = _read_password(password_stdin)
-        ids = [b.strip() for b in book.split(",") if b.strip()] if book else None
-        with _cli_ctx() as ctx:
-            user = add_user(
-                ctx,
-                username,
-                password,
-                role,
-                client_id=client,
-                book=ids,
-                replace=replace,
-                by=base.state.user,
-            )
-        out.print(f"User {user.username} saved: {user.role}; sees {_sees(user)}")
-    except ResilienceError as exc:
-        _cli_fail(exc)
+        user = add_user(
+            ctx,
+            username,
+            password,
+            role,
+            client_id=client,
+            book=ids,
+            replace=replace,
+            by=base.state.user,
+        )
+        base.out.print(f"User {user.username} saved: {user.role}; sees {_sees(user)}")
 
 
 @users_app.command("list")
 def cli_list() -> None:
     """List users, their roles and what each may see."""
-    out = base.out
-    try:
-        with _cli_ctx() as ctx:
-            for u in list_users(ctx):
-                flag = " (disabled)" if u.disabled else ""
-                out.print(f"{u.username}: {u.role}{flag}; sees {_sees(u)}")
-    except ResilienceError as exc:
-        _cli_fail(exc)
+    with base.session() as ctx:
+        for u in list_users(ctx):
+            flag = " (disabled)" if u.disabled else ""
+            base.out.print(f"{u.username}: {u.role}{flag}; sees {_sees(u)}")
 
 
 @users_app.command("disable")
@@ -118,13 +98,9 @@ def cli_disable(
     enable: Annotated[bool, typer.Option("--enable", help="Enable it again instead.")] = False,
 ) -> None:
     """Disable a user (they can no longer sign in; open sessions end on their next click)."""
-    out = base.out
-    try:
-        with _cli_ctx() as ctx:
-            set_disabled(ctx, username, not enable, by=base.state.user)
-        out.print(f"User {username} {'enabled' if enable else 'disabled'}")
-    except ResilienceError as exc:
-        _cli_fail(exc)
+    with base.session() as ctx:
+        set_disabled(ctx, username, not enable, by=base.state.user)
+        base.out.print(f"User {username} {'enabled' if enable else 'disabled'}")
 
 
 @users_app.command("passwd")
@@ -135,14 +111,10 @@ def cli_passwd(
     ] = False,
 ) -> None:
     """Set a user's password (prompted for twice, or read from stdin); the old one stops working."""
-    out = base.out
-    try:
+    with base.session() as ctx:
         password = _read_password(password_stdin)
-        with _cli_ctx() as ctx:
-            set_password(ctx, username, password, by=base.state.user)
-        out.print(f"Password of {username} changed")
-    except ResilienceError as exc:
-        _cli_fail(exc)
+        set_password(ctx, username, password, by=base.state.user)
+        base.out.print(f"Password of {username} changed")
 
 
 @users_app.command("totp")
@@ -156,15 +128,12 @@ def cli_totp(
     new secret and the old one stops working).
     """
     out = base.out
-    try:
-        with _cli_ctx() as ctx:
-            if off:
-                disable_totp(ctx, username, by=base.state.user)
-                out.print(f"Second factor of {username} turned off")
-                return
-            uri = enable_totp(ctx, username, by=base.state.user)
+    with base.session() as ctx:
+        if off:
+            disable_totp(ctx, username, by=base.state.user)
+            out.print(f"Second factor of {username} turned off")
+            return
+        uri = enable_totp(ctx, username, by=base.state.user)
         out.print(f"Second factor of {username} turned on. Add this to the authenticator app:")
         out.print(f"  {uri}")
         out.print("From the next sign-in the app asks for its 6-digit code after the password.")
-    except ResilienceError as exc:
-        _cli_fail(exc)
