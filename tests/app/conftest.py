@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -20,6 +21,9 @@ from streamlit.testing.v1 import AppTest
 from engine.auth import DEMO_PASSWORDS
 from engine.context import Context
 from tests.conftest import Stores, copy_store, db_key
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 # names of the demo clients other than Meridian (the demo client user's own)
@@ -62,6 +66,15 @@ def _fresh_sign_in_limits() -> Iterator[None]:
     THROTTLE.reset()
     yield
     THROTTLE.reset()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, one per browser-test module (``tests/app/live.py``)."""
+    from .live import chromium
+
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="session")

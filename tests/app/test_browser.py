@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import APP, OTHER_CLIENTS, PASSWORDS, copy_db
-from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, chromium, settle, streamlit_server
+from .conftest import APP, OTHER_CLIENTS
+from .live import CHROMIUM, TIMEOUT_MS, settle
 from .test_editors import BAD_ROW_CSV
 
 pytestmark = pytest.mark.browser
@@ -31,56 +31,18 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser, FilePayload, Page  # noqa: E402
 
+from .browsing import demo_server, go, main_text, sign_in  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = copy_db(demo_template, tmp_path_factory.mktemp("browser") / "db")
-    try:
-        with streamlit_server(db, db.parent / "server.log") as url:
-            yield url
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-def sign_in(browser: Browser, url: str, username: str, path: str = "", height: int = 1300) -> Page:
-    page = browser.new_context(viewport={"width": 1400, "height": height}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url + path)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_test_id("stSidebarNav").wait_for()
-    settle(page)
-    return page
-
-
-def go(page: Page, link: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
-    settle(page)
-
-
-def select(page: Page, label: str, option: str) -> None:
-    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
-    box.click()
-    page.get_by_role("option").filter(
-        has_text=re.compile("^" + re.escape(option) + "$")
-    ).first.click()
-    settle(page)
+    with demo_server(demo_template, tmp_path_factory, "browser") as (url, _):
+        yield url
 
 
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def main_text(page: Page) -> str:
-    return page.get_by_test_id("stMain").inner_text()
 
 
 # -- (c) a client cannot reach another client's data --------------------------------------------
@@ -200,41 +162,5 @@ def test_client_uploads_a_file_with_a_bad_row(browser: Browser, server: str) -> 
     page.context.close()
 
 
-# -- (b) an analyst changes a weight; the account manager sees the new rating ---------------------
-
-
-def test_analyst_publishes_a_weight_and_the_account_manager_sees_it(
-    browser: Browser, server: str
-) -> None:
-    page = sign_in(browser, server, "analyst", height=1500)
-    go(page, "Rules")
-    page.get_by_text("Change one weight").click()
-    settle(page)
-    select(page, "Table", "Asset vulnerability (category x asset type)")
-    select(page, "Row", "cyber_attack")
-    select(page, "Column", "data_centre")
-    page.get_by_label("New value").fill("0.2")
-    page.get_by_role("button", name="Apply to the draft").click()
-    page.get_by_text("The draft is valid: 1 change(s).").wait_for()
-    settle(page)
-    page.get_by_role("button", name="Preview the ratings under this draft").click()
-    page.get_by_text("client rating(s) would move").wait_for()
-    settle(page)
-    line = page.get_by_text(re.compile(r"^Hudson Crescent Bancorp: ")).inner_text()
-    found = re.search(r"→ ([A-E]) (\d+\.\d)", line)
-    assert found, line
-    band, score = found.group(1), found.group(2)
-    shot(page, "rules")
-    page.get_by_label("Publication note (what changed and why)").fill(
-        "data centres better defended than assumed"
-    )
-    page.get_by_role("button", name="Publish these rules").click()
-    page.get_by_text(re.compile(r"Published rules version \d+")).wait_for()
-    page.context.close()
-
-    am = sign_in(browser, server, "am", "/client?client=hudson-crescent-bancorp")
-    am.get_by_role("heading", name="Hudson Crescent Bancorp").wait_for()
-    text = main_text(am)
-    assert re.search(rf"Band\s+{band}\b", text), text
-    assert re.search(rf"Score\s+{re.escape(score)}", text), text
-    am.context.close()
+# -- (b) an analyst changes a weight; the account manager sees the new rating: in
+# test_browser_alerts_exports.py, where the same publish also alerts the account manager --------

@@ -17,9 +17,7 @@ import pytest
 
 from tests.mailbox import Mailbox, mailbox
 
-from .conftest import copy_db
-from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, chromium, settle, streamlit_server
-from .test_browser import go, main_text, select, sign_in
+from .live import CHROMIUM, TIMEOUT_MS, settle
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +30,16 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser, Page  # noqa: E402
 
+from .browsing import (  # noqa: E402
+    demo_server,
+    draft_data_centre_weight,
+    go,
+    main_text,
+    publish_rules,
+    sign_in,
+)
+from .test_browser import shot  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[Mailbox]:
@@ -43,21 +51,8 @@ def smtp() -> Iterator[Mailbox]:
 def server(
     demo_template: Path, tmp_path_factory: pytest.TempPathFactory, smtp: Mailbox
 ) -> Iterator[str]:
-    db = copy_db(demo_template, tmp_path_factory.mktemp("browser-alerts") / "db")
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in smtp.env().items():
-            mp.setenv(k, v)
-        try:
-            with streamlit_server(db, db.parent / "server.log") as url:
-                yield url
-        except ServerDidNotStart as exc:
-            pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
+    with demo_server(demo_template, tmp_path_factory, "browser-alerts", env=smtp.env()) as (url, _):
+        yield url
 
 
 def download(page: Page, label: str) -> bytes:
@@ -85,23 +80,14 @@ def test_a_publish_that_moves_a_band_alerts_the_account_manager(
     assert "Alert emails are sent through 127.0.0.1" in main_text(am)
     # an analyst publishes a rules change that takes the bank from band B to A
     page = sign_in(browser, server, "analyst", height=1500)
-    go(page, "Rules")
-    page.get_by_text("Change one weight").click()
-    settle(page)
-    select(page, "Table", "Asset vulnerability (category x asset type)")
-    select(page, "Row", "cyber_attack")
-    select(page, "Column", "data_centre")
-    page.get_by_label("New value").fill("0.2")
-    page.get_by_role("button", name="Apply to the draft").click()
-    page.get_by_text("The draft is valid: 1 change(s).").wait_for()
-    settle(page)
-    page.get_by_role("button", name="Preview the ratings under this draft").click()
-    page.get_by_text("client rating(s) would move").wait_for()
-    settle(page)
-    page.get_by_label("Publication note (what changed and why)").fill(
-        "data centres better defended than assumed"
-    )
-    page.get_by_role("button", name="Publish these rules").click()
+    draft_data_centre_weight(page)
+    line = page.get_by_text(re.compile(r"^Hudson Crescent Bancorp: ")).inner_text()
+    found = re.search(r"→ ([A-E]) (\d+\.\d)", line)
+    assert found, line
+    band, score = found.group(1), found.group(2)
+    assert (band, score) == ("A", "91.6"), line
+    shot(page, "rules")
+    publish_rules(page, "data centres better defended than assumed")
     page.get_by_text(re.compile(r"Published rules version 2;")).wait_for()
     assert "1 follower(s) alerted; email through 127.0.0.1" in main_text(page)
     page.context.close()
@@ -126,6 +112,13 @@ def test_a_publish_that_moves_a_band_alerts_the_account_manager(
     body = mails[0].get_body().get_content()  # type: ignore[union-attr]
     assert "scoring rules version 2, published by analyst" in body
     assert "- scoring rules version 1 -> 2 (data centres better defended than assumed)" in body
+    # the client's page shows the band and score the preview promised
+    am = sign_in(browser, server, "am", "/client?client=hudson-crescent-bancorp")
+    am.get_by_role("heading", name="Hudson Crescent Bancorp").wait_for()
+    text = main_text(am)
+    assert re.search(rf"Band\s+{band}\b", text), text
+    assert re.search(rf"Score\s+{re.escape(score)}", text), text
+    am.context.close()
 
 
 def test_each_client_export_downloads_twice(browser: Browser, server: str) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORDS, copy_db
-from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, chromium, settle, streamlit_server
+from .live import CHROMIUM, TIMEOUT_MS, settle
 
 pytestmark = pytest.mark.browser
 
@@ -21,35 +20,19 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
 
+from .browsing import demo_server, sign_in  # noqa: E402
+
 COOKIE = "resilience_session"
 
 
 @pytest.fixture(scope="module")
 def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = copy_db(demo_template, tmp_path_factory.mktemp("cookie") / "db")
-    try:
-        with streamlit_server(db, db.parent / "server.log") as url:
-            yield url
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
+    with demo_server(demo_template, tmp_path_factory, "cookie") as (url, _):
+        yield url
 
 
 def signed_in(browser: Browser, url: str, user: str) -> Page:
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url + "/client")
-    page.get_by_role("textbox", name="Username").fill(user)
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS[user])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_test_id("stSidebarNav").wait_for()
-    settle(page)
-    return page
+    return sign_in(browser, url, user, "/client", height=1000)
 
 
 def session_cookie(context: BrowserContext) -> dict | None:

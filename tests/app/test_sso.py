@@ -32,7 +32,6 @@ from .live import (
     CHROMIUM,
     TIMEOUT_MS,
     ServerDidNotStart,
-    chromium,
     free_port,
     settle,
     streamlit_server,
@@ -428,12 +427,6 @@ def sso_server(
             yield served
     except ServerDidNotStart as exc:
         pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def sso_sign_in(browser: Browser, url: str) -> Page:

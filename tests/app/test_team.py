@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import copy_db
-from .live import CHROMIUM, ServerDidNotStart, chromium, streamlit_server
+from .live import CHROMIUM
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +29,7 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser  # noqa: E402
 
-from .test_browser import go, sign_in  # noqa: E402
+from .browsing import demo_server, go, sign_in  # noqa: E402
 
 CLIENT = "meridian-basin-petroleum"
 
@@ -39,18 +38,8 @@ CLIENT = "meridian-basin-petroleum"
 def served(
     demo_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:
-    db = copy_db(demo_template, tmp_path_factory.mktemp("team") / "db")
-    try:
-        with streamlit_server(db, db.parent / "server.log") as url:
-            yield url, db
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
+    with demo_server(demo_template, tmp_path_factory, "team") as served:
+        yield served
 
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
