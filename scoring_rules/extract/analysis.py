@@ -248,6 +248,7 @@ class Analyzer:
             if m.place.country is not None
         }
         places = self.places.for_countries(sorted(countries))
+        quoted = quotations(doc.text)
         infos = [
             self._sentence(doc, s, toks, places)
             for s, toks in zip(doc.sentences, base, strict=True)
@@ -311,6 +312,11 @@ class Analyzer:
                     s.section in key,
                     last_targets.get(para, []),
                 )
+                if finding.role == "judgement" and _inside_any(matches, quoted):
+                    # words another document is quoted as saying ("the advisory states in part
+                    # '... kidnapping incidents ...'"): that publisher's report, not the brief's
+                    # judgement; it joins a draft of the same threat as evidence only
+                    finding.role = "quoted_actor"
                 limited_here = limited_here or finding.limited
                 findings.append(finding)
                 if category not in said.setdefault(para, []):
@@ -1123,6 +1129,27 @@ def _coordinated(text: str, start: int, end: int) -> bool:
     between = text[start:end]
     m = _COORDINATED.search(between)
     return m is not None and not re.search(r"[;:—–()]", between)
+
+
+# A quotation: straight or curly double quotes around at least eight words (a phrase in quotes,
+# a name, a scare quote are shorter); an opening quote left open runs to the end of its paragraph.
+_QUOTATION = re.compile(r"[\"“]([^\"“”\n]{40,})(?:[\"”]|(?=\n|$))")
+
+
+def quotations(text: str) -> list[tuple[int, int]]:
+    """Character spans of the passages the brief quotes from another document or speaker."""
+    return [
+        (m.start(1), m.end(1))
+        for m in _QUOTATION.finditer(text)
+        if len(m.group(1).split()) >= _QUOTATION_WORDS
+    ]
+
+
+_QUOTATION_WORDS = 8
+
+
+def _inside_any(matches: Sequence[Match[str]], spans: Sequence[tuple[int, int]]) -> bool:
+    return bool(spans) and all(any(a <= m.start and m.end <= b for a, b in spans) for m in matches)
 
 
 def _unplaced_asides(findings: Sequence[Finding]) -> None:

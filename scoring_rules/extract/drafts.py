@@ -522,12 +522,40 @@ def build_drafts(analysis: Analysis, vocab: Vocabulary) -> list[DraftThreat]:
     local = {c for c, w in vocab.categories.items() if w.scope == "local"}
     groups = group_findings(analysis.findings, vocab.places.sea_basins, local)
     excluded = _excluded(groups)
+    groups = merge_same_place(groups, excluded)
     for g in groups:
         draft = _draft(doc, vocab, g, used, set() if g.limited else excluded.get(g.category, set()))
         if draft is not None:
             drafts.append(draft)
     drafts.sort(key=lambda d: (-d.extraction_confidence, d.evidence[0].start))
     return drafts
+
+
+def merge_same_place(groups: Sequence[_Group], excluded: dict[str, set[str]]) -> list[_Group]:
+    """One draft per category and main place: groups whose findings lead to the same main region
+    (two worldwide cyber judgements in different sections, a sentence with a short outlook that
+    names no place and the judgement it speaks of) are one threat, so they are merged (the first
+    keeps its place in the list). A limiting judgement's own group is never merged: it is the
+    low term the brief gives that place, not a second report of the likelier threat."""
+    out: list[_Group] = []
+    by_key: dict[tuple[str, str], _Group] = {}
+    for g in groups:
+        if g.limited:
+            out.append(g)
+            continue
+        regions = _merge_regions(g.findings, excluded.get(g.category, set()))
+        if not regions:
+            out.append(g)
+            continue
+        key = (g.category, regions[0].region)
+        first = by_key.get(key)
+        if first is None:
+            by_key[key] = g
+            out.append(g)
+            continue
+        first.findings = sorted([*first.findings, *g.findings], key=lambda x: x.position)
+        first.short = first.short and g.short
+    return out
 
 
 def _draft(

@@ -146,6 +146,7 @@ class Places(_Model):
     mention_only: list[str] = Field(default_factory=list)
     mention_only_after: list[str] = Field(default_factory=list)
     detour: list[str] = Field(default_factory=list)
+    land_regions: list[str] = Field(default_factory=list)  # "Latin America and the Caribbean"
 
 
 class TargetCues(_Model):
