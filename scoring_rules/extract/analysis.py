@@ -926,6 +926,12 @@ class Analyzer:
             ranked = [x for x in ranked if x[0] != "world"]
         return self._shape(category, [(r, i) for r, i, _, _ in ranked]), inferred
 
+    @staticmethod
+    def _located(info: SentenceInfo) -> bool:
+        """The sentence places something: a location with weight, or a sea, the world, "the
+        region" (anything but a country, capital or demonym read as an actor)."""
+        return any(m.weight > 0 and m.role == "location" for m in info.mentions)
+
     def _is_object(self, tokens: Sequence[Token], m: Mention) -> bool:
         i = m.first - 1
         while i >= 0 and m.first - i <= 3:
@@ -994,6 +1000,11 @@ class Analyzer:
             if info.continuation and horizon.from_months > 0:
                 horizon = Horizon(from_months=0, to_months=horizon.to_months)
         regions, inferred = self._regions(info, category, matches, ctx)
+        if not inferred and estimate is None and not self._located(info):
+            # "The terrorist threat ... spans the spectrum from ISIS ... to the state-sponsored
+            # activities of Iran": a sentence that weighs nothing and names countries only as
+            # the threat's actors says who, not where; it speaks of the threat the brief places
+            inferred = True
         role = info.role
         if (
             role == "judgement"
