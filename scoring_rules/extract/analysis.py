@@ -144,6 +144,7 @@ class Finding:
     excludes: list[str] = field(default_factory=list)  # the places it takes out of likelier drafts
     recategorised_from: str = ""  # an attack at sea drafted as shipping disruption
     names_world: bool = False  # the sentence places the threat worldwide ("globally")
+    analytic_confidence: str = ""  # the confidence the sentence states ("with high confidence")
 
     @property
     def assessed(self) -> bool:
@@ -229,6 +230,9 @@ class Analyzer:
             cat: {tuple(lemma(w) for w in _words(p)) for p in words.weak_triggers}
             for cat, words in vocab.categories.items()
         }
+        self.analytic: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        for level, phrases in vocab.analytic_confidence.items():
+            self.analytic.add_all(phrases, level)
         self.at_sea = set(vocab.at_sea.categories)
         self.at_sea_becomes = vocab.at_sea.becomes
         self.date: dt.date | None = None
@@ -677,6 +681,7 @@ class Analyzer:
             m
             for m in self.until.find(tokens)
             if not (m.last + 1 < len(tokens) and tokens[m.last + 1].lower[:1].isdigit())
+            or _YEAR.match(tokens[m.last + 1].lower) is not None  # "through 2025"
             or _DATE.match(" ".join(t.text for t in tokens[m.last + 1 : m.last + 4])) is not None
         ]
 
@@ -718,7 +723,7 @@ class Analyzer:
         for ym in _YEAR_ALONE.finditer(text):
             if any(a <= ym.start("year") < b for a, b in spans):
                 continue  # the year of a full date
-            led = any(0 <= ym.start() - end <= _LEAD_REACH for end in lead_ends)
+            led = any(0 <= ym.start("year") - end <= _LEAD_REACH for end in lead_ends)
             if forward or led or ym.group("end"):
                 out.append((ym.start("year"), dt.date(int(ym.group("year")), 12, 31), led))
         return sorted(out)
@@ -1066,6 +1071,7 @@ class Analyzer:
             recategorised_from=original,
             names_world=any(r == "world" for r, _ in regions)
             and any(m.place.kind == "world" and m.weight > 0 for m in info.mentions),
+            analytic_confidence=next((m.payload for m in self.analytic.find(info.tokens)), ""),
         )
 
 
@@ -1240,9 +1246,11 @@ _DATE = re.compile(
     r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?",
     re.IGNORECASE,
 )
-# a year alone: "scheduled for 2014", "through the end of 2026", "ahead of elections in 2014"
+# a year alone: "scheduled for 2014", "through the end of 2026", "ahead of elections in 2014",
+# "for the remainder of 2025"
 _YEAR_ALONE = re.compile(
-    r"\b(?:(?P<end>end\s+of)|in|for|by|until|till|through|before)\s+"
+    r"\b(?:(?P<end>(?:end|remainder|rest|second\s+half|latter\s+half|last\s+quarter)\s+of)"
+    r"|in|for|by|until|till|through|throughout|before)\s+"
     r"(?P<year>(?:19|20)\d\d)\b(?![-/]\d)",
     re.IGNORECASE,
 )

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import cast
 
 import pycountry
 import yaml
@@ -627,6 +628,8 @@ def _draft(
         did, n = f"{base}-{n}", n + 1
     used.add(did)
     conf, basis, reasons = _confidence(vocab, findings, gov)
+    stated = [f.analytic_confidence for f in findings if f.judged and f.analytic_confidence]
+    analytic = gov.analytic_confidence or (Counter(stated).most_common(1)[0][0] if stated else "")
     return DraftThreat(
         id=did,
         category=g.category,
@@ -639,6 +642,7 @@ def _draft(
         horizon=horizon,
         horizon_words=h_words,
         severity=vocab.categories[g.category].severity,
+        confidence=cast(Confidence, analytic or "moderate"),
         evidence=spans,
         extraction_confidence=conf,
         extraction_reasons=reasons,

@@ -164,6 +164,10 @@ class Vocabulary(_Model):
     roles: Roles = Roles()
     limiting: Limiting = Limiting()
     confidence: ConfidenceTable = ConfidenceTable()
+    # the brief's own analytic confidence ("we assess with high confidence"): low/moderate/high
+    analytic_confidence: dict[Literal["low", "moderate", "high"], list[str]] = Field(
+        default_factory=dict
+    )
     likelihood: LikelihoodWords
     horizons: Horizons
     places: Places = Places()
