@@ -1310,7 +1310,10 @@ def yearless_date(brief: dt.date, month: int, day: int | None, forward: bool) ->
 
 _VALIDITY_MIN_DAYS = 14  # a stated period ending within two weeks is a report's, not a validity
 _LEAD_REACH = 24  # characters from "until", "ahead of" ... to the date they point at
-_PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
+_PARTICIPLE = re.compile(
+    r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen|left|made|brought|caught|held|"
+    r"sent|fallen|begun|thrown|blown|broken|burnt|drawn|driven|won|lost)$"
+)
 _DAYS_PER_MONTH = 30.44
 _REACH_WORDS = {"to", "reach", "reaching", "threaten", "threatening", "into"}
 _SOFTENERS = {"also", "largely", "partly", "mainly", "mostly", "in", "part", "still", "only"}

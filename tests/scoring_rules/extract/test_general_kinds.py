@@ -278,3 +278,18 @@ def test_a_year_a_lead_word_points_at_runs_to_its_last_day(
 def test_a_past_year_after_through_is_no_window() -> None:
     (d,) = drafts("Protests in Kenya, which ran through 2019, are likely again.")
     assert (d.horizon.from_months, d.horizon.to_months) == (0, 6)
+
+
+# --- history is no threat of its own -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        "The withdrawal of foreign forces has left the north with far fewer aircraft.",
+        "There are reports of roadblocks and clashes between soldiers and armed groups.",
+    ],
+)
+def test_reported_history_joins_no_draft_of_its_own(history: str) -> None:
+    got = drafts(f"Terrorist attacks in Mali are likely in the coming months. {history}")
+    assert [(d.category, d.regions[0].region) for d in got] == [("terrorism", "MLI")]
