@@ -219,6 +219,7 @@ class Analyzer:
         self.reasons = [_words(p) for p in roles.reason]
         self.absent = [_words(p) for p in roles.absent]
         self.consequence = [_words(p) for p in roles.consequence]
+        self.reported_by = {fold(w) for w in roles.reported_by}
         self.means = {tuple(lemma(w) for w in _words(p)) for p in vocab.means}
         self.means_of = set(vocab.means_of)
         self.place_uses = [_words(p) for p in vocab.place_uses]
@@ -383,7 +384,7 @@ class Analyzer:
         words = [t.lower for t in tokens if t.lower not in _FILLER_ADVERBS]  # "have also been"
         if _has_phrase(words, self.role_phrases["judgement"]):
             return "judgement"
-        if _has_phrase(words, self.role_phrases["quoted_actor"]):
+        if _has_phrase(words, self.role_phrases["quoted_actor"]) or self._reported_by(tokens):
             return "quoted_actor"
         if _has_phrase(words, self.role_phrases["guidance"]):
             return "guidance"
@@ -402,6 +403,21 @@ class Analyzer:
         ):
             return "background"  # "have attempted to divert", "has fired on": reported events
         return "judgement"
+
+    def _reported_by(self, tokens: Sequence[Token]) -> bool:
+        """A named body is the subject of a reporting verb: "The IMB reported ...", "the
+        International Maritime Bureau reports ..." (not "there are reports", not "we")."""
+        for k in range(1, len(tokens)):
+            if tokens[k].lower not in self.reported_by:
+                continue
+            name = tokens[k - 1]
+            if name.lower in _FILLER_ADVERBS and k >= 2:
+                name = tokens[k - 2]  # "the IMB also reported"
+            if name.text.isupper() and len(name.text) >= 2 and name.text.isalpha():
+                return True  # an acronym: IMB, MARAD, ReCAAP-like names in capitals
+            if name.capitalised and name.index > 0 and name.lower not in _NOT_NAMES:
+                return True  # "... Maritime Bureau reports"
+        return False
 
     def _consequence(self, doc: Document, tokens: Sequence[Token], m: Match[str]) -> bool:
         """The threat word is the impact of something else: "can cause the shutdown of"."""
@@ -1310,6 +1326,7 @@ def yearless_date(brief: dt.date, month: int, day: int | None, forward: bool) ->
 
 _VALIDITY_MIN_DAYS = 14  # a stated period ending within two weeks is a report's, not a validity
 _LEAD_REACH = 24  # characters from "until", "ahead of" ... to the date they point at
+_NOT_NAMES = {"i", "we", "they", "it", "he", "she", "this", "that", "these", "those", "media"}
 _PARTICIPLE = re.compile(
     r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen|left|made|brought|caught|held|"
     r"sent|fallen|begun|thrown|blown|broken|burnt|drawn|driven|won|lost)$"

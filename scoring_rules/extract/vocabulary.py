@@ -100,6 +100,8 @@ class Roles(_Model):
     # "no specific, credible terrorist threats ... exist": the category judged absent
     absent: list[str] = Field(default_factory=list)
     consequence: list[str] = Field(default_factory=list)
+    # "The IMB reported 120 incidents": a named body's report, not the brief's judgement
+    reported_by: list[str] = Field(default_factory=list)
 
 
 class ConfidenceCell(_Model):

@@ -293,3 +293,42 @@ def test_a_past_year_after_through_is_no_window() -> None:
 def test_reported_history_joins_no_draft_of_its_own(history: str) -> None:
     got = drafts(f"Terrorist attacks in Mali are likely in the coming months. {history}")
     assert [(d.category, d.regions[0].region) for d in got] == [("terrorism", "MLI")]
+
+
+# --- another body's figures, and what a threat would do --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        "The IMB reported 120 piracy incidents worldwide in 2023.",
+        "The International Maritime Bureau also reported attacks on ships across the world.",
+    ],
+)
+def test_a_named_bodys_report_drafts_nothing_beside_the_briefs_judgement(report: str) -> None:
+    got = drafts(f"Fighting in Sudan is likely to continue. {report}")
+    assert [(d.category, d.regions[0].region) for d in got] == [("armed_conflict", "SDN")]
+
+
+def test_a_report_drafts_where_the_brief_judges_nothing_else() -> None:
+    (d,) = drafts("The IMB reports piracy in the Gulf of Guinea as high risk.")
+    assert (d.category, d.regions[0].region) == ("shipping_disruption", "sea.gulf_of_guinea")
+
+
+def test_there_are_reports_is_not_a_named_body() -> None:
+    (d,) = drafts("Reports of kidnappings of crew in the Gulf of Guinea are highly likely to rise.")
+    assert d.likelihood == "highly_likely"
+
+
+@pytest.mark.parametrize(
+    "impact",
+    [
+        "Such attacks would drive up oil prices worldwide.",
+        "A closure would send oil prices sharply higher.",
+    ],
+)
+def test_what_a_threat_would_do_to_prices_is_no_threat_of_its_own(impact: str) -> None:
+    got = drafts(f"Attacks on tankers in the Strait of Hormuz are likely. {impact}")
+    assert [(d.category, d.regions[0].region) for d in got] == [
+        ("shipping_disruption", "sea.hormuz")
+    ]

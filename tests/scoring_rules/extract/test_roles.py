@@ -257,7 +257,7 @@ def test_confidence_comes_from_the_evaluation_table() -> None:
     cells = default_vocabulary().confidence.cells
     (d,) = drafts("Protesters marched through Lima on Friday.")
     assert d.extraction_basis == "none/single/named"
-    assert d.extraction_confidence == cells["none"].single == 0.75
+    assert d.extraction_confidence == cells["none"].single == 0.82
     (j,) = drafts("Protests in Chile are likely this week. Protests in Chile are likely to grow.")
     assert j.extraction_basis == "yardstick/several/named"
     assert j.extraction_confidence == cells["yardstick"].several == 0.89
