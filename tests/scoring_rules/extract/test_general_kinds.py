@@ -295,7 +295,7 @@ def test_reported_history_joins_no_draft_of_its_own(history: str) -> None:
     assert [(d.category, d.regions[0].region) for d in got] == [("terrorism", "MLI")]
 
 
-# --- another body's figures, and what a threat would do --------------------------------------------
+# --- another body's figures, and what a threat would do -----------------------------------------
 
 
 @pytest.mark.parametrize(
