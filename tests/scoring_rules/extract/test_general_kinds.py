@@ -332,3 +332,16 @@ def test_what_a_threat_would_do_to_prices_is_no_threat_of_its_own(impact: str) -
     assert [(d.category, d.regions[0].region) for d in got] == [
         ("shipping_disruption", "sea.hormuz")
     ]
+
+
+def test_we_do_not_expect_is_a_limiting_judgement() -> None:
+    got = drafts(
+        "Protests in Peru are likely this week. We do not expect protests to spread to Bolivia."
+    )
+    assert sorted((d.regions[0].region, d.likelihood) for d in got) == [
+        ("BOL", "unlikely"),
+        ("PER", "likely"),
+    ]
+    assert all(r.region != "BOL" for d in got if d.likelihood == "likely" for r in d.regions)
+    (d,) = drafts("We expect protests in Peru to continue this week.")
+    assert (d.likelihood, d.horizon.to_months) == ("likely", 0.25)
