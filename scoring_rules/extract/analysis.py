@@ -404,6 +404,19 @@ class Analyzer:
             return "background"  # "have attempted to divert", "has fired on": reported events
         return "judgement"
 
+    def _impact_start(self, info: SentenceInfo, matches: Sequence[Match[str]]) -> int:
+        """Token index from which the sentence speaks of an impact: the end of the first
+        consequence phrase after every threat word ("... will disrupt copper exports, affecting
+        global markets"); past the sentence's end where there is none."""
+        words = [t.lower for t in info.tokens]
+        after = max(m.last for m in matches) + 1
+        best = len(words)
+        for ph in self.consequence:
+            at = _find_phrase(words[after:], ph)
+            if at is not None:
+                best = min(best, after + at + len(ph))
+        return best
+
     def _reported_by(self, tokens: Sequence[Token]) -> bool:
         """A named body is the subject of a reporting verb: "The IMB reported ...", "the
         International Maritime Bureau reports ..." (not "there are reports", not "we")."""
@@ -896,8 +909,12 @@ class Analyzer:
             for m in info.mentions
         )
         objects = self.vocab.categories[category].objects
+        impact_from = self._impact_start(info, matches)
         for m in info.mentions:
             weight = m.weight
+            if m.first >= impact_from:
+                continue  # "the unrest will disrupt exports, affecting global markets": where
+                # the impact is felt, not where the threat is
             if objects and m.place.country is not None:
                 if self._is_object(info.tokens, m):
                     weight = 1.0  # "sanctions on Iran", "export controls to China"
@@ -1031,9 +1048,11 @@ class Analyzer:
         role = info.role
         if (
             role == "judgement"
-            and (estimate is None or estimate.hedge)
+            and (estimate is None or estimate.hedge or estimate.weak)
             and all(self._consequence(doc, info.tokens, m) for m in matches)
-        ):  # an impact the brief does not weigh: "can cause the shutdown of"
+        ):  # an impact the brief does not weigh: "can cause the shutdown of", "this will push up
+            # oil prices globally" (a bare "will" reads the impact of another threat, it does not
+            # judge a threat of its own)
             role = "consequence"
         if role == "quoted_actor" and estimate is not None and not estimate.hedge:
             # the actor's "will" is not the author's: the brief has not weighed it

@@ -345,3 +345,38 @@ def test_we_do_not_expect_is_a_limiting_judgement() -> None:
     assert all(r.region != "BOL" for d in got if d.likelihood == "likely" for r in d.regions)
     (d,) = drafts("We expect protests in Peru to continue this week.")
     assert (d.likelihood, d.horizon.to_months) == ("likely", 0.25)
+
+
+# --- an impact is no worldwide threat of its own ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "impact",
+    [
+        "This will push up oil prices globally.",
+        "Any closure of the strait will cause a spike in global oil prices.",
+    ],
+)
+def test_a_bare_will_before_an_impact_judges_no_threat(impact: str) -> None:
+    got = drafts(f"Attacks on tankers in the Strait of Hormuz are likely. {impact}")
+    assert [(d.category, d.regions[0].region) for d in got] == [
+        ("shipping_disruption", "sea.hormuz")
+    ]
+
+
+def test_where_an_impact_is_felt_is_no_place_of_the_threat() -> None:
+    (d,) = drafts(
+        "Protests in Chile are likely this week. "
+        "The unrest will disrupt copper exports, affecting global markets."
+    )
+    assert [r.region for r in d.regions] == ["CHL"]
+    assert len(d.evidence) == 2
+
+
+def test_an_oil_shock_the_brief_judges_is_still_drafted() -> None:
+    (d,) = drafts("Oil prices will almost certainly rise sharply worldwide.")
+    assert (d.category, d.regions[0].region, d.likelihood) == (
+        "oil_market_shock",
+        "world",
+        "almost_certain",
+    )
