@@ -111,16 +111,22 @@ def _real_briefs(label: str, directory: Path, min_confidence: float, verbose: bo
 
 def _calibrate(min_confidence: float) -> None:
     """Share of drafts right per confidence cell, on the development briefs only (never the
-    held-out set), smoothed towards the overall share, beside the vocabulary's current values."""
+    held-out set), smoothed towards the overall share, beside the vocabulary's current values.
+    Drafts whose place comes only from the surrounding text are counted apart: their share is
+    the value of ``confidence.inferred_place_cap``, and they are left out of the cells."""
     vocab = default_vocabulary()
     cells: dict[tuple[str, str], list[int]] = {}
+    inferred = [0, 0]
     right = total = 0
     for directory in (REAL, BRIEFS):
         for r in evaluate_briefs(directory, min_confidence):
             for d in r.drafts:
-                stance, support, _place = (d.extraction_basis or "none/single/named").split("/")
+                stance, support, place = (d.extraction_basis or "none/single/named").split("/")
                 ok = int(d not in r.extra)
-                cell = cells.setdefault((stance, support), [0, 0])
+                if place == "inferred":
+                    cell = inferred
+                else:
+                    cell = cells.setdefault((stance, support), [0, 0])
                 cell[0] += ok
                 cell[1] += 1
                 right += ok
@@ -138,6 +144,12 @@ def _calibrate(min_confidence: float) -> None:
         print(
             f"  {stance + '/' + support:<22}{f'{k}/{n}':>10}{k / n:>8.2f}{smoothed:>8.2f}{now:>6}"
         )
+    k, n = inferred
+    if n:
+        smoothed = (k + 2 * overall) / (n + 2)
+        now = f"{vocab.confidence.inferred_place_cap:.2f}"
+        label = "inferred place (cap)"
+        print(f"  {label:<22}{f'{k}/{n}':>10}{k / n:>8.2f}{smoothed:>8.2f}{now:>6}")
     print()
 
 

@@ -144,6 +144,7 @@ class Finding:
     excludes: list[str] = field(default_factory=list)  # the places it takes out of likelier drafts
     recategorised_from: str = ""  # an attack at sea drafted as shipping disruption
     names_world: bool = False  # the sentence places the threat worldwide ("globally")
+    analytic_confidence: str = ""  # the confidence the sentence states ("with high confidence")
 
     @property
     def assessed(self) -> bool:
@@ -218,6 +219,7 @@ class Analyzer:
         self.reasons = [_words(p) for p in roles.reason]
         self.absent = [_words(p) for p in roles.absent]
         self.consequence = [_words(p) for p in roles.consequence]
+        self.reported_by = {fold(w) for w in roles.reported_by}
         self.means = {tuple(lemma(w) for w in _words(p)) for p in vocab.means}
         self.means_of = set(vocab.means_of)
         self.place_uses = [_words(p) for p in vocab.place_uses]
@@ -229,6 +231,9 @@ class Analyzer:
             cat: {tuple(lemma(w) for w in _words(p)) for p in words.weak_triggers}
             for cat, words in vocab.categories.items()
         }
+        self.analytic: PhraseMatcher[str] = PhraseMatcher(use_lemma=False)
+        for level, phrases in vocab.analytic_confidence.items():
+            self.analytic.add_all(phrases, level)
         self.at_sea = set(vocab.at_sea.categories)
         self.at_sea_becomes = vocab.at_sea.becomes
         self.date: dt.date | None = None
@@ -248,6 +253,7 @@ class Analyzer:
             if m.place.country is not None
         }
         places = self.places.for_countries(sorted(countries))
+        quoted = quotations(doc.text)
         infos = [
             self._sentence(doc, s, toks, places)
             for s, toks in zip(doc.sentences, base, strict=True)
@@ -311,6 +317,13 @@ class Analyzer:
                     s.section in key,
                     last_targets.get(para, []),
                 )
+                if finding.role == "judgement" and _inside_any(matches, quoted):
+                    # words another document is quoted as saying ("the advisory states in part
+                    # '... kidnapping incidents ...'"): that publisher's report, not the brief's
+                    # judgement; it joins a draft of the same threat as evidence only
+                    finding.role = "quoted_actor"
+                    if finding.assessed:
+                        finding.term = NOT_ASSESSED  # the quoted party's term, not the brief's
                 limited_here = limited_here or finding.limited
                 findings.append(finding)
                 if category not in said.setdefault(para, []):
@@ -371,7 +384,7 @@ class Analyzer:
         words = [t.lower for t in tokens if t.lower not in _FILLER_ADVERBS]  # "have also been"
         if _has_phrase(words, self.role_phrases["judgement"]):
             return "judgement"
-        if _has_phrase(words, self.role_phrases["quoted_actor"]):
+        if _has_phrase(words, self.role_phrases["quoted_actor"]) or self._reported_by(tokens):
             return "quoted_actor"
         if _has_phrase(words, self.role_phrases["guidance"]):
             return "guidance"
@@ -390,6 +403,34 @@ class Analyzer:
         ):
             return "background"  # "have attempted to divert", "has fired on": reported events
         return "judgement"
+
+    def _impact_start(self, info: SentenceInfo, matches: Sequence[Match[str]]) -> int:
+        """Token index from which the sentence speaks of an impact: the end of the first
+        consequence phrase after every threat word ("... will disrupt copper exports, affecting
+        global markets"); past the sentence's end where there is none."""
+        words = [t.lower for t in info.tokens]
+        after = max(m.last for m in matches) + 1
+        best = len(words)
+        for ph in self.consequence:
+            at = _find_phrase(words[after:], ph)
+            if at is not None:
+                best = min(best, after + at + len(ph))
+        return best
+
+    def _reported_by(self, tokens: Sequence[Token]) -> bool:
+        """A named body is the subject of a reporting verb: "The IMB reported ...", "the
+        International Maritime Bureau reports ..." (not "there are reports", not "we")."""
+        for k in range(1, len(tokens)):
+            if tokens[k].lower not in self.reported_by:
+                continue
+            name = tokens[k - 1]
+            if name.lower in _FILLER_ADVERBS and k >= 2:
+                name = tokens[k - 2]  # "the IMB also reported"
+            if name.text.isupper() and len(name.text) >= 2 and name.text.isalpha():
+                return True  # an acronym: IMB, MARAD, ReCAAP-like names in capitals
+            if name.capitalised and name.index > 0 and name.lower not in _NOT_NAMES:
+                return True  # "... Maritime Bureau reports"
+        return False
 
     def _consequence(self, doc: Document, tokens: Sequence[Token], m: Match[str]) -> bool:
         """The threat word is the impact of something else: "can cause the shutdown of"."""
@@ -573,7 +614,7 @@ class Analyzer:
                 elif (
                     e.first > t.last
                     and e.first - t.last <= 15
-                    and not _CLAUSE.search(text, t.end, e.start)
+                    and not _CLAUSE.search_past_places(text, t.end, e.start)
                 ):
                     costs.append((e.first - t.last) * 2.0 + 3)
                 elif (
@@ -671,6 +712,7 @@ class Analyzer:
             m
             for m in self.until.find(tokens)
             if not (m.last + 1 < len(tokens) and tokens[m.last + 1].lower[:1].isdigit())
+            or _YEAR.match(tokens[m.last + 1].lower) is not None  # "through 2025"
             or _DATE.match(" ".join(t.text for t in tokens[m.last + 1 : m.last + 4])) is not None
         ]
 
@@ -712,7 +754,7 @@ class Analyzer:
         for ym in _YEAR_ALONE.finditer(text):
             if any(a <= ym.start("year") < b for a, b in spans):
                 continue  # the year of a full date
-            led = any(0 <= ym.start() - end <= _LEAD_REACH for end in lead_ends)
+            led = any(0 <= ym.start("year") - end <= _LEAD_REACH for end in lead_ends)
             if forward or led or ym.group("end"):
                 out.append((ym.start("year"), dt.date(int(ym.group("year")), 12, 31), led))
         return sorted(out)
@@ -867,8 +909,12 @@ class Analyzer:
             for m in info.mentions
         )
         objects = self.vocab.categories[category].objects
+        impact_from = self._impact_start(info, matches)
         for m in info.mentions:
             weight = m.weight
+            if m.first >= impact_from:
+                continue  # "the unrest will disrupt exports, affecting global markets": where
+                # the impact is felt, not where the threat is
             if objects and m.place.country is not None:
                 if self._is_object(info.tokens, m):
                     weight = 1.0  # "sanctions on Iran", "export controls to China"
@@ -919,6 +965,12 @@ class Analyzer:
             # sentence places is there, not worldwide as well
             ranked = [x for x in ranked if x[0] != "world"]
         return self._shape(category, [(r, i) for r, i, _, _ in ranked]), inferred
+
+    @staticmethod
+    def _located(info: SentenceInfo) -> bool:
+        """The sentence places something: a location with weight, or a sea, the world, "the
+        region" (anything but a country, capital or demonym read as an actor)."""
+        return any(m.weight > 0 and m.role == "location" for m in info.mentions)
 
     def _is_object(self, tokens: Sequence[Token], m: Mention) -> bool:
         i = m.first - 1
@@ -988,12 +1040,19 @@ class Analyzer:
             if info.continuation and horizon.from_months > 0:
                 horizon = Horizon(from_months=0, to_months=horizon.to_months)
         regions, inferred = self._regions(info, category, matches, ctx)
+        if not inferred and estimate is None and not self._located(info):
+            # "The terrorist threat ... spans the spectrum from ISIS ... to the state-sponsored
+            # activities of Iran": a sentence that weighs nothing and names countries only as
+            # the threat's actors says who, not where; it speaks of the threat the brief places
+            inferred = True
         role = info.role
         if (
             role == "judgement"
-            and (estimate is None or estimate.hedge)
+            and (estimate is None or estimate.hedge or estimate.weak)
             and all(self._consequence(doc, info.tokens, m) for m in matches)
-        ):  # an impact the brief does not weigh: "can cause the shutdown of"
+        ):  # an impact the brief does not weigh: "can cause the shutdown of", "this will push up
+            # oil prices globally" (a bare "will" reads the impact of another threat, it does not
+            # judge a threat of its own)
             role = "consequence"
         if role == "quoted_actor" and estimate is not None and not estimate.hedge:
             # the actor's "will" is not the author's: the brief has not weighed it
@@ -1049,6 +1108,7 @@ class Analyzer:
             recategorised_from=original,
             names_world=any(r == "world" for r, _ in regions)
             and any(m.place.kind == "world" and m.weight > 0 for m in info.mentions),
+            analytic_confidence=next((m.payload for m in self.analytic.find(info.tokens)), ""),
         )
 
 
@@ -1064,6 +1124,16 @@ class _Clause:
     @staticmethod
     def search(text: str, start: int, end: int) -> bool:
         return bool(_CLAUSE_RE.search(text, start, max(start, end)))
+
+    @staticmethod
+    def search_past_places(text: str, start: int, end: int) -> bool:
+        """A clause break other than the commas around a place in apposition ("protests in
+        Mombasa, Kenya, are likely": one clause)."""
+        between = _APPOSITION.sub(" ", text[start : max(start, end)])
+        return bool(_CLAUSE_RE.search(between))
+
+
+_APPOSITION = re.compile(r",\s+(?:[A-Z][\w'.-]*\s*){1,3},")
 
 
 _CLAUSE = _Clause()
@@ -1123,6 +1193,27 @@ def _coordinated(text: str, start: int, end: int) -> bool:
     between = text[start:end]
     m = _COORDINATED.search(between)
     return m is not None and not re.search(r"[;:—–()]", between)
+
+
+# A quotation: straight or curly double quotes around at least eight words (a phrase in quotes,
+# a name, a scare quote are shorter); an opening quote left open runs to the end of its paragraph.
+_QUOTATION = re.compile(r"[\"“]([^\"“”\n]{40,})(?:[\"”]|(?=\n|$))")
+
+
+def quotations(text: str) -> list[tuple[int, int]]:
+    """Character spans of the passages the brief quotes from another document or speaker."""
+    return [
+        (m.start(1), m.end(1))
+        for m in _QUOTATION.finditer(text)
+        if len(m.group(1).split()) >= _QUOTATION_WORDS
+    ]
+
+
+_QUOTATION_WORDS = 8
+
+
+def _inside_any(matches: Sequence[Match[str]], spans: Sequence[tuple[int, int]]) -> bool:
+    return bool(spans) and all(any(a <= m.start and m.end <= b for a, b in spans) for m in matches)
 
 
 def _unplaced_asides(findings: Sequence[Finding]) -> None:
@@ -1202,9 +1293,11 @@ _DATE = re.compile(
     r"(?:\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d)\b)?",
     re.IGNORECASE,
 )
-# a year alone: "scheduled for 2014", "through the end of 2026", "ahead of elections in 2014"
+# a year alone: "scheduled for 2014", "through the end of 2026", "ahead of elections in 2014",
+# "for the remainder of 2025"
 _YEAR_ALONE = re.compile(
-    r"\b(?:(?P<end>end\s+of)|in|for|by|until|till|through|before)\s+"
+    r"\b(?:(?P<end>(?:end|remainder|rest|second\s+half|latter\s+half|last\s+quarter)\s+of)"
+    r"|in|for|by|until|till|through|throughout|before)\s+"
     r"(?P<year>(?:19|20)\d\d)\b(?![-/]\d)",
     re.IGNORECASE,
 )
@@ -1252,7 +1345,11 @@ def yearless_date(brief: dt.date, month: int, day: int | None, forward: bool) ->
 
 _VALIDITY_MIN_DAYS = 14  # a stated period ending within two weeks is a report's, not a validity
 _LEAD_REACH = 24  # characters from "until", "ahead of" ... to the date they point at
-_PARTICIPLE = re.compile(r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen)$")
+_NOT_NAMES = {"i", "we", "they", "it", "he", "she", "this", "that", "these", "those", "media"}
+_PARTICIPLE = re.compile(
+    r"^(?:\w{3,}ed|struck|taken|fought|shot|hit|seized|stolen|left|made|brought|caught|held|"
+    r"sent|fallen|begun|thrown|blown|broken|burnt|drawn|driven|won|lost)$"
+)
 _DAYS_PER_MONTH = 30.44
 _REACH_WORDS = {"to", "reach", "reaching", "threaten", "threatening", "into"}
 _SOFTENERS = {"also", "largely", "partly", "mainly", "mostly", "in", "part", "still", "only"}

