@@ -102,7 +102,8 @@ class Mention:
     aside: str = (
         ""  # "mention" (partner, goal, border, flag), "detour", "sea", "origin" (where an actor
         # comes from), "land" (a sea named with continents: the lands around it) or
-        # "comparison" ("the world's most dangerous"): never a threat place
+        # "comparison" ("the world's most dangerous") or "name" ("World War II", "the World
+        # Bank"): never a threat place
     )
     subject: bool = False  # the country that "faces", "endured" ... what the sentence lists
 
@@ -280,6 +281,15 @@ class PlaceIndex:
             and tokens[nxt].lower in self.world_comparison
         ):
             return "comparison"  # "the world's most dangerous waters": a ranking, not where
+        if (
+            mention.place.kind == "world"
+            and mention.first == mention.last
+            and tokens[mention.first].capitalised
+            and nxt < len(tokens)
+            and tokens[nxt].capitalised
+            and (mention.first > 0 or tokens[nxt].lower not in self.locative)
+        ):
+            return "name"  # "World War II", "the World Bank", "the World Cup": a proper name
         if (
             mention.place.kind in ("country", "capital", "demonym")
             and nxt < len(tokens)

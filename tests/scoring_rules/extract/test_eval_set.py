@@ -13,11 +13,12 @@ from scoring_rules.rules import default_rules_path, load_rules
 REAL = Path(__file__).resolve().parents[3] / "bench" / "briefs"
 HELDOUT = Path(__file__).resolve().parents[3] / "bench" / "heldout2"
 HELDOUT3 = Path(__file__).resolve().parents[3] / "bench" / "heldout3"
+HELDOUT4 = Path(__file__).resolve().parents[3] / "bench" / "heldout4"
 
 
-def test_the_set_has_thirty_nine_briefs_with_three_held_out_rounds() -> None:
+def test_the_set_has_fifty_eight_briefs_with_four_held_out_rounds() -> None:
     docs = [yaml.safe_load(p.read_text("utf-8")) for p in sorted(REAL.glob("*.expected.yaml"))]
-    assert len(docs) == 39
+    assert len(docs) == 58
     assert {d["publisher"] for d in docs} == {
         "U.S. Department of Homeland Security (National Terrorism Advisory System)",
         "U.S. Office of Naval Intelligence (U.S. Navy)",
@@ -44,10 +45,25 @@ def test_the_set_has_thirty_nine_briefs_with_three_held_out_rounds() -> None:
         "U.S. Office of the Director of National Intelligence (Worldwide Threat Assessment, "
         "statement for the record to the Senate Select Committee on Intelligence)",
         "UK Ministry of Defence (Defence Intelligence)",
+        # the fourth held-out round
+        "Australian Security Intelligence Organisation (Director-General of Security, "
+        "announcement of the national terrorism threat level)",
+        "Australian Security Intelligence Organisation (Director-General of Security, opening "
+        "statement to Senate Estimates)",
+        "Australian Signals Directorate (Annual Cyber Threat Report 2024-25)",
+        "New Zealand Department of the Prime Minister and Cabinet",
+        "New Zealand Ministry of Foreign Affairs and Trade (SafeTravel)",
+        "New Zealand Security Intelligence Service (Director-General of Security)",
+        "U.S. Africa Command (General Michael Langley, Commander)",
+        "U.S. Indo-Pacific Command (Admiral John C. Aquilino, Commander, posture statement and "
+        "testimony)",
+        "U.S. National Counterterrorism Center (Director Christine Abizaid, statement for the "
+        "record)",
+        "United Kingdom Maritime Trade Operations (Royal Navy)",
     }
     assert all(d["held_out"] is False for d in docs)  # the development set
     assert all(d["source"].startswith("http") and d["licence"] for d in docs)
-    assert sum(len(d["threats"]) for d in docs) == 50
+    assert sum(len(d["threats"]) for d in docs) == 76
 
 
 def test_every_label_uses_the_rules_terms_and_known_regions() -> None:
@@ -117,10 +133,25 @@ def test_the_third_held_out_round_moved_into_the_development_set_as_labelled() -
         assert len(expected) == count, name
 
 
+def test_the_fourth_held_out_round_moved_into_the_development_set_as_labelled() -> None:
+    """Scored once, then moved (bench/heldout4/README.md): its folder keeps the README and the
+    one run's output; its nineteen briefs are in bench/briefs with their 26 labels."""
+    assert sorted(p.name for p in HELDOUT4.iterdir()) == ["README.md", "first_run.txt"]
+    assert "Seen, and moved on 1 December 2026" in (HELDOUT4 / "README.md").read_text("utf-8")
+    assert "recall_category_place: 0.73" in (HELDOUT4 / "first_run.txt").read_text("utf-8")
+    moved = [
+        p
+        for p in REAL.glob("*.expected.yaml")
+        if "fourth held-out round, scored once" in p.read_text("utf-8")
+    ]
+    assert len(moved) == 19
+    assert sum(len(load_expected_file(p)[1]) for p in moved) == 26
+
+
 def test_the_eval_script_offers_the_development_set_and_no_seen_round() -> None:
     import bench.extract_eval as ev
 
     assert "dev" in ev.SETS and "all" in ev.SETS
-    assert not {"heldout", "heldout2", "heldout3"} & set(ev.SETS)
+    assert not {"heldout", "heldout2", "heldout3", "heldout4"} & set(ev.SETS)
     assert ev.HELDOUT_ROUNDS == ()
     assert ev.SETS["dev"] == (("development set", REAL),)

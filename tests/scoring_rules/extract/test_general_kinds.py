@@ -380,3 +380,25 @@ def test_an_oil_shock_the_brief_judges_is_still_drafted() -> None:
         "world",
         "almost_certain",
     )
+
+
+# --- "World" in a proper name is not the world ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Armed conflict in Taiwan is likely by 2027, a risk not faced since World War II.",
+        "The World Bank judges that armed conflict is likely to continue in Sudan.",
+        "Terrorist attacks on the World Cup venues in Qatar are unlikely.",
+    ],
+)
+def test_world_inside_a_proper_name_places_no_threat_worldwide(sentence: str) -> None:
+    assert all("world" not in regions(d) for d in drafts(sentence)), [
+        regions(d) for d in drafts(sentence)
+    ]
+
+
+def test_the_world_as_a_place_still_places_a_threat_worldwide() -> None:
+    (d,) = drafts("Cyber attacks on banks around the world are highly likely.")
+    assert d.main_region == "world"
