@@ -156,21 +156,23 @@ def solid_spot(img: Image.Image, colour: tuple[int, int, int], tol: int = 12) ->
 DETAILS = re.compile(r"Risk of disruption \d+% \(band [A-E]\) · value ")
 
 
-def click_site(page: Page, spot: tuple[int, int], tries: int = 3) -> None:
+def click_site(page: Page, spot: tuple[int, int], tries: int = 5) -> None:
     """Click the map at ``spot`` until the page shows the clicked item's details.
 
     deck.gl counts a press as a click only when the button comes up within 250 ms, and it first
-    picks what lies under the pointer by drawing the pickable layers again. With software WebGL
-    on a busy machine that can take longer, and the click is lost, as it would be for a person,
-    who would click again: so does this, after waiting long enough to be sure the last click did
-    not register (a second click on a selected site would clear the selection)."""
+    picks what lies under the pointer by drawing the pickable layers again and reading the pixel
+    back (which waits for the frame being drawn). With software WebGL on a busy machine that can
+    take longer (measured on two cores: 80-200 ms at a load average of 13, 270-850 ms at 20),
+    and the click is lost, as a person's would be, who would click again: so does this, after
+    waiting long enough to be sure the last click did not register (a second click on a
+    selected site would clear the selection)."""
     chart = page.get_by_test_id("stDeckGlJsonChart").first
     box = chart.bounding_box()
     assert box is not None
     x, y = box["x"] + spot[0], box["y"] + spot[1]
     for _ in range(tries):
         page.mouse.move(x, y)
-        page.wait_for_timeout(1200)  # the hover's pick and highlight are drawn first
+        page.wait_for_timeout(2000)  # the hover's pick and highlight are drawn first
         page.mouse.click(x, y)
         settle(page)
         try:
