@@ -155,19 +155,23 @@ def _cities() -> tuple[tuple[str, float, float, int], ...]:
     return tuple(sorted(rows, key=lambda r: -r[3]))
 
 
-def _land_features(tint: Mapping[str, float], tint_notes: Mapping[str, str]) -> list[dict]:
+def _land_features(
+    tint: Mapping[str, float], tint_notes: Mapping[str, str], *, threatened: bool
+) -> list[dict]:
+    """The countries some threat touches (``threatened``), tinted by its intensity and carrying
+    their threats as a tooltip, or every other country, in the land colour."""
     feats = []
     for iso3, name, rings in _land():
         strength = tint.get(iso3, 0.0)
+        if (strength > 0) != threatened:
+            continue
         fill = _mix(LAND, THREAT, 0.12 + 0.45 * strength) if strength > 0 else list(LAND)
         note = tint_notes.get(iso3)
         feats.append(
             {
                 "type": "Feature",
-                "properties": {
-                    "fill": _rgba(fill),
-                    "tip": f"{name}\n{note}" if note else name,
-                },
+                "properties": {"fill": _rgba(fill)}
+                | ({"tip": f"{name}\n{note}" if note else name} if threatened else {}),
                 "geometry": {
                     "type": "MultiPolygon",
                     "coordinates": [[[list(p) for p in ring]] for ring in rings],
@@ -175,6 +179,21 @@ def _land_features(tint: Mapping[str, float], tint_notes: Mapping[str, str]) -> 
             }
         )
     return feats
+
+
+def _land_layer(layer_id: str, features: list[dict], *, pickable: bool) -> pdk.Layer:
+    return pdk.Layer(
+        "GeoJsonLayer",
+        id=layer_id,
+        data={"type": "FeatureCollection", "features": features},
+        filled=True,
+        stroked=True,
+        get_fill_color="properties.fill",
+        get_line_color=COAST,
+        line_width_min_pixels=0.6,
+        get_line_width=0,
+        pickable=pickable,
+    )
 
 
 # -- where threats bear --------------------------------------------------------------------------
@@ -351,17 +370,14 @@ def build_deck(m: MapInputs, *, width_px: int = 1100, height_px: int = 520) -> p
             get_fill_color=SEA,
             pickable=False,
         ),
-        pdk.Layer(
-            "GeoJsonLayer",
-            id="land",
-            data={"type": "FeatureCollection", "features": _land_features(tint, tint_notes)},
-            filled=True,
-            stroked=True,
-            get_fill_color="properties.fill",
-            get_line_color=COAST,
-            line_width_min_pixels=0.6,
-            get_line_width=0,
-            pickable=True,
+        # The world's land is not pickable: deck.gl picks on pointer-down by drawing every
+        # pickable layer again, and the land's 35,000 vertices made that take 1-3 s where the
+        # browser draws without a GPU (software WebGL), longer than the 250 ms a press may last
+        # to count as a click, so a click on a site never arrived. Only the few countries a
+        # threat touches are pickable (their threats are the tooltip); the rest are labelled.
+        _land_layer("land", _land_features(tint, tint_notes, threatened=False), pickable=False),
+        _land_layer(
+            "threat-land", _land_features(tint, tint_notes, threatened=True), pickable=True
         ),
     ]
     zones, hotspots, sea_labels = [], [], []

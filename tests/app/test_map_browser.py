@@ -4,6 +4,7 @@ screenshot, not the DOM), nothing is fetched from outside the app, hovering and 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ if not CHROMIUM.exists():
 
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 LAND = (233, 230, 221)
 SEA = (226, 236, 243)
@@ -151,33 +153,42 @@ def solid_spot(img: Image.Image, colour: tuple[int, int, int], tol: int = 12) ->
     return where[0] * 2, where[1] * 2
 
 
-def click_map(page: Page, spot: tuple[int, int]) -> None:
+DETAILS = re.compile(r"Risk of disruption \d+% \(band [A-E]\) · value ")
+
+
+def click_site(page: Page, spot: tuple[int, int], tries: int = 5) -> None:
+    """Click the map at ``spot`` until the page shows the clicked item's details.
+
+    deck.gl counts a press as a click only when the button comes up within 250 ms, and it first
+    picks what lies under the pointer by drawing the pickable layers again and reading the pixel
+    back (which waits for the frame being drawn). With software WebGL on a busy machine that can
+    take longer (measured on two cores: 80-200 ms at a load average of 13, 270-850 ms at 20),
+    and the click is lost, as a person's would be, who would click again: so does this, after
+    waiting long enough to be sure the last click did not register (a second click on a
+    selected site would clear the selection)."""
     chart = page.get_by_test_id("stDeckGlJsonChart").first
     box = chart.bounding_box()
     assert box is not None
-    page.mouse.move(box["x"] + spot[0], box["y"] + spot[1])
-    page.wait_for_timeout(500)
-    page.mouse.click(box["x"] + spot[0], box["y"] + spot[1])
-    settle(page)
+    x, y = box["x"] + spot[0], box["y"] + spot[1]
+    for _ in range(tries):
+        page.mouse.move(x, y)
+        page.wait_for_timeout(2000)  # the hover's pick and highlight are drawn first
+        page.mouse.click(x, y)
+        settle(page)
+        try:
+            page.get_by_text(DETAILS).first.wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail(f"{tries} clicks on the site at {spot} never showed its details")
 
 
-CLICK_DEFECT = pytest.mark.xfail(
-    reason="known defect (issue 14): a click on a site reaches the server as an empty selection "
-    "while the deck holds the non-pickable 'sea' SolidPolygonLayer (app/worldmap.py); bisected: "
-    "sites alone, sites + threat seas, sites + chokepoints select, sea + sites does not; a "
-    "pickable sea selects but leaves the last tooltip showing over water",
-    strict=True,
-)
-
-
-@CLICK_DEFECT
 def test_clicking_a_site_on_the_client_map_shows_the_item_and_its_drivers(
     browser: Browser, server: str
 ) -> None:
     page, _ = open_as(browser, server, "meridian", "/client")
     img = map_pixels(page)
-    click_map(page, solid_spot(img, BAND_D, 10))
-    page.get_by_text("top threat:").first.wait_for()
+    click_site(page, solid_spot(img, BAND_D, 10))
     text = page.get_by_test_id("stMain").inner_text()
     # the item, its risk with its band and its range, and the threat that drives it, in words
     assert " · site" in text, text
@@ -188,14 +199,12 @@ def test_clicking_a_site_on_the_client_map_shows_the_item_and_its_drivers(
     page.context.close()
 
 
-@CLICK_DEFECT
 def test_clicking_a_site_on_the_portfolio_map_opens_the_clients_page(
     browser: Browser, server: str
 ) -> None:
     page, _ = open_as(browser, server, "am", "/portfolio")
     img = map_pixels(page)
-    click_map(page, solid_spot(img, BAND_D, 10))
-    page.get_by_text("top threat:").first.wait_for()
+    click_site(page, solid_spot(img, BAND_D, 10))
     panel = page.get_by_test_id("stMain").inner_text()
     line = next(x for x in panel.splitlines() if x.endswith((" · site", " · route")))
     client = line.split(" · ")[1]  # "<item> · <client> · site"

@@ -138,9 +138,15 @@ def test_deck_draws_its_own_land_and_asks_for_no_base_map() -> None:
     assert spec["views"][0]["repeat"] is True
     layers = {layer["id"]: layer for layer in spec["layers"]}
     land = layers["land"]["data"]["features"]
-    assert len(land) > 200  # Natural Earth 1:50m countries
-    iraq = next(f for f in land if f["properties"]["tip"].startswith("Iraq"))
+    threatened = layers["threat-land"]["data"]["features"]
+    assert len(land) + len(threatened) > 200  # Natural Earth 1:50m countries
+    # the land is drawn but not picked (picking it took seconds without a GPU: clicks were lost)
+    assert layers["land"]["pickable"] is False
+    assert all("tip" not in f["properties"] for f in land)
+    assert layers["threat-land"]["pickable"] is True
+    iraq = next(f for f in threatened if f["properties"]["tip"].startswith("Iraq"))
     assert "threat intensity up to 70%" in iraq["properties"]["tip"]
+    assert not any(f["properties"]["tip"].startswith("France") for f in threatened)
     site = layers["sites"]["data"][0]
     assert site["colour"][:3] == [198, 40, 40]  # band E: 68.9% is on the legend
     assert "risk of disruption 69% (band E)" in site["tip"]
