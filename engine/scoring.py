@@ -118,8 +118,8 @@ def known_sql(source: str) -> str:
         "FROM wi_cls c LEFT JOIN wi_known p USING (profile_id))"
     )
     return (
-        _with_classes(source)
-        + "SELECT * FROM ("  # noqa: S608
+        _with_classes(source)  # noqa: S608 - relation names and SQL of engine.queries
+        + "SELECT * FROM ("
         + queries.clients_sql(classes, None, bands=False)
         + ")"
     )
@@ -136,14 +136,12 @@ def rescore_sql(source: str) -> str:
     fresh = "(SELECT * FROM wi_cls WHERE profile_id NOT IN (SELECT profile_id FROM wi_known))"
     scored = queries.profiles_sql(fresh, "(" + queries.contributions_sql(fresh) + ")")
     profiles = (
-        "(SELECT profile_id, risk_low, risk_central, risk_high FROM wi_known "
-        "UNION ALL SELECT profile_id, risk_low, risk_central, risk_high FROM ("  # noqa: S608
-        + scored
-        + "))"
+        "(SELECT profile_id, risk_low, risk_central, risk_high FROM wi_known "  # noqa: S608
+        "UNION ALL SELECT profile_id, risk_low, risk_central, risk_high FROM (" + scored + "))"
     )
     return (
-        _with_classes(source)
-        + "SELECT * FROM ("  # noqa: S608
+        _with_classes(source)  # noqa: S608 - relation names and SQL of engine.queries
+        + "SELECT * FROM ("
         + queries.clients_sql("wi_cls", profiles, bands=False)
         + ")"
     )

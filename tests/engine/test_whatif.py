@@ -8,7 +8,6 @@ exposures, client details, threats and rules gives.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import polars as pl
 import pytest
