@@ -8,14 +8,17 @@ exposures, client details, threats and rules gives.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 
 import polars as pl
 import pytest
 
+from engine import queries
 from engine.book import DEMO_DIR, load_demo
 from engine.context import EVERYONE, Context
 from engine.errors import NotFoundError
 from engine.models import ClientSpec
+from engine.scoring import rescore_one, score_params
 
 SCORES = ("score_low", "score", "score_high")
 BANDS = ("band_low", "band", "band_high")
@@ -97,3 +100,39 @@ def test_whatif_of_a_client_without_exposures_names_it(book: Context) -> None:
     run = book.current_run()
     with pytest.raises(NotFoundError, match="client 'nobody' has no exposures in run"):
         book.rescore_client(run.run_id, "nobody")
+
+
+class _Counting:
+    """A cursor that records the statements it runs."""
+
+    def __init__(self, cur: Any) -> None:
+        self.cur, self.statements = cur, []  # type: ignore[var-annotated]
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self.statements.append(sql)
+        return self.cur.execute(sql, params)
+
+
+def _statements(ctx: Context, run_id: int, client_id: str) -> list[str]:
+    run = ctx.run_info(run_id)
+    params = score_params(run_id, run.rules_version, ctx.rules(run.rules_version))
+    with ctx.store.session() as cur:
+        counting = _Counting(cur)
+        frame = rescore_one(
+            cast(Any, counting), params | {"client_id": client_id}, queries.CURRENT_EXPOSURES
+        )
+    assert frame.height == 1
+    return counting.statements
+
+
+def test_an_unchanged_clients_whatif_is_one_statement_and_a_changed_ones_two(
+    book: Context,
+) -> None:
+    run = book.current_run()
+    # every profile of an unchanged client is the run's: nothing is scored again
+    assert len(_statements(book, run.run_id, "setouchi-refining")) == 1
+    assets = _assets("setouchi-refining").with_columns(mitigations=pl.lit("insurance"))
+    book.load_exposures("setouchi-refining", assets, _routes("setouchi-refining"), note="test")
+    second = _statements(book, run.run_id, "setouchi-refining")
+    assert len(second) == 2  # the profiles the run did not give the client are scored
+    assert "threat AS (" in second[1] and "threat AS (" not in second[0]
