@@ -11,10 +11,20 @@ import streamlit as st
 
 from app import data, words
 from app.ui import plain
-from app.worldmap import BAND_RGB, ROUTE_LAYER, SITE_LAYER, BandScale, MapInputs, build_deck
+from app.worldmap import (
+    BAND_RGB,
+    ROUTE_LAYER,
+    SITE_LAYER,
+    TOOLTIP,
+    BandScale,
+    DrawnDeck,
+    MapInputs,
+    build_deck,
+)
 from app.worldmap import threat_areas as _threat_areas
 from engine.insights import MapData
 from engine.models import Explanation
+from engine.store import Scope
 from engine.text import clean
 
 MAP_HEIGHT = 540
@@ -150,20 +160,51 @@ def _html(text: str) -> str:
     )
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _drawn(
+    db: str,
+    run_id: int,
+    scope: data.ScopeKey,
+    clients: tuple[str, ...],
+    register_version: int,
+    rules_version: int,
+    show_client: bool,
+    _md: MapData,
+) -> tuple[MapInputs, str]:
+    """The map's inputs and its deck as JSON, made once per what they show: the run, the
+    caller's scope (the tenant) and the clients drawn (``_md`` is the run's map data of those
+    clients in that scope), the register's threat areas and the rules' bands. Building and
+    serialising the deck (the land polygons above all) is most of a map page's time."""
+    m = inputs(_md, register_version, show_client=show_client)
+    return m, build_deck(m, height_px=MAP_HEIGHT).to_json()
+
+
 def show(
     md: MapData,
     register_version: int,
     *,
+    run_id: int,
+    scope: Scope,
     key: str,
     show_client: bool,
     explanation: Explanation | None = None,
 ) -> str | None:
-    """Draw the map with its legend; return the key ("client/item") of a clicked site or route."""
-    m = inputs(md, register_version, show_client=show_client)
+    """Draw the map of ``md`` (the run's map data in ``scope``) with its legend; return the key
+    ("client/item") of a clicked site or route."""
+    clients = sorted(set(md.assets["client_id"].to_list()) | set(md.routes["client_id"].to_list()))
+    m, spec = _drawn(
+        data.db_key(),
+        run_id,
+        data.scope_key(scope),
+        tuple(clients),
+        register_version,
+        data.context().rules_version(),
+        show_client,
+        md,
+    )
     legend(m.scale)
-    deck = build_deck(m, height_px=MAP_HEIGHT)
     event = st.pydeck_chart(
-        deck,
+        DrawnDeck(spec, TOOLTIP),
         height=MAP_HEIGHT,
         width="stretch",
         on_select="rerun",

@@ -356,6 +356,21 @@ class CompactDeck(pdk.Deck):
         return json.dumps(json.loads(super().to_json()), separators=(",", ":"))
 
 
+class DrawnDeck(pdk.Deck):
+    """A deck whose JSON was made before (a drawing cached by what it shows): Streamlit sends
+    the same text again instead of a new deck being built and serialised on every rerun."""
+
+    def __init__(self, spec: str, tooltip: dict[str, str]) -> None:
+        super().__init__(layers=[], map_provider=None, tooltip=tooltip)
+        self._spec = spec
+
+    def to_json(self) -> str:
+        return self._spec
+
+
+TOOLTIP = {"text": "{tip}"}
+
+
 def build_deck(m: MapInputs, *, width_px: int = 1100, height_px: int = 520) -> pdk.Deck:
     """The deck: base map, threat areas, routes, chokepoints, sites and labels."""
     gaz = load_gazetteer()
@@ -641,5 +656,5 @@ def build_deck(m: MapInputs, *, width_px: int = 1100, height_px: int = 520) -> p
         initial_view_state=view,
         views=[pdk.View(type="MapView", controller=True, repeat=True)],
         map_provider=None,  # no base map: nothing is fetched (see the module's docstring)
-        tooltip={"text": "{tip}"},
+        tooltip=TOOLTIP,
     )

@@ -118,14 +118,14 @@ def rescore_client(
     profiles the client had in the run are reused; any it has that the run did not (its
     exposures changed since) are scored on the spot (``engine.scoring.rescore_one``).
     """
-    run = ctx.run_info(run_id)
-    rules = ctx.rules(run.rules_version)
-    params = score_params(run_id, run.rules_version, rules) | {
-        "client_id": client_id,
-        "version": version,
-    }
     source = queries.CURRENT_EXPOSURES if version is None else queries.ONE_VERSION
-    with ctx.store.session() as cur:
+    with ctx.store.session() as cur:  # one unit of work: the run's row and the re-score
+        run = ctx.run_info(run_id)
+        rules = ctx.rules(run.rules_version)
+        params = score_params(run_id, run.rules_version, rules) | {
+            "client_id": client_id,
+            "version": version,
+        }
         frame = rescore_one(cur, params, source)
     if frame.height == 0:
         raise NotFoundError(f"client {client_id!r} has no exposures in run {run_id}")

@@ -291,15 +291,17 @@ def run_info(ctx: Context, run_id: int) -> RunInfo:
 
 def current_run(ctx: Context, scenario_id: str | None, as_of: dt.date | None) -> RunInfo:
     """The run whose key is that of the current inputs (the same versions, clients, exposure
-    versions and client details); scored now if there is none."""
-    reg_v, rules_v = versions.require_init(ctx)
-    as_of = as_of or ctx.register(reg_v).as_of
-    sc_v = ctx.scenario_version(scenario_id) if scenario_id else None
-    inputs = _inputs(ctx, reg_v, rules_v, scenario_id, sc_v, as_of, None)
-    with ctx.store.transaction() as cur:
-        row = cur.execute(q.RUN_OF_KEY, {"k": run_key(cur, inputs)}).fetchone()
-    if row is not None:
-        return run_info(ctx, int(row[0]))
+    versions and client details); scored now if there is none. The look-up is one unit of work
+    (every page asks it on every rerun)."""
+    with ctx.store.session():
+        reg_v, rules_v = versions.require_init(ctx)
+        as_of = as_of or ctx.register(reg_v).as_of
+        sc_v = ctx.scenario_version(scenario_id) if scenario_id else None
+        inputs = _inputs(ctx, reg_v, rules_v, scenario_id, sc_v, as_of, None)
+        with ctx.store.transaction() as cur:
+            row = cur.execute(q.RUN_OF_KEY, {"k": run_key(cur, inputs)}).fetchone()
+        if row is not None:
+            return run_info(ctx, int(row[0]))
     return ctx.run(scenario_id, as_of, scenario_version=sc_v)
 
 

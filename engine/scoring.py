@@ -7,6 +7,7 @@ copy of the method, so what the examples check is what scores clients.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import duckdb
@@ -80,6 +81,72 @@ def score_run(cur: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
 RUN_CLASSES = "(SELECT * FROM run_classes WHERE run_id = $run_id)"
 
 
+# The risk the run gave each profile of one client (run classes carry their profile's risk;
+# runs scored before migration 015 have none, and their profiles are scored again).
+_KNOWN = """
+    SELECT profile_id, any_value(risk_low) AS risk_low, any_value(risk_central) AS risk_central,
+           any_value(risk_high) AS risk_high
+    FROM run_classes
+    WHERE run_id = $run_id AND client_id = $client_id AND risk_low IS NOT NULL
+    GROUP BY profile_id"""
+
+
+def _with_classes(source: str) -> str:
+    """The what-if's two relations: the client's classes of ``source`` (wi_cls, as
+    ``queries.class_rows_sql`` makes them) and the risks the run gave its profiles (wi_known)."""
+    return (
+        "WITH wi_cls AS ("
+        + queries.class_rows_sql(one_client=True, source=source)
+        + "), wi_known AS ("
+        + _KNOWN
+        + ") "
+    )
+
+
+def known_sql(source: str) -> str:
+    """The what-if of a client whose every profile the run scored for it, as one statement.
+
+    Reads: the client's classes of ``source`` and its run classes. Produces: the client's row as
+    ``queries.clients_sql`` makes it (no bands), no row when the client has no exposures. A class
+    whose profile the run did not score for the client carries a NaN risk, which the sums, the
+    worst item and so the scores inherit: a NaN score means ``rescore_sql`` must score the rest.
+    """
+    classes = (
+        "(SELECT c.*, coalesce(p.risk_low, 'NaN'::DOUBLE) AS risk_low, "
+        "coalesce(p.risk_central, 'NaN'::DOUBLE) AS risk_central, "
+        "coalesce(p.risk_high, 'NaN'::DOUBLE) AS risk_high "
+        "FROM wi_cls c LEFT JOIN wi_known p USING (profile_id))"
+    )
+    return (
+        _with_classes(source)  # noqa: S608 - relation names and SQL of engine.queries
+        + "SELECT * FROM ("
+        + queries.clients_sql(classes, None, bands=False)
+        + ")"
+    )
+
+
+def rescore_sql(source: str) -> str:
+    """The what-if of one client as one statement, new profiles included.
+
+    Reads: what ``known_sql`` reads and, for the profiles the run did not score for the client,
+    what ``queries.contributions_sql`` reads. Produces: the client's row as
+    ``queries.clients_sql`` makes it (no bands); no row when the client has no exposures. The new
+    profiles are scored by the run's own contributions and profiles SQL.
+    """
+    fresh = "(SELECT * FROM wi_cls WHERE profile_id NOT IN (SELECT profile_id FROM wi_known))"
+    scored = queries.profiles_sql(fresh, "(" + queries.contributions_sql(fresh) + ")")
+    profiles = (
+        "(SELECT profile_id, risk_low, risk_central, risk_high FROM wi_known "  # noqa: S608
+        "UNION ALL SELECT profile_id, risk_low, risk_central, risk_high FROM (" + scored + "))"
+    )
+    return (
+        _with_classes(source)  # noqa: S608 - relation names and SQL of engine.queries
+        + "SELECT * FROM ("
+        + queries.clients_sql("wi_cls", profiles, bands=False)
+        + ")"
+    )
+
+
 def rescore_one(
     cur: duckdb.DuckDBPyConnection, params: dict[str, Any], source: str
 ) -> pl.DataFrame:
@@ -89,39 +156,20 @@ def rescore_one(
     The work is the client's, not the book's: its classes are read by client (the tables are
     stored in client order), each class whose risk profile the client already had in the run
     takes that risk from its own run classes, and only the profiles it did not have (its
-    exposures changed since the run) are scored, against the run's threats. Returns the
-    client's row as ``queries.clients_sql`` makes it (scores, no bands); no row when the client
-    has no exposures.
+    exposures or details changed since the run) are scored, against the run's threats. Most of
+    a what-if's cost is DuckDB planning its statements, so it is one statement when the run knew
+    every profile (``known_sql``) and one more when it did not (``rescore_sql``); nothing is
+    materialised. Returns the client's row as ``queries.clients_sql`` makes it (scores, no
+    bands); no row when the client has no exposures.
     """
-    cls_sql = queries.class_rows_sql(one_client=True, source=source)
-    cur.execute("CREATE OR REPLACE TEMP TABLE whatif_cls AS " + cls_sql, only(params, cls_sql))
-    known_sql = (
-        "CREATE OR REPLACE TEMP TABLE whatif_known AS "
-        "SELECT DISTINCT profile_id, risk_low, risk_central, risk_high FROM run_classes "
-        "WHERE run_id = $run_id AND client_id = $client_id AND risk_low IS NOT NULL "
-        "AND profile_id IN (SELECT profile_id FROM whatif_cls)"
-    )
-    cur.execute(known_sql, only(params, known_sql))
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE whatif_new AS SELECT * FROM whatif_cls "
-        "WHERE profile_id NOT IN (SELECT profile_id FROM whatif_known)"
-    )
-    row = cur.execute("SELECT count(*) FROM whatif_new").fetchone()
-    profiles = "(SELECT profile_id, risk_low, risk_central, risk_high FROM whatif_known"
-    if row and row[0]:  # exposures the run never saw for this client: score them now
-        contrib = "(" + queries.contributions_sql("whatif_new") + ")"
-        profiles += (
-            " UNION ALL SELECT profile_id, risk_low, risk_central, risk_high FROM ("  # noqa: S608
-            + queries.profiles_sql("whatif_new", contrib)
-            + ")"
-        )
-    profiles += ")"
-    sql = queries.clients_sql("whatif_cls", profiles, bands=False)
-    try:
-        result = cur.execute(sql, only(params, sql))
-        columns = [d[0] for d in result.description or []]
-        rows = result.fetchall()
-    finally:
-        for table in ("whatif_new", "whatif_known", "whatif_cls"):
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
+    sql = known_sql(source)
+    result = cur.execute(sql, only(params, sql))
+    columns = [d[0] for d in result.description or []]
+    rows = result.fetchall()
+    if rows and any(math.isnan(rows[0][columns.index(k)]) for k in _SCORES):
+        sql = rescore_sql(source)
+        rows = cur.execute(sql, only(params, sql)).fetchall()
     return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+
+
+_SCORES = ("score_low", "score", "score_high")

@@ -54,7 +54,15 @@ def main() -> None:
     st.subheader("Map: sites, sea routes and where the threats bear")
     with ui.errors_shown():
         md = data.client_map(user.scope, client_id, run.run_id)
-    mapview.show(md, run.register_version, key="client_map", show_client=False, explanation=e)
+    mapview.show(
+        md,
+        run.register_version,
+        run_id=run.run_id,
+        scope=user.scope,
+        key="client_map",
+        show_client=False,
+        explanation=e,
+    )
     riskiest_items(e)
     threats_that_matter(e)
     what_would_help(user, client_id, run.run_id)

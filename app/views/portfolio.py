@@ -173,7 +173,14 @@ def main() -> None:
         routes=md.routes.filter(pl.col("client_id").is_in(keep)),
         chokepoints=md.chokepoints,
     )
-    mapview.show(md, run.register_version, key="portfolio_map", show_client=True)
+    mapview.show(
+        md,
+        run.register_version,
+        run_id=run.run_id,
+        scope=user.scope,
+        key="portfolio_map",
+        show_client=True,
+    )
 
 
 def search(rows: list[data.PortfolioRow], index: pl.DataFrame, md: MapData) -> None:

@@ -182,20 +182,22 @@ def add_user(
 
 
 def get_user(ctx: Context, username: str) -> User | None:
-    """The user as stored now (role, client, book), or None when unknown."""
-    row = ctx.store.execute(
-        "SELECT username, role, client_id, disabled FROM users WHERE username = $u",
-        {"u": username},
-    ).fetchone()
-    if row is None:
-        return None
-    book = tuple(
-        r[0]
-        for r in ctx.store.rows(
-            "SELECT client_id FROM user_clients WHERE username = $u ORDER BY client_id",
+    """The user as stored now (role, client, book), or None when unknown (one unit of work: the
+    app reloads the user on every rerun)."""
+    with ctx.store.session():
+        row = ctx.store.execute(
+            "SELECT username, role, client_id, disabled FROM users WHERE username = $u",
             {"u": username},
+        ).fetchone()
+        if row is None:
+            return None
+        book = tuple(
+            r[0]
+            for r in ctx.store.rows(
+                "SELECT client_id FROM user_clients WHERE username = $u ORDER BY client_id",
+                {"u": username},
+            )
         )
-    )
     role = row[1] if row[1] in ROLES else None
     if role is None:  # the CHECK constraint makes this unreachable; refuse rather than guess
         return None
