@@ -11,7 +11,8 @@ importable from where they were defined before (``engine.errors``, ``engine.auth
     ResilienceError
     ├── RuleError            a rules, register or scenario document is malformed or out of range
     ├── ExposureError        client exposure data cannot be used as given
-    │   └── UploadRefused    an uploaded file as a whole cannot be used
+    │   ├── UploadRefused    an uploaded file as a whole cannot be used
+    │   └── CheckerBusy      every upload checker is busy with other files: try again soon
     ├── StoreError           the database cannot do what was asked
     │   └── NotFoundError    a client, version, run or scenario that does not exist
     ├── AccessDenied         the caller may not see or change what it asked for
@@ -44,6 +45,11 @@ class UploadRefused(ExposureError):
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         self.warnings = list(warnings or [])
         super().__init__("; ".join(self.errors))
+
+
+class CheckerBusy(ExposureError):
+    """Every sandboxed upload checker stayed busy with other files for as long as a caller
+    waits for one; nothing was checked or changed, and the same file can be sent again."""
 
 
 class StoreError(ResilienceError):
