@@ -47,6 +47,7 @@ MIGRATIONS = (
     "schema_009_history_alerts.sql",
     "schema_010_claims_drafts.sql",
     "schema_015_class_risk.sql",
+    "schema_018_session_revocations.sql",
 )
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
 # transactions around it do (name -> the table and column whose highest value it starts after).
