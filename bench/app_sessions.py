@@ -203,12 +203,12 @@ class Session:
     seed: int
 
 
-async def _settle(page: Any) -> None:
+async def _settle(page: Any, timeout_ms: float = STEP_TIMEOUT_MS) -> None:
     """Until the script run ended (no running-man status widget)."""
     await page.wait_for_timeout(150)
     await page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=STEP_TIMEOUT_MS,
+        timeout=timeout_ms,
     )
 
 
@@ -227,7 +227,7 @@ async def _sign_in(page: Any, s: Session) -> None:
     await page.get_by_role("textbox", name="Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_test_id("stSidebarNav").wait_for(timeout=SIGN_IN_TIMEOUT_MS)
-    await _settle(page)
+    await _settle(page, SIGN_IN_TIMEOUT_MS)  # the first page run after a sign-in, still unclocked
     await _check(page, "sign-in")
 
 
