@@ -10,8 +10,10 @@ the same idle time as the session. Who the user is, their role and their clients
 from the database on every run: a token names a username, nothing more, and a disabled user is
 refused however good their token.
 
-Signing out clears the cookie in the browser and revokes the token's session id in this process
-(so a copy of it taken before is no use here either). Any change to a token (payload, timestamp
+Signing out clears the cookie in the browser and revokes the token's session id, in this process
+at once and in the store (engine/auth/sessions.py), which every app process reads when a token
+is presented: a copy of it taken before is no use on any server of the deployment. Any change
+to a token (payload, timestamp
 or signature) makes it invalid, and the sign-in page shows.
 
 The secret is ``RESILIENCE_SESSION_SECRET`` when set (give every app process of a deployment the

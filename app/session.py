@@ -53,6 +53,7 @@ from engine.auth import (
     user_from_claims,
     verify_totp,
 )
+from engine.auth.sessions import revoke_session, session_revoked
 from engine.context import Context
 from engine.errors import ResilienceError
 from engine.store import Scope
@@ -351,7 +352,13 @@ def sign_out() -> None:
     """End the local sign-in: forget it here, revoke its cookie token, clear the cookie."""
     signed = st.session_state.pop(SESSION_KEY, None)
     if isinstance(signed, SignedIn):
-        cookie.revoke(signed.sid)
+        cookie.revoke(signed.sid)  # this process, at once
+        from app import data  # the store of this server (imported here: data imports no page)
+
+        try:  # every process of the store (engine/auth/sessions.py)
+            revoke_session(data.context(), signed.sid, signed.username, IDLE_TIMEOUT_S)
+        except ResilienceError:
+            log.exception("the sign-out of %s was not recorded in the store", signed.username)
     st.session_state.pop(SECOND_FACTOR_KEY, None)
     st.session_state[SIGNED_OUT_KEY] = True
     st.session_state[COOKIE_CLEAR_KEY] = True
@@ -371,7 +378,11 @@ def _from_cookie(ctx: Context) -> SignedIn | None:
     if not isinstance(token, str) or not token:  # (AppTest's mocked runtime has no cookies)
         return None
     found = cookie.read(_secret(ctx), token, IDLE_TIMEOUT_S)
-    if found is None or active_user(ctx, found.username) is None:
+    if (
+        found is None
+        or session_revoked(ctx, found.sid)  # signed out, perhaps on another app server
+        or active_user(ctx, found.username) is None
+    ):
         st.session_state[COOKIE_CLEAR_KEY] = True  # tampered, expired, revoked or disabled
         st.session_state[SIGNED_OUT_KEY] = True
         return None

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ ANALYST_PAGES = ("Portfolio", "Threat register", "Alerts", "Rules")
 # the cells of the asset-vulnerability table each analyst session changes (one row each, so two
 # analysts never publish the same cell)
 ANALYST_COLUMN = "office"
+BUSY = "the checker is busy, try again in a moment"
+BUSY_RETRIES = 6
+BUSY_PAUSE_MS = 3_000
+STALE = "since this draft began"
 VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))  # each operation on stdout as it ends
 
 
@@ -94,6 +99,11 @@ class Server:
         return self.proc.poll() is None
 
 
+def app_name(index: int) -> str:
+    """The PostgreSQL application name of app server ``index``'s connections."""
+    return f"resilience-bench-server-{index}"
+
+
 def start_servers(db: str, n: int, folder: Path, env: dict[str, str]) -> list[Server]:
     """``n`` app servers on free loopback ports, on the store ``db``; waits for each health
     check (a server that does not come up stops the bench with its log)."""
@@ -109,8 +119,11 @@ def start_servers(db: str, n: int, folder: Path, env: dict[str, str]) -> list[Se
             "--server.headless", "true", "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false", "--", "--db", db,
         ]  # fmt: skip
+        # the server's connections carry its name in the store (pg_stat_activity), so the bench
+        # can see when one of its write transactions is open (the kill mid-upload)
+        own = env | {"PGAPPNAME": app_name(i)}
         with log.open("w") as out:
-            proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+            proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=own)
         servers.append(Server(i, port, proc, log))
     deadline = time.monotonic() + 180
     for s in servers:
@@ -153,7 +166,9 @@ class Tally:
     cut_off: int = 0  # operations cut by the kill of their server (not errors)
     moved: int = 0  # sessions that signed in again on another server after the kill
     uploading: dict[int, int] = field(default_factory=dict)  # server -> uploads in flight
-    stale_publishes: int = 0  # drafts published after another analyst's publication
+    stale_restarts: int = 0  # drafts started again because another analyst published first
+    stale_refused: int = 0  # publishes refused as stale (another analyst published meanwhile)
+    busy: int = 0  # uploads told "the checker is busy, try again in a moment" (then retried)
 
 
 class Journal:
@@ -188,12 +203,12 @@ class Session:
     seed: int
 
 
-async def _settle(page: Any) -> None:
+async def _settle(page: Any, timeout_ms: float = STEP_TIMEOUT_MS) -> None:
     """Until the script run ended (no running-man status widget)."""
     await page.wait_for_timeout(150)
     await page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=STEP_TIMEOUT_MS,
+        timeout=timeout_ms,
     )
 
 
@@ -212,7 +227,7 @@ async def _sign_in(page: Any, s: Session) -> None:
     await page.get_by_role("textbox", name="Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_test_id("stSidebarNav").wait_for(timeout=SIGN_IN_TIMEOUT_MS)
-    await _settle(page)
+    await _settle(page, SIGN_IN_TIMEOUT_MS)  # the first page run after a sign-in, still unclocked
     await _check(page, "sign-in")
 
 
@@ -239,8 +254,19 @@ async def _upload(page: Any, s: Session, n: int, tally: Tally, journal: Journal)
             {"name": f"sites-{salt}.csv", "mimeType": "text/csv", "buffer": csv_for(n_sites, salt)}
         ]
     )
-    await page.get_by_text("Validation report").wait_for(timeout=STEP_TIMEOUT_MS)
-    await _settle(page)
+    report = page.get_by_text("Validation report")
+    busy = page.get_by_text(BUSY)
+    for _attempt in range(BUSY_RETRIES):
+        await report.or_(busy).first.wait_for(timeout=STEP_TIMEOUT_MS)
+        await _settle(page)
+        if not await busy.count():
+            break
+        tally.busy += 1  # as a person would: wait a moment, then send the file again
+        await page.wait_for_timeout(BUSY_PAUSE_MS)
+        await page.get_by_role("button", name="Check the file again").click()
+        await _settle(page)
+    else:
+        raise AssertionError(f"the checker stayed busy for {BUSY_RETRIES} tries")
     await _check(page, "upload check")
     go = page.get_by_role("button", name="Go")
     await go.wait_for(timeout=STEP_TIMEOUT_MS)
@@ -284,8 +310,11 @@ async def _select(page: Any, label: str, option: str) -> None:
 async def _publish(page: Any, s: Session, n: int, tally: Tally, journal: Journal) -> None:
     assert s.row is not None
     await _go(page, "Rules")
+    if await page.get_by_text(STALE).count():  # another analyst published since: start again
+        tally.stale_restarts += 1
+        await page.get_by_role("button", name=re.compile(r"^Start the draft again")).click()
+        await _settle(page)
     await _check(page, "rules page")
-    stale = await page.get_by_text("since this draft began").count()
     value = 0.35 if s.value != 0.35 else 0.55  # always a change of this analyst's own cell
     await page.get_by_text("Change one weight").click()
     await _settle(page)
@@ -312,7 +341,14 @@ async def _publish(page: Any, s: Session, n: int, tally: Tally, journal: Journal
     )
     await page.get_by_role("button", name="Publish these rules").click()
     done = page.get_by_text(re.compile(r"^Published rules version \d+"))
-    await done.wait_for(timeout=STEP_TIMEOUT_MS)
+    refused = page.get_by_text(
+        re.compile(r"^the published rules moved from version \d+", re.IGNORECASE)
+    )
+    await done.or_(refused).first.wait_for(timeout=STEP_TIMEOUT_MS)
+    if await refused.count():  # another analyst published between this draft and its publish
+        tally.stale_refused += 1
+        await _settle(page)
+        return
     text = await done.inner_text()
     found = re.search(r"Published rules version (\d+)", text)
     assert found, text
@@ -328,8 +364,6 @@ async def _publish(page: Any, s: Session, n: int, tally: Tally, journal: Journal
         }
     )
     s.value = value
-    if stale:
-        tally.stale_publishes += 1
     await _settle(page)
     await _check(page, "publish result")
 
@@ -413,15 +447,38 @@ async def run_session(
 
 
 async def _killer(
-    servers: list[Server], tally: Tally, at: float, patience: float, out: dict[str, Any]
+    servers: list[Server],
+    tally: Tally,
+    at: float,
+    until: float,
+    out: dict[str, Any],
+    probe: Callable[[], int] | None,
 ) -> None:
-    """At ``at`` (monotonic), wait (up to ``patience`` s) for an upload in flight on server 0,
-    then kill that server with SIGKILL."""
+    """From ``at`` (monotonic) until ``until``: while a session of server 0 waits for an upload
+    it clicked "Go" on, ask the store (``probe``) whether server 0 holds an open transaction
+    that has written exposure rows, and kill server 0 with SIGKILL the moment it does: the
+    upload is then known to be mid-write, before its commit. At ``until`` without that moment,
+    the kill lands while an upload is in flight on the page (or, with none, at once)."""
     await asyncio.sleep(max(0.0, at - time.monotonic()))
-    waited = time.monotonic() + patience
-    while time.monotonic() < waited and tally.uploading.get(0, 0) == 0:
-        await asyncio.sleep(0.01)
-    out["mid_upload"] = tally.uploading.get(0, 0) > 0
+    out["mid_upload"] = out["mid_write"] = False
+    probes = 0
+    while time.monotonic() < until:
+        if tally.uploading.get(0, 0) == 0:
+            await asyncio.sleep(0.005)
+            continue
+        if probe is None:
+            out["mid_upload"] = True
+            break
+        writing = await asyncio.to_thread(probe)
+        probes += 1
+        if writing and tally.uploading.get(0, 0) > 0:
+            servers[0].proc.kill()  # SIGKILL, its write transaction open
+            out["mid_upload"] = out["mid_write"] = True
+            out["at_s"] = time.monotonic()
+            out["probes"] = probes
+            return
+    out["mid_upload"] = out["mid_upload"] or tally.uploading.get(0, 0) > 0
+    out["probes"] = probes
     servers[0].proc.kill()  # SIGKILL
     out["at_s"] = time.monotonic()
 
@@ -433,6 +490,7 @@ async def drive(
     max_ops: int,
     journal: Journal,
     kill: bool,
+    probe: Callable[[], int] | None = None,
 ) -> tuple[Tally, dict[str, Any]]:
     from playwright.async_api import async_playwright
 
@@ -458,7 +516,14 @@ async def drive(
             if kill:
                 tasks.append(
                     asyncio.create_task(
-                        _killer(servers, tally, start + seconds / 2, seconds / 4, killed)
+                        _killer(
+                            servers,
+                            tally,
+                            start + seconds / 3,
+                            start + seconds * 0.8,
+                            killed,
+                            probe,
+                        )
                     )
                 )
             await asyncio.gather(*tasks)

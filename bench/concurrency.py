@@ -116,6 +116,16 @@ def setup(db: str, sessions: int) -> None:
         ctx.current_run()
 
 
+def _retitled(register: Any, index: int, n: int) -> tuple[Any, str, str]:
+    """``register`` with the title of one threat (the session's own) ending in a tag naming the
+    session and operation: (the new register, the threat's id, its new title)."""
+    doc = register.model_dump(mode="json")
+    threat = doc["threats"][index % len(doc["threats"])]
+    base = threat["title"].split(" [bench ", 1)[0]
+    threat["title"] = f"{base} [bench {index}/{n}]"
+    return type(register).model_validate(doc), threat["id"], threat["title"]
+
+
 class Journal:
     """Committed writes, one JSON line each, flushed and fsynced before the session goes on."""
 
@@ -146,7 +156,6 @@ def _session(
         for c in ctx.clients(Scope.everything())
         if not c.client_id.startswith(BENCH_PREFIX)
     ]
-    register = ctx.register()
     for n in range(max_ops):
         if time.monotonic() >= deadline:
             break
@@ -179,9 +188,18 @@ def _session(
                     }
                 )
             else:
-                version = ctx.publish_register(register, note=f"bench publish {index}/{n}")
+                # a publish changes the document: one threat's title carries this session and
+                # operation (the same document again would be refused as nothing to publish)
+                changed, threat_id, title = _retitled(ctx.register(), index, n)
+                version = ctx.publish_register(changed, note=f"bench publish {index}/{n}")
                 journal.record(
-                    {"kind": "publish", "version": version, "threats": len(register.threats)}
+                    {
+                        "kind": "publish",
+                        "version": version,
+                        "threats": len(changed.threats),
+                        "threat": threat_id,
+                        "title": title,
+                    }
                 )
             results["ms"].append((time.perf_counter() - started) * 1000)
             results["ops"][kind] += 1
@@ -252,9 +270,12 @@ def verify(db: str, journal_paths: list[Path]) -> tuple[int, int, list[str]]:
                         "SELECT count(*) FROM threats WHERE register_version = $v",
                         {"v": e["version"]},
                     )
-                    if n != e["threats"]:
+                    titles = {t.id: t.title for t in ctx.register(e["version"]).threats}
+                    if n != e["threats"] or titles.get(e["threat"]) != e["title"]:
                         lost += 1
-                        problems.append(f"lost publish {e}: {n} threats")
+                        problems.append(
+                            f"lost publish {e}: {n} threats, title {titles.get(e['threat'])!r}"
+                        )
         for cid, v, n_assets, found in ctx.store.rows(
             "SELECT v.client_id, v.version, v.n_assets, count(a.asset_id) FROM exposure_versions v "
             "LEFT JOIN assets a ON a.client_id = v.client_id AND a.version = v.version "
@@ -387,11 +408,55 @@ def verify_servers(db: str, journal: Path) -> tuple[int, int, list[str]]:
     return lost + lost_uploads, broken, problems + more
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its children that have ended."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+@contextlib.contextmanager
+def _write_probe(db: str, app: str) -> Any:
+    """A function telling whether the connections of application ``app`` (one app server) hold
+    an open transaction that has written rows of an exposure version (its upload's commit under
+    way): PostgreSQL's lock table, read over a connection of the bench's own."""
+    import duckdb
+
+    from engine.store import PG, attach_postgres
+
+    con = duckdb.connect()
+    attach_postgres(con, db)
+    if app != "resilience-bench-server-0":
+        raise ValueError(f"the probe watches server 0 ({app!r} is another)")
+    sql = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "JOIN pg_class c ON c.oid = l.relation "
+        "WHERE a.application_name = 'resilience-bench-server-0' AND l.mode = 'RowExclusiveLock' "
+        "AND c.relname IN ('assets', 'exposure_versions') AND a.backend_xid IS NOT NULL"
+    )
+    lock = threading.Lock()
+
+    def probe() -> int:
+        with lock:
+            row = con.execute(
+                f"SELECT * FROM postgres_query('{PG}', $q)",  # noqa: S608 (the bench's own SQL)
+                {"q": sql},
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    try:
+        yield probe
+    finally:
+        con.close()
+
+
 def servers_main(args: argparse.Namespace) -> None:
     import asyncio
 
     from bench.app_sessions import Journal as AckJournal
-    from bench.app_sessions import Session, drive, start_servers, stop_servers
+    from bench.app_sessions import Session, app_name, drive, start_servers, stop_servers
 
     if args.analysts >= args.sessions:
         raise SystemExit("--analysts must leave some client sessions")
@@ -429,11 +494,14 @@ def servers_main(args: argparse.Namespace) -> None:
             for i, (name, role, extra) in enumerate(users)
         ]
         journal = AckJournal(tmp / "acknowledged.jsonl")
+        probe = stack.enter_context(_write_probe(db, app_name(0)))
+        cpu0 = _cpu()
         tally, killed = asyncio.run(
-            drive(sessions, servers, args.seconds, args.max_ops, journal, not args.no_kill)
+            drive(sessions, servers, args.seconds, args.max_ops, journal, not args.no_kill, probe)
         )
         journal.close()
         stop_servers(servers)
+        cpu = _cpu() - cpu0
         lost, broken, problems = verify_servers(db, journal.path)
         ms = tally.ms
         p95 = (
@@ -455,7 +523,13 @@ def servers_main(args: argparse.Namespace) -> None:
         if args.no_kill:
             kill = "none"
         else:
-            where = "mid-upload" if killed.get("mid_upload") else "(no upload in flight)"
+            where = (
+                "mid-upload (its write transaction open in the store, before its commit)"
+                if killed.get("mid_write")
+                else "mid-upload (clicked Go, not acknowledged; no open write seen)"
+                if killed.get("mid_upload")
+                else "(no upload in flight)"
+            )
             kill = (
                 f"server 0 {where}; {tally.cut_off} operations cut off, "
                 f"{tally.moved} sessions signed in again on the other servers"
@@ -470,7 +544,18 @@ def servers_main(args: argparse.Namespace) -> None:
         print(f"broken_versions: {broken}")
         print(f"p95_ms: {p95:.0f}")
         print(f"median_ms: {statistics.median(ms) if ms else float('nan'):.0f}")
-        print(f"stale_drafts_published: {tally.stale_publishes}")
+        print(
+            f"checker_busy_retries: {tally.busy} (uploads told the checker is busy, then sent "
+            "again)"
+        )
+        print(
+            f"stale_drafts: {tally.stale_restarts} started again, {tally.stale_refused} "
+            "publishes refused as stale (another analyst published first)"
+        )
+        print(
+            f"cpu_s: {cpu:.0f} (this process and the app servers, user+system) over "
+            f"{args.seconds:g} s; load_average: {os.getloadavg()[0]:.1f}"
+        )
         for line in (tally.errors + problems)[:30]:
             print("  " + line)
 

@@ -11,8 +11,11 @@ importable from where they were defined before (``engine.errors``, ``engine.auth
     ResilienceError
     ├── RuleError            a rules, register or scenario document is malformed or out of range
     ├── ExposureError        client exposure data cannot be used as given
-    │   └── UploadRefused    an uploaded file as a whole cannot be used
+    │   ├── UploadRefused    an uploaded file as a whole cannot be used
+    │   └── CheckerBusy      every upload checker is busy with other files: try again soon
     ├── StoreError           the database cannot do what was asked
+    │   ├── ConflictError    another session changed the same rows at the same moment
+    │   │   └── StaleDraft   a draft's published base moved on before it was published
     │   └── NotFoundError    a client, version, run or scenario that does not exist
     ├── AccessDenied         the caller may not see or change what it asked for
     ├── AuthError            a user cannot be created or changed as asked
@@ -46,12 +49,27 @@ class UploadRefused(ExposureError):
         super().__init__("; ".join(self.errors))
 
 
+class CheckerBusy(ExposureError):
+    """Every sandboxed upload checker stayed busy with other files for as long as a caller
+    waits for one; nothing was checked or changed, and the same file can be sent again."""
+
+
 class StoreError(ResilienceError):
     """The database cannot do what was asked (missing client, version, locked file...)."""
 
 
 class ConflictError(StoreError):
     """Another session changed the same rows at the same moment; nothing was changed."""
+
+
+class StaleDraft(ConflictError):
+    """A draft started from a version that is no longer the published one; nothing was
+    published. ``base`` is the version it started from, ``current`` the published one now."""
+
+    def __init__(self, message: str, *, base: int, current: int | None) -> None:
+        self.base = base
+        self.current = current
+        super().__init__(message)
 
 
 class StoreBusy(StoreError):

@@ -101,7 +101,14 @@ class Context:
 
     def init(self) -> None:
         """Gazetteer regions, the default rules and register when none is published yet, and
-        each built-in scenario the database has never held (as its version 1)."""
+        each built-in scenario the database has never held (as its version 1).
+
+        One process at a time (``Store.exclusive``): app servers started at once on an empty
+        store set it up once; the others wait, then find it done."""
+        with self.store.exclusive("to set up the store"):
+            self._init()
+
+    def _init(self) -> None:
         versions.sync_regions(self)
         self.gazetteer_version()
         # the first publications: no history or follower to tell yet (engine/history.py)

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from core.errors import (
     AccessDenied,
+    CheckerBusy,
     ConflictError,
     ExposureError,
     NotFoundError,
     ResilienceError,
     RuleError,
+    StaleDraft,
     StoreBusy,
     StoreError,
 )
 
 __all__ = [
     "AccessDenied",
+    "CheckerBusy",
     "ConflictError",
     "ExposureError",
     "NotFoundError",
     "ResilienceError",
     "RuleError",
+    "StaleDraft",
     "StoreBusy",
     "StoreError",
 ]

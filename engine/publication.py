@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from engine import audit, versions
+from engine import queries_versions as q
 from engine import scenarios as scenario_store
 from engine.audit import record_step, required_note
-from engine.errors import NotFoundError, RuleError
+from engine.errors import NotFoundError, RuleError, StaleDraft
 
 if TYPE_CHECKING:
     from engine.alerts import PublishOutcome
@@ -244,22 +245,54 @@ def preview(ctx: Context, kind: DocKind, doc: Any, *, scope: Scope) -> Preview:
 
 
 def publish(
-    ctx: Context, kind: DocKind, doc: Any, *, note: str, by: str = "", alert: bool = True
+    ctx: Context,
+    kind: DocKind,
+    doc: Any,
+    *,
+    note: str,
+    by: str = "",
+    alert: bool = True,
+    base: int | None = None,
 ) -> Published:
     """Make a document current, with a note; the stored draft or preview of the same document is
-    the version published. Then (``alert``) the publication is recorded and followers told."""
+    the version published. Then (``alert``) the publication is recorded and followers told.
+
+    ``base``: the published version the draft started from. When another publish or roll-back
+    moved the pointer since, nothing is published: ``StaleDraft`` names the version published
+    now, who published it and what it changed (the draft would silently undo that)."""
     note = required_note(note, f"publishing the {_NAME[kind]}")
     _checked(ctx, kind, doc)
     text = doc.model_dump_json()
-    current = versions.pointer(ctx, kind)
-    version = ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, current))
+    try:
+        version = ctx.store.retrying(lambda: _publish(ctx, kind, doc, text, note, by, base))
+    except _Moved as moved:  # the transaction rolled back; say why outside it
+        raise StaleDraft(
+            _stale_message(ctx, kind, moved.base, moved.current),
+            base=moved.base,
+            current=moved.current,
+        ) from None
     return Published(version, announce(ctx, kind, version, by, note=note) if alert else None)
 
 
+class _Moved(Exception):
+    """Inside a publish's transaction: the pointer is no longer the draft's base."""
+
+    def __init__(self, base: int, current: int | None) -> None:
+        self.base = base
+        self.current = current
+        super().__init__(base, current)
+
+
 def _publish(
-    ctx: Context, kind: DocKind, doc: Any, text: str, note: str, by: str, current: int | None
+    ctx: Context, kind: DocKind, doc: Any, text: str, note: str, by: str, base: int | None
 ) -> int:
     with ctx.store.transaction() as cur:
+        # the pointer as this transaction sees it: a publish committed at the same moment makes
+        # this one conflict at its commit (retried, then refused here as stale)
+        row = cur.execute(q.POINTER, {"n": kind}).fetchone()
+        current = None if row is None else int(row[0])
+        if base is not None and current != base:
+            raise _Moved(base, current)
         found = _stored(cur, kind, text)
         if found is not None and found[0] == current:
             raise RuleError(
@@ -279,6 +312,68 @@ def _publish(
         cur.execute("INSERT OR REPLACE INTO pointers VALUES ($n, $v)", {"n": kind, "v": version})
         record_step(cur, "publish", kind, version, note=note, by=by, detail={"previous": current})
     return version
+
+
+STALE_PATHS = 6
+"""How many changed keys a stale-draft refusal lists (then "and N more")."""
+
+
+def _stale_message(ctx: Context, kind: DocKind, base: int, current: int | None) -> str:
+    """Why a draft of ``base`` cannot be published now: who moved the published version to
+    ``current``, when and why, and which keys differ between the two."""
+    name = _NAME[kind]
+    if current is None:
+        return (
+            f"the {name} draft started from version {base}, but no {name} version is published "
+            "now; nothing was published"
+        )
+    who = ""
+    step = ctx.store.rows(
+        "SELECT username, logged_at, action, note FROM audit_events "
+        "WHERE kind = $k AND version = $v AND action IN ('publish', 'rollback') "
+        "ORDER BY entry_id DESC LIMIT 1",
+        {"k": kind, "v": current},
+    )
+    if step:
+        user, at, action, why = step[0]
+        did = "rolled back to" if action == "rollback" else "published"
+        when = f" at {at:%Y-%m-%d %H:%M} UTC" if hasattr(at, "strftime") else ""
+        who = f"; {user} {did} version {current}{when}" + (f" ({why})" if why else "")
+    before = versions.document(ctx, kind, base).model_dump(mode="json")
+    now = versions.document(ctx, kind, current).model_dump(mode="json")
+    changed = changed_paths(before, now)
+    shown = ", ".join(changed[:STALE_PATHS]) + (
+        f" and {len(changed) - STALE_PATHS} more" if len(changed) > STALE_PATHS else ""
+    )
+    what = f"; it changed {shown}" if changed else ""
+    return (
+        f"the published {name} moved from version {base} to version {current} since this draft "
+        f"began{who}{what}. Nothing was published: start the draft again from version {current} "
+        "and make your change there, so that it does not undo theirs"
+    )
+
+
+def changed_paths(before: Any, after: Any, path: str = "") -> list[str]:
+    """The dotted keys whose values differ between two JSON documents (lists of objects with an
+    ``id`` are compared by id: ``threats.hormuz-closure.severity``)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[str] = []
+        for key in [*before, *(k for k in after if k not in before)]:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in before or key not in after:
+                out.append(sub)
+            else:
+                out += changed_paths(before[key], after[key], sub)
+        return out
+    if (
+        isinstance(before, list)
+        and isinstance(after, list)
+        and all(isinstance(x, dict) and "id" in x for x in [*before, *after])
+    ):
+        b = {str(x["id"]): x for x in before}
+        a = {str(x["id"]): x for x in after}
+        return changed_paths(b, a, path)
+    return [] if before == after else [path or "the document"]
 
 
 def rollback(ctx: Context, kind: DocKind, version: int, *, note: str, by: str = "") -> Published:

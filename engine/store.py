@@ -47,6 +47,7 @@ MIGRATIONS = (
     "schema_009_history_alerts.sql",
     "schema_010_claims_drafts.sql",
     "schema_015_class_risk.sql",
+    "schema_018_session_revocations.sql",
 )
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
 # transactions around it do (name -> the table and column whose highest value it starts after).
@@ -54,6 +55,8 @@ SEQUENCES = {"run_ids": ("runs", "run_id")}
 # The PostgreSQL advisory lock key that processes migrating one database at once share (any
 # 64-bit number the product uses for nothing else: "resilmig" in ASCII).
 MIGRATION_LOCK = int.from_bytes(b"resilmig", "big") & 0x7FFF_FFFF_FFFF_FFFF
+# The lock of ``Store.exclusive``: one process at a time sets up an empty store ("resilini").
+INIT_LOCK = int.from_bytes(b"resilini", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 CONFLICT = "another change to the same records was saved at the same moment; nothing was changed"
 BUSY = "the database is busy with another program's write; nothing was changed, try again shortly"
@@ -307,6 +310,7 @@ class Store:
         self._yield_next = False
         self._timer: threading.Timer | None = None
         self._guard = threading.RLock()
+        self._exclusive = threading.Lock()
         self._local = threading.local()
         self.opens = 0  # how many times the file was opened (the benchmarks report it)
         # the migrations this process applied when it opened the database (none when another
@@ -615,16 +619,39 @@ class Store:
         return [m for m in MIGRATIONS if m not in done]
 
     @contextlib.contextmanager
-    def _migration_lock(self) -> Iterator[None]:
-        """PostgreSQL's transaction advisory lock ``MIGRATION_LOCK``, held by a transaction on a
-        cursor (a server connection) of its own while the body migrates on another; the lock
-        ends with that transaction, also when this process dies."""
+    def exclusive(self, what: str) -> Iterator[None]:
+        """One holder at a time, among this process's threads and every other process on the
+        store, for a unit of work made of several transactions (setting up an empty store).
+
+        A DuckDB file is held open by this session throughout (another process waits for the
+        file); on PostgreSQL the advisory lock ``INIT_LOCK`` is held as ``migrate`` holds its
+        own. A caller that finds the lock held says so (``on_wait``), then waits for it."""
+        with self._exclusive, self.session():
+            if self.url is None:
+                yield
+                return
+            with self._migration_lock(INIT_LOCK, waiting=f"waiting for another process {what}"):
+                yield
+
+    @contextlib.contextmanager
+    def _migration_lock(
+        self, key: int = MIGRATION_LOCK, *, waiting: str | None = None
+    ) -> Iterator[None]:
+        """PostgreSQL's transaction advisory lock ``key``, held by a transaction on a cursor (a
+        server connection) of its own while the body works on another; the lock ends with that
+        transaction, also when this process dies. ``waiting``: what to say (``on_wait``) when
+        another holds the lock, before waiting for it."""
         assert self._db is not None  # inside a session
         holder = self._db.cursor()
         try:
             holder.execute(f"USE {PG}")
             holder.execute("BEGIN TRANSACTION")
-            inner = f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})::text"
+            if waiting is not None:
+                tried = f"SELECT pg_try_advisory_xact_lock({key})::text"
+                got = holder.execute(f"SELECT * FROM postgres_query('{PG}', '{tried}')").fetchall()  # noqa: S608
+                if got and str(got[0][0]).lower() != "true":
+                    (self._on_wait or wait_notice)(waiting)
+            inner = f"SELECT pg_advisory_xact_lock({key})::text"
             holder.execute(f"SELECT * FROM postgres_query('{PG}', '{inner}')").fetchall()  # noqa: S608
         except duckdb.Error as exc:
             with contextlib.suppress(duckdb.Error):

@@ -11,7 +11,7 @@ from app import words as wording
 from app.drafts import RegisterDraft, doc_hash
 from engine import publication
 from engine.context import Context
-from engine.errors import ResilienceError, RuleError
+from engine.errors import ResilienceError, RuleError, StaleDraft
 from engine.text import clean
 from scoring_rules.threats import NOT_ASSESSED, Register, Threat
 
@@ -25,6 +25,9 @@ def _draft(ctx: Context) -> RegisterDraft:
         draft = RegisterDraft(base_version=version, register=ctx.register(version))
         st.session_state[DRAFT_KEY] = draft
     return draft
+
+
+STALE_KEY = "register_stale_refusal"
 
 
 def _reset() -> None:
@@ -56,6 +59,18 @@ def main() -> None:
     flash = st.session_state.pop("register_flash", None)
     if isinstance(flash, str):
         st.success(flash)
+    if draft.base_version != current:
+        refused = st.session_state.pop(STALE_KEY, None)
+        if isinstance(refused, str):
+            st.error(ui.plain(refused))
+        else:
+            st.warning(
+                f"The published register moved to version {current} since this draft began: "
+                f"publishing it is refused until it starts again from version {current}."
+            )
+        if st.button(f"Start the draft again from version {current}", key="rg_restart"):
+            _reset()
+            st.rerun()
 
     headings = {(b.id, s.id): s.heading for b in briefs for s in b.outline}
     c1, c2 = st.columns([1, 2])
@@ -253,9 +268,18 @@ def save_preview_publish(ctx: Context, user: session.AppUser, draft: RegisterDra
             told = ""
             with ui.errors_shown():
                 if publish:  # the publish tells the followers (engine/publication.py)
-                    done = publication.publish(
-                        ctx, "register", draft.register, note=note.strip(), by=user.username
-                    )
+                    try:
+                        done = publication.publish(
+                            ctx,
+                            "register",
+                            draft.register,
+                            note=note.strip(),
+                            by=user.username,
+                            base=draft.base_version,
+                        )
+                    except StaleDraft as exc:  # shown above the draft, with a way to restart
+                        st.session_state[STALE_KEY] = str(exc)
+                        st.rerun()
                     version = done.version
                     told = timeline.alerted_words(done.alerts) if done.alerts else ""
                 else:

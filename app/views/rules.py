@@ -20,7 +20,7 @@ from app.drafts import (
 )
 from engine import publication
 from engine.context import Context
-from engine.errors import ResilienceError, RuleError
+from engine.errors import ResilienceError, RuleError, StaleDraft
 
 DRAFT_KEY = "rules_draft"
 
@@ -32,6 +32,9 @@ def _draft(ctx: Context) -> RulesDraft:
         draft = RulesDraft.start(version, ctx.rules(version))
         st.session_state[DRAFT_KEY] = draft
     return draft
+
+
+STALE_KEY = "rules_stale_refusal"
 
 
 def _reset() -> None:
@@ -55,7 +58,17 @@ def main() -> None:
         f"from version {draft.base_version}."
     )
     if draft.base_version != current:
-        st.warning(f"The published rules moved to version {current} since this draft began.")
+        refused = st.session_state.pop(STALE_KEY, None)
+        if isinstance(refused, str):
+            st.error(ui.plain(refused))
+        else:
+            st.warning(
+                f"The published rules moved to version {current} since this draft began: "
+                f"publishing it is refused until it starts again from version {current}."
+            )
+        if st.button(f"Start the draft again from version {current}", key="rules_restart"):
+            _reset()
+            st.rerun()
 
     edits: dict[str, pd.DataFrame] = {}
     gen = draft.generation
@@ -167,9 +180,18 @@ def preview_and_publish(
                 st.error("Write a note saying what changed and why.")
             else:
                 with ui.errors_shown():  # the publish tells the followers
-                    done = publication.publish(
-                        ctx, "rules", rules, note=note.strip(), by=user.username
-                    )
+                    try:
+                        done = publication.publish(
+                            ctx,
+                            "rules",
+                            rules,
+                            note=note.strip(),
+                            by=user.username,
+                            base=draft.base_version,
+                        )
+                    except StaleDraft as exc:  # shown above the draft, with a way to restart
+                        st.session_state[STALE_KEY] = str(exc)
+                        st.rerun()
                     version, told = done.version, done.alerts
                     assert told is not None
                 _reset()

@@ -21,7 +21,7 @@ from app import words as wording
 from app.drafts import UploadDraft
 from engine import publication
 from engine.context import Context
-from engine.errors import ResilienceError
+from engine.errors import CheckerBusy, ResilienceError
 from engine.uploads import Kind
 
 DRAFT_KEY = "upload_draft"
@@ -107,16 +107,24 @@ def main() -> None:
     payload = file.getvalue()
     digest = hashlib.sha256(payload).hexdigest()
     if not isinstance(draft, UploadDraft) or draft.digest != digest:
+        busy: CheckerBusy | None = None
         with st.status("Checking the file in a sandbox...", expanded=False) as status:
             try:
                 prepared = ctx.prepare_upload(
                     client_id, payload, file.name, kind, None, mode=mode, scope=user.scope
                 )
+            except CheckerBusy as exc:
+                status.update(label="The checker is busy", state="error")
+                busy = exc
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
                 st.error(ui.plain(str(exc)))
                 return
-            status.update(label="File checked", state="complete")
+            else:
+                status.update(label="File checked", state="complete")
+        if busy is not None:
+            _busy(busy, retry=True)
+            return
         draft = UploadDraft(
             client_id=client_id,
             kind=kind,
@@ -153,6 +161,13 @@ def main() -> None:
     if report.file_errors:
         return
     history(ctx, user, client_id)
+
+
+def _busy(exc: CheckerBusy, *, retry: bool) -> None:
+    """Every checker is busy with other files: nothing was checked; say so and offer to retry."""
+    st.warning(ui.plain(str(exc)))
+    if retry:
+        st.button("Check the file again", key="upload_check_again")  # a click reruns the check
 
 
 def templates(kind: str) -> None:
@@ -237,6 +252,7 @@ def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> N
             target = rec.get("maps to")
             if header:
                 mapping[header] = None if target in (None, IGNORE) else str(target)
+        busy: CheckerBusy | None = None
         with st.status("Checking the file again...") as status:
             try:
                 draft.prepared = ctx.prepare_upload(
@@ -248,11 +264,18 @@ def mapping_editor(ctx: Context, user: session.AppUser, draft: UploadDraft) -> N
                     mode=draft.mode,
                     scope=user.scope,
                 )
+            except CheckerBusy as exc:
+                status.update(label="The checker is busy", state="error")
+                busy = exc
             except ResilienceError as exc:
                 status.update(label="The file could not be checked", state="error")
                 st.error(ui.plain(str(exc)))
                 return
-            status.update(label="File checked", state="complete")
+            else:
+                status.update(label="File checked", state="complete")
+        if busy is not None:
+            _busy(busy, retry=False)  # the mapping's button sends it again
+            return
         draft.mapping = mapping
         draft.outcome = None
         draft.plan = None

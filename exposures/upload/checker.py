@@ -1,13 +1,16 @@
-"""The upload checker service: one long-lived, pre-started sandbox that every upload uses.
+"""The upload checker service: one long-lived, pre-started pool of sandboxes that every upload uses.
 
 A one-shot CLI command used to start a sandbox child for its file, and that child imported Great
 Expectations, the geocoder and the port tables before it could read five rows (8-12 s). Now a
-small service process per store folder (``python -m exposures.upload.checker serve DIR``) keeps one
-warmed-up sandbox child waiting (``exposures.upload.sandbox``: a fresh interpreter per file, its
-own user and network namespace, an address-space cap, a wall-clock alarm, no file opened but
-its own code, a watchdog on its parent) and hands each file to it; the next child warms up in the
-background. The CLI and the app send the file's bytes over a Unix socket and get the report and
-the valid rows back; neither imports the checking code.
+small service process per store folder (``python -m exposures.upload.checker serve DIR``) keeps a
+pool of warmed-up sandbox children waiting (``exposures.upload.sandbox``: a fresh interpreter per
+file, its own user and network namespace, an address-space cap, a wall-clock alarm, no file
+opened but its own code, a watchdog on its parent) and hands each file to one of them; the next
+child warms up in the background. The pool has ``RESILIENCE_CHECKER_POOL`` children (default 2),
+so that many files are checked at once; a file beyond them waits in line for a free checker up
+to ``RESILIENCE_CHECKER_QUEUE_S`` seconds (default 60) and is then answered ``CheckerBusy``,
+"the checker is busy, try again in a moment". The CLI and the app send the file's bytes over a
+Unix socket and get the report and the valid rows back; neither imports the checking code.
 
 - Where: ``DIR = <store folder>/.resilience-checker/`` (owner-only, 0700), the socket ``sock``
   in it (0600), a lock file and the service's log. A path too long for a Unix socket moves DIR
@@ -45,7 +48,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ExposureError
+from core.errors import CheckerBusy, ExposureError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -379,6 +382,7 @@ def prepare_upload(
     columns(kind)
     started = time.perf_counter()
     timeout = sandbox.DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
+    queue_s = sandbox.queue_seconds()
     header = {
         "op": "check",
         "filename": filename,
@@ -394,16 +398,17 @@ def prepare_upload(
         ),
         "timeout_s": timeout,
         "memory_mb": sandbox.DEFAULT_MEMORY_MB if memory_mb is None else memory_mb,
+        "queue_s": queue_s,
     }
     for attempt in (1, 2):
         sock, info = connect(folder)
-        # the file's own limit, plus a checker that may still be warming up
-        sock.settimeout(timeout + sandbox.WARMUP_LIMIT_S + 60.0)
+        # the wait for a free checker, the file's own limit, a checker still warming up
+        sock.settimeout(queue_s + timeout + sandbox.WARMUP_LIMIT_S + 60.0)
         try:
             _send(sock, header, (data,))
             answer, blobs = _recv(sock)
-        except TimeoutError as exc:
-            raise ExposureError(sandbox._timeout_message(timeout)) from exc
+        except TimeoutError as exc:  # the service enforces the file's limits: it is stuck
+            raise CheckerBusy(sandbox.BUSY_MESSAGE) from exc
         except (ConnectionError, OSError, ValueError) as exc:
             if attempt == 2:
                 raise ExposureError(
@@ -414,6 +419,8 @@ def prepare_upload(
             continue
         finally:
             sock.close()
+        if answer.get("status") == "busy":
+            raise CheckerBusy(str(answer.get("message") or sandbox.BUSY_MESSAGE))
         if answer.get("status") != "ok":
             raise ExposureError(str(answer.get("message") or sandbox.INTERNAL_ERROR))
         result = sandbox.unpack(
@@ -635,7 +642,12 @@ class _Service:
         if op == "status":
             _send(
                 conn,
-                {"version": self.version, "pid": os.getpid(), "warm": sandbox.spare_ready()},
+                {
+                    "version": self.version,
+                    "pid": os.getpid(),
+                    "warm": sandbox.spare_ready(),
+                    "pool": sandbox.pool_state(),
+                },
             )
             return True
         if op == "stop":
@@ -670,7 +682,11 @@ class _Service:
                 options,
                 timeout_s=float(header.get("timeout_s") or sandbox.DEFAULT_TIMEOUT_S),
                 memory_mb=int(header.get("memory_mb") or sandbox.DEFAULT_MEMORY_MB),
+                queue_s=_queue_s(header.get("queue_s")),
             )
+        except CheckerBusy as exc:
+            _send(conn, {"status": "busy", "message": str(exc)})
+            return True
         except ExposureError as exc:
             _send(conn, {"status": "error", "message": str(exc)})
             return True
@@ -680,6 +696,16 @@ class _Service:
             (payload["frame"], payload["quarantine"]),
         )
         return True
+
+
+def _queue_s(value: object) -> float:
+    """The caller's wait for a free checker (its own setting), bounded to ten minutes."""
+    from exposures.upload import sandbox
+
+    try:
+        return min(600.0, max(0.0, float(value)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return sandbox.queue_seconds()
 
 
 def main(argv: list[str] | None = None) -> None:

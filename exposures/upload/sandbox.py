@@ -11,9 +11,14 @@ Results come back over a pipe: the report as JSON, the valid rows as Arrow IPC b
 quarantine CSV as bytes. A crash, a memory blow-up or a timeout in the child becomes a clean
 ``ExposureError``; the server process never parses the file.
 
-With ``keep_warm(True)`` (the app, the benchmark) a warmed-up child is always waiting: a file is
-checked in the time the check itself takes, and a new child warms up in the background for the
-next file. Without it (a one-shot CLI command) the child is started for the file.
+With ``keep_warm(True)`` (the checker service, the app, the benchmark) a pool of warmed-up
+children waits (``RESILIENCE_CHECKER_POOL``, default 2): that many files are checked at once,
+each in the time the check itself takes, and after each check a new child warms up in the
+background for the next file. The pool also bounds how many children are alive at all, so a
+burst of uploads never starts a crowd of interpreters that slow each other down: a file beyond
+the pool waits in line for a free checker, up to ``RESILIENCE_CHECKER_QUEUE_S`` (default 60 s),
+and is then answered ``CheckerBusy`` ("the checker is busy, try again in a moment"). Without
+``keep_warm`` (a one-shot CLI command) the child is started for the file.
 
 This module imports nothing heavy at load time, so the child starts lean.
 """
@@ -35,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ExposureError, ResilienceError
+from core.errors import CheckerBusy, ExposureError, ResilienceError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -66,25 +71,149 @@ def _oom_message(memory_mb: int) -> str:
     )
 
 
-_spare_lock = threading.Lock()
-_spares: dict[int, _Worker] = {}
+DEFAULT_POOL = 2
+MAX_POOL = 8
+DEFAULT_QUEUE_S = 60.0
+BUSY_MESSAGE = (
+    "the checker is busy, try again in a moment: every upload checker is working on other "
+    "files; nothing was changed"
+)
+
+
+def pool_size() -> int:
+    """How many sandbox children check files at once (``RESILIENCE_CHECKER_POOL``, default 2,
+    at least 1 and at most ``MAX_POOL``): each is a whole interpreter of its own, so a pool
+    larger than the machine's cores only makes every check slower."""
+    raw = os.environ.get("RESILIENCE_CHECKER_POOL", "").strip()
+    if not raw:
+        return DEFAULT_POOL
+    try:
+        size = int(raw)
+    except ValueError:
+        log.warning("RESILIENCE_CHECKER_POOL=%r is not a whole number; using %d", raw, DEFAULT_POOL)
+        return DEFAULT_POOL
+    return min(MAX_POOL, max(1, size))
+
+
+def queue_seconds() -> float:
+    """How long a file waits for a free checker before the caller is told the checker is busy
+    (``RESILIENCE_CHECKER_QUEUE_S``, default 60)."""
+    try:
+        return max(0.0, float(os.environ.get("RESILIENCE_CHECKER_QUEUE_S", DEFAULT_QUEUE_S)))
+    except ValueError:
+        return DEFAULT_QUEUE_S
+
+
+class _Pool:
+    """The sandbox children of one memory limit: at most ``size`` alive at once (waiting,
+    warming up or checking), and as many checks at once; a file beyond that waits in line."""
+
+    def __init__(self, memory_mb: int, size: int) -> None:
+        self.memory_mb = memory_mb
+        self.size = size
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(size)
+        self.idle: list[_Worker] = []  # started, not yet given a file (oldest first)
+        self.checking = 0
+
+    def fill(self) -> None:
+        """Start children until ``size`` are alive (kept warm for any file)."""
+        with self.lock:
+            self._drop_dead()
+            while len(self.idle) + self.checking < self.size:
+                self.idle.append(_Worker.start(self.memory_mb))
+
+    def _drop_dead(self) -> None:
+        dead = [w for w in self.idle if not w.proc.is_alive()]
+        for w in dead:
+            self.idle.remove(w)
+            w.stop()
+
+    def take(self, kind: str, queue_s: float) -> _Worker:
+        """A child for one file: a warmed-up one if any, else the one warming the longest, else
+        a new one for ``kind``. Waits up to ``queue_s`` for a free place (``CheckerBusy``)."""
+        if not self.slots.acquire(timeout=queue_s):
+            raise CheckerBusy(BUSY_MESSAGE)
+        try:
+            with self.lock:
+                self._drop_dead()
+                ready = [w for w in self.idle if w.poll_ready() is not None]
+                worker: _Worker | None = None
+                if ready or self.idle:
+                    worker = (ready or self.idle)[0]
+                    self.idle.remove(worker)
+                self.checking += 1
+            return worker or _Worker.start(self.memory_mb, kind)
+        except BaseException:
+            self.give_back(None)
+            raise
+
+    def give_back(self, worker: _Worker | None) -> None:
+        """The check is over: its child ends, and (kept warm) the next one starts warming now
+        that it does not compete with the check."""
+        if worker is not None:
+            worker.stop()
+        with self.lock:
+            self.checking -= 1
+            if _keep_warm and len(self.idle) + self.checking < self.size:
+                self.idle.append(_Worker.start(self.memory_mb))
+        self.slots.release()
+
+    def stop_idle(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for w in idle:
+            w.stop()
+
+    def ready(self) -> list[float]:
+        """The warm-up seconds of the children waiting warmed up (never blocks)."""
+        with self.lock:
+            return [r for w in self.idle if w.proc.is_alive() and (r := w.poll_ready()) is not None]
+
+
+_pools_lock = threading.Lock()
+_pools: dict[int, _Pool] = {}
 _keep_warm = False
 
 
+def _pool(memory_mb: int) -> _Pool:
+    """The pool of ``memory_mb``, made with the configured size (remade when the size was
+    changed and it is not checking anything)."""
+    size = pool_size()
+    with _pools_lock:
+        pool = _pools.get(memory_mb)
+        if pool is None or (pool.size != size and pool.checking == 0):
+            if pool is not None:
+                pool.stop_idle()
+            pool = _pools[memory_mb] = _Pool(memory_mb, size)
+        return pool
+
+
 def keep_warm(enabled: bool = True, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
-    """Keep one warmed-up checker waiting (and start it now), or stop doing so."""
+    """Keep a pool of warmed-up checkers waiting (and start them now), or stop doing so."""
     global _keep_warm
     _keep_warm = enabled
     if enabled:
-        with _spare_lock:
-            if memory_mb not in _spares or not _spares[memory_mb].proc.is_alive():
-                _spares[memory_mb] = _Worker.start(memory_mb)
+        _pool(memory_mb).fill()
     else:
-        with _spare_lock:
-            spares = list(_spares.values())
-            _spares.clear()
-        for w in spares:
-            w.stop()
+        with _pools_lock:
+            pools = list(_pools.values())
+        for pool in pools:
+            pool.stop_idle()
+
+
+def pool_state(memory_mb: int = DEFAULT_MEMORY_MB) -> dict[str, int]:
+    """``size`` of the pool, children ``ready`` (warmed up, waiting), ``warming``, ``checking``."""
+    pool = _pool(memory_mb)
+    ready = len(pool.ready())
+    with pool.lock:
+        alive = sum(w.proc.is_alive() for w in pool.idle)
+        return {
+            "size": pool.size,
+            "ready": ready,
+            "warming": alive - ready,
+            "checking": pool.checking,
+        }
 
 
 class _Worker:
@@ -136,6 +265,17 @@ class _Worker:
             os.close(res_w)
         return cls(_Proc(proc), Conn(job_w, readable=False), Conn(res_r, writable=False))
 
+    def poll_ready(self) -> float | None:
+        """The warm-up seconds once the child said it is ready, else None (never blocks)."""
+        if self.ready is None and self.results.poll(0):
+            try:
+                status, seconds = self.results.recv()
+            except (EOFError, OSError):
+                return None
+            if status == "ready":
+                self.ready = float(seconds)
+        return self.ready
+
     def stop(self) -> None:
         for conn in (self.jobs, self.results):
             with contextlib.suppress(OSError):
@@ -169,38 +309,27 @@ class _Proc:
 
 
 def wait_warm(timeout_s: float = 120.0, memory_mb: int = DEFAULT_MEMORY_MB) -> float:
-    """Wait until the kept-warm checker has warmed up; returns its warm-up seconds.
+    """Wait until every checker of the kept-warm pool has warmed up (the pool full); returns the
+    warm-up seconds of the one that started last.
 
-    The ready message is read here, so the next check does not wait for it."""
-    with _spare_lock:
-        worker = _spares.get(memory_mb)
-    if worker is None:
+    The ready messages are read here, so the next check does not wait for them."""
+    if not _keep_warm:
         raise ExposureError("no checker is kept warm; call keep_warm(True) first")
-    if worker.ready is not None:
-        return worker.ready
-    if not worker.results.poll(timeout_s):
-        raise ExposureError(f"the upload checker did not warm up within {timeout_s:g} s")
-    status, seconds = worker.results.recv()
-    if status != "ready":
-        raise ExposureError(f"the upload checker failed while warming up ({status})")
-    worker.ready = float(seconds)
-    return worker.ready
-
-
-def _take_worker(memory_mb: int, kind: str) -> _Worker:
-    with _spare_lock:
-        worker = _spares.pop(memory_mb, None)
-        if worker is not None and not worker.proc.is_alive():
-            worker.stop()
-            worker = None
-    return worker or _Worker.start(memory_mb, kind)
-
-
-def _replace_spare(memory_mb: int) -> None:
-    """Start the next kept-warm checker (after a check: it does not compete with one)."""
-    with _spare_lock:
-        if _keep_warm and memory_mb not in _spares:
-            _spares[memory_mb] = _Worker.start(memory_mb)
+    pool = _pool(memory_mb)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with pool.lock:
+            workers = list(pool.idle)
+            full = len(workers) >= pool.size
+        for w in workers:
+            if not w.proc.is_alive():
+                raise ExposureError("the upload checker failed while warming up")
+            w.poll_ready()
+        if full and workers and all(w.ready is not None for w in workers):
+            return float(workers[-1].ready or 0.0)
+        if time.monotonic() > deadline:
+            raise ExposureError(f"the upload checker did not warm up within {timeout_s:g} s")
+        time.sleep(_POLL_S)
 
 
 def job_options(
@@ -233,6 +362,7 @@ def run_in_child(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_mb: int = DEFAULT_MEMORY_MB,
     pipeline: Pipeline | None = None,
+    queue_s: float | None = None,
 ) -> dict[str, Any]:
     """Check one file in a sandbox child of its own; the child's raw answer (``report`` as
     JSON, ``frame`` as Arrow IPC bytes, ``quarantine`` CSV bytes, ``stats``).
@@ -240,8 +370,12 @@ def run_in_child(
     A file that cannot be used is a report with ``file_errors``; a child that crashes, runs out
     of memory or time raises ``ExposureError``. Used by ``prepare_upload`` and by the checker
     service (``exposures.upload.checker``), which sends the answer on without decoding it.
+
+    At most ``pool_size()`` files are checked at once; a file beyond that waits for a free
+    checker up to ``queue_s`` (default ``queue_seconds()``), then ``CheckerBusy``.
     """
-    worker = _take_worker(memory_mb, kind)
+    pool = _pool(memory_mb)
+    worker = pool.take(kind, queue_seconds() if queue_s is None else queue_s)
     try:
         worker.jobs.send((data, filename, kind, mapping, options, timeout_s, pipeline))
         message = _wait(
@@ -250,8 +384,7 @@ def run_in_child(
     except (BrokenPipeError, EOFError, OSError):
         message = ("crash", "the sandbox child was gone before it received the file")
     finally:
-        worker.stop()
-        _replace_spare(memory_mb)
+        pool.give_back(worker)
     status, payload = message
     if status == "ok":
         return dict(payload)
@@ -322,20 +455,9 @@ def prepare_upload(
 
 
 def spare_ready(memory_mb: int = DEFAULT_MEMORY_MB) -> float | None:
-    """The kept-warm checker's warm-up seconds once it is ready, else None (never blocks)."""
-    with _spare_lock:
-        worker = _spares.get(memory_mb)
-        if worker is None or not worker.proc.is_alive():
-            return None
-        if worker.ready is None and worker.results.poll(0):
-            try:
-                status, seconds = worker.results.recv()
-            except (EOFError, OSError):
-                return None
-            if status != "ready":
-                return None
-            worker.ready = float(seconds)
-        return worker.ready
+    """The warm-up seconds of a kept-warm checker ready for a file, else None (never blocks)."""
+    ready = _pool(memory_mb).ready()
+    return min(ready) if ready else None
 
 
 def _timeout_message(timeout_s: float) -> str:

@@ -102,3 +102,50 @@ def test_signing_out_clears_the_cookie_and_a_reload_stays_signed_out(
     assert not other.get_by_test_id("stSidebarNav").count()
     other.context.close()
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """Two app servers on one store (as a deployment behind a load balancer has)."""
+    db = copy_db(demo_template, tmp_path_factory.mktemp("cookie2") / "db")
+    try:
+        with (
+            streamlit_server(db, db.parent / "a.log", start_timeout_s=300) as a,
+            streamlit_server(db, db.parent / "b.log", start_timeout_s=300) as b,
+        ):
+            yield a, b
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
+
+
+def test_signing_out_on_one_server_revokes_the_token_on_the_other(
+    browser: Browser, two_servers: tuple[str, str]
+) -> None:
+    a, b = two_servers
+    page = signed_in(browser, a, "am")
+    stolen = wait_for_cookie(page)
+
+    def present_on_b() -> Page:
+        other = browser.new_context().new_page()
+        other.set_default_timeout(TIMEOUT_MS)
+        other.context.add_cookies([{"name": COOKIE, "value": stolen["value"], "url": b}])
+        other.goto(b + "/portfolio")
+        other.get_by_role("textbox", name="Username").or_(
+            other.get_by_test_id("stSidebarNav")
+        ).first.wait_for()
+        settle(other)
+        return other
+
+    before = present_on_b()  # the other server accepts the token while the sign-in lasts
+    assert before.get_by_test_id("stSidebarNav").count()
+    before.context.close()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("textbox", name="Username").wait_for()
+    settle(page)
+    after = present_on_b()  # signed out on server a: server b refuses the same token
+    assert after.get_by_role("textbox", name="Username").count()
+    assert not after.get_by_test_id("stSidebarNav").count()
+    after.context.close()
+    page.context.close()

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -129,3 +130,83 @@ def test_servers_opening_a_new_database_at_once_apply_each_migration_once(
         assert ctx.store.migrations_applied == []
         ctx.init()
         assert ctx.rules_version() == 1
+
+
+_INIT = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from engine.context import Context\n"
+    "start = Path(sys.argv[2])\n"
+    "while not start.exists():\n"
+    "    time.sleep(0.01)\n"
+    "with Context(sys.argv[1]) as ctx:\n"
+    "    ctx.init()\n"
+    "    print('versions', ctx.register_version(), ctx.rules_version())\n"
+)
+
+
+def _start_init(db: str, go: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _INIT, db, str(go)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store", ["postgres", "duckdb"])
+def test_two_servers_starting_at_once_on_an_empty_store_set_it_up_once(
+    pg_cluster: Cluster, tmp_path: Path, store: str
+) -> None:
+    db = pg_cluster.new_database() if store == "postgres" else str(tmp_path / "r.duckdb")
+    go = tmp_path / "go"
+    procs = [_start_init(db, go) for _ in range(2)]
+    time.sleep(2.0)  # both imported and waiting on the same start
+    go.touch()
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [o.strip().splitlines()[-1] for o, _ in outs] == ["versions 1 1", "versions 1 1"]
+    with Context(db) as ctx:
+        counts = ctx.store.rows(
+            "SELECT (SELECT count(*) FROM rules_versions), "
+            "(SELECT count(*) FROM register_versions), "
+            "(SELECT count(*) FROM audit_events WHERE action = 'publish' "
+            "AND kind IN ('rules', 'register')), "
+            "(SELECT count(*) FROM scenario_versions), (SELECT count(DISTINCT scenario_id) "
+            "FROM scenario_versions)"
+        )[0]
+    rules, register, publishes, scenarios, distinct = counts
+    assert (rules, register, publishes) == (1, 1, 2)  # one default rules, one seed register
+    assert scenarios == distinct == 4  # each built-in scenario stored once, as its version 1
+
+
+@pytest.mark.slow
+def test_a_server_that_finds_the_store_being_set_up_waits_for_it(
+    pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    db = pg_cluster.new_database()
+    go = tmp_path / "go"
+    go.touch()
+    with Context(db) as holder:
+        holder.store.migrate()
+        with holder.store.exclusive("to set up the store"):  # another server setting it up
+            proc = _start_init(db, go)
+            said: list[str] = []
+            reader = threading.Thread(target=lambda: said.extend(proc.stderr or []), daemon=True)
+            reader.start()
+            deadline = time.monotonic() + 300
+            while not any("waiting for another process" in line for line in said):
+                assert time.monotonic() < deadline, said
+                assert proc.poll() is None, said  # it must not set the store up meanwhile
+                time.sleep(0.1)
+            time.sleep(1.0)
+            assert proc.poll() is None  # still waiting while the lock is held
+            assert holder.store.one("SELECT count(*) FROM rules_versions") == 0
+        proc.wait(600)
+        reader.join(10)
+        out = proc.stdout.read() if proc.stdout else ""
+    assert proc.returncode == 0, said
+    assert any("waiting for another process to set up the store" in line for line in said)
+    assert out.strip().splitlines()[-1] == "versions 1 1"

@@ -233,3 +233,77 @@ def test_the_migration_marks_the_current_register_published(tmp_path: Path) -> N
         ]
         assert c.rollback_targets("register") == []
         assert c.audit_entries() == []
+
+
+def _office_cyber(rules: Rules, value: float) -> Rules:
+    doc = json.loads(rules.model_dump_json())
+    doc["vulnerability"]["assets"]["values"]["cyber_attack"]["office"] = value
+    return Rules.model_validate(doc)
+
+
+def test_a_stale_draft_is_refused_naming_what_changed(db: Path | str) -> None:
+    """Two analysts start drafts from the same published rules; the second to publish would
+    silently undo the first's change, so it is refused with who published what."""
+    from engine import publication
+    from engine.errors import StaleDraft
+
+    with Context(db) as ctx:
+        base = ctx.rules_version()
+        first = publication.publish(
+            ctx, "rules", _cheaper_cyber(ctx.rules(base)), note="cheaper data centres",
+            by="ana", base=base,
+        )  # fmt: skip
+        assert first.version != base
+        second = _office_cyber(ctx.rules(base), 0.9)  # drafted from the old base
+        with pytest.raises(StaleDraft) as refused:
+            publication.publish(ctx, "rules", second, note="offices", by="bob", base=base)
+        message = str(refused.value)
+        assert message.startswith(
+            f"the published rules moved from version {base} to version {first.version} since "
+            f"this draft began; ana published version {first.version} at "
+        )
+        assert "(cheaper data centres)" in message
+        assert "it changed vulnerability.assets.values.cyber_attack.data_centre." in message
+        assert message.endswith(
+            f"Nothing was published: start the draft again from version {first.version} and "
+            "make your change there, so that it does not undo theirs"
+        )
+        assert (refused.value.base, refused.value.current) == (base, first.version)
+        # nothing changed: the pointer, and no version or audit entry for the refused draft
+        assert ctx.rules_version() == first.version
+        assert ctx.store.one("SELECT count(*) FROM audit_events WHERE username = 'bob'") == 0
+        # started again from the published version, the same change publishes
+        again = _office_cyber(ctx.rules(first.version), 0.9)
+        done = publication.publish(
+            ctx, "rules", again, note="offices", by="bob", base=first.version
+        )
+        assert ctx.rules_version() == done.version
+        published = ctx.rules(done.version).model_dump()["vulnerability"]["assets"]["values"]
+        assert published["cyber_attack"]["data_centre"] == 0.2  # ana's change kept
+        assert published["cyber_attack"]["office"] == 0.9
+
+
+def test_a_stale_register_draft_names_the_threats_that_changed(db: Path | str) -> None:
+    from engine import publication
+    from engine.errors import StaleDraft
+
+    with Context(db) as ctx:
+        base = ctx.register_version()
+        register = ctx.register(base)
+        doc = json.loads(register.model_dump_json())
+        tid = doc["threats"][0]["id"]
+        doc["threats"][0]["severity"] = 1 + doc["threats"][0]["severity"] % 5
+        changed = type(register).model_validate(doc)
+        rolled = publication.publish(ctx, "register", changed, note="severity", by="ana")
+        with pytest.raises(StaleDraft, match=rf"it changed threats\.{tid}\.severity\. Nothing"):
+            publication.publish(ctx, "register", register, note="mine", by="bob", base=base)
+        assert ctx.register_version() == rolled.version
+
+
+def test_changed_paths_compares_lists_of_objects_by_id() -> None:
+    from engine.publication import changed_paths
+
+    before = {"a": 1, "t": [{"id": "x", "s": 1}, {"id": "y", "s": 2}], "k": {"m": [1, 2]}}
+    after = {"a": 1, "t": [{"id": "y", "s": 3}, {"id": "z", "s": 1}], "k": {"m": [1, 3]}, "n": 0}
+    assert changed_paths(before, after) == ["t.x", "t.y.s", "t.z", "k.m", "n"]
+    assert changed_paths(before, before) == []

@@ -74,3 +74,14 @@ def lists_interfaces(*args: object, **kwargs: object) -> PreparedUpload:
     import socket
 
     raise RuntimeError(f"interfaces: {socket.if_nameindex()}")
+
+
+NAP_S = 4.0
+
+
+def naps(*args: object, **kwargs: object) -> PreparedUpload:
+    """Check the file as the product does, after ``NAP_S`` seconds (a slow file, without CPU)."""
+    from exposures.upload.pipeline import check_upload
+
+    time.sleep(NAP_S)
+    return check_upload(*args, **kwargs)  # type: ignore[arg-type]
