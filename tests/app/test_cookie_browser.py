@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .live import CHROMIUM, TIMEOUT_MS, settle
+from .conftest import copy_db
+from .live import CHROMIUM, TIMEOUT_MS, ServerDidNotStart, settle, streamlit_server
 
 pytestmark = pytest.mark.browser
 
