@@ -112,14 +112,21 @@ def dry_run(
 
 
 def _context(db: str) -> Context:
-    """The service's open context on the store ``db`` (a few are kept, the latest used)."""
+    """The service's open context on the store ``db`` (a few are kept, the latest used; a file
+    removed or replaced since is opened afresh, as a command would open it)."""
     from engine.context import Context
 
+    try:
+        key = f"{db}|{os.stat(db).st_ino}"
+    except OSError:
+        key = ""
     with _contexts_lock:
-        ctx = _contexts.pop(db, None)
+        ctx = _contexts.pop(key, None) if key else None
         if ctx is None:
             ctx = Context(db)
-        _contexts[db] = ctx
+        if not key:  # the store was just made: key it by its file from now on
+            key = f"{db}|{os.stat(db).st_ino}"
+        _contexts[key] = ctx
         while len(_contexts) > _MAX_CONTEXTS:
             _, old = _contexts.popitem(last=False)
             old.close()
@@ -132,7 +139,7 @@ def _answer_dry_run(
     from engine.access import EVERYONE
 
     db = str(header.get("db") or "")
-    if not os.path.isabs(db) or checker.service_dir(db) != checker._serving:
+    if not os.path.isabs(db) or checker.service_dir(db) != checker.serving():
         # a store of another folder is another service's (and none but the caller's own)
         raise ResilienceError(f"this upload checker does not serve the store {db}")
     if len(blobs) != 1:

@@ -7,7 +7,8 @@ warmed-up sandbox child waiting (``exposures.upload.sandbox``: a fresh interpret
 own user and network namespace, an address-space cap, a wall-clock alarm, no file opened but
 its own code, a watchdog on its parent) and hands each file to it; the next child warms up in the
 background. The CLI and the app send the file's bytes over a Unix socket and get the report and
-the valid rows back; neither imports the checking code.
+the valid rows back; neither imports the checking code. A CLI dry run gets the whole preview
+back (an extension, below), so the command imports no data library at all.
 
 - Where: ``DIR = <store folder>/.resilience-checker/`` (owner-only, 0700), the socket ``sock``
   in it (0600), a lock file and the service's log. A path too long for a Unix socket moves DIR
@@ -20,6 +21,10 @@ the valid rows back; neither imports the checking code.
   no app process alive that asked to keep it, the service exits by itself.
 - Versions: every connection starts with a handshake; a service running other code than the
   caller's (an upgrade) is asked to stop and a new one is started.
+- Extensions: a layer above this package names modules the services it starts import too
+  (``extend``); each answers the requests its ``SERVICE_OPS`` lists, in the service's warm
+  process (the engine's upload dry run: ``engine/upload_service.py``). This package imports
+  none of them; inside the service, their checks and placements are done in-process.
 - Wire format: a 4-byte length, a JSON header, then the binary parts the header lists (the
   file's bytes; the valid rows as Arrow IPC and the rejected rows as CSV). No pickle.
 
@@ -101,6 +106,11 @@ def extend(module: str) -> None:
     extensions runs other code (``code_version``) and is replaced like an older one."""
     if module not in _extensions:
         _extensions.append(module)
+
+
+def serving() -> Path | None:
+    """In a service process: the folder it serves; elsewhere None."""
+    return _serving
 
 
 def code_version() -> str:
@@ -647,8 +657,6 @@ class _Service:
         listener.settimeout(0.5)
         self.listener = listener
         log.info("upload checker %d serving %s (code %s)", os.getpid(), self.path, self.version)
-        global _serving
-        _serving = self.folder
         sandbox.keep_warm(True)
 
         def warm() -> None:
@@ -816,6 +824,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder: Path = args.folder
     _secure_dir(folder)
+    global _serving
+    _serving = folder
     _load_extensions(args.extension)
     _Service(folder, args.idle if args.idle is not None else idle_seconds()).serve()
 
