@@ -1067,8 +1067,8 @@ def upload(
     anything loads. Exit code 0 when loaded (or, with --dry-run, when every row is valid and the
     file would change something), 1 when nothing was.
     """
-    from engine import clients as onboarding
-    from engine.uploads import MODES, UploadOutcome, accepted_rows
+    from engine import upload_service
+    from engine.uploads import MODES, check_and_plan, dry_run_reason
 
     if mode not in MODES:
         _fail(ResilienceError(f"--mode {mode!r}: use {', '.join(MODES)}"))
@@ -1080,78 +1080,85 @@ def upload(
     except OSError as exc:
         _fail(ResilienceError(f"cannot read {file}: {exc.strerror}"))
         return
-    with _session() as ctx:
-        if template_name:
-            saved = onboarding.load_template(ctx, client, template_name, kind)
-            columns = {**saved.columns, **columns}
-            for col, m in saved.values.items():
-                values[col] = {**m, **values.get(col, {})}
-        prepared = ctx.prepare_upload(
-            client,
-            data,
-            file.name,
-            kind,
-            columns or None,
-            values=values or None,
-            sheet=sheet,
-            mode=mode,
-            scope=base.everyone(),
-        )
-        if quarantine is not None and prepared.report.rows_rejected:
-            quarantine.write_bytes(prepared.quarantine_csv)
-        if save_template and prepared.report.ok:
-            onboarding.save_template(ctx, client, save_template, kind, columns, values)
-        plan = None
-        outcome = UploadOutcome(
-            client_id=client,
-            kind=kind,  # type: ignore[arg-type]
-            report=prepared.report,
-            loaded=False,
-            accepted_rows=accepted_rows(prepared),
-        )
+    served = None
+    if dry_run and not save_template:
+        # the store's warm checker service checks and previews it: this process imports
+        # neither the checking code nor the engine's (engine/upload_service.py)
         try:
-            plan = ctx.plan_upload(
+            served = upload_service.dry_run(
+                state.db,
                 client,
-                prepared,
+                data,
+                file.name,
                 kind,  # type: ignore[arg-type]
+                columns,
+                values,
+                template=template_name,
+                sheet=sheet,
                 mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
-                scope=base.everyone(),
             )
         except ResilienceError as exc:
-            outcome.reason = str(exc)
-        outcome.plan = plan
+            _fail(exc)
+    if served is not None:
+        outcome, rejected_csv = served
+        plan = outcome.plan
+        if quarantine is not None and outcome.report.rows_rejected:
+            quarantine.write_bytes(rejected_csv)
         if plan is not None and not json_out:
             _print_report(outcome)
             _print_plan(plan)
-        if plan is None:
-            pass
-        elif dry_run:
-            outcome.reason = (
-                "dry run: nothing was loaded"
-                if plan.changes
-                else f"the file changes nothing: its rows match the current version "
-                f"{plan.old_version}; nothing would be loaded"
-            )
-        else:
-            outcome = ctx.commit_upload(
+    else:
+        with _session() as ctx:
+            prepared, outcome = check_and_plan(
+                ctx,
                 client,
-                prepared,
+                data,
+                file.name,
                 kind,  # type: ignore[arg-type]
+                columns,
+                values,
+                template=template_name,
+                save_template=save_template,
+                sheet=sheet,
                 mode=mode,  # type: ignore[arg-type]
                 valid_only=valid_only,
-                planned=plan,
-                by=state.user,
                 scope=base.everyone(),
             )
-            if outcome.loaded:
-                from engine import publication
-
-                alerted = publication.announce(
-                    ctx, "exposures", outcome.version, state.user, note=file.name, subject=client
+            if quarantine is not None and prepared.report.rows_rejected:
+                quarantine.write_bytes(prepared.quarantine_csv)
+            plan = outcome.plan
+            if plan is not None and not json_out:
+                _print_report(outcome)
+                _print_plan(plan)
+            if plan is None:
+                pass
+            elif dry_run:
+                outcome.reason = dry_run_reason(plan)
+            else:
+                outcome = ctx.commit_upload(
+                    client,
+                    prepared,
+                    kind,  # type: ignore[arg-type]
+                    mode=mode,  # type: ignore[arg-type]
+                    valid_only=valid_only,
+                    planned=plan,
+                    by=state.user,
+                    scope=base.everyone(),
                 )
-                if not json_out:
-                    _print_alerted(alerted)
+                if outcome.loaded:
+                    from engine import publication
+
+                    alerted = publication.announce(
+                        ctx,
+                        "exposures",
+                        outcome.version,
+                        state.user,
+                        note=file.name,
+                        subject=client,
+                    )
+                    if not json_out:
+                        _print_alerted(alerted)
     ok = outcome.loaded or (
         dry_run
         and outcome.report.ok

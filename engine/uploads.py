@@ -15,17 +15,19 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
+from engine.errors import ExposureError, NotFoundError, ResilienceError
+from exposures.upload import checker
 
-from engine.errors import ExposureError, NotFoundError
-from engine.models import Rating
-from engine.store import Scope
-from exposures.upload.schema import ROW_COLUMN
+if TYPE_CHECKING:  # imported where used: a CLI dry run through the service loads neither
+    import polars as pl
 
-if TYPE_CHECKING:
     from engine.context import Context, StagedVersion
+    from engine.models import Rating
     from exposures.upload.pipeline import PreparedUpload
     from exposures.upload.report import ValidationReport
+
+# the checker service this process starts also works out dry runs (engine/upload_service.py)
+checker.extend("engine.upload_service")
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ def prepare(
     shared by the app and every CLI command), or with ``RESILIENCE_CHECKER=local`` a sandbox
     child of this process's own; both give the same result.
     """
-    from exposures.upload import checker
+    from engine.store import Scope
 
     if kind not in KINDS:
         raise ExposureError(f"unknown upload kind {kind!r}; use assets or routes")
@@ -254,6 +256,24 @@ class UploadPlan:
         delta = self.after["score"] - self.before["score"]
         return f"rating {before} -> {after} ({delta:+.1f})"
 
+    @classmethod
+    def from_dict(cls, client_id: str, kind: Kind, data: dict[str, Any]) -> UploadPlan:
+        """The plan ``as_dict`` describes (without the staged version it was worked out on)."""
+        return cls(
+            client_id,
+            kind,
+            data["mode"],
+            data["old_version"],
+            list(data["added_ids"]),
+            list(data["updated_ids"]),
+            list(data["removed_ids"]),
+            int(data["unchanged"]),
+            list(data["not_found_ids"]),
+            int(data["items_after"]),
+            data["rating_before"],
+            data["rating_after"],
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
@@ -293,6 +313,10 @@ def _merged(
 
     Ids match after ``id_key``; a matched row keeps the stored id's spelling.
     """
+    import polars as pl
+
+    from exposures.upload.schema import ROW_COLUMN
+
     key = "asset_id" if kind == "assets" else "route_id"
     fields = [c for c in (old.columns if old is not None else new.columns) if c != ROW_COLUMN]
     upload = new.drop(ROW_COLUMN, strict=False)
@@ -429,7 +453,6 @@ def _placed(
     of those profiles; the rows unchanged and None when the service cannot be used (they are
     placed in this process while staging, with the same result)."""
     from exposures.prepare import GEO_COLUMNS, PLACED
-    from exposures.upload import checker
 
     if (
         assets is None
@@ -453,6 +476,7 @@ def _add_route_notes(ctx: Context, prepared: PreparedUpload) -> None:
     cached by the staging, so this looks them up)."""
     from exposures.ports import resolve_port
     from exposures.upload.report import Problem, value_repr
+    from exposures.upload.schema import ROW_COLUMN
 
     report = prepared.report
     headers = {canonical: header for header, canonical in report.columns.items()}
@@ -479,8 +503,78 @@ def _add_route_notes(ctx: Context, prepared: PreparedUpload) -> None:
     report.problems.sort(key=lambda p: p.row)
 
 
+def check_and_plan(
+    ctx: Context,
+    client_id: str,
+    data: bytes,
+    filename: str,
+    kind: Kind,
+    columns: dict[str, str | None],
+    values: dict[str, dict[str, str]],
+    *,
+    template: str | None = None,
+    save_template: str | None = None,
+    sheet: str | None = None,
+    mode: Mode = "replace",
+    valid_only: bool = False,
+    scope: Any,
+) -> tuple[PreparedUpload, UploadOutcome]:
+    """What ``resilience upload`` does before it loads anything: the client's saved mapping
+    ``template`` under the given ``columns`` and ``values``, the check, ``save_template`` (when
+    the file could be read), and the plan with the rating change (``outcome.plan``; when the
+    file cannot be loaded at all, ``outcome.reason`` says why). Stores nothing but the template.
+    """
+    from engine import clients as onboarding
+
+    if template:
+        saved = onboarding.load_template(ctx, client_id, template, kind)
+        columns = {**saved.columns, **columns}
+        values = dict(values)
+        for col, m in saved.values.items():
+            values[col] = {**m, **values.get(col, {})}
+    prepared = ctx.prepare_upload(
+        client_id,
+        data,
+        filename,
+        kind,
+        columns or None,
+        values=values or None,
+        sheet=sheet,
+        mode=mode,
+        scope=scope,
+    )
+    if save_template and prepared.report.ok:
+        onboarding.save_template(ctx, client_id, save_template, kind, columns, values)
+    outcome = UploadOutcome(
+        client_id=client_id,
+        kind=kind,
+        report=prepared.report,
+        loaded=False,
+        accepted_rows=accepted_rows(prepared),
+    )
+    try:
+        outcome.plan = ctx.plan_upload(
+            client_id, prepared, kind, mode=mode, valid_only=valid_only, scope=scope
+        )
+    except ResilienceError as exc:
+        outcome.reason = str(exc)
+    return prepared, outcome
+
+
+def dry_run_reason(plan: UploadPlan) -> str:
+    """Why a dry run loaded nothing."""
+    if plan.changes:
+        return "dry run: nothing was loaded"
+    return (
+        f"the file changes nothing: its rows match the current version {plan.old_version}; "
+        "nothing would be loaded"
+    )
+
+
 def accepted_rows(prepared: PreparedUpload) -> list[int]:
     """The row numbers (in the user's file) of every valid row."""
+    from exposures.upload.schema import ROW_COLUMN
+
     if ROW_COLUMN not in prepared.frame.columns:
         return []
     return [int(n) for n in prepared.frame[ROW_COLUMN].to_list()]
@@ -573,6 +667,8 @@ def commit(
 
 
 def _rating_now(ctx: Context, client_id: str) -> Rating | None:
+    from engine.store import Scope
+
     try:
         run = ctx.current_run()
         return ctx.rating(run.run_id, client_id, Scope.of(client_id))
@@ -581,6 +677,8 @@ def _rating_now(ctx: Context, client_id: str) -> Rating | None:
 
 
 def versions(ctx: Context, client_id: str) -> list[VersionInfo]:
+    from engine.store import Scope
+
     ctx.client(client_id, Scope.of(client_id))
     current = ctx.exposure_version(client_id)
     rows = ctx.store.rows(

@@ -10,7 +10,9 @@ child warms up in the background. The pool has ``RESILIENCE_CHECKER_POOL`` child
 so that many files are checked at once; a file beyond them waits in line for a free checker up
 to ``RESILIENCE_CHECKER_QUEUE_S`` seconds (default 60) and is then answered ``CheckerBusy``,
 "the checker is busy, try again in a moment". The CLI and the app send the file's bytes over a
-Unix socket and get the report and the valid rows back; neither imports the checking code.
+Unix socket and get the report and the valid rows back; neither imports the checking code. A
+CLI dry run gets the whole preview back (an extension, below), so the command imports no data
+library at all.
 
 - Where: ``DIR = <store folder>/.resilience-checker/`` (owner-only, 0700), the socket ``sock``
   in it (0600), a lock file and the service's log. A path too long for a Unix socket moves DIR
@@ -23,6 +25,10 @@ Unix socket and get the report and the valid rows back; neither imports the chec
   no app process alive that asked to keep it, the service exits by itself.
 - Versions: every connection starts with a handshake; a service running other code than the
   caller's (an upgrade) is asked to stop and a new one is started.
+- Extensions: a layer above this package names modules the services it starts import too
+  (``extend``); each answers the requests its ``SERVICE_OPS`` lists, in the service's warm
+  process (the engine's upload dry run: ``engine/upload_service.py``). This package imports
+  none of them; inside the service, their checks and placements are done in-process.
 - Wire format: a 4-byte length, a JSON header, then the binary parts the header lists (the
   file's bytes; the valid rows as Arrow IPC and the rejected rows as CSV). No pickle.
 
@@ -45,10 +51,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import CheckerBusy, ExposureError
+from core.errors import CheckerBusy, ExposureError, ResilienceError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -67,6 +74,14 @@ _HEADER_MAX = 64 * 1024 * 1024
 _BLOB_MAX = 4 * 1024 * 1024 * 1024
 _START_TIMEOUT_S = 30.0
 _ROOT = Path(__file__).resolve().parents[2]
+_PACKAGES = ("core", "engine", "exposures", "scoring_rules")
+
+_extensions: list[str] = []
+"""The modules a service started by this process runs besides the check (``extend``)."""
+_ops: dict[str, Callable[[dict[str, Any], list[bytes]], tuple[dict[str, Any], tuple[bytes, ...]]]]
+_ops = {}
+_serving: Path | None = None
+"""In the service process: the folder it serves (its own requests are answered in-process)."""
 
 
 class Unavailable(ExposureError):
@@ -86,14 +101,33 @@ def idle_seconds() -> float:
         return DEFAULT_IDLE_S
 
 
+def extend(module: str) -> None:
+    """Have the services this process starts also import ``module`` and answer the requests
+    its ``SERVICE_OPS`` name (``{op: handler(header, blobs) -> (answer, blobs)}``).
+
+    This is how a layer above this package (the engine's upload preview) runs in the warm
+    service without this package importing it; a service started by a process that named other
+    extensions runs other code (``code_version``) and is replaced like an older one."""
+    if module not in _extensions:
+        _extensions.append(module)
+
+
+def serving() -> Path | None:
+    """In a service process: the folder it serves; elsewhere None."""
+    return _serving
+
+
 def code_version() -> str:
-    """What identifies the checking code: the protocol, the interpreter and every file of the
-    ``exposures`` package and the error module (path, size, modification time)."""
-    digest = hashlib.sha256(f"{PROTOCOL}|{sys.executable}|{sys.version}".encode())
-    files = [_ROOT / "engine" / "errors.py"]
-    for folder, dirs, names in os.walk(_ROOT / "exposures"):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        files += [Path(folder) / n for n in sorted(names) if not n.endswith(".pyc")]
+    """What identifies the service's code: the protocol, the interpreter, the extensions and
+    every file of the product's packages (path, size, modification time)."""
+    digest = hashlib.sha256(
+        f"{PROTOCOL}|{sys.executable}|{sys.version}|{','.join(_extensions)}".encode()
+    )
+    files: list[Path] = []
+    for package in _PACKAGES:
+        for folder, dirs, names in os.walk(_ROOT / package):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            files += [Path(folder) / n for n in sorted(names) if not n.endswith(".pyc")]
     for f in files:
         try:
             st = f.stat()
@@ -200,6 +234,8 @@ def _spawn(folder: Path) -> int:
     """Start the service for ``folder`` as a daemon (a session of its own, its parent gone, so
     it is nobody's zombie when it ends), logging to its file; returns its pid."""
     argv = [sys.executable, "-m", "exposures.upload.checker", "serve", str(folder)]
+    for module in _extensions:
+        argv += ["--extension", module]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env["GX_ANALYTICS_ENABLED"] = "false"
@@ -382,6 +418,23 @@ def prepare_upload(
     columns(kind)
     started = time.perf_counter()
     timeout = sandbox.DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
+    if _serving is not None and folder == _serving:  # an extension of this very service
+        options = sandbox.job_options(
+            values=values,
+            sheet=sheet,
+            ids_only=ids_only,
+            bounds=bounds,
+            max_bytes=max_bytes,
+            max_rows=max_rows,
+        )
+        memory = sandbox.DEFAULT_MEMORY_MB if memory_mb is None else memory_mb
+        payload = sandbox.run_in_child(
+            data, filename, kind, mapping, options, timeout_s=timeout, memory_mb=memory
+        )
+        result = sandbox.unpack(payload)
+        result.stats["service_pid"] = float(os.getpid())
+        result.stats["total_seconds"] = round(time.perf_counter() - started, 3)
+        return result
     queue_s = sandbox.queue_seconds()
     header = {
         "op": "check",
@@ -453,6 +506,10 @@ def place_assets(folder: Path, assets: pl.DataFrame) -> tuple[pl.Series, pl.Data
 
     import polars as pl
 
+    if _serving is not None and folder == _serving:  # an extension of this very service
+        from exposures.prepare import asset_geo_keys
+
+        return asset_geo_keys(assets.select(PLACE_COLUMNS))
     buffer = io.BytesIO()
     assets.select(PLACE_COLUMNS).write_ipc(buffer)
     sock, info = connect(folder)
@@ -490,6 +547,61 @@ def _place(blob: bytes) -> tuple[bytes, bytes]:
     pl.DataFrame({"geo_key": keys}).write_ipc(out_keys)
     regions.write_ipc(out_regions)
     return out_keys.getvalue(), out_regions.getvalue()
+
+
+def request(
+    folder: Path, header: dict[str, Any], blobs: tuple[bytes, ...] = (), *, timeout_s: float
+) -> tuple[dict[str, Any], list[bytes]]:
+    """Send one request of an extension (``extend``) to the service of ``folder`` (started if
+    need be) and return its answer.
+
+    ``Unavailable`` when the service cannot be reached, goes away or does not know the request
+    (the caller then does the work itself); ``ResilienceError`` with the service's words when the
+    request was refused (the product's own error: an unknown client, a file the checker
+    refuses)."""
+    sock, info = connect(folder)
+    try:
+        sock.settimeout(timeout_s)
+        _send(sock, header, blobs)
+        answer, parts = _recv(sock)
+    except (ConnectionError, OSError, ValueError) as exc:
+        raise Unavailable(
+            f"the upload checker {info.get('pid')} did not answer {header.get('op')!r}: {exc}"
+        ) from exc
+    finally:
+        sock.close()
+    status = answer.get("status")
+    if status == "refused":
+        raise ResilienceError(str(answer.get("message")))
+    if status != "ok":
+        raise Unavailable(str(answer.get("message") or f"the upload checker failed {header}"))
+    return answer, parts
+
+
+def _load_extensions(modules: list[str]) -> None:
+    """In the service: import each extension and take its requests (``extend``)."""
+    import importlib
+
+    for module in modules:
+        extend(module)
+        _ops.update(getattr(importlib.import_module(module), "SERVICE_OPS", {}))
+
+
+def _warm_extensions() -> None:
+    """Run each extension's ``warm_up()`` (its imports, say) before its first request."""
+    import importlib
+
+    for module in _extensions:
+        warm = getattr(importlib.import_module(module), "warm_up", None)
+        if warm is None:
+            continue
+        started = time.perf_counter()
+        try:
+            warm()
+        except Exception:  # the first request does (and reports) it anyway
+            log.exception("warming up %s failed", module)
+            continue
+        log.info("%s warm in %.1f s", module, time.perf_counter() - started)
 
 
 def _warm_placement() -> None:
@@ -554,7 +666,12 @@ class _Service:
         self.listener = listener
         log.info("upload checker %d serving %s (code %s)", os.getpid(), self.path, self.version)
         sandbox.keep_warm(True)
-        threading.Thread(target=_warm_placement, daemon=True).start()
+
+        def warm() -> None:
+            _warm_placement()
+            _warm_extensions()
+
+        threading.Thread(target=warm, daemon=True).start()
         try:
             while not self.stopping.is_set():
                 try:
@@ -667,6 +784,19 @@ class _Service:
                 return True
             _send(conn, {"status": "ok"}, (keys, regions))
             return True
+        handler = _ops.get(str(op))
+        if handler is not None:
+            try:
+                answer, parts = handler(header, blobs)
+            except ResilienceError as exc:
+                _send(conn, {"status": "refused", "message": str(exc)})
+                return True
+            except Exception as exc:
+                log.exception("request %r failed", op)
+                _send(conn, {"status": "error", "message": f"the request {op!r} failed: {exc}"})
+                return True
+            _send(conn, {"status": "ok", **answer}, parts)
+            return True
         if op != "check" or len(blobs) != 1:
             _send(conn, {"status": "error", "message": f"unknown request {op!r}"})
             return False
@@ -714,12 +844,22 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="serve the upload checker of a folder")
     serve.add_argument("folder", type=Path)
     serve.add_argument("--idle", type=float, default=None, help="seconds idle before exiting")
+    serve.add_argument(
+        "--extension", action="append", default=[], help="a module whose requests to answer too"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder: Path = args.folder
     _secure_dir(folder)
+    global _serving
+    _serving = folder
+    _load_extensions(args.extension)
     _Service(folder, args.idle if args.idle is not None else idle_seconds()).serve()
 
 
 if __name__ == "__main__":
-    main()
+    # run the importable module's main, not this ``__main__`` copy's: the service's state (the
+    # folder it serves, its extensions' requests) is then the state the extensions see
+    from exposures.upload import checker as _module
+
+    _module.main()
