@@ -93,18 +93,16 @@ WHERE {client_filter_k}
 """
 )
 
-# Reads: a classes relation named {classes} (as CLASS_ROWS produces), geo_regions, regions,
-#        run_threats, run_threat_regions, rule_sector, rule_vuln, rule_mitigation.
+# Reads: a classes relation named {classes} (as CLASS_ROWS produces), or the profiles PROFILE_ROWS
+#        made of them, geo_regions, regions, run_threats, run_threat_regions, rule_sector,
+#        rule_vuln, rule_mitigation.
 # Produces: one row per (profile, threat) that touches it: the region where the threat bears
 #           hardest and r = p * e * g * v * i at low / central / high likelihood. Exposure is
 #           worked out once per geo profile, vulnerability once per (type, mitigation set),
 #           targeting once per (sector, affiliations).
 CONTRIBUTIONS = """
 WITH
-prof AS (
-    SELECT profile_id, {profile_attributes}
-    FROM {classes} GROUP BY profile_id
-),
+prof AS ({profiles}),
 combos AS (
     SELECT item_kind, vkey, mkey, row_number() OVER () AS combo
     FROM (SELECT DISTINCT item_kind, vkey, mkey FROM prof)
@@ -214,22 +212,23 @@ FROM scored
 WHERE egvi * p_high > 0
 """
 
-# Reads: {classes} (CLASS_ROWS) and {contrib} (CONTRIBUTIONS).
-# Produces: one row per profile with R = 1 - prod_t (1 - r) (0 where no threat touches it).
+# Reads: {contrib} (CONTRIBUTIONS).
+# Produces: R = 1 - prod_t (1 - r) for each profile some threat touches (PROFILE_RISKS), and
+#           with {classes} (CLASS_ROWS) or the profiles PROFILE_ROWS made of them, one row per
+#           profile with its attributes and R (0 where no threat touches it: PROFILES).
+PROFILE_RISKS = """
+SELECT profile_id,
+       1 - product(1 - r_low) AS risk_low,
+       1 - product(1 - r_central) AS risk_central,
+       1 - product(1 - r_high) AS risk_high
+FROM {contrib}
+GROUP BY profile_id
+"""
+
 PROFILES = """
 WITH
-prof AS (
-    SELECT profile_id, {profile_attributes}
-    FROM {classes} GROUP BY profile_id
-),
-agg AS (
-    SELECT profile_id,
-           1 - product(1 - r_low) AS risk_low,
-           1 - product(1 - r_central) AS risk_central,
-           1 - product(1 - r_high) AS risk_high
-    FROM {contrib}
-    GROUP BY profile_id
-)
+prof AS ({profiles}),
+agg AS ({risks})
 SELECT p.profile_id, p.sector, p.affiliations, p.item_kind, p.geo_key, p.vkey, p.mkey, p.tol,
        coalesce(a.risk_low, 0.0) AS risk_low,
        coalesce(a.risk_central, 0.0) AS risk_central,
@@ -419,14 +418,45 @@ _PROFILE_ATTRIBUTES = ", ".join(
 )
 
 
-def contributions_sql(classes: str) -> str:
-    sql = CONTRIBUTIONS.replace("{classes}", classes)
-    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
+# Reads: {classes} (CLASS_ROWS).
+# Produces: one row per risk profile of the classes with its attributes (CONTRIBUTIONS and
+#           PROFILES take it in place of the classes, so a run groups its classes once).
+PROFILE_ROWS = "SELECT profile_id, {profile_attributes} FROM {classes} GROUP BY profile_id"
 
 
-def profiles_sql(classes: str, contrib: str) -> str:
-    sql = PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
-    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
+def profile_rows_sql(classes: str) -> str:
+    return PROFILE_ROWS.replace("{classes}", classes).replace(
+        "{profile_attributes}", _PROFILE_ATTRIBUTES
+    )
+
+
+def _profiles_of(classes: str | None, profiles: str | None) -> str:
+    if profiles is not None:
+        return f"SELECT * FROM {profiles}"  # noqa: S608 (a relation name of this package)
+    if classes is None:
+        raise ValueError("give the classes or their profiles")
+    return profile_rows_sql(classes)
+
+
+def contributions_sql(classes: str | None, *, profiles: str | None = None) -> str:
+    """(profile, threat) contributions of the classes' profiles; ``profiles`` names a relation
+    PROFILE_ROWS made already (the classes are then not read)."""
+    return CONTRIBUTIONS.replace("{profiles}", _profiles_of(classes, profiles))
+
+
+def profile_risks_sql(contrib: str) -> str:
+    """Item risk of each profile that has contributions."""
+    return PROFILE_RISKS.replace("{contrib}", contrib)
+
+
+def profiles_sql(
+    classes: str | None, contrib: str, *, profiles: str | None = None, risks: str | None = None
+) -> str:
+    """Item risk per profile from its contributions; ``profiles`` as for contributions_sql;
+    ``risks`` names a relation PROFILE_RISKS made of the contributions already."""
+    sql = PROFILES.replace("{profiles}", _profiles_of(classes, profiles))
+    agg = f"SELECT * FROM {risks}" if risks is not None else profile_risks_sql(contrib)  # noqa: S608
+    return sql.replace("{risks}", agg)
 
 
 def clients_sql(classes: str, profiles: str | None, *, bands: bool = True) -> str:
