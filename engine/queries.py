@@ -120,7 +120,8 @@ p AS (
 threat AS (
     SELECT * REPLACE (1 - pow(1 - p_low, window_share) AS p_low,
                       1 - pow(1 - p_central, window_share) AS p_central,
-                      1 - pow(1 - p_high, window_share) AS p_high)
+                      1 - pow(1 - p_high, window_share) AS p_high),
+           row_number() OVER () AS tn  -- joins below go by this number, not the id's text
     FROM run_threats WHERE run_id = $run_id AND p_high > 0 AND window_share > 0
 ),
 -- exposure of each geo profile to each threat: the hotspot fall-off applied, then the highest
@@ -128,7 +129,7 @@ threat AS (
 reach AS (
     SELECT g.geo_key, g.region_id, g.extra_days,
            g.no_alternative OR coalesce(g.alt_ratio > $no_alt_ratio, false) AS no_alternative,
-           tr.threat_id, t.category,
+           tr.threat_id, t.tn, t.category,
            tr.intensity * CASE
                WHEN h.radius_km IS NULL OR g.distance_km IS NULL THEN 1.0
                WHEN g.distance_km <= $full_within * h.radius_km THEN 1.0
@@ -142,11 +143,12 @@ reach AS (
     LEFT JOIN regions h ON h.region_id = g.region_id AND h.kind = 'hotspot'
 ),
 geo_asset AS (
-    SELECT geo_key, threat_id, arg_max(region_id, (e, region_id)) AS region_id, max(e) AS ev
-    FROM reach GROUP BY geo_key, threat_id
+    SELECT geo_key, tn, any_value(threat_id) AS threat_id,
+           arg_max(region_id, (e, region_id)) AS region_id, max(e) AS ev
+    FROM reach GROUP BY geo_key, tn
 ),
 geo_route AS (
-    SELECT r.geo_key, u.tol, r.threat_id,
+    SELECT r.geo_key, u.tol, r.tn, any_value(r.threat_id) AS threat_id,
            arg_max(r.region_id, (r.e * d.f, r.region_id)) AS region_id, max(r.e * d.f) AS ev
     FROM (SELECT DISTINCT geo_key, tol FROM p WHERE item_kind = 'route') u
     JOIN reach r USING (geo_key)
@@ -158,21 +160,21 @@ geo_route AS (
             ELSE least(1.0, $floor + (1 - $floor) * r.extra_days / u.tol)
         END AS f
     ) d
-    GROUP BY r.geo_key, u.tol, r.threat_id
+    GROUP BY r.geo_key, u.tol, r.tn
 ),
 exposed AS (
-    SELECT p.profile_id, p.combo, p.ck, x.threat_id, x.region_id, x.ev
+    SELECT p.profile_id, p.combo, p.ck, x.tn, x.threat_id, x.region_id, x.ev
     FROM p JOIN geo_asset x USING (geo_key)
     WHERE p.item_kind = 'asset'
     UNION ALL
-    SELECT p.profile_id, p.combo, p.ck, x.threat_id, x.region_id, x.ev
+    SELECT p.profile_id, p.combo, p.ck, x.tn, x.threat_id, x.region_id, x.ev
     FROM p JOIN geo_route x USING (geo_key, tol)
     WHERE p.item_kind = 'route'
 ),
 -- per (sector, affiliations) and threat: likelihood, impact x sector sensitivity, and whether
 -- the client's affiliations or sector are among the threat's targets
 ct AS (
-    SELECT k.ck, t.threat_id, t.p_low, t.p_central, t.p_high,
+    SELECT k.ck, t.tn, t.p_low, t.p_central, t.p_high,
            t.severity / $severity_max * s.factor AS gi,
            t.untargeted OR list_has_any(k.affiliations, t.t_affiliations)
                OR list_contains(t.t_sectors, k.sector) AS client_match
@@ -184,7 +186,7 @@ ct AS (
 -- per (kind, type or commodity, mitigation set) and threat: vulnerability after mitigations,
 -- and whether the asset type or commodity is among the threat's targets
 vt AS (
-    SELECT u.combo, t.threat_id,
+    SELECT u.combo, t.tn,
            v.factor * coalesce((
                SELECT product(1 - m.credit) FROM rule_mitigation m
                WHERE m.rules_version = $rules_version AND m.category = t.category
@@ -203,8 +205,8 @@ scored AS (
            x.ev * ct.gi * vt.factor
              * CASE WHEN ct.client_match OR vt.item_match THEN 1.0 ELSE $collateral END AS egvi
     FROM exposed x
-    JOIN vt USING (combo, threat_id)
-    JOIN ct USING (ck, threat_id)
+    JOIN vt USING (combo, tn)
+    JOIN ct USING (ck, tn)
 )
 SELECT profile_id, threat_id, region_id,
        egvi * p_low AS r_low, egvi * p_central AS r_central, egvi * p_high AS r_high
