@@ -93,18 +93,16 @@ WHERE {client_filter_k}
 """
 )
 
-# Reads: a classes relation named {classes} (as CLASS_ROWS produces), geo_regions, regions,
-#        run_threats, run_threat_regions, rule_sector, rule_vuln, rule_mitigation.
+# Reads: a classes relation named {classes} (as CLASS_ROWS produces), or the profiles PROFILE_ROWS
+#        made of them, geo_regions, regions, run_threats, run_threat_regions, rule_sector,
+#        rule_vuln, rule_mitigation.
 # Produces: one row per (profile, threat) that touches it: the region where the threat bears
 #           hardest and r = p * e * g * v * i at low / central / high likelihood. Exposure is
 #           worked out once per geo profile, vulnerability once per (type, mitigation set),
 #           targeting once per (sector, affiliations).
 CONTRIBUTIONS = """
 WITH
-prof AS (
-    SELECT profile_id, {profile_attributes}
-    FROM {classes} GROUP BY profile_id
-),
+prof AS ({profiles}),
 combos AS (
     SELECT item_kind, vkey, mkey, row_number() OVER () AS combo
     FROM (SELECT DISTINCT item_kind, vkey, mkey FROM prof)
@@ -122,7 +120,8 @@ p AS (
 threat AS (
     SELECT * REPLACE (1 - pow(1 - p_low, window_share) AS p_low,
                       1 - pow(1 - p_central, window_share) AS p_central,
-                      1 - pow(1 - p_high, window_share) AS p_high)
+                      1 - pow(1 - p_high, window_share) AS p_high),
+           row_number() OVER () AS tn  -- joins below go by this number, not the id's text
     FROM run_threats WHERE run_id = $run_id AND p_high > 0 AND window_share > 0
 ),
 -- exposure of each geo profile to each threat: the hotspot fall-off applied, then the highest
@@ -130,7 +129,7 @@ threat AS (
 reach AS (
     SELECT g.geo_key, g.region_id, g.extra_days,
            g.no_alternative OR coalesce(g.alt_ratio > $no_alt_ratio, false) AS no_alternative,
-           tr.threat_id, t.category,
+           tr.threat_id, t.tn, t.category,
            tr.intensity * CASE
                WHEN h.radius_km IS NULL OR g.distance_km IS NULL THEN 1.0
                WHEN g.distance_km <= $full_within * h.radius_km THEN 1.0
@@ -144,11 +143,12 @@ reach AS (
     LEFT JOIN regions h ON h.region_id = g.region_id AND h.kind = 'hotspot'
 ),
 geo_asset AS (
-    SELECT geo_key, threat_id, arg_max(region_id, (e, region_id)) AS region_id, max(e) AS ev
-    FROM reach GROUP BY geo_key, threat_id
+    SELECT geo_key, tn, any_value(threat_id) AS threat_id,
+           arg_max(region_id, (e, region_id)) AS region_id, max(e) AS ev
+    FROM reach GROUP BY geo_key, tn
 ),
 geo_route AS (
-    SELECT r.geo_key, u.tol, r.threat_id,
+    SELECT r.geo_key, u.tol, r.tn, any_value(r.threat_id) AS threat_id,
            arg_max(r.region_id, (r.e * d.f, r.region_id)) AS region_id, max(r.e * d.f) AS ev
     FROM (SELECT DISTINCT geo_key, tol FROM p WHERE item_kind = 'route') u
     JOIN reach r USING (geo_key)
@@ -160,21 +160,21 @@ geo_route AS (
             ELSE least(1.0, $floor + (1 - $floor) * r.extra_days / u.tol)
         END AS f
     ) d
-    GROUP BY r.geo_key, u.tol, r.threat_id
+    GROUP BY r.geo_key, u.tol, r.tn
 ),
 exposed AS (
-    SELECT p.profile_id, p.combo, p.ck, x.threat_id, x.region_id, x.ev
+    SELECT p.profile_id, p.combo, p.ck, x.tn, x.threat_id, x.region_id, x.ev
     FROM p JOIN geo_asset x USING (geo_key)
     WHERE p.item_kind = 'asset'
     UNION ALL
-    SELECT p.profile_id, p.combo, p.ck, x.threat_id, x.region_id, x.ev
+    SELECT p.profile_id, p.combo, p.ck, x.tn, x.threat_id, x.region_id, x.ev
     FROM p JOIN geo_route x USING (geo_key, tol)
     WHERE p.item_kind = 'route'
 ),
 -- per (sector, affiliations) and threat: likelihood, impact x sector sensitivity, and whether
 -- the client's affiliations or sector are among the threat's targets
 ct AS (
-    SELECT k.ck, t.threat_id, t.p_low, t.p_central, t.p_high,
+    SELECT k.ck, t.tn, t.p_low, t.p_central, t.p_high,
            t.severity / $severity_max * s.factor AS gi,
            t.untargeted OR list_has_any(k.affiliations, t.t_affiliations)
                OR list_contains(t.t_sectors, k.sector) AS client_match
@@ -186,7 +186,7 @@ ct AS (
 -- per (kind, type or commodity, mitigation set) and threat: vulnerability after mitigations,
 -- and whether the asset type or commodity is among the threat's targets
 vt AS (
-    SELECT u.combo, t.threat_id,
+    SELECT u.combo, t.tn,
            v.factor * coalesce((
                SELECT product(1 - m.credit) FROM rule_mitigation m
                WHERE m.rules_version = $rules_version AND m.category = t.category
@@ -205,8 +205,8 @@ scored AS (
            x.ev * ct.gi * vt.factor
              * CASE WHEN ct.client_match OR vt.item_match THEN 1.0 ELSE $collateral END AS egvi
     FROM exposed x
-    JOIN vt USING (combo, threat_id)
-    JOIN ct USING (ck, threat_id)
+    JOIN vt USING (combo, tn)
+    JOIN ct USING (ck, tn)
 )
 SELECT profile_id, threat_id, region_id,
        egvi * p_low AS r_low, egvi * p_central AS r_central, egvi * p_high AS r_high
@@ -214,22 +214,23 @@ FROM scored
 WHERE egvi * p_high > 0
 """
 
-# Reads: {classes} (CLASS_ROWS) and {contrib} (CONTRIBUTIONS).
-# Produces: one row per profile with R = 1 - prod_t (1 - r) (0 where no threat touches it).
+# Reads: {contrib} (CONTRIBUTIONS).
+# Produces: R = 1 - prod_t (1 - r) for each profile some threat touches (PROFILE_RISKS), and
+#           with {classes} (CLASS_ROWS) or the profiles PROFILE_ROWS made of them, one row per
+#           profile with its attributes and R (0 where no threat touches it: PROFILES).
+PROFILE_RISKS = """
+SELECT profile_id,
+       1 - product(1 - r_low) AS risk_low,
+       1 - product(1 - r_central) AS risk_central,
+       1 - product(1 - r_high) AS risk_high
+FROM {contrib}
+GROUP BY profile_id
+"""
+
 PROFILES = """
 WITH
-prof AS (
-    SELECT profile_id, {profile_attributes}
-    FROM {classes} GROUP BY profile_id
-),
-agg AS (
-    SELECT profile_id,
-           1 - product(1 - r_low) AS risk_low,
-           1 - product(1 - r_central) AS risk_central,
-           1 - product(1 - r_high) AS risk_high
-    FROM {contrib}
-    GROUP BY profile_id
-)
+prof AS ({profiles}),
+agg AS ({risks})
 SELECT p.profile_id, p.sector, p.affiliations, p.item_kind, p.geo_key, p.vkey, p.mkey, p.tol,
        coalesce(a.risk_low, 0.0) AS risk_low,
        coalesce(a.risk_central, 0.0) AS risk_central,
@@ -419,14 +420,45 @@ _PROFILE_ATTRIBUTES = ", ".join(
 )
 
 
-def contributions_sql(classes: str) -> str:
-    sql = CONTRIBUTIONS.replace("{classes}", classes)
-    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
+# Reads: {classes} (CLASS_ROWS).
+# Produces: one row per risk profile of the classes with its attributes (CONTRIBUTIONS and
+#           PROFILES take it in place of the classes, so a run groups its classes once).
+PROFILE_ROWS = "SELECT profile_id, {profile_attributes} FROM {classes} GROUP BY profile_id"
 
 
-def profiles_sql(classes: str, contrib: str) -> str:
-    sql = PROFILES.replace("{classes}", classes).replace("{contrib}", contrib)
-    return sql.replace("{profile_attributes}", _PROFILE_ATTRIBUTES)
+def profile_rows_sql(classes: str) -> str:
+    return PROFILE_ROWS.replace("{classes}", classes).replace(
+        "{profile_attributes}", _PROFILE_ATTRIBUTES
+    )
+
+
+def _profiles_of(classes: str | None, profiles: str | None) -> str:
+    if profiles is not None:
+        return f"SELECT * FROM {profiles}"  # noqa: S608 (a relation name of this package)
+    if classes is None:
+        raise ValueError("give the classes or their profiles")
+    return profile_rows_sql(classes)
+
+
+def contributions_sql(classes: str | None, *, profiles: str | None = None) -> str:
+    """(profile, threat) contributions of the classes' profiles; ``profiles`` names a relation
+    PROFILE_ROWS made already (the classes are then not read)."""
+    return CONTRIBUTIONS.replace("{profiles}", _profiles_of(classes, profiles))
+
+
+def profile_risks_sql(contrib: str) -> str:
+    """Item risk of each profile that has contributions."""
+    return PROFILE_RISKS.replace("{contrib}", contrib)
+
+
+def profiles_sql(
+    classes: str | None, contrib: str, *, profiles: str | None = None, risks: str | None = None
+) -> str:
+    """Item risk per profile from its contributions; ``profiles`` as for contributions_sql;
+    ``risks`` names a relation PROFILE_RISKS made of the contributions already."""
+    sql = PROFILES.replace("{profiles}", _profiles_of(classes, profiles))
+    agg = f"SELECT * FROM {risks}" if risks is not None else profile_risks_sql(contrib)  # noqa: S608
+    return sql.replace("{risks}", agg)
 
 
 def clients_sql(classes: str, profiles: str | None, *, bands: bool = True) -> str:

@@ -54,28 +54,34 @@ def score_run(cur: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     risk), run_clients. Runs inside the caller's transaction.
     """
     cur.execute(queries.THREAT_WINDOW, only(params, queries.THREAT_WINDOW))
-    cls_sql = queries.class_rows_sql()
-    cur.execute("CREATE OR REPLACE TEMP TABLE run_cls AS " + cls_sql, only(params, cls_sql))
-    this_run = "(SELECT * FROM run_contributions WHERE run_id = $run_id)"
+    # The run's classes, their profiles, the profiles' contributions and risks are worked out
+    # once each, in temporary tables, and the stored tables are written from them (no stored
+    # table is read back while the run is scored).
+    temps = [
+        ("run_cls", queries.class_rows_sql()),
+        ("run_prof", queries.profile_rows_sql("run_cls")),
+        ("run_contrib", queries.contributions_sql(None, profiles="run_prof")),
+        ("run_risk", queries.profile_risks_sql("run_contrib")),
+    ]
+    profiles = queries.profiles_sql(None, "run_contrib", profiles="run_prof", risks="run_risk")
     statements = [
-        "INSERT INTO run_contributions SELECT $run_id, * FROM ("  # noqa: S608
-        + queries.contributions_sql("run_cls")
-        + ")",
-        "INSERT INTO run_profiles SELECT $run_id, * FROM ("  # noqa: S608
-        + queries.profiles_sql("run_cls", this_run)
-        + ")",
+        "INSERT INTO run_contributions SELECT $run_id, * FROM run_contrib",
+        "INSERT INTO run_profiles SELECT $run_id, * FROM (" + profiles + ")",  # noqa: S608
         "INSERT INTO run_classes BY NAME SELECT $run_id AS run_id, k.client_id, k.class_id, "
         "k.profile_id, k.n_items, k.value_usd, k.max_criticality, k.weight, k.headcount, "
-        "p.risk_low, p.risk_central, p.risk_high FROM run_cls k "
-        "JOIN (SELECT profile_id, risk_low, risk_central, risk_high FROM run_profiles "
-        "WHERE run_id = $run_id) p USING (profile_id) ORDER BY k.client_id, k.class_id",
+        "coalesce(p.risk_low, 0.0) AS risk_low, coalesce(p.risk_central, 0.0) AS risk_central, "
+        "coalesce(p.risk_high, 0.0) AS risk_high "
+        "FROM run_cls k LEFT JOIN run_risk p USING (profile_id) ORDER BY k.client_id, k.class_id",
         "INSERT INTO run_clients SELECT $run_id, * FROM ("  # noqa: S608
         + queries.clients_sql(RUN_CLASSES, None)
         + ")",
     ]
+    for name, sql in temps:  # the names and the SQL are this package's own
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS " + sql, only(params, sql))
     for sql in statements:
         cur.execute(sql, only(params, sql))
-    cur.execute("DROP TABLE run_cls")
+    for name, _ in reversed(temps):
+        cur.execute(f"DROP TABLE {name}")
 
 
 RUN_CLASSES = "(SELECT * FROM run_classes WHERE run_id = $run_id)"

@@ -48,6 +48,7 @@ MIGRATIONS = (
     "schema_010_claims_drafts.sql",
     "schema_015_class_risk.sql",
     "schema_018_session_revocations.sql",
+    "schema_019_bulk_classes.sql",
 )
 # Ids drawn from sequences: a sequence's next value is never handed out twice, whatever the
 # transactions around it do (name -> the table and column whose highest value it starts after).
@@ -679,6 +680,13 @@ class Store:
             with self.transaction() as tx:
                 if self.url is None:
                     tx.execute(sql)
+                elif name == "schema_019_bulk_classes.sql":
+                    # PostgreSQL drops a constraint in place (the migration's own words say why)
+                    tx.execute(
+                        f"CALL postgres_execute('{PG}', 'ALTER TABLE exposure_classes "
+                        "DROP CONSTRAINT IF EXISTS exposure_classes_pkey')"
+                    )
+                    tx.execute("CALL pg_clear_cache()")
                 else:
                     self._migrate_postgres(tx, sql)
                 if name == "schema_007_concurrency.sql":

@@ -241,3 +241,57 @@ def test_a_constraint_error_logs_no_values_of_the_row(caplog: pytest.LogCaptureF
     assert "Failing row contains (values withheld)" in logged
     assert "Key (username)=(values withheld)" in logged
     assert "scrypt" not in logged and "meridian" not in logged and "boss" not in logged
+
+
+def test_migration_019_keeps_every_class_and_drops_only_the_primary_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.store as store_module
+
+    path = tmp_path / "old.duckdb"
+    before = tuple(m for m in store_module.MIGRATIONS if m != "schema_019_bulk_classes.sql")
+    monkeypatch.setattr(store_module, "MIGRATIONS", before)
+    old = Store(path)
+    old.execute(
+        "INSERT INTO exposure_classes VALUES ('c1', 2, 1, 'asset', 'g1', 'office', 'office', NULL, "
+        "['insurance'], NULL, 3, 1.5e6, 4, 120), ('c1', 1, 1, 'route', 'g2', 'crude_oil', NULL, "
+        "'crude_oil', [], 'svc', 1, 2e6, 5, 0)"
+    )
+    kinds = (
+        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = 'exposure_classes' ORDER BY ALL"
+    )
+    was = old.rows(kinds)
+    assert ("PRIMARY KEY", ["client_id", "version", "class_id"]) in was
+    old.close()
+    monkeypatch.undo()
+    s = Store(path)
+    assert s.migrations_applied == ["schema_019_bulk_classes.sql"]
+    assert s.rows("SELECT * FROM exposure_classes") == [  # every row, in key order
+        ("c1", 1, 1, "route", "g2", "crude_oil", None, "crude_oil", [], "svc", 1, 2e6, 5, 0),
+        (
+            "c1",
+            2,
+            1,
+            "asset",
+            "g1",
+            "office",
+            "office",
+            None,
+            ["insurance"],
+            None,
+            3,
+            1.5e6,
+            4,
+            120,
+        ),
+    ]
+    # the same NOT NULL columns as before, and no index
+    assert s.rows(kinds) == [c for c in was if c[0] == "NOT NULL"]
+    assert (
+        s.rows("SELECT index_name FROM duckdb_indexes() WHERE table_name = 'exposure_classes'")
+        == []
+    )
+    with pytest.raises(StoreError):  # a missing value is still refused
+        s.execute("INSERT INTO exposure_classes (client_id, version, class_id) VALUES ('c1', 3, 1)")
+    s.close()
