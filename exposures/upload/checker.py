@@ -80,6 +80,9 @@ _extensions: list[str] = []
 """The modules a service started by this process runs besides the check (``extend``)."""
 _ops: dict[str, Callable[[dict[str, Any], list[bytes]], tuple[dict[str, Any], tuple[bytes, ...]]]]
 _ops = {}
+_warmed = threading.Event()
+"""Set once the service's warm-up (placement, extensions) is over: a request that imports the
+same libraries waits for it (shapely, imported from two threads at once, fails half-way)."""
 _serving: Path | None = None
 """In the service process: the folder it serves (its own requests are answered in-process)."""
 
@@ -668,8 +671,11 @@ class _Service:
         sandbox.keep_warm(True)
 
         def warm() -> None:
-            _warm_placement()
-            _warm_extensions()
+            try:
+                _warm_placement()
+                _warm_extensions()
+            finally:
+                _warmed.set()
 
         threading.Thread(target=warm, daemon=True).start()
         try:
@@ -773,6 +779,7 @@ class _Service:
             _send(conn, {"stopping": True})
             return False
         if op == "place" and len(blobs) == 1:
+            _warmed.wait(sandbox.WARMUP_LIMIT_S)
             try:
                 keys, regions = _place(blobs[0])
             except ExposureError as exc:
@@ -786,6 +793,7 @@ class _Service:
             return True
         handler = _ops.get(str(op))
         if handler is not None:
+            _warmed.wait(sandbox.WARMUP_LIMIT_S)
             try:
                 answer, parts = handler(header, blobs)
             except ResilienceError as exc:
