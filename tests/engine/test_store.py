@@ -122,42 +122,71 @@ def test_a_second_process_opens_the_file_while_the_first_is_idle(tmp_path: Path)
         s.close()
 
 
-def _hold(store: Store, seconds: float, holding: threading.Event) -> None:
+def _hold(store: Store, holding: threading.Event, release: threading.Event) -> None:
+    """A write transaction held open until ``release`` (so the other process's start-up time,
+    long on a loaded machine, never decides whether it meets the lock)."""
     with store.transaction() as cur:
         cur.execute("INSERT INTO pointers VALUES ('rules', 7)")
         holding.set()
-        time.sleep(seconds)
+        release.wait(120)
+
+
+def _start_other_process(path: Path, wait_s: str, err: Path) -> subprocess.Popen[str]:
+    env = os.environ | {"RESILIENCE_LOCK_WAIT_S": wait_s}
+    return subprocess.Popen(
+        [sys.executable, "-c", _OTHER_PROCESS, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=err.open("w"),
+        text=True,
+        env=env,
+    )
+
+
+WAITING = (
+    "waiting for another program (the app or another command) to finish its work on r.duckdb ..."
+)
 
 
 def test_a_process_waits_for_a_write_in_progress_and_says_so(tmp_path: Path) -> None:
     s = Store(tmp_path / "lock" / "r.duckdb")
-    holding = threading.Event()
-    writer = threading.Thread(target=_hold, args=(s, 2.0, holding))
+    holding, release = threading.Event(), threading.Event()
+    writer = threading.Thread(target=_hold, args=(s, holding, release))
     writer.start()
-    holding.wait(10)
-    out = _other_process(s.path, "60")
-    writer.join()
+    try:
+        assert holding.wait(30)
+        err = tmp_path / "err.txt"
+        proc = _start_other_process(s.path, "60", err)
+        deadline = time.monotonic() + 90
+        while WAITING not in err.read_text() and proc.poll() is None:
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.1)
+        time.sleep(1.0)  # it keeps waiting while the write goes on
+    finally:
+        release.set()
+        writer.join()
+    stdout, _ = proc.communicate(timeout=120)
     s.close()
-    assert out.stdout.startswith("READ 1 "), out.stdout + out.stderr  # it saw the committed write
-    assert float(out.stdout.split()[2]) >= 1.0  # it waited for the write to end
-    assert (
-        "waiting for another program (the app or another command) to finish its work on "
-        "r.duckdb ..." in out.stderr
-    )
+    assert stdout.startswith("READ 1 "), stdout + err.read_text()  # it saw the committed write
+    assert float(stdout.split()[2]) >= 1.0  # it waited for the write to end
+    assert WAITING in err.read_text()
 
 
 def test_a_wait_that_runs_out_is_a_plain_busy_error(tmp_path: Path) -> None:
     s = Store(tmp_path / "lock" / "r.duckdb")
-    holding = threading.Event()
-    writer = threading.Thread(target=_hold, args=(s, 4.0, holding))
+    holding, release = threading.Event(), threading.Event()
+    writer = threading.Thread(target=_hold, args=(s, holding, release))
     writer.start()
-    holding.wait(10)
-    out = _other_process(s.path, "1")
-    writer.join()
+    try:
+        assert holding.wait(30)
+        proc = _start_other_process(s.path, "1", tmp_path / "err.txt")
+        stdout, _ = proc.communicate(timeout=120)  # the write is held until it gives up
+    finally:
+        release.set()
+        writer.join()
     s.close()
-    assert out.stdout.strip() == f"REFUSED StoreBusy {BUSY}", out.stdout + out.stderr
+    assert stdout.strip() == f"REFUSED StoreBusy {BUSY}", stdout
     # no path, PID or library words for a visitor to read
-    assert str(tmp_path) not in out.stdout and "PID" not in out.stdout
+    assert str(tmp_path) not in stdout and "PID" not in stdout
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:
