@@ -25,6 +25,10 @@ from tests.pgcluster import Cluster, cluster, missing_reason
 
 STORE = os.environ.get("RESILIENCE_TEST_STORE", "duckdb")
 ON_POSTGRES = STORE == "postgres"
+# One warm upload checker per service in the tests (the deployment default is two): each one's
+# warm-up imports Great Expectations, about 9 s of CPU, and the tests start many services. The
+# pool's own tests (tests/exposures/upload/test_checker_pool.py) set the sizes they test.
+os.environ.setdefault("RESILIENCE_CHECKER_POOL", "1")
 MARK = "stores"  # the fixture every store-making fixture requests: the selection's sign
 
 NewStore = Callable[..., "Path | str"]
