@@ -45,15 +45,16 @@ lint: install
 
 ## make test: install, lint, type-check and run every test (slow and browser tests included), then
 ## the engine, CLI, upload and report tests that open a store again on a throwaway PostgreSQL
-## cluster (what fits CI's 30 minutes on two cores: docs/store.md)
+## cluster (what fits CI's 30 minutes on two cores: docs/store.md); a module's tests run on one
+## worker (--dist loadscope), so a served app or demo store a module shares is built once
 test: install system-deps lint
-	$(BIN)/python -m pytest -n 4 --dist loadscope --timeout 900
-	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 4 --dist loadscope --timeout 900 -m "not browser" tests/engine
+	$(BIN)/python -m pytest -n 2 --dist loadscope --timeout 900
+	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --dist loadscope --timeout 900 -m "not browser" tests/engine
 
 ## make test-postgres: every test that opens a store through a fixture, the AppTest pages too, on
 ## a throwaway PostgreSQL cluster (about 9 minutes more than make test's PostgreSQL pass)
 test-postgres: install system-deps
-	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 4 --dist loadscope --timeout 900 -m "not browser" tests
+	RESILIENCE_TEST_STORE=postgres $(BIN)/python -m pytest -n 2 --dist loadscope --timeout 900 -m "not browser" tests
 
 ## make screenshots: every page for each role, into docs/screenshots/ (needs Debian's chromium)
 screenshots: install system-deps
