@@ -192,6 +192,24 @@ def impact(rows: list[data.ImpactRow]) -> None:
     )
 
 
+def stale_draft_notice(
+    document: str, current: int, *, refused_key: str, button_key: str, reset: Callable[[], None]
+) -> None:
+    """A draft whose base is no longer the published version: the refusal of its last publish
+    (or a warning that it will be refused) and a button that starts the draft again."""
+    refused = st.session_state.pop(refused_key, None)
+    if isinstance(refused, str):
+        st.error(plain(refused))
+    else:
+        st.warning(
+            f"The published {document} moved to version {current} since this draft began: "
+            f"publishing it is refused until it starts again from version {current}."
+        )
+    if st.button(f"Start the draft again from version {current}", key=button_key):
+        reset()
+        st.rerun()
+
+
 def plain(text: object) -> str:
     """User or brief text shown through Markdown (titles, captions, labels, messages) as the
     characters it holds: control and bidi characters removed (``engine.text.clean``), every

@@ -60,17 +60,9 @@ def main() -> None:
     if isinstance(flash, str):
         st.success(flash)
     if draft.base_version != current:
-        refused = st.session_state.pop(STALE_KEY, None)
-        if isinstance(refused, str):
-            st.error(ui.plain(refused))
-        else:
-            st.warning(
-                f"The published register moved to version {current} since this draft began: "
-                f"publishing it is refused until it starts again from version {current}."
-            )
-        if st.button(f"Start the draft again from version {current}", key="rg_restart"):
-            _reset()
-            st.rerun()
+        ui.stale_draft_notice(
+            "register", current, refused_key=STALE_KEY, button_key="rg_restart", reset=_reset
+        )
 
     headings = {(b.id, s.id): s.heading for b in briefs for s in b.outline}
     c1, c2 = st.columns([1, 2])

@@ -58,17 +58,9 @@ def main() -> None:
         f"from version {draft.base_version}."
     )
     if draft.base_version != current:
-        refused = st.session_state.pop(STALE_KEY, None)
-        if isinstance(refused, str):
-            st.error(ui.plain(refused))
-        else:
-            st.warning(
-                f"The published rules moved to version {current} since this draft began: "
-                f"publishing it is refused until it starts again from version {current}."
-            )
-        if st.button(f"Start the draft again from version {current}", key="rules_restart"):
-            _reset()
-            st.rerun()
+        ui.stale_draft_notice(
+            "rules", current, refused_key=STALE_KEY, button_key="rules_restart", reset=_reset
+        )
 
     edits: dict[str, pd.DataFrame] = {}
     gen = draft.generation

@@ -438,3 +438,31 @@ def test_a_route_note_is_shown_with_its_row_before_loading(signed_in: Signed) ->
         "(route BGW-RTM): 33.3100, 44.3600 is 496 km from the nearest sea lane"
         in problems["problem"][0]
     )
+
+
+def test_a_draft_overtaken_by_another_publish_is_refused_and_can_start_again(
+    signed_in: Signed, app_ctx: Context
+) -> None:
+    at = signed_in("analyst")
+    at.switch_page("views/rules.py").run()
+    change_weight(at, "targeting.sector_sensitivity", "cyber_attack", "banking", 0.5)
+    # meanwhile another analyst publishes rules version 2
+    rules = app_ctx.rules()
+    other = rules.model_copy(update={"version": rules.version + "-other"})
+    app_ctx.publish_rules(other, "another analyst's change", by="admin")
+    assert app_ctx.rules_version() == 2
+    at.run()
+    warned = " ".join(w.value for w in at.warning)
+    assert (
+        "The published rules moved to version 2 since this draft began: publishing it is "
+        "refused until it starts again from version 2." in warned
+    ), warned
+    at.button(key="rules_preview").click().run()
+    at.text_input(key="rules_note").input("banks less exposed")
+    _button(at, "Publish these rules").click().run()
+    assert app_ctx.rules_version() == 2  # refused: nothing published
+    refusal = " ".join(e.value for e in at.error)
+    assert "admin" in refusal and "another analyst's change" in refusal, refusal
+    _button(at, "Start the draft again from version 2").click().run()
+    assert not any("since this draft began" in w.value for w in at.warning)
+    assert not at.exception
