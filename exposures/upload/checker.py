@@ -515,21 +515,14 @@ def place_assets(folder: Path, assets: pl.DataFrame) -> tuple[pl.Series, pl.Data
         return asset_geo_keys(assets.select(PLACE_COLUMNS))
     buffer = io.BytesIO()
     assets.select(PLACE_COLUMNS).write_ipc(buffer)
-    sock, info = connect(folder)
     try:
-        sock.settimeout(120.0)
-        _send(sock, {"op": "place"}, (buffer.getvalue(),))
-        answer, blobs = _recv(sock)
-    except (ConnectionError, OSError, ValueError) as exc:
-        raise Unavailable(
-            f"the upload checker {info.get('pid')} did not place the rows: {exc}"
-        ) from exc
-    finally:
-        sock.close()
-    if answer.get("status") == "refused":
-        raise ExposureError(str(answer.get("message")))
-    if answer.get("status") != "ok" or len(blobs) != 2:
-        raise Unavailable(str(answer.get("message") or "the upload checker placed no rows"))
+        _, blobs = request(folder, {"op": "place"}, (buffer.getvalue(),), timeout_s=120.0)
+    except Unavailable:
+        raise
+    except ResilienceError as exc:  # what the service refuses is about the rows
+        raise ExposureError(str(exc)) from exc
+    if len(blobs) != 2:
+        raise Unavailable("the upload checker placed no rows")
     keys = pl.read_ipc(io.BytesIO(blobs[0]))["geo_key"]
     regions = pl.read_ipc(io.BytesIO(blobs[1]))
     if keys.len() != assets.height:
