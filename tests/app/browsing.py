@@ -7,6 +7,7 @@ import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -36,9 +37,17 @@ def demo_server(
             pytest.fail(str(exc))
 
 
-def sign_in(browser: Browser, url: str, username: str, path: str = "", height: int = 1300) -> Page:
-    """A fresh browser context signed in as ``username`` (with the test password), on ``path``."""
-    page = browser.new_context(viewport={"width": 1400, "height": height}).new_page()
+def sign_in(
+    browser: Browser,
+    url: str,
+    username: str,
+    path: str = "",
+    height: int = 1300,
+    **context: Any,
+) -> Page:
+    """A fresh browser context (``context``: more of Playwright's context options) signed in as
+    ``username`` (with the test password), on ``path``."""
+    page = browser.new_context(viewport={"width": 1400, "height": height}, **context).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url + path)
     page.get_by_role("textbox", name="Username").fill(username)

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import pytest
 
-from .conftest import APP, PASSWORDS, copy_db
+from .conftest import APP, copy_db
 from .live import (
     CHROMIUM,
     TIMEOUT_MS,
@@ -57,6 +57,8 @@ if not CHROMIUM.exists() or not Path(NGINX).exists():
     )
 
 from playwright.sync_api import Browser, Page  # noqa: E402
+
+from . import browsing  # noqa: E402
 
 
 class Counter(http.server.BaseHTTPRequestHandler):
@@ -266,18 +268,9 @@ def browser() -> Iterator[Browser]:
 
 
 def sign_in(browser: Browser, url: str, username: str, path: str = "") -> Page:
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1300}, ignore_https_errors=True, accept_downloads=True
+    return browsing.sign_in(
+        browser, url, username, path, ignore_https_errors=True, accept_downloads=True
     )
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url + path)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_test_id("stSidebarNav").wait_for()
-    settle(page)
-    return page
 
 
 PAGES = ["Portfolio", "Scenarios", "Threat register", "Upload", "Client"]
