@@ -23,7 +23,7 @@ from app.worldmap import (
 )
 from app.worldmap import threat_areas as _threat_areas
 from engine.insights import MapData
-from engine.models import Explanation
+from engine.models import Explanation, RunInfo
 from engine.store import Scope
 from engine.text import clean
 
@@ -181,24 +181,23 @@ def _drawn(
 
 def show(
     md: MapData,
-    register_version: int,
+    run: RunInfo,
     *,
-    run_id: int,
     scope: Scope,
     key: str,
     show_client: bool,
     explanation: Explanation | None = None,
 ) -> str | None:
-    """Draw the map of ``md`` (the run's map data in ``scope``) with its legend; return the key
+    """Draw the map of ``md`` (``run``'s map data in ``scope``) with its legend; return the key
     ("client/item") of a clicked site or route."""
     clients = sorted(set(md.assets["client_id"].to_list()) | set(md.routes["client_id"].to_list()))
     m, spec = _drawn(
         data.db_key(),
-        run_id,
+        run.run_id,
         data.scope_key(scope),
         tuple(clients),
-        register_version,
-        data.context().rules_version(),
+        run.register_version,
+        run.rules_version,
         show_client,
         md,
     )

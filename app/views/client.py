@@ -56,8 +56,7 @@ def main() -> None:
         md = data.client_map(user.scope, client_id, run.run_id)
     mapview.show(
         md,
-        run.register_version,
-        run_id=run.run_id,
+        run,
         scope=user.scope,
         key="client_map",
         show_client=False,

@@ -175,8 +175,7 @@ def main() -> None:
     )
     mapview.show(
         md,
-        run.register_version,
-        run_id=run.run_id,
+        run,
         scope=user.scope,
         key="portfolio_map",
         show_client=True,
